@@ -1,0 +1,65 @@
+"""Request dependencies: the database session and the caller's tenant (organization + environment)."""
+
+import base64
+import binascii
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.errors import ApiError
+from db.models import ApiKey, Organization
+from db.organizations import hash_key
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.session_factory() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_session)]
+
+
+@dataclass(frozen=True)
+class Tenant:
+    organization: Organization
+    environment: str
+
+    @property
+    def organization_id(self) -> str:
+        return self.organization.id
+
+
+def api_key_from_header(authorization: str | None) -> str | None:
+    """The key from ``Bearer <key>``, ``Basic base64(<key>:)`` or a bare key (older docs)."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.split(":", 1)[0] or None
+    return authorization.strip() if not value else None
+
+
+def get_tenant(request: Request, session: DbSession) -> Tenant:
+    key = api_key_from_header(request.headers.get("authorization"))
+    if key is None:
+        raise ApiError(401, "invalid_api_key", "No API key provided: send 'Authorization: Bearer <key>'")
+    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None)))
+    if row is None:
+        raise ApiError(401, "invalid_api_key", "Invalid API key")
+    organization = session.get(Organization, row.organization_id)
+    if organization is None:
+        raise ApiError(401, "no_tenant_found", "This API key belongs to no organization")
+    return Tenant(organization, row.environment)
+
+
+CurrentTenant = Annotated[Tenant, Depends(get_tenant)]

@@ -1,0 +1,69 @@
+"""The API's error format: ``{"message": str, "error_code": str}`` with an HTTP status.
+
+Codes are the snake_case names the official client turns into its exception classes
+(``invalid_contractor_id`` -> ``InvalidContractorIdError``).
+"""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error_code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error_code, self.message = status, error_code, message
+
+
+def invalid_input(message: str) -> ApiError:
+    return ApiError(400, "invalid_input", message)
+
+
+def not_found(error_code: str, kind: str, object_id: str) -> ApiError:
+    return ApiError(404, error_code, f"No such {kind}: '{object_id}'")
+
+
+def conflict(error_code: str, message: str) -> ApiError:
+    return ApiError(409, error_code, message)
+
+
+def error_body(error_code: str, message: str) -> dict[str, str]:
+    return {"message": message, "error_code": error_code}
+
+
+def describe_validation_errors(errors: list[Any]) -> str:
+    parts = []
+    for error in errors:
+        location = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
+        message = error.get("msg", "invalid value")
+        if error.get("type") == "extra_forbidden":
+            message = "unknown field"
+        elif error.get("type") == "json_invalid":
+            location, message = [], "the request body is not valid JSON"
+        parts.append(f"{'.'.join(location)}: {message}" if location else message)
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(exc.error_code, exc.message), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            error_body("invalid_input", describe_validation_errors(list(exc.errors()))), status_code=400
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            body = error_body("resource_not_found", "Unknown resource or path")
+        elif exc.status_code == 405:
+            body = error_body("bad_request", "This method is not allowed on this path")
+        else:
+            body = error_body("bad_request", str(exc.detail))
+        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))

@@ -1,0 +1,71 @@
+"""The FastAPI application: a thin front over the database and Temporal."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from api.errors import install_error_handlers
+from api.idempotency import IdempotencyMiddleware
+from api.request_id import RequestIdMiddleware
+from api.routers import (
+    category_codes,
+    contractors,
+    entities,
+    events,
+    jobs,
+    organization,
+    policies,
+    quotes,
+    webhook_endpoints,
+)
+from common import temporal
+from common.settings import Settings, get_settings
+from db.engine import make_engine, make_session_factory
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.resolved_database_url)
+        app.state.settings = settings
+        app.state.session_factory = make_session_factory(engine)
+        app.state.temporal = await temporal.connect(settings)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="gigcover API",
+        version="1",
+        description="Quote, bind and verify workers' comp and liability coverage for contractors. "
+        "Wire-compatible with 1099Policy's public API and its official `ten99policy` clients.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # added last = outermost
+
+    v1 = APIRouter(prefix=API_PREFIX)
+    for module in (
+        entities,
+        contractors,
+        category_codes,
+        jobs,
+        quotes,
+        policies,
+        webhook_endpoints,
+        events,
+        organization,
+    ):
+        v1.include_router(module.router)
+    app.include_router(v1)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

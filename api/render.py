@@ -1,0 +1,78 @@
+"""How each resource looks on the wire (also the ``data`` snapshot of its events)."""
+
+from typing import Any
+
+from db.models import Contractor, Entity, Event, Job, JobCategory, Policy, Quote, WebhookEndpoint
+
+
+def mask_tax_id(value: str | None) -> str | None:
+    if not value:
+        return value
+    return "*" * max(len(value) - 4, 0) + value[-4:]
+
+
+def entity(e: Entity) -> dict[str, Any]:
+    return {
+        "id": e.id, "object": "entity", "created": e.created, "name": e.name, "address": e.address,
+        "coverage_limit": e.coverage_limit, "required_coverage": e.required_coverage or [],
+    }  # fmt: skip
+
+
+def contractor(c: Contractor) -> dict[str, Any]:
+    return {
+        "id": c.id, "object": "contractor", "created": c.created,
+        "first_name": c.first_name, "middle_name": c.middle_name, "last_name": c.last_name,
+        "email": c.email, "phone": c.phone, "company_name": c.company_name,
+        "tax_identification": mask_tax_id(c.tax_identification), "address": c.address,
+        "custom_metadata": c.custom_metadata or {}, "withhold_premium": c.withhold_premium,
+    }  # fmt: skip
+
+
+def job_category(c: JobCategory, approved: bool) -> dict[str, Any]:
+    return {
+        "id": c.id, "object": "job_category", "category_code": c.id, "code": c.code, "name": c.name,
+        "description": c.description, "approved": approved,
+    }  # fmt: skip
+
+
+def job(j: Job) -> dict[str, Any]:
+    return {
+        "id": j.id, "object": "job", "created": j.created, "name": j.name, "description": j.description,
+        "entity": j.entity_id, "category_code": j.category_id, "wage": j.wage, "wage_type": j.wage_type,
+        "years_experience": j.years_experience, "duration_hours": j.duration_hours, "address": j.address,
+        "custom_metadata": j.custom_metadata or {}, "withhold_premium": j.withhold_premium,
+    }  # fmt: skip
+
+
+def quote(q: Quote) -> dict[str, Any]:
+    return {
+        "id": q.id, "object": "quote", "created": q.created, "contractor": q.contractor_id, "job": q.job_id,
+        "coverage_type": q.coverage_type, "effective_date": q.effective_date, "end_date": q.end_date,
+        "work_state": q.work_state, "residence_state": q.residence_state,
+        "eligible": q.eligible, "eligibility_message": q.eligibility_message,
+        "net_rate": q.net_rate, "gl_net_rate": q.gl_net_rate, "wc_net_rate": q.wc_net_rate,
+        "pl_net_rate": q.pl_net_rate, "quote_json": q.quote_json,
+        "estimated_gross_pay": q.estimated_gross_pay, "premium_due": q.premium_due,
+    }  # fmt: skip
+
+
+def policy(p: Policy) -> dict[str, Any]:
+    certificates = {"gl_coi_pdf_url": None, "wc_coi_pdf_url": None, **(p.certificates or {})}
+    return {
+        "id": p.id, "object": "policy", "created": p.created, "quote": p.quote_id,
+        "contractor": p.contractor_id, "job": p.job_id, "status": p.status,
+        "is_active": p.status == "active", "effective_date": p.effective_date,
+        "expiration_date": p.expiration_date, "pdf_url": p.pdf_url, "certificates": certificates,
+        "cancelled_at": p.cancelled_at,
+    }  # fmt: skip
+
+
+def webhook_endpoint(w: WebhookEndpoint) -> dict[str, Any]:
+    return {
+        "id": w.id, "object": "webhook_endpoint", "created": w.created, "url": w.url,
+        "description": w.description, "events": w.events, "secret": w.secret,
+    }  # fmt: skip
+
+
+def event(e: Event) -> dict[str, Any]:
+    return {"id": e.id, "object": "event", "type": e.type, "created": e.created, "data": e.data}

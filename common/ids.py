@@ -1,0 +1,40 @@
+"""Public identifiers: a resource prefix and random base62, Stripe style (``cn_4fG8…``)."""
+
+import secrets
+import string
+
+from ulid import ULID
+
+_BASE62 = string.digits + string.ascii_letters
+RANDOM_PART_LENGTH = 16
+
+PREFIXES = {
+    "organization": "org",
+    "entity": "en",
+    "contractor": "cn",
+    "job_category": "jc",
+    "job": "jb",
+    "quote": "qt",
+    "policy": "pl",
+    "assignment": "an",
+    "invoice": "in",
+    "event": "ev",
+    "webhook_endpoint": "whe",
+    "request": "req",
+}
+
+
+def random_base62(length: int = RANDOM_PART_LENGTH) -> str:
+    return "".join(secrets.choice(_BASE62) for _ in range(length))
+
+
+def new_id(kind: str) -> str:
+    return f"{PREFIXES[kind]}_{random_base62()}"
+
+
+def new_session_id() -> str:
+    return f"ias_{ULID()}"
+
+
+def new_webhook_secret() -> str:
+    return f"whsec_{random_base62(32)}"

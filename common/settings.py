@@ -1,0 +1,48 @@
+"""Every knob of the service, read from the environment (prefix ``GIGCOVER_``) or a ``.env`` file.
+
+The defaults describe the embedded local stack that ``make run`` starts on loopback; each piece can be
+pointed elsewhere (a Temporal cluster, PostgreSQL, real Stripe, a real SMTP server) by setting its variable.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GIGCOVER_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path(".data"), description="Where the local stack keeps its state.")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means a SQLite file in data_dir.")
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "gigcover"
+
+    stripe_api_key: str = "sk_test_gigcover_local"
+    stripe_publishable_key: str = "pk_test_gigcover_local"
+    stripe_api_base: str | None = Field(
+        "http://127.0.0.1:8420", description="Stripe API base; empty for the real Stripe."
+    )
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "gigcover <no-reply@gigcover.local>"
+
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'gigcover.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

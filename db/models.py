@@ -1,0 +1,199 @@
+"""SQLAlchemy models: the system of record for API resources.
+
+Every tenant-scoped row carries the organization and the environment (sandbox or production) of the key
+that created it; queries always filter on both, so neither organizations nor environments see each other.
+Rows are soft-deleted (``deleted_at``) so that events and policies keep their history.
+"""
+
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    withhold_premium: Mapped[bool] = mapped_column(Boolean, default=False)
+    billing_contact_name: Mapped[str | None] = mapped_column(String(200))
+    billing_contact_email: Mapped[str | None] = mapped_column(String(320))
+    billing_address: Mapped[dict[str, Any] | None]
+    created: Mapped[int] = mapped_column(Integer)
+
+
+class ApiKey(Base):
+    """Only a SHA-256 of each key is stored; the key itself is shown once, when it is made."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    environment: Mapped[str] = mapped_column(String(12))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hint: Mapped[str] = mapped_column(String(40))
+    created: Mapped[int] = mapped_column(Integer)
+    revoked_at: Mapped[int | None] = mapped_column(Integer)
+
+
+class JobCategory(Base):
+    __tablename__ = "job_categories"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    code: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class CategoryRate(Base):
+    __tablename__ = "category_rates"
+    __table_args__ = (UniqueConstraint("category_id", "state", "coverage_type"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    category_id: Mapped[str] = mapped_column(ForeignKey("job_categories.id"), index=True)
+    state: Mapped[str] = mapped_column(String(2))
+    coverage_type: Mapped[str] = mapped_column(String(20))
+    net_rate: Mapped[int] = mapped_column(Integer)
+    stamping_fee: Mapped[int] = mapped_column(Integer, default=0)
+    risk_purchasing_group_fee: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CategoryApproval(Base):
+    __tablename__ = "category_approvals"
+
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    category_id: Mapped[str] = mapped_column(ForeignKey("job_categories.id"), primary_key=True)
+    approved_at: Mapped[int] = mapped_column(Integer)
+
+
+class TenantResource(Base):
+    """Columns every API resource shares. ``seq`` orders lists (newest first) and pagination cursors."""
+
+    __abstract__ = True
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    environment: Mapped[str] = mapped_column(String(12))
+    created: Mapped[int] = mapped_column(Integer)
+    deleted_at: Mapped[int | None] = mapped_column(Integer)
+
+
+class Entity(TenantResource):
+    __tablename__ = "entities"
+    __table_args__ = (Index("ix_entities_tenant", "organization_id", "environment"),)
+
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[dict[str, Any] | None]
+    coverage_limit: Mapped[dict[str, Any] | None]
+    required_coverage: Mapped[list[Any] | None]
+
+
+class Contractor(TenantResource):
+    __tablename__ = "contractors"
+    __table_args__ = (Index("ix_contractors_tenant_email", "organization_id", "environment", "email"),)
+
+    first_name: Mapped[str] = mapped_column(String(100))
+    middle_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(320))
+    phone: Mapped[str] = mapped_column(String(40))
+    company_name: Mapped[str | None] = mapped_column(String(200))
+    tax_identification: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[dict[str, Any]]
+    custom_metadata: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    withhold_premium: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class Job(TenantResource):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_tenant", "organization_id", "environment"),)
+
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    entity_id: Mapped[str] = mapped_column(String(40))
+    category_id: Mapped[str] = mapped_column(ForeignKey("job_categories.id"))
+    wage: Mapped[int] = mapped_column(Integer)
+    wage_type: Mapped[str] = mapped_column(String(20))
+    years_experience: Mapped[int | None] = mapped_column(Integer)
+    duration_hours: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[dict[str, Any] | None]
+    custom_metadata: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    withhold_premium: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class Quote(TenantResource):
+    __tablename__ = "quotes"
+    __table_args__ = (Index("ix_quotes_tenant", "organization_id", "environment"),)
+
+    contractor_id: Mapped[str] = mapped_column(String(40), index=True)
+    job_id: Mapped[str] = mapped_column(String(40), index=True)
+    coverage_type: Mapped[list[Any]]
+    effective_date: Mapped[int] = mapped_column(Integer)
+    end_date: Mapped[int] = mapped_column(Integer)
+    work_state: Mapped[str] = mapped_column(String(2))
+    residence_state: Mapped[str] = mapped_column(String(2))
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    eligibility_message: Mapped[str | None] = mapped_column(Text)
+    net_rate: Mapped[int] = mapped_column(Integer)
+    gl_net_rate: Mapped[int] = mapped_column(Integer)
+    wc_net_rate: Mapped[int] = mapped_column(Integer)
+    pl_net_rate: Mapped[int] = mapped_column(Integer)
+    quote_json: Mapped[dict[str, Any]]
+    estimated_gross_pay: Mapped[int] = mapped_column(Integer)
+    premium_due: Mapped[int] = mapped_column(Integer)
+
+
+class Policy(TenantResource):
+    __tablename__ = "policies"
+    __table_args__ = (Index("ix_policies_tenant", "organization_id", "environment"),)
+
+    quote_id: Mapped[str] = mapped_column(String(40), index=True)
+    contractor_id: Mapped[str] = mapped_column(String(40), index=True)
+    job_id: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))
+    effective_date: Mapped[int] = mapped_column(Integer)
+    expiration_date: Mapped[int] = mapped_column(Integer)
+    pdf_url: Mapped[str | None] = mapped_column(Text)
+    certificates: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    cancelled_at: Mapped[int | None] = mapped_column(Integer)
+
+
+class WebhookEndpoint(TenantResource):
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (Index("ix_webhook_endpoints_tenant", "organization_id", "environment"),)
+
+    url: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    events: Mapped[list[Any]]
+    secret: Mapped[str] = mapped_column(String(80))
+
+
+class Event(TenantResource):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_tenant_type", "organization_id", "environment", "type"),)
+
+    type: Mapped[str] = mapped_column(String(80))
+    data: Mapped[dict[str, Any]]
+
+
+class IdempotencyRecord(Base):
+    """The first response to an idempotency key, per API key (stored as its hash), replayed for 24 hours."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("api_key_hash", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    api_key_hash: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(Text)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    created: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)

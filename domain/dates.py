@@ -1,0 +1,39 @@
+"""Coverage period rules (unix seconds, UTC days)."""
+
+from dataclasses import dataclass
+
+DAY = 86_400
+MAX_TERM = 365 * DAY
+DEFAULT_TERM = 30 * DAY
+
+
+class CoverageDateError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class CoveragePeriod:
+    effective_date: int
+    end_date: int
+
+
+def start_of_day(ts: int) -> int:
+    return ts - ts % DAY
+
+
+def coverage_period(now: int, effective_date: int | None, end_date: int | None) -> CoveragePeriod:
+    """Defaults: effective tomorrow, ending 30 days later. An end on the start day moves to the next day."""
+    effective = effective_date if effective_date is not None else start_of_day(now) + DAY
+    if effective < start_of_day(now):
+        raise CoverageDateError("effective_date", "effective_date must not be in the past")
+    end = end_date if end_date is not None else effective + DEFAULT_TERM
+    if end <= effective:
+        if start_of_day(end) == start_of_day(effective):
+            end = effective + DAY
+        else:
+            raise CoverageDateError("end_date", "end_date must be after effective_date")
+    if end - effective > MAX_TERM:
+        raise CoverageDateError("end_date", "end_date must be at most one year after effective_date")
+    return CoveragePeriod(effective, end)

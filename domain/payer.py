@@ -1,0 +1,14 @@
+"""Which party pays the premium."""
+
+
+def premium_is_withheld(
+    job_setting: bool | None, contractor_setting: bool | None, organization_setting: bool
+) -> bool:
+    """True: the organization is billed (remit). False: the contractor's card is charged.
+
+    The most specific explicit setting wins: the job's, else the contractor's, else the organization's.
+    """
+    for setting in (job_setting, contractor_setting):
+        if setting is not None:
+            return setting
+    return organization_setting

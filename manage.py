@@ -1,0 +1,84 @@
+"""Operator commands: migrate the database, load the catalog, create organizations and keys.
+
+python manage.py migrate
+python manage.py seed
+python manage.py create-org "Acme Staffing" [--withhold-premium] [--approve '*' | --approve jc_… ...]
+python manage.py approve org_… jc_… [jc_… ...]
+python manage.py issue-key org_… sandbox|production
+"""
+
+import argparse
+import sys
+
+from common.settings import get_settings
+from db.catalog import seed_catalog
+from db.engine import make_engine, make_session_factory
+from db.migrate import upgrade_to_head
+from db.models import Organization
+from db.organizations import PRODUCTION, SANDBOX, approve, create_organization, issue_key
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="manage.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="upgrade the database schema to the newest revision")
+    commands.add_parser("seed", help="load (upsert) the job category catalog and rates from data/")
+    create = commands.add_parser("create-org", help="create an organization and print its API keys")
+    create.add_argument("name")
+    create.add_argument("--withhold-premium", action="store_true", help="bill the organization by default")
+    create.add_argument("--billing-contact-name")
+    create.add_argument("--billing-contact-email")
+    create.add_argument("--approve", nargs="*", default=["*"], help="job category ids or codes; '*' = all")
+    approve_cmd = commands.add_parser("approve", help="approve job categories for an organization")
+    approve_cmd.add_argument("organization")
+    approve_cmd.add_argument("categories", nargs="+")
+    key_cmd = commands.add_parser("issue-key", help="issue another API key")
+    key_cmd.add_argument("organization")
+    key_cmd.add_argument("environment", choices=[SANDBOX, PRODUCTION])
+    args = parser.parse_args(argv)
+
+    url = get_settings().resolved_database_url
+    upgrade_to_head(url)
+    if args.command == "migrate":
+        print("database is at the newest schema")
+        return 0
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        if args.command == "seed":
+            print(f"catalog loaded: {seed_catalog(session)} rates")
+        elif args.command == "create-org":
+            seed_catalog(session)
+            made = create_organization(
+                session,
+                args.name,
+                withhold_premium=args.withhold_premium,
+                billing_contact_name=args.billing_contact_name,
+                billing_contact_email=args.billing_contact_email,
+                approve_categories=args.approve,
+            )
+            print(f"organization: {made.organization.id} ({made.organization.name})")
+            print(f"sandbox key:    {made.sandbox_key}")
+            print(f"production key: {made.production_key}")
+            print("Keep the keys now: only their hashes are stored.")
+        elif args.command == "approve":
+            if session.get(Organization, args.organization) is None:
+                print(f"no such organization: {args.organization}", file=sys.stderr)
+                return 1
+            approved = approve(session, args.organization, args.categories)
+            session.commit()
+            print("approved: " + (", ".join(approved) or "nothing (no category matched)"))
+        elif args.command == "issue-key":
+            if session.get(Organization, args.organization) is None:
+                print(f"no such organization: {args.organization}", file=sys.stderr)
+                return 1
+            key = issue_key(session, args.organization, args.environment)
+            session.commit()
+            print(key)
+    engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
