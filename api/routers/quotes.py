@@ -206,9 +206,7 @@ def update_quote(
         body.coverage_type if "coverage_type" in changes else [CoverageType(c) for c in quote.coverage_type]
     )
     effective = changes.get("effective_date", quote.effective_date)
-    end = (
-        changes.get("end_date", None if "effective_date" in changes else quote.end_date)
-    )
+    end = changes.get("end_date", None if "effective_date" in changes else quote.end_date)
     _rate(session, tenant, quote, effective, end, coverage)
     session.commit()
     return render.quote(quote)

@@ -1,0 +1,38 @@
+# The two commands: `make run` starts the whole stack on loopback; `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install lint format seed org clean
+
+run: $(STAMP)
+	$(BIN)/python -m devstack.run
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+seed: $(STAMP)
+	$(BIN)/python manage.py seed
+
+# make org NAME="Acme Staffing"  -> prints the new organization's sandbox and production keys
+org: $(STAMP)
+	$(BIN)/python manage.py create-org "$(NAME)"
+
+clean:
+	rm -rf .data

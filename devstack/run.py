@@ -1,0 +1,266 @@
+"""``make run``: start the whole stack on loopback and print where everything is.
+
+Starts, each as its own process: the Temporal dev server (web UI on, state in a SQLite file, our search
+attributes registered), localstripe, the SMTP sink with its web mailbox, the worker and the API. A piece
+whose setting points elsewhere (``GIGCOVER_TEMPORAL_ADDRESS``, ``GIGCOVER_STRIPE_API_BASE``,
+``GIGCOVER_SMTP_HOST``/``_PORT``) is not started: the stack uses the one you named. Ctrl-C stops everything
+this started; the next run finds the same data in ``GIGCOVER_DATA_DIR`` (``.data/``).
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import select
+
+from common.settings import Settings
+from common.temporal import search_attribute_flags
+from db.catalog import seed_catalog
+from db.engine import make_engine, make_session_factory
+from db.migrate import upgrade_to_head
+from db.models import ApiKey
+from db.organizations import create_organization, hash_key
+
+HOST = "127.0.0.1"
+
+
+class Ports(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GIGCOVER_DEV_", env_file=".env", extra="ignore")
+
+    api_port: int = 8000
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    stripe_port: int = 8420
+    smtp_port: int = 1025
+    mailbox_port: int = 8025
+
+
+@dataclass
+class Stack:
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    def start(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
+        log = (log_dir / f"{name}.log").open("ab")
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes.append((name, proc))
+
+    def check_alive(self) -> None:
+        for name, proc in self.processes:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited with code {proc.returncode}; see its log in the data folder"
+                )
+
+    def stop(self) -> None:
+        for _name, proc in reversed(self.processes):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for _name, proc in reversed(self.processes):
+            try:
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def wait_for_port(port: int, stack: Stack, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stack.check_alive()
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex((HOST, port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing answered on {HOST}:{port} within {timeout:.0f}s")
+
+
+def wait_for_http(url: str, stack: Stack, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stack.check_alive()
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
+
+
+def demo_sandbox_key(settings: Settings) -> str:
+    """The sandbox key of the seeded demo organization, made on the first run and kept in the data folder."""
+    engine = make_engine(settings.resolved_database_url)
+    key_file = settings.data_dir / "demo-organization.json"
+    with make_session_factory(engine)() as session:
+        seed_catalog(session)
+        if key_file.exists():
+            saved = json.loads(key_file.read_text())
+            if session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(saved["sandbox_key"]))):
+                engine.dispose()
+                return str(saved["sandbox_key"])
+        made = create_organization(
+            session, "Demo Platform", billing_contact_name="Demo Billing",
+            billing_contact_email="billing@demo-platform.example", approve_categories=["*"],
+        )  # fmt: skip
+        key_file.write_text(
+            json.dumps(
+                {
+                    "organization": made.organization.id,
+                    "sandbox_key": made.sandbox_key,
+                    "production_key": made.production_key,
+                },
+                indent=2,
+            )
+        )
+        key_file.chmod(0o600)
+    engine.dispose()
+    return made.sandbox_key
+
+
+def main() -> int:
+    ports = Ports()
+    settings = Settings()
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    logs = data_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    bin_dir = Path(sys.executable).parent
+    api_url = f"http://{HOST}:{ports.api_port}"
+
+    embed_temporal = settings.temporal_address == Settings.model_fields["temporal_address"].default
+    embed_stripe = settings.stripe_api_base == Settings.model_fields["stripe_api_base"].default
+    embed_smtp = (settings.smtp_host, settings.smtp_port) == (HOST, 1025)
+    overrides = {"GIGCOVER_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+    overrides.setdefault("GIGCOVER_PUBLIC_BASE_URL", os.environ.get("GIGCOVER_PUBLIC_BASE_URL", api_url))
+    if embed_temporal:
+        overrides["GIGCOVER_TEMPORAL_ADDRESS"] = f"{HOST}:{ports.temporal_port}"
+    if embed_stripe:
+        overrides["GIGCOVER_STRIPE_API_BASE"] = f"http://{HOST}:{ports.stripe_port}"
+    if embed_smtp:
+        overrides["GIGCOVER_SMTP_PORT"] = str(ports.smtp_port)
+    os.environ.update(overrides)
+    settings, env = Settings(), dict(os.environ)
+
+    print("Preparing the database…", flush=True)
+    upgrade_to_head(settings.resolved_database_url)
+    sandbox_key = demo_sandbox_key(settings)
+
+    stack = Stack()
+    stopping = False
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        if embed_temporal:
+            temporal = shutil.which("temporal", path=str(bin_dir)) or shutil.which("temporal")
+            if temporal is None:
+                raise RuntimeError("the `temporal` CLI is missing: run `make install`")
+            stack.start("temporal", [
+                temporal, "server", "start-dev", "--ip", HOST, "--port", str(ports.temporal_port),
+                "--ui-port", str(ports.temporal_ui_port), "--db-filename", str(data_dir / "temporal.db"),
+                "--namespace", settings.temporal_namespace, "--log-level", "warn", *search_attribute_flags(),
+            ], env, logs)  # fmt: skip
+        if embed_stripe:
+            stack.start(
+                "localstripe",
+                [
+                    sys.executable,
+                    "-m",
+                    "devstack.localstripe_server",
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(ports.stripe_port),
+                    "--state-file",
+                    str(data_dir / "localstripe.pickle"),
+                ],
+                env,
+                logs,
+            )
+        if embed_smtp:
+            stack.start(
+                "mailbox",
+                [
+                    sys.executable,
+                    "-m",
+                    "devstack.mailbox",
+                    "--dir",
+                    str(data_dir / "mail"),
+                    "--host",
+                    HOST,
+                    "--smtp-port",
+                    str(ports.smtp_port),
+                    "--http-port",
+                    str(ports.mailbox_port),
+                ],
+                env,
+                logs,
+            )
+        if embed_temporal:
+            wait_for_port(ports.temporal_port, stack)
+        stack.start("worker", [sys.executable, "worker.py"], env, logs)
+        stack.start(
+            "api",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.main:create_app",
+                "--factory",
+                "--host",
+                HOST,
+                "--port",
+                str(ports.api_port),
+            ],
+            env,
+            logs,
+        )
+        wait_for_http(f"{api_url}/healthz", stack)
+        if embed_stripe:
+            wait_for_port(ports.stripe_port, stack)
+        if embed_smtp:
+            wait_for_http(f"http://{HOST}:{ports.mailbox_port}/", stack)
+
+        temporal_ui = f"http://{HOST}:{ports.temporal_ui_port}" if embed_temporal else "(external Temporal)"
+        mailbox = f"http://{HOST}:{ports.mailbox_port}" if embed_smtp else f"(SMTP at {settings.smtp_host})"
+        print(
+            "\ngigcover is running.\n"
+            f"  API              {api_url}/api/v1\n"
+            f"  API docs         {api_url}/docs\n"
+            f"  Temporal UI      {temporal_ui}\n"
+            f"  Mailbox          {mailbox}\n"
+            f"  Stripe (local)   {settings.stripe_api_base}\n"
+            f"  Sandbox API key  {sandbox_key}\n"
+            f"  Data and logs    {data_dir}\n\n"
+            f"Try:  curl {api_url}/api/v1/category_codes -H 'Authorization: Bearer {sandbox_key}'\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        while not stopping:
+            stack.check_alive()
+            time.sleep(0.5)
+    except RuntimeError as error:
+        print(f"\nmake run failed: {error}", file=sys.stderr)
+        return 1
+    finally:
+        print("\nStopping…", flush=True)
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

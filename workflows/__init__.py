@@ -1,0 +1,3 @@
+"""Deterministic workflow code only: no I/O, no SQLAlchemy, no Stripe (see activities/)."""
+
+WORKFLOWS: list[type] = []
