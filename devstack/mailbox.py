@@ -14,22 +14,11 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Mailbox
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from jinja2 import Environment, select_autoescape
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-PAGES = Environment(autoescape=select_autoescape(default=True)).from_string(
-    """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>gigcover mailbox</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}td,th{padding:.3rem .6rem;text-align:left}
-tr:nth-child(even){background:#f4f4f4}pre{white-space:pre-wrap;background:#f8f8f8;padding:1rem}</style></head><body>
-{% if message %}<p><a href="/">&larr; all messages</a></p><h1>{{ message.subject }}</h1>
-<p>From {{ message.sender }} to {{ message.to }} &middot; {{ message.date }}</p>
-{% if message.html %}<iframe title="HTML part" sandbox srcdoc="{{ message.html }}" style="width:100%;height:30rem;border:1px solid #ccc"></iframe>{% endif %}
-<h2>Text</h2><pre>{{ message.text }}</pre><p><a href="/messages/{{ message.key }}.eml">raw message</a></p>
-{% else %}<h1>Mailbox</h1><p>{{ messages|length }} message(s) delivered to the local SMTP server.</p>
-<table><tr><th>Date</th><th>To</th><th>Subject</th></tr>{% for m in messages %}
-<tr><td>{{ m.date }}</td><td>{{ m.to }}</td><td><a href="/messages/{{ m.key }}">{{ m.subject }}</a></td></tr>
-{% endfor %}</table>{% endif %}</body></html>"""
-)
+PAGES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(default=True)
+).get_template("mailbox.html")
 
 
 def _summary(key: str, msg: Message) -> dict[str, str]:
