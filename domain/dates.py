@@ -24,16 +24,15 @@ def start_of_day(ts: int) -> int:
 
 
 def coverage_period(now: int, effective_date: int | None, end_date: int | None) -> CoveragePeriod:
-    """Defaults: effective tomorrow, ending 30 days later. An end on the start day moves to the next day."""
+    """Defaults: effective tomorrow, ending 30 days later. An end on the start's day moves to the next midnight."""
     effective = effective_date if effective_date is not None else start_of_day(now) + DAY
     if effective < start_of_day(now):
         raise CoverageDateError("effective_date", "effective_date must not be in the past")
     end = end_date if end_date is not None else effective + DEFAULT_TERM
-    if end <= effective:
-        if start_of_day(end) == start_of_day(effective):
-            end = effective + DAY
-        else:
-            raise CoverageDateError("end_date", "end_date must be after effective_date")
+    if start_of_day(end) == start_of_day(effective):
+        end = start_of_day(effective) + DAY
+    elif end < effective:
+        raise CoverageDateError("end_date", "end_date must be after effective_date")
     if end - effective > MAX_TERM:
         raise CoverageDateError("end_date", "end_date must be at most one year after effective_date")
     return CoveragePeriod(effective, end)

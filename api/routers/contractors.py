@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import EmailStr, Field
@@ -16,33 +16,33 @@ from db.models import Contractor, Policy
 
 router = APIRouter(prefix="/contractors", tags=["contractors"])
 
-Name = Field(min_length=1, max_length=100)
-Phone = Field(min_length=7, max_length=40, pattern=r"^\+?[0-9 ().\-]{7,40}$")
-TaxId = Field(None, pattern=r"^\d{2}-?\d{7}$|^\d{3}-?\d{2}-?\d{4}$", description="EIN or SSN")
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+Phone = Annotated[str, Field(min_length=7, max_length=40, pattern=r"^\+?[0-9 ().\-]{7,40}$")]
+TaxId = Annotated[str, Field(pattern=r"^\d{2}-?\d{7}$|^\d{3}-?\d{2}-?\d{4}$", description="EIN or SSN")]
 
 
 class ContractorIn(Strict):
-    first_name: str = Name
-    last_name: str = Name
+    first_name: Name
+    last_name: Name
     email: EmailStr
-    phone: str = Phone
+    phone: Phone
     address: Address
     middle_name: str | None = Field(None, max_length=100)
     company_name: str | None = Field(None, max_length=200)
-    tax_identification: str | None = TaxId
+    tax_identification: TaxId | None = None
     custom_metadata: Metadata = Field(default_factory=dict)
     withhold_premium: bool | None = None
 
 
 class ContractorUpdate(Strict):
-    first_name: str = Name
-    last_name: str = Name
-    email: EmailStr = None  # type: ignore[assignment]
-    phone: str = Phone
-    address: Address = None  # type: ignore[assignment]
+    first_name: Name | None = None
+    last_name: Name | None = None
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    address: Address | None = None
     middle_name: str | None = Field(None, max_length=100)
     company_name: str | None = Field(None, max_length=200)
-    tax_identification: str | None = TaxId
+    tax_identification: TaxId | None = None
     custom_metadata: Metadata | None = None
     withhold_premium: bool | None = None
 

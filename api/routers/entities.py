@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from api import render
 from api.deps import CurrentTenant, DbSession, Tenant
-from api.errors import conflict
+from api.errors import conflict, invalid_input
 from api.queries import PageParams, deleted_body, get_owned, list_page, now, scoped
 from api.schemas import Address, Strict
 from common.ids import new_id
@@ -36,7 +36,7 @@ class EntityIn(Strict):
 
 
 class EntityUpdate(Strict):
-    name: str = Field(None, min_length=1, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=200)
     address: Address | None = None
     coverage_limit: CoverageLimit | None = None
     required_coverage: list[CoverageType] | None = None
@@ -82,7 +82,10 @@ def update_entity(
     entity_id: str, body: EntityUpdate, session: DbSession, tenant: CurrentTenant
 ) -> dict[str, Any]:
     entity = get_entity(session, tenant, entity_id)
-    _apply(entity, body.model_dump(mode="json", exclude_unset=True))
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    if "name" in changes and changes["name"] is None:
+        raise invalid_input("name: cannot be removed")
+    _apply(entity, changes)
     session.commit()
     return render.entity(entity)
 

@@ -1,5 +1,5 @@
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import Field
@@ -11,7 +11,7 @@ from api.errors import conflict, invalid_input
 from api.queries import PageParams, deleted_body, get_owned, list_page, now, scoped
 from api.routers.category_codes import approved_category
 from api.routers.entities import get_entity
-from api.schemas import Cents, Metadata, Strict, WorkLocation, merge_metadata
+from api.schemas import Metadata, Strict, WorkLocation, merge_metadata
 from common.ids import new_id
 from db.models import Job, Quote
 
@@ -25,7 +25,7 @@ class WageType(StrEnum):
     BLENDED = "blended"
 
 
-Wage = Field(ge=100, le=10_000_000_000, description="Cents")
+Wage = Annotated[int, Field(ge=100, le=10_000_000_000, description="Cents")]
 
 
 class JobIn(Strict):
@@ -33,7 +33,7 @@ class JobIn(Strict):
     description: str = Field(min_length=1, max_length=5000)
     entity: str
     category_code: str | None = None
-    wage: Cents = Wage
+    wage: Wage
     wage_type: WageType
     years_experience: int | None = Field(None, ge=0, le=80)
     duration_hours: float | None = Field(None, gt=0, le=10_000)
@@ -43,12 +43,12 @@ class JobIn(Strict):
 
 
 class JobUpdate(Strict):
-    name: str = Field(None, min_length=1, max_length=200)
-    description: str = Field(None, min_length=1, max_length=5000)
-    entity: str = None  # type: ignore[assignment]
-    category_code: str = None  # type: ignore[assignment]
-    wage: Cents = Wage
-    wage_type: WageType = None  # type: ignore[assignment]
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, min_length=1, max_length=5000)
+    entity: str | None = None
+    category_code: str | None = None
+    wage: Wage | None = None
+    wage_type: WageType | None = None
     years_experience: int | None = Field(None, ge=0, le=80)
     duration_hours: float | None = Field(None, gt=0, le=10_000)
     address: WorkLocation | None = None
@@ -56,7 +56,8 @@ class JobUpdate(Strict):
     withhold_premium: bool | None = None
 
 
-REQUIRED = ("name", "description", "entity", "category_code", "wage", "wage_type")
+# category_code is absent: a missing one is reported as missing_job_category_code by approved_category().
+REQUIRED = ("name", "description", "entity", "wage", "wage_type")
 
 
 def get_job(session: Session, tenant: Tenant, job_id: str) -> Job:

@@ -12,7 +12,7 @@ router = APIRouter(prefix="/organization", tags=["organization"])
 
 
 class OrganizationSettings(Strict):
-    withhold_premium: bool = None  # type: ignore[assignment]
+    withhold_premium: bool | None = None
     billing_contact_name: str | None = Field(None, max_length=200)
     billing_contact_email: EmailStr | None = None
     billing_address: Address | None = None

@@ -33,9 +33,9 @@ class PolicyIn(Strict):
 
 
 class PolicyUpdate(Strict):
-    effective_date: UnixTime = None  # type: ignore[assignment]
-    expiration_date: UnixTime = None  # type: ignore[assignment]
-    is_active: bool = None  # type: ignore[assignment]
+    effective_date: UnixTime | None = None
+    expiration_date: UnixTime | None = None
+    is_active: bool | None = None
 
 
 def get_policy(session: Session, tenant: Tenant, policy_id: str) -> Policy:

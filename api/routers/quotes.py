@@ -50,7 +50,7 @@ class QuoteIn(Strict):
 
 
 class QuoteUpdate(Strict):
-    coverage_type: list[CoverageType] = Field(None, min_length=1)
+    coverage_type: list[CoverageType] | None = Field(None, min_length=1)
     effective_date: UnixTime | None = None
     end_date: UnixTime | None = None
 

