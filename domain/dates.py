@@ -24,7 +24,10 @@ def start_of_day(ts: int) -> int:
 
 
 def coverage_period(now: int, effective_date: int | None, end_date: int | None) -> CoveragePeriod:
-    """Defaults: effective tomorrow, ending 30 days later. An end on the start's day moves to the next midnight."""
+    """Defaults: effective tomorrow, ending 30 days later.
+
+    An end on the same day as the start moves to the next midnight, so coverage spans at least that day.
+    """
     effective = effective_date if effective_date is not None else start_of_day(now) + DAY
     if effective < start_of_day(now):
         raise CoverageDateError("effective_date", "effective_date must not be in the past")

@@ -62,8 +62,9 @@ def contractor_fields(email: str = "jane.doe@example.com", **overrides: object) 
 
 
 def entity_fields(**overrides: object) -> dict[str, object]:
-    return {"name": "Acme Brands", "coverage_limit": {"aggregate_limit": "200000000", "occurrence_limit": 100000000},
-            "required_coverage": ["general", "workers-comp"], **overrides}  # fmt: skip
+    limits = {"aggregate_limit": "200000000", "occurrence_limit": 100000000}  # the client sends strings too
+    return {"name": "Acme Brands", "coverage_limit": limits, "required_coverage": ["general", "workers-comp"],
+            **overrides}  # fmt: skip
 
 
 def job_fields(entity: str, **overrides: object) -> dict[str, object]:

@@ -196,7 +196,7 @@ def test_webhook_endpoints_crud(client: object) -> None:
     assert endpoint["events"] == ["policy.active"]
     assert ten99policy.Webhooks.modify(endpoint["id"], events="*")["events"] == ["*"]
     assert ten99policy.Webhooks.retrieve(endpoint["id"])["secret"] == endpoint["secret"]
-    with pytest.raises(error.InvalidInputError, match="unknown event types: policy.exploded"):
+    with pytest.raises(error.InvalidInputError, match=r"unknown event types: policy\.exploded"):
         ten99policy.Webhooks.create(url="https://platform.example/hooks", events=["policy.exploded"])
     with pytest.raises(error.InvalidInputError, match="url"):
         ten99policy.Webhooks.create(url="not a url")
