@@ -1,0 +1,179 @@
+"""`make run`'s stack, started for real: every piece answers, Ctrl-C stops all of it, data survives."""
+
+import asyncio
+import os
+import queue
+import re
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+import pytest
+import stripe
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+
+from tests.support import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+PORTS = ("API", "TEMPORAL", "TEMPORAL_UI", "STRIPE", "SMTP", "MAILBOX")
+
+
+class RunningStack:
+    def __init__(self, data_dir: Path, ports: dict[str, int]) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIGCOVER_")}
+        env.update({f"GIGCOVER_DEV_{name}_PORT": str(port) for name, port in ports.items()})
+        env["GIGCOVER_DATA_DIR"] = str(data_dir)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "devstack.run"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def wait_ready(self, timeout: float = 120) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=1)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+                continue
+            self.output.append(line)
+            if "Press Ctrl-C to stop." in line:
+                return "".join(self.output)
+        raise AssertionError("the stack did not come up:\n" + "".join(self.output))
+
+    def interrupt(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=60)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture
+def stack_ports() -> dict[str, int]:
+    return {name: free_port() for name in PORTS}
+
+
+@pytest.fixture
+def started(tmp_path: Path, stack_ports: dict[str, int]) -> Iterator[tuple[RunningStack, str]]:
+    stack = RunningStack(tmp_path / "data", stack_ports)
+    try:
+        yield stack, stack.wait_ready()
+    finally:
+        if stack.process.poll() is None:
+            stack.process.kill()
+
+
+async def test_make_run_starts_every_piece_and_stops_them(
+    started: tuple[RunningStack, str], tmp_path: Path, stack_ports: dict[str, int]
+) -> None:
+    stack, banner = started
+    key = re.search(r"Sandbox API key\s+(t9k_test_\w+)", banner)
+    assert key, banner
+    api = f"http://127.0.0.1:{stack_ports['API']}"
+    for label, url in [
+        ("API", f"{api}/api/v1"),
+        ("API docs", f"{api}/docs"),
+        ("Temporal UI", f"http://127.0.0.1:{stack_ports['TEMPORAL_UI']}"),
+        ("Mailbox", f"http://127.0.0.1:{stack_ports['MAILBOX']}"),
+    ]:
+        assert re.search(rf"{label}\s+{re.escape(url)}", banner), (label, banner)
+
+    # The API answers with the printed sandbox key, and its docs are served.
+    categories = httpx.get(f"{api}/api/v1/category_codes", headers={"Authorization": f"Bearer {key[1]}"})
+    assert categories.status_code == 200 and len(categories.json()) >= 15
+    assert httpx.get(f"{api}/docs").status_code == 200
+    assert "/api/v1/contractors" in httpx.get(f"{api}/openapi.json").json()["paths"]
+
+    # The Temporal UI is up, and the worker polls our task queue on the dev server.
+    assert (
+        httpx.get(f"http://127.0.0.1:{stack_ports['TEMPORAL_UI']}/", follow_redirects=True).status_code == 200
+    )
+    client = await Client.connect(f"127.0.0.1:{stack_ports['TEMPORAL']}")
+    deadline = time.monotonic() + 30
+    pollers: list[object] = []
+    while not pollers and time.monotonic() < deadline:
+        described = await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace="default",
+                task_queue=TaskQueue(name="gigcover"),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+            )
+        )
+        pollers = list(described.pollers)
+        await asyncio.sleep(0.5)
+    assert pollers, "the worker is not polling the gigcover task queue"
+    attributes = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace="default")
+    )
+    assert {"OrganizationId", "ContractorId", "PaymentStage", "ChargeDueAt"} <= set(
+        attributes.custom_attributes
+    )
+
+    # localstripe speaks Stripe's API to the official SDK.
+    stripe_client = stripe.StripeClient(
+        "sk_test_devstack", base_addresses={"api": f"http://127.0.0.1:{stack_ports['STRIPE']}"}
+    )
+    customer = stripe_client.v1.customers.create(params={"email": "jane@example.com"})
+    assert stripe_client.v1.customers.retrieve(customer.id).email == "jane@example.com"
+
+    # Mail sent to the SMTP sink can be read in the mailbox.
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = (
+        "a@example.com",
+        "b@example.com",
+        "Hello from the test",
+    )
+    message.set_content("It arrived.")
+    with smtplib.SMTP("127.0.0.1", stack_ports["SMTP"]) as smtp:
+        smtp.send_message(message)
+    mailbox = httpx.get(f"http://127.0.0.1:{stack_ports['MAILBOX']}/api/messages").json()
+    assert [m["subject"] for m in mailbox] == ["Hello from the test"]
+    assert "Hello from the test" in httpx.get(f"http://127.0.0.1:{stack_ports['MAILBOX']}/").text
+
+    # Ctrl-C stops every process it started.
+    assert stack.interrupt() == 0
+    for name, port in stack_ports.items():
+        assert not _port_open(port), f"{name} still listens on {port}"
+
+    # A second run finds the same data: the same demo key, the same Stripe customer, the same mail.
+    again = RunningStack(tmp_path / "data", stack_ports)
+    try:
+        assert key[1] in again.wait_ready()
+        stripe_client = stripe.StripeClient(
+            "sk_test_devstack", base_addresses={"api": f"http://127.0.0.1:{stack_ports['STRIPE']}"}
+        )
+        assert stripe_client.v1.customers.retrieve(customer.id).email == "jane@example.com"
+        assert len(httpx.get(f"http://127.0.0.1:{stack_ports['MAILBOX']}/api/messages").json()) == 1
+        assert again.interrupt() == 0
+    finally:
+        if again.process.poll() is None:
+            again.process.kill()
