@@ -19,6 +19,7 @@ from db.engine import make_engine, make_session_factory
 from workflows import WORKFLOWS
 
 log = logging.getLogger("gigcover.worker")
+ACTIVITY_THREADS = 32  # sync activities (database, Stripe SDK) run on this many threads
 
 
 def build_worker(
@@ -30,7 +31,7 @@ def build_worker(
         workflows=WORKFLOWS,
         activities=build_activities(session_factory),
         activity_executor=executor,
-        max_concurrent_activities=32,
+        max_concurrent_activities=ACTIVITY_THREADS,
     )
 
 
@@ -43,7 +44,7 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    with ThreadPoolExecutor(max_workers=32) as executor:
+    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         worker = build_worker(client, settings, make_session_factory(engine), executor)
         async with worker:
             log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)

@@ -1,0 +1,19 @@
+# One image for the API, the worker, migrations and the Stripe stand-in (see docker-compose.yml).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY api ./api
+COPY activities ./activities
+COPY common ./common
+COPY db ./db
+COPY devstack ./devstack
+COPY domain ./domain
+COPY workflows ./workflows
+COPY data ./data
+COPY alembic.ini manage.py worker.py ./
+RUN pip install . && useradd --create-home --uid 10001 gigcover
+USER gigcover
+EXPOSE 8000
+CMD ["uvicorn", "api.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]
