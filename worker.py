@@ -12,11 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities import build_activities
+from activities.registry import build_activities
 from common import temporal
 from common.settings import Settings, get_settings
 from db.engine import make_engine, make_session_factory
-from workflows import WORKFLOWS
+from outbox.dispatch import Dispatcher
+from outbox.records import track_commits
+from outbox.schedule import ensure_outbox_schedule
+from workflows.registry import WORKFLOWS
 
 log = logging.getLogger("gigcover.worker")
 ACTIVITY_THREADS = 32  # sync activities (database, Stripe SDK) run on this many threads
@@ -25,11 +28,13 @@ ACTIVITY_THREADS = 32  # sync activities (database, Stripe SDK) run on this many
 def build_worker(
     client: Client, settings: Settings, session_factory: sessionmaker[Session], executor: ThreadPoolExecutor
 ) -> Worker:
+    """Must be called on the event loop the worker will run on (the dispatcher schedules onto it)."""
+    dispatcher = Dispatcher(client, settings, session_factory, asyncio.get_running_loop())
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(session_factory),
+        activities=build_activities(session_factory, settings, dispatcher),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
     )
@@ -40,12 +45,13 @@ async def main() -> None:
     settings = get_settings()
     client = await temporal.connect(settings)
     engine = make_engine(settings.resolved_database_url)
+    await ensure_outbox_schedule(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-        worker = build_worker(client, settings, make_session_factory(engine), executor)
+        worker = build_worker(client, settings, track_commits(make_session_factory(engine)), executor)
         async with worker:
             log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
             await stop.wait()

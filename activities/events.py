@@ -1,15 +1,14 @@
 """Recording events from workflows. The workflow chooses the event id, so a retried activity never
-records the same event twice."""
+records the same event twice; the event's webhook deliveries start once it is committed."""
 
-import time
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
-from db.models import Event
+from outbox.dispatch import Dispatcher
+from outbox.records import committed_items, record_event
 
 
 class EventToRecord(BaseModel):
@@ -21,17 +20,21 @@ class EventToRecord(BaseModel):
 
 
 class EventActivities:
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], dispatcher: Dispatcher) -> None:
         self._sessions = session_factory
+        self._dispatcher = dispatcher
 
     @activity.defn
     def record_event(self, event: EventToRecord) -> str:
         with self._sessions() as session:
-            if session.scalar(select(Event.id).where(Event.id == event.event_id)) is None:
-                session.add(
-                    Event(id=event.event_id, organization_id=event.organization_id,
-                          environment=event.environment, created=int(time.time()), type=event.type,
-                          data=event.data)
-                )  # fmt: skip
-                session.commit()
+            record_event(
+                session,
+                event.organization_id,
+                event.environment,
+                event.type,
+                event.data,
+                event_id=event.event_id,
+            )
+            session.commit()
+            self._dispatcher.dispatch_from_thread(committed_items(session))
         return event.event_id

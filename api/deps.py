@@ -13,11 +13,15 @@ from sqlalchemy.orm import Session
 from api.errors import ApiError
 from db.models import ApiKey, Organization
 from db.organizations import hash_key
+from outbox.records import committed_items
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    """A session per request. Once the route has committed, the webhook deliveries and emails it wrote
+    get their workflows (runs in the threadpool, like the route)."""
     with request.app.state.session_factory() as session:
         yield session
+        request.app.state.dispatcher.dispatch_from_thread(committed_items(session))
 
 
 DbSession = Annotated[Session, Depends(get_session)]

@@ -1,23 +1,13 @@
-"""Recording events: one row per state change worth telling a platform, in the caller's transaction."""
+"""Recording events from API routes, in the route's transaction (webhook deliveries start after commit)."""
 
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from api.deps import Tenant
-from api.queries import now
-from common.ids import new_id
 from db.models import Event
+from outbox import records
 
 
 def record_event(session: Session, tenant: Tenant, event_type: str, data: dict[str, Any]) -> Event:
-    event = Event(
-        id=new_id("event"),
-        organization_id=tenant.organization_id,
-        environment=tenant.environment,
-        created=now(),
-        type=event_type,
-        data=data,
-    )
-    session.add(event)
-    return event
+    return records.record_event(session, tenant.organization_id, tenant.environment, event_type, data)

@@ -1,5 +1,6 @@
 """The FastAPI application: a thin front over the database and Temporal."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,17 +12,21 @@ from api.request_id import RequestIdMiddleware
 from api.routers import (
     category_codes,
     contractors,
+    emails,
     entities,
     events,
     jobs,
     organization,
     policies,
     quotes,
+    webhook_deliveries,
     webhook_endpoints,
 )
 from common import temporal
 from common.settings import Settings, get_settings
 from db.engine import make_engine, make_session_factory
+from outbox.dispatch import Dispatcher
+from outbox.records import track_commits
 
 API_PREFIX = "/api/v1"
 
@@ -33,8 +38,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.resolved_database_url)
         app.state.settings = settings
-        app.state.session_factory = make_session_factory(engine)
+        app.state.session_factory = track_commits(make_session_factory(engine))
         app.state.temporal = await temporal.connect(settings)
+        app.state.dispatcher = Dispatcher(
+            app.state.temporal, settings, app.state.session_factory, asyncio.get_running_loop()
+        )
         yield
         engine.dispose()
 
@@ -58,7 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         quotes,
         policies,
         webhook_endpoints,
+        webhook_deliveries,
         events,
+        emails,
         organization,
     ):
         v1.include_router(module.router)

@@ -2,7 +2,20 @@
 
 from typing import Any
 
-from db.models import Contractor, Entity, Event, Job, JobCategory, Policy, Quote, WebhookEndpoint
+from db.models import (
+    Contractor,
+    EmailMessage,
+    Entity,
+    Event,
+    Job,
+    JobCategory,
+    Policy,
+    Quote,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from outbox.records import event_payload
 
 
 def mask_tax_id(value: str | None) -> str | None:
@@ -70,9 +83,33 @@ def policy(p: Policy) -> dict[str, Any]:
 def webhook_endpoint(w: WebhookEndpoint) -> dict[str, Any]:
     return {
         "id": w.id, "object": "webhook_endpoint", "created": w.created, "url": w.url,
-        "description": w.description, "events": w.events, "secret": w.secret,
+        "description": w.description, "events": w.events, "secret": w.secret, "status": w.status,
+    }  # fmt: skip
+
+
+def webhook_delivery(d: WebhookDelivery, attempts: list[WebhookAttempt] | None = None) -> dict[str, Any]:
+    body = {
+        "id": d.id, "object": "webhook_delivery", "created": d.created, "event": d.event_id,
+        "webhook_endpoint": d.endpoint_id, "status": d.status, "attempt_count": d.attempt_count,
+        "last_status_code": d.last_status_code, "last_error": d.last_error, "delivered_at": d.delivered_at,
+        "failed_at": d.failed_at, "resend_of": d.resend_of,
+    }  # fmt: skip
+    if attempts is not None:
+        body["attempts"] = [
+            {"attempt": a.attempt, "attempted_at": int(a.attempted_at), "status_code": a.status_code,
+             "latency_ms": a.latency_ms, "error": a.error}
+            for a in attempts
+        ]  # fmt: skip
+    return body
+
+
+def email(m: EmailMessage) -> dict[str, Any]:
+    return {
+        "id": m.id, "object": "email", "created": m.created, "kind": m.kind, "recipient": m.recipient,
+        "subject": m.subject, "status": m.status, "attempt_count": m.attempt_count, "sent_at": m.sent_at,
+        "last_error": m.last_error, "related": m.related or {},
     }  # fmt: skip
 
 
 def event(e: Event) -> dict[str, Any]:
-    return {"id": e.id, "object": "event", "type": e.type, "created": e.created, "data": e.data}
+    return event_payload(e)

@@ -20,6 +20,10 @@ PREFIXES = {
     "invoice": "in",
     "event": "ev",
     "webhook_endpoint": "whe",
+    "webhook_delivery": "whd",
+    "email": "em",
+    "document": "doc",
+    "bill": "bl",
     "request": "req",
 }
 
@@ -34,6 +38,11 @@ def new_id(kind: str) -> str:
 
 def new_session_id() -> str:
     return f"ias_{ULID()}"
+
+
+def new_document_token() -> str:
+    """The unguessable part of a document's URL (190 bits)."""
+    return random_base62(32)
 
 
 def new_webhook_secret() -> str:

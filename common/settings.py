@@ -36,6 +36,13 @@ class Settings(BaseSettings):
 
     public_base_url: str = "http://127.0.0.1:8000"
 
+    webhook_retry_window_seconds: int = Field(
+        3 * 86_400, description="How long a failing delivery is retried."
+    )
+    webhook_timeout_seconds: float = 10.0
+    email_retry_window_seconds: int = Field(3 * 86_400, description="How long an email is retried.")
+    outbox_sweep_seconds: int = Field(60, description="How often undispatched deliveries are picked up.")
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

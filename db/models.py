@@ -172,6 +172,7 @@ class WebhookEndpoint(TenantResource):
     description: Mapped[str | None] = mapped_column(Text)
     events: Mapped[list[Any]]
     secret: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(12), default="enabled", server_default="enabled")
 
 
 class Event(TenantResource):
@@ -180,6 +181,97 @@ class Event(TenantResource):
 
     type: Mapped[str] = mapped_column(String(80))
     data: Mapped[dict[str, Any]]
+
+
+class WebhookDelivery(TenantResource):
+    """One event to one endpoint. ``dispatched`` turns true once its Temporal workflow has been started;
+    the outbox sweep starts any that a crash left behind."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_endpoint", "endpoint_id"),
+        Index("ix_webhook_deliveries_undispatched", "dispatched", "created"),
+    )
+
+    event_id: Mapped[str] = mapped_column(String(40), index=True)
+    endpoint_id: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    dispatched: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[int | None] = mapped_column(Integer)
+    failed_at: Mapped[int | None] = mapped_column(Integer)
+    resend_of: Mapped[str | None] = mapped_column(String(40))
+
+
+class WebhookAttempt(Base):
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (UniqueConstraint("delivery_id", "attempt"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(String(40), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    attempted_at: Mapped[float] = mapped_column(Float)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class EmailMessage(TenantResource):
+    """An email, rendered when it was queued so every retry sends exactly the same message."""
+
+    __tablename__ = "email_messages"
+    __table_args__ = (
+        Index("ix_email_messages_tenant", "organization_id", "environment"),
+        Index("ix_email_messages_undispatched", "dispatched", "created"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(60))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    related: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    dispatched: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[int | None] = mapped_column(Integer)
+
+
+class Document(TenantResource):
+    """A stored PDF, served without a key at ``/files/<token>/<filename>``: the token is the capability."""
+
+    __tablename__ = "documents"
+
+    kind: Mapped[str] = mapped_column(String(20))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    storage_key: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class Bill(TenantResource):
+    """A premium bill for an organization that remits on the contractor's behalf."""
+
+    __tablename__ = "bills"
+    __table_args__ = (Index("ix_bills_tenant", "organization_id", "environment"),)
+
+    contractor_id: Mapped[str] = mapped_column(String(40), index=True)
+    job_id: Mapped[str | None] = mapped_column(String(40))
+    policy_id: Mapped[str | None] = mapped_column(String(40))
+    assignment_id: Mapped[str | None] = mapped_column(String(40))
+    amount_due: Mapped[int] = mapped_column(Integer)
+    bill_date: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[int] = mapped_column(Integer)
+    purchase_order_number: Mapped[str | None] = mapped_column(String(100))
+    po_contact_name: Mapped[str | None] = mapped_column(String(200))
+    po_contact_email: Mapped[str | None] = mapped_column(String(320))
+    line_items: Mapped[list[Any]]
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    pdf_url: Mapped[str | None] = mapped_column(Text)
 
 
 class IdempotencyRecord(Base):

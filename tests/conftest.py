@@ -22,7 +22,8 @@ from common.temporal import SEARCH_ATTRIBUTES
 from db.catalog import seed_catalog
 from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade_to_head
-from tests.support import Org, make_org, serve
+from outbox.records import track_commits
+from tests.support import Org, SmtpSink, WebhookReceiver, make_org, serve, worker_running
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("GIGCOVER_TEST_POSTGRES_URL") else [])
 
@@ -73,7 +74,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 @pytest.fixture(scope="session")
 def session_factory(database_url: str) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(database_url)
-    factory = make_session_factory(engine)
+    factory = track_commits(make_session_factory(engine))
     with factory() as session:
         seed_catalog(session)
     yield factory
@@ -81,13 +82,39 @@ def session_factory(database_url: str) -> Iterator[sessionmaker[Session]]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, temporal_address: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(
+    database_url: str, temporal_address: str, smtp_sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     return Settings(
         _env_file=None,
         data_dir=tmp_path_factory.mktemp("data"),
         database_url=database_url,
         temporal_address=temporal_address,
+        smtp_port=smtp_sink.port,
     )
+
+
+@pytest.fixture(scope="session")
+def worker(
+    temporal_address: str, settings: Settings, session_factory: sessionmaker[Session]
+) -> Iterator[None]:
+    """The real worker, polling the session's dev server."""
+    with worker_running(temporal_address, settings, session_factory):
+        yield
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[WebhookReceiver, str]]:
+    hook = WebhookReceiver()
+    with serve(hook.app) as url:
+        yield hook, f"{url}/hooks"
 
 
 @pytest.fixture(scope="session")

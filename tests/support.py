@@ -6,10 +6,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from common.settings import Settings
 
 from db.organizations import NewOrganization, create_organization
 
@@ -71,3 +75,101 @@ def job_fields(entity: str, **overrides: object) -> dict[str, object]:
     return {"name": "Spring campaign", "description": "Three sponsored posts", "entity": entity,
             "category_code": INFLUENCER, "wage": 250_000, "wage_type": "flatfee",
             "address": {"region": "CA"}, **overrides}  # fmt: skip
+
+
+@contextmanager
+def worker_running(address: str, settings: "Settings", factory: sessionmaker[Session]) -> Iterator[None]:
+    """The real worker (all workflows and activities) in its own thread and event loop, so that it keeps
+    polling while synchronous tests block theirs."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from worker import ACTIVITY_THREADS, build_worker
+
+    ready, failure = threading.Event(), []
+    control: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    async def main() -> None:
+        client = await Client.connect(address, data_converter=pydantic_data_converter)
+        stop = asyncio.Event()
+        with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+            async with build_worker(client, settings, factory, executor):
+                control.append((asyncio.get_running_loop(), stop))
+                ready.set()
+                await stop.wait()
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as error:  # surfaced to the test below
+            failure.append(error)
+            ready.set()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    ready.wait(timeout=60)
+    if failure or not control:
+        raise RuntimeError("the worker did not start") from (failure[0] if failure else None)
+    try:
+        yield
+    finally:
+        loop, stop = control[0]
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=30)
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self, port: int | None = None) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.port = port or free_port()
+        self.messages: list[object] = []
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+                from email import message_from_bytes
+                from email.policy import default
+
+                sink.messages.append(message_from_bytes(envelope.content, policy=default))  # type: ignore[attr-defined]
+                return "250 Message accepted for delivery"
+
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def start(self) -> "SmtpSink":
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+class WebhookReceiver:
+    """A platform's webhook endpoint: records every request; can be told to fail the next N."""
+
+    def __init__(self) -> None:
+        from fastapi import FastAPI, Request, Response
+
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.fail_next = 0
+        self.app = FastAPI()
+
+        @self.app.post("/hooks")
+        async def hook(request: Request) -> Response:
+            self.requests.append((dict(request.headers), await request.body()))
+            if self.fail_next:
+                self.fail_next -= 1
+                return Response("down for maintenance", status_code=503)
+            return Response('{"received": true}', media_type="application/json")
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[tuple[dict[str, str], bytes]]:
+        deadline = time.monotonic() + timeout
+        while len(self.requests) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(self.requests) >= count, f"expected {count} deliveries, got {len(self.requests)}"
+        return self.requests

@@ -1,3 +1,1 @@
 """Deterministic workflow code only: no I/O, no SQLAlchemy, no Stripe (see activities/)."""
-
-WORKFLOWS: list[type] = []

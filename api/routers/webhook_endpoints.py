@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import AnyHttpUrl, Field, field_validator
@@ -10,7 +10,7 @@ from api.errors import invalid_input
 from api.queries import PageParams, deleted_body, get_owned, list_page, now, scoped
 from api.schemas import Strict
 from common.ids import new_id, new_webhook_secret
-from db.models import WebhookEndpoint
+from db.models import WebhookDelivery, WebhookEndpoint
 from domain.events import EVENT_TYPES
 
 router = APIRouter(prefix="/webhook_endpoints", tags=["webhook endpoints"])
@@ -39,6 +39,10 @@ class EndpointUpdate(Strict):
     url: AnyHttpUrl | None = None
     description: str | None = Field(None, max_length=500)
     events: list[str] | str | None = None
+    status: Literal["enabled", "disabled"] | None = Field(
+        None, description="A disabled endpoint gets no new deliveries, and its pending ones stop retrying."
+    )
+    disabled: bool | None = Field(None, description="Shorthand for status.")
 
     _events = field_validator("events", mode="before")(_event_list)
 
@@ -58,7 +62,7 @@ def create_webhook_endpoint(body: EndpointIn, session: DbSession, tenant: Curren
         created=now(),
         url=str(body.url),
         description=body.description,
-        events=body.events,
+        events=body.events or ["*"],
         secret=new_webhook_secret(),
     )
     session.add(endpoint)
@@ -93,8 +97,31 @@ def update_webhook_endpoint(
         endpoint.description = changes["description"]
     if "events" in changes:
         endpoint.events = changes["events"]
+    if changes.get("status") is not None:
+        endpoint.status = changes["status"]
+    if changes.get("disabled") is not None:
+        endpoint.status = "disabled" if changes["disabled"] else "enabled"
     session.commit()
     return render.webhook_endpoint(endpoint)
+
+
+@router.get("/{endpoint_id}/deliveries")
+def list_endpoint_deliveries(
+    endpoint_id: str,
+    session: DbSession,
+    tenant: CurrentTenant,
+    page: PageParams,
+    status: str | None = None,
+    event: str | None = None,
+) -> list[dict[str, Any]]:
+    """Every delivery to this endpoint, newest first (``status``: pending, delivered, failed, cancelled)."""
+    endpoint = get_endpoint(session, tenant, endpoint_id)
+    query = scoped(WebhookDelivery, tenant).where(WebhookDelivery.endpoint_id == endpoint.id)
+    if status is not None:
+        query = query.where(WebhookDelivery.status == status)
+    if event is not None:
+        query = query.where(WebhookDelivery.event_id == event)
+    return [render.webhook_delivery(d) for d in list_page(session, query, WebhookDelivery, page)]
 
 
 @router.delete("/{endpoint_id}")

@@ -1,0 +1,113 @@
+"""Every email gigcover sends, with the facts each one needs. Amounts are integer cents, times unix seconds.
+
+The kinds are the notifications of 1099Policy's payments guide (seed 001), plus the application link.
+"""
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class EmailKind(StrEnum):
+    APPLICATION_LINK = "application_link"
+    PAYMENT_REMINDER = "payment_reminder"
+    PAYMENT_CONFIRMATION = "payment_confirmation"
+    PREMIUM_INCREASE_CONTRACTOR = "premium_increase_contractor"
+    PREMIUM_INCREASE_ORGANIZATION = "premium_increase_organization"
+    PREMIUM_DECREASE_CONTRACTOR = "premium_decrease_contractor"
+    PREMIUM_DECREASE_ORGANIZATION = "premium_decrease_organization"
+    ASSIGNMENT_CHARGE_REMINDER = "assignment_charge_reminder"
+    ASSIGNMENT_CHARGE_FAILURE = "assignment_charge_failure"
+
+
+class EmailContext(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    organization_name: str
+
+
+class ApplicationLink(EmailContext):
+    contractor_name: str
+    url: str
+    job_name: str | None = None
+    expires_at: int
+
+
+class PaymentReminder(EmailContext):
+    contractor_name: str
+    amount: int
+    payment_date: int
+    payment_method: str
+    job_name: str | None = None
+
+
+class PaymentConfirmation(EmailContext):
+    contractor_name: str
+    amount: int
+    reference_number: str
+    payment_method: str
+    paid_at: int
+    job_name: str | None = None
+
+
+class PremiumChangeForContractor(EmailContext):
+    contractor_name: str
+    job_name: str
+    previous_amount: int
+    new_amount: int
+    payment_method: str
+
+    @property
+    def difference(self) -> int:
+        return abs(self.new_amount - self.previous_amount)
+
+
+class PremiumChangeForOrganization(EmailContext):
+    representative_name: str
+    contractor_name: str
+    job_name: str
+    previous_amount: int
+    new_amount: int
+    paid_by: str  # "the contractor's card" or "your organization (remit)"
+
+    @property
+    def difference(self) -> int:
+        return abs(self.new_amount - self.previous_amount)
+
+
+class AssignmentChargeReminder(EmailContext):
+    contractor_name: str
+    job_name: str
+    amount: int
+    charge_at: int
+    payment_method: str
+    update_card_url: str
+
+
+class AssignmentChargeFailure(EmailContext):
+    contractor_name: str
+    job_name: str
+    amount: int
+    reason: str
+    update_card_url: str
+
+
+SUBJECTS: dict[EmailKind, tuple[type[EmailContext], str]] = {
+    EmailKind.APPLICATION_LINK: (ApplicationLink, "Your insurance application for {{ organization_name }}"),
+    EmailKind.PAYMENT_REMINDER: (PaymentReminder, "Upcoming insurance payment of {{ amount|money }}"),
+    EmailKind.PAYMENT_CONFIRMATION: (PaymentConfirmation, "Payment received: {{ amount|money }}"),
+    EmailKind.PREMIUM_INCREASE_CONTRACTOR: (
+        PremiumChangeForContractor, "Your premium for {{ job_name }} went up by {{ difference|money }}"),
+    EmailKind.PREMIUM_INCREASE_ORGANIZATION: (
+        PremiumChangeForOrganization, "Premium increase of {{ difference|money }} for {{ contractor_name }}"),
+    EmailKind.PREMIUM_DECREASE_CONTRACTOR: (
+        PremiumChangeForContractor, "Your premium for {{ job_name }} went down by {{ difference|money }}"),
+    EmailKind.PREMIUM_DECREASE_ORGANIZATION: (
+        PremiumChangeForOrganization, "Premium decrease of {{ difference|money }} for {{ contractor_name }}"),
+    EmailKind.ASSIGNMENT_CHARGE_REMINDER: (
+        AssignmentChargeReminder,
+        "We will charge {{ amount|money }} for {{ job_name }} on {{ charge_at|date }}"),
+    EmailKind.ASSIGNMENT_CHARGE_FAILURE: (
+        AssignmentChargeFailure,
+        "Action needed: your payment of {{ amount|money }} for {{ job_name }} failed"),
+}  # fmt: skip

