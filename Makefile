@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint format seed org clean
+.PHONY: run test install lint format seed org histories clean
 
 run: $(STAMP)
 	$(BIN)/python -m devstack.run
@@ -33,6 +33,10 @@ seed: $(STAMP)
 # make org NAME="Acme Staffing"  -> prints the new organization's sandbox and production keys
 org: $(STAMP)
 	$(BIN)/python manage.py create-org "$(NAME)"
+
+# Re-record tests/histories/*.json from the scenario tests (commit them with the workflow change).
+histories: $(STAMP)
+	GIGCOVER_RECORD_HISTORIES=1 $(BIN)/python -m pytest tests/test_webhooks.py tests/test_delivery_retries.py -k sqlite
 
 clean:
 	rm -rf .data

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from activities.documents import DocumentActivities
 from activities.emails import EmailActivities
 from activities.events import EventActivities
 from activities.outbox import OutboxActivities
@@ -20,6 +21,7 @@ def build_activities(
     webhooks = WebhookActivities(session_factory, settings.webhook_timeout_seconds)
     emails = EmailActivities(session_factory, settings)
     outbox = OutboxActivities(dispatcher)
+    documents = DocumentActivities(session_factory, settings)
     return [
         events.record_event,
         webhooks.deliver_webhook,
@@ -27,4 +29,6 @@ def build_activities(
         emails.send_email,
         emails.give_up_email,
         outbox.dispatch_undispatched,
+        documents.issue_certificates,
+        documents.issue_bill,
     ]

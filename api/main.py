@@ -10,11 +10,13 @@ from api.errors import install_error_handlers
 from api.idempotency import IdempotencyMiddleware
 from api.request_id import RequestIdMiddleware
 from api.routers import (
+    bills,
     category_codes,
     contractors,
     emails,
     entities,
     events,
+    files,
     jobs,
     organization,
     policies,
@@ -69,10 +71,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhook_deliveries,
         events,
         emails,
+        bills,
         organization,
     ):
         v1.include_router(module.router)
     app.include_router(v1)
+    app.include_router(files.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

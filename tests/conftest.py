@@ -23,7 +23,7 @@ from db.catalog import seed_catalog
 from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade_to_head
 from outbox.records import track_commits
-from tests.support import Org, SmtpSink, WebhookReceiver, make_org, serve, worker_running
+from tests.support import Org, SmtpSink, WebhookReceiver, free_port, make_org, serve, worker_running
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("GIGCOVER_TEST_POSTGRES_URL") else [])
 
@@ -89,8 +89,17 @@ def smtp_sink() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture(scope="session")
+def api_port(database_url: str) -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
 def settings(
-    database_url: str, temporal_address: str, smtp_sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory
+    database_url: str,
+    temporal_address: str,
+    smtp_sink: SmtpSink,
+    api_port: int,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
     return Settings(
         _env_file=None,
@@ -98,6 +107,7 @@ def settings(
         database_url=database_url,
         temporal_address=temporal_address,
         smtp_port=smtp_sink.port,
+        public_base_url=f"http://127.0.0.1:{api_port}",
     )
 
 
@@ -118,8 +128,8 @@ def receiver() -> Iterator[tuple[WebhookReceiver, str]]:
 
 
 @pytest.fixture(scope="session")
-def api_url(settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[str]:
-    with serve(create_app(settings)) as url:
+def api_url(settings: Settings, api_port: int, session_factory: sessionmaker[Session]) -> Iterator[str]:
+    with serve(create_app(settings), api_port) as url:
         yield url
 
 

@@ -35,40 +35,94 @@ REP = {"organization_name": ORG, "representative_name": "Pat Payables", "contrac
 
 # kind -> (recipient, context, phrases the text must contain)
 CASES: dict[EmailKind, tuple[str, EmailContext, list[str]]] = {
-    EmailKind.APPLICATION_LINK: ("jane@example.com", ApplicationLink(
-        **CONTRACTOR, url="http://127.0.0.1:8000/apply/ias_01", job_name="Spring campaign", expires_at=AT),
-        ["Hi Jane Doe", "http://127.0.0.1:8000/apply/ias_01", "March 3, 2027"]),
-    EmailKind.PAYMENT_REMINDER: ("jane@example.com", PaymentReminder(
-        **CONTRACTOR, amount=3125, payment_date=AT, payment_method="Visa ending 4242"),
-        ["$31.25", "March 3, 2027", "Visa ending 4242"]),
-    EmailKind.PAYMENT_CONFIRMATION: ("jane@example.com", PaymentConfirmation(
-        **CONTRACTOR, amount=3125, reference_number="pi_3Nabc", payment_method="Visa ending 4242", paid_at=AT),
-        ["$31.25", "pi_3Nabc", "Visa ending 4242"]),
-    EmailKind.PREMIUM_INCREASE_CONTRACTOR: ("jane@example.com", PremiumChangeForContractor(
-        **CONTRACTOR, **CHANGE, payment_method="Visa ending 4242"),
-        ["went up", "$31.25", "$40.00", "difference of $8.75"]),
-    EmailKind.PREMIUM_INCREASE_ORGANIZATION: ("ap@platform.example", PremiumChangeForOrganization(
-        **REP, **CHANGE, paid_by="the contractor's card"), ["Hi Pat Payables", "Jane Doe", "$8.75", "went up"]),
-    EmailKind.PREMIUM_DECREASE_CONTRACTOR: ("jane@example.com", PremiumChangeForContractor(
-        **CONTRACTOR, job_name="Spring campaign", previous_amount=4000, new_amount=3125,
-        payment_method="Visa ending 4242"), ["went down", "refunding the difference of $8.75"]),
-    EmailKind.PREMIUM_DECREASE_ORGANIZATION: ("ap@platform.example", PremiumChangeForOrganization(
-        **REP, job_name="Spring campaign", previous_amount=4000, new_amount=3125,
-        paid_by="your organization (remit)"), ["went down", "$8.75", "your organization (remit)"]),
-    EmailKind.ASSIGNMENT_CHARGE_REMINDER: ("jane@example.com", AssignmentChargeReminder(
-        **CONTRACTOR, job_name="Spring campaign", amount=3125, charge_at=AT, payment_method="Visa ending 4242",
-        update_card_url="http://127.0.0.1:8000/cards/tok"), ["$31.25", "March 3, 2027 at 12:00 UTC", "24 hours"]),
-    EmailKind.ASSIGNMENT_CHARGE_FAILURE: ("jane@example.com", AssignmentChargeFailure(
-        **CONTRACTOR, job_name="Spring campaign", amount=3125, reason="the card has insufficient funds",
-        update_card_url="http://127.0.0.1:8000/cards/tok"), ["insufficient funds", "not active", "$31.25"]),
-}  # fmt: skip
+    EmailKind.APPLICATION_LINK: (
+        "jane@example.com",
+        ApplicationLink(
+            **CONTRACTOR, url="http://127.0.0.1:8000/apply/ias_01", job_name="Spring campaign", expires_at=AT
+        ),
+        ["Hi Jane Doe", "http://127.0.0.1:8000/apply/ias_01", "March 3, 2027"],
+    ),
+    EmailKind.PAYMENT_REMINDER: (
+        "jane@example.com",
+        PaymentReminder(**CONTRACTOR, amount=3125, payment_date=AT, payment_method="Visa ending 4242"),
+        ["$31.25", "March 3, 2027", "Visa ending 4242"],
+    ),
+    EmailKind.PAYMENT_CONFIRMATION: (
+        "jane@example.com",
+        PaymentConfirmation(
+            **CONTRACTOR,
+            amount=3125,
+            reference_number="pi_3Nabc",
+            payment_method="Visa ending 4242",
+            paid_at=AT,
+        ),
+        ["$31.25", "pi_3Nabc", "Visa ending 4242"],
+    ),
+    EmailKind.PREMIUM_INCREASE_CONTRACTOR: (
+        "jane@example.com",
+        PremiumChangeForContractor(**CONTRACTOR, **CHANGE, payment_method="Visa ending 4242"),
+        ["went up", "$31.25", "$40.00", "difference of $8.75"],
+    ),
+    EmailKind.PREMIUM_INCREASE_ORGANIZATION: (
+        "ap@platform.example",
+        PremiumChangeForOrganization(**REP, **CHANGE, paid_by="the contractor's card"),
+        ["Hi Pat Payables", "Jane Doe", "$8.75", "went up"],
+    ),
+    EmailKind.PREMIUM_DECREASE_CONTRACTOR: (
+        "jane@example.com",
+        PremiumChangeForContractor(
+            **CONTRACTOR,
+            job_name="Spring campaign",
+            previous_amount=4000,
+            new_amount=3125,
+            payment_method="Visa ending 4242",
+        ),
+        ["went down", "refunding the difference of $8.75"],
+    ),
+    EmailKind.PREMIUM_DECREASE_ORGANIZATION: (
+        "ap@platform.example",
+        PremiumChangeForOrganization(
+            **REP,
+            job_name="Spring campaign",
+            previous_amount=4000,
+            new_amount=3125,
+            paid_by="your organization (remit)",
+        ),
+        ["went down", "$8.75", "your organization (remit)"],
+    ),
+    EmailKind.ASSIGNMENT_CHARGE_REMINDER: (
+        "jane@example.com",
+        AssignmentChargeReminder(
+            **CONTRACTOR,
+            job_name="Spring campaign",
+            amount=3125,
+            charge_at=AT,
+            payment_method="Visa ending 4242",
+            update_card_url="http://127.0.0.1:8000/cards/tok",
+        ),
+        ["$31.25", "March 3, 2027 at 12:00 UTC", "24 hours"],
+    ),
+    EmailKind.ASSIGNMENT_CHARGE_FAILURE: (
+        "jane@example.com",
+        AssignmentChargeFailure(
+            **CONTRACTOR,
+            job_name="Spring campaign",
+            amount=3125,
+            reason="the card has insufficient funds",
+            update_card_url="http://127.0.0.1:8000/cards/tok",
+        ),
+        ["insufficient funds", "not active", "$31.25"],
+    ),
+}
 
 
 def test_every_kind_has_a_case() -> None:
     assert set(CASES) == set(EmailKind)
 
 
-@pytest.mark.parametrize("cents, text", [(0, "$0.00"), (5, "$0.05"), (123456789, "$1,234,567.89"), (-250, "-$2.50")])
+@pytest.mark.parametrize(
+    "cents, text", [(0, "$0.00"), (5, "$0.05"), (123456789, "$1,234,567.89"), (-250, "-$2.50")]
+)
 def test_money(cents: int, text: str) -> None:
     assert money(cents) == text
 
@@ -79,23 +133,35 @@ def test_wrong_context_is_refused() -> None:
 
 
 def test_html_is_escaped() -> None:
-    context = PaymentReminder(organization_name="<script>", contractor_name="Jane", amount=1, payment_date=AT,
-                              payment_method="card")
+    context = PaymentReminder(
+        organization_name="<script>", contractor_name="Jane", amount=1, payment_date=AT, payment_method="card"
+    )
     assert "<script>" not in render_email(EmailKind.PAYMENT_REMINDER, context).html
 
 
 @pytest.mark.usefixtures("worker")
-async def test_each_notification_arrives_over_smtp(temporal_address: str, settings: Settings, api_url: str,
-                                                   session_factory: sessionmaker[Session], smtp_sink: SmtpSink,
-                                                   org: Org) -> None:
+async def test_each_notification_arrives_over_smtp(
+    temporal_address: str,
+    settings: Settings,
+    api_url: str,
+    session_factory: sessionmaker[Session],
+    smtp_sink: SmtpSink,
+    org: Org,
+) -> None:
     smtp_sink.messages.clear()
     with session_factory() as session:
-        ids = {kind: enqueue_email(session, org.id, "sandbox", kind, recipient, context, {"test": "notifications"}).id
-               for kind, (recipient, context, _) in CASES.items()}
+        ids = {
+            kind: enqueue_email(
+                session, org.id, "sandbox", kind, recipient, context, {"test": "notifications"}
+            ).id
+            for kind, (recipient, context, _) in CASES.items()
+        }
         session.commit()
         items = committed_items(session)
     client = await Client.connect(temporal_address, data_converter=pydantic_data_converter)
-    assert await Dispatcher(client, settings, session_factory, asyncio.get_running_loop()).dispatch(items) == len(CASES)
+    assert await Dispatcher(client, settings, session_factory, asyncio.get_running_loop()).dispatch(
+        items
+    ) == len(CASES)
 
     deadline = time.monotonic() + 30
     while len(smtp_sink.messages) < len(CASES) and time.monotonic() < deadline:
@@ -122,7 +188,9 @@ async def test_each_notification_arrives_over_smtp(temporal_address: str, settin
                 break
             await asyncio.sleep(0.1)
         assert {(r["kind"], r["recipient"], r["status"]) for r in records} == {
-            (kind.value, recipient, "sent") for kind, (recipient, _, _) in CASES.items()}
+            (kind.value, recipient, "sent") for kind, (recipient, _, _) in CASES.items()
+        }
         assert all(r["sent_at"] and r["related"] == {"test": "notifications"} for r in records)
         assert (await http.get("/emails", params={"kind": "payment_reminder"})).json()[0]["subject"] == (
-            "Upcoming insurance payment of $31.25")
+            "Upcoming insurance payment of $31.25"
+        )

@@ -30,3 +30,25 @@ class SweepResult(BaseModel):
 WEBHOOK_DELIVERY_WORKFLOW = "WebhookDeliveryWorkflow"
 EMAIL_DELIVERY_WORKFLOW = "EmailDeliveryWorkflow"
 OUTBOX_SWEEP_WORKFLOW = "OutboxSweepWorkflow"
+
+
+class BillLine(BaseModel):
+    description: str
+    amount: int
+
+
+class BillRequest(BaseModel):
+    bill_id: str
+    organization_id: str
+    environment: str
+    contractor_id: str
+    lines: list[BillLine]
+    job_id: str | None = None
+    policy_id: str | None = None
+    assignment_id: str | None = None
+
+
+class IssuedBill(BaseModel):
+    bill_id: str
+    amount_due: int
+    pdf_url: str

@@ -1,6 +1,6 @@
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import Field, model_validator
 from sqlalchemy.orm import Session
 
@@ -13,6 +13,7 @@ from api.routers.quotes import get_quote
 from api.schemas import Strict, UnixTime
 from common.ids import new_id
 from db.models import Policy
+from documents.issuing import document_store, issue_policy_certificates
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 
@@ -48,7 +49,9 @@ def _check_period(effective: int, expiration: int) -> None:
 
 
 @router.post("", status_code=201)
-def create_policy(body: PolicyIn, session: DbSession, tenant: CurrentTenant) -> dict[str, Any]:
+def create_policy(
+    body: PolicyIn, request: Request, session: DbSession, tenant: CurrentTenant
+) -> dict[str, Any]:
     assert body.quote
     quote = get_quote(session, tenant, body.quote)
     if not quote.eligible:
@@ -75,6 +78,8 @@ def create_policy(body: PolicyIn, session: DbSession, tenant: CurrentTenant) -> 
     _check_period(policy.effective_date, policy.expiration_date)
     session.add(policy)
     if policy.status == "active":
+        settings = request.app.state.settings
+        issue_policy_certificates(session, document_store(settings), settings, policy)
         record_event(session, tenant, "policy.active", render.policy(policy))
     session.commit()
     return render.policy(policy)
@@ -103,7 +108,7 @@ def retrieve_policy(policy_id: str, session: DbSession, tenant: CurrentTenant) -
 
 @router.put("/{policy_id}")
 def update_policy(
-    policy_id: str, body: PolicyUpdate, session: DbSession, tenant: CurrentTenant
+    policy_id: str, body: PolicyUpdate, request: Request, session: DbSession, tenant: CurrentTenant
 ) -> dict[str, Any]:
     policy = get_policy(session, tenant, policy_id)
     changes = body.model_dump(exclude_unset=True)
@@ -115,6 +120,8 @@ def update_policy(
     if "is_active" in changes:
         if changes["is_active"] and policy.status != "active":
             policy.status, policy.cancelled_at = "active", None
+            settings = request.app.state.settings
+            issue_policy_certificates(session, document_store(settings), settings, policy)
             record_event(session, tenant, "policy.reactivated", render.policy(policy))
         elif not changes["is_active"] and policy.status == "active":
             policy.status, policy.cancelled_at = "cancelled", now()

@@ -1,0 +1,31 @@
+"""Every recorded history in tests/histories/ must replay against today's workflow code.
+
+A change that would break workflows already running in production fails here; put it behind
+``workflow.patched()``. Re-record with ``make histories`` after adding a scenario.
+"""
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows.registry import WORKFLOWS
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_histories_are_recorded() -> None:
+    assert {p.stem for p in HISTORIES} >= {
+        "webhook_retried_then_delivered",
+        "webhook_failed",
+        "outbox_sweep",
+        "email_retried_then_sent",
+    }
+
+
+@pytest.mark.parametrize("history", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_history_replays(history: Path) -> None:
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(WorkflowHistory.from_json(history.stem, history.read_text()))
