@@ -102,29 +102,18 @@ def issue_policy_certificates(
         )
         for coverage in (CoverageType(c) for c in quote.coverage_type)
     ]
-    urls: dict[str, str] = {}
-    for coi in certificates:
-        urls[CERTIFICATE_FIELDS[coi.coverage]] = save_pdf(
-            session,
-            store,
-            settings,
-            policy.organization_id,
-            policy.environment,
-            "certificate",
-            f"certificate-{coi.policy_number}.pdf",
-            render_certificates([coi]),
+
+    def save(filename: str, pdf: bytes) -> str:
+        return save_pdf(session, store, settings, policy.organization_id, policy.environment, "certificate",
+                        filename, pdf)  # fmt: skip
+
+    policy.certificates = {
+        CERTIFICATE_FIELDS[coi.coverage]: save(
+            f"certificate-{coi.policy_number}.pdf", render_certificates([coi])
         )
-    policy.certificates = urls
-    policy.pdf_url = save_pdf(
-        session,
-        store,
-        settings,
-        policy.organization_id,
-        policy.environment,
-        "certificate",
-        f"certificates-{policy.id}.pdf",
-        render_certificates(certificates),
-    )
+        for coi in certificates
+    }
+    policy.pdf_url = save(f"certificates-{policy.id}.pdf", render_certificates(certificates))
 
 
 def issue_bill(

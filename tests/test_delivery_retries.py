@@ -9,16 +9,18 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from common.settings import Settings
 from notifications.catalog import AssignmentChargeFailure, EmailKind
-from outbox.records import enqueue_email, record_event
+from outbox.records import committed_items, enqueue_email, record_event
 from tests.histories import keep_history
 from tests.support import Org, SmtpSink, WebhookReceiver, free_port
 from worker import ACTIVITY_THREADS, build_worker
@@ -53,9 +55,21 @@ def _undispatched_delivery(
             session, org.id, "sandbox", "policy.active", {"id": "pl_test", "object": "policy"}
         )
         session.commit()
-        [(_, delivery_id)] = session.info.pop("outbox_committed")
+        [(_, delivery_id)] = committed_items(session)
     assert endpoint.status_code == 201
     return stored.id, delivery_id
+
+
+async def _start_delivery(
+    env: WorkflowEnvironment, settings: Settings, delivery_id: str
+) -> WorkflowHandle[Any, str]:
+    return await env.client.start_workflow(
+        "WebhookDeliveryWorkflow",
+        WebhookDeliveryRequest(delivery_id=delivery_id, retry_window_seconds=THREE_DAYS),
+        id=f"webhook-delivery-{delivery_id}",
+        task_queue=settings.task_queue,
+        result_type=str,
+    )
 
 
 async def test_a_receiver_down_for_hours_still_gets_the_event(
@@ -71,13 +85,7 @@ async def test_a_receiver_down_for_hours_still_gets_the_event(
     event_id, delivery_id = await asyncio.to_thread(
         _undispatched_delivery, session_factory, org, api_url, url
     )
-    handle = await skipping.client.start_workflow(
-        "WebhookDeliveryWorkflow",
-        WebhookDeliveryRequest(delivery_id=delivery_id, retry_window_seconds=THREE_DAYS),
-        id=f"webhook-delivery-{delivery_id}",
-        task_queue=settings.task_queue,
-        result_type=str,
-    )
+    handle = await _start_delivery(skipping, settings, delivery_id)
     assert await handle.result() == "delivered"
     await keep_history(handle, "webhook_retried_then_delivered")
 
@@ -108,13 +116,7 @@ async def test_a_delivery_that_never_succeeds_is_marked_failed_after_three_days(
     hook, url = receiver
     hook.fail_next = 10_000
     _, delivery_id = await asyncio.to_thread(_undispatched_delivery, session_factory, org, api_url, url)
-    handle = await skipping.client.start_workflow(
-        "WebhookDeliveryWorkflow",
-        WebhookDeliveryRequest(delivery_id=delivery_id, retry_window_seconds=THREE_DAYS),
-        id=f"webhook-delivery-{delivery_id}",
-        task_queue=settings.task_queue,
-        result_type=str,
-    )
+    handle = await _start_delivery(skipping, settings, delivery_id)
     assert await handle.result() == "failed"
     await keep_history(handle, "webhook_failed")
     delivery = httpx.get(

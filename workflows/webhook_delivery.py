@@ -4,11 +4,11 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.webhooks import WebhookActivities
-    from workflows.messages import WEBHOOK_DELIVERY_WORKFLOW, DeliveryFailure, WebhookDeliveryRequest
+    from workflows.messages import WEBHOOK_DELIVERY_WORKFLOW, WebhookDeliveryRequest
+    from workflows.retry_window import deliver_or_give_up
 
 # 30 s, 1 min, 2 min, … then every 6 hours until the retry window closes (about 20 attempts in 3 days).
 DELIVERY_RETRY = RetryPolicy(
@@ -23,21 +23,12 @@ DELIVERY_RETRY = RetryPolicy(
 class WebhookDeliveryWorkflow:
     @workflow.run
     async def run(self, request: WebhookDeliveryRequest) -> str:
-        try:
-            await workflow.execute_activity_method(
-                WebhookActivities.deliver_webhook,
-                request.delivery_id,
-                start_to_close_timeout=timedelta(seconds=60),
-                schedule_to_close_timeout=timedelta(seconds=request.retry_window_seconds),
-                retry_policy=DELIVERY_RETRY,
-                summary="POST the signed event",
-            )
-        except ActivityError as error:
-            reason = str(error.cause) if error.cause else str(error)
-            await workflow.execute_activity_method(
-                WebhookActivities.give_up_webhook_delivery,
-                DeliveryFailure(id=request.delivery_id, reason=reason),
-                start_to_close_timeout=timedelta(seconds=30),
-            )
-            return "failed"
-        return "delivered"
+        delivered = await deliver_or_give_up(
+            WebhookActivities.deliver_webhook,
+            WebhookActivities.give_up_webhook_delivery,
+            request.delivery_id,
+            window_seconds=request.retry_window_seconds,
+            retry_policy=DELIVERY_RETRY,
+            summary="POST the signed event",
+        )
+        return "delivered" if delivered else "failed"
