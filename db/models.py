@@ -274,6 +274,57 @@ class Bill(TenantResource):
     pdf_url: Mapped[str | None] = mapped_column(Text)
 
 
+class ApplicationSession(TenantResource):
+    """An insurance application. The ApplicationWorkflow (``application-<id>``) owns the process; this row
+    mirrors it for lists and reports, and keeps what the contractor entered."""
+
+    __tablename__ = "application_sessions"
+    __table_args__ = (
+        Index("ix_application_sessions_tenant", "organization_id", "environment"),
+        Index("ix_application_sessions_undispatched", "dispatched", "created"),
+    )
+
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    contractor_id: Mapped[str] = mapped_column(String(40), index=True)
+    quote_id: Mapped[str | None] = mapped_column(String(40))
+    job_id: Mapped[str | None] = mapped_column(String(40))
+    is_general_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    work_state: Mapped[str] = mapped_column(String(2))
+    coverage_type: Mapped[list[Any]]
+    success_url: Mapped[str] = mapped_column(Text)
+    cancel_url: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(24), default="CREATED")
+    step: Mapped[str] = mapped_column(String(40), default="verify_info")
+    premium: Mapped[int] = mapped_column(Integer, default=0)
+    withhold_premium: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[int] = mapped_column(Integer)
+    dispatched: Mapped[bool] = mapped_column(Boolean, default=False)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    signature: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(80))
+    payment_method_id: Mapped[str | None] = mapped_column(String(80))
+    payment_intent_id: Mapped[str | None] = mapped_column(String(80))
+    card_summary: Mapped[str | None] = mapped_column(String(80))
+    policy_id: Mapped[str | None] = mapped_column(String(40))
+    bill_id: Mapped[str | None] = mapped_column(String(40))
+    completed_at: Mapped[int | None] = mapped_column(Integer)
+    ended_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Payment(Base):
+    """One Stripe PaymentIntent per (workflow, step, revision) key: the project's own idempotency, because
+    the local Stripe stand-in ignores idempotency keys and real Stripe forgets them after 24 hours."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    payment_intent_id: Mapped[str | None] = mapped_column(String(80))
+    amount: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(24))
+    created: Mapped[int] = mapped_column(Integer)
+
+
 class IdempotencyRecord(Base):
     """The first response to an idempotency key, per API key (stored as its hash), replayed for 24 hours."""
 

@@ -12,6 +12,46 @@ from pathlib import Path
 
 from aiohttp import web
 from localstripe import resources, server
+from localstripe.errors import UserError
+
+# Cards that attach fine and are then declined when charged, with Stripe's decline code. 4546381219393284 is
+# the seed's insufficient-funds card; localstripe itself knows neither it nor decline codes.
+DECLINED_AT_CHARGE = {"4546381219393284": "insufficient_funds", "4000000000009995": "insufficient_funds"}
+DECLINE_MESSAGES = {"insufficient_funds": "Your card has insufficient funds."}
+
+
+def teach_decline_codes() -> None:
+    def card_number(pm: object) -> str | None:
+        return getattr(pm, "_card_number", None)
+
+    attaching, charging = (
+        resources.PaymentMethod._attaching_is_declined,
+        resources.PaymentMethod._charging_is_declined,
+    )
+
+    def attaching_is_declined(self: resources.PaymentMethod) -> bool:
+        return self.type == "card" and card_number(self) not in DECLINED_AT_CHARGE and attaching(self)
+
+    def charging_is_declined(self: resources.PaymentMethod) -> bool:
+        return (self.type == "card" and card_number(self) in DECLINED_AT_CHARGE) or charging(self)
+
+    def set_auth_failure(self: resources.Charge) -> None:
+        pm = resources.PaymentMethod._api_retrieve(self.payment_method)
+        code = DECLINED_AT_CHARGE.get(card_number(pm), "generic_decline") if pm.type == "card" else None
+        self.status, self.failure_code = "failed", "card_declined"
+        self.failure_message = DECLINE_MESSAGES.get(code or "", "Your card was declined.")
+        self._decline_code = code
+
+    def raise_failure(self: resources.Charge) -> None:
+        extra = {"code": self.failure_code, "charge": self.id}
+        if getattr(self, "_decline_code", None):
+            extra["decline_code"] = self._decline_code
+        raise UserError(402, self.failure_message, extra)
+
+    resources.PaymentMethod._attaching_is_declined = attaching_is_declined  # type: ignore[method-assign]
+    resources.PaymentMethod._charging_is_declined = charging_is_declined  # type: ignore[method-assign]
+    resources.Charge._set_auth_failure = set_auth_failure  # type: ignore[method-assign]
+    resources.Charge._raise_failure = raise_failure  # type: ignore[method-assign]
 
 
 def main() -> None:
@@ -21,6 +61,7 @@ def main() -> None:
     parser.add_argument("--state-file", type=Path)
     args = parser.parse_args()
 
+    teach_decline_codes()
     resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
     resources.Store.try_load_from_disk = lambda self: None  # type: ignore[method-assign]
     if args.state_file and args.state_file.exists():

@@ -1,0 +1,126 @@
+"""Every Stripe call gigcover makes, through the official SDK.
+
+Real Stripe in production; the same code against localstripe locally (``GIGCOVER_STRIPE_API_BASE``). Only
+parameters both accept are sent: reasons and descriptions go into ``metadata``.
+"""
+
+from dataclasses import dataclass
+
+import stripe
+
+from common.settings import Settings
+
+
+class CardDeclined(Exception):
+    """The card was refused; ``message`` is safe to show the contractor."""
+
+    def __init__(self, message: str, decline_code: str | None) -> None:
+        super().__init__(message)
+        self.message, self.decline_code = message, decline_code
+
+
+@dataclass(frozen=True)
+class SavedCard:
+    payment_method_id: str
+    summary: str  # "Visa ending 4242"
+
+
+def _captured_amount(intent: stripe.PaymentIntent) -> int:
+    """Captured minus refunded; localstripe lacks ``amount_received``, and may return the charge expanded."""
+    charge = intent.to_dict().get("latest_charge")
+    if isinstance(charge, dict):
+        return int(charge["amount"]) - int(charge.get("amount_refunded") or 0)
+    return int(intent.to_dict().get("amount_received") or intent.amount)
+
+
+class StripeGateway:
+    def __init__(self, settings: Settings) -> None:
+        base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
+        self._stripe = stripe.StripeClient(
+            settings.stripe_api_key, base_addresses=base, max_network_retries=2
+        )  # type: ignore[arg-type]
+
+    def create_customer(self, email: str, name: str, metadata: dict[str, str], idempotency_key: str) -> str:
+        customer = self._stripe.v1.customers.create(
+            params={"email": email, "name": name, "metadata": metadata},
+            options={"idempotency_key": idempotency_key},
+        )
+        return customer.id
+
+    def create_setup_intent(self, customer_id: str, metadata: dict[str, str]) -> str:
+        """A client secret the hosted page hands to Stripe.js to save a card (our server never sees it)."""
+        intent = self._stripe.v1.setup_intents.create(
+            params={"customer": customer_id, "usage": "off_session", "payment_method_types": ["card"],
+                    "metadata": metadata})  # fmt: skip
+        assert intent.client_secret
+        return intent.client_secret
+
+    def save_card(self, customer_id: str, payment_method_id: str) -> SavedCard:
+        method = self._stripe.v1.payment_methods.retrieve(payment_method_id)
+        if method.customer is None:
+            try:
+                method = self._stripe.v1.payment_methods.attach(
+                    payment_method_id, params={"customer": customer_id}
+                )
+            except stripe.CardError as error:
+                raise CardDeclined(
+                    error.user_message or "Your card was declined.", _decline_code(error)
+                ) from None
+        self._stripe.v1.customers.update(
+            customer_id, params={"invoice_settings": {"default_payment_method": payment_method_id}}
+        )
+        card = method.card
+        brand = (card.brand if card else "card").title()
+        return SavedCard(payment_method_id, f"{brand} ending {card.last4 if card else '????'}")
+
+    def authorize(
+        self,
+        customer_id: str,
+        payment_method_id: str,
+        amount: int,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> str:
+        """Hold ``amount`` on the card (manual capture). Returns the PaymentIntent id, or raises CardDeclined."""
+        intent = self._stripe.v1.payment_intents.create(
+            params={"amount": amount, "currency": "usd", "customer": customer_id, "payment_method": payment_method_id,
+                    "capture_method": "manual", "payment_method_types": ["card"], "metadata": metadata},
+            options={"idempotency_key": idempotency_key})  # fmt: skip
+        try:
+            intent = self._stripe.v1.payment_intents.confirm(intent.id)
+        except stripe.CardError as error:
+            self.cancel(intent.id)
+            raise CardDeclined(
+                error.user_message or "Your card was declined.", _decline_code(error)
+            ) from None
+        if intent.status != "requires_capture":
+            self.cancel(intent.id)
+            raise CardDeclined("Your bank asked for extra verification this page cannot do; try another card.",
+                               intent.status)  # fmt: skip
+        return intent.id
+
+    def capture(self, payment_intent_id: str, idempotency_key: str) -> int:
+        """Capture a held amount; safe to repeat (an already captured intent is left alone). Returns cents."""
+        intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
+        if intent.status == "requires_capture":
+            intent = self._stripe.v1.payment_intents.capture(
+                payment_intent_id, options={"idempotency_key": idempotency_key}
+            )
+        if intent.status != "succeeded":
+            raise RuntimeError(f"payment intent {payment_intent_id} is {intent.status}, not capturable")
+        return _captured_amount(intent)
+
+    def cancel(self, payment_intent_id: str) -> None:
+        """Release a hold; a no-op on one already canceled. Never cancels a captured payment."""
+        intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
+        if intent.status in ("requires_payment_method", "requires_confirmation", "requires_action",
+                             "requires_capture"):  # fmt: skip
+            self._stripe.v1.payment_intents.cancel(payment_intent_id)
+
+    def status(self, payment_intent_id: str) -> str:
+        return self._stripe.v1.payment_intents.retrieve(payment_intent_id).status
+
+
+def _decline_code(error: stripe.CardError) -> str | None:
+    body = error.json_body or {}
+    return (body.get("error") or {}).get("decline_code") or getattr(error, "code", None)
