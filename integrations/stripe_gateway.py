@@ -81,11 +81,19 @@ class StripeGateway:
         metadata: dict[str, str],
         idempotency_key: str,
     ) -> str:
-        """Hold ``amount`` on the card (manual capture). Returns the PaymentIntent id, or raises CardDeclined."""
+        """Hold ``amount`` on the card (manual capture); returns the PaymentIntent id or raises CardDeclined."""
         intent = self._stripe.v1.payment_intents.create(
-            params={"amount": amount, "currency": "usd", "customer": customer_id, "payment_method": payment_method_id,
-                    "capture_method": "manual", "payment_method_types": ["card"], "metadata": metadata},
-            options={"idempotency_key": idempotency_key})  # fmt: skip
+            params={
+                "amount": amount,
+                "currency": "usd",
+                "customer": customer_id,
+                "payment_method": payment_method_id,
+                "capture_method": "manual",
+                "payment_method_types": ["card"],
+                "metadata": metadata,
+            },
+            options={"idempotency_key": idempotency_key},
+        )
         try:
             intent = self._stripe.v1.payment_intents.confirm(intent.id)
         except stripe.CardError as error:
@@ -95,8 +103,9 @@ class StripeGateway:
             ) from None
         if intent.status != "requires_capture":
             self.cancel(intent.id)
-            raise CardDeclined("Your bank asked for extra verification this page cannot do; try another card.",
-                               intent.status)  # fmt: skip
+            raise CardDeclined(
+                "Your bank asked for extra verification this page cannot do; try another card.", intent.status
+            )
         return intent.id
 
     def capture(self, payment_intent_id: str, idempotency_key: str) -> int:
