@@ -81,7 +81,7 @@ class StripeGateway:
         metadata: dict[str, str],
         idempotency_key: str,
     ) -> str:
-        """Hold ``amount`` on the card (manual capture); returns the PaymentIntent id or raises CardDeclined."""
+        """Hold ``amount`` on the card (manual capture): the PaymentIntent id, or CardDeclined."""
         intent = self._stripe.v1.payment_intents.create(
             params={
                 "amount": amount,
