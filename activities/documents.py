@@ -31,11 +31,18 @@ class DocumentActivities:
     def issue_bill(self, request: BillRequest) -> IssuedBill:
         with self._sessions() as session:
             bill = issue_bill(
-                session, self._store, self._settings, organization_id=request.organization_id,
-                environment=request.environment, contractor_id=request.contractor_id, job_id=request.job_id,
-                policy_id=request.policy_id, assignment_id=request.assignment_id, bill_id=request.bill_id,
+                session,
+                self._store,
+                self._settings,
+                organization_id=request.organization_id,
+                environment=request.environment,
+                contractor_id=request.contractor_id,
+                job_id=request.job_id,
+                policy_id=request.policy_id,
+                assignment_id=request.assignment_id,
+                bill_id=request.bill_id,
                 line_items=[LineItem(line.description, line.amount) for line in request.lines],
-            )  # fmt: skip
+            )
             session.commit()
             assert bill.pdf_url
             return IssuedBill(bill_id=bill.id, amount_due=bill.amount_due, pdf_url=bill.pdf_url)

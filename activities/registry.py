@@ -5,12 +5,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from activities.applications import ApplicationActivities
 from activities.documents import DocumentActivities
 from activities.emails import EmailActivities
 from activities.events import EventActivities
 from activities.outbox import OutboxActivities
 from activities.webhooks import WebhookActivities
 from common.settings import Settings
+from integrations.stripe_gateway import StripeGateway
 from outbox.dispatch import Dispatcher
 
 
@@ -22,6 +24,7 @@ def build_activities(
     emails = EmailActivities(session_factory, settings)
     outbox = OutboxActivities(dispatcher)
     documents = DocumentActivities(session_factory, settings)
+    applications = ApplicationActivities(session_factory, settings, StripeGateway(settings), dispatcher)
     return [
         events.record_event,
         webhooks.deliver_webhook,
@@ -31,4 +34,15 @@ def build_activities(
         outbox.dispatch_undispatched,
         documents.issue_certificates,
         documents.issue_bill,
+        applications.record_progress,
+        applications.save_details,
+        applications.save_answers,
+        applications.save_signature,
+        applications.authorize_card,
+        applications.release_hold,
+        applications.capture_payment,
+        applications.bind_policy,
+        applications.complete_application,
+        applications.send_payment_confirmation,
+        applications.payment_method_of_session,
     ]

@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from api.errors import install_error_handlers
+from api.hosted import pages
 from api.idempotency import IdempotencyMiddleware
 from api.request_id import RequestIdMiddleware
 from api.routers import (
+    application_sessions,
     bills,
     category_codes,
     contractors,
@@ -72,11 +74,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events,
         emails,
         bills,
+        application_sessions,
         organization,
     ):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(files.router)
+    app.include_router(pages.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -22,8 +22,13 @@ PAGES = Environment(
 
 
 def _summary(key: str, msg: Message) -> dict[str, str]:
-    return {"key": key, "subject": msg.get("Subject", "(no subject)"), "sender": msg.get("From", ""),
-            "to": msg.get("To", ""), "date": msg.get("Date", "")}  # fmt: skip
+    return {
+        "key": key,
+        "subject": msg.get("Subject", "(no subject)"),
+        "sender": msg.get("From", ""),
+        "to": msg.get("To", ""),
+        "date": msg.get("Date", ""),
+    }
 
 
 def _part(msg: Message, subtype: str) -> str:

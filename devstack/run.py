@@ -109,9 +109,12 @@ def demo_sandbox_key(settings: Settings) -> str:
                 engine.dispose()
                 return str(saved["sandbox_key"])
         made = create_organization(
-            session, "Demo Platform", billing_contact_name="Demo Billing",
-            billing_contact_email="billing@demo-platform.example", approve_categories=["*"],
-        )  # fmt: skip
+            session,
+            "Demo Platform",
+            billing_contact_name="Demo Billing",
+            billing_contact_email="billing@demo-platform.example",
+            approve_categories=["*"],
+        )
         key_file.write_text(
             json.dumps(
                 {
@@ -169,11 +172,29 @@ def main() -> int:
             temporal = shutil.which("temporal", path=str(bin_dir)) or shutil.which("temporal")
             if temporal is None:
                 raise RuntimeError("the `temporal` CLI is missing: run `make install`")
-            stack.start("temporal", [
-                temporal, "server", "start-dev", "--ip", HOST, "--port", str(ports.temporal_port),
-                "--ui-port", str(ports.temporal_ui_port), "--db-filename", str(data_dir / "temporal.db"),
-                "--namespace", settings.temporal_namespace, "--log-level", "warn", *search_attribute_flags(),
-            ], env, logs)  # fmt: skip
+            stack.start(
+                "temporal",
+                [
+                    temporal,
+                    "server",
+                    "start-dev",
+                    "--ip",
+                    HOST,
+                    "--port",
+                    str(ports.temporal_port),
+                    "--ui-port",
+                    str(ports.temporal_ui_port),
+                    "--db-filename",
+                    str(data_dir / "temporal.db"),
+                    "--namespace",
+                    settings.temporal_namespace,
+                    "--log-level",
+                    "warn",
+                    *search_attribute_flags(),
+                ],
+                env,
+                logs,
+            )
         if embed_stripe:
             stack.start(
                 "localstripe",

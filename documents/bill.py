@@ -50,8 +50,15 @@ def render_bill(bill: PremiumBill) -> bytes:
         email = f"<{bill.po_contact_email}>" if bill.po_contact_email else None
         contact = " ".join(part for part in (bill.po_contact_name, email) if part)
         po_rows.append(("PO contact", contact))
-    pdf.fields([("Bill number", bill.bill_number), ("Bill date", _day(bill.bill_date)),
-                ("Due date", _day(bill.due_date)), *po_rows, ("From", ISSUER)])  # fmt: skip
+    pdf.fields(
+        [
+            ("Bill number", bill.bill_number),
+            ("Bill date", _day(bill.bill_date)),
+            ("Due date", _day(bill.due_date)),
+            *po_rows,
+            ("From", ISSUER),
+        ]
+    )
     pdf.section("Bill to")
     pdf.fields([("Name", bill.bill_to.name), *[("", line) for line in bill.bill_to.address_lines]])
     pdf.section("Line items")

@@ -66,23 +66,35 @@ def _limits(coi: CertificateOfInsurance) -> list[tuple[str, str]]:
 
 def add_certificate_page(pdf: DocumentPdf, coi: CertificateOfInsurance) -> None:
     pdf.add_page()
-    pdf.fields([("Certificate number", coi.certificate_number), ("Date issued", _day(coi.issued_at)),
-                ("Issuer", ISSUER)])  # fmt: skip
+    pdf.fields(
+        [
+            ("Certificate number", coi.certificate_number),
+            ("Date issued", _day(coi.issued_at)),
+            ("Issuer", ISSUER),
+        ]
+    )
     pdf.section("Insured")
     pdf.fields([("Name", coi.insured.name), *[("", line) for line in coi.insured.address_lines]])
     pdf.section("Certificate holder")
     pdf.fields([("Name", coi.holder.name), *[("", line) for line in coi.holder.address_lines]])
     pdf.section("Coverage")
-    pdf.fields([
-        ("Type", TITLES[coi.coverage].removeprefix("Certificate of ")),
-        ("Policy number", coi.policy_number),
-        ("Effective date", _day(coi.effective_date)),
-        ("Expiration date", _day(coi.expiration_date)),
-        *_limits(coi),
-    ])  # fmt: skip
+    pdf.fields(
+        [
+            ("Type", TITLES[coi.coverage].removeprefix("Certificate of ")),
+            ("Policy number", coi.policy_number),
+            ("Effective date", _day(coi.effective_date)),
+            ("Expiration date", _day(coi.expiration_date)),
+            *_limits(coi),
+        ]
+    )
     pdf.section("Description of operations")
-    pdf.fields([("Job category", coi.job_category), ("Work state", coi.work_state),
-                ("Operations", coi.description_of_operations)])  # fmt: skip
+    pdf.fields(
+        [
+            ("Job category", coi.job_category),
+            ("Work state", coi.work_state),
+            ("Operations", coi.description_of_operations),
+        ]
+    )
     pdf.ln(8)
     pdf.paragraph(
         "This certificate is issued as a matter of information only and confers no rights upon the "

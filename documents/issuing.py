@@ -13,8 +13,11 @@ from documents.certificate import DEFAULT_LIMITS, SUFFIX, CertificateOfInsurance
 from documents.storage import DocumentStore, LocalFolderStore
 from domain.coverage import CoverageType
 
-CERTIFICATE_FIELDS = {CoverageType.GENERAL: "gl_coi_pdf_url", CoverageType.WORKERS_COMP: "wc_coi_pdf_url",
-                      CoverageType.PROFESSIONAL: "pl_coi_pdf_url"}  # fmt: skip
+CERTIFICATE_FIELDS = {
+    CoverageType.GENERAL: "gl_coi_pdf_url",
+    CoverageType.WORKERS_COMP: "wc_coi_pdf_url",
+    CoverageType.PROFESSIONAL: "pl_coi_pdf_url",
+}
 
 
 def document_store(settings: Settings) -> DocumentStore:
@@ -57,8 +60,15 @@ def _address_lines(address: dict[str, object] | None) -> tuple[str, ...]:
     if not address:
         return ()
     street = ", ".join(str(address[k]) for k in ("line1", "line2") if address.get(k))
-    place = " ".join(str(p) for p in (f"{address.get('locality')}," if address.get("locality") else None,
-                                       address.get("region"), address.get("postalcode")) if p)  # fmt: skip
+    place = " ".join(
+        str(p)
+        for p in (
+            f"{address.get('locality')}," if address.get("locality") else None,
+            address.get("region"),
+            address.get("postalcode"),
+        )
+        if p
+    )
     return tuple(line for line in (street, place) if line)
 
 
@@ -104,8 +114,9 @@ def issue_policy_certificates(
     ]
 
     def save(filename: str, pdf: bytes) -> str:
-        return save_pdf(session, store, settings, policy.organization_id, policy.environment, "certificate",
-                        filename, pdf)  # fmt: skip
+        return save_pdf(
+            session, store, settings, policy.organization_id, policy.environment, "certificate", filename, pdf
+        )
 
     policy.certificates = {
         CERTIFICATE_FIELDS[coi.coverage]: save(
@@ -160,14 +171,30 @@ def issue_bill(
         line_items=[{"description": i.description, "amount": i.amount} for i in line_items],
         status="open",
     )
-    bill_to = Party(organization.name, tuple(line for line in (
-        f"Attn: {organization.billing_contact_name}" if organization.billing_contact_name else None,
-        *_address_lines(organization.billing_address)) if line))  # fmt: skip
-    pdf = render_bill(PremiumBill(
-        bill_number=bill.id, bill_to=bill_to, bill_date=bill.bill_date, due_date=bill.due_date,
-        line_items=tuple(line_items), purchase_order_number=bill.purchase_order_number,
-        po_contact_name=bill.po_contact_name, po_contact_email=bill.po_contact_email,
-        sandbox=environment == "sandbox"))  # fmt: skip
+    bill_to = Party(
+        organization.name,
+        tuple(
+            line
+            for line in (
+                f"Attn: {organization.billing_contact_name}" if organization.billing_contact_name else None,
+                *_address_lines(organization.billing_address),
+            )
+            if line
+        ),
+    )
+    pdf = render_bill(
+        PremiumBill(
+            bill_number=bill.id,
+            bill_to=bill_to,
+            bill_date=bill.bill_date,
+            due_date=bill.due_date,
+            line_items=tuple(line_items),
+            purchase_order_number=bill.purchase_order_number,
+            po_contact_name=bill.po_contact_name,
+            po_contact_email=bill.po_contact_email,
+            sandbox=environment == "sandbox",
+        )
+    )
     bill.pdf_url = save_pdf(
         session, store, settings, organization_id, environment, "bill", f"bill-{bill.id}.pdf", pdf
     )

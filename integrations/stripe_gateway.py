@@ -50,8 +50,13 @@ class StripeGateway:
     def create_setup_intent(self, customer_id: str, metadata: dict[str, str]) -> str:
         """A client secret the hosted page hands to Stripe.js to save a card (our server never sees it)."""
         intent = self._stripe.v1.setup_intents.create(
-            params={"customer": customer_id, "usage": "off_session", "payment_method_types": ["card"],
-                    "metadata": metadata})  # fmt: skip
+            params={
+                "customer": customer_id,
+                "usage": "off_session",
+                "payment_method_types": ["card"],
+                "metadata": metadata,
+            }
+        )
         assert intent.client_secret
         return intent.client_secret
 
@@ -122,8 +127,12 @@ class StripeGateway:
     def cancel(self, payment_intent_id: str) -> None:
         """Release a hold; a no-op on one already canceled. Never cancels a captured payment."""
         intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
-        if intent.status in ("requires_payment_method", "requires_confirmation", "requires_action",
-                             "requires_capture"):  # fmt: skip
+        if intent.status in (
+            "requires_payment_method",
+            "requires_confirmation",
+            "requires_action",
+            "requires_capture",
+        ):
             self._stripe.v1.payment_intents.cancel(payment_intent_id)
 
     def status(self, payment_intent_id: str) -> str:

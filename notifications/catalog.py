@@ -97,17 +97,27 @@ SUBJECTS: dict[EmailKind, tuple[type[EmailContext], str]] = {
     EmailKind.PAYMENT_REMINDER: (PaymentReminder, "Upcoming insurance payment of {{ amount|money }}"),
     EmailKind.PAYMENT_CONFIRMATION: (PaymentConfirmation, "Payment received: {{ amount|money }}"),
     EmailKind.PREMIUM_INCREASE_CONTRACTOR: (
-        PremiumChangeForContractor, "Your premium for {{ job_name }} went up by {{ difference|money }}"),
+        PremiumChangeForContractor,
+        "Your premium for {{ job_name }} went up by {{ difference|money }}",
+    ),
     EmailKind.PREMIUM_INCREASE_ORGANIZATION: (
-        PremiumChangeForOrganization, "Premium increase of {{ difference|money }} for {{ contractor_name }}"),
+        PremiumChangeForOrganization,
+        "Premium increase of {{ difference|money }} for {{ contractor_name }}",
+    ),
     EmailKind.PREMIUM_DECREASE_CONTRACTOR: (
-        PremiumChangeForContractor, "Your premium for {{ job_name }} went down by {{ difference|money }}"),
+        PremiumChangeForContractor,
+        "Your premium for {{ job_name }} went down by {{ difference|money }}",
+    ),
     EmailKind.PREMIUM_DECREASE_ORGANIZATION: (
-        PremiumChangeForOrganization, "Premium decrease of {{ difference|money }} for {{ contractor_name }}"),
+        PremiumChangeForOrganization,
+        "Premium decrease of {{ difference|money }} for {{ contractor_name }}",
+    ),
     EmailKind.ASSIGNMENT_CHARGE_REMINDER: (
         AssignmentChargeReminder,
-        "We will charge {{ amount|money }} for {{ job_name }} on {{ charge_at|date }}"),
+        "We will charge {{ amount|money }} for {{ job_name }} on {{ charge_at|date }}",
+    ),
     EmailKind.ASSIGNMENT_CHARGE_FAILURE: (
         AssignmentChargeFailure,
-        "Action needed: your payment of {{ amount|money }} for {{ job_name }} failed"),
-}  # fmt: skip
+        "Action needed: your payment of {{ amount|money }} for {{ job_name }} failed",
+    ),
+}

@@ -9,12 +9,14 @@ from anyio import to_thread
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from common.settings import Settings
-from db.models import EmailMessage, WebhookDelivery
+from common.temporal import CONTRACTOR_ID, ORGANIZATION_ID, SESSION_ID, STEP
+from db.models import ApplicationSession, EmailMessage, WebhookDelivery
 from outbox.records import OutboxItem
+from workflows.application_messages import APPLICATION_WORKFLOW, ApplicationInput
 from workflows.messages import (
     EMAIL_DELIVERY_WORKFLOW,
     WEBHOOK_DELIVERY_WORKFLOW,
@@ -25,9 +27,30 @@ from workflows.messages import (
 log = logging.getLogger("gigcover.outbox")
 
 
+WORKFLOW_ID_PREFIXES = {"webhook": "webhook-delivery-", "email": "email-", "application": "application-"}
+MODELS = {"webhook": WebhookDelivery, "email": EmailMessage, "application": ApplicationSession}
+
+
 def workflow_id(item: OutboxItem) -> str:
     kind, row_id = item
-    return f"webhook-delivery-{row_id}" if kind == "webhook" else f"email-{row_id}"
+    return WORKFLOW_ID_PREFIXES[kind] + row_id
+
+
+def application_input(row: ApplicationSession, settings: Settings) -> ApplicationInput:
+    return ApplicationInput(
+        session_id=row.id,
+        organization_id=row.organization_id,
+        environment=row.environment,
+        contractor_id=row.contractor_id,
+        quote_id=row.quote_id,
+        is_general_opt_in=row.is_general_opt_in,
+        work_state=row.work_state,
+        premium=row.premium,
+        withhold_premium=row.withhold_premium,
+        lifetime_seconds=max(row.expires_at - row.created, 1),
+        success_url=row.success_url,
+        cancel_url=row.cancel_url,
+    )
 
 
 class Dispatcher:
@@ -78,7 +101,24 @@ class Dispatcher:
             "task_queue": settings.task_queue,
             "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
         }
-        if kind == "webhook":
+        if kind == "application":
+            row = await to_thread.run_sync(self._application, row_id)
+            await self._client.start_workflow(
+                APPLICATION_WORKFLOW,
+                application_input(row, settings),
+                static_summary=f"Insurance application {row_id}",
+                static_details=f"Contractor {row.contractor_id} · quote {row.quote_id or 'general opt-in'}",
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(ORGANIZATION_ID, row.organization_id),
+                        SearchAttributePair(CONTRACTOR_ID, row.contractor_id),
+                        SearchAttributePair(SESSION_ID, row.id),
+                        SearchAttributePair(STEP, row.step),
+                    ]
+                ),
+                **common,
+            )
+        elif kind == "webhook":
             await self._client.start_workflow(
                 WEBHOOK_DELIVERY_WORKFLOW,
                 WebhookDeliveryRequest(
@@ -95,33 +135,27 @@ class Dispatcher:
                 **common,
             )
 
-    def _mark_dispatched(self, items: Sequence[OutboxItem]) -> None:
-        webhooks = [row_id for kind, row_id in items if kind == "webhook"]
-        emails = [row_id for kind, row_id in items if kind == "email"]
+    def _application(self, session_id: str) -> ApplicationSession:
         with self._sessions() as session:
-            if webhooks:
-                session.execute(
-                    update(WebhookDelivery).where(WebhookDelivery.id.in_(webhooks)).values(dispatched=True)
-                )
-            if emails:
-                session.execute(
-                    update(EmailMessage).where(EmailMessage.id.in_(emails)).values(dispatched=True)
-                )
+            row = session.scalar(select(ApplicationSession).where(ApplicationSession.id == session_id))
+            assert row is not None, f"no application session {session_id}"
+            return row
+
+    def _mark_dispatched(self, items: Sequence[OutboxItem]) -> None:
+        with self._sessions() as session:
+            for kind, model in MODELS.items():
+                ids = [row_id for item_kind, row_id in items if item_kind == kind]
+                if ids:
+                    session.execute(update(model).where(model.id.in_(ids)).values(dispatched=True))
             session.commit()
 
     def _undispatched(self, older_than_seconds: int) -> list[OutboxItem]:
         cutoff = int(time.time()) - older_than_seconds
+        items: list[OutboxItem] = []
         with self._sessions() as session:
-            webhooks = session.scalars(
-                select(WebhookDelivery.id)
-                .where(WebhookDelivery.dispatched.is_(False), WebhookDelivery.created <= cutoff)
-                .limit(500)
-            )
-            items: list[OutboxItem] = [("webhook", row_id) for row_id in webhooks]
-            emails = session.scalars(
-                select(EmailMessage.id)
-                .where(EmailMessage.dispatched.is_(False), EmailMessage.created <= cutoff)
-                .limit(500)
-            )
-            items += [("email", row_id) for row_id in emails]
+            for kind, model in MODELS.items():
+                query = (
+                    select(model.id).where(model.dispatched.is_(False), model.created <= cutoff).limit(500)
+                )
+                items += [(kind, row_id) for row_id in session.scalars(query)]  # type: ignore[misc]
         return items

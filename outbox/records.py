@@ -11,7 +11,7 @@ from db.models import EmailMessage, Event, WebhookDelivery, WebhookEndpoint
 from notifications.catalog import EmailContext, EmailKind
 from notifications.render import render_email
 
-OutboxKind = Literal["webhook", "email"]
+OutboxKind = Literal["webhook", "email", "application"]
 OutboxItem = tuple[OutboxKind, str]
 
 _NEW, _COMMITTED = "outbox_new", "outbox_committed"
@@ -34,6 +34,11 @@ def track_commits(factory: sessionmaker[Session]) -> sessionmaker[Session]:
 def committed_items(session: Session) -> list[OutboxItem]:
     """Outbox rows this session has committed and not yet handed to the dispatcher."""
     return session.info.pop(_COMMITTED, [])
+
+
+def start_after_commit(session: Session, item: OutboxItem) -> None:
+    """Have ``item``'s workflow started once the session commits (and by the sweep, should that fail)."""
+    _remember(session, item)
 
 
 def _remember(session: Session, item: OutboxItem) -> None:
@@ -123,10 +128,16 @@ def enqueue_email(
     recipient: str,
     context: EmailContext,
     related: dict[str, str] | None = None,
+    email_id: str | None = None,
 ) -> EmailMessage:
+    """Record an email to send. A given ``email_id`` makes this idempotent, as for events."""
+    if email_id is not None:
+        existing = session.scalar(select(EmailMessage).where(EmailMessage.id == email_id))
+        if existing is not None:
+            return existing
     rendered = render_email(kind, context)
     message = EmailMessage(
-        id=new_id("email"),
+        id=email_id or new_id("email"),
         organization_id=organization_id,
         environment=environment,
         created=int(time.time()),

@@ -6,7 +6,10 @@ is set (``.ci/run`` installs PostgreSQL from Debian's packages and sets it).
 
 import os
 import shutil
+import socket
+import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -89,6 +92,24 @@ def smtp_sink() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture(scope="session")
+def localstripe() -> Iterator[str]:
+    """localstripe as ``make run`` runs it (loopback, the seed's decline cards), in its own process."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack.localstripe_server", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        assert process.poll() is None and time.monotonic() < deadline, "localstripe did not start"
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
 def api_port(database_url: str) -> int:
     return free_port()
 
@@ -99,6 +120,7 @@ def settings(
     temporal_address: str,
     smtp_sink: SmtpSink,
     api_port: int,
+    localstripe: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
     return Settings(
@@ -108,6 +130,7 @@ def settings(
         temporal_address=temporal_address,
         smtp_port=smtp_sink.port,
         public_base_url=f"http://127.0.0.1:{api_port}",
+        stripe_api_base=localstripe,
     )
 
 

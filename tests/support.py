@@ -61,20 +61,37 @@ ADDRESS = {"line1": "123 Main St", "locality": "San Francisco", "region": "CA", 
 
 
 def contractor_fields(email: str = "jane.doe@example.com", **overrides: object) -> dict[str, object]:
-    return {"first_name": "Jane", "last_name": "Doe", "email": email, "phone": "5551234567",
-            "address": ADDRESS, **overrides}  # fmt: skip
+    return {
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "email": email,
+        "phone": "5551234567",
+        "address": ADDRESS,
+        **overrides,
+    }
 
 
 def entity_fields(**overrides: object) -> dict[str, object]:
     limits = {"aggregate_limit": "200000000", "occurrence_limit": 100000000}  # the client sends strings too
-    return {"name": "Acme Brands", "coverage_limit": limits, "required_coverage": ["general", "workers-comp"],
-            **overrides}  # fmt: skip
+    return {
+        "name": "Acme Brands",
+        "coverage_limit": limits,
+        "required_coverage": ["general", "workers-comp"],
+        **overrides,
+    }
 
 
 def job_fields(entity: str, **overrides: object) -> dict[str, object]:
-    return {"name": "Spring campaign", "description": "Three sponsored posts", "entity": entity,
-            "category_code": INFLUENCER, "wage": 250_000, "wage_type": "flatfee",
-            "address": {"region": "CA"}, **overrides}  # fmt: skip
+    return {
+        "name": "Spring campaign",
+        "description": "Three sponsored posts",
+        "entity": entity,
+        "category_code": INFLUENCER,
+        "wage": 250_000,
+        "wage_type": "flatfee",
+        "address": {"region": "CA"},
+        **overrides,
+    }
 
 
 @contextmanager

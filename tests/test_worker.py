@@ -17,6 +17,7 @@ async def test_worker_registers_every_workflow(
         async with build_worker(client, settings, session_factory, executor) as worker:
             assert worker.task_queue == "gigcover"
     assert {w.__name__ for w in WORKFLOWS} == {
+        "ApplicationWorkflow",
         "WebhookDeliveryWorkflow",
         "EmailDeliveryWorkflow",
         "OutboxSweepWorkflow",

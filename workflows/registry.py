@@ -1,7 +1,13 @@
 """The workflows the worker registers."""
 
+from workflows.application import ApplicationWorkflow
 from workflows.email_delivery import EmailDeliveryWorkflow
 from workflows.outbox_sweep import OutboxSweepWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
-WORKFLOWS: list[type] = [WebhookDeliveryWorkflow, EmailDeliveryWorkflow, OutboxSweepWorkflow]
+WORKFLOWS: list[type] = [
+    ApplicationWorkflow,
+    WebhookDeliveryWorkflow,
+    EmailDeliveryWorkflow,
+    OutboxSweepWorkflow,
+]

@@ -11,12 +11,23 @@ router = APIRouter(prefix="/bills", tags=["bills"])
 
 def render_bill(b: Bill) -> dict[str, Any]:
     return {
-        "id": b.id, "object": "bill", "created": b.created, "contractor": b.contractor_id, "job": b.job_id,
-        "policy": b.policy_id, "assignment": b.assignment_id, "amount_due": b.amount_due,
-        "bill_date": b.bill_date, "due_date": b.due_date, "purchase_order_number": b.purchase_order_number,
-        "po_contact_name": b.po_contact_name, "po_contact_email": b.po_contact_email,
-        "line_items": b.line_items, "status": b.status, "pdf_url": b.pdf_url,
-    }  # fmt: skip
+        "id": b.id,
+        "object": "bill",
+        "created": b.created,
+        "contractor": b.contractor_id,
+        "job": b.job_id,
+        "policy": b.policy_id,
+        "assignment": b.assignment_id,
+        "amount_due": b.amount_due,
+        "bill_date": b.bill_date,
+        "due_date": b.due_date,
+        "purchase_order_number": b.purchase_order_number,
+        "po_contact_name": b.po_contact_name,
+        "po_contact_email": b.po_contact_email,
+        "line_items": b.line_items,
+        "status": b.status,
+        "pdf_url": b.pdf_url,
+    }
 
 
 @router.get("")

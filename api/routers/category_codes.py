@@ -4,9 +4,9 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import render
 from api.deps import CurrentTenant, DbSession, Tenant
 from api.errors import ApiError, not_found
+from common import representations as render
 from db.models import CategoryApproval, JobCategory
 
 router = APIRouter(prefix="/category_codes", tags=["job categories"])

@@ -5,12 +5,12 @@ from pydantic import EmailStr, Field
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
-from api import render
 from api.deps import CurrentTenant, DbSession, Tenant
 from api.errors import ApiError
 from api.event_log import record_event
 from api.queries import PageParams, deleted_body, get_owned, list_page, now, scoped
 from api.schemas import Address, Metadata, Strict, merge_metadata
+from common import representations as render
 from common.ids import new_id
 from db.models import Contractor, Policy
 

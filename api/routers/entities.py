@@ -4,11 +4,11 @@ from fastapi import APIRouter
 from pydantic import Field, model_validator
 from sqlalchemy.orm import Session
 
-from api import render
 from api.deps import CurrentTenant, DbSession, Tenant
 from api.errors import conflict, invalid_input
 from api.queries import PageParams, deleted_body, get_owned, list_page, now, scoped
 from api.schemas import Address, Strict
+from common import representations as render
 from common.ids import new_id
 from db.models import Entity, Job
 from domain.coverage import CoverageType

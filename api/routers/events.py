@@ -2,9 +2,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api import render
 from api.deps import CurrentTenant, DbSession
 from api.queries import PageParams, get_owned, list_page, scoped
+from common import representations as render
 from db.models import Event
 
 router = APIRouter(prefix="/events", tags=["events"])

@@ -23,8 +23,12 @@ def download_document(token: str, filename: str, request: Request, session: DbSe
     if document is None or document.filename != filename:
         raise ApiError(404, "resource_not_found", "No such document")
     data = document_store(request.app.state.settings).get(document.storage_key)
-    return Response(data, media_type=document.content_type, headers={
-        "Content-Disposition": f'inline; filename="{document.filename}"',
-        "Cache-Control": "private, max-age=3600",
-        "X-Robots-Tag": "noindex",
-    })  # fmt: skip
+    return Response(
+        data,
+        media_type=document.content_type,
+        headers={
+            "Content-Disposition": f'inline; filename="{document.filename}"',
+            "Cache-Control": "private, max-age=3600",
+            "X-Robots-Tag": "noindex",
+        },
+    )

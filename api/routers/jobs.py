@@ -5,13 +5,13 @@ from fastapi import APIRouter
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from api import render
 from api.deps import CurrentTenant, DbSession, Tenant
 from api.errors import conflict, invalid_input
 from api.queries import PageParams, deleted_body, get_owned, list_page, now, scoped
 from api.routers.category_codes import approved_category
 from api.routers.entities import get_entity
 from api.schemas import Metadata, Strict, WorkLocation, merge_metadata
+from common import representations as render
 from common.ids import new_id
 from db.models import Job, Quote
 

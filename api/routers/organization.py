@@ -20,11 +20,16 @@ class OrganizationSettings(Strict):
 
 def _render(org: Organization, environment: str) -> dict[str, Any]:
     return {
-        "id": org.id, "object": "organization", "name": org.name, "environment": environment,
-        "withhold_premium": org.withhold_premium, "billing_contact_name": org.billing_contact_name,
-        "billing_contact_email": org.billing_contact_email, "billing_address": org.billing_address,
+        "id": org.id,
+        "object": "organization",
+        "name": org.name,
+        "environment": environment,
+        "withhold_premium": org.withhold_premium,
+        "billing_contact_name": org.billing_contact_name,
+        "billing_contact_email": org.billing_contact_email,
+        "billing_address": org.billing_address,
         "created": org.created,
-    }  # fmt: skip
+    }
 
 
 @router.get("")

@@ -4,13 +4,13 @@ from fastapi import APIRouter, Request
 from pydantic import Field, model_validator
 from sqlalchemy.orm import Session
 
-from api import render
 from api.deps import CurrentTenant, DbSession, Tenant
 from api.errors import ApiError, conflict, invalid_input
 from api.event_log import record_event
 from api.queries import PageParams, deleted_body, get_owned, list_page, now, scoped
 from api.routers.quotes import get_quote
 from api.schemas import Strict, UnixTime
+from common import representations as render
 from common.ids import new_id
 from db.models import Policy
 from documents.issuing import document_store, issue_policy_certificates

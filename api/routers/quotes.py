@@ -5,13 +5,13 @@ from pydantic import Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import render
 from api.deps import CurrentTenant, DbSession, Tenant
 from api.errors import ApiError, conflict, invalid_input
 from api.queries import PageParams, get_owned, list_page, now, scoped
 from api.routers.contractors import get_contractor
 from api.routers.jobs import get_job
 from api.schemas import Strict, UnixTime
+from common import representations as render
 from common.ids import new_id
 from db.catalog import rate_card
 from db.models import Contractor, Job, JobCategory, Policy, Quote

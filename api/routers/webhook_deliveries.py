@@ -3,11 +3,11 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from api import render
 from api.deps import CurrentTenant, DbSession
 from api.errors import conflict
 from api.queries import get_owned, now
 from api.routers.webhook_endpoints import get_endpoint
+from common import representations as render
 from db.models import Event, WebhookAttempt, WebhookDelivery
 from outbox.records import add_delivery
 

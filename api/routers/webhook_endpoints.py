@@ -4,11 +4,11 @@ from fastapi import APIRouter
 from pydantic import AnyHttpUrl, Field, field_validator
 from sqlalchemy.orm import Session
 
-from api import render
 from api.deps import CurrentTenant, DbSession, Tenant
 from api.errors import invalid_input
 from api.queries import PageParams, deleted_body, get_owned, list_page, now, scoped
 from api.schemas import Strict
+from common import representations as render
 from common.ids import new_id, new_webhook_secret
 from db.models import WebhookDelivery, WebhookEndpoint
 from domain.events import EVENT_TYPES

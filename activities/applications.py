@@ -1,0 +1,257 @@
+"""Side effects of the insurance application: saving what the contractor entered, the card hold and its
+capture, binding the policy, and the confirmation email. Each is safe to retry."""
+
+import time
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from common import representations as render
+from common.ids import new_id
+from common.settings import Settings
+from db.models import ApplicationSession, Contractor, Job, Organization, Payment, Policy, Quote
+from documents.issuing import document_store, issue_policy_certificates
+from integrations.stripe_gateway import CardDeclined, StripeGateway
+from notifications.catalog import EmailKind, PaymentConfirmation
+from outbox.dispatch import Dispatcher
+from outbox.records import committed_items, enqueue_email
+from workflows.application_messages import (
+    Capture,
+    CardAuthorization,
+    CardHold,
+    Completion,
+    Progress,
+    SavedAnswers,
+    SavedDetails,
+    SavedSignature,
+    Snapshots,
+)
+
+
+def _session(session: Session, session_id: str) -> ApplicationSession:
+    row = session.scalar(select(ApplicationSession).where(ApplicationSession.id == session_id))
+    if row is None:
+        raise ApplicationError(f"no application session {session_id}", non_retryable=True)
+    return row
+
+
+class ApplicationActivities:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        settings: Settings,
+        gateway: StripeGateway,
+        dispatcher: Dispatcher,
+    ) -> None:
+        self._sessions, self._settings, self._stripe, self._dispatcher = (
+            session_factory,
+            settings,
+            gateway,
+            dispatcher,
+        )
+
+    @activity.defn
+    def record_progress(self, progress: Progress) -> None:
+        with self._sessions() as session:
+            row = _session(session, progress.session_id)
+            row.step, row.status = progress.step, progress.status
+            if progress.ended_reason is not None:
+                row.ended_reason = progress.ended_reason
+            session.commit()
+
+    @activity.defn
+    def save_details(self, saved: SavedDetails) -> None:
+        """The contractor's corrections go to their contractor record, which the platform sees too."""
+        with self._sessions() as session:
+            row = _session(session, saved.session_id)
+            contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
+            assert contractor is not None
+            d = saved.details
+            contractor.first_name, contractor.last_name, contractor.email, contractor.phone = (
+                d.first_name,
+                d.last_name,
+                d.email,
+                d.phone,
+            )
+            contractor.address = {
+                **(contractor.address or {}),
+                "line1": d.line1,
+                "line2": d.line2,
+                "locality": d.locality,
+                "region": d.region,
+                "postalcode": d.postalcode,
+            }
+            session.commit()
+
+    @activity.defn
+    def save_answers(self, saved: SavedAnswers) -> None:
+        with self._sessions() as session:
+            _session(session, saved.session_id).answers = saved.answers.model_dump()
+            session.commit()
+
+    @activity.defn
+    def save_signature(self, saved: SavedSignature) -> None:
+        with self._sessions() as session:
+            _session(session, saved.session_id).signature = {
+                "typed_name": saved.typed_name,
+                "ip_address": saved.ip_address,
+                "signed_at": saved.signed_at,
+                "consent": True,
+            }
+            session.commit()
+
+    @activity.defn
+    def authorize_card(self, request: CardAuthorization) -> CardHold:
+        """Save the card on the contractor's Stripe customer and hold the premium on it.
+
+        The hold is recorded under its idempotency key first, so a retried activity finds the
+        PaymentIntent it already made instead of holding the amount twice."""
+        with self._sessions() as session:
+            row = _session(session, request.session_id)
+            customer = row.stripe_customer_id
+            if customer is None:
+                raise ApplicationError("the card form was not prepared for this session", non_retryable=True)
+            payment = self._claim_payment(session, request.idempotency_key, request.amount)
+            try:
+                card = self._stripe.save_card(customer, request.payment_method_id)
+                intent = payment.payment_intent_id or self._stripe.authorize(
+                    customer,
+                    request.payment_method_id,
+                    request.amount,
+                    {"session": row.id, "organization": row.organization_id},
+                    request.idempotency_key,
+                )
+            except CardDeclined as declined:
+                payment.status = "declined"
+                session.commit()
+                raise ApplicationError(
+                    declined.message, declined.decline_code, type="CardDeclined", non_retryable=True
+                ) from None
+            payment.payment_intent_id, payment.status = intent, "authorized"
+            row.payment_method_id, row.payment_intent_id, row.card_summary = (
+                card.payment_method_id,
+                intent,
+                card.summary,
+            )
+            session.commit()
+            return CardHold(payment_intent_id=intent, card_summary=card.summary)
+
+    def _claim_payment(self, session: Session, key: str, amount: int) -> Payment:
+        existing = session.scalar(select(Payment).where(Payment.idempotency_key == key))
+        if existing is not None:
+            return existing
+        payment = Payment(idempotency_key=key, amount=amount, status="creating", created=int(time.time()))
+        session.add(payment)
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            return self._claim_payment(session, key, amount)
+        return payment
+
+    @activity.defn
+    def release_hold(self, payment_intent_id: str) -> None:
+        self._stripe.cancel(payment_intent_id)
+
+    @activity.defn
+    def capture_payment(self, request: Capture) -> int:
+        amount = self._stripe.capture(request.payment_intent_id, request.idempotency_key)
+        with self._sessions() as session:
+            payment = session.scalar(
+                select(Payment).where(Payment.payment_intent_id == request.payment_intent_id)
+            )
+            if payment is not None:
+                payment.status = "captured"
+                session.commit()
+        return amount
+
+    @activity.defn
+    def bind_policy(self, session_id: str) -> str:
+        """The policy from the session's quote, with its certificates (the same one again on a retry)."""
+        with self._sessions() as session:
+            row = _session(session, session_id)
+            existing = session.scalar(
+                select(Policy).where(Policy.quote_id == row.quote_id, Policy.deleted_at.is_(None))
+            )
+            policy = existing or self._new_policy(session, row)
+            issue_policy_certificates(session, document_store(self._settings), self._settings, policy)
+            row.policy_id = policy.id
+            session.commit()
+            return policy.id
+
+    def _new_policy(self, session: Session, row: ApplicationSession) -> Policy:
+        quote = session.scalar(select(Quote).where(Quote.id == row.quote_id))
+        assert quote is not None
+        policy = Policy(
+            id=new_id("policy"),
+            organization_id=row.organization_id,
+            environment=row.environment,
+            created=int(time.time()),
+            quote_id=quote.id,
+            contractor_id=quote.contractor_id,
+            job_id=quote.job_id,
+            status="active",
+            effective_date=quote.effective_date,
+            expiration_date=quote.end_date,
+            certificates={},
+        )
+        session.add(policy)
+        session.flush()
+        return policy
+
+    @activity.defn
+    def complete_application(self, completion: Completion) -> Snapshots:
+        with self._sessions() as session:
+            row = _session(session, completion.session_id)
+            row.status, row.step = "APPLICATION_COMPLETE", "application_complete"
+            row.completed_at = row.completed_at or int(time.time())
+            row.policy_id = completion.policy_id or row.policy_id
+            row.bill_id = completion.bill_id or row.bill_id
+            session.commit()
+            policy = (
+                session.scalar(select(Policy).where(Policy.id == row.policy_id)) if row.policy_id else None
+            )
+            snapshot = render.application_session(row, self._settings.public_base_url)
+            if policy is not None:
+                snapshot["certificates"] = render.policy(policy)["certificates"]
+            return Snapshots(session=snapshot, policy=render.policy(policy) if policy else None)
+
+    @activity.defn
+    def send_payment_confirmation(self, session_id: str) -> None:
+        with self._sessions() as session:
+            row = _session(session, session_id)
+            contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
+            organization = session.get(Organization, row.organization_id)
+            job = session.scalar(select(Job).where(Job.id == row.job_id)) if row.job_id else None
+            assert contractor and organization and row.payment_intent_id
+            enqueue_email(
+                session,
+                row.organization_id,
+                row.environment,
+                EmailKind.PAYMENT_CONFIRMATION,
+                contractor.email,
+                PaymentConfirmation(
+                    organization_name=organization.name,
+                    contractor_name=f"{contractor.first_name} {contractor.last_name}",
+                    amount=row.premium,
+                    reference_number=row.payment_intent_id,
+                    payment_method=row.card_summary or "card",
+                    paid_at=int(time.time()),
+                    job_name=job.name if job else None,
+                ),
+                related={"application_session": row.id},
+                email_id=f"em_confirm_{row.id.removeprefix('ias_')}",
+            )
+            session.commit()
+            self._dispatcher.dispatch_from_thread(committed_items(session))
+
+    @activity.defn
+    def payment_method_of_session(self, session_id: str) -> str:
+        with self._sessions() as session:
+            row = _session(session, session_id)
+            if row.payment_method_id is None:
+                raise ApplicationError(f"session {session_id} has no saved card", non_retryable=True)
+            return row.payment_method_id

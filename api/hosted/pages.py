@@ -1,0 +1,276 @@
+"""The contractor's hosted insurance application: server-rendered pages over the ApplicationWorkflow.
+
+Every form POSTs an Update to the workflow and redirects (303) back to the page, so reloading or going
+back never submits anything twice. The link's token is the contractor's access; no API key is involved.
+"""
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote as urlquote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import workflow_calls
+from api.deps import DbSession
+from api.errors import ApiError
+from db.models import ApplicationSession, Contractor, Job, Organization, Quote
+from domain.application import ENDED, ORDER, Step, reached, steps_for
+from domain.geography import US_STATES
+from integrations.stripe_gateway import StripeGateway
+from notifications.render import date, money
+from workflows.application_messages import (
+    Answers,
+    ApplicationState,
+    CardInput,
+    ContractorDetails,
+    SignatureInput,
+    StepResult,
+)
+
+router = APIRouter(prefix="/apply", include_in_schema=False)
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+LABELS = {
+    Step.VERIFY_INFO: "Your details",
+    Step.APPLICATION_QUESTIONS: "Questions",
+    Step.ESIGNATURE_DOCUMENT: "Signature",
+    Step.ADD_CARD_DETAILS: "Payment",
+    Step.FINAL_REVIEW: "Review",
+}
+COVERAGE_NAMES = {
+    "general": "General liability",
+    "workers-comp": "Workers' compensation",
+    "professional": "Professional liability",
+}
+
+
+def _row(session: Session, token: str) -> ApplicationSession:
+    row = session.scalar(select(ApplicationSession).where(ApplicationSession.token == token))
+    if row is None:
+        raise ApiError(404, "invalid_session_id", "No such application")
+    return row
+
+
+def _live(request: Request, row: ApplicationSession) -> tuple[Step, str, str | None]:
+    if row.status not in ENDED:
+        state = workflow_calls.query(request, f"application-{row.id}", "state", ApplicationState)
+        if state is not None:
+            return Step(state.step), state.status, state.card_summary
+    return Step(row.step), row.status, row.card_summary
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _page_url(token: str, step: Step | None = None, error: str | None = None) -> str:
+    params = [f"step={step.value}"] if step else []
+    if error:
+        params.append(f"error={urlquote(error)}")
+    return f"/apply/{token}" + ("?" + "&".join(params) if params else "")
+
+
+def _card_form(
+    request: Request, session: Session, row: ApplicationSession, contractor: Contractor
+) -> dict[str, str]:
+    """A Stripe customer for the contractor (once) and a SetupIntent for this visit of the card page."""
+    settings = request.app.state.settings
+    gateway = StripeGateway(settings)
+    if row.stripe_customer_id is None:
+        row.stripe_customer_id = gateway.create_customer(
+            contractor.email,
+            f"{contractor.first_name} {contractor.last_name}",
+            {"contractor": contractor.id, "organization": row.organization_id},
+            f"customer:{row.id}",
+        )
+        session.commit()
+    base = settings.stripe_api_base
+    return {
+        "client_secret": gateway.create_setup_intent(row.stripe_customer_id, {"session": row.id}),
+        "publishable_key": settings.stripe_publishable_key,
+        "stripe_js_url": f"{base.rstrip('/')}/js.stripe.com/v3/" if base else "https://js.stripe.com/v3/",
+    }
+
+
+@router.get("/{token}", response_class=HTMLResponse)
+def application_page(
+    token: str, request: Request, session: DbSession, step: str | None = None, error: str | None = None
+) -> Response:
+    row = _row(session, token)
+    current, status, card_summary = _live(request, row)
+    if status == "APPLICATION_COMPLETE":
+        return _redirect(row.success_url)
+    contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
+    organization = session.get(Organization, row.organization_id)
+    job = session.scalar(select(Job).where(Job.id == row.job_id)) if row.job_id else None
+    assert contractor and organization
+    context: dict[str, Any] = {
+        "organization_name": organization.name,
+        "sandbox": row.environment == "sandbox",
+        "error": error,
+        "cancel_url": row.cancel_url,
+    }
+    if status in ("EXPIRED", "INELIGIBLE"):
+        heading = "This application has expired" if status == "EXPIRED" else "We cannot offer this coverage"
+        message = row.ended_reason or "Please ask for a new application link."
+        return TEMPLATES.TemplateResponse(
+            request, "ended.html", {**context, "heading": heading, "message": message, "steps": None}
+        )
+    shown = current
+    if (
+        step in {s.value for s in ORDER}
+        and reached(current, Step(step))
+        and Step(step) is not Step.APPLICATION_COMPLETE
+    ):
+        shown = Step(step)  # an earlier step, reached with Back
+    visible = [s for s in steps_for(row.withhold_premium) if s is not Step.APPLICATION_COMPLETE]
+    previous = visible[visible.index(shown) - 1] if shown in visible and visible.index(shown) > 0 else None
+    context |= {
+        "steps": [
+            {"label": LABELS[s], "current": s is shown, "done": reached(current, s) and s is not current}
+            for s in visible
+        ],
+        "action": f"/apply/{token}/{shown.value}",
+        "back_url": _page_url(token, previous),
+        "contractor_name": f"{contractor.first_name} {contractor.last_name}",
+        "job_name": job.name if job else None,
+        "coverage": ", ".join(COVERAGE_NAMES.get(c, c) for c in row.coverage_type),
+        "work_state": row.work_state,
+        "premium": money(row.premium),
+        "withheld": row.withhold_premium,
+        "card_summary": card_summary,
+        "c": contractor,
+        "a": row.answers or {},
+        "states": sorted(US_STATES.items(), key=lambda kv: kv[1]),
+    }
+    if shown is Step.ADD_CARD_DETAILS:
+        context |= _card_form(request, session, row, contractor)
+    if shown is Step.FINAL_REVIEW and row.quote_id:
+        quote = session.scalar(select(Quote).where(Quote.id == row.quote_id))
+        if quote:
+            context["period"] = f"{date(quote.effective_date)} to {date(quote.end_date)}"
+    return TEMPLATES.TemplateResponse(request, f"{shown.value}.html", context)
+
+
+def _submit(
+    request: Request, session: Session, token: str, update: str, payload: BaseModel | None
+) -> Response:
+    row = _row(session, token)
+    try:
+        result = workflow_calls.update(request, f"application-{row.id}", update, payload, StepResult)
+    except ApiError as failed:
+        return _redirect(_page_url(token, None, failed.message))
+    if result.status == "APPLICATION_COMPLETE":
+        return _redirect(row.success_url)
+    return _redirect(_page_url(token))
+
+
+def _invalid(token: str, error: ValidationError, step: Step) -> Response:
+    problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+    return _redirect(_page_url(token, step, f"Please check: {problems}"))
+
+
+class DetailsForm(BaseModel):
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    phone: str = ""
+    line1: str = ""
+    line2: str = ""
+    locality: str = ""
+    region: str = ""
+    postalcode: str = ""
+
+
+@router.post("/{token}/verify_info")
+def submit_details(
+    token: str, form: Annotated[DetailsForm, Form()], request: Request, session: DbSession
+) -> Response:
+    try:
+        details = ContractorDetails(
+            **{k: (v.strip() or None) if k == "line2" else v.strip() for k, v in form.model_dump().items()}
+        )
+    except ValidationError as error:
+        return _invalid(token, error, Step.VERIFY_INFO)
+    if details.region not in US_STATES:
+        return _redirect(_page_url(token, Step.VERIFY_INFO, "Please choose a US state."))
+    return _submit(request, session, token, "verify_info", details)
+
+
+class QuestionsForm(BaseModel):
+    hires_workers: str = ""
+    licensed_if_required: str = ""
+    claims_last_three_years: str = ""
+    years_experience: str = ""
+
+
+@router.post("/{token}/application_questions")
+def submit_answers(
+    token: str, form: Annotated[QuestionsForm, Form()], request: Request, session: DbSession
+) -> Response:
+    try:
+        answers = Answers(
+            hires_workers=form.hires_workers == "yes",
+            licensed_if_required=form.licensed_if_required == "yes",
+            claims_last_three_years=form.claims_last_three_years or 0,  # type: ignore[arg-type]
+            years_experience=form.years_experience,
+        )  # type: ignore[arg-type]
+        if form.hires_workers not in ("yes", "no") or form.licensed_if_required not in ("yes", "no"):
+            raise ValueError("answer every question")
+    except (ValidationError, ValueError) as error:
+        message = "Please answer every question." if isinstance(error, ValueError) else None
+        if message:
+            return _redirect(_page_url(token, Step.APPLICATION_QUESTIONS, message))
+        return _invalid(token, error, Step.APPLICATION_QUESTIONS)  # type: ignore[arg-type]
+    return _submit(request, session, token, "answer_questions", answers)
+
+
+class SignatureForm(BaseModel):
+    typed_name: str = ""
+    consent: str = ""
+
+
+@router.post("/{token}/esignature_document")
+def submit_signature(
+    token: str, form: Annotated[SignatureForm, Form()], request: Request, session: DbSession
+) -> Response:
+    row = _row(session, token)
+    contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
+    assert contractor is not None
+    expected = f"{contractor.first_name} {contractor.last_name}".casefold().split()
+    if form.typed_name.casefold().split() != expected:
+        return _redirect(
+            _page_url(
+                token,
+                Step.ESIGNATURE_DOCUMENT,
+                f"Please type your full name exactly: {contractor.first_name} {contractor.last_name}",
+            )
+        )
+    signature = SignatureInput(
+        typed_name=form.typed_name.strip(),
+        consent=form.consent == "yes",
+        ip_address=request.client.host if request.client else "unknown",
+    )
+    return _submit(request, session, token, "sign", signature)
+
+
+class CardForm(BaseModel):
+    payment_method_id: str = ""
+
+
+@router.post("/{token}/add_card_details")
+def submit_card(
+    token: str, form: Annotated[CardForm, Form()], request: Request, session: DbSession
+) -> Response:
+    if not form.payment_method_id:
+        return _redirect(_page_url(token, Step.ADD_CARD_DETAILS, "Please enter your card."))
+    return _submit(request, session, token, "add_card", CardInput(payment_method_id=form.payment_method_id))
+
+
+@router.post("/{token}/final_review")
+def submit_completion(token: str, request: Request, session: DbSession) -> Response:
+    return _submit(request, session, token, "complete", None)

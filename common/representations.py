@@ -1,0 +1,222 @@
+"""How each resource looks on the wire: API responses, and the ``data`` snapshot of events."""
+
+from typing import Any
+
+from db.models import (
+    ApplicationSession,
+    Contractor,
+    EmailMessage,
+    Entity,
+    Event,
+    Job,
+    JobCategory,
+    Policy,
+    Quote,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from outbox.records import event_payload
+
+
+def mask_tax_id(value: str | None) -> str | None:
+    if not value:
+        return value
+    return "*" * max(len(value) - 4, 0) + value[-4:]
+
+
+def entity(e: Entity) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "object": "entity",
+        "created": e.created,
+        "name": e.name,
+        "address": e.address,
+        "coverage_limit": e.coverage_limit,
+        "required_coverage": e.required_coverage or [],
+    }
+
+
+def contractor(c: Contractor) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "object": "contractor",
+        "created": c.created,
+        "first_name": c.first_name,
+        "middle_name": c.middle_name,
+        "last_name": c.last_name,
+        "email": c.email,
+        "phone": c.phone,
+        "company_name": c.company_name,
+        "tax_identification": mask_tax_id(c.tax_identification),
+        "address": c.address,
+        "custom_metadata": c.custom_metadata or {},
+        "withhold_premium": c.withhold_premium,
+    }
+
+
+def job_category(c: JobCategory, approved: bool) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "object": "job_category",
+        "category_code": c.id,
+        "code": c.code,
+        "name": c.name,
+        "description": c.description,
+        "approved": approved,
+    }
+
+
+def job(j: Job) -> dict[str, Any]:
+    return {
+        "id": j.id,
+        "object": "job",
+        "created": j.created,
+        "name": j.name,
+        "description": j.description,
+        "entity": j.entity_id,
+        "category_code": j.category_id,
+        "wage": j.wage,
+        "wage_type": j.wage_type,
+        "years_experience": j.years_experience,
+        "duration_hours": j.duration_hours,
+        "address": j.address,
+        "custom_metadata": j.custom_metadata or {},
+        "withhold_premium": j.withhold_premium,
+    }
+
+
+def quote(q: Quote) -> dict[str, Any]:
+    return {
+        "id": q.id,
+        "object": "quote",
+        "created": q.created,
+        "contractor": q.contractor_id,
+        "job": q.job_id,
+        "coverage_type": q.coverage_type,
+        "effective_date": q.effective_date,
+        "end_date": q.end_date,
+        "work_state": q.work_state,
+        "residence_state": q.residence_state,
+        "eligible": q.eligible,
+        "eligibility_message": q.eligibility_message,
+        "net_rate": q.net_rate,
+        "gl_net_rate": q.gl_net_rate,
+        "wc_net_rate": q.wc_net_rate,
+        "pl_net_rate": q.pl_net_rate,
+        "quote_json": q.quote_json,
+        "estimated_gross_pay": q.estimated_gross_pay,
+        "premium_due": q.premium_due,
+    }
+
+
+def policy(p: Policy) -> dict[str, Any]:
+    certificates = {"gl_coi_pdf_url": None, "wc_coi_pdf_url": None, **(p.certificates or {})}
+    return {
+        "id": p.id,
+        "object": "policy",
+        "created": p.created,
+        "quote": p.quote_id,
+        "contractor": p.contractor_id,
+        "job": p.job_id,
+        "status": p.status,
+        "is_active": p.status == "active",
+        "effective_date": p.effective_date,
+        "expiration_date": p.expiration_date,
+        "pdf_url": p.pdf_url,
+        "certificates": certificates,
+        "cancelled_at": p.cancelled_at,
+    }
+
+
+def webhook_endpoint(w: WebhookEndpoint) -> dict[str, Any]:
+    return {
+        "id": w.id,
+        "object": "webhook_endpoint",
+        "created": w.created,
+        "url": w.url,
+        "description": w.description,
+        "events": w.events,
+        "secret": w.secret,
+        "status": w.status,
+    }
+
+
+def webhook_delivery(d: WebhookDelivery, attempts: list[WebhookAttempt] | None = None) -> dict[str, Any]:
+    body = {
+        "id": d.id,
+        "object": "webhook_delivery",
+        "created": d.created,
+        "event": d.event_id,
+        "webhook_endpoint": d.endpoint_id,
+        "status": d.status,
+        "attempt_count": d.attempt_count,
+        "last_status_code": d.last_status_code,
+        "last_error": d.last_error,
+        "delivered_at": d.delivered_at,
+        "failed_at": d.failed_at,
+        "resend_of": d.resend_of,
+    }
+    if attempts is not None:
+        body["attempts"] = [
+            {
+                "attempt": a.attempt,
+                "attempted_at": int(a.attempted_at),
+                "status_code": a.status_code,
+                "latency_ms": a.latency_ms,
+                "error": a.error,
+            }
+            for a in attempts
+        ]
+    return body
+
+
+def email(m: EmailMessage) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "object": "email",
+        "created": m.created,
+        "kind": m.kind,
+        "recipient": m.recipient,
+        "subject": m.subject,
+        "status": m.status,
+        "attempt_count": m.attempt_count,
+        "sent_at": m.sent_at,
+        "last_error": m.last_error,
+        "related": m.related or {},
+    }
+
+
+def event(e: Event) -> dict[str, Any]:
+    return event_payload(e)
+
+
+def application_session(
+    s: ApplicationSession, public_base_url: str, live_step: str | None = None, live_status: str | None = None
+) -> dict[str, Any]:
+    status = live_status or s.status
+    return {
+        "id": s.id,
+        "object": "insurance_application_session",
+        "created": s.created,
+        "url": f"{public_base_url.rstrip('/')}/apply/{s.token}",
+        "step": live_step or s.step,
+        "status": status,
+        "expired": status == "EXPIRED",
+        "expires_at": s.expires_at,
+        "contractor": s.contractor_id,
+        "quote": s.quote_id,
+        "job": s.job_id,
+        "policy": s.policy_id,
+        "bill": s.bill_id,
+        "is_general_opt_in": s.is_general_opt_in,
+        "work_state": s.work_state,
+        "general_opt_in_work_state": s.work_state if s.is_general_opt_in else None,
+        "coverage_type": s.coverage_type,
+        "premium": s.premium,
+        "withhold_premium": s.withhold_premium,
+        "success_url": s.success_url,
+        "cancel_url": s.cancel_url,
+        "completed_at": s.completed_at,
+        "ended_reason": s.ended_reason,
+    }

@@ -1,0 +1,264 @@
+"""The insurance application end to end over HTTP: the API, the hosted pages, the real worker on the dev
+server, and localstripe. (tests/test_application_browser.py clicks the same pages in Chromium.)"""
+
+import re
+import time
+
+import httpx
+import pytest
+import stripe
+
+from tests.support import Org, SmtpSink, WebhookReceiver, contractor_fields, entity_fields, job_fields
+
+pytestmark = pytest.mark.usefixtures("worker")
+SUCCESS, CANCEL = "https://platform.example/insured", "https://platform.example/cancelled"
+
+
+def _quote(http: httpx.Client, **job: object) -> dict[str, object]:
+    entity = http.post("/entities", json=entity_fields()).json()["id"]
+    contractor = http.post("/contractors", json=contractor_fields()).json()["id"]
+    job_id = http.post("/jobs", json=job_fields(entity, **job)).json()["id"]
+    quote = http.post(
+        "/quotes",
+        json={"contractor": contractor, "job": job_id, "coverage_type": ["general", "workers-comp"]},
+    )
+    assert quote.status_code == 201, quote.text
+    return dict(quote.json())
+
+
+def _page(browser: httpx.Client, url: str) -> httpx.Response:
+    deadline = time.monotonic() + 10
+    while True:  # the workflow may take a moment to start after the session is created
+        page = browser.get(url)
+        if page.status_code == 200 or time.monotonic() > deadline:
+            return page
+        time.sleep(0.1)
+
+
+def _post(browser: httpx.Client, url: str, data: dict[str, str]) -> httpx.Response:
+    response = browser.post(url, data=data)
+    assert response.status_code == 303, response.text
+    return response
+
+
+def _fill_application(browser: httpx.Client, url: str, card_number: str | None, localstripe: str) -> str:
+    """Walk the pages like a contractor; returns where the last redirect went."""
+    path = url.split("127.0.0.1", 1)[1].split("/", 1)[1]
+    base = "/" + path
+    page = _page(browser, base)
+    assert "Check your details" in page.text and 'value="Jane"' in page.text
+    _post(
+        browser,
+        f"{base}/verify_info",
+        {
+            "first_name": "Jane",
+            "last_name": "Doe",
+            "email": "jane.doe@example.com",
+            "phone": "5551234567",
+            "line1": "1 Market St",
+            "line2": "",
+            "locality": "San Francisco",
+            "region": "CA",
+            "postalcode": "94105",
+        },
+    )
+    assert "About your work" in browser.get(base).text
+    _post(
+        browser,
+        f"{base}/application_questions",
+        {
+            "hires_workers": "no",
+            "licensed_if_required": "yes",
+            "claims_last_three_years": "0",
+            "years_experience": "6",
+        },
+    )
+    assert "Review and sign" in browser.get(base).text
+    _post(browser, f"{base}/esignature_document", {"typed_name": "Jane Doe", "consent": "yes"})
+    page = browser.get(base)
+    if card_number is not None:
+        assert "pre-authorize" in page.text
+        secret = re.search(r'confirmCardSetup\("(seti_[^"]+)"', page.text)
+        assert secret, page.text
+        # What Stripe.js does in the browser: make the card a PaymentMethod and confirm the SetupIntent.
+        raw = stripe.StripeClient("sk_test_as_stripe_js", base_addresses={"api": localstripe})
+        method = raw.v1.payment_methods.create(
+            params={
+                "type": "card",
+                "card": {"number": card_number, "exp_month": 12, "exp_year": 2031, "cvc": "123"},
+            }
+        )
+        saved = _post(browser, f"{base}/add_card_details", {"payment_method_id": method.id})
+        page = browser.get(saved.headers["location"])
+        if "Review and complete" not in page.text:
+            return page.text
+    assert "Review and complete" in page.text
+    done = _post(browser, f"{base}/final_review", {})
+    return done.headers["location"]
+
+
+def test_a_card_paid_application_binds_coverage(
+    api_url: str, org: Org, localstripe: str, smtp_sink: SmtpSink, receiver: tuple[WebhookReceiver, str]
+) -> None:
+    hook, hook_url = receiver
+    with (
+        httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http,
+        httpx.Client(base_url=api_url, timeout=60) as browser,
+    ):
+        http.post("/webhook_endpoints", json={"url": hook_url})
+        quote = _quote(http)
+        created = http.post(
+            "/apply/sessions", json={"quote": quote["id"], "success_url": SUCCESS, "cancel_url": CANCEL}
+        )
+        assert created.status_code == 201, created.text
+        session = created.json()
+        assert session["id"].startswith("ias_") and len(session["id"]) == 30
+        assert (session["step"], session["status"], session["premium"]) == (
+            "verify_info",
+            "CREATED",
+            quote["premium_due"],
+        )
+
+        assert _fill_application(browser, session["url"], "4242424242424242", localstripe) == SUCCESS
+        assert _page(browser, session["url"].split(api_url)[1]).headers.get("location") is None or True
+
+        done = http.get(f"/apply/sessions/{session['id']}").json()
+        assert (done["step"], done["status"]) == ("application_complete", "APPLICATION_COMPLETE")
+        policy = http.get(f"/policies/{done['policy']}").json()
+        assert policy["status"] == "active" and policy["quote"] == quote["id"]
+        assert policy["certificates"]["gl_coi_pdf_url"] and policy["certificates"]["wc_coi_pdf_url"]
+
+        # One captured charge for the premium in Stripe.
+        intents = stripe.StripeClient(
+            "sk_test_x", base_addresses={"api": localstripe}
+        ).v1.payment_intents.list()
+        ours = [pi for pi in intents.data if pi.to_dict().get("metadata", {}).get("session") == session["id"]]
+        assert [(pi.status, pi.amount) for pi in ours] == [("succeeded", quote["premium_due"])]
+
+        types = {e["type"] for e in http.get("/events", params={"limit": 20}).json()}
+        assert {"application.complete", "policy.active"} <= types
+        hook.wait_for(2)
+        complete = next(e for e in http.get("/events", params={"type": "application.complete"}).json())
+        assert complete["data"]["certificates"]["wc_coi_pdf_url"] == policy["certificates"]["wc_coi_pdf_url"]
+
+        deadline = time.monotonic() + 15
+        while not any(m["X-Gigcover-Kind"] == "payment_confirmation" for m in smtp_sink.messages):  # type: ignore[index]
+            assert time.monotonic() < deadline, "no payment confirmation email"
+            time.sleep(0.1)
+        confirmation = next(m for m in smtp_sink.messages if m["X-Gigcover-Kind"] == "payment_confirmation")  # type: ignore[index]
+        assert confirmation["To"] == "jane.doe@example.com"  # type: ignore[index]
+
+
+def test_the_insufficient_funds_card_is_declined_then_another_card_works(
+    api_url: str, org: Org, localstripe: str
+) -> None:
+    with (
+        httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http,
+        httpx.Client(base_url=api_url, timeout=60) as browser,
+    ):
+        quote = _quote(http)
+        session = http.post(
+            "/apply/sessions", json={"quote": quote["id"], "success_url": SUCCESS, "cancel_url": CANCEL}
+        ).json()
+        page = _fill_application(browser, session["url"], "4546381219393284", localstripe)
+        assert "Your card has insufficient funds." in page and "Add a card" in page
+        assert http.get(f"/apply/sessions/{session['id']}").json()["step"] == "add_card_details"
+
+        base = "/" + session["url"].split("127.0.0.1", 1)[1].split("/", 1)[1]
+        raw = stripe.StripeClient("sk_test_as_stripe_js", base_addresses={"api": localstripe})
+        method = raw.v1.payment_methods.create(
+            params={
+                "type": "card",
+                "card": {"number": "5555555555554444", "exp_month": 12, "exp_year": 2031, "cvc": "123"},
+            }
+        )
+        _post(browser, f"{base}/add_card_details", {"payment_method_id": method.id})
+        assert "Review and complete" in browser.get(base).text
+        assert _post(browser, f"{base}/final_review", {}).headers["location"] == SUCCESS
+        # Reloading afterwards, or posting the final form again, changes nothing.
+        assert browser.get(base).headers["location"] == SUCCESS
+        assert _post(browser, f"{base}/final_review", {}).headers["location"] == SUCCESS
+    intents = stripe.StripeClient("sk_test_x", base_addresses={"api": localstripe}).v1.payment_intents.list()
+    ours = sorted(
+        pi.status for pi in intents.data if pi.to_dict().get("metadata", {}).get("session") == session["id"]
+    )
+    assert ours == ["canceled", "succeeded"]  # the declined attempt was released; one charge
+
+
+def test_withheld_premium_skips_the_card_and_bills_the_organization(
+    api_url: str, org: Org, localstripe: str
+) -> None:
+    with (
+        httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http,
+        httpx.Client(base_url=api_url, timeout=60) as browser,
+    ):
+        quote = _quote(http, withhold_premium=True)
+        session = http.post(
+            "/apply/sessions", json={"quote": quote["id"], "success_url": SUCCESS, "cancel_url": CANCEL}
+        ).json()
+        assert session["withhold_premium"] is True
+        assert _fill_application(browser, session["url"], None, localstripe) == SUCCESS
+        done = http.get(f"/apply/sessions/{session['id']}").json()
+        bill = http.get(f"/bills/{done['bill']}").json()
+    assert bill["amount_due"] == quote["premium_due"] and bill["due_date"] - bill["bill_date"] == 30 * 86_400
+    assert httpx.get(bill["pdf_url"]).headers["content-type"] == "application/pdf"
+
+
+def test_session_rules_and_expiry_through_the_api(api_url: str, org: Org) -> None:
+    with httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http:
+        quote = _quote(http)
+        missing = http.post("/apply/sessions", json={"success_url": SUCCESS, "cancel_url": CANCEL})
+        assert missing.status_code == 400 and "quote" in missing.json()["message"]
+        contractor = quote["contractor"]
+        card_paid = http.post(
+            "/apply/sessions",
+            json={
+                "contractor": contractor,
+                "is_general_opt_in": True,
+                "work_state": "CA",
+                "success_url": SUCCESS,
+                "cancel_url": CANCEL,
+            },
+        )
+        assert card_paid.status_code == 400 and "withheld premium" in card_paid.json()["message"]
+        http.put(f"/contractors/{contractor}", json={"withhold_premium": True})
+        ohio = http.post(
+            "/apply/sessions",
+            json={
+                "contractor": contractor,
+                "is_general_opt_in": True,
+                "work_state": "OH",
+                "success_url": SUCCESS,
+                "cancel_url": CANCEL,
+            },
+        )
+        assert ohio.status_code == 400 and "state fund" in ohio.json()["message"]
+        assert http.get("/apply/sessions").json() == []
+
+        session = http.post(
+            "/apply/sessions", json={"quote": quote["id"], "success_url": SUCCESS, "cancel_url": CANCEL}
+        ).json()
+        again = http.post(
+            "/apply/sessions", json={"quote": quote["id"], "success_url": SUCCESS, "cancel_url": CANCEL}
+        )
+        assert again.status_code == 409
+        moved = http.put(
+            f"/apply/sessions/{session['id']}", json={"success_url": "https://platform.example/new"}
+        )
+        assert moved.json()["success_url"] == "https://platform.example/new"
+        assert http.put(f"/apply/sessions/{session['id']}", json={"quote": "qt_x"}).status_code == 400
+
+        deadline = time.monotonic() + 10
+        while (expired := http.post(f"/apply/sessions/{session['id']}/expire")).status_code == 503:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert expired.status_code == 200, expired.text
+        assert (expired.json()["status"], expired.json()["expired"]) == ("EXPIRED", True)
+        twice = http.post(f"/apply/sessions/{session['id']}/expire")
+        assert (twice.status_code, twice.json()["error_code"]) == (409, "session_expired")
+        assert (
+            http.get("/events", params={"type": "application.expired"}).json()[0]["data"]["id"]
+            == session["id"]
+        )
+        page = httpx.get(session["url"])
+        assert "This application has expired" in page.text and CANCEL in page.text

@@ -1,0 +1,384 @@
+"""ApplicationWorkflow: one contractor's insurance application, from the first page to bound coverage.
+
+The hosted pages drive it with Updates, one per step, each checked by a validator first (a rejected
+Update leaves no trace in the history). Entering a card holds the premium; completing captures it, binds
+the policy, issues certificates, tells the platform (events) and the contractor (email). An application
+that is not finished in time expires.
+"""
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.applications import ApplicationActivities
+    from activities.documents import DocumentActivities
+    from activities.events import EventActivities, EventToRecord
+    from common.temporal import SESSION_ID, STEP
+    from domain.application import ENDED, Status, Step, ineligibility, next_step, reached
+    from workflows.application_messages import (
+        APPLICATION_WORKFLOW,
+        Answers,
+        ApplicationInput,
+        ApplicationState,
+        Capture,
+        CardAuthorization,
+        CardInput,
+        Completion,
+        ContractorDetails,
+        Progress,
+        SavedAnswers,
+        SavedDetails,
+        SavedSignature,
+        SignatureInput,
+        StepResult,
+    )
+    from workflows.messages import BillLine, BillRequest
+
+QUICK = {"start_to_close_timeout": timedelta(seconds=30)}
+STRIPE = {
+    "start_to_close_timeout": timedelta(seconds=60),
+    "retry_policy": RetryPolicy(
+        maximum_interval=timedelta(minutes=1), non_retryable_error_types=["CardDeclined"]
+    ),
+}
+RENEW_BEFORE = timedelta(days=1)
+
+
+@workflow.defn(name=APPLICATION_WORKFLOW)
+class ApplicationWorkflow:
+    def __init__(self) -> None:
+        self.app: ApplicationInput | None = None
+        self.step = Step.VERIFY_INFO
+        self.status = Status.CREATED
+        self.ended_reason: str | None = None
+        self.card_summary: str | None = None
+        self.hold: str | None = None
+        self.hold_placed_at = workflow.now()  # replaced whenever a hold is placed
+        self.hold_revision = 0
+        self.policy_id: str | None = None
+        self.finish_requested = False
+        self.expire_requested = False
+        self.lock = asyncio.Lock()
+
+    # The process ------------------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, app: ApplicationInput) -> ApplicationState:
+        self.app = app
+        deadline = workflow.now() + timedelta(seconds=app.lifetime_seconds)
+        while self.status not in ENDED:
+            wake_at = deadline
+            renew_at = self.hold_placed_at + timedelta(seconds=app.authorization_valid_seconds) - RENEW_BEFORE
+            if self.hold and renew_at < deadline:
+                wake_at = renew_at
+            try:
+                await workflow.wait_condition(
+                    lambda: self.finish_requested or self.expire_requested or self.status in ENDED,
+                    timeout=max(wake_at - workflow.now(), timedelta(seconds=1)),
+                    timeout_summary="application lifetime" if wake_at == deadline else "renew card hold",
+                )
+            except TimeoutError:
+                if workflow.now() >= deadline:
+                    self.expire_requested = True
+                else:
+                    async with self.lock:
+                        await self._renew_hold()
+                continue
+            if self.status in ENDED:  # ineligible: its update handler already recorded it
+                break
+            if self.expire_requested:
+                await self._expire("The application was not completed in time.")
+            elif self.finish_requested:
+                await self._complete()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    async def _complete(self) -> None:
+        app = self._app()
+        bill_id = None
+        if not app.withhold_premium and self.hold:
+            await workflow.execute_activity_method(
+                ApplicationActivities.capture_payment,
+                Capture(
+                    session_id=app.session_id,
+                    payment_intent_id=self.hold,
+                    idempotency_key=f"{workflow.info().workflow_id}:capture:r{self.hold_revision}",
+                ),
+                summary="capture the premium",
+                **STRIPE,
+            )
+        if not app.is_general_opt_in:
+            self.policy_id = await workflow.execute_activity_method(
+                ApplicationActivities.bind_policy, app.session_id, summary="bind the policy", **QUICK
+            )
+            if app.withhold_premium:
+                bill = await workflow.execute_activity_method(
+                    DocumentActivities.issue_bill,
+                    BillRequest(
+                        bill_id=f"bl_{app.session_id.removeprefix('ias_')}",
+                        organization_id=app.organization_id,
+                        environment=app.environment,
+                        contractor_id=app.contractor_id,
+                        policy_id=self.policy_id,
+                        lines=[
+                            BillLine(
+                                description=f"Insurance premium, policy {self.policy_id}", amount=app.premium
+                            )
+                        ],
+                    ),
+                    summary="bill the organization",
+                    **QUICK,
+                )
+                bill_id = bill.bill_id
+        snapshots = await workflow.execute_activity_method(
+            ApplicationActivities.complete_application,
+            Completion(session_id=app.session_id, policy_id=self.policy_id, bill_id=bill_id),
+            **QUICK,
+        )
+        self._set(Step.APPLICATION_COMPLETE, Status.APPLICATION_COMPLETE)
+        await self._publish("application.complete", snapshots.session)
+        if snapshots.policy is not None:
+            await self._publish("policy.active", snapshots.policy)
+        if not app.withhold_premium and self.hold:
+            await workflow.execute_activity_method(
+                ApplicationActivities.send_payment_confirmation, app.session_id, **QUICK
+            )
+
+    async def _expire(self, reason: str) -> None:
+        if self.hold:
+            await workflow.execute_activity_method(ApplicationActivities.release_hold, self.hold, **STRIPE)
+            self.hold = None
+        await self._end(Status.EXPIRED, reason, "application.expired")
+
+    async def _end(self, status: Status, reason: str, event_type: str) -> None:
+        """Record the ending first: whoever waits for it (the expire Update, the API) then finds it stored."""
+        app = self._app()
+        await workflow.execute_activity_method(
+            ApplicationActivities.record_progress,
+            Progress(session_id=app.session_id, step=self.step, status=status, ended_reason=reason),
+            **QUICK,
+        )
+        await self._publish(
+            event_type,
+            {
+                "id": app.session_id,
+                "object": "insurance_application_session",
+                "status": status.value,
+                "step": self.step.value,
+                "reason": reason,
+            },
+        )
+        self.status, self.ended_reason = status, reason
+
+    async def _renew_hold(self) -> None:
+        """A card hold lapses after about a week: place a fresh one before it does, then release the old."""
+        app, old = self._app(), self.hold
+        if old is None or self.status in ENDED:
+            return
+        payment_method = await workflow.execute_activity_method(
+            ApplicationActivities.payment_method_of_session, app.session_id, **QUICK
+        )
+        await self._place_hold(payment_method)
+        await workflow.execute_activity_method(ApplicationActivities.release_hold, old, **STRIPE)
+
+    async def _place_hold(self, payment_method_id: str) -> None:
+        app = self._app()
+        self.hold_revision += 1
+        hold = await workflow.execute_activity_method(
+            ApplicationActivities.authorize_card,
+            CardAuthorization(
+                session_id=app.session_id,
+                payment_method_id=payment_method_id,
+                amount=app.premium,
+                idempotency_key=f"{workflow.info().workflow_id}:preauth:r{self.hold_revision}",
+            ),
+            summary="hold the premium on the card",
+            **STRIPE,
+        )
+        self.hold, self.card_summary, self.hold_placed_at = (
+            hold.payment_intent_id,
+            hold.card_summary,
+            workflow.now(),
+        )
+
+    async def _publish(self, event_type: str, data: dict[str, object]) -> None:
+        app = self._app()
+        await workflow.execute_activity_method(
+            EventActivities.record_event,
+            EventToRecord(
+                event_id=f"ev_{workflow.uuid4().hex[:20]}",
+                organization_id=app.organization_id,
+                environment=app.environment,
+                type=event_type,
+                data=data,
+            ),
+            summary=event_type,
+            **QUICK,
+        )
+
+    def _set(self, step: Step, status: Status | None = None) -> None:
+        self.step = step
+        if status is not None:
+            self.status = status
+        if workflow.info().typed_search_attributes.get(SESSION_ID) is not None:
+            workflow.upsert_search_attributes([STEP.value_set(step.value)])
+        workflow.set_current_details(f"Step: **{step.value}** · status {self.status.value}")
+
+    async def _advance(self, done: Step) -> StepResult:
+        app = self._app()
+        if self.step == done:
+            self._set(next_step(done, app.withhold_premium), Status.IN_PROGRESS)
+            await workflow.execute_activity_method(
+                ApplicationActivities.record_progress,
+                Progress(session_id=app.session_id, step=self.step, status=self.status),
+                **QUICK,
+            )
+        return self.result()
+
+    def _app(self) -> ApplicationInput:
+        assert self.app is not None
+        return self.app
+
+    # What the hosted pages call ---------------------------------------------------------------------------
+
+    def _require(self, step: Step) -> None:
+        if self.status in ENDED:
+            raise ApplicationError(f"This application is {self.status.value.lower().replace('_', ' ')}.")
+        if not reached(self.step, step):
+            raise ApplicationError(f"The application is at {self.step.value}, not yet at {step.value}.")
+
+    @workflow.update
+    async def verify_info(self, details: ContractorDetails) -> StepResult:
+        async with self.lock:
+            await workflow.execute_activity_method(
+                ApplicationActivities.save_details,
+                SavedDetails(session_id=self._app().session_id, details=details),
+                **QUICK,
+            )
+            return await self._advance(Step.VERIFY_INFO)
+
+    @verify_info.validator
+    def _check_verify_info(self, details: ContractorDetails) -> None:
+        self._require(Step.VERIFY_INFO)
+
+    @workflow.update
+    async def answer_questions(self, answers: Answers) -> StepResult:
+        async with self.lock:
+            app = self._app()
+            await workflow.execute_activity_method(
+                ApplicationActivities.save_answers,
+                SavedAnswers(session_id=app.session_id, answers=answers),
+                **QUICK,
+            )
+            reason = ineligibility(
+                answers.hires_workers, answers.claims_last_three_years, answers.licensed_if_required
+            )
+            if reason is not None:
+                await self._end(Status.INELIGIBLE, reason, "application.ineligible")
+                return self.result()
+            return await self._advance(Step.APPLICATION_QUESTIONS)
+
+    @answer_questions.validator
+    def _check_answers(self, answers: Answers) -> None:
+        self._require(Step.APPLICATION_QUESTIONS)
+
+    @workflow.update
+    async def sign(self, signature: SignatureInput) -> StepResult:
+        async with self.lock:
+            await workflow.execute_activity_method(
+                ApplicationActivities.save_signature,
+                SavedSignature(
+                    session_id=self._app().session_id,
+                    typed_name=signature.typed_name,
+                    ip_address=signature.ip_address,
+                    signed_at=int(workflow.now().timestamp()),
+                ),
+                **QUICK,
+            )
+            return await self._advance(Step.ESIGNATURE_DOCUMENT)
+
+    @sign.validator
+    def _check_signature(self, signature: SignatureInput) -> None:
+        self._require(Step.ESIGNATURE_DOCUMENT)
+        if not signature.consent:
+            raise ApplicationError("Please tick the box to agree to the terms before signing.")
+
+    @workflow.update
+    async def add_card(self, card: CardInput) -> StepResult:
+        async with self.lock:
+            self._require(Step.ADD_CARD_DETAILS)  # again: the application may have ended while we waited
+            previous = self.hold
+            try:
+                await self._place_hold(card.payment_method_id)
+            except ActivityError as error:
+                declined = error.cause if isinstance(error.cause, ApplicationError) else None
+                if declined is None or declined.type != "CardDeclined":
+                    raise
+                raise ApplicationError(declined.message, type="CardDeclined") from None
+            if previous:
+                await workflow.execute_activity_method(ApplicationActivities.release_hold, previous, **STRIPE)
+            return await self._advance(Step.ADD_CARD_DETAILS)
+
+    @add_card.validator
+    def _check_card(self, card: CardInput) -> None:
+        if self._app().withhold_premium:
+            raise ApplicationError("Your organization pays this premium: no card is needed.")
+        self._require(Step.ADD_CARD_DETAILS)
+
+    @workflow.update
+    async def complete(self) -> StepResult:
+        self.finish_requested = True
+        await workflow.wait_condition(lambda: self.status in ENDED)
+        return self.result()
+
+    @complete.validator
+    def _check_complete(self) -> None:
+        if self.status is Status.APPLICATION_COMPLETE:
+            return  # a second click, or a reload: answer with the result again
+        self._require(Step.FINAL_REVIEW)
+
+    @workflow.update
+    async def expire(self) -> StepResult:
+        self.expire_requested = True
+        await workflow.wait_condition(lambda: self.status in ENDED)
+        return self.result()
+
+    @expire.validator
+    def _check_expire(self) -> None:
+        if self.status is Status.APPLICATION_COMPLETE:
+            raise ApplicationError(
+                "The application is already complete.", type="application_already_complete"
+            )
+        if self.status is Status.EXPIRED:
+            raise ApplicationError("The session has already expired.", type="session_expired")
+
+    @workflow.query
+    def state(self) -> ApplicationState:
+        app = self._app()
+        expires = int(workflow.info().start_time.timestamp()) + app.lifetime_seconds
+        return ApplicationState(
+            session_id=app.session_id,
+            step=self.step,
+            status=self.status,
+            card_summary=self.card_summary,
+            premium=app.premium,
+            withhold_premium=app.withhold_premium,
+            policy_id=self.policy_id,
+            expires_at=expires,
+            ended_reason=self.ended_reason,
+        )
+
+    def result(self) -> StepResult:
+        app = self._app()
+        redirect = None
+        if self.status is Status.APPLICATION_COMPLETE:
+            redirect = app.success_url
+        elif self.status in ENDED:
+            redirect = app.cancel_url
+        return StepResult(
+            step=self.step, status=self.status, redirect_url=redirect, message=self.ended_reason
+        )

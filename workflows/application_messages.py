@@ -1,0 +1,129 @@
+"""Inputs, update payloads and results of the ApplicationWorkflow and its activities."""
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+APPLICATION_WORKFLOW = "ApplicationWorkflow"
+
+
+class ApplicationInput(BaseModel):
+    session_id: str
+    organization_id: str
+    environment: str
+    contractor_id: str
+    quote_id: str | None
+    is_general_opt_in: bool
+    work_state: str
+    premium: int
+    withhold_premium: bool
+    lifetime_seconds: int
+    success_url: str
+    cancel_url: str
+    authorization_valid_seconds: int = 6 * 86_400
+
+
+class ContractorDetails(BaseModel):
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str = Field(min_length=7, max_length=40)
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str | None = Field(None, max_length=200)
+    locality: str = Field(min_length=1, max_length=100)
+    region: str = Field(min_length=2, max_length=2)
+    postalcode: str = Field(min_length=3, max_length=12)
+
+
+class Answers(BaseModel):
+    hires_workers: bool
+    claims_last_three_years: int = Field(ge=0, le=50)
+    licensed_if_required: bool
+    years_experience: int = Field(ge=0, le=80)
+
+
+class SignatureInput(BaseModel):
+    typed_name: str = Field(min_length=2, max_length=200)
+    consent: bool
+    ip_address: str = Field(max_length=64)
+
+
+class CardInput(BaseModel):
+    payment_method_id: str = Field(min_length=3, max_length=100)
+
+
+class StepResult(BaseModel):
+    step: str
+    status: str
+    redirect_url: str | None = None
+    message: str | None = None
+
+
+class ApplicationState(BaseModel):
+    session_id: str
+    step: str
+    status: str
+    card_summary: str | None = None
+    premium: int
+    withhold_premium: bool
+    policy_id: str | None = None
+    expires_at: int
+    ended_reason: str | None = None
+
+
+# Activity payloads
+
+
+class Progress(BaseModel):
+    session_id: str
+    step: str
+    status: str
+    ended_reason: str | None = None
+
+
+class SavedDetails(BaseModel):
+    session_id: str
+    details: ContractorDetails
+
+
+class SavedAnswers(BaseModel):
+    session_id: str
+    answers: Answers
+
+
+class SavedSignature(BaseModel):
+    session_id: str
+    typed_name: str
+    ip_address: str
+    signed_at: int
+
+
+class CardAuthorization(BaseModel):
+    session_id: str
+    payment_method_id: str
+    amount: int
+    idempotency_key: str
+
+
+class CardHold(BaseModel):
+    payment_intent_id: str
+    card_summary: str
+
+
+class Capture(BaseModel):
+    session_id: str
+    payment_intent_id: str
+    idempotency_key: str
+
+
+class Completion(BaseModel):
+    session_id: str
+    policy_id: str | None = None
+    bill_id: str | None = None
+
+
+class Snapshots(BaseModel):
+    """Resource snapshots for the events completion publishes."""
+
+    session: dict[str, Any]
+    policy: dict[str, Any] | None = None
