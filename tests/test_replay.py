@@ -22,6 +22,11 @@ def test_histories_are_recorded() -> None:
         "webhook_failed",
         "outbox_sweep",
         "email_retried_then_sent",
+        "application_card_paid",
+        "application_expired",
+        "application_hold_renewed",
+        "application_general_opt_in",
+        "application_withheld",
     }
 
 

@@ -50,15 +50,18 @@ RENEW_BEFORE = timedelta(days=1)
 
 @workflow.defn(name=APPLICATION_WORKFLOW)
 class ApplicationWorkflow:
-    def __init__(self) -> None:
-        self.app: ApplicationInput | None = None
+    @workflow.init
+    def __init__(self, app: ApplicationInput) -> None:
+        # Set here, not in run(): an Update can arrive in the very first workflow task, before run() starts.
+        self.app = app
         self.step = Step.VERIFY_INFO
         self.status = Status.CREATED
         self.ended_reason: str | None = None
         self.card_summary: str | None = None
         self.hold: str | None = None
         self.hold_placed_at = workflow.now()  # replaced whenever a hold is placed
-        self.hold_revision = 0
+        self.hold_revision = 0  # bumped whenever a hold is placed
+        self.hold_attempts = 0
         self.policy_id: str | None = None
         self.finish_requested = False
         self.expire_requested = False
@@ -68,16 +71,20 @@ class ApplicationWorkflow:
 
     @workflow.run
     async def run(self, app: ApplicationInput) -> ApplicationState:
-        self.app = app
         deadline = workflow.now() + timedelta(seconds=app.lifetime_seconds)
         while self.status not in ENDED:
-            wake_at = deadline
+            wake_at, revision = deadline, self.hold_revision
             renew_at = self.hold_placed_at + timedelta(seconds=app.authorization_valid_seconds) - RENEW_BEFORE
             if self.hold and renew_at < deadline:
                 wake_at = renew_at
             try:
                 await workflow.wait_condition(
-                    lambda: self.finish_requested or self.expire_requested or self.status in ENDED,
+                    lambda revision=revision: (
+                        self.finish_requested
+                        or self.expire_requested
+                        or self.status in ENDED
+                        or self.hold_revision != revision
+                    ),  # a new card hold: plan its renewal
                     timeout=max(wake_at - workflow.now(), timedelta(seconds=1)),
                     timeout_summary="application lifetime" if wake_at == deadline else "renew card hold",
                 )
@@ -87,6 +94,8 @@ class ApplicationWorkflow:
                 else:
                     async with self.lock:
                         await self._renew_hold()
+                continue
+            if self.hold_revision != revision and not (self.finish_requested or self.expire_requested):
                 continue
             if self.status in ENDED:  # ineligible: its update handler already recorded it
                 break
@@ -98,7 +107,7 @@ class ApplicationWorkflow:
         return self.state()
 
     async def _complete(self) -> None:
-        app = self._app()
+        app = self.app
         bill_id = None
         if not app.withhold_premium and self.hold:
             await workflow.execute_activity_method(
@@ -106,7 +115,7 @@ class ApplicationWorkflow:
                 Capture(
                     session_id=app.session_id,
                     payment_intent_id=self.hold,
-                    idempotency_key=f"{workflow.info().workflow_id}:capture:r{self.hold_revision}",
+                    idempotency_key=f"{workflow.info().workflow_id}:capture:r{self.hold_attempts}",
                 ),
                 summary="capture the premium",
                 **STRIPE,
@@ -156,7 +165,7 @@ class ApplicationWorkflow:
 
     async def _end(self, status: Status, reason: str, event_type: str) -> None:
         """Record the ending first: whoever waits for it (the expire Update, the API) then finds it stored."""
-        app = self._app()
+        app = self.app
         await workflow.execute_activity_method(
             ApplicationActivities.record_progress,
             Progress(session_id=app.session_id, step=self.step, status=status, ended_reason=reason),
@@ -176,7 +185,7 @@ class ApplicationWorkflow:
 
     async def _renew_hold(self) -> None:
         """A card hold lapses after about a week: place a fresh one before it does, then release the old."""
-        app, old = self._app(), self.hold
+        app, old = self.app, self.hold
         if old is None or self.status in ENDED:
             return
         payment_method = await workflow.execute_activity_method(
@@ -186,15 +195,15 @@ class ApplicationWorkflow:
         await workflow.execute_activity_method(ApplicationActivities.release_hold, old, **STRIPE)
 
     async def _place_hold(self, payment_method_id: str) -> None:
-        app = self._app()
-        self.hold_revision += 1
+        app = self.app
+        self.hold_attempts += 1  # each attempt its own idempotency key: a new card is a different request
         hold = await workflow.execute_activity_method(
             ApplicationActivities.authorize_card,
             CardAuthorization(
                 session_id=app.session_id,
                 payment_method_id=payment_method_id,
                 amount=app.premium,
-                idempotency_key=f"{workflow.info().workflow_id}:preauth:r{self.hold_revision}",
+                idempotency_key=f"{workflow.info().workflow_id}:preauth:r{self.hold_attempts}",
             ),
             summary="hold the premium on the card",
             **STRIPE,
@@ -204,9 +213,10 @@ class ApplicationWorkflow:
             hold.card_summary,
             workflow.now(),
         )
+        self.hold_revision += 1
 
     async def _publish(self, event_type: str, data: dict[str, object]) -> None:
-        app = self._app()
+        app = self.app
         await workflow.execute_activity_method(
             EventActivities.record_event,
             EventToRecord(
@@ -229,7 +239,7 @@ class ApplicationWorkflow:
         workflow.set_current_details(f"Step: **{step.value}** · status {self.status.value}")
 
     async def _advance(self, done: Step) -> StepResult:
-        app = self._app()
+        app = self.app
         if self.step == done:
             self._set(next_step(done, app.withhold_premium), Status.IN_PROGRESS)
             await workflow.execute_activity_method(
@@ -238,10 +248,6 @@ class ApplicationWorkflow:
                 **QUICK,
             )
         return self.result()
-
-    def _app(self) -> ApplicationInput:
-        assert self.app is not None
-        return self.app
 
     # What the hosted pages call ---------------------------------------------------------------------------
 
@@ -256,7 +262,7 @@ class ApplicationWorkflow:
         async with self.lock:
             await workflow.execute_activity_method(
                 ApplicationActivities.save_details,
-                SavedDetails(session_id=self._app().session_id, details=details),
+                SavedDetails(session_id=self.app.session_id, details=details),
                 **QUICK,
             )
             return await self._advance(Step.VERIFY_INFO)
@@ -268,7 +274,7 @@ class ApplicationWorkflow:
     @workflow.update
     async def answer_questions(self, answers: Answers) -> StepResult:
         async with self.lock:
-            app = self._app()
+            app = self.app
             await workflow.execute_activity_method(
                 ApplicationActivities.save_answers,
                 SavedAnswers(session_id=app.session_id, answers=answers),
@@ -292,7 +298,7 @@ class ApplicationWorkflow:
             await workflow.execute_activity_method(
                 ApplicationActivities.save_signature,
                 SavedSignature(
-                    session_id=self._app().session_id,
+                    session_id=self.app.session_id,
                     typed_name=signature.typed_name,
                     ip_address=signature.ip_address,
                     signed_at=int(workflow.now().timestamp()),
@@ -325,7 +331,7 @@ class ApplicationWorkflow:
 
     @add_card.validator
     def _check_card(self, card: CardInput) -> None:
-        if self._app().withhold_premium:
+        if self.app.withhold_premium:
             raise ApplicationError("Your organization pays this premium: no card is needed.")
         self._require(Step.ADD_CARD_DETAILS)
 
@@ -358,7 +364,7 @@ class ApplicationWorkflow:
 
     @workflow.query
     def state(self) -> ApplicationState:
-        app = self._app()
+        app = self.app
         expires = int(workflow.info().start_time.timestamp()) + app.lifetime_seconds
         return ApplicationState(
             session_id=app.session_id,
@@ -373,7 +379,7 @@ class ApplicationWorkflow:
         )
 
     def result(self) -> StepResult:
-        app = self._app()
+        app = self.app
         redirect = None
         if self.status is Status.APPLICATION_COMPLETE:
             redirect = app.success_url
