@@ -33,6 +33,7 @@ from workflows.application_messages import (
 )
 
 router = APIRouter(prefix="/apply", include_in_schema=False)
+NO_STORE = {"Cache-Control": "no-store"}  # personal data; and Back must ask the server, not a cache
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LABELS = {
     Step.VERIFY_INFO: "Your details",
@@ -64,7 +65,7 @@ def _live(request: Request, row: ApplicationSession) -> tuple[Step, str, str | N
 
 
 def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
+    return RedirectResponse(url, status_code=303, headers=NO_STORE)
 
 
 def _page_url(token: str, step: Step | None = None, error: str | None = None) -> str:
@@ -118,7 +119,10 @@ def application_page(
         heading = "This application has expired" if status == "EXPIRED" else "We cannot offer this coverage"
         message = row.ended_reason or "Please ask for a new application link."
         return TEMPLATES.TemplateResponse(
-            request, "ended.html", {**context, "heading": heading, "message": message, "steps": None}
+            request,
+            "ended.html",
+            {**context, "heading": heading, "message": message, "steps": None},
+            headers=NO_STORE,
         )
     shown = current
     if (
@@ -153,7 +157,7 @@ def application_page(
         quote = session.scalar(select(Quote).where(Quote.id == row.quote_id))
         if quote:
             context["period"] = f"{date(quote.effective_date)} to {date(quote.end_date)}"
-    return TEMPLATES.TemplateResponse(request, f"{shown.value}.html", context)
+    return TEMPLATES.TemplateResponse(request, f"{shown.value}.html", context, headers=NO_STORE)
 
 
 def _submit(

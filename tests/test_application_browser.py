@@ -1,0 +1,183 @@
+"""A contractor completes the hosted application in headless Chromium (Debian's, driven by Playwright):
+details, questions, signature, a card typed into the Stripe.js form, review, and back to the platform."""
+
+import json
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from common.webhook_signature import verify_signature
+from tests.support import (
+    Org,
+    SmtpSink,
+    WebhookReceiver,
+    contractor_fields,
+    entity_fields,
+    intents_of,
+    job_fields,
+    serve,
+)
+
+pytestmark = pytest.mark.usefixtures("worker")
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def platform() -> Iterator[str]:
+    """The platform's own pages the contractor is sent back to."""
+    app = FastAPI()
+
+    @app.get("/insured", response_class=HTMLResponse)
+    def insured() -> str:
+        return "<h1>Welcome back: you are insured</h1>"
+
+    @app.get("/cancelled", response_class=HTMLResponse)
+    def cancelled() -> str:
+        return "<h1>Application cancelled</h1>"
+
+    with serve(app) as url:
+        yield url
+
+
+def _session(api_url: str, org: Org, platform: str, hook_url: str | None = None) -> dict[str, object]:
+    with httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, "")) as http:
+        if hook_url:
+            http.post("/webhook_endpoints", json={"url": hook_url})
+        entity = http.post("/entities", json=entity_fields()).json()["id"]
+        contractor = http.post("/contractors", json=contractor_fields()).json()["id"]
+        job = http.post("/jobs", json=job_fields(entity)).json()["id"]
+        quote = http.post(
+            "/quotes",
+            json={"contractor": contractor, "job": job, "coverage_type": ["general", "workers-comp"]},
+        ).json()
+        session = http.post(
+            "/apply/sessions",
+            json={
+                "quote": quote["id"],
+                "success_url": f"{platform}/insured",
+                "cancel_url": f"{platform}/cancelled",
+            },
+        )
+        assert session.status_code == 201, session.text
+        return dict(session.json())
+
+
+def _up_to_the_card(page: Page, url: str) -> None:
+    page.goto(url)
+    expect(page.get_by_role("heading", name="Check your details")).to_be_visible()
+    expect(page.get_by_label("First name")).to_have_value("Jane")
+    page.get_by_label("Street address").fill("500 Market St")
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_role("heading", name="About your work")).to_be_visible()
+    page.get_by_label("No, I work alone").check()
+    page.get_by_label("No license needed, or I hold it").check()
+    page.get_by_label("Insurance claims you made in the last three years").fill("0")
+    page.get_by_label("Years of experience in this kind of work").fill("7")
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_role("heading", name="Review and sign")).to_be_visible()
+    page.get_by_label("Type your full name to sign").fill("Jane Doe")
+    page.get_by_label("I have read and agree to the statements above.").check()
+    page.get_by_role("button", name="Sign application").click()
+    expect(page.get_by_role("heading", name="Add a card")).to_be_visible()
+    expect(page.get_by_text("We only pre-authorize your card now.")).to_be_visible()
+
+
+def _enter_card(page: Page, number: str) -> None:
+    form = page.locator("#card-element")
+    form.get_by_placeholder("number").fill(number)
+    form.get_by_placeholder("exp_month").fill("12")
+    form.get_by_placeholder("exp_year").fill("31")
+    form.get_by_placeholder("cvc").fill("123")
+    form.get_by_placeholder("postal_code").fill("94105")
+    page.get_by_role("button", name="Save card").click()
+
+
+def test_a_contractor_completes_the_application_in_a_browser(
+    browser: Browser,
+    api_url: str,
+    org: Org,
+    platform: str,
+    localstripe: str,
+    smtp_sink: SmtpSink,
+    receiver: tuple[WebhookReceiver, str],
+) -> None:
+    hook, hook_url = receiver
+    session = _session(api_url, org, platform, hook_url)
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+    _up_to_the_card(page, str(session["url"]))
+    page.reload()  # reloading never breaks the session
+    expect(page.get_by_role("heading", name="Add a card")).to_be_visible()
+    _enter_card(page, "4242424242424242")
+
+    expect(page.get_by_role("heading", name="Review and complete")).to_be_visible()
+    expect(page.get_by_text("Visa ending 4242 is pre-authorized")).to_be_visible()
+    page.screenshot(path="/tmp/gigcover-review.png", full_page=True)
+    page.get_by_role("button", name="Complete application").click()
+    page.wait_for_url(f"{platform}/insured")
+    expect(page.get_by_role("heading", name="Welcome back: you are insured")).to_be_visible()
+    page.go_back()  # Back after completion lands on the platform again, and charges nothing twice
+    page.wait_for_url(f"{platform}/insured")
+    page.close()
+
+    with httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, "")) as http:
+        done = http.get(f"/apply/sessions/{session['id']}").json()
+        assert done["status"] == "APPLICATION_COMPLETE"
+        policy = http.get(f"/policies/{done['policy']}").json()
+        contractor = http.get(f"/contractors/{done['contractor']}").json()
+        endpoint = http.get("/webhook_endpoints").json()[0]
+    assert policy["status"] == "active" and contractor["address"]["line1"] == "500 Market St"
+    assert intents_of(localstripe, str(session["id"])) == [("succeeded", int(session["premium"]))]  # type: ignore[call-overload]
+
+    received = {json.loads(body)["type"]: (headers, body) for headers, body in hook.wait_for(2)}
+    assert {"application.complete", "policy.active"} <= set(received)
+    for headers, body in received.values():
+        assert verify_signature(body, headers["ten99policy-signature"], endpoint["secret"])
+    deadline = time.monotonic() + 15
+    while not any(
+        m["X-Gigcover-Kind"] == "payment_confirmation" and m["To"] == "jane.doe@example.com"  # type: ignore[index]
+        for m in smtp_sink.messages
+    ):
+        assert time.monotonic() < deadline, "the payment confirmation email never arrived"
+        time.sleep(0.1)
+
+
+def test_an_insufficient_funds_card_is_declined_clearly_then_another_card_works(
+    browser: Browser, api_url: str, org: Org, platform: str, localstripe: str
+) -> None:
+    session = _session(api_url, org, platform)
+    page = browser.new_page()
+    _up_to_the_card(page, str(session["url"]))
+    _enter_card(page, "4546381219393284")
+    expect(page.get_by_role("alert")).to_have_text("Your card has insufficient funds.")
+    expect(page.get_by_role("heading", name="Add a card")).to_be_visible()
+    _enter_card(page, "5555555555554444")
+    expect(page.get_by_role("heading", name="Review and complete")).to_be_visible()
+    page.get_by_role("button", name="Complete application").click()
+    page.wait_for_url(f"{platform}/insured")
+    page.close()
+    statuses = [status for status, _ in intents_of(localstripe, str(session["id"]))]
+    assert statuses == ["canceled", "succeeded"] or statuses == ["succeeded"]
