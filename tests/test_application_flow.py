@@ -262,3 +262,67 @@ def test_session_rules_and_expiry_through_the_api(api_url: str, org: Org) -> Non
         )
         page = httpx.get(session["url"])
         assert "This application has expired" in page.text and CANCEL in page.text
+
+
+async def test_ops_find_applications_by_search_attributes(
+    temporal_address: str, api_url: str, org: Org, smtp_sink: SmtpSink
+) -> None:
+    import asyncio
+
+    from temporalio.client import Client
+
+    async with httpx.AsyncClient(
+        base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=30
+    ) as http:
+        contractor = (await http.post("/contractors", json=contractor_fields(withhold_premium=True))).json()
+        created = await http.post(
+            "/apply/sessions",
+            json={
+                "contractor": contractor["id"],
+                "is_general_opt_in": True,
+                "general_opt_in_work_state": "NY",
+                "success_url": SUCCESS,
+                "cancel_url": CANCEL,
+                "send_email": True,
+            },
+        )
+        assert created.status_code == 201, created.text
+        session = created.json()
+        assert (
+            session["is_general_opt_in"],
+            session["work_state"],
+            session["coverage_type"],
+            session["premium"],
+        ) == (True, "NY", ["workers-comp"], 0)
+        listed = (
+            await http.get(
+                "/apply/sessions", params={"contractor": contractor["id"], "is_general_opt_in": "true"}
+            )
+        ).json()
+        assert [s["id"] for s in listed] == [session["id"]]
+
+    client = await Client.connect(temporal_address)
+    query = f'SessionId = "{session["id"]}" AND OrganizationId = "{org.id}" AND Step = "verify_info"'
+    found: list[str] = []
+    for _ in range(100):  # visibility is eventually consistent
+        found = [w.id async for w in client.list_workflows(query)]
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    assert found == [f"application-{session['id']}"]
+    described = await client.get_workflow_handle(found[0]).describe()
+    assert await described.static_summary() == f"Insurance application {session['id']}"
+
+    for _ in range(100):
+        links = [
+            m
+            for m in smtp_sink.messages
+            if m["X-Gigcover-Kind"] == "application_link"  # type: ignore[index]
+            and m["To"] == contractor["email"]
+        ]  # type: ignore[index]
+        if links:
+            break
+        await asyncio.sleep(0.1)
+    assert links and session["url"] in links[0].get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    unknown = httpx.get(session["url"].replace(session["url"].rsplit("/", 1)[1], "not-a-real-token"))
+    assert unknown.status_code == 404 and "This link does not work" in unknown.text

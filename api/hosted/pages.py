@@ -101,7 +101,15 @@ def _card_form(
 def application_page(
     token: str, request: Request, session: DbSession, step: str | None = None, error: str | None = None
 ) -> Response:
-    row = _row(session, token)
+    row = session.scalar(select(ApplicationSession).where(ApplicationSession.token == token))
+    if row is None:
+        unknown = {
+            "organization_name": "gigcover",
+            "heading": "This link does not work",
+            "steps": None,
+            "message": "Check that you opened the whole link from your email, or ask for a new one.",
+        }
+        return TEMPLATES.TemplateResponse(request, "ended.html", unknown, status_code=404, headers=NO_STORE)
     current, status, card_summary = _live(request, row)
     if status == "APPLICATION_COMPLETE":
         return _redirect(row.success_url)
