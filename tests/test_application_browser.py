@@ -94,7 +94,7 @@ def _up_to_the_card(page: Page, url: str) -> None:
     expect(page.get_by_role("heading", name="About your work")).to_be_visible()
     page.get_by_label("No, I work alone").check()
     page.get_by_label("No license needed, or I hold it").check()
-    page.get_by_label("Insurance claims you made in the last three years").fill("0")
+    expect(page.get_by_label("Insurance claims you made in the last three years")).to_have_value("0")
     page.get_by_label("Years of experience in this kind of work").fill("7")
     page.get_by_role("button", name="Continue").click()
 
