@@ -8,7 +8,15 @@ import httpx
 import pytest
 import stripe
 
-from tests.support import Org, SmtpSink, WebhookReceiver, contractor_fields, entity_fields, job_fields
+from tests.support import (
+    Org,
+    SmtpSink,
+    WebhookReceiver,
+    contractor_fields,
+    entity_fields,
+    intents_of,
+    job_fields,
+)
 
 pytestmark = pytest.mark.usefixtures("worker")
 SUCCESS, CANCEL = "https://platform.example/insured", "https://platform.example/cancelled"
@@ -129,11 +137,7 @@ def test_a_card_paid_application_binds_coverage(
         assert policy["certificates"]["gl_coi_pdf_url"] and policy["certificates"]["wc_coi_pdf_url"]
 
         # One captured charge for the premium in Stripe.
-        intents = stripe.StripeClient(
-            "sk_test_x", base_addresses={"api": localstripe}
-        ).v1.payment_intents.list()
-        ours = [pi for pi in intents.data if pi.to_dict().get("metadata", {}).get("session") == session["id"]]
-        assert [(pi.status, pi.amount) for pi in ours] == [("succeeded", quote["premium_due"])]
+        assert intents_of(localstripe, session["id"]) == [("succeeded", quote["premium_due"])]
 
         types = {e["type"] for e in http.get("/events", params={"limit": 20}).json()}
         assert {"application.complete", "policy.active"} <= types
@@ -178,11 +182,8 @@ def test_the_insufficient_funds_card_is_declined_then_another_card_works(
         # Reloading afterwards, or posting the final form again, changes nothing.
         assert browser.get(base).headers["location"] == SUCCESS
         assert _post(browser, f"{base}/final_review", {}).headers["location"] == SUCCESS
-    intents = stripe.StripeClient("sk_test_x", base_addresses={"api": localstripe}).v1.payment_intents.list()
-    ours = sorted(
-        pi.status for pi in intents.data if pi.to_dict().get("metadata", {}).get("session") == session["id"]
-    )
-    assert ours == ["canceled", "succeeded"]  # the declined attempt was released; one charge
+    statuses = [status for status, _ in intents_of(localstripe, session["id"])]
+    assert statuses == ["canceled", "succeeded"]  # the declined attempt was released; one charge
 
 
 def test_withheld_premium_skips_the_card_and_bills_the_organization(
