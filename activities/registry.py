@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from activities.applications import ApplicationActivities
+from activities.assignments import AssignmentActivities
 from activities.documents import DocumentActivities
 from activities.emails import EmailActivities
 from activities.events import EventActivities
@@ -24,7 +25,9 @@ def build_activities(
     emails = EmailActivities(session_factory, settings)
     outbox = OutboxActivities(dispatcher)
     documents = DocumentActivities(session_factory, settings)
-    applications = ApplicationActivities(session_factory, settings, StripeGateway(settings), dispatcher)
+    gateway = StripeGateway(settings)
+    applications = ApplicationActivities(session_factory, settings, gateway, dispatcher)
+    assignments = AssignmentActivities(session_factory, settings, gateway, dispatcher)
     return [
         events.record_event,
         webhooks.deliver_webhook,
@@ -45,4 +48,9 @@ def build_activities(
         applications.complete_application,
         applications.send_payment_confirmation,
         applications.payment_method_of_session,
+        assignments.bind_assignment_coverage,
+        assignments.charge_card,
+        assignments.refund_card,
+        assignments.record_assignment_progress,
+        assignments.send_assignment_email,
     ]

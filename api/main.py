@@ -12,6 +12,7 @@ from api.idempotency import IdempotencyMiddleware
 from api.request_id import RequestIdMiddleware
 from api.routers import (
     application_sessions,
+    assignments,
     bills,
     category_codes,
     contractors,
@@ -19,6 +20,7 @@ from api.routers import (
     entities,
     events,
     files,
+    invoices,
     jobs,
     organization,
     policies,
@@ -75,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         emails,
         bills,
         application_sessions,
+        assignments,
+        invoices,
         organization,
     ):
         v1.include_router(module.router)

@@ -4,10 +4,12 @@ from typing import Any
 
 from db.models import (
     ApplicationSession,
+    Assignment,
     Contractor,
     EmailMessage,
     Entity,
     Event,
+    Invoice,
     Job,
     JobCategory,
     Policy,
@@ -219,4 +221,54 @@ def application_session(
         "cancel_url": s.cancel_url,
         "completed_at": s.completed_at,
         "ended_reason": s.ended_reason,
+    }
+
+
+def assignment(a: Assignment) -> dict[str, Any]:
+    body = {
+        "id": a.id,
+        "object": "assignment",
+        "created": a.created,
+        "contractor": a.contractor_id,
+        "job": a.job_id,
+        "policy": a.policy_id,
+        "coverage_type": a.coverage_type,
+        "effective_date": a.effective_date,
+        "end_date": a.end_date,
+        "bind": a.bind,
+        "net_rate": a.net_rate,
+        "premium": a.premium,
+        "premium_collected": a.charged,
+        "status": a.status,
+        "payer": a.payer,
+        "coverage_path": a.coverage_path,
+        "eligible": {"result": a.eligible_result, "message": a.eligible_message},
+        "certificates": {"gl_coi_pdf_url": None, "wc_coi_pdf_url": None, **(a.certificates or {})},
+        "application_session": a.application_session_id,
+    }
+    if a.cancelled:
+        body |= {
+            "cancelled": True,
+            "cancellation_date": a.cancellation_date,
+            "cancellation_reason": a.cancellation_reason,
+        }
+    return body
+
+
+def invoice(i: Invoice) -> dict[str, Any]:
+    return {
+        "id": i.id,
+        "object": "invoice",
+        "created": i.created,
+        "contractor": i.contractor_id,
+        "job": i.job_id,
+        "assignment": i.assignment_id,
+        "gross_pay": i.gross_pay,
+        "paycycle_startdate": i.paycycle_startdate,
+        "paycycle_enddate": i.paycycle_enddate,
+        "purchase_order_number": i.purchase_order_number,
+        "premium_due": i.premium_due,
+        "status": i.status,
+        "paid_at": i.paid_at,
+        "voided_at": i.voided_at,
     }

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10.0
     email_retry_window_seconds: int = Field(3 * 86_400, description="How long an email is retried.")
     application_lifetime_seconds: int = Field(72 * 3600, description="How long an application link works.")
+    assignment_notice_seconds: int = Field(
+        24 * 3600, description="Notice before an assignment's card charge."
+    )
     outbox_sweep_seconds: int = Field(60, description="How often undispatched deliveries are picked up.")
 
     @property

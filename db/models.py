@@ -311,6 +311,58 @@ class ApplicationSession(TenantResource):
     ended_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class Assignment(TenantResource):
+    """Coverage for one job of a repeat contractor. The AssignmentWorkflow (``assignment-<id>``) runs the
+    charging; this row mirrors it and records which coverage path was taken and why."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        Index("ix_assignments_tenant", "organization_id", "environment"),
+        Index("ix_assignments_undispatched", "dispatched", "created"),
+    )
+
+    contractor_id: Mapped[str] = mapped_column(String(40), index=True)
+    job_id: Mapped[str] = mapped_column(String(40), index=True)
+    policy_id: Mapped[str | None] = mapped_column(String(40))
+    application_session_id: Mapped[str | None] = mapped_column(String(40))
+    coverage_type: Mapped[list[Any]]
+    effective_date: Mapped[int] = mapped_column(Integer)
+    end_date: Mapped[int] = mapped_column(Integer)
+    bind: Mapped[bool] = mapped_column(Boolean, default=True)
+    coverage_path: Mapped[str] = mapped_column(String(24))
+    eligible_result: Mapped[bool] = mapped_column(Boolean)
+    eligible_message: Mapped[str] = mapped_column(Text)
+    payer: Mapped[str] = mapped_column(String(8))
+    net_rate: Mapped[int] = mapped_column(Integer)
+    premium: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(24), default="pending")
+    charged: Mapped[int] = mapped_column(Integer, default=0)
+    certificates: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancellation_date: Mapped[int | None] = mapped_column(Integer)
+    cancellation_reason: Mapped[str | None] = mapped_column(String(60))
+    dispatched: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Invoice(TenantResource):
+    """Reported pay for an assignment. The newest invoice is the final pay; earlier open ones are voided."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (Index("ix_invoices_tenant", "organization_id", "environment"),)
+
+    contractor_id: Mapped[str] = mapped_column(String(40), index=True)
+    job_id: Mapped[str] = mapped_column(String(40), index=True)
+    assignment_id: Mapped[str] = mapped_column(String(40), index=True)
+    gross_pay: Mapped[int] = mapped_column(Integer)
+    paycycle_startdate: Mapped[int] = mapped_column(Integer)
+    paycycle_enddate: Mapped[int] = mapped_column(Integer)
+    purchase_order_number: Mapped[str | None] = mapped_column(String(100))
+    premium_due: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    paid_at: Mapped[int | None] = mapped_column(Integer)
+    voided_at: Mapped[int | None] = mapped_column(Integer)
+
+
 class Payment(Base):
     """One Stripe PaymentIntent per (workflow, step, revision) key: the project's own idempotency, because
     the local Stripe stand-in ignores idempotency keys and real Stripe forgets them after 24 hours."""

@@ -135,6 +135,51 @@ class StripeGateway:
         ):
             self._stripe.v1.payment_intents.cancel(payment_intent_id)
 
+    def charge_saved_card(
+        self,
+        customer_id: str,
+        payment_method_id: str,
+        amount: int,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> str:
+        """Charge a saved card while the contractor is away (off-session). Returns the PaymentIntent id."""
+        intent = self._stripe.v1.payment_intents.create(
+            params={
+                "amount": amount,
+                "currency": "usd",
+                "customer": customer_id,
+                "payment_method": payment_method_id,
+                "off_session": True,
+                "payment_method_types": ["card"],
+                "metadata": metadata,
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+        try:
+            intent = self._stripe.v1.payment_intents.confirm(intent.id)
+        except stripe.CardError as error:
+            raise CardDeclined(
+                error.user_message or "Your card was declined.", _decline_code(error)
+            ) from None
+        if intent.status != "succeeded":
+            self.cancel(intent.id)
+            raise CardDeclined(
+                "Your bank asked to authenticate this payment; add another card.", intent.status
+            )
+        return intent.id
+
+    def refund(
+        self, payment_intent_id: str, amount: int, metadata: dict[str, str], idempotency_key: str
+    ) -> str:
+        """Refund part of a payment. The caller guarantees it never exceeds what is left of the payment
+        (localstripe does not check)."""
+        refund = self._stripe.v1.refunds.create(
+            params={"payment_intent": payment_intent_id, "amount": amount, "metadata": metadata},
+            options={"idempotency_key": idempotency_key},
+        )
+        return refund.id
+
     def status(self, payment_intent_id: str) -> str:
         return self._stripe.v1.payment_intents.retrieve(payment_intent_id).status
 

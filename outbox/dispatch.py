@@ -13,10 +13,11 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from common.settings import Settings
-from common.temporal import CONTRACTOR_ID, ORGANIZATION_ID, SESSION_ID, STEP
-from db.models import ApplicationSession, EmailMessage, WebhookDelivery
+from common.temporal import ASSIGNMENT_ID, CONTRACTOR_ID, ORGANIZATION_ID, PAYMENT_STAGE, SESSION_ID, STEP
+from db.models import ApplicationSession, Assignment, EmailMessage, WebhookDelivery
 from outbox.records import OutboxItem
 from workflows.application_messages import APPLICATION_WORKFLOW, ApplicationInput
+from workflows.assignment_messages import ASSIGNMENT_WORKFLOW, AssignmentInput
 from workflows.messages import (
     EMAIL_DELIVERY_WORKFLOW,
     WEBHOOK_DELIVERY_WORKFLOW,
@@ -27,13 +28,37 @@ from workflows.messages import (
 log = logging.getLogger("gigcover.outbox")
 
 
-WORKFLOW_ID_PREFIXES = {"webhook": "webhook-delivery-", "email": "email-", "application": "application-"}
-MODELS = {"webhook": WebhookDelivery, "email": EmailMessage, "application": ApplicationSession}
+WORKFLOW_ID_PREFIXES = {
+    "webhook": "webhook-delivery-",
+    "email": "email-",
+    "application": "application-",
+    "assignment": "assignment-",
+}
+MODELS = {
+    "webhook": WebhookDelivery,
+    "email": EmailMessage,
+    "application": ApplicationSession,
+    "assignment": Assignment,
+}
 
 
 def workflow_id(item: OutboxItem) -> str:
     kind, row_id = item
     return WORKFLOW_ID_PREFIXES[kind] + row_id
+
+
+def assignment_input(row: Assignment, settings: Settings) -> AssignmentInput:
+    return AssignmentInput(
+        assignment_id=row.id,
+        organization_id=row.organization_id,
+        environment=row.environment,
+        contractor_id=row.contractor_id,
+        coverage_path=row.coverage_path,
+        payer=row.payer,
+        premium=row.premium,
+        notice_seconds=settings.assignment_notice_seconds,
+        ends_at=row.end_date,
+    )
 
 
 def application_input(row: ApplicationSession, settings: Settings) -> ApplicationInput:
@@ -101,7 +126,24 @@ class Dispatcher:
             "task_queue": settings.task_queue,
             "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
         }
-        if kind == "application":
+        if kind == "assignment":
+            row = await to_thread.run_sync(self._assignment, row_id)
+            await self._client.start_workflow(
+                ASSIGNMENT_WORKFLOW,
+                assignment_input(row, settings),
+                static_summary=f"Assignment {row_id} ({row.payer}, {row.coverage_path})",
+                static_details=f"Contractor {row.contractor_id}, job {row.job_id}, premium {row.premium}c",
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(ORGANIZATION_ID, row.organization_id),
+                        SearchAttributePair(CONTRACTOR_ID, row.contractor_id),
+                        SearchAttributePair(ASSIGNMENT_ID, row.id),
+                        SearchAttributePair(PAYMENT_STAGE, "pending"),
+                    ]
+                ),
+                **common,
+            )
+        elif kind == "application":
             row = await to_thread.run_sync(self._application, row_id)
             await self._client.start_workflow(
                 APPLICATION_WORKFLOW,
@@ -134,6 +176,12 @@ class Dispatcher:
                 static_summary=f"Send email {row_id}",
                 **common,
             )
+
+    def _assignment(self, assignment_id: str) -> Assignment:
+        with self._sessions() as session:
+            row = session.scalar(select(Assignment).where(Assignment.id == assignment_id))
+            assert row is not None, f"no assignment {assignment_id}"
+            return row
 
     def _application(self, session_id: str) -> ApplicationSession:
         with self._sessions() as session:

@@ -11,7 +11,7 @@ from db.models import EmailMessage, Event, WebhookDelivery, WebhookEndpoint
 from notifications.catalog import EmailContext, EmailKind
 from notifications.render import render_email
 
-OutboxKind = Literal["webhook", "email", "application"]
+OutboxKind = Literal["webhook", "email", "application", "assignment"]
 OutboxItem = tuple[OutboxKind, str]
 
 _NEW, _COMMITTED = "outbox_new", "outbox_committed"

@@ -97,6 +97,19 @@ def _card_form(
     }
 
 
+@router.get("/finished", response_class=HTMLResponse)
+def finished(request: Request) -> Response:
+    """Where applications that no platform page waits for (those an assignment started) end."""
+    context = {
+        "organization_name": "gigcover",
+        "heading": "Thank you",
+        "steps": None,
+        "cancel_url": None,
+        "message": "Your application is finished. You can close this window.",
+    }
+    return TEMPLATES.TemplateResponse(request, "ended.html", context, headers=NO_STORE)
+
+
 @router.get("/{token}", response_class=HTMLResponse)
 def application_page(
     token: str, request: Request, session: DbSession, step: str | None = None, error: str | None = None

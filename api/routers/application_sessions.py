@@ -141,10 +141,8 @@ def _general_opt_in(session: Session, tenant: Tenant, body: SessionIn, row: Appl
     row.premium, row.withhold_premium = 0, True
 
 
-@router.post("", status_code=201)
-def create_session(
-    body: SessionIn, request: Request, session: DbSession, tenant: CurrentTenant
-) -> dict[str, Any]:
+def open_session(body: SessionIn, request: Request, session: Session, tenant: Tenant) -> ApplicationSession:
+    """A new application (not committed): its workflow starts once the caller commits."""
     moment = now()
     lifetime = request.app.state.settings.application_lifetime_seconds
     row = ApplicationSession(
@@ -167,26 +165,39 @@ def create_session(
     session.add(row)
     start_after_commit(session, ("application", row.id))
     if body.send_email:
-        contractor = get_contractor(session, tenant, row.contractor_id)
-        job = get_job(session, tenant, row.job_id) if row.job_id else None
-        organization = session.get(Organization, tenant.organization_id)
-        assert organization is not None
-        link = render.application_session(row, _public(request))["url"]
-        enqueue_email(
-            session,
-            tenant.organization_id,
-            tenant.environment,
-            EmailKind.APPLICATION_LINK,
-            contractor.email,
-            ApplicationLink(
-                organization_name=organization.name,
-                url=link,
-                expires_at=row.expires_at,
-                contractor_name=f"{contractor.first_name} {contractor.last_name}",
-                job_name=job.name if job else None,
-            ),
-            related={"application_session": row.id},
-        )
+        _email_link(request, session, tenant, row)
+    return row
+
+
+def _email_link(request: Request, session: Session, tenant: Tenant, row: ApplicationSession) -> None:
+    contractor = get_contractor(session, tenant, row.contractor_id)
+    job = get_job(session, tenant, row.job_id) if row.job_id else None
+    organization = session.get(Organization, tenant.organization_id)
+    assert organization is not None
+    link = render.application_session(row, _public(request))["url"]
+    context = ApplicationLink(
+        organization_name=organization.name,
+        url=link,
+        expires_at=row.expires_at,
+        contractor_name=f"{contractor.first_name} {contractor.last_name}",
+        job_name=job.name if job else None,
+    )
+    enqueue_email(
+        session,
+        tenant.organization_id,
+        tenant.environment,
+        EmailKind.APPLICATION_LINK,
+        contractor.email,
+        context,
+        related={"application_session": row.id},
+    )
+
+
+@router.post("", status_code=201)
+def create_session(
+    body: SessionIn, request: Request, session: DbSession, tenant: CurrentTenant
+) -> dict[str, Any]:
+    row = open_session(body, request, session, tenant)
     session.commit()
     return _render(request, row)
 

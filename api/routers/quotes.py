@@ -101,7 +101,7 @@ def _refuse_matching_policy(
             )
 
 
-def _rate(
+def rate_quote_into(
     session: Session,
     tenant: Tenant,
     quote: Quote,
@@ -162,7 +162,7 @@ def create_quote(body: QuoteIn, session: DbSession, tenant: CurrentTenant) -> di
         contractor_id=contractor.id,
         job_id=job.id,
     )
-    _rate(session, tenant, quote, body.effective_date, body.end_date, body.coverage_type)
+    rate_quote_into(session, tenant, quote, body.effective_date, body.end_date, body.coverage_type)
     session.add(quote)
     session.commit()
     return render.quote(quote)
@@ -207,6 +207,6 @@ def update_quote(
     )
     effective = changes.get("effective_date", quote.effective_date)
     end = changes.get("end_date", None if "effective_date" in changes else quote.end_date)
-    _rate(session, tenant, quote, effective, end, coverage)
+    rate_quote_into(session, tenant, quote, effective, end, coverage)
     session.commit()
     return render.quote(quote)

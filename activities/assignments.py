@@ -1,0 +1,324 @@
+"""Side effects of an assignment: binding its coverage, charging and refunding the saved card, its emails
+and its status. Each is safe to retry."""
+
+import hashlib
+import time
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from common import representations as render
+from common.ids import new_id
+from common.settings import Settings
+from db.catalog import rate_card
+from db.models import (
+    ApplicationSession,
+    Assignment,
+    Contractor,
+    Invoice,
+    Job,
+    JobCategory,
+    Organization,
+    Payment,
+    Policy,
+    Quote,
+)
+from documents.issuing import document_store, issue_policy_certificates
+from domain.coverage import CoverageType
+from domain.rating import rate_quote
+from integrations.stripe_gateway import CardDeclined, StripeGateway
+from notifications.catalog import (
+    AssignmentChargeFailure,
+    AssignmentChargeReminder,
+    EmailContext,
+    EmailKind,
+    PaymentConfirmation,
+    PremiumChangeForContractor,
+    PremiumChangeForOrganization,
+)
+from outbox.dispatch import Dispatcher
+from outbox.records import committed_items, enqueue_email
+from workflows.assignment_messages import (
+    AssignmentEmail,
+    AssignmentProgress,
+    ChargeOutcome,
+    ChargeRequest,
+    RefundRequest,
+)
+
+
+def _assignment(session: Session, assignment_id: str) -> Assignment:
+    row = session.scalar(select(Assignment).where(Assignment.id == assignment_id))
+    if row is None:
+        raise ApplicationError(f"no assignment {assignment_id}", non_retryable=True)
+    return row
+
+
+def card_on_file(session: Session, contractor_id: str) -> ApplicationSession | None:
+    """The contractor's newest saved card: from their latest application that saved one."""
+    return session.scalar(
+        select(ApplicationSession)
+        .where(
+            ApplicationSession.contractor_id == contractor_id,
+            ApplicationSession.payment_method_id.is_not(None),
+        )
+        .order_by(ApplicationSession.seq.desc())
+        .limit(1)
+    )
+
+
+class AssignmentActivities:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        settings: Settings,
+        gateway: StripeGateway,
+        dispatcher: Dispatcher,
+    ) -> None:
+        self._sessions, self._settings, self._stripe, self._dispatcher = (
+            session_factory,
+            settings,
+            gateway,
+            dispatcher,
+        )
+
+    @activity.defn
+    def bind_assignment_coverage(self, assignment_id: str) -> str:
+        """The assignment's policy: the matching one on file, or a new workers' comp policy bound from a
+        completed general opt-in. Its certificates go on the assignment."""
+        with self._sessions() as session:
+            row = _assignment(session, assignment_id)
+            policy = (
+                session.scalar(select(Policy).where(Policy.id == row.policy_id)) if row.policy_id else None
+            )
+            if policy is None:
+                policy = self._bind_from_opt_in(session, row)
+            issue_policy_certificates(session, document_store(self._settings), self._settings, policy)
+            row.policy_id, row.certificates = policy.id, dict(policy.certificates)
+            session.commit()
+            return policy.id
+
+    def _bind_from_opt_in(self, session: Session, row: Assignment) -> Policy:
+        contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
+        job = session.scalar(select(Job).where(Job.id == row.job_id))
+        assert contractor and job
+        category = session.get(JobCategory, job.category_id)
+        assert category is not None
+        work_state = (job.address or {}).get("region") or contractor.address["region"]
+        rating = rate_quote(
+            rate_card(session, category.id),
+            category.name,
+            [CoverageType.WORKERS_COMP],
+            work_state=work_state,
+            residence_state=contractor.address["region"],
+        )
+        now = int(time.time())
+        quote = Quote(
+            id=new_id("quote"),
+            organization_id=row.organization_id,
+            environment=row.environment,
+            created=now,
+            contractor_id=contractor.id,
+            job_id=job.id,
+            coverage_type=["workers-comp"],
+            effective_date=row.effective_date,
+            end_date=row.end_date,
+            work_state=work_state,
+            residence_state=contractor.address["region"],
+            eligible=rating.eligible,
+            eligibility_message=rating.message,
+            net_rate=rating.rates.net_rate,
+            gl_net_rate=0,
+            wc_net_rate=rating.rates.wc_net_rate,
+            pl_net_rate=0,
+            quote_json=rating.rates.as_quote_json(),
+            estimated_gross_pay=0,
+            premium_due=row.premium,
+        )
+        policy = Policy(
+            id=new_id("policy"),
+            organization_id=row.organization_id,
+            environment=row.environment,
+            created=now,
+            quote_id=quote.id,
+            contractor_id=contractor.id,
+            job_id=job.id,
+            status="active",
+            effective_date=row.effective_date,
+            expiration_date=row.end_date,
+            certificates={},
+        )
+        session.add_all([quote, policy])
+        session.flush()
+        return policy
+
+    @activity.defn
+    def charge_card(self, request: ChargeRequest) -> ChargeOutcome:
+        """Charge the saved card once per idempotency key. A decline is an outcome here, not an error."""
+        with self._sessions() as session:
+            row = _assignment(session, request.assignment_id)
+            done = session.scalar(select(Payment).where(Payment.idempotency_key == request.idempotency_key))
+            if done is not None and done.payment_intent_id:
+                return ChargeOutcome(ok=True, payment_intent_id=done.payment_intent_id)
+            source = card_on_file(session, row.contractor_id)
+            if source is None or source.stripe_customer_id is None or source.payment_method_id is None:
+                return ChargeOutcome(ok=False, message="there is no card on file")
+            payment = done or Payment(
+                idempotency_key=request.idempotency_key,
+                amount=request.amount,
+                status="charging",
+                created=int(time.time()),
+            )
+            session.add(payment)
+            session.commit()
+            try:
+                intent = self._stripe.charge_saved_card(
+                    source.stripe_customer_id,
+                    source.payment_method_id,
+                    request.amount,
+                    {"assignment": row.id, "organization": row.organization_id},
+                    request.idempotency_key,
+                )
+            except CardDeclined as declined:
+                payment.status = "declined"
+                session.commit()
+                reason = declined.message.rstrip(".")
+                return ChargeOutcome(ok=False, message=reason[:1].lower() + reason[1:])
+            payment.payment_intent_id, payment.status = intent, "captured"
+            session.commit()
+            return ChargeOutcome(ok=True, payment_intent_id=intent)
+
+    @activity.defn
+    def refund_card(self, request: RefundRequest) -> str:
+        with self._sessions() as session:
+            done = session.scalar(select(Payment).where(Payment.idempotency_key == request.idempotency_key))
+            if done is not None and done.payment_intent_id:
+                return done.payment_intent_id
+            refund = self._stripe.refund(
+                request.payment_intent_id,
+                request.amount,
+                {"assignment": request.assignment_id},
+                request.idempotency_key,
+            )
+            session.add(
+                Payment(
+                    idempotency_key=request.idempotency_key,
+                    payment_intent_id=refund,
+                    amount=-request.amount,
+                    status="refunded",
+                    created=int(time.time()),
+                )
+            )
+            session.commit()
+            return refund
+
+    @activity.defn
+    def record_assignment_progress(self, progress: AssignmentProgress) -> dict[str, Any]:
+        """Store the assignment's status and money; returns its snapshot for events."""
+        with self._sessions() as session:
+            row = _assignment(session, progress.assignment_id)
+            row.status, row.charged, row.premium = progress.status, progress.collected, progress.premium
+            if progress.paid_invoice_id:
+                invoice = session.scalar(select(Invoice).where(Invoice.id == progress.paid_invoice_id))
+                if invoice is not None and invoice.status == "open":
+                    invoice.status, invoice.paid_at = "paid", int(time.time())
+            session.commit()
+            return render.assignment(row)
+
+    @activity.defn
+    def send_assignment_email(self, email: AssignmentEmail) -> None:
+        with self._sessions() as session:
+            row = _assignment(session, email.assignment_id)
+            contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
+            job = session.scalar(select(Job).where(Job.id == row.job_id))
+            organization = session.get(Organization, row.organization_id)
+            assert contractor and job and organization
+            kind = EmailKind(email.kind)
+            name = f"{contractor.first_name} {contractor.last_name}"
+            source = card_on_file(session, contractor.id)
+            method = source.card_summary if source and source.card_summary else "your card on file"
+            to, context = (
+                contractor.email,
+                self._context(kind, email, organization, name, job.name, method, row),
+            )
+            if kind in (EmailKind.PREMIUM_INCREASE_ORGANIZATION, EmailKind.PREMIUM_DECREASE_ORGANIZATION):
+                if not organization.billing_contact_email:
+                    return
+                to = organization.billing_contact_email
+            key = hashlib.sha256(f"{row.id}:{email.key}".encode()).hexdigest()[:24]
+            enqueue_email(
+                session,
+                row.organization_id,
+                row.environment,
+                kind,
+                to,
+                context,
+                related={"assignment": row.id},
+                email_id=f"em_{key}",
+            )
+            session.commit()
+            self._dispatcher.dispatch_from_thread(committed_items(session))
+
+    def _context(
+        self,
+        kind: EmailKind,
+        email: AssignmentEmail,
+        organization: Organization,
+        name: str,
+        job: str,
+        method: str,
+        row: Assignment,
+    ) -> EmailContext:
+        org = organization.name
+        update_card = f"{self._settings.public_base_url.rstrip('/')}/cards/{row.id}"
+        if kind is EmailKind.ASSIGNMENT_CHARGE_REMINDER:
+            return AssignmentChargeReminder(
+                organization_name=org,
+                contractor_name=name,
+                job_name=job,
+                amount=email.amount,
+                charge_at=email.charge_at,
+                payment_method=method,
+                update_card_url=update_card,
+            )
+        if kind is EmailKind.ASSIGNMENT_CHARGE_FAILURE:
+            return AssignmentChargeFailure(
+                organization_name=org,
+                contractor_name=name,
+                job_name=job,
+                amount=email.amount,
+                reason=email.reason,
+                update_card_url=update_card,
+            )
+        if kind is EmailKind.PAYMENT_CONFIRMATION:
+            return PaymentConfirmation(
+                organization_name=org,
+                contractor_name=name,
+                amount=email.amount,
+                reference_number=email.payment_intent_id or row.id,
+                payment_method=method,
+                paid_at=int(time.time()),
+                job_name=job,
+            )
+        if kind in (EmailKind.PREMIUM_INCREASE_CONTRACTOR, EmailKind.PREMIUM_DECREASE_CONTRACTOR):
+            return PremiumChangeForContractor(
+                organization_name=org,
+                contractor_name=name,
+                job_name=job,
+                previous_amount=email.previous_amount,
+                new_amount=email.amount,
+                payment_method=method,
+            )
+        paid_by = "your organization (remit)" if row.payer == "remit" else "the contractor's card"
+        return PremiumChangeForOrganization(
+            organization_name=org,
+            representative_name=organization.billing_contact_name or org,
+            contractor_name=name,
+            job_name=job,
+            previous_amount=email.previous_amount,
+            new_amount=email.amount,
+            paid_by=paid_by,
+        )

@@ -1,0 +1,367 @@
+"""AssignmentWorkflow: coverage for one assignment, and its premium collected exactly once.
+
+Card: remind the contractor, wait the notice window (24 hours), charge the saved card, then the assignment
+is active. An invoice adjustment before the charge cancels the pending steps and starts them over with the
+new premium (a new notice, a new window); after the charge it charges or refunds the difference. A charge
+already under way when an adjustment arrives is finished, then corrected. Remit: the organization is billed
+at once. The workflow stays open until the coverage ends, so adjustments keep working.
+"""
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.assignments import AssignmentActivities
+    from activities.documents import DocumentActivities
+    from activities.events import EventActivities, EventToRecord
+    from common.temporal import CHARGE_DUE_AT, PAYMENT_STAGE
+    from domain.adjustments import refund_plan, settle
+    from notifications.catalog import EmailKind
+    from workflows.assignment_messages import (
+        ASSIGNMENT_WORKFLOW,
+        AdjustmentResult,
+        AssignmentEmail,
+        AssignmentInput,
+        AssignmentProgress,
+        AssignmentState,
+        ChargeRequest,
+        InvoiceAdjustment,
+        NewCard,
+        RefundRequest,
+    )
+    from workflows.messages import BillLine, BillRequest
+
+QUICK = {"start_to_close_timeout": timedelta(seconds=60)}
+
+
+@workflow.defn(name=ASSIGNMENT_WORKFLOW)
+class AssignmentWorkflow:
+    @workflow.init
+    def __init__(self, a: AssignmentInput) -> None:
+        self.a = a
+        self.premium = a.premium
+        self.revision = 0  # bumped by every adjustment
+        self.card_revision = 0  # bumped when the contractor saves a new card
+        self.invoice_id: str | None = None
+        self.seen_invoices: list[str] = []
+        self.collected = 0  # captured minus refunded (or billed, for remit)
+        self.payments: list[tuple[str, int]] = []  # (PaymentIntent, what is left of it to refund)
+        self.charged = False
+        self.charging = False
+        self.active = False
+        self.cancelled = False
+        self.cancel_reason = ""
+        self.charge_due_at: datetime | None = None
+        self.status = "pending"
+        self.last_failure: str | None = None
+        self.ends_at = a.ends_at
+        self.lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, a: AssignmentInput) -> AssignmentState:
+        if a.coverage_path in ("existing_policy", "general_opt_in"):
+            await workflow.execute_activity_method(
+                AssignmentActivities.bind_assignment_coverage,
+                a.assignment_id,
+                summary="bind coverage",
+                **QUICK,
+            )
+            if a.payer == "remit":
+                await self._bill(self.premium, f"Insurance premium, assignment {a.assignment_id}")
+                await self._activate(payment_intent=None)
+            else:
+                await self._collect_by_card()
+            await self._stay_open_until_coverage_ends()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    # Charging -------------------------------------------------------------------------------------------
+
+    async def _collect_by_card(self) -> None:
+        while not self.charged and not self.cancelled:
+            revision, cards = self.revision, self.card_revision
+            phase = asyncio.create_task(self._charge_after_notice(revision, cards))
+            await workflow.wait_condition(
+                lambda revision=revision, phase=phase: (
+                    phase.done() or ((self.revision != revision or self.cancelled) and not self.charging)
+                )
+            )
+            if not phase.done():  # an adjustment (or a cancellation) before the charge: start over
+                phase.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await phase
+                continue
+            if not phase.result():  # declined: wait for a new card, or a new amount
+                await workflow.wait_condition(
+                    lambda revision=revision, cards=cards: (
+                        self.card_revision != cards or self.revision != revision or self.cancelled
+                    )
+                )
+        if self.charged:
+            await self._activate(payment_intent=self.payments[-1][0])
+            if self.premium != self.collected:  # adjusted while the charge was under way: correct it now
+                await self._settle(self.collected)
+
+    async def _charge_after_notice(self, revision: int, cards: int) -> bool:
+        a, amount = self.a, self.premium
+        self.charge_due_at = workflow.now() + timedelta(seconds=a.notice_seconds)
+        self._stage("notice", self.charge_due_at)
+        await self._email(
+            EmailKind.ASSIGNMENT_CHARGE_REMINDER,
+            f"reminder:r{revision}:c{cards}",
+            amount=amount,
+            charge_at=int(self.charge_due_at.timestamp()),
+        )
+        await workflow.sleep(timedelta(seconds=a.notice_seconds), summary="notice before the charge")
+        self.charging = True
+        try:
+            outcome = await workflow.execute_activity_method(
+                AssignmentActivities.charge_card,
+                ChargeRequest(
+                    assignment_id=a.assignment_id,
+                    amount=amount,
+                    invoice_id=self.invoice_id,
+                    idempotency_key=f"{workflow.info().workflow_id}:charge:r{revision}:c{cards}",
+                ),
+                summary="charge the saved card",
+                **QUICK,
+            )
+        finally:
+            self.charging = False
+        if outcome.ok and outcome.payment_intent_id:
+            self.charged, self.collected = True, amount
+            self.payments.append((outcome.payment_intent_id, amount))
+            return True
+        self.last_failure = outcome.message or "the card was declined"
+        self.status = "charge_failed"
+        self._stage("charge_failed", None)
+        await self._email(
+            EmailKind.ASSIGNMENT_CHARGE_FAILURE,
+            f"failure:r{revision}:c{cards}",
+            amount=amount,
+            reason=self.last_failure,
+        )
+        snapshot = await self._progress()
+        await self._publish("invoice.charge_card_failed", {**snapshot, "failure_message": self.last_failure})
+        return False
+
+    async def _settle(self, previous: int) -> None:
+        """After money moved: make what was collected equal the premium, and tell both sides."""
+        a, rev = self.a, self.revision
+        if a.payer == "remit":
+            difference = self.premium - self.collected
+            if difference:
+                await self._bill(difference, f"Adjustment to the premium of assignment {a.assignment_id}")
+        else:
+            move = settle(self.collected, self.premium)
+            if move.charge:
+                outcome = await workflow.execute_activity_method(
+                    AssignmentActivities.charge_card,
+                    ChargeRequest(
+                        assignment_id=a.assignment_id,
+                        amount=move.charge,
+                        invoice_id=self.invoice_id,
+                        idempotency_key=f"{workflow.info().workflow_id}:debit:r{rev}",
+                    ),
+                    summary="charge the increase",
+                    **QUICK,
+                )
+                if outcome.ok and outcome.payment_intent_id:
+                    self.payments.append((outcome.payment_intent_id, move.charge))
+                    self.collected += move.charge
+                else:
+                    self.last_failure = outcome.message
+            for payment_intent, part in refund_plan(self.payments, move.refund):
+                await workflow.execute_activity_method(
+                    AssignmentActivities.refund_card,
+                    RefundRequest(
+                        assignment_id=a.assignment_id,
+                        payment_intent_id=payment_intent,
+                        amount=part,
+                        idempotency_key=f"{workflow.info().workflow_id}:refund:r{rev}:{payment_intent}",
+                    ),
+                    summary="refund the decrease",
+                    **QUICK,
+                )
+                self.payments = [
+                    (p, left - part if p == payment_intent else left) for p, left in self.payments
+                ]
+                self.collected -= part
+        if self.premium != previous and not self.cancelled:
+            up = self.premium > previous
+            if a.payer == "card":
+                kind = EmailKind.PREMIUM_INCREASE_CONTRACTOR if up else EmailKind.PREMIUM_DECREASE_CONTRACTOR
+                await self._email(kind, f"change:r{rev}", amount=self.premium, previous_amount=previous)
+            kind = EmailKind.PREMIUM_INCREASE_ORGANIZATION if up else EmailKind.PREMIUM_DECREASE_ORGANIZATION
+            await self._email(kind, f"change-org:r{rev}", amount=self.premium, previous_amount=previous)
+        await self._progress(paid_invoice=self.invoice_id if a.payer == "card" else None)
+
+    async def _bill(self, amount: int, description: str) -> None:
+        a = self.a
+        await workflow.execute_activity_method(
+            DocumentActivities.issue_bill,
+            BillRequest(
+                bill_id=f"bl_{a.assignment_id.removeprefix('an_')}r{self.revision}",
+                organization_id=a.organization_id,
+                environment=a.environment,
+                contractor_id=a.contractor_id,
+                assignment_id=a.assignment_id,
+                lines=[BillLine(description=description, amount=amount)],
+            ),
+            summary="bill the organization",
+            **QUICK,
+        )
+        self.collected += amount
+
+    async def _activate(self, payment_intent: str | None) -> None:
+        self.active, self.status = True, "active"
+        self._stage("paid" if payment_intent else "billed", None)
+        snapshot = await self._progress(paid_invoice=self.invoice_id if payment_intent else None)
+        await self._publish("assignment.active", snapshot)
+        if payment_intent:
+            await self._email(
+                EmailKind.PAYMENT_CONFIRMATION,
+                f"paid:{payment_intent}",
+                amount=self.collected,
+                payment_intent_id=payment_intent,
+            )
+
+    async def _stay_open_until_coverage_ends(self) -> None:
+        while not self.cancelled:
+            ends_at = self.ends_at
+            remaining = datetime.fromtimestamp(ends_at, UTC) - workflow.now()
+            try:
+                await workflow.wait_condition(
+                    lambda ends_at=ends_at: self.cancelled or self.ends_at != ends_at,
+                    timeout=max(remaining, timedelta(seconds=1)),
+                    timeout_summary="until the coverage ends",
+                )
+            except TimeoutError:
+                self.status = "expired" if self.active else self.status
+                await self._progress()
+                return
+
+    # Small helpers ---------------------------------------------------------------------------------------
+
+    def _stage(self, stage: str, due: datetime | None) -> None:
+        if workflow.info().typed_search_attributes.get(PAYMENT_STAGE) is not None:
+            updates = [PAYMENT_STAGE.value_set(stage)]
+            if due is not None:
+                updates.append(CHARGE_DUE_AT.value_set(due))
+            workflow.upsert_search_attributes(updates)
+        workflow.set_current_details(f"Payment stage: **{stage}** · premium {self.premium} cents")
+
+    async def _email(self, kind: EmailKind, key: str, **amounts: object) -> None:
+        await workflow.execute_activity_method(
+            AssignmentActivities.send_assignment_email,
+            AssignmentEmail(assignment_id=self.a.assignment_id, kind=kind.value, key=key, **amounts),  # type: ignore[arg-type]
+            summary=f"email: {kind.value}",
+            **QUICK,
+        )
+
+    async def _progress(self, paid_invoice: str | None = None) -> dict[str, object]:
+        return await workflow.execute_activity_method(
+            AssignmentActivities.record_assignment_progress,
+            AssignmentProgress(
+                assignment_id=self.a.assignment_id,
+                status=self.status,
+                collected=self.collected,
+                premium=self.premium,
+                paid_invoice_id=paid_invoice,
+            ),
+            **QUICK,
+        )
+
+    async def _publish(self, event_type: str, data: dict[str, object]) -> None:
+        a = self.a
+        await workflow.execute_activity_method(
+            EventActivities.record_event,
+            EventToRecord(
+                event_id=f"ev_{workflow.uuid4().hex[:20]}",
+                organization_id=a.organization_id,
+                environment=a.environment,
+                type=event_type,
+                data=data,
+            ),
+            summary=event_type,
+            **QUICK,
+        )
+
+    # What the API calls -----------------------------------------------------------------------------------
+
+    @workflow.update
+    async def adjust(self, adjustment: InvoiceAdjustment) -> AdjustmentResult:
+        async with self.lock:
+            if adjustment.invoice_id in self.seen_invoices:  # the same invoice again: nothing new
+                return AdjustmentResult(
+                    premium=self.premium, before_charge=not self.charged, collected=self.collected
+                )
+            self.seen_invoices.append(adjustment.invoice_id)
+            previous, self.premium, self.invoice_id = self.premium, adjustment.premium, adjustment.invoice_id
+            self.revision += 1
+            settled_now = self.active and (self.a.payer == "remit" or self.charged)
+            if settled_now:
+                await self._settle(previous)
+            else:
+                await self._progress()
+            return AdjustmentResult(
+                premium=self.premium, before_charge=not settled_now, collected=self.collected
+            )
+
+    @adjust.validator
+    def _check_adjust(self, adjustment: InvoiceAdjustment) -> None:
+        if self.cancelled:
+            raise ValueError("the assignment is cancelled")
+        if self.a.coverage_path not in ("existing_policy", "general_opt_in"):
+            raise ValueError("this assignment has no premium to adjust")
+        if adjustment.premium < 0:
+            raise ValueError("a premium cannot be negative")
+
+    @workflow.update
+    def extend(self, ends_at: int) -> AssignmentState:
+        self.ends_at = ends_at
+        return self.state()
+
+    @extend.validator
+    def _check_extend(self, ends_at: int) -> None:
+        if ends_at < self.ends_at:
+            raise ValueError("an assignment cannot be shortened")
+
+    @workflow.signal
+    def card_updated(self, card: NewCard) -> None:
+        """The contractor saved a new card: a failed charge is tried again."""
+        self.card_revision += 1
+
+    @workflow.update
+    async def cancel(self, reason: str) -> AssignmentState:
+        async with self.lock:
+            self.cancelled, self.cancel_reason = True, reason
+            await workflow.wait_condition(lambda: not self.charging)
+            if self.collected:
+                previous, self.premium = self.premium, 0
+                self.revision += 1
+                await self._settle(previous)
+            self.status, self.active = "cancelled", False
+            snapshot = await self._progress()
+            await self._publish("assignment.cancelled", {**snapshot, "cancellation_reason": reason})
+            return self.state()
+
+    @cancel.validator
+    def _check_cancel(self, reason: str) -> None:
+        if self.cancelled:
+            raise ValueError("the assignment is already cancelled")
+
+    @workflow.query
+    def state(self) -> AssignmentState:
+        due = int(self.charge_due_at.timestamp()) if self.charge_due_at and not self.charged else None
+        return AssignmentState(
+            status=self.status,
+            premium=self.premium,
+            collected=self.collected,
+            charge_due_at=due,
+            revision=self.revision,
+            last_failure=self.last_failure,
+        )

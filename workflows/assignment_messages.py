@@ -1,0 +1,83 @@
+"""Inputs, update payloads and results of the AssignmentWorkflow and its activities."""
+
+from pydantic import BaseModel
+
+ASSIGNMENT_WORKFLOW = "AssignmentWorkflow"
+
+
+class AssignmentInput(BaseModel):
+    assignment_id: str
+    organization_id: str
+    environment: str
+    contractor_id: str
+    coverage_path: str
+    payer: str  # "card" or "remit"
+    premium: int
+    notice_seconds: int
+    ends_at: int
+
+
+class InvoiceAdjustment(BaseModel):
+    invoice_id: str
+    premium: int
+
+
+class AdjustmentResult(BaseModel):
+    premium: int
+    before_charge: bool
+    collected: int
+
+
+class NewCard(BaseModel):
+    payment_method_id: str
+
+
+class AssignmentState(BaseModel):
+    status: str
+    premium: int
+    collected: int
+    charge_due_at: int | None
+    revision: int
+    last_failure: str | None = None
+
+
+# Activity payloads
+
+
+class ChargeRequest(BaseModel):
+    assignment_id: str
+    amount: int
+    idempotency_key: str
+    invoice_id: str | None = None
+
+
+class ChargeOutcome(BaseModel):
+    ok: bool
+    payment_intent_id: str | None = None
+    message: str | None = None
+
+
+class RefundRequest(BaseModel):
+    assignment_id: str
+    payment_intent_id: str
+    amount: int
+    idempotency_key: str
+
+
+class AssignmentEmail(BaseModel):
+    assignment_id: str
+    kind: str
+    key: str  # what makes this email unique (so a retried activity sends it once)
+    amount: int = 0
+    previous_amount: int = 0
+    charge_at: int = 0
+    reason: str = ""
+    payment_intent_id: str | None = None
+
+
+class AssignmentProgress(BaseModel):
+    assignment_id: str
+    status: str
+    collected: int
+    premium: int
+    paid_invoice_id: str | None = None
