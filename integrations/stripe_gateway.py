@@ -144,20 +144,20 @@ class StripeGateway:
         idempotency_key: str,
     ) -> str:
         """Charge a saved card while the contractor is away (off-session). Returns the PaymentIntent id."""
-        intent = self._stripe.v1.payment_intents.create(
-            params={
-                "amount": amount,
-                "currency": "usd",
-                "customer": customer_id,
-                "payment_method": payment_method_id,
-                "off_session": True,
-                "payment_method_types": ["card"],
-                "metadata": metadata,
-            },
-            options={"idempotency_key": idempotency_key},
-        )
         try:
-            intent = self._stripe.v1.payment_intents.confirm(intent.id)
+            intent = self._stripe.v1.payment_intents.create(
+                params={
+                    "amount": amount,
+                    "currency": "usd",
+                    "customer": customer_id,
+                    "payment_method": payment_method_id,
+                    "off_session": True,
+                    "confirm": True,
+                    "payment_method_types": ["card"],
+                    "metadata": metadata,
+                },
+                options={"idempotency_key": idempotency_key},
+            )
         except stripe.CardError as error:
             raise CardDeclined(
                 error.user_message or "Your card was declined.", _decline_code(error)

@@ -208,12 +208,22 @@ def card(base: str, number: str) -> str:
     return str(method.id)
 
 
-def intents_of(base: str, session_id: str) -> list[tuple[str, int]]:
-    """(status, amount) of every PaymentIntent made for an application session."""
+def intents_of(base: str, owner: str, key: str = "session") -> list[tuple[str, int]]:
+    """(status, amount) of every PaymentIntent made for an application session (or, with
+    ``key="assignment"``, an assignment), in the order they were made."""
     client = raw_stripe(base)
     intents = client.v1.payment_intents.list(params={"limit": 100})  # type: ignore[attr-defined]
-    return sorted(
-        (pi.status, pi.amount)
-        for pi in intents.auto_paging_iter()
-        if pi.to_dict().get("metadata", {}).get("session") == session_id
+    mine = [pi for pi in intents.auto_paging_iter() if pi.to_dict().get("metadata", {}).get(key) == owner]
+    return (
+        sorted((pi.status, pi.amount) for pi in mine)
+        if key == "session"
+        else [(pi.status, pi.amount) for pi in mine]
     )
+
+
+def refunds_of(base: str, payment_intents: set[str]) -> list[int]:
+    client = raw_stripe(base)
+    refunds = client.v1.refunds.list(params={"limit": 100})  # type: ignore[attr-defined]
+    return [
+        r.amount for r in refunds.auto_paging_iter() if r.to_dict().get("payment_intent") in payment_intents
+    ]

@@ -27,6 +27,11 @@ def test_histories_are_recorded() -> None:
         "application_hold_renewed",
         "application_general_opt_in",
         "application_withheld",
+        "assignment_adjusted_before_charge",
+        "assignment_adjusted_after_charge",
+        "assignment_remit",
+        "assignment_declined_then_recovered",
+        "assignment_cancelled_after_charge",
     }
 
 

@@ -18,6 +18,7 @@ async def test_worker_registers_every_workflow(
             assert worker.task_queue == "gigcover"
     assert {w.__name__ for w in WORKFLOWS} == {
         "ApplicationWorkflow",
+        "AssignmentWorkflow",
         "WebhookDeliveryWorkflow",
         "EmailDeliveryWorkflow",
         "OutboxSweepWorkflow",

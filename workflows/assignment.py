@@ -81,9 +81,10 @@ class AssignmentWorkflow:
     # Charging -------------------------------------------------------------------------------------------
 
     async def _collect_by_card(self) -> None:
+        notice = True
         while not self.charged and not self.cancelled:
             revision, cards = self.revision, self.card_revision
-            phase = asyncio.create_task(self._charge_after_notice(revision, cards))
+            phase = asyncio.create_task(self._charge_after_notice(revision, cards, notice))
             await workflow.wait_condition(
                 lambda revision=revision, phase=phase: (
                     phase.done() or ((self.revision != revision or self.cancelled) and not self.charging)
@@ -93,29 +94,32 @@ class AssignmentWorkflow:
                 phase.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await phase
+                notice = True
                 continue
-            if not phase.result():  # declined: wait for a new card, or a new amount
+            if not phase.result():  # declined: wait for a new card (charged at once), or a new amount
                 await workflow.wait_condition(
                     lambda revision=revision, cards=cards: (
                         self.card_revision != cards or self.revision != revision or self.cancelled
                     )
                 )
+                notice = self.revision != revision
         if self.charged:
             await self._activate(payment_intent=self.payments[-1][0])
             if self.premium != self.collected:  # adjusted while the charge was under way: correct it now
                 await self._settle(self.collected)
 
-    async def _charge_after_notice(self, revision: int, cards: int) -> bool:
+    async def _charge_after_notice(self, revision: int, cards: int, notice: bool) -> bool:
         a, amount = self.a, self.premium
-        self.charge_due_at = workflow.now() + timedelta(seconds=a.notice_seconds)
-        self._stage("notice", self.charge_due_at)
-        await self._email(
-            EmailKind.ASSIGNMENT_CHARGE_REMINDER,
-            f"reminder:r{revision}:c{cards}",
-            amount=amount,
-            charge_at=int(self.charge_due_at.timestamp()),
-        )
-        await workflow.sleep(timedelta(seconds=a.notice_seconds), summary="notice before the charge")
+        if notice:
+            self.charge_due_at = workflow.now() + timedelta(seconds=a.notice_seconds)
+            self._stage("notice", self.charge_due_at)
+            await self._email(
+                EmailKind.ASSIGNMENT_CHARGE_REMINDER,
+                f"reminder:r{revision}:c{cards}",
+                amount=amount,
+                charge_at=int(self.charge_due_at.timestamp()),
+            )
+            await workflow.sleep(timedelta(seconds=a.notice_seconds), summary="notice before the charge")
         self.charging = True
         try:
             outcome = await workflow.execute_activity_method(

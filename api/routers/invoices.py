@@ -2,11 +2,11 @@
 open invoices are voided, and the assignment's workflow re-prices the premium (before the charge: a new
 notice and a new window; after: the difference is charged or refunded)."""
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import Field, model_validator
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from api import workflow_calls
@@ -52,16 +52,29 @@ def _get(session: Session, tenant: Tenant, invoice_id: str) -> Invoice:
     return get_owned(session, Invoice, tenant, invoice_id, "invalid_invoice_id", "invoice")
 
 
-def _reprice(request: Request, assignment: Assignment, key: str, premium: int) -> None:
-    """Tell the running workflow; on failure nothing is committed, so the invoice does not exist either."""
-    workflow_calls.update(
-        request,
-        workflow_id(assignment.id),
-        "adjust",
-        InvoiceAdjustment(invoice_id=key, premium=premium),
-        AdjustmentResult,
-    )
-    assignment.premium = premium
+def _commit_then_reprice(
+    request: Request,
+    session: Session,
+    assignment: Assignment,
+    key: str,
+    premium: int,
+    undo: Callable[[], None],
+) -> None:
+    """Commit first (the workflow's activities write to the same database, so no write transaction may be
+    held while waiting for it), then tell the workflow; if it refuses, ``undo`` the change and re-raise."""
+    session.commit()
+    try:
+        workflow_calls.update(
+            request,
+            workflow_id(assignment.id),
+            "adjust",
+            InvoiceAdjustment(invoice_id=key, premium=premium),
+            AdjustmentResult,
+        )
+    except ApiError:
+        undo()
+        session.commit()
+        raise
 
 
 def _billable(session: Session, tenant: Tenant, contractor: str, job: str) -> Assignment:
@@ -103,14 +116,21 @@ def create_invoice(
         premium_due=premium_cents(body.gross_pay, assignment.net_rate),
         status="open",
     )
-    session.execute(
-        update(Invoice)
-        .where(Invoice.assignment_id == assignment.id, Invoice.status == "open")
-        .values(status="void", voided_at=now())
+    replaced = list(
+        session.scalars(
+            scoped(Invoice, tenant).where(Invoice.assignment_id == assignment.id, Invoice.status == "open")
+        )
     )
+    for old in replaced:
+        old.status, old.voided_at = "void", now()
     session.add(invoice)
-    _reprice(request, assignment, invoice.id, invoice.premium_due)
-    session.commit()
+
+    def undo() -> None:
+        invoice.status, invoice.deleted_at = "void", now()
+        for old in replaced:
+            old.status, old.voided_at = "open", None
+
+    _commit_then_reprice(request, session, assignment, invoice.id, invoice.premium_due, undo)
     return render.invoice(invoice)
 
 
@@ -156,9 +176,16 @@ def update_invoice(
         assignment = get_owned(
             session, Assignment, tenant, invoice.assignment_id, "invalid_assignment_id", "assignment"
         )
+        before = (invoice.gross_pay, invoice.premium_due)
         invoice.gross_pay = changes["gross_pay"]
         invoice.premium_due = premium_cents(invoice.gross_pay, assignment.net_rate)
-        _reprice(request, assignment, f"{invoice.id}:{invoice.gross_pay}", invoice.premium_due)
+
+        def undo() -> None:
+            invoice.gross_pay, invoice.premium_due = before
+
+        _commit_then_reprice(
+            request, session, assignment, f"{invoice.id}:{invoice.gross_pay}", invoice.premium_due, undo
+        )
     session.commit()
     return render.invoice(invoice)
 
@@ -179,7 +206,13 @@ def delete_invoice(
         estimate = premium_cents(
             estimated_gross_pay(job.wage, job.wage_type, job.duration_hours), assignment.net_rate
         )
-        _reprice(request, assignment, f"{invoice.id}:deleted", estimate)
+        invoice.status, invoice.voided_at, invoice.deleted_at = "void", now(), now()
+
+        def undo() -> None:
+            invoice.status, invoice.voided_at, invoice.deleted_at = "open", None, None
+
+        _commit_then_reprice(request, session, assignment, f"{invoice.id}:deleted", estimate, undo)
+        return {"id": invoice.id, "object": "invoice", "deleted": True, "deleted_at": invoice.deleted_at}
     invoice.status, invoice.voided_at, invoice.deleted_at = "void", now(), now()
     session.commit()
     return {"id": invoice.id, "object": "invoice", "deleted": True, "deleted_at": invoice.deleted_at}

@@ -1,0 +1,227 @@
+"""/assignments and /invoices through the official client and the real worker on the dev server: each
+coverage path with its reason, the seeds' own invoice examples, and the rules."""
+
+import time
+
+import httpx
+import pytest
+import ten99policy
+from sqlalchemy.orm import Session, sessionmaker
+from ten99policy import error
+
+from common.ids import new_document_token, new_session_id
+from common.settings import Settings
+from db.models import ApplicationSession
+from tests.support import Org, SmtpSink, contractor_fields, entity_fields, job_fields
+from tests.test_assignment_workflow import save_card
+
+pytestmark = pytest.mark.usefixtures("worker")
+DAY = 86_400
+
+
+def _job(**fields: object) -> tuple[str, str]:
+    entity = ten99policy.Entities.create(**entity_fields())["id"]
+    contractor = ten99policy.Contractors.create(**contractor_fields(email=f"c{time.time_ns()}@example.com"))[
+        "id"
+    ]
+    return contractor, ten99policy.Jobs.create(**job_fields(entity, **fields))["id"]
+
+
+def _opt_in(factory: sessionmaker[Session], org: Org, contractor: str, state: str) -> None:
+    now = int(time.time())
+    with factory() as session:
+        session.add(
+            ApplicationSession(
+                id=new_session_id(),
+                organization_id=org.id,
+                environment="sandbox",
+                created=now,
+                token=new_document_token(),
+                contractor_id=contractor,
+                is_general_opt_in=True,
+                work_state=state,
+                coverage_type=["workers-comp"],
+                success_url="https://x.example",
+                cancel_url="https://x.example",
+                status="APPLICATION_COMPLETE",
+                step="application_complete",
+                premium=0,
+                withhold_premium=True,
+                expires_at=now,
+                dispatched=True,
+                answers={},
+                signature={},
+            )
+        )
+        session.commit()
+
+
+def _eventually(check: object, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.1)
+    assert check()  # type: ignore[operator]
+
+
+def test_a_matching_policy_is_reused_and_the_charge_is_scheduled(
+    client: object, org: Org, session_factory: sessionmaker[Session], settings: Settings, localstripe: str
+) -> None:
+    contractor, job = _job()
+    quote = ten99policy.Quotes.create(contractor=contractor, job=job, coverage_type=["workers-comp"])
+    policy = ten99policy.Policies.create(quote=quote["id"])
+    save_card(session_factory, settings, org, contractor, "4242424242424242", localstripe)
+    assignment = ten99policy.Assignments.create(
+        contractor=contractor,
+        job=job,
+        coverage_type=["workers-comp"],
+        effective_date=quote["effective_date"],
+        end_date=quote["end_date"],
+    )
+    assert assignment["id"].startswith("an_")
+    assert assignment["eligible"] == {
+        "result": True,
+        "message": f"Reusing matching active policy {policy['id']}",
+    }
+    assert (assignment["coverage_path"], assignment["policy"], assignment["payer"]) == (
+        "existing_policy",
+        policy["id"],
+        "card",
+    )
+    _eventually(lambda: ten99policy.Assignments.retrieve(assignment["id"]).get("charge_due_at"))
+    live = ten99policy.Assignments.retrieve(assignment["id"])
+    assert live["status"] == "pending" and live["charge_due_at"] > time.time() + 23 * 3600
+
+    # The seeds' own invoice examples: report the final pay, then change it while still unpaid.
+    invoice = ten99policy.Invoices.create(
+        contractor=contractor,
+        job=job,
+        gross_pay=300_000,
+        paycycle_startdate=1714419793,
+        paycycle_enddate=1714419793,
+    )
+    assert invoice["premium_due"] == 300_000 * quote["net_rate"] // 10_000 and invoice["status"] == "open"
+    _eventually(
+        lambda: ten99policy.Assignments.retrieve(assignment["id"])["premium"] == invoice["premium_due"]
+    )
+    modified = ten99policy.Invoices.modify(invoice["id"], gross_pay=200_000)
+    assert modified["premium_due"] == 200_000 * quote["net_rate"] // 10_000
+    _eventually(
+        lambda: ten99policy.Assignments.retrieve(assignment["id"])["premium"] == modified["premium_due"]
+    )
+    replacement = ten99policy.Invoices.create(
+        contractor=contractor,
+        job=job,
+        gross_pay=250_000,
+        paycycle_startdate=1714419793,
+        paycycle_enddate=1714419800,
+    )
+    assert ten99policy.Invoices.retrieve(invoice["id"])["status"] == "void"
+    with pytest.raises(error.InvoiceUneditableAlreadyExistsError):
+        ten99policy.Invoices.modify(invoice["id"], gross_pay=1000)
+    assert [i["id"] for i in ten99policy.Invoices.list(contractor=contractor)] == [
+        replacement["id"],
+        invoice["id"],
+    ]
+
+    extended = ten99policy.Assignments._static_request(
+        "post", "/api/v1/assignments/extend", job_id=job, end_date=quote["end_date"] + 5 * DAY
+    )
+    assert extended["end_date"] == quote["end_date"] + 5 * DAY
+    with pytest.raises(error.EndDateInvalidError):
+        ten99policy.Assignments._static_request(
+            "post", "/api/v1/assignments/extend", job_id=job, end_date=quote["end_date"]
+        )
+    cancelled = ten99policy.Assignments._static_request(
+        "post", "/api/v1/assignments/cancel", job_id=job, reason="contractor_request"
+    )
+    assert (cancelled["cancelled"], cancelled["cancellation_reason"], cancelled["status"]) == (
+        True,
+        "contractor_request",
+        "cancelled",
+    )
+    assert ten99policy.Events.list(type="assignment.cancelled")[0]["data"]["id"] == assignment["id"]
+
+
+def test_a_completed_general_opt_in_binds_new_coverage(
+    client: object, org: Org, api_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    contractor, job = _job()
+    ten99policy.Contractors.modify(contractor, withhold_premium=True)
+    _opt_in(session_factory, org, contractor, "CA")
+    assignment = ten99policy.Assignments.create(
+        contractor=contractor, job=job, coverage_type=["workers-comp"]
+    )
+    assert assignment["coverage_path"] == "general_opt_in" and assignment["payer"] == "remit"
+    assert assignment["eligible"]["result"] is True and "general opt-in" in assignment["eligible"]["message"]
+    _eventually(lambda: ten99policy.Assignments.retrieve(assignment["id"])["status"] == "active")
+    active = ten99policy.Assignments.retrieve(assignment["id"])
+    assert active["policy"] and active["certificates"]["wc_coi_pdf_url"]
+    assert httpx.get(active["certificates"]["wc_coi_pdf_url"]).status_code == 200
+    bills = httpx.get(
+        f"{api_url}/api/v1/bills", params={"contractor": contractor}, auth=(org.sandbox_key, "")
+    ).json()
+    assert [b["amount_due"] for b in bills] == [active["premium"]]
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ({"coverage_type": ["general"]}, "covers workers' compensation only"),
+        ({"coverage_type": ["workers-comp"], "work_state": "NY"}, "No general opt-in found"),
+    ],
+)
+def test_opt_in_fallbacks_send_an_application(
+    client: object,
+    org: Org,
+    smtp_sink: SmtpSink,
+    session_factory: sessionmaker[Session],
+    case: dict[str, object],
+    expected: str,
+) -> None:
+    contractor, job = _job(address={"region": case.get("work_state", "CA")})
+    ten99policy.Contractors.modify(contractor, withhold_premium=True)
+    _opt_in(session_factory, org, contractor, "CA")
+    assignment = ten99policy.Assignments.create(
+        contractor=contractor, job=job, coverage_type=case["coverage_type"]
+    )
+    assert assignment["coverage_path"] == "standard" and assignment["eligible"]["result"] is False
+    assert expected in assignment["eligible"]["message"] and assignment["application_session"]
+    session = ten99policy.InsuranceApplicationSessions.retrieve(assignment["application_session"])
+    _eventually(
+        lambda: any(
+            m["X-Gigcover-Kind"] == "application_link"
+            and session["url"]  # type: ignore[index]
+            in m.get_body(("plain",)).get_content()
+            for m in smtp_sink.messages
+        )
+    )  # type: ignore[attr-defined]
+
+
+def test_assignment_and_invoice_rules(client: object) -> None:
+    contractor, job = _job()
+    not_bound = ten99policy.Assignments.create(contractor=contractor, job=job, bind=False)
+    assert (not_bound["coverage_path"], not_bound["status"], not_bound["eligible"]["result"]) == (
+        "not_bound",
+        "not_bound",
+        False,
+    )
+    with pytest.raises(error.NoActivePolicyError):
+        ten99policy.Invoices.create(
+            contractor=contractor,
+            job=job,
+            gross_pay=100_000,
+            paycycle_startdate=1714419793,
+            paycycle_enddate=1714419793,
+        )
+    with pytest.raises(error.InvalidInputError, match="paycycle_enddate"):
+        ten99policy.Invoices.create(
+            contractor=contractor,
+            job=job,
+            gross_pay=100_000,
+            paycycle_startdate=1714419793,
+            paycycle_enddate=1714419000,
+        )
+    with pytest.raises(error.InvalidContractorIdError):
+        ten99policy.Assignments.create(contractor="cn_nope0000000000", job=job)
+    with pytest.raises(error.InvalidAssignmentIdError):
+        ten99policy.Assignments.retrieve("an_nope0000000000")
