@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from api.errors import install_error_handlers
-from api.hosted import pages
+from api.hosted import cards, pages
 from api.idempotency import IdempotencyMiddleware
 from api.request_id import RequestIdMiddleware
 from api.routers import (
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v1)
     app.include_router(files.router)
     app.include_router(pages.router)
+    app.include_router(cards.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -10,7 +10,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy.orm import Session, sessionmaker
 
+from api.main import create_app
+from common.settings import Settings
 from common.webhook_signature import verify_signature
 from tests.support import (
     Org,
@@ -18,10 +21,12 @@ from tests.support import (
     WebhookReceiver,
     contractor_fields,
     entity_fields,
+    free_port,
     intents_of,
     job_fields,
     serve,
 )
+from tests.test_assignment_workflow import save_card
 
 pytestmark = pytest.mark.usefixtures("worker")
 CHROMIUM = "/usr/bin/chromium"
@@ -106,14 +111,14 @@ def _up_to_the_card(page: Page, url: str) -> None:
     expect(page.get_by_text("We only pre-authorize your card now.")).to_be_visible()
 
 
-def _enter_card(page: Page, number: str) -> None:
+def _enter_card(page: Page, number: str, button: str = "Save card") -> None:
     form = page.locator("#card-element")
     form.get_by_placeholder("number").fill(number)
     form.get_by_placeholder("exp_month").fill("12")
     form.get_by_placeholder("exp_year").fill("31")
     form.get_by_placeholder("cvc").fill("123")
     form.get_by_placeholder("postal_code").fill("94105")
-    page.get_by_role("button", name="Save card").click()
+    page.get_by_role("button", name=button).click()
 
 
 def test_a_contractor_completes_the_application_in_a_browser(
@@ -180,3 +185,72 @@ def test_an_insufficient_funds_card_is_declined_clearly_then_another_card_works(
     page.close()
     statuses = [status for status, _ in intents_of(localstripe, str(session["id"]))]
     assert statuses == ["canceled", "succeeded"] or statuses == ["succeeded"]
+
+
+def test_a_declined_assignment_charge_is_paid_through_the_emailed_link(
+    browser: Browser,
+    api_url: str,
+    org: Org,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    localstripe: str,
+    smtp_sink: SmtpSink,
+) -> None:
+    port = (
+        free_port()
+    )  # an API whose assignments charge one second after the reminder, to watch it in real time
+    fast = settings.model_copy(
+        update={"assignment_notice_seconds": 1, "public_base_url": f"http://127.0.0.1:{port}"}
+    )
+    with (
+        serve(create_app(fast), port) as api,
+        httpx.Client(base_url=f"{api}/api/v1", auth=(org.sandbox_key, "")) as http,
+    ):
+        entity = http.post("/entities", json=entity_fields()).json()["id"]
+        contractor = http.post("/contractors", json=contractor_fields(email="card.fail@example.com")).json()[
+            "id"
+        ]
+        job = http.post("/jobs", json=job_fields(entity)).json()["id"]
+        quote = http.post(
+            "/quotes", json={"contractor": contractor, "job": job, "coverage_type": ["workers-comp"]}
+        ).json()
+        http.post("/policies", json={"quote": quote["id"]})
+        save_card(session_factory, settings, org, contractor, "4546381219393284", localstripe)
+        assignment = http.post(
+            "/assignments",
+            json={
+                "contractor": contractor,
+                "job": job,
+                "effective_date": quote["effective_date"],
+                "end_date": quote["end_date"],
+            },
+        ).json()
+        assert assignment["payer"] == "card" and assignment["coverage_path"] == "existing_policy"
+
+        deadline = time.monotonic() + 30
+        while not (
+            failures := [
+                m
+                for m in smtp_sink.messages
+                if m["X-Gigcover-Kind"] == "assignment_charge_failure"  # type: ignore[index]
+                and m["To"] == "card.fail@example.com"
+            ]
+        ):  # type: ignore[index]
+            assert time.monotonic() < deadline, "no charge failure email"
+            time.sleep(0.1)
+        text = failures[0].get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+        assert "insufficient funds" in text
+        link = next(word for word in text.split() if "/cards/" in word)
+        assert link == f"{api_url}/cards/{assignment['id']}"  # the service's public URL, which the worker knows
+
+        page = browser.new_page()
+        page.goto(link)
+        expect(page.get_by_role("heading", name="Update your card")).to_be_visible()
+        _enter_card(page, "4242424242424242", button="Save card and pay")
+        expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+        page.close()
+        deadline = time.monotonic() + 30
+        while http.get(f"/assignments/{assignment['id']}").json()["status"] != "active":
+            assert time.monotonic() < deadline, "the assignment never became active"
+            time.sleep(0.2)
+    assert ("succeeded", assignment["premium"]) in intents_of(localstripe, assignment["id"], key="assignment")
