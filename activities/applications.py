@@ -2,6 +2,7 @@
 capture, binding the policy, and the confirmation email. Each is safe to retry."""
 
 import time
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from common import representations as render
 from common.ids import new_id
 from common.settings import Settings
-from db.models import ApplicationSession, Contractor, Job, Organization, Payment, Policy, Quote
+from db.models import ApplicationSession, Assignment, Contractor, Job, Organization, Payment, Policy, Quote
 from documents.issuing import document_store, issue_policy_certificates
 from integrations.stripe_gateway import CardDeclined, StripeGateway
 from notifications.catalog import EmailKind, PaymentConfirmation
@@ -215,9 +216,27 @@ class ApplicationActivities:
                 session.scalar(select(Policy).where(Policy.id == row.policy_id)) if row.policy_id else None
             )
             snapshot = render.application_session(row, self._settings.public_base_url)
+            assignment = None
             if policy is not None:
                 snapshot["certificates"] = render.policy(policy)["certificates"]
-            return Snapshots(session=snapshot, policy=render.policy(policy) if policy else None)
+                assignment = self._activate_waiting_assignment(session, row, policy)
+            return Snapshots(
+                session=snapshot, policy=render.policy(policy) if policy else None, assignment=assignment
+            )
+
+    def _activate_waiting_assignment(
+        self, session: Session, row: ApplicationSession, policy: Policy
+    ) -> dict[str, Any] | None:
+        """An assignment that sent this application (the standard path) is covered now: the application
+        collected its premium (card) or billed it (remit)."""
+        assignment = session.scalar(select(Assignment).where(Assignment.application_session_id == row.id))
+        if assignment is None:
+            return None
+        if assignment.status == "awaiting_application":
+            assignment.status, assignment.policy_id = "active", policy.id
+            assignment.certificates, assignment.charged = dict(policy.certificates), row.premium
+            session.commit()
+        return render.assignment(assignment)
 
     @activity.defn
     def send_payment_confirmation(self, session_id: str) -> None:

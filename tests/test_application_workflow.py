@@ -364,3 +364,70 @@ async def test_a_worker_killed_between_hold_and_capture_captures_exactly_once(
         auth=(org.sandbox_key, ""),
     ).json()
     assert sum(e["data"]["id"] == app.session_id for e in events) == 1
+
+
+@pytest.mark.parametrize("kill_after", [0.2, 1.0, 2.05, 2.4])
+async def test_a_worker_killed_around_an_assignment_charge_charges_exactly_once(
+    kill_after: float,
+    temporal_address: str,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+    database_url: str,
+) -> None:
+    """A 2-second notice window; the worker dies before the reminder, during the wait, as the charge starts,
+    or just after it; a fresh worker finishes. One charge, one assignment.active."""
+    from tests.test_assignment_workflow import charges, make_assignment, status_of
+    from workflows.assignment import AssignmentWorkflow
+
+    queue = f"crash-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "GIGCOVER_DATABASE_URL": database_url,
+        "GIGCOVER_TEMPORAL_ADDRESS": temporal_address,
+        "GIGCOVER_TASK_QUEUE": queue,
+        "GIGCOVER_STRIPE_API_BASE": localstripe,
+        "GIGCOVER_SMTP_PORT": str(settings.smtp_port),
+        "GIGCOVER_DATA_DIR": str(settings.data_dir),
+        "GIGCOVER_PUBLIC_BASE_URL": settings.public_base_url,
+    }
+
+    def spawn() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "worker.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+
+    a = await asyncio.to_thread(make_assignment, api_url, org, session_factory, settings, localstripe)
+    a = a.model_copy(update={"notice_seconds": 2})
+    client = await Client.connect(temporal_address, data_converter=pydantic_data_converter)
+    first = spawn()
+    await asyncio.sleep(1.5)  # let it start polling
+    handle = await client.start_workflow(
+        AssignmentWorkflow.run, a, id=f"assignment-{a.assignment_id}", task_queue=queue
+    )
+    await asyncio.sleep(kill_after)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    second = spawn()
+    try:
+        deadline = time.monotonic() + 60
+        while status_of(session_factory, a.assignment_id) != "active":
+            assert time.monotonic() < deadline, "the assignment never became active"
+            await asyncio.sleep(0.2)
+    finally:
+        await handle.terminate("test over")
+        second.terminate()
+        second.wait(timeout=20)
+    assert charges(localstripe, a) == [("succeeded", a.premium)]
+    events = httpx.get(
+        f"{api_url}/api/v1/events",
+        params={"type": "assignment.active", "limit": 100},
+        auth=(org.sandbox_key, ""),
+    ).json()
+    assert sum(e["data"]["id"] == a.assignment_id for e in events) == 1

@@ -225,3 +225,52 @@ def test_assignment_and_invoice_rules(client: object) -> None:
         ten99policy.Assignments.create(contractor="cn_nope0000000000", job=job)
     with pytest.raises(error.InvalidAssignmentIdError):
         ten99policy.Assignments.retrieve("an_nope0000000000")
+
+
+async def test_the_assignment_is_covered_once_its_application_completes(
+    temporal_address: str, api_url: str, org: Org, session_factory: sessionmaker[Session]
+) -> None:
+    import asyncio
+
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from tests.test_application_workflow import DETAILS, GOOD_ANSWERS, SIGNATURE
+    from workflows.application import ApplicationWorkflow
+
+    async with httpx.AsyncClient(
+        base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=30
+    ) as http:
+        entity = (await http.post("/entities", json=entity_fields())).json()["id"]
+        contractor = (await http.post("/contractors", json=contractor_fields(withhold_premium=True))).json()[
+            "id"
+        ]
+        job = (await http.post("/jobs", json=job_fields(entity))).json()["id"]
+        assignment = (
+            await http.post(
+                "/assignments", json={"contractor": contractor, "job": job, "coverage_type": ["workers-comp"]}
+            )
+        ).json()
+        assert assignment["coverage_path"] == "standard" and assignment["status"] == "awaiting_application"
+        client = await Client.connect(temporal_address, data_converter=pydantic_data_converter)
+        handle = client.get_workflow_handle(f"application-{assignment['application_session']}")
+        for _ in range(100):
+            try:
+                await handle.describe()
+                break
+            except Exception:
+                await asyncio.sleep(0.1)
+        await handle.execute_update(ApplicationWorkflow.verify_info, DETAILS)
+        await handle.execute_update(ApplicationWorkflow.answer_questions, GOOD_ANSWERS)
+        await handle.execute_update(ApplicationWorkflow.sign, SIGNATURE)
+        await handle.execute_update(ApplicationWorkflow.complete)
+        covered = (await http.get(f"/assignments/{assignment['id']}")).json()
+        assert (
+            covered["status"] == "active" and covered["policy"] and covered["certificates"]["wc_coi_pdf_url"]
+        )
+        for _ in range(100):
+            events = (await http.get("/events", params={"type": "assignment.active"})).json()
+            if events:
+                break
+            await asyncio.sleep(0.1)
+        assert events[0]["data"]["id"] == assignment["id"]

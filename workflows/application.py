@@ -152,6 +152,8 @@ class ApplicationWorkflow:
         await self._publish("application.complete", snapshots.session)
         if snapshots.policy is not None:
             await self._publish("policy.active", snapshots.policy)
+        if snapshots.assignment is not None and workflow.patched("activate-waiting-assignment"):
+            await self._publish("assignment.active", snapshots.assignment)
         if not app.withhold_premium and self.hold:
             await workflow.execute_activity_method(
                 ApplicationActivities.send_payment_confirmation, app.session_id, **QUICK

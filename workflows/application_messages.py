@@ -127,3 +127,4 @@ class Snapshots(BaseModel):
 
     session: dict[str, Any]
     policy: dict[str, Any] | None = None
+    assignment: dict[str, Any] | None = None
