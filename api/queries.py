@@ -43,6 +43,14 @@ def scoped(model: type[R], tenant: Tenant) -> Select[tuple[R]]:
     )
 
 
+def filtered(query: Select[tuple[R]], filters: dict[Any, object | None]) -> Select[tuple[R]]:
+    """``query`` narrowed by each ``column: value`` whose value the caller gave (None means no filter)."""
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
 def get_owned(
     session: Session, model: type[R], tenant: Tenant, object_id: str, error_code: str, kind: str
 ) -> R:

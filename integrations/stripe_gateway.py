@@ -18,6 +18,10 @@ class CardDeclined(Exception):
         super().__init__(message)
         self.message, self.decline_code = message, decline_code
 
+    @classmethod
+    def from_stripe(cls, error: stripe.CardError) -> "CardDeclined":
+        return cls(error.user_message or "Your card was declined.", _decline_code(error))
+
 
 @dataclass(frozen=True)
 class SavedCard:
@@ -68,9 +72,7 @@ class StripeGateway:
                     payment_method_id, params={"customer": customer_id}
                 )
             except stripe.CardError as error:
-                raise CardDeclined(
-                    error.user_message or "Your card was declined.", _decline_code(error)
-                ) from None
+                raise CardDeclined.from_stripe(error) from None
         self._stripe.v1.customers.update(
             customer_id, params={"invoice_settings": {"default_payment_method": payment_method_id}}
         )
@@ -103,9 +105,7 @@ class StripeGateway:
             intent = self._stripe.v1.payment_intents.confirm(intent.id)
         except stripe.CardError as error:
             self.cancel(intent.id)
-            raise CardDeclined(
-                error.user_message or "Your card was declined.", _decline_code(error)
-            ) from None
+            raise CardDeclined.from_stripe(error) from None
         if intent.status != "requires_capture":
             self.cancel(intent.id)
             raise CardDeclined(
@@ -159,9 +159,7 @@ class StripeGateway:
                 options={"idempotency_key": idempotency_key},
             )
         except stripe.CardError as error:
-            raise CardDeclined(
-                error.user_message or "Your card was declined.", _decline_code(error)
-            ) from None
+            raise CardDeclined.from_stripe(error) from None
         if intent.status != "succeeded":
             self.cancel(intent.id)
             raise CardDeclined(

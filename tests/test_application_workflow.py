@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -126,6 +127,33 @@ async def to_final_review(
     if card_id is not None:
         await handle.execute_update(ApplicationWorkflow.add_card, CardInput(payment_method_id=card_id))
     assert (await handle.query(ApplicationWorkflow.state)).step == "final_review"
+
+
+def worker_processes(
+    queue: str, database_url: str, temporal_address: str, localstripe: str, settings: Settings
+) -> Callable[[], subprocess.Popen[bytes]]:
+    """Starts real ``worker.py`` processes on their own task queue, wired like the test's stack."""
+    env = {
+        **os.environ,
+        "GIGCOVER_DATABASE_URL": database_url,
+        "GIGCOVER_TEMPORAL_ADDRESS": temporal_address,
+        "GIGCOVER_TASK_QUEUE": queue,
+        "GIGCOVER_STRIPE_API_BASE": localstripe,
+        "GIGCOVER_SMTP_PORT": str(settings.smtp_port),
+        "GIGCOVER_DATA_DIR": str(settings.data_dir),
+        "GIGCOVER_PUBLIC_BASE_URL": settings.public_base_url,
+    }
+
+    def spawn() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "worker.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+
+    return spawn
 
 
 def row_of(factory: sessionmaker[Session], session_id: str) -> ApplicationSession:
@@ -311,25 +339,7 @@ async def test_a_worker_killed_between_hold_and_capture_captures_exactly_once(
 ) -> None:
     """Real worker processes on the dev server: the first is SIGKILLed holding the card, mid-completion."""
     queue = f"crash-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "GIGCOVER_DATABASE_URL": database_url,
-        "GIGCOVER_TEMPORAL_ADDRESS": temporal_address,
-        "GIGCOVER_TASK_QUEUE": queue,
-        "GIGCOVER_STRIPE_API_BASE": localstripe,
-        "GIGCOVER_SMTP_PORT": str(settings.smtp_port),
-        "GIGCOVER_DATA_DIR": str(settings.data_dir),
-        "GIGCOVER_PUBLIC_BASE_URL": settings.public_base_url,
-    }
-
-    def spawn() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [sys.executable, "worker.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
+    spawn = worker_processes(queue, database_url, temporal_address, localstripe, settings)
 
     client = await Client.connect(temporal_address, data_converter=pydantic_data_converter)
     app = await asyncio.to_thread(open_session, api_url, org, session_factory, settings)
@@ -383,25 +393,7 @@ async def test_a_worker_killed_around_an_assignment_charge_charges_exactly_once(
     from workflows.assignment import AssignmentWorkflow
 
     queue = f"crash-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "GIGCOVER_DATABASE_URL": database_url,
-        "GIGCOVER_TEMPORAL_ADDRESS": temporal_address,
-        "GIGCOVER_TASK_QUEUE": queue,
-        "GIGCOVER_STRIPE_API_BASE": localstripe,
-        "GIGCOVER_SMTP_PORT": str(settings.smtp_port),
-        "GIGCOVER_DATA_DIR": str(settings.data_dir),
-        "GIGCOVER_PUBLIC_BASE_URL": settings.public_base_url,
-    }
-
-    def spawn() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [sys.executable, "worker.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
+    spawn = worker_processes(queue, database_url, temporal_address, localstripe, settings)
 
     a = await asyncio.to_thread(make_assignment, api_url, org, session_factory, settings, localstripe)
     a = a.model_copy(update={"notice_seconds": 2})

@@ -16,7 +16,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.applications import ApplicationActivities
     from activities.documents import DocumentActivities
-    from activities.events import EventActivities, EventToRecord
     from common.temporal import SESSION_ID, STEP
     from domain.application import ENDED, Status, Step, ineligibility, next_step, reached
     from workflows.application_messages import (
@@ -36,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         SignatureInput,
         StepResult,
     )
+    from workflows.events import publish
     from workflows.messages import BillLine, BillRequest
 
 QUICK = {"start_to_close_timeout": timedelta(seconds=30)}
@@ -218,19 +218,7 @@ class ApplicationWorkflow:
         self.hold_revision += 1
 
     async def _publish(self, event_type: str, data: dict[str, object]) -> None:
-        app = self.app
-        await workflow.execute_activity_method(
-            EventActivities.record_event,
-            EventToRecord(
-                event_id=f"ev_{workflow.uuid4().hex[:20]}",
-                organization_id=app.organization_id,
-                environment=app.environment,
-                type=event_type,
-                data=data,
-            ),
-            summary=event_type,
-            **QUICK,
-        )
+        await publish(self.app.organization_id, self.app.environment, event_type, data)
 
     def _set(self, step: Step, status: Status | None = None) -> None:
         self.step = step

@@ -16,7 +16,6 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.assignments import AssignmentActivities
     from activities.documents import DocumentActivities
-    from activities.events import EventActivities, EventToRecord
     from common.temporal import CHARGE_DUE_AT, PAYMENT_STAGE
     from domain.adjustments import refund_plan, settle
     from notifications.catalog import EmailKind
@@ -32,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         NewCard,
         RefundRequest,
     )
+    from workflows.events import publish
     from workflows.messages import BillLine, BillRequest
 
 QUICK = {"start_to_close_timeout": timedelta(seconds=60)}
@@ -280,19 +280,7 @@ class AssignmentWorkflow:
         )
 
     async def _publish(self, event_type: str, data: dict[str, object]) -> None:
-        a = self.a
-        await workflow.execute_activity_method(
-            EventActivities.record_event,
-            EventToRecord(
-                event_id=f"ev_{workflow.uuid4().hex[:20]}",
-                organization_id=a.organization_id,
-                environment=a.environment,
-                type=event_type,
-                data=data,
-            ),
-            summary=event_type,
-            **QUICK,
-        )
+        await publish(self.a.organization_id, self.a.environment, event_type, data)
 
     # What the API calls -----------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from api import workflow_calls
 from api.deps import CurrentTenant, DbSession, Tenant
 from api.errors import ApiError, conflict, invalid_input
-from api.queries import PageParams, get_owned, list_page, now, scoped
+from api.queries import PageParams, filtered, get_owned, list_page, now, scoped
 from api.routers.contractors import get_contractor
 from api.routers.jobs import get_job
 from api.routers.quotes import get_quote
@@ -211,9 +211,7 @@ def list_sessions(
     contractor: str | None = None,
     is_general_opt_in: bool | None = None,
 ) -> list[dict[str, Any]]:
-    query = scoped(ApplicationSession, tenant)
-    if contractor is not None:
-        query = query.where(ApplicationSession.contractor_id == contractor)
+    query = filtered(scoped(ApplicationSession, tenant), {ApplicationSession.contractor_id: contractor})
     if is_general_opt_in is not None:
         query = query.where(ApplicationSession.is_general_opt_in.is_(is_general_opt_in))
     return [_render(request, row) for row in list_page(session, query, ApplicationSession, page)]

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from api import workflow_calls
 from api.deps import CurrentTenant, DbSession, Tenant
 from api.errors import ApiError, conflict, invalid_input, not_found
-from api.queries import PageParams, get_owned, list_page, now, scoped
+from api.queries import PageParams, filtered, get_owned, list_page, now, scoped
 from api.routers.application_sessions import SessionIn, open_session
 from api.routers.contractors import get_contractor
 from api.routers.jobs import get_job
@@ -246,11 +246,9 @@ def list_assignments(
     contractor: str | None = None,
     job: str | None = None,
 ) -> list[dict[str, Any]]:
-    query = scoped(Assignment, tenant)
-    if contractor is not None:
-        query = query.where(Assignment.contractor_id == contractor)
-    if job is not None:
-        query = query.where(Assignment.job_id == job)
+    query = filtered(
+        scoped(Assignment, tenant), {Assignment.contractor_id: contractor, Assignment.job_id: job}
+    )
     return [render.assignment(a) for a in list_page(session, query, Assignment, page)]
 
 

@@ -3,7 +3,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
-from api.queries import PageParams, get_owned, list_page, scoped
+from api.queries import PageParams, filtered, get_owned, list_page, scoped
 from db.models import Bill
 
 router = APIRouter(prefix="/bills", tags=["bills"])
@@ -39,11 +39,7 @@ def list_bills(
     status: str | None = None,
 ) -> list[dict[str, Any]]:
     """Premium bills for your organization (remit), newest first."""
-    query = scoped(Bill, tenant)
-    if contractor is not None:
-        query = query.where(Bill.contractor_id == contractor)
-    if status is not None:
-        query = query.where(Bill.status == status)
+    query = filtered(scoped(Bill, tenant), {Bill.contractor_id: contractor, Bill.status: status})
     return [render_bill(b) for b in list_page(session, query, Bill, page)]
 
 

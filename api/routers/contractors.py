@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from api.deps import CurrentTenant, DbSession, Tenant
 from api.errors import ApiError
 from api.event_log import record_event
-from api.queries import PageParams, deleted_body, get_owned, list_page, now, scoped
+from api.queries import PageParams, deleted_body, filtered, get_owned, list_page, now, scoped
 from api.schemas import Address, Metadata, Strict, merge_metadata
 from common import representations as render
 from common.ids import new_id
@@ -80,9 +80,7 @@ def create_contractor(body: ContractorIn, session: DbSession, tenant: CurrentTen
 def list_contractors(
     session: DbSession, tenant: CurrentTenant, page: PageParams, email: str | None = None
 ) -> list[dict[str, Any]]:
-    query = scoped(Contractor, tenant)
-    if email is not None:
-        query = query.where(Contractor.email == email)
+    query = filtered(scoped(Contractor, tenant), {Contractor.email: email})
     return [render.contractor(c) for c in list_page(session, query, Contractor, page)]
 
 

@@ -3,7 +3,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
-from api.queries import PageParams, get_owned, list_page, scoped
+from api.queries import PageParams, filtered, get_owned, list_page, scoped
 from common import representations as render
 from db.models import EmailMessage
 
@@ -20,14 +20,8 @@ def list_emails(
     status: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every notification email sent for your organization: to whom, which kind, when, and whether it went."""
-    query = scoped(EmailMessage, tenant)
-    for column, value in (
-        (EmailMessage.kind, kind),
-        (EmailMessage.recipient, recipient),
-        (EmailMessage.status, status),
-    ):
-        if value is not None:
-            query = query.where(column == value)
+    filters = {EmailMessage.kind: kind, EmailMessage.recipient: recipient, EmailMessage.status: status}
+    query = filtered(scoped(EmailMessage, tenant), filters)
     return [render.email(m) for m in list_page(session, query, EmailMessage, page)]
 
 

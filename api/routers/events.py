@@ -3,7 +3,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
-from api.queries import PageParams, get_owned, list_page, scoped
+from api.queries import PageParams, filtered, get_owned, list_page, scoped
 from common import representations as render
 from db.models import Event
 
@@ -14,9 +14,7 @@ router = APIRouter(prefix="/events", tags=["events"])
 def list_events(
     session: DbSession, tenant: CurrentTenant, page: PageParams, type: str | None = None
 ) -> list[dict[str, Any]]:
-    query = scoped(Event, tenant)
-    if type is not None:
-        query = query.where(Event.type == type)
+    query = filtered(scoped(Event, tenant), {Event.type: type})
     return [render.event(e) for e in list_page(session, query, Event, page)]
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from api import workflow_calls
 from api.deps import CurrentTenant, DbSession, Tenant
 from api.errors import ApiError, conflict
-from api.queries import PageParams, get_owned, list_page, now, scoped
+from api.queries import PageParams, filtered, get_owned, list_page, now, scoped
 from api.routers.assignments import current_assignment, workflow_id
 from api.routers.contractors import get_contractor
 from api.routers.jobs import get_job
@@ -142,11 +142,7 @@ def list_invoices(
     contractor: str | None = None,
     job: str | None = None,
 ) -> list[dict[str, Any]]:
-    query = scoped(Invoice, tenant)
-    if contractor is not None:
-        query = query.where(Invoice.contractor_id == contractor)
-    if job is not None:
-        query = query.where(Invoice.job_id == job)
+    query = filtered(scoped(Invoice, tenant), {Invoice.contractor_id: contractor, Invoice.job_id: job})
     return [render.invoice(i) for i in list_page(session, query, Invoice, page)]
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentTenant, DbSession, Tenant
 from api.errors import conflict, invalid_input
-from api.queries import PageParams, deleted_body, get_owned, list_page, now, scoped
+from api.queries import PageParams, deleted_body, filtered, get_owned, list_page, now, scoped
 from api.routers.category_codes import approved_category
 from api.routers.entities import get_entity
 from api.schemas import Metadata, Strict, WorkLocation, merge_metadata
@@ -99,9 +99,7 @@ def create_job(body: JobIn, session: DbSession, tenant: CurrentTenant) -> dict[s
 def list_jobs(
     session: DbSession, tenant: CurrentTenant, page: PageParams, entity: str | None = None
 ) -> list[dict[str, Any]]:
-    query = scoped(Job, tenant)
-    if entity is not None:
-        query = query.where(Job.entity_id == entity)
+    query = filtered(scoped(Job, tenant), {Job.entity_id: entity})
     return [render.job(j) for j in list_page(session, query, Job, page)]
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from api.deps import CurrentTenant, DbSession, Tenant
 from api.errors import ApiError, conflict, invalid_input
 from api.event_log import record_event
-from api.queries import PageParams, deleted_body, get_owned, list_page, now, scoped
+from api.queries import PageParams, deleted_body, filtered, get_owned, list_page, now, scoped
 from api.routers.quotes import get_quote
 from api.schemas import Strict, UnixTime
 from common import representations as render
@@ -93,11 +93,7 @@ def list_policies(
     quote: str | None = None,
     contractor: str | None = None,
 ) -> list[dict[str, Any]]:
-    query = scoped(Policy, tenant)
-    if quote is not None:
-        query = query.where(Policy.quote_id == quote)
-    if contractor is not None:
-        query = query.where(Policy.contractor_id == contractor)
+    query = filtered(scoped(Policy, tenant), {Policy.quote_id: quote, Policy.contractor_id: contractor})
     return [render.policy(p) for p in list_page(session, query, Policy, page)]
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentTenant, DbSession, Tenant
 from api.errors import ApiError, conflict, invalid_input
-from api.queries import PageParams, get_owned, list_page, now, scoped
+from api.queries import PageParams, filtered, get_owned, list_page, now, scoped
 from api.routers.contractors import get_contractor
 from api.routers.jobs import get_job
 from api.schemas import Strict, UnixTime
@@ -176,11 +176,7 @@ def list_quotes(
     contractor: str | None = None,
     job: str | None = None,
 ) -> list[dict[str, Any]]:
-    query = scoped(Quote, tenant)
-    if contractor is not None:
-        query = query.where(Quote.contractor_id == contractor)
-    if job is not None:
-        query = query.where(Quote.job_id == job)
+    query = filtered(scoped(Quote, tenant), {Quote.contractor_id: contractor, Quote.job_id: job})
     return [render.quote(q) for q in list_page(session, query, Quote, page)]
 
 

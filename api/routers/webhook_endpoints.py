@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentTenant, DbSession, Tenant
 from api.errors import invalid_input
-from api.queries import PageParams, deleted_body, get_owned, list_page, now, scoped
+from api.queries import PageParams, deleted_body, filtered, get_owned, list_page, now, scoped
 from api.schemas import Strict
 from common import representations as render
 from common.ids import new_id, new_webhook_secret
@@ -116,11 +116,10 @@ def list_endpoint_deliveries(
 ) -> list[dict[str, Any]]:
     """Every delivery to this endpoint, newest first (``status``: pending, delivered, failed, cancelled)."""
     endpoint = get_endpoint(session, tenant, endpoint_id)
-    query = scoped(WebhookDelivery, tenant).where(WebhookDelivery.endpoint_id == endpoint.id)
-    if status is not None:
-        query = query.where(WebhookDelivery.status == status)
-    if event is not None:
-        query = query.where(WebhookDelivery.event_id == event)
+    query = filtered(
+        scoped(WebhookDelivery, tenant).where(WebhookDelivery.endpoint_id == endpoint.id),
+        {WebhookDelivery.status: status, WebhookDelivery.event_id: event},
+    )
     return [render.webhook_delivery(d) for d in list_page(session, query, WebhookDelivery, page)]
 
 
