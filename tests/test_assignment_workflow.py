@@ -331,3 +331,34 @@ async def test_cancelled_after_the_charge_is_refunded(
     assert (state.status, state.collected) == ("cancelled", 0)
     assert (await handle.result()).status == "cancelled"
     await keep_history(handle, "assignment_cancelled_after_charge")
+
+
+async def test_a_long_history_continues_as_new_with_its_money_state(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+) -> None:
+    a = await asyncio.to_thread(make_assignment, api_url, org, session_factory, settings, localstripe)
+    handle = await start(skipping, a.model_copy(update={"max_history_events": 60}))
+    await skipping.sleep(timedelta(hours=25))
+    await settled(lambda: charges(localstripe, a) == [("succeeded", a.premium)])
+    first_run = (await handle.describe()).run_id
+    premium = a.premium
+    for number in range(6):  # each adjustment adds events; the history passes 60 and the run continues as new
+        premium += 100
+        await handle.execute_update(
+            AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id=f"in_grow{number}", premium=premium)
+        )
+    latest = skipping.client.get_workflow_handle(f"assignment-{a.assignment_id}")
+    description = await latest.describe()
+    assert description.run_id != first_run
+    state = await latest.query(AssignmentWorkflow.state)
+    assert (state.status, state.collected, state.premium) == ("active", premium, premium)
+    down = await latest.execute_update(
+        AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id="in_after", premium=1000)
+    )
+    assert down.collected == 1000  # refunds still spread over the payments made before the new run
+    await latest.terminate("test over")

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         AssignmentInput,
         AssignmentProgress,
         AssignmentState,
+        CarriedState,
         ChargeRequest,
         InvoiceAdjustment,
         NewCard,
@@ -59,10 +60,18 @@ class AssignmentWorkflow:
         self.last_failure: str | None = None
         self.ends_at = a.ends_at
         self.lock = asyncio.Lock()
+        if a.carried is not None:  # continued as new: the coverage is bound and the premium settled
+            c = a.carried
+            self.premium, self.collected, self.payments = c.premium, c.collected, list(c.payments)
+            self.revision, self.card_revision, self.invoice_id = c.revision, c.card_revision, c.invoice_id
+            self.seen_invoices, self.status, self.ends_at = list(c.seen_invoices), c.status, c.ends_at
+            self.charged = self.active = c.status == "active"
 
     @workflow.run
     async def run(self, a: AssignmentInput) -> AssignmentState:
-        if a.coverage_path in ("existing_policy", "general_opt_in"):
+        if a.carried is not None:
+            await self._stay_open_until_coverage_ends()
+        elif a.coverage_path in ("existing_policy", "general_opt_in"):
             await workflow.execute_activity_method(
                 AssignmentActivities.bind_assignment_coverage,
                 a.assignment_id,
@@ -235,11 +244,16 @@ class AssignmentWorkflow:
 
     async def _stay_open_until_coverage_ends(self) -> None:
         while not self.cancelled:
+            if self._history_is_long():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self.a.model_copy(update={"carried": self._carry()}))
             ends_at = self.ends_at
             remaining = datetime.fromtimestamp(ends_at, UTC) - workflow.now()
             try:
                 await workflow.wait_condition(
-                    lambda ends_at=ends_at: self.cancelled or self.ends_at != ends_at,
+                    lambda ends_at=ends_at: (
+                        self.cancelled or self.ends_at != ends_at or self._history_is_long()
+                    ),
                     timeout=max(remaining, timedelta(seconds=1)),
                     timeout_summary="until the coverage ends",
                 )
@@ -247,6 +261,25 @@ class AssignmentWorkflow:
                 self.status = "expired" if self.active else self.status
                 await self._progress()
                 return
+
+    def _history_is_long(self) -> bool:
+        limit = self.a.max_history_events
+        if limit is not None:
+            return workflow.info().get_current_history_length() > limit
+        return workflow.info().is_continue_as_new_suggested()
+
+    def _carry(self) -> CarriedState:
+        return CarriedState(
+            premium=self.premium,
+            collected=self.collected,
+            payments=self.payments,
+            revision=self.revision,
+            card_revision=self.card_revision,
+            invoice_id=self.invoice_id,
+            seen_invoices=self.seen_invoices[-200:],
+            status=self.status,
+            ends_at=self.ends_at,
+        )
 
     # Small helpers ---------------------------------------------------------------------------------------
 

@@ -5,6 +5,20 @@ from pydantic import BaseModel
 ASSIGNMENT_WORKFLOW = "AssignmentWorkflow"
 
 
+class CarriedState(BaseModel):
+    """What a continued-as-new run takes over from the last one."""
+
+    premium: int
+    collected: int
+    payments: list[tuple[str, int]]
+    revision: int
+    card_revision: int
+    invoice_id: str | None
+    seen_invoices: list[str]
+    status: str
+    ends_at: int
+
+
 class AssignmentInput(BaseModel):
     assignment_id: str
     organization_id: str
@@ -15,6 +29,8 @@ class AssignmentInput(BaseModel):
     premium: int
     notice_seconds: int
     ends_at: int
+    carried: CarriedState | None = None
+    max_history_events: int | None = None  # tests set a small one; otherwise Temporal suggests when
 
 
 class InvoiceAdjustment(BaseModel):
