@@ -341,6 +341,8 @@ def delete_assignment(
     assignment_id: str, request: Request, session: DbSession, tenant: CurrentTenant
 ) -> dict[str, Any]:
     row = get_assignment(session, tenant, assignment_id)
+    if not row.cancelled and row.status == "active" and row.effective_date <= now():
+        raise conflict("bad_request", f"Assignment {row.id} has started; its coverage cannot be deleted")
     if not row.cancelled:
         _cancel(request, session, row, "deleted")
     row.deleted_at = now()
