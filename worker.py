@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 
 from activities.registry import build_activities
 from common import temporal
+from common.logs import configure_logging
 from common.settings import Settings, get_settings
 from db.engine import make_engine, make_session_factory
 from outbox.dispatch import Dispatcher
@@ -41,7 +42,7 @@ def build_worker(
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     settings = get_settings()
     client = await temporal.connect(settings)
     engine = make_engine(settings.resolved_database_url)

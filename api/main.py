@@ -29,6 +29,7 @@ from api.routers import (
     webhook_endpoints,
 )
 from common import temporal
+from common.logs import keep_quiet
 from common.settings import Settings, get_settings
 from db.engine import make_engine, make_session_factory
 from outbox.dispatch import Dispatcher
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        keep_quiet()
         engine = make_engine(settings.resolved_database_url)
         app.state.settings = settings
         app.state.session_factory = track_commits(make_session_factory(engine))

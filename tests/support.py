@@ -50,9 +50,13 @@ class Org:
     production_key: str
 
 
+ISSUED_KEYS: list[str] = []  # every API key the tests made: none may ever show up in the database or logs
+
+
 def make_org(factory: sessionmaker[Session], name: str = "Test Platform", **options: object) -> Org:
     with factory() as session:
         made: NewOrganization = create_organization(session, name, approve_categories=["*"], **options)  # type: ignore[arg-type]
+        ISSUED_KEYS.extend([made.sandbox_key, made.production_key])
         return Org(made.organization.id, made.sandbox_key, made.production_key)
 
 

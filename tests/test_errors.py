@@ -86,3 +86,13 @@ def test_unexpected_exceptions_are_500_general_without_internals(
     message = _error(response, 500, "general")
     assert "secret" not in response.text and "Traceback" not in response.text
     assert response.headers["request-id"] in message
+
+
+def test_odd_json_shapes_are_input_errors_not_crashes(http: httpx.Client) -> None:
+    """Found by the fuzzer: a nested list among webhook event types used to crash the validator."""
+    _error(
+        http.post("/webhook_endpoints", json={"url": "https://x.example", "events": [["policy.active"]]}),
+        400,
+        "invalid_input",
+    )
+    _error(http.post("/contractors", json=[1, 2]), 400, "invalid_input")

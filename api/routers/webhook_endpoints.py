@@ -20,6 +20,8 @@ def _event_list(value: Any) -> Any:
     if value is None or value == "*" or value == ["*"]:
         return ["*"]
     if isinstance(value, list):
+        if not all(isinstance(v, str) for v in value):
+            raise ValueError('event types are strings, e.g. "policy.active"')
         unknown = sorted({v for v in value if v not in EVENT_TYPES})
         if unknown:
             raise ValueError(f"unknown event types: {', '.join(map(str, unknown))}")
