@@ -362,3 +362,38 @@ async def test_a_long_history_continues_as_new_with_its_money_state(
     )
     assert down.collected == 1000  # refunds still spread over the payments made before the new run
     await latest.terminate("test over")
+
+
+async def test_concurrent_adjustments_leave_consistent_amounts(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+) -> None:
+    a = await asyncio.to_thread(make_assignment, api_url, org, session_factory, settings, localstripe)
+    handle = await start(skipping, a)
+    await skipping.sleep(timedelta(hours=25))
+    await settled(lambda: charges(localstripe, a) == [("succeeded", a.premium)])
+    premiums = [a.premium + delta for delta in (700, -400, 1200, 0, -900, 300, 50, -50)]
+    results = await asyncio.gather(
+        *(
+            handle.execute_update(
+                AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id=f"in_c{i}", premium=p)
+            )
+            for i, p in enumerate(premiums)
+        )
+    )
+    state = await handle.query(AssignmentWorkflow.state)
+    assert state.collected == state.premium  # whatever order they ran in, the money matches the last one
+    assert state.premium in premiums and {r.premium for r in results} <= set(premiums)
+    charged = sum(amount for status, amount in charges(localstripe, a) if status == "succeeded")
+    refunded = raw_stripe(localstripe).v1.refunds.list(params={"limit": 100})  # type: ignore[attr-defined]
+    returned = sum(
+        r.amount
+        for r in refunded.auto_paging_iter()
+        if r.to_dict().get("metadata", {}).get("assignment") == a.assignment_id
+    )
+    assert charged - returned == state.collected
+    await handle.terminate("test over")
