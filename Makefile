@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test install lint format seed org histories clean
+.PHONY: run test install lint format seed org histories bench clean
 
 run: $(STAMP)
 	$(BIN)/python -m devstack.run
@@ -42,6 +42,10 @@ org: $(STAMP)
 # Re-record tests/histories/*.json from the scenario tests (commit them with the workflow change).
 histories: $(STAMP)
 	GIGCOVER_RECORD_HISTORIES=1 $(BIN)/python -m pytest tests/test_webhooks.py tests/test_delivery_retries.py tests/test_application_workflow.py tests/test_assignment_workflow.py -k sqlite
+
+# Benchmarks (not timed tests): ratios against a bare baseline measured in the same run.
+bench: $(STAMP)
+	$(BIN)/python -m bench.assignment_throughput --count 40
 
 clean:
 	rm -rf .data

@@ -128,7 +128,8 @@ class AssignmentWorkflow:
                 amount=amount,
                 charge_at=int(self.charge_due_at.timestamp()),
             )
-            await workflow.sleep(timedelta(seconds=a.notice_seconds), summary="notice before the charge")
+            if a.notice_seconds > 0:  # zero: benchmarks and demos charge at once (no zero-length timer)
+                await workflow.sleep(timedelta(seconds=a.notice_seconds), summary="notice before the charge")
         self.charging = True
         try:
             outcome = await workflow.execute_activity_method(
