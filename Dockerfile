@@ -9,7 +9,11 @@ COPY activities ./activities
 COPY common ./common
 COPY db ./db
 COPY devstack ./devstack
+COPY documents ./documents
 COPY domain ./domain
+COPY integrations ./integrations
+COPY notifications ./notifications
+COPY outbox ./outbox
 COPY workflows ./workflows
 COPY data ./data
 COPY alembic.ini manage.py worker.py ./

@@ -91,3 +91,24 @@ def test_namespace_job_registers_our_search_attributes() -> None:
 def _expand(value: str) -> str:
     """Compose's ``${VAR:-default}`` and ``${VAR-default}`` with no VAR set."""
     return re.sub(r"\$\{\w+:?-([^}]*)\}", r"\1", value)
+
+
+def test_the_image_contains_every_package_the_project_installs() -> None:
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"][
+        "include"
+    ]
+    copied = {
+        shlex.split(line)[1]
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ")
+    }
+    for package in packages:
+        assert package.rstrip("*") in copied, f"the Dockerfile does not copy {package.rstrip('*')}/"
+    for module in ("worker.py", "manage.py", "alembic.ini"):
+        assert any(
+            module in line
+            for line in (ROOT / "Dockerfile").read_text().splitlines()
+            if line.startswith("COPY ")
+        )
