@@ -4,9 +4,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, invalid_input
 from api.hosted import cards, pages
 from api.idempotency import IdempotencyMiddleware
 from api.request_id import RequestIdMiddleware
@@ -28,6 +28,7 @@ from api.routers import (
     webhook_deliveries,
     webhook_endpoints,
 )
+from api.schemas import has_nul
 from common import temporal
 from common.logs import keep_quiet
 from common.settings import Settings, get_settings
@@ -36,6 +37,13 @@ from outbox.dispatch import Dispatcher
 from outbox.records import track_commits
 
 API_PREFIX = "/api/v1"
+
+
+def no_nul_in_parameters(request: Request) -> None:
+    """Query and path parameters are text too: NUL characters are refused before any lookup."""
+    values = [*request.query_params.values(), *request.path_params.values()]
+    if has_nul(values):
+        raise invalid_input("parameters must not contain NUL characters")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -65,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestIdMiddleware)  # added last = outermost
 
-    v1 = APIRouter(prefix=API_PREFIX)
+    v1 = APIRouter(prefix=API_PREFIX, dependencies=[Depends(no_nul_in_parameters)])
     for module in (
         entities,
         contractors,

@@ -3,12 +3,35 @@
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from domain.dates import LATEST
 from domain.geography import normalize_state
 
 
-class Strict(BaseModel):
+def has_nul(value: Any) -> bool:
+    """NUL characters are never valid text (and PostgreSQL cannot store them)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+class TextInput(BaseModel):
+    """Input from outside: any NUL character anywhere in it is refused."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if has_nul(data):
+            raise ValueError("text must not contain NUL characters")
+        return data
+
+
+class Strict(TextInput):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -28,8 +51,10 @@ def _unix_seconds(value: Any) -> Any:
     return value
 
 
-UnixTime = Annotated[int, BeforeValidator(_unix_seconds), Field(ge=0, le=253_402_300_799)]
-Cents = Annotated[int, Field(ge=0, le=10_000_000_000)]
+# Times and amounts are stored as 32-bit integers: refuse what the database cannot hold (2038-01-19, $20M).
+MAX_STORED = LATEST
+UnixTime = Annotated[int, BeforeValidator(_unix_seconds), Field(ge=0, le=MAX_STORED)]
+Cents = Annotated[int, Field(ge=0, le=2_000_000_000)]
 Metadata = dict[str, Any]
 
 

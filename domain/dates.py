@@ -5,6 +5,7 @@ from dataclasses import dataclass
 DAY = 86_400
 MAX_TERM = 365 * DAY
 DEFAULT_TERM = 30 * DAY
+LATEST = 2_147_483_647  # 2038-01-19: times are stored as 32-bit integers
 
 
 class CoverageDateError(ValueError):
@@ -36,6 +37,8 @@ def coverage_period(now: int, effective_date: int | None, end_date: int | None) 
         end = start_of_day(effective) + DAY
     elif end < effective:
         raise CoverageDateError("end_date", "end_date must be after effective_date")
+    if end > LATEST:
+        raise CoverageDateError("end_date", "coverage cannot end after 2038-01-19")
     if end - effective > MAX_TERM:
         raise CoverageDateError("end_date", "end_date must be at most one year after effective_date")
     return CoveragePeriod(effective, end)

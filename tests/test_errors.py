@@ -96,3 +96,30 @@ def test_odd_json_shapes_are_input_errors_not_crashes(http: httpx.Client) -> Non
         "invalid_input",
     )
     _error(http.post("/contractors", json=[1, 2]), 400, "invalid_input")
+
+
+def test_values_the_database_cannot_store_are_refused(http: httpx.Client) -> None:
+    """Found by the fuzzer on PostgreSQL: NUL characters, and numbers beyond 32-bit columns."""
+    assert "NUL" in _error(http.post("/entities", json={"name": "Acme\x00"}), 400, "invalid_input")
+    assert "NUL" in _error(http.get("/contractors", params={"email": "a\x00b"}), 400, "invalid_input")
+    entity = http.post("/entities", json={"name": "Acme"}).json()["id"]
+    job = {
+        "name": "J",
+        "description": "D",
+        "entity": entity,
+        "category_code": "jc_fHDT3r1yqfEqZVPZ",
+        "wage_type": "flatfee",
+    }
+    assert "wage" in _error(http.post("/jobs", json={**job, "wage": 3_000_000_000}), 400, "invalid_input")
+    contractor = http.post("/contractors", json=contractor_fields()).json()["id"]
+    job_id = http.post("/jobs", json={**job, "wage": 100_000}).json()["id"]
+    late = http.post(
+        "/quotes",
+        json={
+            "contractor": contractor,
+            "job": job_id,
+            "coverage_type": ["general"],
+            "effective_date": 2_147_000_000,
+        },
+    )
+    assert "2038" in _error(late, 400, "end_date_invalid")

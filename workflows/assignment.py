@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.events import publish
     from workflows.messages import BillLine, BillRequest
 
-QUICK = {"start_to_close_timeout": timedelta(seconds=60)}
+QUICK = {"start_to_close_timeout": timedelta(seconds=30)}
 
 
 @workflow.defn(name=ASSIGNMENT_WORKFLOW)

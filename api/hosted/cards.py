@@ -5,7 +5,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,6 +12,7 @@ from activities.assignments import card_on_file
 from api import workflow_calls
 from api.deps import DbSession
 from api.hosted.pages import NO_STORE, TEMPLATES, _redirect
+from api.schemas import TextInput
 from db.models import Assignment, Contractor, Job, Organization
 from integrations.stripe_gateway import CardDeclined, StripeGateway
 from notifications.render import money
@@ -79,7 +79,7 @@ def update_card_page(
     return TEMPLATES.TemplateResponse(request, "update_card.html", context, headers=NO_STORE)
 
 
-class CardForm(BaseModel):
+class CardForm(TextInput):
     payment_method_id: str = ""
 
 

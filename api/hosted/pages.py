@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from api import workflow_calls
 from api.deps import DbSession
 from api.errors import ApiError
+from api.schemas import TextInput
 from db.models import ApplicationSession, Contractor, Job, Organization, Quote
 from domain.application import ENDED, ORDER, Step, reached, steps_for
 from domain.geography import US_STATES
@@ -199,7 +200,7 @@ def _invalid(token: str, error: ValidationError, step: Step) -> Response:
     return _redirect(_page_url(token, step, f"Please check: {problems}"))
 
 
-class DetailsForm(BaseModel):
+class DetailsForm(TextInput):
     first_name: str = ""
     last_name: str = ""
     email: str = ""
@@ -226,7 +227,7 @@ def submit_details(
     return _submit(request, session, token, "verify_info", details)
 
 
-class QuestionsForm(BaseModel):
+class QuestionsForm(TextInput):
     hires_workers: str = ""
     licensed_if_required: str = ""
     claims_last_three_years: str = ""
@@ -254,7 +255,7 @@ def submit_answers(
     return _submit(request, session, token, "answer_questions", answers)
 
 
-class SignatureForm(BaseModel):
+class SignatureForm(TextInput):
     typed_name: str = ""
     consent: str = ""
 
@@ -283,7 +284,7 @@ def submit_signature(
     return _submit(request, session, token, "sign", signature)
 
 
-class CardForm(BaseModel):
+class CardForm(TextInput):
     payment_method_id: str = ""
 
 

@@ -25,7 +25,7 @@ from domain.premium import estimated_gross_pay, premium_cents
 from workflows.assignment_messages import AdjustmentResult, InvoiceAdjustment
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
-GrossPay = Field(ge=100, le=100_000_000_00, description="Cents earned in the pay period")
+GrossPay = Field(ge=100, le=100_000_000, description="Cents earned in the pay period (at most $1,000,000)")
 
 
 class InvoiceIn(Strict):

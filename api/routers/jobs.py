@@ -25,7 +25,7 @@ class WageType(StrEnum):
     BLENDED = "blended"
 
 
-Wage = Annotated[int, Field(ge=100, le=10_000_000_000, description="Cents")]
+Wage = Annotated[int, Field(ge=100, le=2_000_000_000, description="Cents (at most $20,000,000)")]
 
 
 class JobIn(Strict):
