@@ -4,6 +4,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from typing import TypeVar
 
 from anyio import to_thread
 from sqlalchemy import select, update
@@ -14,7 +15,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from common.settings import Settings
 from common.temporal import ASSIGNMENT_ID, CONTRACTOR_ID, ORGANIZATION_ID, PAYMENT_STAGE, SESSION_ID, STEP
-from db.models import ApplicationSession, Assignment, EmailMessage, WebhookDelivery
+from db.models import ApplicationSession, Assignment, EmailMessage, TenantResource, WebhookDelivery
 from outbox.records import OutboxItem
 from workflows.application_messages import APPLICATION_WORKFLOW, ApplicationInput
 from workflows.assignment_messages import ASSIGNMENT_WORKFLOW, AssignmentInput
@@ -26,6 +27,7 @@ from workflows.messages import (
 )
 
 log = logging.getLogger("gigcover.outbox")
+R = TypeVar("R", bound=TenantResource)
 
 
 WORKFLOW_ID_PREFIXES = {
@@ -127,7 +129,7 @@ class Dispatcher:
             "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
         }
         if kind == "assignment":
-            row = await to_thread.run_sync(self._assignment, row_id)
+            row = await to_thread.run_sync(self._load, Assignment, row_id)
             await self._client.start_workflow(
                 ASSIGNMENT_WORKFLOW,
                 assignment_input(row, settings),
@@ -144,7 +146,7 @@ class Dispatcher:
                 **common,
             )
         elif kind == "application":
-            row = await to_thread.run_sync(self._application, row_id)
+            row = await to_thread.run_sync(self._load, ApplicationSession, row_id)
             await self._client.start_workflow(
                 APPLICATION_WORKFLOW,
                 application_input(row, settings),
@@ -177,16 +179,10 @@ class Dispatcher:
                 **common,
             )
 
-    def _assignment(self, assignment_id: str) -> Assignment:
+    def _load(self, model: type[R], row_id: str) -> R:
         with self._sessions() as session:
-            row = session.scalar(select(Assignment).where(Assignment.id == assignment_id))
-            assert row is not None, f"no assignment {assignment_id}"
-            return row
-
-    def _application(self, session_id: str) -> ApplicationSession:
-        with self._sessions() as session:
-            row = session.scalar(select(ApplicationSession).where(ApplicationSession.id == session_id))
-            assert row is not None, f"no application session {session_id}"
+            row = session.scalar(select(model).where(model.id == row_id))
+            assert row is not None, f"no {model.__tablename__} row {row_id}"
             return row
 
     def _mark_dispatched(self, items: Sequence[OutboxItem]) -> None:

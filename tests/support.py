@@ -225,9 +225,11 @@ def intents_of(base: str, owner: str, key: str = "session") -> list[tuple[str, i
     )
 
 
-def refunds_of(base: str, payment_intents: set[str]) -> list[int]:
-    client = raw_stripe(base)
-    refunds = client.v1.refunds.list(params={"limit": 100})  # type: ignore[attr-defined]
-    return [
-        r.amount for r in refunds.auto_paging_iter() if r.to_dict().get("payment_intent") in payment_intents
-    ]
+def refunded_to(base: str, assignment_id: str) -> int:
+    """Cents refunded in Stripe for an assignment (its refunds carry the assignment in their metadata)."""
+    refunds = raw_stripe(base).v1.refunds.list(params={"limit": 100})  # type: ignore[attr-defined]
+    return sum(
+        r.amount
+        for r in refunds.auto_paging_iter()
+        if r.to_dict().get("metadata", {}).get("assignment") == assignment_id
+    )

@@ -17,7 +17,7 @@ from db.models import ApplicationSession, Assignment, EmailMessage
 from integrations.stripe_gateway import StripeGateway
 from outbox.dispatch import assignment_input
 from tests.histories import keep_history
-from tests.support import Org, card, contractor_fields, entity_fields, intents_of, job_fields, raw_stripe
+from tests.support import Org, card, contractor_fields, entity_fields, intents_of, job_fields, refunded_to
 from workflows.assignment import AssignmentWorkflow
 from workflows.assignment_messages import AssignmentInput, AssignmentState, InvoiceAdjustment, NewCard
 
@@ -232,12 +232,7 @@ async def test_increase_and_decrease_after_the_charge(
         AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id="in_down", premium=a.premium - 300)
     )
     assert down.collected == a.premium - 300
-    refunded = raw_stripe(localstripe).v1.refunds.list(params={"limit": 100})  # type: ignore[attr-defined]
-    mine = sum(
-        r.amount
-        for r in refunded.auto_paging_iter()
-        if r.to_dict().get("metadata", {}).get("assignment") == a.assignment_id
-    )
+    mine = refunded_to(localstripe, a.assignment_id)
     assert mine == 800  # the 500 increase and 300 of the original
     again = await handle.execute_update(
         AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id="in_down", premium=1)
@@ -389,11 +384,6 @@ async def test_concurrent_adjustments_leave_consistent_amounts(
     assert state.collected == state.premium  # whatever order they ran in, the money matches the last one
     assert state.premium in premiums and {r.premium for r in results} <= set(premiums)
     charged = sum(amount for status, amount in charges(localstripe, a) if status == "succeeded")
-    refunded = raw_stripe(localstripe).v1.refunds.list(params={"limit": 100})  # type: ignore[attr-defined]
-    returned = sum(
-        r.amount
-        for r in refunded.auto_paging_iter()
-        if r.to_dict().get("metadata", {}).get("assignment") == a.assignment_id
-    )
+    returned = refunded_to(localstripe, a.assignment_id)
     assert charged - returned == state.collected
     await handle.terminate("test over")

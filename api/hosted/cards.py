@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from activities.assignments import card_on_file
 from api import workflow_calls
 from api.deps import DbSession
-from api.hosted.pages import NO_STORE, TEMPLATES, _redirect
+from api.hosted.pages import NO_STORE, TEMPLATES, redirect
 from api.schemas import TextInput
 from db.models import Assignment, Contractor, Job, Organization
 from integrations.stripe_gateway import CardDeclined, StripeGateway
@@ -90,13 +90,13 @@ def save_new_card(
     row = _assignment(session, assignment_id)
     source = card_on_file(session, row.contractor_id) if row else None
     if row is None or source is None or source.stripe_customer_id is None or not form.payment_method_id:
-        return _redirect(f"/cards/{assignment_id}?error=Please+enter+your+card.")
+        return redirect(f"/cards/{assignment_id}?error=Please+enter+your+card.")
     try:
         card = StripeGateway(request.app.state.settings).save_card(
             source.stripe_customer_id, form.payment_method_id
         )
     except CardDeclined as declined:
-        return _redirect(f"/cards/{assignment_id}?error={declined.message}")
+        return redirect(f"/cards/{assignment_id}?error={declined.message}")
     source.payment_method_id, source.card_summary = card.payment_method_id, card.summary
     session.commit()
     workflow_calls.call(
@@ -106,4 +106,4 @@ def save_new_card(
         ),
         workflow_calls.UPDATE_TIMEOUT,
     )
-    return _redirect(f"/cards/{assignment_id}?saved=true")
+    return redirect(f"/cards/{assignment_id}?saved=true")

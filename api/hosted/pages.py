@@ -65,7 +65,7 @@ def _live(request: Request, row: ApplicationSession) -> tuple[Step, str, str | N
     return Step(row.step), row.status, row.card_summary
 
 
-def _redirect(url: str) -> RedirectResponse:
+def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers=NO_STORE)
 
 
@@ -126,7 +126,7 @@ def application_page(
         return TEMPLATES.TemplateResponse(request, "ended.html", unknown, status_code=404, headers=NO_STORE)
     current, status, card_summary = _live(request, row)
     if status == "APPLICATION_COMPLETE":
-        return _redirect(row.success_url)
+        return redirect(row.success_url)
     contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
     organization = session.get(Organization, row.organization_id)
     job = session.scalar(select(Job).where(Job.id == row.job_id)) if row.job_id else None
@@ -189,15 +189,15 @@ def _submit(
     try:
         result = workflow_calls.update(request, f"application-{row.id}", update, payload, StepResult)
     except ApiError as failed:
-        return _redirect(_page_url(token, None, failed.message))
+        return redirect(_page_url(token, None, failed.message))
     if result.status == "APPLICATION_COMPLETE":
-        return _redirect(row.success_url)
-    return _redirect(_page_url(token))
+        return redirect(row.success_url)
+    return redirect(_page_url(token))
 
 
 def _invalid(token: str, error: ValidationError, step: Step) -> Response:
     problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-    return _redirect(_page_url(token, step, f"Please check: {problems}"))
+    return redirect(_page_url(token, step, f"Please check: {problems}"))
 
 
 class DetailsForm(TextInput):
@@ -223,7 +223,7 @@ def submit_details(
     except ValidationError as error:
         return _invalid(token, error, Step.VERIFY_INFO)
     if details.region not in US_STATES:
-        return _redirect(_page_url(token, Step.VERIFY_INFO, "Please choose a US state."))
+        return redirect(_page_url(token, Step.VERIFY_INFO, "Please choose a US state."))
     return _submit(request, session, token, "verify_info", details)
 
 
@@ -250,7 +250,7 @@ def submit_answers(
     except (ValidationError, ValueError) as error:
         message = "Please answer every question." if isinstance(error, ValueError) else None
         if message:
-            return _redirect(_page_url(token, Step.APPLICATION_QUESTIONS, message))
+            return redirect(_page_url(token, Step.APPLICATION_QUESTIONS, message))
         return _invalid(token, error, Step.APPLICATION_QUESTIONS)  # type: ignore[arg-type]
     return _submit(request, session, token, "answer_questions", answers)
 
@@ -269,7 +269,7 @@ def submit_signature(
     assert contractor is not None
     expected = f"{contractor.first_name} {contractor.last_name}".casefold().split()
     if form.typed_name.casefold().split() != expected:
-        return _redirect(
+        return redirect(
             _page_url(
                 token,
                 Step.ESIGNATURE_DOCUMENT,
@@ -293,7 +293,7 @@ def submit_card(
     token: str, form: Annotated[CardForm, Form()], request: Request, session: DbSession
 ) -> Response:
     if not form.payment_method_id:
-        return _redirect(_page_url(token, Step.ADD_CARD_DETAILS, "Please enter your card."))
+        return redirect(_page_url(token, Step.ADD_CARD_DETAILS, "Please enter your card."))
     return _submit(request, session, token, "add_card", CardInput(payment_method_id=form.payment_method_id))
 
 
