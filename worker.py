@@ -19,8 +19,8 @@ from common.settings import Settings, get_settings
 from db.engine import make_engine, make_session_factory
 from outbox.dispatch import Dispatcher
 from outbox.records import track_commits
-from outbox.schedule import ensure_outbox_schedule
-from workflows.registry import WORKFLOWS
+from outbox.schedule import ensure_schedules
+from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
 
 log = logging.getLogger("gigcover.worker")
 ACTIVITY_THREADS = 32  # sync activities (database, Stripe SDK) run on this many threads
@@ -35,6 +35,7 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=WORKFLOW_RUNNER,
         activities=build_activities(session_factory, settings, dispatcher),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
@@ -46,7 +47,7 @@ async def main() -> None:
     settings = get_settings()
     client = await temporal.connect(settings)
     engine = make_engine(settings.resolved_database_url)
-    await ensure_outbox_schedule(client, settings)
+    await ensure_schedules(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

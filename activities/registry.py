@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from activities.applications import ApplicationActivities
 from activities.assignments import AssignmentActivities
+from activities.creatoriq import CreatorIQActivities
 from activities.documents import DocumentActivities
 from activities.emails import EmailActivities
 from activities.events import EventActivities
@@ -28,6 +29,7 @@ def build_activities(
     gateway = StripeGateway(settings)
     applications = ApplicationActivities(session_factory, settings, gateway, dispatcher)
     assignments = AssignmentActivities(session_factory, settings, gateway, dispatcher)
+    creatoriq = CreatorIQActivities(session_factory, settings, dispatcher)
     return [
         events.record_event,
         webhooks.deliver_webhook,
@@ -53,4 +55,10 @@ def build_activities(
         assignments.refund_card,
         assignments.record_assignment_progress,
         assignments.send_assignment_email,
+        creatoriq.fetch_creator,
+        creatoriq.find_accepted_creators,
+        creatoriq.request_syncs,
+        creatoriq.expire_application,
+        creatoriq.connections_to_poll,
+        creatoriq.apply_sync,
     ]

@@ -16,6 +16,8 @@ from api.routers import (
     bills,
     category_codes,
     contractors,
+    creatoriq,
+    creatoriq_webhooks,
     emails,
     entities,
     events,
@@ -90,9 +92,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assignments,
         invoices,
         organization,
+        creatoriq,
     ):
         v1.include_router(module.router)
     app.include_router(v1)
+    app.include_router(creatoriq_webhooks.router)
     app.include_router(files.router)
     app.include_router(pages.router)
     app.include_router(cards.router)

@@ -25,6 +25,8 @@ PREFIXES = {
     "document": "doc",
     "bill": "bl",
     "request": "req",
+    "creatoriq_connection": "ciqc",
+    "creatoriq_creator": "ciqs",
 }
 
 

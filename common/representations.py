@@ -6,6 +6,8 @@ from db.models import (
     ApplicationSession,
     Assignment,
     Contractor,
+    CreatorIQConnection,
+    CreatorIQCreator,
     EmailMessage,
     Entity,
     Event,
@@ -271,4 +273,46 @@ def invoice(i: Invoice) -> dict[str, Any]:
         "status": i.status,
         "paid_at": i.paid_at,
         "voided_at": i.voided_at,
+    }
+
+
+def creatoriq_connection(c: CreatorIQConnection, public_base_url: str) -> dict[str, Any]:
+    """The API key itself is never shown: only its last characters."""
+    return {
+        "id": c.id,
+        "object": "creatoriq_connection",
+        "created": c.created,
+        "api_key": c.api_key_hint,
+        "category_code": c.category_code,
+        "coverage_type": c.coverage_type,
+        "entity": c.entity_id,
+        "success_url": c.success_url,
+        "cancel_url": c.cancel_url,
+        "webhooks_subscribed": c.webhooks_subscribed,
+        "webhook_url": f"{public_base_url.rstrip('/')}/integrations/creatoriq/webhooks/{c.id}",
+        "last_polled_at": c.last_polled_at,
+    }
+
+
+def creatoriq_creator(
+    c: CreatorIQCreator, application: ApplicationSession | None, public_base_url: str
+) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "object": "creatoriq_creator",
+        "created": c.created,
+        "campaign_id": c.campaign_id,
+        "publisher_id": c.publisher_id,
+        "status": c.status,
+        "reasons": c.reasons,
+        "contractor": c.contractor_id,
+        "job": c.job_id,
+        "quote": c.quote_id,
+        "application_session": c.application_session_id,
+        "application_url": f"{public_base_url.rstrip('/')}/apply/{application.token}"
+        if application
+        else None,
+        "application_status": application.status if application else None,
+        "sync_count": c.sync_count,
+        "last_synced_at": c.last_synced_at,
     }

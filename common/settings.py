@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     )
     outbox_sweep_seconds: int = Field(60, description="How often undispatched deliveries are picked up.")
 
+    creatoriq_base_url: str = Field("https://apis.creatoriq.com", description="CreatorIQ's API.")
+    creatoriq_requests_per_second: int = Field(5, description="CreatorIQ's rate limit per API key.")
+    creatoriq_poll_seconds: int = Field(
+        900, description="How often organizations without CreatorIQ webhooks are synced."
+    )
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -363,6 +363,46 @@ class Invoice(TenantResource):
     voided_at: Mapped[int | None] = mapped_column(Integer)
 
 
+class CreatorIQConnection(TenantResource):
+    """An organization's CreatorIQ API key (per environment) and how its creators become applications.
+
+    The key is needed in full to call CreatorIQ and to check its webhook signatures, so it is stored; the
+    API only ever shows ``api_key_hint``. ``id`` names the connection in the webhook callback URL."""
+
+    __tablename__ = "creatoriq_connections"
+    __table_args__ = (UniqueConstraint("organization_id", "environment"),)
+
+    api_key: Mapped[str] = mapped_column(Text)
+    api_key_hint: Mapped[str] = mapped_column(String(20))
+    category_code: Mapped[str] = mapped_column(String(80))
+    coverage_type: Mapped[list[Any]]
+    entity_id: Mapped[str | None] = mapped_column(String(40))
+    webhooks_subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
+    success_url: Mapped[str | None] = mapped_column(Text)
+    cancel_url: Mapped[str | None] = mapped_column(Text)
+    last_polled_at: Mapped[int | None] = mapped_column(Integer)
+
+
+class CreatorIQCreator(TenantResource):
+    """One CreatorIQ creator on one campaign and what its last sync made of it: the link that keeps the
+    sync idempotent (the same creator never becomes two contractors) and the place its failures show."""
+
+    __tablename__ = "creatoriq_creators"
+    __table_args__ = (UniqueConstraint("organization_id", "environment", "campaign_id", "publisher_id"),)
+
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    publisher_id: Mapped[int] = mapped_column(Integer, index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    contractor_id: Mapped[str | None] = mapped_column(String(40))
+    job_id: Mapped[str | None] = mapped_column(String(40))
+    quote_id: Mapped[str | None] = mapped_column(String(40))
+    application_session_id: Mapped[str | None] = mapped_column(String(40))
+    terms_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    sync_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_synced_at: Mapped[int | None] = mapped_column(Integer)
+
+
 class Payment(Base):
     """One Stripe PaymentIntent per (workflow, step, revision) key: the project's own idempotency, because
     the local Stripe stand-in ignores idempotency keys and real Stripe forgets them after 24 hours."""

@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from email_validator import EmailNotValidError, validate_email
+
 from domain.geography import normalize_state
 
 ACCEPTED = "Accepted"
@@ -97,6 +99,11 @@ def decide_sync(creator: CreatorSnapshot, now: int) -> SyncDecision:
         )
         if _blank(value)
     ]
+    if not _blank(creator.email):
+        try:
+            validate_email((creator.email or "").strip(), check_deliverability=False)
+        except EmailNotValidError:
+            problems.append(f"the creator's email '{creator.email}' is not a valid email address")
     if missing:
         problems.append(
             f"required fields are missing: {', '.join(missing)} (set them before moving the creator "
@@ -107,9 +114,12 @@ def decide_sync(creator: CreatorSnapshot, now: int) -> SyncDecision:
     if not _blank(creator.state) and (
         home_state is None or (creator.country or "US").upper() not in ("US", "USA", "UNITED STATES")
     ):
+        defaulted = (
+            " (the blank Work State, CustomField8, defaults to it too)" if _blank(fields.get(8)) else ""
+        )
         problems.append(
-            f"the home state '{creator.state}' ({creator.country or 'no country'}) is not in the US: "
-            "set a US Work State (CustomField8)"
+            f"the home state '{creator.state}' ({creator.country or 'no country'}) is not in the US"
+            f"{defaulted}: update the creator's city, state and country of residence in CreatorIQ"
         )
     work_state = home_state
     if not _blank(fields.get(8)):

@@ -21,5 +21,7 @@ EVENT_TYPES = frozenset(
         "certificate.flagged",
         "certificate.denied",
         "category_code.added",
+        "creatoriq.creator_synced",
+        "creatoriq.sync_failed",
     }
 )

@@ -3,8 +3,8 @@
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
 
 from anyio import to_thread
 from sqlalchemy import select, update
@@ -28,6 +28,7 @@ from workflows.messages import (
 
 log = logging.getLogger("gigcover.outbox")
 R = TypeVar("R", bound=TenantResource)
+T = TypeVar("T")
 
 
 WORKFLOW_ID_PREFIXES = {
@@ -89,6 +90,14 @@ class Dispatcher:
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         self._client, self._settings, self._sessions, self._loop = client, settings, session_factory, loop
+
+    @property
+    def client(self) -> Client:
+        return self._client
+
+    def run_from_thread(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        """Runs a Temporal client call on the worker's (or API's) event loop, from a sync thread."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=timeout)
 
     async def dispatch(self, items: Sequence[OutboxItem]) -> int:
         """Start each item's workflow; a workflow already started counts as dispatched. Returns how many."""

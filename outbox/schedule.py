@@ -1,4 +1,4 @@
-"""The Temporal schedule that runs the outbox sweep."""
+"""The Temporal schedules: the outbox sweep, and the CreatorIQ poll for organizations without webhooks."""
 
 import contextlib
 from datetime import timedelta
@@ -15,23 +15,36 @@ from temporalio.client import (
 )
 
 from common.settings import Settings
+from workflows.creatoriq_messages import CREATORIQ_POLL_WORKFLOW
 from workflows.messages import OUTBOX_SWEEP_WORKFLOW, SweepRequest
 
 SCHEDULE_ID = "gigcover-outbox-sweep"
+CREATORIQ_SCHEDULE_ID = "gigcover-creatoriq-poll"
 
 
-async def ensure_outbox_schedule(client: Client, settings: Settings) -> None:
-    schedule = Schedule(
+def _every(seconds: int) -> ScheduleSpec:
+    return ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=seconds))])
+
+
+async def ensure_schedules(client: Client, settings: Settings) -> None:
+    """Creates the schedules once; an existing one is left as it is (ops may have paused it)."""
+    sweep = Schedule(
         action=ScheduleActionStartWorkflow(
             OUTBOX_SWEEP_WORKFLOW,
             SweepRequest(older_than_seconds=30),
             id="outbox-sweep",
             task_queue=settings.task_queue,
         ),
-        spec=ScheduleSpec(
-            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.outbox_sweep_seconds))]
-        ),
+        spec=_every(settings.outbox_sweep_seconds),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
-    with contextlib.suppress(ScheduleAlreadyRunningError):
-        await client.create_schedule(SCHEDULE_ID, schedule)
+    creatoriq_poll = Schedule(
+        action=ScheduleActionStartWorkflow(
+            CREATORIQ_POLL_WORKFLOW, id="creatoriq-poll", task_queue=settings.task_queue
+        ),
+        spec=_every(settings.creatoriq_poll_seconds),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    for schedule_id, schedule in ((SCHEDULE_ID, sweep), (CREATORIQ_SCHEDULE_ID, creatoriq_poll)):
+        with contextlib.suppress(ScheduleAlreadyRunningError):
+            await client.create_schedule(schedule_id, schedule)

@@ -29,6 +29,7 @@ from db.catalog import seed_catalog
 from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade_to_head
 from outbox.records import track_commits
+from tests.fake_creatoriq import FakeCreatorIQ
 from tests.support import Org, SmtpSink, WebhookReceiver, free_port, make_org, serve, worker_running
 from worker import ACTIVITY_THREADS, build_worker
 
@@ -137,12 +138,22 @@ def api_port(database_url: str) -> int:
 
 
 @pytest.fixture(scope="session")
+def creatoriq() -> Iterator[FakeCreatorIQ]:
+    """A fake CreatorIQ on loopback (each API key is one CreatorIQ account)."""
+    fake = FakeCreatorIQ()
+    with serve(fake.app) as url:
+        fake.url = url
+        yield fake
+
+
+@pytest.fixture(scope="session")
 def settings(
     database_url: str,
     temporal_address: str,
     smtp_sink: SmtpSink,
     api_port: int,
     localstripe: str,
+    creatoriq: FakeCreatorIQ,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
     return Settings(
@@ -153,6 +164,7 @@ def settings(
         smtp_port=smtp_sink.port,
         public_base_url=f"http://127.0.0.1:{api_port}",
         stripe_api_base=localstripe,
+        creatoriq_base_url=creatoriq.url,
     )
 
 

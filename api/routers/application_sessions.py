@@ -15,6 +15,7 @@ from api.routers.quotes import get_quote
 from api.schemas import Strict, USState
 from common import representations as render
 from common.ids import new_document_token, new_session_id
+from common.settings import Settings
 from db.models import ApplicationSession, CategoryRate, Organization, Policy
 from domain.application import ENDED
 from domain.coverage import CoverageType
@@ -141,10 +142,15 @@ def _general_opt_in(session: Session, tenant: Tenant, body: SessionIn, row: Appl
     row.premium, row.withhold_premium = 0, True
 
 
-def open_session(body: SessionIn, request: Request, session: Session, tenant: Tenant) -> ApplicationSession:
+def finished_url(settings: Settings) -> str:
+    """Our own page that thanks the contractor, for applications no platform page redirects from."""
+    return f"{settings.public_base_url.rstrip('/')}/apply/finished"
+
+
+def open_session(body: SessionIn, settings: Settings, session: Session, tenant: Tenant) -> ApplicationSession:
     """A new application (not committed): its workflow starts once the caller commits."""
     moment = now()
-    lifetime = request.app.state.settings.application_lifetime_seconds
+    lifetime = settings.application_lifetime_seconds
     row = ApplicationSession(
         id=new_session_id(),
         organization_id=tenant.organization_id,
@@ -165,16 +171,16 @@ def open_session(body: SessionIn, request: Request, session: Session, tenant: Te
     session.add(row)
     start_after_commit(session, ("application", row.id))
     if body.send_email:
-        _email_link(request, session, tenant, row)
+        email_link(settings, session, tenant, row)
     return row
 
 
-def _email_link(request: Request, session: Session, tenant: Tenant, row: ApplicationSession) -> None:
+def email_link(settings: Settings, session: Session, tenant: Tenant, row: ApplicationSession) -> None:
     contractor = get_contractor(session, tenant, row.contractor_id)
     job = get_job(session, tenant, row.job_id) if row.job_id else None
     organization = session.get(Organization, tenant.organization_id)
     assert organization is not None
-    link = render.application_session(row, _public(request))["url"]
+    link = render.application_session(row, settings.public_base_url)["url"]
     context = ApplicationLink(
         organization_name=organization.name,
         url=link,
@@ -197,7 +203,7 @@ def _email_link(request: Request, session: Session, tenant: Tenant, row: Applica
 def create_session(
     body: SessionIn, request: Request, session: DbSession, tenant: CurrentTenant
 ) -> dict[str, Any]:
-    row = open_session(body, request, session, tenant)
+    row = open_session(body, request.app.state.settings, session, tenant)
     session.commit()
     return _render(request, row)
 

@@ -9,7 +9,7 @@ from api import workflow_calls
 from api.deps import CurrentTenant, DbSession, Tenant
 from api.errors import ApiError, conflict, invalid_input, not_found
 from api.queries import PageParams, filtered, get_owned, list_page, now, scoped
-from api.routers.application_sessions import SessionIn, open_session
+from api.routers.application_sessions import SessionIn, finished_url, open_session
 from api.routers.contractors import get_contractor
 from api.routers.jobs import get_job
 from api.routers.quotes import rate_quote_into, work_state_of
@@ -221,10 +221,10 @@ def create_assignment(
         )
         session.add(quote)
         if quote.eligible:
-            finished = f"{request.app.state.settings.public_base_url.rstrip('/')}/apply/finished"
+            finished = finished_url(request.app.state.settings)
             application = open_session(
                 SessionIn(quote=quote.id, success_url=finished, cancel_url=finished, send_email=True),
-                request,
+                request.app.state.settings,
                 session,
                 tenant,
             )

@@ -1,0 +1,1 @@
+"""CreatorIQ: its API client, its webhook signatures, and the shapes of what it sends."""

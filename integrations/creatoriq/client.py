@@ -1,0 +1,189 @@
+"""A small synchronous CreatorIQ API client: what the sync reads, and the webhook subscription.
+
+Every request for one API key shares a limiter of CreatorIQ's 5 requests per second (per worker process).
+Transient failures (connection errors, 429, 5xx) are retried with exponential backoff, honouring
+Retry-After; a refused key (403) or an unknown id (400/404) is final.
+"""
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from pyrate_limiter import Duration, Limiter, Rate
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+DEFAULT_BASE_URL = "https://apis.creatoriq.com"
+REQUESTS_PER_SECOND = 5
+PAGE_SIZE = 50
+CUSTOM_FIELDS_SECTION = "PublishersCustomFields"
+
+
+class CreatorIQError(Exception):
+    def __init__(self, status: int | None, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class CreatorIQKeyRefused(CreatorIQError):
+    """403: the API key is missing, wrong or revoked. Retrying will not help."""
+
+
+class CreatorIQNotFound(CreatorIQError):
+    """CreatorIQ answers 400 for an unknown publisher or campaign id."""
+
+
+class CreatorIQUnavailable(CreatorIQError):
+    """A transient failure that outlasted the retries."""
+
+
+class _Transient(Exception):
+    def __init__(self, status: int | None, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status, self.retry_after = status, retry_after
+
+
+_limiters: dict[str, Limiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def _limiter_for(api_key: str, per_second: int) -> tuple[Limiter, str]:
+    name = hashlib.sha256(api_key.encode()).hexdigest()[:16]
+    with _limiters_lock:
+        if name not in _limiters:
+            _limiters[name] = Limiter(Rate(per_second, Duration.SECOND))
+        return _limiters[name], name
+
+
+def _wait(state: Any) -> float:
+    backoff = wait_exponential_jitter(initial=0.5, max=10)(state)
+    error = state.outcome.exception() if state.outcome else None
+    retry_after = getattr(error, "retry_after", None)
+    return max(backoff, retry_after or 0)
+
+
+def _unwrap(item: Any) -> Any:
+    """CreatorIQ wraps list items as ``{"Campaign": {...}}``; take the inside."""
+    if isinstance(item, dict) and len(item) == 1:
+        (inner,) = item.values()
+        if isinstance(inner, dict):
+            return inner
+    return item
+
+
+def _items(page: dict[str, Any]) -> list[dict[str, Any]]:
+    for key, value in page.items():
+        if isinstance(value, list) and key != CUSTOM_FIELDS_SECTION:
+            return [_unwrap(item) for item in value]
+    return []
+
+
+class CreatorIQClient:
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        requests_per_second: int = REQUESTS_PER_SECOND,
+        timeout: float = 15.0,
+        attempts: int = 5,
+    ) -> None:
+        self._limiter, self._limiter_name = _limiter_for(api_key, requests_per_second)
+        self._attempts = attempts
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"x-api-key": api_key, "accept": "application/json"},
+            timeout=timeout,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "CreatorIQClient":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> Any:
+        self._limiter.try_acquire(self._limiter_name)
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as error:
+            raise _Transient(None, f"CreatorIQ unreachable: {type(error).__name__}") from error
+        if response.status_code == 429 or response.status_code >= 500:
+            retry_after = response.headers.get("retry-after")
+            raise _Transient(
+                response.status_code,
+                f"CreatorIQ answered {response.status_code}",
+                float(retry_after) if retry_after and retry_after.isdigit() else None,
+            )
+        if response.status_code == 403 or response.status_code == 401:
+            raise CreatorIQKeyRefused(response.status_code, "CreatorIQ refused the API key")
+        if response.status_code in (400, 404):
+            raise CreatorIQNotFound(response.status_code, f"CreatorIQ has no such object: {path}")
+        if response.status_code >= 300:
+            raise CreatorIQError(response.status_code, f"CreatorIQ answered {response.status_code}")
+        return response.json() if response.content else None
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            for attempt in Retrying(
+                retry=retry_if_exception_type(_Transient),
+                wait=_wait,
+                stop=stop_after_attempt(self._attempts),
+                reraise=True,
+            ):
+                with attempt:
+                    return self._send(method, path, **kwargs)
+        except _Transient as error:
+            raise CreatorIQUnavailable(error.status, str(error)) from None
+        raise AssertionError("unreachable")
+
+    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        page = 1
+        while True:
+            body = self.request("GET", path, params={**params, "page": page, "size": PAGE_SIZE}) or {}
+            yield body
+            total_pages = body.get("totalPages") or body.get("TotalPages")
+            if len(_items(body)) < PAGE_SIZE or (total_pages is not None and page >= int(total_pages)):
+                return
+            page += 1
+
+    def publisher(self, publisher_id: int) -> dict[str, Any]:
+        body = self.request("GET", f"/crm/v1/api/publisher/{publisher_id}")
+        return body.get("Publisher", body)
+
+    def campaign(self, campaign_id: int) -> dict[str, Any]:
+        body = self.request("GET", f"/crm/v1/api/campaign/{campaign_id}")
+        return body.get("Campaign", body)
+
+    def campaigns(self) -> Iterator[dict[str, Any]]:
+        for page in self._pages("/crm/v1/api/campaigns", {}):
+            yield from _items(page)
+
+    def campaign_publishers(self, campaign_id: int, publisher_id: int | None = None) -> list[dict[str, Any]]:
+        """Each creator on the campaign with its status and payment, its custom fields (CustomField1…10)
+        merged in under ``CustomFields``."""
+        params: dict[str, Any] = {"sections": CUSTOM_FIELDS_SECTION}
+        if publisher_id is not None:
+            params["publisherId"] = publisher_id
+        members: list[dict[str, Any]] = []
+        for page in self._pages(f"/crm/v1/api/campaign/{campaign_id}/publishers", params):
+            custom = {int(row.get("PublisherId", 0)): row for row in page.get(CUSTOM_FIELDS_SECTION) or []}
+            for member in _items(page):
+                pid = int(member.get("PublisherId") or member.get("Id") or 0)
+                members.append({**member, "PublisherId": pid, "CustomFields": custom.get(pid, {})})
+        return members
+
+    def subscribe(self, entity_type: str, action_type: str, callback: str) -> dict[str, Any]:
+        body = {"entityType": entity_type, "actionType": action_type, "callback": callback}
+        return self.request("POST", "/pubsub/subscribe", json=body) or {}
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        body = self.request("GET", "/pubsub/subscriptions") or {}
+        return body if isinstance(body, list) else _items(body)
+
+    def unsubscribe(self, entity_type: str, action_type: str, callback: str) -> None:
+        body = {"entityType": entity_type, "actionType": action_type, "callback": callback}
+        self.request("DELETE", "/pubsub/unsubscribe", json=body)

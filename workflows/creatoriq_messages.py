@@ -1,0 +1,66 @@
+"""Inputs and outputs of the CreatorIQ sync workflows and their activities."""
+
+from pydantic import BaseModel
+
+from domain.creatoriq import CreatorSnapshot, SyncDecision
+
+CREATOR_SYNC_WORKFLOW = "CreatorIQCreatorSyncWorkflow"
+CREATORIQ_SCAN_WORKFLOW = "CreatorIQScanWorkflow"
+CREATORIQ_POLL_WORKFLOW = "CreatorIQPollWorkflow"
+REQUEST_SYNC_SIGNAL = "request_sync"
+
+
+class ConnectionRef(BaseModel):
+    organization_id: str
+    environment: str
+
+
+class ScanRequest(BaseModel):
+    """Which creators to look at: one creator (a webhook), one campaign, or every campaign."""
+
+    organization_id: str
+    environment: str
+    trigger: str
+    publisher_id: int | None = None
+    campaign_id: int | None = None
+
+
+class CreatorRef(BaseModel):
+    organization_id: str
+    environment: str
+    campaign_id: int
+    publisher_id: int
+
+
+class SyncRequests(BaseModel):
+    creators: list[CreatorRef]
+    trigger: str
+
+
+class FetchedCreator(BaseModel):
+    """What CreatorIQ says now, or why it could not say it."""
+
+    snapshot: CreatorSnapshot | None = None
+    problem: str | None = None
+
+
+class ApplySync(BaseModel):
+    creator: CreatorRef
+    decision: SyncDecision
+    snapshot: CreatorSnapshot | None = None
+
+
+class SyncReport(BaseModel):
+    record_id: str
+    status: str
+    reasons: list[str]
+    contractor_id: str | None = None
+    application_session_id: str | None = None
+    superseded_session_id: str | None = None
+
+
+def creator_workflow_id(creator: CreatorRef) -> str:
+    return (
+        f"creatoriq-sync-{creator.organization_id}-{creator.environment}-"
+        f"{creator.campaign_id}-{creator.publisher_id}"
+    )
