@@ -41,11 +41,12 @@ org: $(STAMP)
 
 # Re-record tests/histories/*.json from the scenario tests (commit them with the workflow change).
 histories: $(STAMP)
-	GIGCOVER_RECORD_HISTORIES=1 $(BIN)/python -m pytest tests/test_webhooks.py tests/test_delivery_retries.py tests/test_application_workflow.py tests/test_assignment_workflow.py -k sqlite
+	GIGCOVER_RECORD_HISTORIES=1 $(BIN)/python -m pytest tests/test_webhooks.py tests/test_delivery_retries.py tests/test_application_workflow.py tests/test_assignment_workflow.py tests/test_creatoriq.py -k sqlite
 
 # Benchmarks (not timed tests): ratios against a bare baseline measured in the same run.
 bench: $(STAMP)
 	$(BIN)/python -m bench.assignment_throughput --count 40
+	$(BIN)/python -m bench.api_latency --requests 500 --clients 50
 
 clean:
 	rm -rf .data

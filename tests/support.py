@@ -6,13 +6,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
+    import httpx
+
     from common.settings import Settings
 
 from db.organizations import NewOrganization, create_organization
@@ -233,3 +235,32 @@ def refunded_to(base: str, assignment_id: str) -> int:
         for r in refunds.auto_paging_iter()
         if r.to_dict().get("metadata", {}).get("assignment") == assignment_id
     )
+
+
+async def insured_contractors(
+    http: "httpx.AsyncClient",
+    factory: sessionmaker[Session],
+    settings: "Settings",
+    org: Org,
+    localstripe: str,
+    count: int,
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """Contractors with an active workers' comp policy and a saved card: (contractor, job, quote) each."""
+    import asyncio
+
+    from tests.test_assignment_workflow import save_card
+
+    made = []
+    for i in range(count):
+        entity = (await http.post("/entities", json=entity_fields())).json()["id"]
+        email = f"insured{i}.{time.time_ns()}@example.com"
+        contractor = (await http.post("/contractors", json=contractor_fields(email))).json()["id"]
+        job = (await http.post("/jobs", json=job_fields(entity))).json()["id"]
+        coverage = {"contractor": contractor, "job": job, "coverage_type": ["workers-comp"]}
+        quote = (await http.post("/quotes", json=coverage)).json()
+        await http.post("/policies", json={"quote": quote["id"]})
+        await asyncio.to_thread(
+            save_card, factory, settings, org, contractor, "4242424242424242", localstripe
+        )
+        made.append((contractor, job, quote))
+    return made

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import ScheduleActionStartWorkflow
 
 from common import temporal
 from common.settings import Settings
@@ -21,6 +22,7 @@ from outbox.schedule import CREATORIQ_SCHEDULE_ID, ensure_schedules
 from tests.fake_creatoriq import Account, FakeCreatorIQ
 from tests.histories import keep_history
 from tests.support import Org, SmtpSink
+from workflows.creatoriq_messages import CREATORIQ_POLL_WORKFLOW
 
 pytestmark = pytest.mark.usefixtures("worker")
 CAMPAIGN = 7001
@@ -344,12 +346,22 @@ def test_the_schedule_syncs_organizations_without_webhooks(
     ready_creator(account, 701, email)
     account.publishers[701]["Address"]["Email"] = email  # no subscription: nobody is told
 
-    async def poll_now() -> None:
+    async def poll_as_scheduled() -> None:
         client = await temporal.connect(settings)
         await ensure_schedules(client, settings)
-        await client.get_schedule_handle(CREATORIQ_SCHEDULE_ID).trigger()
+        schedule = await client.get_schedule_handle(CREATORIQ_SCHEDULE_ID).describe()
+        action = schedule.schedule.action
+        assert isinstance(action, ScheduleActionStartWorkflow) and action.workflow == CREATORIQ_POLL_WORKFLOW
+        interval = schedule.schedule.spec.intervals[0].every
+        assert interval == timedelta(seconds=settings.creatoriq_poll_seconds)
+        # what the schedule starts every interval, started now
+        await client.execute_workflow(
+            CREATORIQ_POLL_WORKFLOW,
+            id=f"creatoriq-poll-{secrets.token_hex(4)}",
+            task_queue=settings.task_queue,
+        )
 
-    asyncio.run(poll_now())
+    asyncio.run(poll_as_scheduled())
     synced = eventually(lambda: platform.creator(701, "synced"), timeout=60)
     assert synced["application_url"]
     assert platform.http.get("/organization/creatoriq").json()["last_polled_at"] is not None
