@@ -30,6 +30,7 @@ from db.models import (
     Organization,
     Quote,
 )
+from db.organizations import connection_of
 from domain.application import ENDED, Status
 from domain.coverage import CoverageType
 from domain.creatoriq import ACCEPTED, SyncOutcome, SyncPlan
@@ -60,16 +61,6 @@ log = logging.getLogger("gigcover.creatoriq")
 KEY_REFUSED = "CreatorIQ refused the organization's API key (403): check it in the CreatorIQ settings"
 
 
-def connection_of(session: Session, organization_id: str, environment: str) -> CreatorIQConnection | None:
-    return session.scalar(
-        select(CreatorIQConnection).where(
-            CreatorIQConnection.organization_id == organization_id,
-            CreatorIQConnection.environment == environment,
-            CreatorIQConnection.deleted_at.is_(None),
-        )
-    )
-
-
 def terms_fingerprint(plan: SyncPlan) -> str:
     """What the application's quote depends on: a change means a new quote and a new link."""
     terms = {
@@ -96,7 +87,7 @@ class CreatorIQActivities:
             self._settings.creatoriq_requests_per_second,
         )
 
-    def _api_key(self, organization_id: str, environment: str) -> CreatorIQConnection | None:
+    def _load_connection(self, organization_id: str, environment: str) -> CreatorIQConnection | None:
         with self._sessions() as session:
             connection = connection_of(session, organization_id, environment)
             if connection is not None:
@@ -105,7 +96,7 @@ class CreatorIQActivities:
 
     @activity.defn
     def fetch_creator(self, creator: CreatorRef) -> FetchedCreator:
-        connection = self._api_key(creator.organization_id, creator.environment)
+        connection = self._load_connection(creator.organization_id, creator.environment)
         if connection is None:
             return FetchedCreator(problem="the organization has no CreatorIQ API key set")
         try:
@@ -129,7 +120,7 @@ class CreatorIQActivities:
     @activity.defn
     def find_accepted_creators(self, request: ScanRequest) -> list[CreatorRef]:
         """Campaigns that have ended are left out: there is nothing left to cover."""
-        connection = self._api_key(request.organization_id, request.environment)
+        connection = self._load_connection(request.organization_id, request.environment)
         if connection is None:
             return []
         found: list[CreatorRef] = []

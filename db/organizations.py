@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.ids import new_id, random_base62
-from db.models import ApiKey, CategoryApproval, JobCategory, Organization
+from db.models import ApiKey, CategoryApproval, CreatorIQConnection, JobCategory, Organization
 
 SANDBOX, PRODUCTION = "sandbox", "production"
 KEY_PREFIXES = {SANDBOX: "t9k_test_", PRODUCTION: "t9k_live_"}
@@ -86,3 +86,13 @@ def approve(session: Session, organization_id: str, categories: list[str]) -> li
             )
     session.flush()
     return [c.id for c in found]
+
+
+def connection_of(session: Session, organization_id: str, environment: str) -> CreatorIQConnection | None:
+    return session.scalar(
+        select(CreatorIQConnection).where(
+            CreatorIQConnection.organization_id == organization_id,
+            CreatorIQConnection.environment == environment,
+            CreatorIQConnection.deleted_at.is_(None),
+        )
+    )

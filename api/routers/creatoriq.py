@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 
-from activities.creatoriq import connection_of
 from api import workflow_calls
 from api.deps import CurrentTenant, DbSession, Tenant
 from api.errors import ApiError, invalid_input
@@ -23,6 +22,7 @@ from common.ids import new_id
 from common.settings import Settings
 from common.temporal import ORGANIZATION_ID
 from db.models import ApplicationSession, CreatorIQConnection, CreatorIQCreator, JobCategory
+from db.organizations import connection_of
 from domain.coverage import CoverageType
 from integrations.creatoriq.client import (
     CreatorIQClient,
