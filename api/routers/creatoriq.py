@@ -2,9 +2,9 @@
 webhook subscription, and what each synced creator became (or why it could not be synced)."""
 
 import secrets
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import AnyHttpUrl, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +33,7 @@ from integrations.creatoriq.client import (
 from workflows.creatoriq_messages import CREATORIQ_SCAN_WORKFLOW, ScanRequest
 
 router = APIRouter(tags=["creatoriq"])
+MAX_ID = 2**31 - 1  # CreatorIQ ids are integers; ours are 32-bit columns
 DEFAULT_CATEGORY = "influencer"
 DEFAULT_COVERAGE = [CoverageType.GENERAL.value, CoverageType.WORKERS_COMP.value]
 # The CreatorIQ webhook events that can change what a creator syncs to.
@@ -52,8 +53,8 @@ class ConnectionIn(Strict):
 
 
 class SyncIn(Strict):
-    campaign_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Only this campaign.")
-    publisher_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Only this creator.")
+    campaign_id: int | None = Field(None, ge=1, le=MAX_ID, description="Only this campaign.")
+    publisher_id: int | None = Field(None, ge=1, le=MAX_ID, description="Only this creator.")
 
 
 def hint(api_key: str) -> str:
@@ -217,8 +218,8 @@ def list_creators(
     tenant: CurrentTenant,
     page: PageParams,
     status: str | None = None,
-    campaign_id: int | None = None,
-    publisher_id: int | None = None,
+    campaign_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    publisher_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> list[dict[str, Any]]:
     """Every creator a sync looked at, newest first: ``synced`` (with its application link), ``failed``
     (with the reasons) or ``skipped``."""

@@ -57,7 +57,7 @@ def _limiter_for(api_key: str, per_second: int) -> tuple[Limiter, str]:
 
 
 def _wait(state: Any) -> float:
-    backoff = wait_exponential_jitter(initial=0.5, max=10)(state)
+    backoff = wait_exponential_jitter(multiplier=0.5, max=10)(state)
     error = state.outcome.exception() if state.outcome else None
     retry_after = getattr(error, "retry_after", None)
     return max(backoff, retry_after or 0)
