@@ -20,7 +20,7 @@ import httpx
 
 from bench.bare_api import create_bare_app
 from bench.stack import running_stack
-from tests.support import insured_contractors, serve
+from tests.support import assignment_request, insured_contractors, serve
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -74,11 +74,7 @@ async def main(requests: int, clients: int) -> None:
             insured = await insured_contractors(
                 http, stack.factory, stack.settings, stack.org, stack.stripe_url, 10
             )
-        bodies = [
-            {"contractor": c, "job": j, "effective_date": q["effective_date"], "end_date": q["end_date"]}
-            for n in range(requests)
-            for c, j, q in [insured[n % len(insured)]]
-        ]
+        bodies = [assignment_request(*insured[n % len(insured)]) for n in range(requests)]
         with serve(create_bare_app(stack.factory, stack.org.id)) as bare_url:
             bare_post = await asyncio.to_thread(load, f"{bare_url}/assignments", key, clients, bodies)
             ours_post = await asyncio.to_thread(

@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 
 from bench.baseline import BaselineWorkflow, noop
 from bench.stack import running_stack
-from tests.support import WebhookReceiver, insured_contractors, serve
+from tests.support import WebhookReceiver, assignment_request, insured_contractors, serve
 
 
 async def baseline(client: Client, count: int, activities: int) -> float:
@@ -50,18 +50,7 @@ async def main(count: int) -> None:
                 )
                 started = time.perf_counter()
                 created = await asyncio.gather(
-                    *(
-                        http.post(
-                            "/assignments",
-                            json={
-                                "contractor": c,
-                                "job": j,
-                                "effective_date": q["effective_date"],
-                                "end_date": q["end_date"],
-                            },
-                        )
-                        for c, j, q in jobs
-                    )
+                    *(http.post("/assignments", json=assignment_request(*one)) for one in jobs)
                 )
                 while len(receiver.requests) < count:
                     await asyncio.sleep(0.02)

@@ -3,10 +3,10 @@
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from common.settings import Settings
 
 from db.organizations import NewOrganization, create_organization
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -43,6 +45,21 @@ def serve(app: FastAPI, port: int | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def eventually(
+    check: "Callable[[], T]", timeout: float = 30, explain: "Callable[[], object] | None" = None
+) -> T:
+    """Polls ``check`` until it returns something true, and returns that; fails after ``timeout`` seconds,
+    showing the last value (and ``explain()`` when given)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert value, f"not true after {timeout} s: {value!r}" + (f" ({explain()!r})" if explain else "")
+    return value
 
 
 @dataclass(frozen=True)
@@ -235,6 +252,16 @@ def refunded_to(base: str, assignment_id: str) -> int:
         for r in refunds.auto_paging_iter()
         if r.to_dict().get("metadata", {}).get("assignment") == assignment_id
     )
+
+
+def assignment_request(contractor: str, job: str, quote: dict[str, Any]) -> dict[str, Any]:
+    """The body of POST /assignments covering the quote's period (its policy is reused)."""
+    return {
+        "contractor": contractor,
+        "job": job,
+        "effective_date": quote["effective_date"],
+        "end_date": quote["end_date"],
+    }
 
 
 async def insured_contractors(

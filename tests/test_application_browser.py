@@ -19,6 +19,7 @@ from tests.support import (
     Org,
     SmtpSink,
     WebhookReceiver,
+    assignment_request,
     contractor_fields,
     entity_fields,
     free_port,
@@ -216,15 +217,7 @@ def test_a_declined_assignment_charge_is_paid_through_the_emailed_link(
         ).json()
         http.post("/policies", json={"quote": quote["id"]})
         save_card(session_factory, settings, org, contractor, "4546381219393284", localstripe)
-        assignment = http.post(
-            "/assignments",
-            json={
-                "contractor": contractor,
-                "job": job,
-                "effective_date": quote["effective_date"],
-                "end_date": quote["end_date"],
-            },
-        ).json()
+        assignment = http.post("/assignments", json=assignment_request(contractor, job, quote)).json()
         assert assignment["payer"] == "card" and assignment["coverage_path"] == "existing_policy"
 
         deadline = time.monotonic() + 30

@@ -12,7 +12,7 @@ from ten99policy import error
 from common.ids import new_document_token, new_session_id
 from common.settings import Settings
 from db.models import ApplicationSession
-from tests.support import Org, SmtpSink, contractor_fields, entity_fields, job_fields
+from tests.support import Org, SmtpSink, contractor_fields, entity_fields, eventually, job_fields
 from tests.test_assignment_workflow import save_card
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -56,13 +56,6 @@ def _opt_in(factory: sessionmaker[Session], org: Org, contractor: str, state: st
         session.commit()
 
 
-def _eventually(check: object, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not check() and time.monotonic() < deadline:  # type: ignore[operator]
-        time.sleep(0.1)
-    assert check()  # type: ignore[operator]
-
-
 def test_a_matching_policy_is_reused_and_the_charge_is_scheduled(
     client: object, org: Org, session_factory: sessionmaker[Session], settings: Settings, localstripe: str
 ) -> None:
@@ -87,7 +80,7 @@ def test_a_matching_policy_is_reused_and_the_charge_is_scheduled(
         policy["id"],
         "card",
     )
-    _eventually(lambda: ten99policy.Assignments.retrieve(assignment["id"]).get("charge_due_at"))
+    eventually(lambda: ten99policy.Assignments.retrieve(assignment["id"]).get("charge_due_at"), timeout=20)
     live = ten99policy.Assignments.retrieve(assignment["id"])
     assert live["status"] == "pending" and live["charge_due_at"] > time.time() + 23 * 3600
 
@@ -100,13 +93,15 @@ def test_a_matching_policy_is_reused_and_the_charge_is_scheduled(
         paycycle_enddate=1714419793,
     )
     assert invoice["premium_due"] == 300_000 * quote["net_rate"] // 10_000 and invoice["status"] == "open"
-    _eventually(
-        lambda: ten99policy.Assignments.retrieve(assignment["id"])["premium"] == invoice["premium_due"]
+    eventually(
+        lambda: ten99policy.Assignments.retrieve(assignment["id"])["premium"] == invoice["premium_due"],
+        timeout=20,
     )
     modified = ten99policy.Invoices.modify(invoice["id"], gross_pay=200_000)
     assert modified["premium_due"] == 200_000 * quote["net_rate"] // 10_000
-    _eventually(
-        lambda: ten99policy.Assignments.retrieve(assignment["id"])["premium"] == modified["premium_due"]
+    eventually(
+        lambda: ten99policy.Assignments.retrieve(assignment["id"])["premium"] == modified["premium_due"],
+        timeout=20,
     )
     replacement = ten99policy.Invoices.create(
         contractor=contractor,
@@ -153,7 +148,7 @@ def test_a_completed_general_opt_in_binds_new_coverage(
     )
     assert assignment["coverage_path"] == "general_opt_in" and assignment["payer"] == "remit"
     assert assignment["eligible"]["result"] is True and "general opt-in" in assignment["eligible"]["message"]
-    _eventually(lambda: ten99policy.Assignments.retrieve(assignment["id"])["status"] == "active")
+    eventually(lambda: ten99policy.Assignments.retrieve(assignment["id"])["status"] == "active", timeout=20)
     active = ten99policy.Assignments.retrieve(assignment["id"])
     assert active["policy"] and active["certificates"]["wc_coi_pdf_url"]
     assert httpx.get(active["certificates"]["wc_coi_pdf_url"]).status_code == 200
@@ -187,14 +182,15 @@ def test_opt_in_fallbacks_send_an_application(
     assert assignment["coverage_path"] == "standard" and assignment["eligible"]["result"] is False
     assert expected in assignment["eligible"]["message"] and assignment["application_session"]
     session = ten99policy.InsuranceApplicationSessions.retrieve(assignment["application_session"])
-    _eventually(
+    eventually(
         lambda: any(
             m["X-Gigcover-Kind"] == "application_link"
             and session["url"]  # type: ignore[index]
             in m.get_body(("plain",)).get_content()
-            for m in smtp_sink.messages
-        )
-    )  # type: ignore[attr-defined]
+            for m in smtp_sink.messages  # type: ignore[attr-defined]
+        ),
+        timeout=20,
+    )
 
 
 def test_assignment_and_invoice_rules(client: object) -> None:

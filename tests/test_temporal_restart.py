@@ -20,7 +20,15 @@ from common.settings import Settings
 from common.temporal import search_attribute_flags
 from db.models import Assignment
 from tests.conftest import temporal_cli
-from tests.support import Org, free_port, insured_contractors, raw_stripe, serve, worker_running
+from tests.support import (
+    Org,
+    assignment_request,
+    free_port,
+    insured_contractors,
+    raw_stripe,
+    serve,
+    worker_running,
+)
 
 IN_FLIGHT = 100
 NOTICE_SECONDS = 25
@@ -104,18 +112,7 @@ def test_a_temporal_restart_loses_no_assignment_and_charges_none_twice(
             ) as http:
                 insured = await insured_contractors(http, session_factory, ours, org, localstripe, IN_FLIGHT)
                 created = await asyncio.gather(
-                    *(
-                        http.post(
-                            "/assignments",
-                            json={
-                                "contractor": contractor,
-                                "job": job,
-                                "effective_date": quote["effective_date"],
-                                "end_date": quote["end_date"],
-                            },
-                        )
-                        for contractor, job, quote in insured
-                    )
+                    *(http.post("/assignments", json=assignment_request(*one)) for one in insured)
                 )
                 assert {r.status_code for r in created} == {201}
                 return [r.json()["id"] for r in created]

@@ -16,7 +16,7 @@ from common.webhook_signature import verify_signature
 from outbox.dispatch import Dispatcher
 from outbox.records import record_event
 from tests.histories import keep_history
-from tests.support import Org, WebhookReceiver, contractor_fields, entity_fields, job_fields
+from tests.support import Org, WebhookReceiver, contractor_fields, entity_fields, eventually, job_fields
 from workflows.messages import OUTBOX_SWEEP_WORKFLOW, SweepRequest, SweepResult
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -36,14 +36,6 @@ def _bind_policy(http: httpx.Client) -> dict[str, object]:
     policy = http.post("/policies", json={"quote": quote["id"]})
     assert policy.status_code == 201, policy.text
     return dict(policy.json())
-
-
-def _wait(predicate: object, timeout: float = 30) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:  # type: ignore[operator]
-        time.sleep(0.1)
 
 
 def test_events_reach_the_receiver_signed(
@@ -92,7 +84,7 @@ def test_disabled_endpoints_get_nothing_and_deliveries_can_be_resent(
         http.put(f"/policies/{policy['id']}", json={"is_active": False})
         [(first_headers, _)] = hook.wait_for(1)
         [delivery] = http.get(f"/webhook_endpoints/{endpoint['id']}/deliveries").json()
-        _wait(lambda: http.get(f"/webhook_deliveries/{delivery['id']}").json()["status"] == "delivered")
+        eventually(lambda: http.get(f"/webhook_deliveries/{delivery['id']}").json()["status"] == "delivered")
 
         resent = http.post(f"/webhook_deliveries/{delivery['id']}/resend")
         assert resent.status_code == 201 and resent.json()["resend_of"] == delivery["id"]
