@@ -81,11 +81,7 @@ class CreatorIQActivities:
         self._sessions, self._settings, self._dispatcher = session_factory, settings, dispatcher
 
     def _client(self, connection: CreatorIQConnection) -> CreatorIQClient:
-        return CreatorIQClient(
-            connection.api_key,
-            self._settings.creatoriq_base_url,
-            self._settings.creatoriq_requests_per_second,
-        )
+        return CreatorIQClient.configured(self._settings, connection.api_key)
 
     def _load_connection(self, organization_id: str, environment: str) -> CreatorIQConnection | None:
         with self._sessions() as session:
@@ -202,12 +198,12 @@ class CreatorIQActivities:
                 try:
                     superseded = self._apply_plan(session, creator, record, decision.plan)
                     opened = record.application_session_id != before
-                    return self._finish(session, record, SyncOutcome.READY.value, [], superseded, opened)
+                    return self._finish(session, record, "synced", [], superseded, opened)
                 except ApiError as refused:
                     session.rollback()
                     record = session.scalar(select(CreatorIQCreator).where(CreatorIQCreator.id == record_id))
                     assert record is not None
-                    return self._finish(session, record, SyncOutcome.FAILED.value, [refused.message], None)
+                    return self._finish(session, record, "failed", [refused.message], None)
             return self._finish(session, record, decision.outcome.value, list(decision.reasons), None)
 
     def _record(self, session: Session, creator: CreatorRef) -> CreatorIQCreator:
@@ -243,8 +239,8 @@ class CreatorIQActivities:
         superseded: str | None,
         opened: bool = False,
     ) -> SyncReport:
-        """Stores the outcome; an event is published when the outcome changed (not for every repeat)."""
-        status = "synced" if status == SyncOutcome.READY.value else status
+        """Stores the outcome (synced, failed or skipped); an event is published when the outcome changed
+        (not for every repeat)."""
         changed = (record.status, list(record.reasons or [])) != (status, reasons) or opened
         record.status, record.reasons = status, reasons
         record.sync_count += 1

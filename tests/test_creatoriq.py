@@ -21,7 +21,7 @@ from integrations.creatoriq.signature import sign
 from outbox.schedule import CREATORIQ_SCHEDULE_ID, ensure_schedules
 from tests.fake_creatoriq import Account, FakeCreatorIQ
 from tests.histories import keep_history
-from tests.support import Org, SmtpSink
+from tests.support import Org, SmtpSink, eventually
 from workflows.creatoriq_messages import CREATORIQ_POLL_WORKFLOW
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -30,19 +30,6 @@ CAMPAIGN = 7001
 
 def _day(days: int) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT00:00:00")
-
-
-last_seen: list[Any] = []
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"not true after {timeout} s: {check()!r} {last_seen}")
 
 
 def keep(settings: Settings, org: Org, publisher_id: int, scenario: str) -> None:
@@ -69,9 +56,16 @@ class Platform:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def reaches(self, publisher_id: int, status: str, timeout: float = 30) -> dict[str, Any]:
+        """Waits for the creator's sync record to have ``status``, and returns it."""
+        return eventually(
+            lambda: self.creator(publisher_id, status),
+            timeout,
+            explain=lambda: self.creators(publisher_id=publisher_id),
+        )
+
     def creator(self, publisher_id: int, status: str | None = None) -> dict[str, Any] | None:
         found = self.creators(publisher_id=publisher_id)
-        last_seen[:] = found
         if found and (status is None or found[0]["status"] == status):
             return found[0]
         return None
@@ -125,7 +119,7 @@ def test_the_seed_sequence_makes_a_contractor_a_job_and_an_emailed_application_l
     assert platform.creator(501) is None  # no sync before the update that follows Accepted
     account.update_publisher(501, Email=email)  # step 7: the trigger
 
-    synced = eventually(lambda: platform.creator(501, "synced"))
+    synced = platform.reaches(501, "synced")
     assert synced["reasons"] == [] and synced["campaign_id"] == CAMPAIGN
     assert synced["application_url"].startswith("http://127.0.0.1")
     contractor = platform.http.get(f"/contractors/{synced['contractor']}").json()
@@ -172,7 +166,7 @@ def test_an_update_to_a_synced_creator_updates_the_contractor(
     first = f"first{secrets.token_hex(4)}@example.com"
     ready_creator(account, 502, first, CustomField10="3000")
     account.update_publisher(502, Email=first)
-    synced = eventually(lambda: platform.creator(502, "synced"))
+    synced = platform.reaches(502, "synced")
 
     moved = f"moved{secrets.token_hex(4)}@example.com"
     account.update_publisher(502, Email=moved, AddressLine1="9 Ocean Ave", City="San Diego")
@@ -202,7 +196,7 @@ def test_agency_pay_withholds_the_premium_and_puts_the_purchase_order_on_the_job
         CustomField7="true",
     )
     account.update_publisher(503, Email=email)
-    synced = eventually(lambda: platform.creator(503, "synced"))
+    synced = platform.reaches(503, "synced")
     application = platform.http.get(f"/apply/sessions/{synced['application_session']}").json()
     assert application["withhold_premium"] is True
     job = platform.http.get(f"/jobs/{synced['job']}").json()
@@ -215,7 +209,7 @@ def test_an_insurance_exempt_creator_is_skipped(platform: Platform, account: Acc
     email = f"exempt{secrets.token_hex(4)}@example.com"
     ready_creator(account, 504, email, CustomField9="true")
     account.update_publisher(504, Email=email)
-    skipped = eventually(lambda: platform.creator(504, "skipped"))
+    skipped = platform.reaches(504, "skipped")
     assert "Insurance Exempt" in skipped["reasons"][0] and skipped["contractor"] is None
 
 
@@ -274,7 +268,7 @@ def test_each_troubleshooting_case_is_reported_and_a_fix_makes_the_next_sync_suc
     break_it(account, publisher)
     account.update_publisher(publisher, Email=email)
 
-    failed = eventually(lambda: platform.creator(publisher, "failed"))
+    failed = platform.reaches(publisher, "failed")
     assert any(reason in r for r in failed["reasons"]), failed["reasons"]
     assert failed["contractor"] is None and failed["application_url"] is None
     with session_factory() as session:
@@ -287,7 +281,7 @@ def test_each_troubleshooting_case_is_reported_and_a_fix_makes_the_next_sync_suc
 
     fix_it(account, publisher)
     account.update_publisher(publisher, City="Springfield")  # the next change in CreatorIQ syncs again
-    synced = eventually(lambda: platform.creator(publisher, "synced"))
+    synced = platform.reaches(publisher, "synced")
     assert synced["id"] == failed["id"] and synced["reasons"] == [] and synced["application_url"]
     if case == "non-numeric Base Pay":
         keep(settings, org, publisher, "creatoriq_sync_fixed")
@@ -361,6 +355,6 @@ def test_the_schedule_syncs_organizations_without_webhooks(
         )
 
     asyncio.run(poll_as_scheduled())
-    synced = eventually(lambda: platform.creator(701, "synced"), timeout=60)
+    synced = platform.reaches(701, "synced", timeout=60)
     assert synced["application_url"]
     assert platform.http.get("/organization/creatoriq").json()["last_polled_at"] is not None

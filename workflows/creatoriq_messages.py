@@ -47,7 +47,6 @@ class FetchedCreator(BaseModel):
 class ApplySync(BaseModel):
     creator: CreatorRef
     decision: SyncDecision
-    snapshot: CreatorSnapshot | None = None
 
 
 class SyncReport(BaseModel):

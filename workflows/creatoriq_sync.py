@@ -38,12 +38,11 @@ UNREACHABLE = "CreatorIQ could not be reached for an hour; the next update or sc
 @workflow.defn(name=CREATOR_SYNC_WORKFLOW)
 class CreatorSyncWorkflow:
     def __init__(self) -> None:
-        self._triggers: list[str] = []
         self._requested = False
 
     @workflow.signal(name=REQUEST_SYNC_SIGNAL)
     def request_sync(self, trigger: str) -> None:
-        self._triggers.append(trigger)
+        """``trigger`` (webhook, api, schedule) is kept in the history for ops; any request means go again."""
         self._requested = True
 
     @workflow.run
@@ -71,16 +70,15 @@ class CreatorSyncWorkflow:
                 retry_policy=CREATORIQ_RETRY,
                 summary="read the creator, the campaign and the creator's campaign fields",
             )
-            snapshot = fetched.snapshot
-            if snapshot is None:
+            if fetched.snapshot is None:
                 decision = SyncDecision(SyncOutcome.FAILED, (fetched.problem or "unknown problem",))
             else:
-                decision = decide_sync(snapshot, int(workflow.now().timestamp()))
+                decision = decide_sync(fetched.snapshot, int(workflow.now().timestamp()))
         except ActivityError:
-            snapshot, decision = None, SyncDecision(SyncOutcome.FAILED, (UNREACHABLE,))
+            decision = SyncDecision(SyncOutcome.FAILED, (UNREACHABLE,))
         return await workflow.execute_activity_method(
             CreatorIQActivities.apply_sync,
-            ApplySync(creator=creator, decision=decision, snapshot=snapshot),
+            ApplySync(creator=creator, decision=decision),
             start_to_close_timeout=DATABASE,
             summary=f"apply: {decision.outcome.value}",
         )

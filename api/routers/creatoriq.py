@@ -61,12 +61,6 @@ def hint(api_key: str) -> str:
     return f"…{api_key[-4:]}"
 
 
-def client_for(settings: Settings, api_key: str, attempts: int = 5) -> CreatorIQClient:
-    return CreatorIQClient(
-        api_key, settings.creatoriq_base_url, settings.creatoriq_requests_per_second, attempts=attempts
-    )
-
-
 def get_connection(session: Session, tenant: Tenant) -> CreatorIQConnection:
     connection = connection_of(session, tenant.organization_id, tenant.environment)
     if connection is None:
@@ -79,7 +73,7 @@ def get_connection(session: Session, tenant: Tenant) -> CreatorIQConnection:
 def _check_key(settings: Settings, api_key: str) -> None:
     """One cheap read proves the key works before it is saved."""
     try:
-        with client_for(settings, api_key, attempts=2) as client:
+        with CreatorIQClient.configured(settings, api_key, attempts=2) as client:
             next(client.campaigns(), None)
     except CreatorIQKeyRefused:
         raise ApiError(400, "invalid_creatoriq_api_key", "CreatorIQ refused this API key") from None
@@ -148,7 +142,7 @@ def subscribe_webhooks(request: Request, session: DbSession, tenant: CurrentTena
     connection = get_connection(session, tenant)
     callback = render.creatoriq_connection(connection, settings.public_base_url)["webhook_url"]
     try:
-        with client_for(settings, connection.api_key) as client:
+        with CreatorIQClient.configured(settings, connection.api_key) as client:
             existing = {
                 (s.get("entityType"), s.get("actionType"), s.get("callback")) for s in client.subscriptions()
             }

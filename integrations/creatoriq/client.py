@@ -14,6 +14,8 @@ import httpx
 from pyrate_limiter import Duration, Limiter, Rate
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from common.settings import Settings
+
 DEFAULT_BASE_URL = "https://apis.creatoriq.com"
 REQUESTS_PER_SECOND = 5
 PAGE_SIZE = 50
@@ -97,6 +99,13 @@ class CreatorIQClient:
             base_url=base_url.rstrip("/"),
             headers={"x-api-key": api_key, "accept": "application/json"},
             timeout=timeout,
+        )
+
+    @classmethod
+    def configured(cls, settings: Settings, api_key: str, attempts: int = 5) -> "CreatorIQClient":
+        """A client for ``api_key`` at the configured CreatorIQ base URL and rate."""
+        return cls(
+            api_key, settings.creatoriq_base_url, settings.creatoriq_requests_per_second, attempts=attempts
         )
 
     def close(self) -> None:
