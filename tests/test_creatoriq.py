@@ -32,15 +32,18 @@ def _day(days: int) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT00:00:00")
 
 
-def keep(settings: Settings, org: Org, publisher_id: int, scenario: str) -> None:
-    """Record the creator's sync history for test_replay (when recording is on)."""
+def keep(settings: Settings, workflow_id: str, scenario: str) -> None:
+    """Record a workflow's history for test_replay (when recording is on)."""
 
     async def fetch() -> None:
         client = await temporal.connect(settings)
-        workflow_id = f"creatoriq-sync-{org.id}-sandbox-{CAMPAIGN}-{publisher_id}"
         await keep_history(client.get_workflow_handle(workflow_id), scenario)
 
     asyncio.run(fetch())
+
+
+def sync_id(org: Org, publisher_id: int) -> str:
+    return f"creatoriq-sync-{org.id}-sandbox-{CAMPAIGN}-{publisher_id}"
 
 
 class Platform:
@@ -146,7 +149,8 @@ def test_the_seed_sequence_makes_a_contractor_a_job_and_an_emailed_application_l
 
     # The same webhook again, and a sync on demand: nothing new is made
     account.deliver(account.envelope("Publisher", "update", 501, {"PublisherId": 501, "ChangedData": {}}))
-    assert platform.http.post("/creatoriq/syncs", json={"campaign_id": CAMPAIGN}).status_code == 202
+    on_demand = platform.http.post("/creatoriq/syncs", json={"campaign_id": CAMPAIGN})
+    assert on_demand.status_code == 202
     eventually(lambda: (platform.creator(501) or {}).get("sync_count", 0) >= 3)
     time.sleep(1)
     again = platform.creator(501)
@@ -157,7 +161,8 @@ def test_the_seed_sequence_makes_a_contractor_a_job_and_an_emailed_application_l
         sessions = select(func.count()).select_from(ApplicationSession)
         assert session.scalar(sessions.where(ApplicationSession.organization_id == org.id)) == 1
     assert len(_mail_to(smtp_sink, email)) == 1
-    keep(settings, org, 501, "creatoriq_sync_repeated")
+    keep(settings, sync_id(org, 501), "creatoriq_sync_repeated")
+    keep(settings, on_demand.json()["id"], "creatoriq_scan_on_demand")
 
 
 def test_an_update_to_a_synced_creator_updates_the_contractor(
@@ -284,7 +289,7 @@ def test_each_troubleshooting_case_is_reported_and_a_fix_makes_the_next_sync_suc
     synced = platform.reaches(publisher, "synced")
     assert synced["id"] == failed["id"] and synced["reasons"] == [] and synced["application_url"]
     if case == "non-numeric Base Pay":
-        keep(settings, org, publisher, "creatoriq_sync_fixed")
+        keep(settings, sync_id(org, publisher), "creatoriq_sync_fixed")
 
 
 def test_the_webhook_refuses_a_bad_signature_and_unknown_connections(
@@ -339,6 +344,8 @@ def test_the_schedule_syncs_organizations_without_webhooks(
     ready_creator(account, 701, email)
     account.publishers[701]["Address"]["Email"] = email  # no subscription: nobody is told
 
+    poll_id = f"creatoriq-poll-{secrets.token_hex(4)}"
+
     async def poll_as_scheduled() -> None:
         client = await temporal.connect(settings)
         await ensure_schedules(client, settings)
@@ -350,7 +357,7 @@ def test_the_schedule_syncs_organizations_without_webhooks(
         # what the schedule starts every interval, started now
         await client.execute_workflow(
             CREATORIQ_POLL_WORKFLOW,
-            id=f"creatoriq-poll-{secrets.token_hex(4)}",
+            id=poll_id,
             task_queue=settings.task_queue,
         )
 
@@ -358,3 +365,4 @@ def test_the_schedule_syncs_organizations_without_webhooks(
     synced = platform.reaches(701, "synced", timeout=60)
     assert synced["application_url"]
     assert platform.http.get("/organization/creatoriq").json()["last_polled_at"] is not None
+    keep(settings, poll_id, "creatoriq_poll")
