@@ -407,10 +407,20 @@ async def test_a_worker_killed_around_an_assignment_charge_charges_exactly_once(
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     second = spawn()
+
+    def activations() -> int:
+        events = httpx.get(
+            f"{api_url}/api/v1/events",
+            params={"type": "assignment.active", "limit": 100},
+            auth=(org.sandbox_key, ""),
+        ).json()
+        return sum(e["data"]["id"] == a.assignment_id for e in events)
+
     try:
         # A worker killed mid-activity: Temporal retries it once its 30 s start-to-close timeout passes.
+        # The status is stored a step before assignment.active is published, so wait for the event itself.
         deadline = time.monotonic() + 120
-        while status_of(session_factory, a.assignment_id) != "active":
+        while status_of(session_factory, a.assignment_id) != "active" or not activations():
             assert time.monotonic() < deadline, "the assignment never became active"
             await asyncio.sleep(0.2)
     finally:
@@ -418,9 +428,4 @@ async def test_a_worker_killed_around_an_assignment_charge_charges_exactly_once(
         second.terminate()
         second.wait(timeout=20)
     assert charges(localstripe, a) == [("succeeded", a.premium)]
-    events = httpx.get(
-        f"{api_url}/api/v1/events",
-        params={"type": "assignment.active", "limit": 100},
-        auth=(org.sandbox_key, ""),
-    ).json()
-    assert sum(e["data"]["id"] == a.assignment_id for e in events) == 1
+    assert activations() == 1
