@@ -3,24 +3,27 @@ second process), against a bare FastAPI app doing the same database write and re
 
     .venv/bin/python -m bench.api_latency --requests 500 --clients 50
 
-Both apps run the same way (uvicorn in this process, one event loop); the real one also has the worker
-running beside it, as in production, since every assignment starts a workflow.
+Both apps are served the same way (uvicorn in a process of their own, as `make run` serves the API); the
+real one has the rest of its stack beside it (the worker, Temporal), since every assignment starts a workflow.
 """
 
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
-from bench.bare_api import create_bare_app
-from bench.stack import running_stack
-from tests.support import assignment_request, insured_contractors, serve
+from bench.stack import ROOT, running_stack
+from tests.support import assignment_request, free_port, insured_contractors
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -58,6 +61,35 @@ def load(
     return json.loads(out.stdout)
 
 
+@contextmanager
+def bare_api(database_url: str, organization_id: str) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "BARE_DATABASE_URL": database_url, "BARE_ORGANIZATION_ID": organization_id}
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "uvicorn", "bench.bare_api:app_from_environment", "--factory"),
+            *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/docs", timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def row(name: str, ours: list[float], bare: list[float]) -> str:
     p50, p99 = percentile(ours, 0.5), percentile(ours, 0.99)
     b50, b99 = percentile(bare, 0.5), percentile(bare, 0.99)
@@ -75,7 +107,7 @@ async def main(requests: int, clients: int) -> None:
                 http, stack.factory, stack.settings, stack.org, stack.stripe_url, 10
             )
         bodies = [assignment_request(*insured[n % len(insured)]) for n in range(requests)]
-        with serve(create_bare_app(stack.factory, stack.org.id)) as bare_url:
+        with bare_api(stack.settings.resolved_database_url, stack.org.id) as bare_url:
             bare_post = await asyncio.to_thread(load, f"{bare_url}/assignments", key, clients, bodies)
             ours_post = await asyncio.to_thread(
                 load, f"{stack.api_url}/api/v1/assignments", key, clients, bodies

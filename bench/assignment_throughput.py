@@ -45,9 +45,11 @@ async def main(count: int) -> None:
                 await http.post(
                     "/webhook_endpoints", json={"url": f"{hook_url}/hooks", "events": ["assignment.active"]}
                 )
+                print(f"insuring {count} contractors through the application flow...", flush=True)
                 jobs = await insured_contractors(
                     http, stack.factory, stack.settings, stack.org, stack.stripe_url, count
                 )
+                print(f"measuring {count} assignments...", flush=True)
                 started = time.perf_counter()
                 created = await asyncio.gather(
                     *(http.post("/assignments", json=assignment_request(*one)) for one in jobs)
@@ -56,11 +58,11 @@ async def main(count: int) -> None:
                     await asyncio.sleep(0.02)
                 assignment_rate = count / (time.perf_counter() - started)
                 one = created[0].json()["id"]
-                history = await stack.env.client.get_workflow_handle(f"assignment-{one}").fetch_history()
+                history = await stack.client.get_workflow_handle(f"assignment-{one}").fetch_history()
                 activities = sum(
                     e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED for e in history.events
                 )
-        baseline_rate = await baseline(stack.env.client, count, activities)
+        baseline_rate = await baseline(stack.client, count, activities)
     print(f"assignments (API POST -> charged -> certificate -> webhook delivered): {assignment_rate:.1f}/s")
     print(f"baseline ({activities} no-op activities + a timer, same server):        {baseline_rate:.1f}/s")
     print(f"ratio: {assignment_rate / baseline_rate:.2f}   (target >= 0.7)")

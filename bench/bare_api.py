@@ -1,6 +1,7 @@
 """The bare baseline of the latency benchmark: a FastAPI app that does the same database write as POST
 /assignments (one assignments row) and the same read as GET /assignments/{id}, and nothing else."""
 
+import os
 import time
 from typing import Any
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.ids import new_id
+from db.engine import make_engine, make_session_factory
 from db.models import Assignment
 
 
@@ -46,3 +48,9 @@ def create_bare_app(factory: sessionmaker[Session], organization_id: str) -> Fas
             return {"id": row.id if row else None}
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """For ``uvicorn --factory bench.bare_api:app_from_environment``, served like the real API."""
+    engine = make_engine(os.environ["BARE_DATABASE_URL"])
+    return create_bare_app(make_session_factory(engine), os.environ["BARE_ORGANIZATION_ID"])

@@ -1,11 +1,17 @@
 """Helpers the tests share: free ports, a uvicorn server in a thread, organizations with keys."""
 
+import os
+import queue
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import uvicorn
@@ -60,6 +66,76 @@ def eventually(
         time.sleep(0.1)
     assert value, f"not true after {timeout} s: {value!r}" + (f" ({explain()!r})" if explain else "")
     return value
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class RunningStack:
+    """`make run`'s stack (`python -m devstack.run`) as a subprocess, on the given ports and data folder."""
+
+    def __init__(self, data_dir: Path, ports: dict[str, int], settings: dict[str, str] | None = None) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIGCOVER_")}
+        env.update({f"GIGCOVER_DEV_{name}_PORT": str(port) for name, port in ports.items()})
+        env["GIGCOVER_DATA_DIR"] = str(data_dir)
+        env.update(settings or {})
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "devstack.run"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def wait_ready(self, timeout: float = 120) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=1)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+                continue
+            self.output.append(line)
+            if "Press Ctrl-C to stop." in line:
+                return "".join(self.output)
+        raise AssertionError("the stack did not come up:\n" + "".join(self.output))
+
+    def interrupt(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=60)
+
+    def pieces(self) -> dict[str, int]:
+        """The processes the stack started, by name (temporal, localstripe, mailbox, worker, api)."""
+        names = {"temporal": "temporal", "localstripe": "localstripe", "mailbox": "mailbox"}
+        names |= {"worker.py": "worker", "uvicorn": "api"}
+        found: dict[str, int] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+                command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == self.process.pid:
+                found |= {name: int(stat.parent.name) for word, name in names.items() if word in command}
+        return found
+
+
+def rss_mib(pid: int) -> float:
+    """A process's resident memory, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 @dataclass(frozen=True)

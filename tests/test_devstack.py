@@ -1,15 +1,9 @@
 """`make run`'s stack, started for real: every piece answers, Ctrl-C stops all of it, data survives."""
 
 import asyncio
-import os
-import queue
 import re
-import signal
 import smtplib
 import socket
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -24,51 +18,9 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from tests.support import free_port
+from tests.support import RunningStack, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 PORTS = ("API", "TEMPORAL", "TEMPORAL_UI", "STRIPE", "SMTP", "MAILBOX")
-
-
-class RunningStack:
-    def __init__(self, data_dir: Path, ports: dict[str, int]) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GIGCOVER_")}
-        env.update({f"GIGCOVER_DEV_{name}_PORT": str(port) for name, port in ports.items()})
-        env["GIGCOVER_DATA_DIR"] = str(data_dir)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "devstack.run"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.output: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout
-        for line in self.process.stdout:
-            self.lines.put(line)
-
-    def wait_ready(self, timeout: float = 120) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=1)
-            except queue.Empty:
-                if self.process.poll() is not None:
-                    break
-                continue
-            self.output.append(line)
-            if "Press Ctrl-C to stop." in line:
-                return "".join(self.output)
-        raise AssertionError("the stack did not come up:\n" + "".join(self.output))
-
-    def interrupt(self) -> int:
-        self.process.send_signal(signal.SIGINT)
-        return self.process.wait(timeout=60)
 
 
 def _port_open(port: int) -> bool:
