@@ -23,7 +23,6 @@ from outbox.schedule import ensure_schedules
 from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
 
 log = logging.getLogger("gigcover.worker")
-ACTIVITY_THREADS = 32  # sync activities (database, Stripe SDK) run on this many threads
 
 
 def build_worker(
@@ -38,7 +37,8 @@ def build_worker(
         workflow_runner=WORKFLOW_RUNNER,
         activities=build_activities(session_factory, settings, dispatcher),
         activity_executor=executor,
-        max_concurrent_activities=ACTIVITY_THREADS,
+        max_concurrent_activities=settings.worker_activity_threads,
+        max_cached_workflows=settings.worker_max_cached_workflows,
     )
 
 
@@ -46,13 +46,14 @@ async def main() -> None:
     configure_logging()
     settings = get_settings()
     client = await temporal.connect(settings)
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url, settings.database_pool_size)
     await ensure_schedules(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+    # sync activities (database, Stripe SDK) run on these threads
+    with ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor:
         worker = build_worker(client, settings, track_commits(make_session_factory(engine)), executor)
         async with worker:
             log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)

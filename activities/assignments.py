@@ -40,7 +40,7 @@ from notifications.catalog import (
     PremiumChangeForOrganization,
 )
 from outbox.dispatch import Dispatcher
-from outbox.records import committed_items, enqueue_email
+from outbox.records import committed_items, enqueue_email, record_event
 from workflows.assignment_messages import (
     AssignmentEmail,
     AssignmentProgress,
@@ -217,7 +217,8 @@ class AssignmentActivities:
 
     @activity.defn
     def record_assignment_progress(self, progress: AssignmentProgress) -> dict[str, Any]:
-        """Store the assignment's status and money; returns its snapshot for events."""
+        """Store the assignment's status and money, and the event announcing it if any, in one transaction
+        (a retry records the event once: its id comes from the workflow). Returns the snapshot."""
         with self._sessions() as session:
             row = _assignment(session, progress.assignment_id)
             row.status, row.charged, row.premium = progress.status, progress.collected, progress.premium
@@ -225,8 +226,13 @@ class AssignmentActivities:
                 invoice = session.scalar(select(Invoice).where(Invoice.id == progress.paid_invoice_id))
                 if invoice is not None and invoice.status == "open":
                     invoice.status, invoice.paid_at = "paid", int(time.time())
+            snapshot = render.assignment(row)
+            if (event := progress.announce) is not None:
+                data = {**snapshot, **event.extra}
+                record_event(session, row.organization_id, row.environment, event.type, data, event.event_id)
             session.commit()
-            return render.assignment(row)
+            self._dispatcher.dispatch_from_thread(committed_items(session))
+            return snapshot
 
     @activity.defn
     def send_assignment_email(self, email: AssignmentEmail) -> None:

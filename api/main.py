@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         keep_quiet()
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url, settings.database_pool_size)
         app.state.settings = settings
         app.state.session_factory = track_commits(make_session_factory(engine))
         app.state.temporal = await temporal.connect(settings)

@@ -16,10 +16,17 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path(".data"), description="Where the local stack keeps its state.")
     database_url: str = Field("", description="SQLAlchemy URL; empty means a SQLite file in data_dir.")
+    database_pool_size: int = Field(
+        32, description="Connections each process keeps open (the worker runs 32 activity threads)."
+    )
 
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     task_queue: str = "gigcover"
+    worker_activity_threads: int = Field(32, description="Activities one worker process runs at once.")
+    worker_max_cached_workflows: int = Field(
+        1000, description="Workflows a worker keeps in memory between tasks (more: less replay, more RAM)."
+    )
 
     stripe_api_key: str = "sk_test_gigcover_local"
     stripe_publishable_key: str = "pk_test_gigcover_local"

@@ -34,12 +34,14 @@ def _environment(autoescape: bool) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # the templates ship with the code: no stat() of each file on every render
     )
     env.filters.update(money=money, date=date, datetime=datetime_utc)
     return env
 
 
 TEXT, HTML = _environment(autoescape=False), _environment(autoescape=True)
+SUBJECT_TEMPLATES = {kind: TEXT.from_string(subject) for kind, (_context, subject) in SUBJECTS.items()}
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,12 @@ def _variables(context: EmailContext) -> dict[str, Any]:
 
 
 def render_email(kind: EmailKind, context: EmailContext) -> RenderedEmail:
-    expected, subject = SUBJECTS[kind]
+    expected, _subject = SUBJECTS[kind]
     if not isinstance(context, expected):
         raise TypeError(f"{kind.value} needs a {expected.__name__}, not a {type(context).__name__}")
     variables = {"kind": kind.value, **_variables(context)}
     return RenderedEmail(
-        subject=TEXT.from_string(subject).render(variables).strip(),
+        subject=SUBJECT_TEMPLATES[kind].render(variables).strip(),
         text=TEXT.get_template(f"{kind.value}.txt.j2").render(variables),
         html=HTML.get_template(f"{kind.value}.html.j2").render(variables),
     )

@@ -31,7 +31,7 @@ from db.migrate import upgrade_to_head
 from outbox.records import track_commits
 from tests.fake_creatoriq import FakeCreatorIQ
 from tests.support import Org, SmtpSink, WebhookReceiver, free_port, make_org, serve, worker_running
-from worker import ACTIVITY_THREADS, build_worker
+from worker import build_worker
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("GIGCOVER_TEST_POSTGRES_URL") else [])
 
@@ -213,7 +213,7 @@ async def skipping(
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=path, data_converter=pydantic_data_converter
     )
-    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+    with ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor:
         async with build_worker(env.client, settings, session_factory, executor):
             yield env
     await env.shutdown()

@@ -203,7 +203,7 @@ def worker_running(address: str, settings: "Settings", factory: sessionmaker[Ses
     from temporalio.client import Client
     from temporalio.contrib.pydantic import pydantic_data_converter
 
-    from worker import ACTIVITY_THREADS, build_worker
+    from worker import build_worker
 
     ready, failure = threading.Event(), []
     control: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
@@ -211,7 +211,7 @@ def worker_running(address: str, settings: "Settings", factory: sessionmaker[Ses
     async def main() -> None:
         client = await Client.connect(address, data_converter=pydantic_data_converter)
         stop = asyncio.Event()
-        with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+        with ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor:
             async with build_worker(client, settings, factory, executor):
                 control.append((asyncio.get_running_loop(), stop))
                 ready.set()

@@ -17,7 +17,7 @@ from notifications.catalog import AssignmentChargeFailure, EmailKind
 from outbox.records import committed_items, enqueue_email, record_event
 from tests.histories import keep_history
 from tests.support import Org, SmtpSink, WebhookReceiver, free_port
-from worker import ACTIVITY_THREADS, build_worker
+from worker import build_worker
 from workflows.messages import EmailRequest, WebhookDeliveryRequest
 
 THREE_DAYS = 3 * 86_400
@@ -114,7 +114,7 @@ async def test_email_waits_for_the_smtp_server_to_come_back(
     port = free_port()  # nothing listens here yet: the SMTP server is down
     sink = SmtpSink(port)
     down_settings = Settings(_env_file=None, smtp_port=port)
-    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+    with ThreadPoolExecutor(max_workers=down_settings.worker_activity_threads) as executor:
         async with build_worker(
             skipping.client,
             down_settings.model_copy(update={"task_queue": "smtp-down"}),

@@ -5,7 +5,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from common.settings import Settings
-from worker import ACTIVITY_THREADS, build_worker
+from worker import build_worker
 from workflows.registry import WORKFLOWS
 
 
@@ -13,7 +13,7 @@ async def test_worker_registers_every_workflow(
     temporal_env: WorkflowEnvironment, settings: Settings, session_factory: sessionmaker[Session]
 ) -> None:
     client = await Client.connect(temporal_env.client.service_client.config.target_host)
-    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+    with ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor:
         async with build_worker(client, settings, session_factory, executor) as worker:
             assert worker.task_queue == "gigcover"
     assert {w.__name__ for w in WORKFLOWS} == {

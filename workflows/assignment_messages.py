@@ -1,5 +1,7 @@
 """Inputs, update payloads and results of the AssignmentWorkflow and its activities."""
 
+from typing import Any
+
 from pydantic import BaseModel
 
 ASSIGNMENT_WORKFLOW = "AssignmentWorkflow"
@@ -91,9 +93,19 @@ class AssignmentEmail(BaseModel):
     payment_intent_id: str | None = None
 
 
+class Announcement(BaseModel):
+    """An event to record in the same transaction as the progress: its id is made in the workflow, its data
+    is the stored assignment plus ``extra``."""
+
+    event_id: str
+    type: str
+    extra: dict[str, Any] = {}
+
+
 class AssignmentProgress(BaseModel):
     assignment_id: str
     status: str
     collected: int
     premium: int
     paid_invoice_id: str | None = None
+    announce: Announcement | None = None

@@ -20,8 +20,12 @@ WORKFLOWS: list[type] = [
     CreatorIQPollWorkflow,
 ]
 
-# email_validator (used by the pure CreatorIQ rules) imports its parts lazily; they are deterministic, so
-# they are shared with the sandbox instead of being re-imported inside it.
+# The sandbox re-imports each workflow's module for every run unless it is passed through. Ours keep no
+# state at module level and import only deterministic code (their activities and models already come in
+# passed through), so they are shared: a new run then costs no imports. The sandbox still checks every call
+# the workflow code makes. email_validator (used by the pure CreatorIQ rules) imports its parts lazily.
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("email_validator", "idna")
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "workflows", "domain", "email_validator", "idna"
+    )
 )
