@@ -6,11 +6,12 @@ python worker.py            (settings from GIGCOVER_* environment variables, see
 import asyncio
 import logging
 import signal
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from activities.registry import build_activities
 from common import temporal
@@ -26,7 +27,11 @@ log = logging.getLogger("gigcover.worker")
 
 
 def build_worker(
-    client: Client, settings: Settings, session_factory: sessionmaker[Session], executor: ThreadPoolExecutor
+    client: Client,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    executor: ThreadPoolExecutor,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     """Must be called on the event loop the worker will run on (the dispatcher schedules onto it)."""
     dispatcher = Dispatcher(client, settings, session_factory, asyncio.get_running_loop())
@@ -39,10 +44,11 @@ def build_worker(
         activity_executor=executor,
         max_concurrent_activities=settings.worker_activity_threads,
         max_cached_workflows=settings.worker_max_cached_workflows,
+        interceptors=interceptors,
     )
 
 
-async def main() -> None:
+async def main(interceptors: Sequence[Interceptor] = ()) -> None:
     configure_logging()
     settings = get_settings()
     client = await temporal.connect(settings)
@@ -54,7 +60,8 @@ async def main() -> None:
         loop.add_signal_handler(sig, stop.set)
     # sync activities (database, Stripe SDK) run on these threads
     with ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor:
-        worker = build_worker(client, settings, track_commits(make_session_factory(engine)), executor)
+        factory = track_commits(make_session_factory(engine))
+        worker = build_worker(client, settings, factory, executor, interceptors)
         async with worker:
             log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
             await stop.wait()

@@ -159,6 +159,10 @@ INFLUENCER = "jc_fHDT3r1yqfEqZVPZ"  # data/job_categories.json: "influencer"
 ADDRESS = {"line1": "123 Main St", "locality": "San Francisco", "region": "CA", "postalcode": 94102}
 
 
+def unique_email(name: str = "jane") -> str:
+    return f"{name}.{time.time_ns()}.{threading.get_ident() % 10_000}@example.com"
+
+
 def contractor_fields(email: str = "jane.doe@example.com", **overrides: object) -> dict[str, object]:
     return {
         "first_name": "Jane",

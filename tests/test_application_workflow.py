@@ -3,11 +3,9 @@ activities, database and localstripe; and a worker killed mid-application on the
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from common.ids import new_document_token, new_session_id
@@ -26,7 +23,7 @@ from db.models import ApplicationSession
 from integrations.stripe_gateway import StripeGateway
 from outbox.dispatch import application_input
 from tests.histories import keep_history
-from tests.support import Org, card, contractor_fields, entity_fields, intents_of, job_fields
+from tests.support import Org, card, contractor_fields, entity_fields, intents_of, job_fields, unique_email
 from workflows.application import ApplicationWorkflow
 from workflows.application_messages import (
     Answers,
@@ -66,10 +63,10 @@ def open_session(
     lifetime: int = 3 * DAY,
 ) -> ApplicationInput:
     """A session as the API makes it, but not handed to the dev server: each test runs its own workflow."""
-    with httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, "")) as http:
+    with httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http:
         entity = http.post("/entities", json=entity_fields()).json()["id"]
         contractor = http.post(
-            "/contractors", json=contractor_fields(withhold_premium=withhold or None)
+            "/contractors", json=contractor_fields(unique_email(), withhold_premium=withhold or None)
         ).json()
         job = http.post("/jobs", json=job_fields(entity)).json()["id"]
         quote = http.post(
@@ -131,7 +128,7 @@ async def to_final_review(
 
 def worker_processes(
     queue: str, database_url: str, temporal_address: str, localstripe: str, settings: Settings
-) -> Callable[[], subprocess.Popen[bytes]]:
+) -> Callable[..., subprocess.Popen[bytes]]:
     """Starts real ``worker.py`` processes on their own task queue, wired like the test's stack."""
     env = {
         **os.environ,
@@ -144,9 +141,10 @@ def worker_processes(
         "GIGCOVER_PUBLIC_BASE_URL": settings.public_base_url,
     }
 
-    def spawn() -> subprocess.Popen[bytes]:
+    def spawn(trap: str | None = None) -> subprocess.Popen[bytes]:
+        """``trap``: an activity boundary where the worker kills itself (see tests/crashing_worker.py)."""
         return subprocess.Popen(
-            [sys.executable, "worker.py"],
+            [sys.executable, "-m", "tests.crashing_worker", trap] if trap else [sys.executable, "worker.py"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -326,106 +324,3 @@ async def test_a_bad_update_is_rejected_without_a_trace_in_history(
     assert update_events(await handle.fetch_history()) == accepted
     assert (await handle.query(ApplicationWorkflow.state)).step == "application_questions"
     await handle.terminate("test over")
-
-
-async def test_a_worker_killed_between_hold_and_capture_captures_exactly_once(
-    temporal_address: str,
-    api_url: str,
-    org: Org,
-    session_factory: sessionmaker[Session],
-    settings: Settings,
-    localstripe: str,
-    database_url: str,
-) -> None:
-    """Real worker processes on the dev server: the first is SIGKILLed holding the card, mid-completion."""
-    queue = f"crash-{uuid.uuid4().hex[:8]}"
-    spawn = worker_processes(queue, database_url, temporal_address, localstripe, settings)
-
-    client = await Client.connect(temporal_address, data_converter=pydantic_data_converter)
-    app = await asyncio.to_thread(open_session, api_url, org, session_factory, settings)
-    first = spawn()
-    try:
-        handle = await start(client, app, task_queue=queue)
-        await to_final_review(handle, await asyncio.to_thread(card, localstripe, "4242424242424242"))
-        completing = asyncio.create_task(handle.execute_update(ApplicationWorkflow.complete))
-        await asyncio.sleep(0.3)
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-        assert not completing.done() or completing.exception() is None
-        second = spawn()
-        try:
-            result = await asyncio.wait_for(completing, timeout=90)
-            assert result.status == "APPLICATION_COMPLETE"
-            await asyncio.wait_for(handle.result(), timeout=60)
-        finally:
-            second.terminate()
-            second.wait(timeout=20)
-    finally:
-        if first.poll() is None:
-            first.kill()
-    assert intents_of(localstripe, app.session_id) == [("succeeded", app.premium)]
-    policies = httpx.get(
-        f"{api_url}/api/v1/policies", params={"contractor": app.contractor_id}, auth=(org.sandbox_key, "")
-    ).json()
-    assert len(policies) == 1
-    events = httpx.get(
-        f"{api_url}/api/v1/events",
-        params={"type": "application.complete", "limit": 100},
-        auth=(org.sandbox_key, ""),
-    ).json()
-    assert sum(e["data"]["id"] == app.session_id for e in events) == 1
-
-
-@pytest.mark.parametrize("kill_after", [0.2, 1.0, 2.05, 2.4])
-async def test_a_worker_killed_around_an_assignment_charge_charges_exactly_once(
-    kill_after: float,
-    temporal_address: str,
-    api_url: str,
-    org: Org,
-    session_factory: sessionmaker[Session],
-    settings: Settings,
-    localstripe: str,
-    database_url: str,
-) -> None:
-    """A 2-second notice window; the worker dies before the reminder, during the wait, as the charge starts,
-    or just after it; a fresh worker finishes. One charge, one assignment.active."""
-    from tests.test_assignment_workflow import charges, make_assignment, status_of
-    from workflows.assignment import AssignmentWorkflow
-
-    queue = f"crash-{uuid.uuid4().hex[:8]}"
-    spawn = worker_processes(queue, database_url, temporal_address, localstripe, settings)
-
-    a = await asyncio.to_thread(make_assignment, api_url, org, session_factory, settings, localstripe)
-    a = a.model_copy(update={"notice_seconds": 2})
-    client = await Client.connect(temporal_address, data_converter=pydantic_data_converter)
-    first = spawn()
-    await asyncio.sleep(1.5)  # let it start polling
-    handle = await client.start_workflow(
-        AssignmentWorkflow.run, a, id=f"assignment-{a.assignment_id}", task_queue=queue
-    )
-    await asyncio.sleep(kill_after)
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=10)
-    second = spawn()
-
-    def activations() -> int:
-        events = httpx.get(
-            f"{api_url}/api/v1/events",
-            params={"type": "assignment.active", "limit": 100},
-            auth=(org.sandbox_key, ""),
-        ).json()
-        return sum(e["data"]["id"] == a.assignment_id for e in events)
-
-    try:
-        # A worker killed mid-activity: Temporal retries it once its 30 s start-to-close timeout passes.
-        # The status is stored a step before assignment.active is published, so wait for the event itself.
-        deadline = time.monotonic() + 120
-        while status_of(session_factory, a.assignment_id) != "active" or not activations():
-            assert time.monotonic() < deadline, "the assignment never became active"
-            await asyncio.sleep(0.2)
-    finally:
-        await handle.terminate("test over")
-        second.terminate()
-        second.wait(timeout=20)
-    assert charges(localstripe, a) == [("succeeded", a.premium)]
-    assert activations() == 1

@@ -17,7 +17,16 @@ from db.models import ApplicationSession, Assignment, EmailMessage
 from integrations.stripe_gateway import StripeGateway
 from outbox.dispatch import assignment_input
 from tests.histories import keep_history
-from tests.support import Org, card, contractor_fields, entity_fields, intents_of, job_fields, refunded_to
+from tests.support import (
+    Org,
+    card,
+    contractor_fields,
+    entity_fields,
+    intents_of,
+    job_fields,
+    refunded_to,
+    unique_email,
+)
 from workflows.assignment import AssignmentWorkflow
 from workflows.assignment_messages import AssignmentInput, AssignmentState, InvoiceAdjustment, NewCard
 
@@ -80,15 +89,14 @@ def make_assignment(
     number: str | None = "4242424242424242",
 ) -> AssignmentInput:
     """An assignment reusing an active policy, stored as the API stores it (its workflow is the test's)."""
-    with httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, "")) as http:
+    with httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http:
         http.put(
             "/organization",
             json={"billing_contact_name": "Pat Payables", "billing_contact_email": "ap@platform.example"},
         )
         entity = http.post("/entities", json=entity_fields()).json()["id"]
-        contractor = http.post("/contractors", json=contractor_fields(withhold_premium=remit or None)).json()[
-            "id"
-        ]
+        fields = contractor_fields(unique_email(), withhold_premium=remit or None)
+        contractor = http.post("/contractors", json=fields).json()["id"]
         job = http.post("/jobs", json=job_fields(entity)).json()["id"]
         quote = http.post(
             "/quotes", json={"contractor": contractor, "job": job, "coverage_type": ["workers-comp"]}
