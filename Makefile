@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test install lint format seed org histories bench clean
+.PHONY: run test install lint format seed org histories bench bench-waiting clean
 
 run: $(STAMP)
 	$(BIN)/python -m devstack.run
@@ -45,8 +45,12 @@ histories: $(STAMP)
 
 # Benchmarks (not timed tests): ratios against a bare baseline measured in the same run.
 bench: $(STAMP)
-	$(BIN)/python -m bench.assignment_throughput --count 40
+	$(BIN)/python -m bench.assignment_throughput --count 120
 	$(BIN)/python -m bench.api_latency --requests 500 --clients 50
+
+# About an hour: 10,000 assignments waiting in their notice window at once, then charged.
+bench-waiting: $(STAMP)
+	$(BIN)/python -m bench.waiting_assignments --count 10000 --window 2400
 
 clean:
 	rm -rf .data

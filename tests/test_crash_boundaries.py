@@ -16,9 +16,11 @@ import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WorkflowHandle
@@ -59,19 +61,16 @@ def boundaries(activities: tuple[str, ...]) -> list[str]:
     return [f"{moment}:{name}" for name in activities for moment in MOMENTS]
 
 
+@dataclass
 class Stack:
-    def __init__(
-        self,
-        temporal_address: str,
-        api_url: str,
-        org: Org,
-        factory: sessionmaker[Session],
-        settings: Settings,
-        localstripe: str,
-        database_url: str,
-    ) -> None:
-        self.temporal_address, self.api_url, self.org, self.factory = temporal_address, api_url, org, factory
-        self.settings, self.localstripe, self.database_url = settings, localstripe, database_url
+    client: Client
+    temporal_address: str
+    api_url: str
+    org: Org
+    factory: sessionmaker[Session]
+    settings: Settings
+    localstripe: str
+    database_url: str
 
     def events(self, event_type: str, object_id: str) -> int:
         page = httpx.get(
@@ -85,6 +84,20 @@ class Stack:
     def documents_named(self, filename: str) -> int:
         with self.factory() as session:
             return session.scalar(select(func.count()).where(Document.filename == filename)) or 0
+
+
+@pytest.fixture
+async def stack(
+    temporal_address: str,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+    database_url: str,
+) -> Stack:
+    client = await Client.connect(temporal_address, data_converter=pydantic_data_converter)
+    return Stack(client, temporal_address, api_url, org, session_factory, settings, localstripe, database_url)
 
 
 async def crash_then_recover(
@@ -135,17 +148,9 @@ async def all_boundaries(cases: list[str], one: Callable[[str], Awaitable[None]]
     assert not failures, "\n".join(failures)
 
 
-async def test_the_worker_killed_at_each_boundary_of_a_card_paid_assignment(
-    temporal_address: str,
-    api_url: str,
-    org: Org,
-    session_factory: sessionmaker[Session],
-    settings: Settings,
-    localstripe: str,
-    database_url: str,
-) -> None:
-    stack = Stack(temporal_address, api_url, org, session_factory, settings, localstripe, database_url)
-    client = await Client.connect(temporal_address, data_converter=pydantic_data_converter)
+async def test_the_worker_killed_at_each_boundary_of_a_card_paid_assignment(stack: Stack) -> None:
+    client, api_url, org, settings = stack.client, stack.api_url, stack.org, stack.settings
+    session_factory, localstripe = stack.factory, stack.localstripe
 
     async def one(boundary: str) -> None:
         a = await asyncio.to_thread(make_assignment, api_url, org, session_factory, settings, localstripe)
@@ -174,17 +179,9 @@ async def test_the_worker_killed_at_each_boundary_of_a_card_paid_assignment(
     await all_boundaries(boundaries(ASSIGNMENT_ACTIVITIES), one)
 
 
-async def test_the_worker_killed_at_each_boundary_of_a_card_paid_application(
-    temporal_address: str,
-    api_url: str,
-    org: Org,
-    session_factory: sessionmaker[Session],
-    settings: Settings,
-    localstripe: str,
-    database_url: str,
-) -> None:
-    stack = Stack(temporal_address, api_url, org, session_factory, settings, localstripe, database_url)
-    client = await Client.connect(temporal_address, data_converter=pydantic_data_converter)
+async def test_the_worker_killed_at_each_boundary_of_a_card_paid_application(stack: Stack) -> None:
+    client, api_url, org, settings = stack.client, stack.api_url, stack.org, stack.settings
+    session_factory, localstripe = stack.factory, stack.localstripe
 
     async def one(boundary: str) -> None:
         app = await asyncio.to_thread(open_session, api_url, org, session_factory, settings)
