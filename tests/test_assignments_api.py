@@ -80,8 +80,10 @@ def test_a_matching_policy_is_reused_and_the_charge_is_scheduled(
         policy["id"],
         "card",
     )
-    eventually(lambda: ten99policy.Assignments.retrieve(assignment["id"]).get("charge_due_at"), timeout=20)
-    live = ten99policy.Assignments.retrieve(assignment["id"])
+    live = eventually(
+        lambda: (found := ten99policy.Assignments.retrieve(assignment["id"])).get("charge_due_at") and found,
+        timeout=20,
+    )
     assert live["status"] == "pending" and live["charge_due_at"] > time.time() + 23 * 3600
 
     # The seeds' own invoice examples: report the final pay, then change it while still unpaid.
