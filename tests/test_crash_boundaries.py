@@ -123,12 +123,12 @@ async def crash_then_recover(
             assert time.monotonic() < deadline, f"{boundary}: the flow never finished after the crash"
             await asyncio.sleep(0.5)
     finally:
-        with contextlib.suppress(RPCError):  # an application's workflow ends by itself once complete
-            await handle.terminate("test over")
         for worker in (first, second):
             if worker is not None and worker.poll() is None:
                 worker.terminate()
                 await asyncio.to_thread(worker.wait, 20)
+        with contextlib.suppress(RPCError):  # an application's workflow ends by itself once complete
+            await handle.terminate("test over")
 
 
 async def all_boundaries(cases: list[str], one: Callable[[str], Awaitable[None]]) -> None:
