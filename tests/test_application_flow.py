@@ -16,6 +16,7 @@ from tests.support import (
     entity_fields,
     intents_of,
     job_fields,
+    unique_email,
 )
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -276,7 +277,8 @@ async def test_ops_find_applications_by_search_attributes(
     async with httpx.AsyncClient(
         base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=30
     ) as http:
-        contractor = (await http.post("/contractors", json=contractor_fields(withhold_premium=True))).json()
+        fields = contractor_fields(unique_email(), withhold_premium=True)
+        contractor = (await http.post("/contractors", json=fields)).json()
         created = await http.post(
             "/apply/sessions",
             json={
