@@ -10,10 +10,10 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from integrations.creatoriq.signature import sign
@@ -122,6 +122,12 @@ class Account:
         return sent
 
 
+class Refused(Exception):
+    def __init__(self, status: int, error: str) -> None:
+        super().__init__(error)
+        self.status, self.error = status, error
+
+
 class FakeCreatorIQ:
     def __init__(self) -> None:
         self.url = ""
@@ -133,11 +139,12 @@ class FakeCreatorIQ:
         with self._lock:
             return self.accounts.setdefault(api_key, Account(api_key))
 
-    def _admit(self, request: Request) -> Account | JSONResponse:
+    def _admit(self, request: Request) -> Account:
+        """Every route's gate, as a dependency: the key's account, or a refusal like CreatorIQ's."""
         key = request.headers.get("x-api-key")
         account = self.accounts.get(key or "")
         if account is None:
-            return JSONResponse({"error": "Forbidden"}, status_code=403)
+            raise Refused(403, "Forbidden")
         with self._lock:
             now = time.monotonic()
             while account.calls and now - account.calls[0] >= 1.0:
@@ -145,15 +152,21 @@ class FakeCreatorIQ:
             account.requests += 1
             if len(account.calls) >= RATE_LIMIT:
                 account.too_fast += 1
-                return JSONResponse({"error": "Too Many Requests"}, status_code=429)
+                raise Refused(429, "Too Many Requests")
             account.calls.append(now)
             if account.fail_next > 0:
                 account.fail_next -= 1
-                return JSONResponse({"error": "Service Unavailable"}, status_code=503)
+                raise Refused(503, "Service Unavailable")
         return account
 
     def _build(self) -> FastAPI:
         app = FastAPI()
+        Admitted = Annotated[Account, Depends(self._admit)]
+
+        @app.exception_handler(Refused)
+        async def refused(_request: Request, refusal: Refused) -> JSONResponse:
+            return JSONResponse({"error": refusal.error}, status_code=refusal.status)
+
         unknown = JSONResponse({"error": "Bad Request", "message": "unknown id"}, status_code=400)
 
         def page_of(items: list[Any], key: str, request: Request, extra: dict[str, Any] | None = None) -> Any:
@@ -170,34 +183,22 @@ class FakeCreatorIQ:
             }
 
         @app.get("/crm/v1/api/publisher/{publisher_id}")
-        def publisher(publisher_id: int, request: Request) -> Any:
-            account = self._admit(request)
-            if isinstance(account, JSONResponse):
-                return account
+        def publisher(publisher_id: int, account: Admitted) -> Any:
             found = account.publishers.get(publisher_id)
             return {"Publisher": found} if found else unknown
 
         @app.get("/crm/v1/api/campaigns")
-        def campaigns(request: Request) -> Any:
-            account = self._admit(request)
-            if isinstance(account, JSONResponse):
-                return account
+        def campaigns(request: Request, account: Admitted) -> Any:
             items = [{"Campaign": c} for _, c in sorted(account.campaigns.items())]
             return page_of(items, "CampaignCollection", request)
 
         @app.get("/crm/v1/api/campaign/{campaign_id}")
-        def campaign(campaign_id: int, request: Request) -> Any:
-            account = self._admit(request)
-            if isinstance(account, JSONResponse):
-                return account
+        def campaign(campaign_id: int, account: Admitted) -> Any:
             found = account.campaigns.get(campaign_id)
             return {"Campaign": found} if found else unknown
 
         @app.get("/crm/v1/api/campaign/{campaign_id}/publishers")
-        def campaign_publishers(campaign_id: int, request: Request) -> Any:
-            account = self._admit(request)
-            if isinstance(account, JSONResponse):
-                return account
+        def campaign_publishers(campaign_id: int, request: Request, account: Admitted) -> Any:
             if campaign_id not in account.campaigns:
                 return unknown
             wanted = request.query_params.get("publisherId")
@@ -224,30 +225,21 @@ class FakeCreatorIQ:
             return page_of(items, "PublisherCollection", request, extra)
 
         @app.put("/crm/v1/api/campaign/{campaign_id}/publishers/status")
-        async def set_status(campaign_id: int, request: Request) -> Any:
-            account = self._admit(request)
-            if isinstance(account, JSONResponse):
-                return account
+        async def set_status(campaign_id: int, request: Request, account: Admitted) -> Any:
             body = await request.json()
             for publisher_id in body["publisherIds"]:
                 account.set_status(campaign_id, int(publisher_id), body["status"])
             return {"success": True}
 
         @app.post("/pubsub/subscribe")
-        async def subscribe(request: Request) -> Any:
-            account = self._admit(request)
-            if isinstance(account, JSONResponse):
-                return account
+        async def subscribe(request: Request, account: Admitted) -> Any:
             body = await request.json()
             subscription = {"id": len(account.subscriptions) + 1, **body}
             account.subscriptions.append(subscription)
             return subscription
 
         @app.get("/pubsub/subscriptions")
-        def subscriptions(request: Request) -> Any:
-            account = self._admit(request)
-            if isinstance(account, JSONResponse):
-                return account
+        def subscriptions(account: Admitted) -> Any:
             return account.subscriptions
 
         return app
