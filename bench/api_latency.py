@@ -15,14 +15,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
-from bench.stack import ROOT, running_stack
+from bench.stack import running_stack
+from devstack.run import Stack as Processes
+from devstack.run import wait_for_http
 from tests.support import assignment_request, free_port, insured_contractors
 
 
@@ -63,31 +64,25 @@ def load(
 
 @contextmanager
 def bare_api(database_url: str, organization_id: str) -> Iterator[str]:
-    port = free_port()
+    """The bare app in its own uvicorn process, started and awaited like `make run` starts the API."""
+    port, logs = free_port(), Path(tempfile.mkdtemp(prefix="bare-api-"))
     env = {**os.environ, "BARE_DATABASE_URL": database_url, "BARE_ORGANIZATION_ID": organization_id}
-    server = subprocess.Popen(
+    server = Processes()
+    server.start(
+        "bare-api",
         [
             *(sys.executable, "-m", "uvicorn", "bench.bare_api:app_from_environment", "--factory"),
             *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
         ],
-        cwd=ROOT,
-        env=env,
+        env,
+        logs,
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/docs", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        wait_for_http(f"{url}/docs", server)
         yield url
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
 
 
 def row(name: str, ours: list[float], bare: list[float]) -> str:

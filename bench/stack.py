@@ -20,9 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from common.settings import Settings  # noqa: E402
 from db.engine import make_engine, make_session_factory  # noqa: E402
-from tests.support import Org, RunningStack, free_port, rss_mib  # noqa: E402
-
-PORTS = ("API", "TEMPORAL", "TEMPORAL_UI", "STRIPE", "SMTP", "MAILBOX")
+from tests.support import Org, RunningStack, rss_mib, stack_ports  # noqa: E402
 
 
 @dataclass
@@ -44,7 +42,7 @@ class Stack:
 async def running_stack(notice_seconds: int = 0, **settings: str) -> AsyncIterator[Stack]:
     """``settings``: more GIGCOVER_* environment variables for the stack's processes."""
     data = Path(tempfile.mkdtemp(prefix="gigcover-bench-"))
-    ports = {name: free_port() for name in PORTS}
+    ports = stack_ports()
     running = RunningStack(
         data, ports, {"GIGCOVER_ASSIGNMENT_NOTICE_SECONDS": str(notice_seconds), **settings}
     )

@@ -16,13 +16,12 @@ import time
 from collections import Counter
 
 import httpx
-import stripe
 from sqlalchemy import func, select
 
 from bench.api_latency import load, percentile
 from bench.stack import Stack, running_stack
 from db.models import Assignment
-from tests.support import assignment_request, insured_contractors
+from tests.support import assignment_request, insured_contractors, raw_stripe
 
 
 class Memory:
@@ -51,8 +50,7 @@ def active_assignments(stack: Stack) -> int:
 
 def successful_charges(stripe_url: str) -> Counter[str]:
     """Succeeded PaymentIntents per assignment, read back from localstripe."""
-    client = stripe.StripeClient("sk_test_bench", base_addresses={"api": stripe_url})
-    intents = client.v1.payment_intents.list(params={"limit": 100})
+    intents = raw_stripe(stripe_url).v1.payment_intents.list(params={"limit": 100})  # type: ignore[attr-defined]
     return Counter(
         pi.metadata["assignment"]
         for pi in intents.auto_paging_iter()

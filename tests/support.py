@@ -69,6 +69,12 @@ def eventually(
 
 
 ROOT = Path(__file__).resolve().parent.parent
+STACK_PIECES = ("API", "TEMPORAL", "TEMPORAL_UI", "STRIPE", "SMTP", "MAILBOX")
+
+
+def stack_ports() -> dict[str, int]:
+    """A free port for each piece of `make run`'s stack (GIGCOVER_DEV_<piece>_PORT)."""
+    return {name: free_port() for name in STACK_PIECES}
 
 
 class RunningStack:

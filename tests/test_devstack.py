@@ -18,9 +18,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from tests.support import RunningStack, free_port
-
-PORTS = ("API", "TEMPORAL", "TEMPORAL_UI", "STRIPE", "SMTP", "MAILBOX")
+from tests.support import RunningStack, stack_ports
 
 
 def _port_open(port: int) -> bool:
@@ -29,9 +27,9 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.fixture
-def stack_ports() -> dict[str, int]:
-    return {name: free_port() for name in PORTS}
+@pytest.fixture(name="stack_ports")
+def stack_ports_fixture() -> dict[str, int]:
+    return stack_ports()
 
 
 @pytest.fixture
