@@ -21,6 +21,7 @@ from db.engine import make_engine, make_session_factory
 from outbox.dispatch import Dispatcher
 from outbox.records import track_commits
 from outbox.schedule import ensure_schedules
+from outbox.senders import FirstAttempt
 from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
 
 log = logging.getLogger("gigcover.worker")
@@ -34,7 +35,8 @@ def build_worker(
     interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     """Must be called on the event loop the worker will run on (the dispatcher schedules onto it)."""
-    dispatcher = Dispatcher(client, settings, session_factory, asyncio.get_running_loop())
+    first_attempt = FirstAttempt.from_settings(session_factory, settings)
+    dispatcher = Dispatcher(client, settings, session_factory, asyncio.get_running_loop(), first_attempt)
     return Worker(
         client,
         task_queue=settings.task_queue,

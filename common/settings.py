@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     )
     webhook_timeout_seconds: float = 10.0
     email_retry_window_seconds: int = Field(3 * 86_400, description="How long an email is retried.")
+    first_attempt_budget_seconds: float = Field(
+        10.0,
+        description="How long the worker spends delivering new emails and webhooks itself before it leaves "
+        "them to their retrying delivery workflows; 0 sends everything through a workflow.",
+    )
     application_lifetime_seconds: int = Field(72 * 3600, description="How long an application link works.")
     assignment_notice_seconds: int = Field(
         24 * 3600, description="Notice before an assignment's card charge."

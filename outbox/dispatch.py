@@ -17,6 +17,7 @@ from common.settings import Settings
 from common.temporal import ASSIGNMENT_ID, CONTRACTOR_ID, ORGANIZATION_ID, PAYMENT_STAGE, SESSION_ID, STEP
 from db.models import ApplicationSession, Assignment, EmailMessage, TenantResource, WebhookDelivery
 from outbox.records import OutboxItem
+from outbox.senders import FirstAttempt
 from workflows.application_messages import APPLICATION_WORKFLOW, ApplicationInput
 from workflows.assignment_messages import ASSIGNMENT_WORKFLOW, AssignmentInput
 from workflows.messages import (
@@ -88,8 +89,12 @@ class Dispatcher:
         settings: Settings,
         session_factory: sessionmaker[Session],
         loop: asyncio.AbstractEventLoop,
+        first_attempt: FirstAttempt | None = None,
     ) -> None:
+        """``first_attempt``: deliver new emails and webhooks at once, starting workflows only for those
+        that fail (the worker's choice; the API leaves delivery to workflows, off its request path)."""
         self._client, self._settings, self._sessions, self._loop = client, settings, session_factory, loop
+        self._first_attempt = first_attempt
 
     @property
     def client(self) -> Client:
@@ -117,6 +122,8 @@ class Dispatcher:
 
     def dispatch_from_thread(self, items: Sequence[OutboxItem]) -> None:
         """For synchronous code (API routes, activities) running outside the event loop's thread."""
+        if self._first_attempt is not None:
+            items = self._first_attempt.deliver(items)
         if not items:
             return
         try:

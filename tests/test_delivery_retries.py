@@ -8,13 +8,18 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from common.settings import Settings
+from db.models import WebhookDelivery
 from notifications.catalog import AssignmentChargeFailure, EmailKind
+from outbox.dispatch import Dispatcher
 from outbox.records import committed_items, enqueue_email, record_event
+from outbox.senders import FirstAttempt
 from tests.histories import keep_history
 from tests.support import Org, SmtpSink, WebhookReceiver, free_port
 from worker import build_worker
@@ -161,3 +166,123 @@ async def test_email_waits_for_the_smtp_server_to_come_back(
     assert received["Subject"] == "Action needed: your payment of $31.25 for Spring campaign failed"  # type: ignore[index]
     record = httpx.get(f"{api_url}/api/v1/emails/{email_id}", auth=(org.sandbox_key, "")).json()
     assert record["status"] == "sent" and record["sent_at"]
+
+
+def _workflow_exists(env: WorkflowEnvironment, workflow_id: str) -> Any:
+    async def check() -> bool:
+        try:
+            await env.client.get_workflow_handle(workflow_id).describe()
+        except RPCError as error:
+            assert error.status == RPCStatusCode.NOT_FOUND
+            return False
+        return True
+
+    return check()
+
+
+async def test_the_worker_delivers_a_new_event_itself_and_starts_no_workflow(
+    skipping: WorkflowEnvironment,
+    session_factory: sessionmaker[Session],
+    api_url: str,
+    org: Org,
+    receiver: tuple[WebhookReceiver, str],
+    settings: Settings,
+) -> None:
+    hook, url = receiver
+    event_id, delivery_id = await asyncio.to_thread(
+        _undispatched_delivery, session_factory, org, api_url, url
+    )
+    dispatcher = Dispatcher(
+        skipping.client,
+        settings,
+        session_factory,
+        asyncio.get_running_loop(),
+        FirstAttempt.from_settings(session_factory, settings),
+    )
+    await asyncio.to_thread(dispatcher.dispatch_from_thread, [("webhook", delivery_id)])
+
+    [(headers, _)] = hook.requests
+    assert headers["ten99policy-event-id"] == event_id
+    delivery = httpx.get(
+        f"{api_url}/api/v1/webhook_deliveries/{delivery_id}", auth=(org.sandbox_key, "")
+    ).json()
+    assert delivery["status"] == "delivered"
+    assert [(a["attempt"], a["status_code"]) for a in delivery["attempts"]] == [(1, 200)]
+    assert not await _workflow_exists(skipping, f"webhook-delivery-{delivery_id}")
+    with session_factory() as session:  # nothing left for the outbox sweep
+        assert session.scalar(select(WebhookDelivery.dispatched).where(WebhookDelivery.id == delivery_id))
+
+
+async def test_a_failed_first_attempt_is_retried_by_the_delivery_workflow(
+    skipping: WorkflowEnvironment,
+    session_factory: sessionmaker[Session],
+    api_url: str,
+    org: Org,
+    receiver: tuple[WebhookReceiver, str],
+    settings: Settings,
+) -> None:
+    hook, url = receiver
+    hook.fail_next = 1
+    _, delivery_id = await asyncio.to_thread(_undispatched_delivery, session_factory, org, api_url, url)
+    dispatcher = Dispatcher(
+        skipping.client,
+        settings,
+        session_factory,
+        asyncio.get_running_loop(),
+        FirstAttempt.from_settings(session_factory, settings),
+    )
+    await asyncio.to_thread(dispatcher.dispatch_from_thread, [("webhook", delivery_id)])
+
+    handle = skipping.client.get_workflow_handle(f"webhook-delivery-{delivery_id}", result_type=str)
+    assert await handle.result() == "delivered"
+    delivery = httpx.get(
+        f"{api_url}/api/v1/webhook_deliveries/{delivery_id}", auth=(org.sandbox_key, "")
+    ).json()
+    assert [(a["attempt"], a["status_code"]) for a in delivery["attempts"]] == [(1, 503), (2, 200)]
+    assert delivery["status"] == "delivered" and len(hook.requests) == 2
+
+
+async def test_an_email_the_smtp_server_could_not_take_at_first_is_sent_once_it_is_back(
+    skipping: WorkflowEnvironment, session_factory: sessionmaker[Session], org: Org, api_url: str
+) -> None:
+    port = free_port()  # nothing listens here yet
+    sink = SmtpSink(port)
+    down = Settings(_env_file=None, smtp_port=port, task_queue="smtp-down-first")
+    with ThreadPoolExecutor(max_workers=down.worker_activity_threads) as executor:
+        async with build_worker(skipping.client, down, session_factory, executor):
+            with session_factory() as session:
+                message = enqueue_email(
+                    session,
+                    org.id,
+                    "sandbox",
+                    EmailKind.ASSIGNMENT_CHARGE_FAILURE,
+                    "jane@example.com",
+                    AssignmentChargeFailure(
+                        organization_name="Test Platform",
+                        contractor_name="Jane Doe",
+                        job_name="Spring campaign",
+                        amount=3125,
+                        reason="the card has insufficient funds",
+                        update_card_url="https://example.com/card",
+                    ),
+                )
+                session.commit()
+                items = committed_items(session)
+            dispatcher = Dispatcher(
+                skipping.client,
+                down,
+                session_factory,
+                asyncio.get_running_loop(),
+                FirstAttempt.from_settings(session_factory, down),
+            )
+            await asyncio.to_thread(dispatcher.dispatch_from_thread, items)
+            record = httpx.get(f"{api_url}/api/v1/emails/{message.id}", auth=(org.sandbox_key, "")).json()
+            assert (record["status"], record["attempt_count"]) == ("pending", 1)
+
+            sink.start()
+            try:
+                handle = skipping.client.get_workflow_handle(f"email-{message.id}", result_type=str)
+                assert await handle.result() == "sent"
+            finally:
+                sink.stop()
+    assert len(sink.messages) == 1

@@ -1,0 +1,212 @@
+"""One attempt at delivering a recorded email or webhook delivery, with the attempt recorded on its row.
+
+The delivery workflows' activities make every retry through these; the worker also makes the first attempt
+itself right after the row commits (see ``FirstAttempt``). A refusal that no retry can cure raises
+``Undeliverable``; anything worth retrying raises ``NotDeliveredYet``.
+"""
+
+import json
+import smtplib
+import time
+from collections.abc import Sequence
+from email.message import EmailMessage as MimeMessage
+from email.utils import formatdate
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.settings import Settings
+from common.webhook_signature import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
+from db.models import EmailMessage, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from outbox.records import OutboxItem, event_payload
+
+USER_AGENT = "gigcover-webhooks/1"
+
+
+class Undeliverable(Exception):
+    """Retrying cannot help: the endpoint is gone, the recipient was refused, the row does not exist."""
+
+
+class NotDeliveredYet(Exception):
+    """The receiver did not take it this time (down, slow, answered an error): try again later."""
+
+
+class WebhookSender:
+    def __init__(self, session_factory: sessionmaker[Session], timeout_seconds: float) -> None:
+        self._sessions = session_factory
+        self._timeout = timeout_seconds
+        self._http = httpx.Client(
+            timeout=timeout_seconds, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+        )
+
+    def attempt(self, delivery_id: str, attempted_at: float, timeout: float | None = None) -> int:
+        """POST the signed event once; returns the endpoint's 2xx status."""
+        with self._sessions() as session:
+            delivery = session.scalar(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id))
+            if delivery is None:
+                raise Undeliverable(f"no webhook delivery {delivery_id}")
+            if delivery.status == "delivered":
+                return delivery.last_status_code or 200
+            endpoint = session.scalar(
+                select(WebhookEndpoint).where(WebhookEndpoint.id == delivery.endpoint_id)
+            )
+            if endpoint is None or endpoint.deleted_at is not None or endpoint.status != "enabled":
+                delivery.status, delivery.last_error = "cancelled", "the endpoint was disabled or deleted"
+                delivery.dispatched = True
+                session.commit()
+                raise Undeliverable("the endpoint was disabled or deleted")
+            stored = session.scalar(select(Event).where(Event.id == delivery.event_id))
+            if stored is None:
+                raise Undeliverable(f"no event {delivery.event_id}")
+            url, secret, event_id = endpoint.url, endpoint.secret, stored.id
+            body = json.dumps(event_payload(stored), separators=(",", ":")).encode()
+
+        started = time.monotonic()
+        status: int | None = None
+        error: str | None = None
+        try:
+            response = self._http.post(
+                url,
+                content=body,
+                headers={
+                    "Content-Type": "application/json",
+                    SIGNATURE_HEADER: signature_header(secret, body),
+                    EVENT_ID_HEADER: event_id,
+                    "ten99policy-delivery-id": delivery_id,
+                },
+                timeout=timeout or self._timeout,
+            )
+            status = response.status_code
+            if not 200 <= status < 300:
+                error = f"the endpoint answered HTTP {status}"
+        except httpx.HTTPError as failure:
+            error = f"{type(failure).__name__}: {failure or 'no answer'}"
+        latency_ms = round((time.monotonic() - started) * 1000)
+        self._record_attempt(delivery_id, attempted_at, status, latency_ms, error)
+        if error:
+            raise NotDeliveredYet(error)
+        assert status is not None
+        return status
+
+    def _record_attempt(
+        self, delivery_id: str, attempted_at: float, status: int | None, latency_ms: int, error: str | None
+    ) -> None:
+        with self._sessions() as session:
+            delivery = session.scalar(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id))
+            assert delivery is not None
+            attempt = delivery.attempt_count + 1
+            session.add(
+                WebhookAttempt(
+                    delivery_id=delivery_id,
+                    attempt=attempt,
+                    attempted_at=attempted_at,
+                    status_code=status,
+                    latency_ms=latency_ms,
+                    error=error,
+                )
+            )
+            try:
+                session.flush()
+            except IntegrityError:  # a concurrent attempt took this number; its record stands
+                session.rollback()
+                delivery = session.scalar(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id))
+                assert delivery is not None
+            delivery.attempt_count = max(delivery.attempt_count, attempt)
+            delivery.last_status_code, delivery.last_error = status, error
+            if error is None:
+                delivery.status, delivery.delivered_at = "delivered", int(attempted_at)
+                delivery.dispatched = True
+            session.commit()
+
+
+def to_mime(message: EmailMessage, sender: str) -> MimeMessage:
+    mime = MimeMessage()
+    mime["From"], mime["To"], mime["Subject"] = sender, message.recipient, message.subject
+    mime["Date"] = formatdate(message.created, usegmt=True)
+    mime["Message-ID"] = f"<{message.id}@gigcover>"  # stable, so a resend after a crash can be recognised
+    mime["X-Gigcover-Kind"] = message.kind
+    mime.set_content(message.text_body)
+    mime.add_alternative(message.html_body, subtype="html")
+    return mime
+
+
+class EmailSender:
+    def __init__(self, session_factory: sessionmaker[Session], settings: Settings) -> None:
+        self._sessions = session_factory
+        self._settings = settings
+
+    def attempt(self, email_id: str, timeout: float = 15) -> None:
+        """Hand the message to the SMTP server once."""
+        with self._sessions() as session:
+            message = session.scalar(select(EmailMessage).where(EmailMessage.id == email_id))
+            if message is None:
+                raise Undeliverable(f"no email {email_id}")
+            if message.status == "sent":
+                return
+            mime = to_mime(message, self._settings.mail_from)
+            try:
+                self._send(mime, timeout)
+            except smtplib.SMTPRecipientsRefused as refused:
+                message.status, message.last_error = "failed", f"recipient refused: {refused.recipients}"
+                message.dispatched = True
+                session.commit()
+                raise Undeliverable(message.last_error) from None
+            except (OSError, smtplib.SMTPException) as failure:
+                message.attempt_count += 1
+                message.last_error = f"{type(failure).__name__}: {failure}"
+                session.commit()
+                raise NotDeliveredYet(f"SMTP unavailable: {message.last_error}") from None
+            message.attempt_count += 1
+            message.status, message.sent_at, message.last_error = "sent", int(time.time()), None
+            message.dispatched = True
+            session.commit()
+
+    def _send(self, mime: MimeMessage, timeout: float) -> None:
+        settings = self._settings
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as smtp:
+            if settings.smtp_starttls:
+                smtp.starttls()
+            if settings.smtp_username:
+                smtp.login(settings.smtp_username, settings.smtp_password or "")
+            smtp.send_message(mime)
+
+
+class FirstAttempt:
+    """The worker delivers new emails and webhooks itself, in the thread that committed them, within a
+    time budget. Only what this attempt could not deliver gets a delivery workflow, which retries for days:
+    a delivery that works the first time costs no workflow, one that fails is as durable as before. Should
+    the worker die mid-way, the outbox sweep starts workflows for what was left undispatched."""
+
+    def __init__(self, webhooks: WebhookSender, emails: EmailSender, budget_seconds: float) -> None:
+        self._webhooks, self._emails, self._budget = webhooks, emails, budget_seconds
+
+    @classmethod
+    def from_settings(cls, session_factory: sessionmaker[Session], settings: Settings) -> "FirstAttempt":
+        return cls(
+            WebhookSender(session_factory, settings.webhook_timeout_seconds),
+            EmailSender(session_factory, settings),
+            settings.first_attempt_budget_seconds,
+        )
+
+    def deliver(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
+        """Attempts each email and webhook once; returns the items that still need their workflow."""
+        deadline = time.monotonic() + self._budget
+        left: list[OutboxItem] = []
+        for item in items:
+            kind, row_id = item
+            remaining = deadline - time.monotonic()
+            if kind not in ("email", "webhook") or remaining < 1:
+                left.append(item)
+                continue
+            try:
+                if kind == "email":
+                    self._emails.attempt(row_id, timeout=remaining)
+                else:
+                    self._webhooks.attempt(row_id, time.time(), timeout=remaining)
+            except Undeliverable:
+                pass  # settled: recorded as failed or cancelled, nothing to retry
+            except Exception:  # NotDeliveredYet, or anything unexpected: the workflow retries
+                left.append(item)
+        return left
