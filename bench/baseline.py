@@ -17,3 +17,14 @@ class BaselineWorkflow:
         for _ in range(activities):
             await workflow.execute_activity(noop, start_to_close_timeout=timedelta(seconds=30))
         await workflow.sleep(timedelta(milliseconds=1))
+
+
+@workflow.defn
+class LocalBaselineWorkflow:
+    """The same, with local activities: the floor for a workflow whose steps are local activities."""
+
+    @workflow.run
+    async def run(self, activities: int) -> None:
+        for _ in range(activities):
+            await workflow.execute_local_activity(noop, start_to_close_timeout=timedelta(seconds=30))
+        await workflow.sleep(timedelta(milliseconds=1))

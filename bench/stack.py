@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from common.settings import Settings  # noqa: E402
 from db.engine import make_engine, make_session_factory  # noqa: E402
-from tests.support import Org, RunningStack, rss_mib, stack_ports  # noqa: E402
+from tests.support import Org, RunningStack, cpu_seconds, rss_mib, stack_ports  # noqa: E402
 
 
 @dataclass
@@ -34,8 +34,12 @@ class Stack:
     stripe_url: str
 
     def memory_mib(self) -> dict[str, float]:
-        """Resident memory of each piece of the stack, in MiB."""
-        return {name: rss_mib(pid) for name, pid in sorted(self.running.pieces().items())}
+        """Resident memory of each piece of the stack (all its worker processes together), in MiB."""
+        return {name: sum(map(rss_mib, pids)) for name, pids in sorted(self.running.pieces().items())}
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time each piece of the stack has used so far, in seconds (subtract two readings)."""
+        return {name: sum(map(cpu_seconds, pids)) for name, pids in sorted(self.running.pieces().items())}
 
 
 @asynccontextmanager

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select
 
@@ -37,8 +38,17 @@ HOST = "127.0.0.1"
 TEMPORAL_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 
 
-class Ports(BaseSettings):
+def one_worker_per_core() -> int:
+    return min(os.cpu_count() or 1, 4)
+
+
+class DevStack(BaseSettings):
+    """What `make run` starts: its ports, and how many worker processes (one per core by default, since a
+    Python worker uses one core at most; up to 4, as they share one SQLite file)."""
+
     model_config = SettingsConfigDict(env_prefix="GIGCOVER_DEV_", env_file=".env", extra="ignore")
+
+    workers: int = Field(default_factory=one_worker_per_core, ge=1)
 
     api_port: int = 8000
     temporal_port: int = 7233
@@ -135,14 +145,14 @@ def demo_sandbox_key(settings: Settings) -> str:
 
 
 def main() -> int:
-    ports = Ports()
+    dev = DevStack()
     settings = Settings()
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     logs = data_dir / "logs"
     logs.mkdir(exist_ok=True)
     bin_dir = Path(sys.executable).parent
-    api_url = f"http://{HOST}:{ports.api_port}"
+    api_url = f"http://{HOST}:{dev.api_port}"
 
     embed_temporal = settings.temporal_address == Settings.model_fields["temporal_address"].default
     embed_stripe = settings.stripe_api_base == Settings.model_fields["stripe_api_base"].default
@@ -150,11 +160,11 @@ def main() -> int:
     overrides = {"GIGCOVER_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
     overrides.setdefault("GIGCOVER_PUBLIC_BASE_URL", os.environ.get("GIGCOVER_PUBLIC_BASE_URL", api_url))
     if embed_temporal:
-        overrides["GIGCOVER_TEMPORAL_ADDRESS"] = f"{HOST}:{ports.temporal_port}"
+        overrides["GIGCOVER_TEMPORAL_ADDRESS"] = f"{HOST}:{dev.temporal_port}"
     if embed_stripe:
-        overrides["GIGCOVER_STRIPE_API_BASE"] = f"http://{HOST}:{ports.stripe_port}"
+        overrides["GIGCOVER_STRIPE_API_BASE"] = f"http://{HOST}:{dev.stripe_port}"
     if embed_smtp:
-        overrides["GIGCOVER_SMTP_PORT"] = str(ports.smtp_port)
+        overrides["GIGCOVER_SMTP_PORT"] = str(dev.smtp_port)
     os.environ.update(overrides)
     settings, env = Settings(), dict(os.environ)
 
@@ -185,9 +195,9 @@ def main() -> int:
                     "--ip",
                     HOST,
                     "--port",
-                    str(ports.temporal_port),
+                    str(dev.temporal_port),
                     "--ui-port",
-                    str(ports.temporal_ui_port),
+                    str(dev.temporal_ui_port),
                     "--db-filename",
                     str(data_dir / "temporal.db"),
                     "--namespace",
@@ -210,7 +220,7 @@ def main() -> int:
                     "--host",
                     HOST,
                     "--port",
-                    str(ports.stripe_port),
+                    str(dev.stripe_port),
                     "--state-file",
                     str(data_dir / "localstripe.pickle"),
                 ],
@@ -229,16 +239,17 @@ def main() -> int:
                     "--host",
                     HOST,
                     "--smtp-port",
-                    str(ports.smtp_port),
+                    str(dev.smtp_port),
                     "--http-port",
-                    str(ports.mailbox_port),
+                    str(dev.mailbox_port),
                 ],
                 env,
                 logs,
             )
         if embed_temporal:
-            wait_for_port(ports.temporal_port, stack)
-        stack.start("worker", [sys.executable, "worker.py"], env, logs)
+            wait_for_port(dev.temporal_port, stack)
+        for number in range(1, dev.workers + 1):
+            stack.start(f"worker-{number}", [sys.executable, "worker.py"], env, logs)
         stack.start(
             "api",
             [
@@ -250,19 +261,19 @@ def main() -> int:
                 "--host",
                 HOST,
                 "--port",
-                str(ports.api_port),
+                str(dev.api_port),
             ],
             env,
             logs,
         )
         wait_for_http(f"{api_url}/healthz", stack)
         if embed_stripe:
-            wait_for_port(ports.stripe_port, stack)
+            wait_for_port(dev.stripe_port, stack)
         if embed_smtp:
-            wait_for_http(f"http://{HOST}:{ports.mailbox_port}/", stack)
+            wait_for_http(f"http://{HOST}:{dev.mailbox_port}/", stack)
 
-        temporal_ui = f"http://{HOST}:{ports.temporal_ui_port}" if embed_temporal else "(external Temporal)"
-        mailbox = f"http://{HOST}:{ports.mailbox_port}" if embed_smtp else f"(SMTP at {settings.smtp_host})"
+        temporal_ui = f"http://{HOST}:{dev.temporal_ui_port}" if embed_temporal else "(external Temporal)"
+        mailbox = f"http://{HOST}:{dev.mailbox_port}" if embed_smtp else f"(SMTP at {settings.smtp_host})"
         print(
             "\ngigcover is running.\n"
             f"  API              {api_url}/api/v1\n"

@@ -120,11 +120,12 @@ class RunningStack:
         self.process.send_signal(signal.SIGINT)
         return self.process.wait(timeout=60)
 
-    def pieces(self) -> dict[str, int]:
-        """The processes the stack started, by name (temporal, localstripe, mailbox, worker, api)."""
+    def pieces(self) -> dict[str, list[int]]:
+        """The processes the stack started, by name (temporal, localstripe, mailbox, worker, api); `make run`
+        starts a worker per core."""
         names = {"temporal": "temporal", "localstripe": "localstripe", "mailbox": "mailbox"}
         names |= {"worker.py": "worker", "uvicorn": "api"}
-        found: dict[str, int] = {}
+        found: dict[str, list[int]] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
@@ -132,8 +133,16 @@ class RunningStack:
             except (OSError, IndexError, ValueError):
                 continue
             if parent == self.process.pid:
-                found |= {name: int(stat.parent.name) for word, name in names.items() if word in command}
+                for word, name in names.items():
+                    if word in command:
+                        found.setdefault(name, []).append(int(stat.parent.name))
         return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float:
