@@ -8,7 +8,9 @@ given, is loaded at start and saved once at a clean stop, so a second ``make run
 import argparse
 import logging
 import pickle
+from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from localstripe import resources, server
@@ -54,6 +56,29 @@ def teach_decline_codes() -> None:
     resources.Charge._raise_failure = raise_failure  # type: ignore[method-assign]
 
 
+def index_refunds_by_charge() -> None:
+    """localstripe finds a charge's refunds by scanning its whole store, and does so whenever it shows a
+    charge, so in every PaymentIntent it returns: a charge took 5 ms in an empty store and 23 ms after 3,000
+    charges. An index of refunds by charge keeps it constant."""
+    by_charge: defaultdict[str, list[resources.Refund]] = defaultdict(list)
+    for value in resources.store.values():  # refunds loaded from the state file
+        if isinstance(value, resources.Refund):
+            by_charge[value.charge].append(value)
+    create = resources.Refund.__init__
+
+    def create_and_index(self: resources.Refund, *args: Any, **kwargs: Any) -> None:
+        create(self, *args, **kwargs)
+        by_charge[self.charge].append(self)
+
+    def refunds(self: resources.Charge) -> resources.List:
+        found = resources.List("/v1/charges/" + self.id + "/refunds")
+        found._list = sorted(by_charge.get(self.id, []), key=lambda refund: refund.date, reverse=True)
+        return found
+
+    resources.Refund.__init__ = create_and_index  # type: ignore[method-assign]
+    resources.Charge.refunds = property(refunds)  # type: ignore[method-assign,assignment]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -66,6 +91,7 @@ def main() -> None:
     resources.Store.try_load_from_disk = lambda self: None  # type: ignore[method-assign]
     if args.state_file and args.state_file.exists():
         resources.store.update(pickle.loads(args.state_file.read_bytes()))
+    index_refunds_by_charge()
 
     async def save_state(_app: web.Application) -> None:
         if args.state_file:
