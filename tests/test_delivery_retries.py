@@ -18,7 +18,7 @@ from common.settings import Settings
 from db.models import WebhookDelivery
 from notifications.catalog import AssignmentChargeFailure, EmailKind
 from outbox.dispatch import Dispatcher
-from outbox.records import committed_items, enqueue_email, record_event
+from outbox.records import OutboxItem, committed_items, enqueue_email, record_event
 from outbox.senders import FirstAttempt
 from tests.histories import keep_history
 from tests.support import Org, SmtpSink, WebhookReceiver, free_port
@@ -126,24 +126,7 @@ async def test_email_waits_for_the_smtp_server_to_come_back(
             session_factory,
             executor,
         ):
-            with session_factory() as session:
-                message = enqueue_email(
-                    session,
-                    org.id,
-                    "sandbox",
-                    EmailKind.ASSIGNMENT_CHARGE_FAILURE,
-                    "jane@example.com",
-                    AssignmentChargeFailure(
-                        organization_name="Test Platform",
-                        contractor_name="Jane Doe",
-                        job_name="Spring campaign",
-                        amount=3125,
-                        reason="the card has insufficient funds",
-                        update_card_url="https://example.com/card",
-                    ),
-                )
-                session.commit()
-                email_id = message.id
+            email_id, _ = _charge_failure_email(session_factory, org)
             handle = await skipping.client.start_workflow(
                 "EmailDeliveryWorkflow",
                 EmailRequest(email_id=email_id, retry_window_seconds=THREE_DAYS),
@@ -166,6 +149,36 @@ async def test_email_waits_for_the_smtp_server_to_come_back(
     assert received["Subject"] == "Action needed: your payment of $31.25 for Spring campaign failed"  # type: ignore[index]
     record = httpx.get(f"{api_url}/api/v1/emails/{email_id}", auth=(org.sandbox_key, "")).json()
     assert record["status"] == "sent" and record["sent_at"]
+
+
+def _charge_failure_email(session_factory: sessionmaker[Session], org: Org) -> tuple[str, list[OutboxItem]]:
+    """An email recorded and committed, not yet sent: its id, and the outbox item the commit made."""
+    with session_factory() as session:
+        message = enqueue_email(
+            session,
+            org.id,
+            "sandbox",
+            EmailKind.ASSIGNMENT_CHARGE_FAILURE,
+            "jane@example.com",
+            AssignmentChargeFailure(
+                organization_name="Test Platform",
+                contractor_name="Jane Doe",
+                job_name="Spring campaign",
+                amount=3125,
+                reason="the card has insufficient funds",
+                update_card_url="https://example.com/card",
+            ),
+        )
+        session.commit()
+        return message.id, committed_items(session)
+
+
+def _worker_dispatcher(
+    env: WorkflowEnvironment, settings: Settings, session_factory: sessionmaker[Session]
+) -> Dispatcher:
+    """The dispatcher as the worker builds it: it delivers first, and starts workflows for what failed."""
+    first_attempt = FirstAttempt.from_settings(session_factory, settings)
+    return Dispatcher(env.client, settings, session_factory, asyncio.get_running_loop(), first_attempt)
 
 
 def _workflow_exists(env: WorkflowEnvironment, workflow_id: str) -> Any:
@@ -192,13 +205,7 @@ async def test_the_worker_delivers_a_new_event_itself_and_starts_no_workflow(
     event_id, delivery_id = await asyncio.to_thread(
         _undispatched_delivery, session_factory, org, api_url, url
     )
-    dispatcher = Dispatcher(
-        skipping.client,
-        settings,
-        session_factory,
-        asyncio.get_running_loop(),
-        FirstAttempt.from_settings(session_factory, settings),
-    )
+    dispatcher = _worker_dispatcher(skipping, settings, session_factory)
     await asyncio.to_thread(dispatcher.dispatch_from_thread, [("webhook", delivery_id)])
 
     [(headers, _)] = hook.requests
@@ -224,13 +231,7 @@ async def test_a_failed_first_attempt_is_retried_by_the_delivery_workflow(
     hook, url = receiver
     hook.fail_next = 1
     _, delivery_id = await asyncio.to_thread(_undispatched_delivery, session_factory, org, api_url, url)
-    dispatcher = Dispatcher(
-        skipping.client,
-        settings,
-        session_factory,
-        asyncio.get_running_loop(),
-        FirstAttempt.from_settings(session_factory, settings),
-    )
+    dispatcher = _worker_dispatcher(skipping, settings, session_factory)
     await asyncio.to_thread(dispatcher.dispatch_from_thread, [("webhook", delivery_id)])
 
     handle = skipping.client.get_workflow_handle(f"webhook-delivery-{delivery_id}", result_type=str)
@@ -250,38 +251,15 @@ async def test_an_email_the_smtp_server_could_not_take_at_first_is_sent_once_it_
     down = Settings(_env_file=None, smtp_port=port, task_queue="smtp-down-first")
     with ThreadPoolExecutor(max_workers=down.worker_activity_threads) as executor:
         async with build_worker(skipping.client, down, session_factory, executor):
-            with session_factory() as session:
-                message = enqueue_email(
-                    session,
-                    org.id,
-                    "sandbox",
-                    EmailKind.ASSIGNMENT_CHARGE_FAILURE,
-                    "jane@example.com",
-                    AssignmentChargeFailure(
-                        organization_name="Test Platform",
-                        contractor_name="Jane Doe",
-                        job_name="Spring campaign",
-                        amount=3125,
-                        reason="the card has insufficient funds",
-                        update_card_url="https://example.com/card",
-                    ),
-                )
-                session.commit()
-                items = committed_items(session)
-            dispatcher = Dispatcher(
-                skipping.client,
-                down,
-                session_factory,
-                asyncio.get_running_loop(),
-                FirstAttempt.from_settings(session_factory, down),
-            )
+            email_id, items = _charge_failure_email(session_factory, org)
+            dispatcher = _worker_dispatcher(skipping, down, session_factory)
             await asyncio.to_thread(dispatcher.dispatch_from_thread, items)
-            record = httpx.get(f"{api_url}/api/v1/emails/{message.id}", auth=(org.sandbox_key, "")).json()
+            record = httpx.get(f"{api_url}/api/v1/emails/{email_id}", auth=(org.sandbox_key, "")).json()
             assert (record["status"], record["attempt_count"]) == ("pending", 1)
 
             sink.start()
             try:
-                handle = skipping.client.get_workflow_handle(f"email-{message.id}", result_type=str)
+                handle = skipping.client.get_workflow_handle(f"email-{email_id}", result_type=str)
                 assert await handle.result() == "sent"
             finally:
                 sink.stop()
