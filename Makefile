@@ -45,12 +45,12 @@ histories: $(STAMP)
 
 # Benchmarks (not timed tests): ratios against a bare baseline measured in the same run.
 bench: $(STAMP)
-	$(BIN)/python -m bench.assignment_throughput --count 120
+	$(BIN)/python -m bench.assignment_throughput --count 200 --rounds 3
 	$(BIN)/python -m bench.api_latency --requests 500 --clients 50
 
-# About an hour: 10,000 assignments waiting in their notice window at once, then charged.
+# About 35 minutes: 10,000 assignments waiting in their notice window at once, then charged.
 bench-waiting: $(STAMP)
-	$(BIN)/python -m bench.waiting_assignments --count 10000 --window 2400
+	$(BIN)/python -m bench.waiting_assignments --count 10000 --window 1200
 
 clean:
 	rm -rf .data
