@@ -72,7 +72,6 @@ class AssignmentWorkflow:
         self.last_failure: str | None = None
         self.ends_at = a.ends_at
         self.lock = asyncio.Lock()
-        self.local_steps: bool | None = None  # decided at the first step (see LOCAL_STEPS)
         if a.carried is not None:  # continued as new: the coverage is bound and the premium settled
             c = a.carried
             self.premium, self.collected, self.payments = c.premium, c.collected, list(c.payments)
@@ -293,9 +292,7 @@ class AssignmentWorkflow:
     # Small helpers ---------------------------------------------------------------------------------------
 
     async def _step(self, activity: Callable[[Any, Any], R], arg: object, summary: str) -> R:
-        if self.local_steps is None:
-            self.local_steps = workflow.patched(LOCAL_STEPS)
-        if self.local_steps:
+        if workflow.patched(LOCAL_STEPS):  # decided at the first step, then memoized by the SDK
             return await workflow.execute_local_activity_method(activity, arg, summary=summary, **QUICK)
         return await workflow.execute_activity_method(activity, arg, summary=summary, **QUICK)
 
