@@ -58,14 +58,16 @@ class _TakeTurnsWriting(sqlite3.Connection):
 
 
 class _Cursor(sqlite3.Cursor):
-    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:  # type: ignore[override]
+    def _turn_if_writing(self, sql: str) -> None:
         if sql.lstrip()[:7].upper().startswith(WRITES):
             self.connection.turn()  # type: ignore[attr-defined]
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:  # type: ignore[override]
+        self._turn_if_writing(sql)
         return super().execute(sql, parameters)
 
     def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:  # type: ignore[override]
-        if sql.lstrip()[:7].upper().startswith(WRITES):
-            self.connection.turn()  # type: ignore[attr-defined]
+        self._turn_if_writing(sql)
         return super().executemany(sql, parameters)
 
 
