@@ -6,6 +6,7 @@ itself right after the row commits (see ``FirstAttempt``). A refusal that no ret
 """
 
 import json
+import math
 import smtplib
 import time
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from db.models import EmailMessage, Event, WebhookAttempt, WebhookDelivery, Webh
 from outbox.records import OutboxItem, event_payload
 
 USER_AGENT = "gigcover-webhooks/1"
+SMTP_TIMEOUT = 15.0  # seconds
 
 
 class Undeliverable(Exception):
@@ -41,8 +43,9 @@ class WebhookSender:
             timeout=timeout_seconds, follow_redirects=False, headers={"User-Agent": USER_AGENT}
         )
 
-    def attempt(self, delivery_id: str, attempted_at: float, timeout: float | None = None) -> int:
-        """POST the signed event once; returns the endpoint's 2xx status."""
+    def attempt(self, delivery_id: str, attempted_at: float, at_most: float = math.inf) -> int:
+        """POST the signed event once, waiting the configured timeout or ``at_most`` seconds, whichever is
+        shorter; returns the endpoint's 2xx status."""
         with self._sessions() as session:
             delivery = session.scalar(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id))
             if delivery is None:
@@ -76,7 +79,7 @@ class WebhookSender:
                     EVENT_ID_HEADER: event_id,
                     "ten99policy-delivery-id": delivery_id,
                 },
-                timeout=timeout or self._timeout,
+                timeout=min(at_most, self._timeout),
             )
             status = response.status_code
             if not 200 <= status < 300:
@@ -137,8 +140,8 @@ class EmailSender:
         self._sessions = session_factory
         self._settings = settings
 
-    def attempt(self, email_id: str, timeout: float = 15) -> None:
-        """Hand the message to the SMTP server once."""
+    def attempt(self, email_id: str, at_most: float = math.inf) -> None:
+        """Hand the message to the SMTP server once, waiting SMTP_TIMEOUT or ``at_most`` seconds at most."""
         with self._sessions() as session:
             message = session.scalar(select(EmailMessage).where(EmailMessage.id == email_id))
             if message is None:
@@ -147,7 +150,7 @@ class EmailSender:
                 return
             mime = to_mime(message, self._settings.mail_from)
             try:
-                self._send(mime, timeout)
+                self._send(mime, min(at_most, SMTP_TIMEOUT))
             except smtplib.SMTPRecipientsRefused as refused:
                 message.status, message.last_error = "failed", f"recipient refused: {refused.recipients}"
                 message.dispatched = True
@@ -202,9 +205,9 @@ class FirstAttempt:
                 continue
             try:
                 if kind == "email":
-                    self._emails.attempt(row_id, timeout=remaining)
+                    self._emails.attempt(row_id, at_most=remaining)
                 else:
-                    self._webhooks.attempt(row_id, time.time(), timeout=remaining)
+                    self._webhooks.attempt(row_id, time.time(), at_most=remaining)
             except Undeliverable:
                 pass  # settled: recorded as failed or cancelled, nothing to retry
             except Exception:  # NotDeliveredYet, or anything unexpected: the workflow retries
