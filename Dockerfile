@@ -20,4 +20,4 @@ COPY alembic.ini manage.py worker.py ./
 RUN pip install . && useradd --create-home --uid 10001 gigcover
 USER gigcover
 EXPOSE 8000
-CMD ["uvicorn", "api.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["python", "-m", "api.serve", "--host", "0.0.0.0", "--port", "8000"]

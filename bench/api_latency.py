@@ -71,7 +71,7 @@ def bare_api(database_url: str, organization_id: str) -> Iterator[str]:
     server.start(
         "bare-api",
         [
-            *(sys.executable, "-m", "uvicorn", "bench.bare_api:app_from_environment", "--factory"),
+            *(sys.executable, "-m", "api.serve", "--app", "bench.bare_api:app_from_environment"),
             *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
         ],
         env,

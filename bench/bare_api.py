@@ -51,6 +51,6 @@ def create_bare_app(factory: sessionmaker[Session], organization_id: str) -> Fas
 
 
 def app_from_environment() -> FastAPI:
-    """For ``uvicorn --factory bench.bare_api:app_from_environment``, served like the real API."""
+    """For ``python -m api.serve --app bench.bare_api:app_from_environment``, served like the real API."""
     engine = make_engine(os.environ["BARE_DATABASE_URL"])
     return create_bare_app(make_session_factory(engine), os.environ["BARE_ORGANIZATION_ID"])

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     mail_from: str = "gigcover <no-reply@gigcover.local>"
 
     public_base_url: str = "http://127.0.0.1:8000"
+    api_keep_alive_seconds: int = Field(
+        75,
+        description="How long the API keeps an idle HTTP connection open for reuse. Longer than the "
+        "idle timeout of the clients and load balancers in front of it (httpx 5 s, AWS ALB 60 s), so the API "
+        "never closes a connection at the moment a client sends its next request on it.",
+    )
 
     webhook_retry_window_seconds: int = Field(
         3 * 86_400, description="How long a failing delivery is retried."

@@ -255,9 +255,7 @@ def main() -> int:
             [
                 sys.executable,
                 "-m",
-                "uvicorn",
-                "api.main:create_app",
-                "--factory",
+                "api.serve",
                 "--host",
                 HOST,
                 "--port",

@@ -186,7 +186,7 @@ def receiver() -> Iterator[tuple[WebhookReceiver, str]]:
 
 @pytest.fixture(scope="session")
 def api_url(settings: Settings, api_port: int, session_factory: sessionmaker[Session]) -> Iterator[str]:
-    with serve(create_app(settings), api_port) as url:
+    with serve(create_app(settings), api_port, settings) as url:
         yield url
 
 

@@ -35,10 +35,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: FastAPI, port: int | None = None) -> Iterator[str]:
-    """Run ``app`` with a real uvicorn server on loopback; yields its base URL."""
+def serve(app: FastAPI, port: int | None = None, settings: "Settings | None" = None) -> Iterator[str]:
+    """Run ``app`` with a real uvicorn server on loopback, configured as ``make run`` serves the API; yields
+    its base URL."""
+    from api.serve import server_config
+    from common.settings import Settings
+
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = server_config(app, "127.0.0.1", port, settings or Settings.model_construct(), "warning")
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -124,7 +129,7 @@ class RunningStack:
         """The processes the stack started, by name (temporal, localstripe, mailbox, worker, api); `make run`
         starts a worker per core."""
         names = {"temporal": "temporal", "localstripe": "localstripe", "mailbox": "mailbox"}
-        names |= {"worker.py": "worker", "uvicorn": "api"}
+        names |= {"worker.py": "worker", "api.serve": "api"}
         found: dict[str, list[int]] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:

@@ -204,7 +204,7 @@ def test_a_declined_assignment_charge_is_paid_through_the_emailed_link(
         update={"assignment_notice_seconds": 1, "public_base_url": f"http://127.0.0.1:{port}"}
     )
     with (
-        serve(create_app(fast), port) as api,
+        serve(create_app(fast), port, fast) as api,
         httpx.Client(base_url=f"{api}/api/v1", auth=(org.sandbox_key, "")) as http,
     ):
         entity = http.post("/entities", json=entity_fields()).json()["id"]

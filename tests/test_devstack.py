@@ -27,6 +27,23 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _answers_again_after_idling(port: int, seconds: float) -> bool:
+    """Whether one connection answers a request, idles ``seconds`` (longer than an httpx client keeps an
+    idle connection, 5 s) and answers the next: a server that closed it first would make a client that
+    reused it at that moment fail with a connection reset."""
+    request = b"GET /healthz HTTP/1.1\r\nHost: api\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        first = sock.recv(65536)
+        time.sleep(seconds)
+        try:
+            sock.sendall(request)
+            second = sock.recv(65536)
+        except OSError:
+            return False
+    return first.startswith(b"HTTP/1.1 200") and second.startswith(b"HTTP/1.1 200")
+
+
 @pytest.fixture(name="stack_ports")
 def stack_ports_fixture() -> dict[str, int]:
     return stack_ports()
@@ -62,6 +79,7 @@ async def test_make_run_starts_every_piece_and_stops_them(
     assert categories.status_code == 200 and len(categories.json()) >= 15
     assert httpx.get(f"{api}/docs").status_code == 200
     assert "/api/v1/contractors" in httpx.get(f"{api}/openapi.json").json()["paths"]
+    assert _answers_again_after_idling(stack_ports["API"], seconds=6)
 
     # The Temporal UI is up, and the worker polls our task queue on the dev server.
     assert (

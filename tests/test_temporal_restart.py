@@ -103,7 +103,7 @@ def test_a_temporal_restart_loses_no_assignment_and_charges_none_twice(
     )
     with (
         worker_running(ours.temporal_address, ours, session_factory),
-        serve(create_app(ours)) as api,
+        serve(create_app(ours), settings=ours) as api,
     ):
 
         async def create_assignments() -> list[str]:
