@@ -13,11 +13,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from api.errors import ApiError
+from common.temporal import UPDATE_TIMEOUT_SECONDS
 
 T = TypeVar("T")
 # A query is answered by a worker (replaying the workflow if it is not cached); the stored row says nearly
 # the same, so a busy worker gets one second before a GET answers from the database instead.
-QUERY_TIMEOUT, UPDATE_TIMEOUT = 1.0, 60.0
+QUERY_TIMEOUT, UPDATE_TIMEOUT = 1.0, UPDATE_TIMEOUT_SECONDS
 
 
 def call(request: Request, operation: Callable[[Client], Awaitable[T]], timeout: float) -> T:

@@ -6,6 +6,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from common.settings import Settings
 
+# How long the API waits for a workflow to answer an Update before it gives the caller a 503.
+UPDATE_TIMEOUT_SECONDS = 60.0
+
 # Custom search attributes (ids and stages only, never personal data). `make run` registers them with the
 # dev server; docker-compose registers them in its namespace job.
 ORGANIZATION_ID = SearchAttributeKey.for_keyword("OrganizationId")

@@ -363,6 +363,22 @@ class Invoice(TenantResource):
     voided_at: Mapped[int | None] = mapped_column(Integer)
 
 
+class PremiumAdjustment(Base):
+    """A premium change the API committed for an assignment's workflow, kept like an outbox row: the API
+    sends it as an Update right after the commit, and the outbox sweep re-sends any whose sender died before
+    the workflow heard it. ``id`` orders them: the workflow ignores one older than the last it took."""
+
+    __tablename__ = "premium_adjustments"
+    __table_args__ = (Index("ix_premium_adjustments_unsent", "dispatched", "created"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    assignment_id: Mapped[str] = mapped_column(String(40))
+    invoice_key: Mapped[str] = mapped_column(String(120))
+    premium: Mapped[int] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(Integer)
+    dispatched: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class CreatorIQConnection(TenantResource):
     """An organization's CreatorIQ API key (per environment) and how its creators become applications.
 

@@ -9,17 +9,38 @@ from typing import Any, TypeVar
 from anyio import to_thread
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from common.settings import Settings
-from common.temporal import ASSIGNMENT_ID, CONTRACTOR_ID, ORGANIZATION_ID, PAYMENT_STAGE, SESSION_ID, STEP
-from db.models import ApplicationSession, Assignment, EmailMessage, TenantResource, WebhookDelivery
+from common.temporal import (
+    ASSIGNMENT_ID,
+    CONTRACTOR_ID,
+    ORGANIZATION_ID,
+    PAYMENT_STAGE,
+    SESSION_ID,
+    STEP,
+    UPDATE_TIMEOUT_SECONDS,
+)
+from db.models import (
+    ApplicationSession,
+    Assignment,
+    EmailMessage,
+    PremiumAdjustment,
+    TenantResource,
+    WebhookDelivery,
+)
 from outbox.records import OutboxItem
 from outbox.senders import FirstAttempt
 from workflows.application_messages import APPLICATION_WORKFLOW, ApplicationInput
-from workflows.assignment_messages import ASSIGNMENT_WORKFLOW, AssignmentInput
+from workflows.assignment_messages import (
+    ASSIGNMENT_WORKFLOW,
+    AdjustmentResult,
+    AssignmentInput,
+    InvoiceAdjustment,
+)
 from workflows.messages import (
     EMAIL_DELIVERY_WORKFLOW,
     WEBHOOK_DELIVERY_WORKFLOW,
@@ -38,6 +59,9 @@ WORKFLOW_ID_PREFIXES = {
     "application": "application-",
     "assignment": "assignment-",
 }
+# An API request waits UPDATE_TIMEOUT_SECONDS for its Update; an adjustment still unsent twice that long
+# after its commit lost its sender.
+ADJUSTMENT_GRACE_SECONDS = int(2 * UPDATE_TIMEOUT_SECONDS)
 MODELS = {
     "webhook": WebhookDelivery,
     "email": EmailMessage,
@@ -134,7 +158,34 @@ class Dispatcher:
             )
 
     async def dispatch_undispatched(self, older_than_seconds: int) -> int:
-        return await self.dispatch(await to_thread.run_sync(self._undispatched, older_than_seconds))
+        started = await self.dispatch(await to_thread.run_sync(self._undispatched, older_than_seconds))
+        return started + await self._resend_adjustments(max(older_than_seconds, ADJUSTMENT_GRACE_SECONDS))
+
+    async def _resend_adjustments(self, older_than_seconds: int) -> int:
+        """Sends the premium adjustments whose API request died between its commit and its Update, oldest
+        first; the workflow takes each once and ignores any a newer one has overtaken. Returns how many."""
+        sent: list[int] = []
+        for row in await to_thread.run_sync(self._unsent_adjustments, older_than_seconds):
+            handle = self._client.get_workflow_handle(WORKFLOW_ID_PREFIXES["assignment"] + row.assignment_id)
+            adjustment = InvoiceAdjustment(invoice_id=row.invoice_key, premium=row.premium, sequence=row.id)
+            try:
+                await asyncio.wait_for(
+                    handle.execute_update("adjust", adjustment, result_type=AdjustmentResult),
+                    UPDATE_TIMEOUT_SECONDS,
+                )
+            except WorkflowUpdateFailedError as refused:
+                log.warning("assignment %s refused adjustment %d: %s", row.assignment_id, row.id, refused)
+            except RPCError as error:
+                started = await to_thread.run_sync(self._load, Assignment, row.assignment_id)
+                if error.status != RPCStatusCode.NOT_FOUND or not started.dispatched:
+                    continue  # Temporal unreachable, or the workflow not started yet: the next sweep
+                log.warning("assignment %s ended before premium adjustment %d", row.assignment_id, row.id)
+            except TimeoutError:
+                continue
+            sent.append(row.id)
+        if sent:
+            await to_thread.run_sync(self._mark_adjustments_sent, sent)
+        return len(sent)
 
     async def _start(self, item: OutboxItem) -> None:
         kind, row_id = item
@@ -207,6 +258,24 @@ class Dispatcher:
                 ids = [row_id for item_kind, row_id in items if item_kind == kind]
                 if ids:
                     session.execute(update(model).where(model.id.in_(ids)).values(dispatched=True))
+            session.commit()
+
+    def _unsent_adjustments(self, older_than_seconds: int) -> list[PremiumAdjustment]:
+        cutoff = int(time.time()) - older_than_seconds
+        with self._sessions() as session:
+            query = (
+                select(PremiumAdjustment)
+                .where(PremiumAdjustment.dispatched.is_(False), PremiumAdjustment.created <= cutoff)
+                .order_by(PremiumAdjustment.id)
+                .limit(500)
+            )
+            return list(session.scalars(query))
+
+    def _mark_adjustments_sent(self, ids: list[int]) -> None:
+        with self._sessions() as session:
+            session.execute(
+                update(PremiumAdjustment).where(PremiumAdjustment.id.in_(ids)).values(dispatched=True)
+            )
             session.commit()
 
     def _undispatched(self, older_than_seconds: int) -> list[OutboxItem]:

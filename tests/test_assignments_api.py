@@ -1,17 +1,22 @@
 """/assignments and /invoices through the official client and the real worker on the dev server: each
 coverage path with its reason, the seeds' own invoice examples, and the rules."""
 
+import asyncio
 import time
 
 import httpx
 import pytest
 import ten99policy
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from ten99policy import error
 
 from common.ids import new_document_token, new_session_id
 from common.settings import Settings
-from db.models import ApplicationSession
+from db.models import ApplicationSession, PremiumAdjustment
+from tests.histories import keep_history
 from tests.support import Org, SmtpSink, contractor_fields, entity_fields, eventually, job_fields
 from tests.test_assignment_workflow import save_card
 
@@ -272,3 +277,113 @@ async def test_the_assignment_is_covered_once_its_application_completes(
                 break
             await asyncio.sleep(0.1)
         assert events[0]["data"]["id"] == assignment["id"]
+
+
+def _sweep(temporal_address: str, settings: Settings) -> None:
+    """Runs the outbox sweep once, as its schedule does every minute."""
+    from workflows.messages import OUTBOX_SWEEP_WORKFLOW, SweepRequest, SweepResult
+
+    async def run() -> None:
+        await (await _temporal(temporal_address)).execute_workflow(
+            OUTBOX_SWEEP_WORKFLOW,
+            SweepRequest(older_than_seconds=0),
+            id=f"outbox-sweep-test-{time.time_ns()}",
+            task_queue=settings.task_queue,
+            result_type=SweepResult,
+        )
+
+    asyncio.run(run())
+
+
+async def _temporal(address: str) -> Client:
+    return await Client.connect(address, data_converter=pydantic_data_converter)
+
+
+def _unsent_adjustments(factory: sessionmaker[Session], assignment: str) -> list[tuple[str, int]]:
+    with factory() as session:
+        rows = session.scalars(
+            select(PremiumAdjustment).where(
+                PremiumAdjustment.assignment_id == assignment, PremiumAdjustment.dispatched.is_(False)
+            )
+        )
+        return [(row.invoice_key, row.premium) for row in rows]
+
+
+def _age_adjustments(factory: sessionmaker[Session], assignment: str) -> None:
+    """Moves the assignment's adjustments 10 minutes into the past (the sweep leaves fresh ones to the
+    request that committed them)."""
+    with factory() as session:
+        session.execute(
+            update(PremiumAdjustment)
+            .where(PremiumAdjustment.assignment_id == assignment)
+            .values(created=PremiumAdjustment.created - 600)
+        )
+        session.commit()
+
+
+def test_an_invoice_whose_api_process_died_before_the_workflow_heard_it_is_repriced_by_the_sweep(
+    client: object,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+    temporal_address: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    contractor, job = _job()
+    quote = ten99policy.Quotes.create(contractor=contractor, job=job, coverage_type=["workers-comp"])
+    ten99policy.Policies.create(quote=quote["id"])
+    save_card(session_factory, settings, org, contractor, "4242424242424242", localstripe)
+    assignment = ten99policy.Assignments.create(
+        contractor=contractor,
+        job=job,
+        coverage_type=["workers-comp"],
+        effective_date=quote["effective_date"],
+        end_date=quote["end_date"],
+    )["id"]
+    eventually(lambda: ten99policy.Assignments.retrieve(assignment).get("charge_due_at"), timeout=20)
+    invoice = dict(contractor=contractor, job=job, paycycle_startdate=1714419793, paycycle_enddate=1714419793)
+    first = ten99policy.Invoices.create(gross_pay=300_000, **invoice)
+    assert ten99policy.Assignments.retrieve(assignment)["premium"] == first["premium_due"]
+
+    # The API process dies between committing the second invoice and telling the workflow.
+    def died(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the API process died here")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("api.routers.invoices.workflow_calls.update", died)
+        with pytest.raises(error.Ten99PolicyError):
+            ten99policy.Invoices.create(gross_pay=200_000, **invoice)
+    second = ten99policy.Invoices.list(contractor=contractor)[0]
+    assert (second["gross_pay"], second["status"]) == (200_000, "open")
+    assert ten99policy.Assignments.retrieve(assignment)["premium"] == first["premium_due"]
+    assert _unsent_adjustments(session_factory, assignment) == [(second["id"], second["premium_due"])]
+
+    # A sweep leaves a fresh adjustment to its request; once that request must have given up, it sends it.
+    _sweep(temporal_address, settings)
+    assert ten99policy.Assignments.retrieve(assignment)["premium"] == first["premium_due"]
+    assert _unsent_adjustments(session_factory, assignment) == [(second["id"], second["premium_due"])]
+    _age_adjustments(session_factory, assignment)
+    _sweep(temporal_address, settings)
+    repriced = ten99policy.Assignments.retrieve(assignment)
+    assert (repriced["premium"], repriced["status"]) == (second["premium_due"], "pending")
+    assert _unsent_adjustments(session_factory, assignment) == []
+
+    # Another invoice's request dies the same way, and a newer invoice replaces it before the sweep comes: the
+    # sweep's late adjustment has been overtaken, so the workflow keeps the newest invoice's premium.
+    with monkeypatch.context() as patch:
+        patch.setattr("api.routers.invoices.workflow_calls.update", died)
+        with pytest.raises(error.Ten99PolicyError):
+            ten99policy.Invoices.create(gross_pay=100_000, **invoice)
+    newest = ten99policy.Invoices.create(gross_pay=250_000, **invoice)
+    assert ten99policy.Assignments.retrieve(assignment)["premium"] == newest["premium_due"]
+    _age_adjustments(session_factory, assignment)
+    _sweep(temporal_address, settings)
+    assert _unsent_adjustments(session_factory, assignment) == []
+    assert ten99policy.Assignments.retrieve(assignment)["premium"] == newest["premium_due"]
+
+    async def record() -> None:
+        handle = (await _temporal(temporal_address)).get_workflow_handle(f"assignment-{assignment}")
+        await keep_history(handle, "assignment_adjustments_resent_by_the_sweep")
+
+    asyncio.run(record())

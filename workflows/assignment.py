@@ -60,6 +60,7 @@ class AssignmentWorkflow:
         self.card_revision = 0  # bumped when the contractor saves a new card
         self.invoice_id: str | None = None
         self.seen_invoices: list[str] = []
+        self.adjustment_sequence = 0  # the newest adjustment taken, in the order the API committed them
         self.collected = 0  # captured minus refunded (or billed, for remit)
         self.payments: list[tuple[str, int]] = []  # (PaymentIntent, what is left of it to refund)
         self.charged = False
@@ -77,6 +78,7 @@ class AssignmentWorkflow:
             self.premium, self.collected, self.payments = c.premium, c.collected, list(c.payments)
             self.revision, self.card_revision, self.invoice_id = c.revision, c.card_revision, c.invoice_id
             self.seen_invoices, self.status, self.ends_at = list(c.seen_invoices), c.status, c.ends_at
+            self.adjustment_sequence = c.adjustment_sequence
             self.charged = self.active = c.status == "active"
 
     @workflow.run
@@ -287,6 +289,7 @@ class AssignmentWorkflow:
             seen_invoices=self.seen_invoices[-200:],
             status=self.status,
             ends_at=self.ends_at,
+            adjustment_sequence=self.adjustment_sequence,
         )
 
     # Small helpers ---------------------------------------------------------------------------------------
@@ -342,7 +345,11 @@ class AssignmentWorkflow:
     @workflow.update
     async def adjust(self, adjustment: InvoiceAdjustment) -> AdjustmentResult:
         async with self.lock:
-            if adjustment.invoice_id in self.seen_invoices:  # the same invoice again: nothing new
+            overtaken = adjustment.sequence is not None and adjustment.sequence <= self.adjustment_sequence
+            if not overtaken:
+                self.adjustment_sequence = adjustment.sequence or self.adjustment_sequence
+            # The same invoice again, or a resent one a newer adjustment has overtaken: nothing new.
+            if overtaken or adjustment.invoice_id in self.seen_invoices:
                 return AdjustmentResult(
                     premium=self.premium, before_charge=not self.charged, collected=self.collected
                 )

@@ -19,6 +19,7 @@ class CarriedState(BaseModel):
     seen_invoices: list[str]
     status: str
     ends_at: int
+    adjustment_sequence: int = 0
 
 
 class AssignmentInput(BaseModel):
@@ -38,6 +39,7 @@ class AssignmentInput(BaseModel):
 class InvoiceAdjustment(BaseModel):
     invoice_id: str
     premium: int
+    sequence: int | None = None  # the premium_adjustments row; one older than the last taken is ignored
 
 
 class AdjustmentResult(BaseModel):

@@ -19,7 +19,7 @@ from api.routers.jobs import get_job
 from api.schemas import Strict, UnixTime
 from common import representations as render
 from common.ids import new_id
-from db.models import Assignment, Invoice
+from db.models import Assignment, Invoice, PremiumAdjustment
 from domain.assignment_coverage import CoveragePath
 from domain.premium import estimated_gross_pay, premium_cents
 from workflows.assignment_messages import AdjustmentResult, InvoiceAdjustment
@@ -60,21 +60,31 @@ def _commit_then_reprice(
     premium: int,
     undo: Callable[[], None],
 ) -> None:
-    """Commit first (the workflow's activities write to the same database, so no write transaction may be
-    held while waiting for it), then tell the workflow; if it refuses, ``undo`` the change and re-raise."""
+    """Commit the change with its premium adjustment, then tell the workflow (no write transaction may be held
+    while waiting for it: its activities write to the same database); if it refuses, ``undo`` the change and
+    re-raise. Should this process die after the commit, the outbox sweep sends the adjustment instead."""
+    adjustment = PremiumAdjustment(
+        assignment_id=assignment.id, invoice_key=key, premium=premium, created=now()
+    )
+    session.add(adjustment)
+    session.flush()
+    sequence = adjustment.id
     session.commit()
     try:
         workflow_calls.update(
             request,
             workflow_id(assignment.id),
             "adjust",
-            InvoiceAdjustment(invoice_id=key, premium=premium),
+            InvoiceAdjustment(invoice_id=key, premium=premium, sequence=sequence),
             AdjustmentResult,
         )
     except ApiError:
         undo()
+        adjustment.dispatched = True
         session.commit()
         raise
+    adjustment.dispatched = True
+    session.commit()
 
 
 def _billable(session: Session, tenant: Tenant, contractor: str, job: str) -> Assignment:
