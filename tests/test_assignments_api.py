@@ -3,6 +3,7 @@ coverage path with its reason, the seeds' own invoice examples, and the rules.""
 
 import asyncio
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -61,19 +62,30 @@ def _opt_in(factory: sessionmaker[Session], org: Org, contractor: str, state: st
         session.commit()
 
 
-def test_a_matching_policy_is_reused_and_the_charge_is_scheduled(
-    client: object, org: Org, session_factory: sessionmaker[Session], settings: Settings, localstripe: str
-) -> None:
+def _card_paid_assignment(
+    factory: sessionmaker[Session], settings: Settings, org: Org, localstripe: str
+) -> tuple[str, str, dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A contractor with a workers' comp policy and a saved card, and an assignment on their job:
+    (contractor, job, quote, policy, assignment)."""
     contractor, job = _job()
     quote = ten99policy.Quotes.create(contractor=contractor, job=job, coverage_type=["workers-comp"])
     policy = ten99policy.Policies.create(quote=quote["id"])
-    save_card(session_factory, settings, org, contractor, "4242424242424242", localstripe)
+    save_card(factory, settings, org, contractor, "4242424242424242", localstripe)
     assignment = ten99policy.Assignments.create(
         contractor=contractor,
         job=job,
         coverage_type=["workers-comp"],
         effective_date=quote["effective_date"],
         end_date=quote["end_date"],
+    )
+    return contractor, job, quote, policy, assignment
+
+
+def test_a_matching_policy_is_reused_and_the_charge_is_scheduled(
+    client: object, org: Org, session_factory: sessionmaker[Session], settings: Settings, localstripe: str
+) -> None:
+    contractor, job, quote, policy, assignment = _card_paid_assignment(
+        session_factory, settings, org, localstripe
     )
     assert assignment["id"].startswith("an_")
     assert assignment["eligible"] == {
@@ -330,17 +342,8 @@ def test_an_invoice_whose_api_process_died_before_the_workflow_heard_it_is_repri
     temporal_address: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    contractor, job = _job()
-    quote = ten99policy.Quotes.create(contractor=contractor, job=job, coverage_type=["workers-comp"])
-    ten99policy.Policies.create(quote=quote["id"])
-    save_card(session_factory, settings, org, contractor, "4242424242424242", localstripe)
-    assignment = ten99policy.Assignments.create(
-        contractor=contractor,
-        job=job,
-        coverage_type=["workers-comp"],
-        effective_date=quote["effective_date"],
-        end_date=quote["end_date"],
-    )["id"]
+    contractor, job, *_, created = _card_paid_assignment(session_factory, settings, org, localstripe)
+    assignment = created["id"]
     eventually(lambda: ten99policy.Assignments.retrieve(assignment).get("charge_due_at"), timeout=20)
     invoice = dict(contractor=contractor, job=job, paycycle_startdate=1714419793, paycycle_enddate=1714419793)
     first = ten99policy.Invoices.create(gross_pay=300_000, **invoice)
