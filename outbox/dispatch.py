@@ -166,7 +166,7 @@ class Dispatcher:
         first; the workflow takes each once and ignores any a newer one has overtaken. Returns how many."""
         sent: list[int] = []
         for row in await to_thread.run_sync(self._unsent_adjustments, older_than_seconds):
-            handle = self._client.get_workflow_handle(WORKFLOW_ID_PREFIXES["assignment"] + row.assignment_id)
+            handle = self._client.get_workflow_handle(workflow_id(("assignment", row.assignment_id)))
             adjustment = InvoiceAdjustment(invoice_id=row.invoice_key, premium=row.premium, sequence=row.id)
             try:
                 await asyncio.wait_for(

@@ -33,6 +33,7 @@ from domain.dates import MAX_TERM, CoverageDateError, coverage_period
 from domain.payer import premium_is_withheld
 from domain.premium import estimated_gross_pay, premium_cents
 from domain.rating import rate_quote
+from outbox.dispatch import workflow_id as outbox_workflow_id
 from outbox.records import start_after_commit
 from workflows.assignment_messages import AssignmentState
 
@@ -66,7 +67,7 @@ class ExtendIn(Strict):
 
 
 def workflow_id(assignment_id: str) -> str:
-    return f"assignment-{assignment_id}"
+    return outbox_workflow_id(("assignment", assignment_id))
 
 
 def get_assignment(session: Session, tenant: Tenant, assignment_id: str) -> Assignment:
