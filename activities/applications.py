@@ -6,19 +6,20 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.base import MoneyActivities, row_of
 from common import representations as render
-from common.ids import new_id
-from common.settings import Settings
 from db.models import ApplicationSession, Assignment, Contractor, Job, Organization, Payment, Policy, Quote
 from documents.issuing import document_store, issue_policy_certificates
-from integrations.stripe_gateway import CardDeclined, StripeGateway
+from domain.application import Status, Step
+from domain.statuses import AssignmentStatus, PaymentStatus
+from integrations.stripe_gateway import CardDeclined
 from notifications.catalog import EmailKind, PaymentConfirmation
-from outbox.dispatch import Dispatcher
 from outbox.records import committed_items, enqueue_email
+from services.policies import new_policy
 from workflows.application_messages import (
     Capture,
     CardAuthorization,
@@ -32,28 +33,11 @@ from workflows.application_messages import (
 )
 
 
-def _session(session: Session, session_id: str) -> ApplicationSession:
-    row = session.scalar(select(ApplicationSession).where(ApplicationSession.id == session_id))
-    if row is None:
-        raise ApplicationError(f"no application session {session_id}", non_retryable=True)
-    return row
+def _session(session: Session, row_id: str) -> ApplicationSession:
+    return row_of(session, ApplicationSession, row_id)
 
 
-class ApplicationActivities:
-    def __init__(
-        self,
-        session_factory: sessionmaker[Session],
-        settings: Settings,
-        gateway: StripeGateway,
-        dispatcher: Dispatcher,
-    ) -> None:
-        self._sessions, self._settings, self._stripe, self._dispatcher = (
-            session_factory,
-            settings,
-            gateway,
-            dispatcher,
-        )
-
+class ApplicationActivities(MoneyActivities):
     @activity.defn
     def record_progress(self, progress: Progress) -> None:
         with self._sessions() as session:
@@ -126,12 +110,12 @@ class ApplicationActivities:
                     request.idempotency_key,
                 )
             except CardDeclined as declined:
-                payment.status = "declined"
+                payment.status = PaymentStatus.DECLINED
                 session.commit()
                 raise ApplicationError(
                     declined.message, declined.decline_code, type="CardDeclined", non_retryable=True
                 ) from None
-            payment.payment_intent_id, payment.status = intent, "authorized"
+            payment.payment_intent_id, payment.status = intent, PaymentStatus.AUTHORIZED
             row.payment_method_id, row.payment_intent_id, row.card_summary = (
                 card.payment_method_id,
                 intent,
@@ -144,7 +128,9 @@ class ApplicationActivities:
         existing = session.scalar(select(Payment).where(Payment.idempotency_key == key))
         if existing is not None:
             return existing
-        payment = Payment(idempotency_key=key, amount=amount, status="creating", created=int(time.time()))
+        payment = Payment(
+            idempotency_key=key, amount=amount, status=PaymentStatus.CREATING, created=int(time.time())
+        )
         session.add(payment)
         try:
             session.flush()
@@ -165,7 +151,7 @@ class ApplicationActivities:
                 select(Payment).where(Payment.payment_intent_id == request.payment_intent_id)
             )
             if payment is not None:
-                payment.status = "captured"
+                payment.status = PaymentStatus.CAPTURED
                 session.commit()
         return amount
 
@@ -186,19 +172,7 @@ class ApplicationActivities:
     def _new_policy(self, session: Session, row: ApplicationSession) -> Policy:
         quote = session.scalar(select(Quote).where(Quote.id == row.quote_id))
         assert quote is not None
-        policy = Policy(
-            id=new_id("policy"),
-            organization_id=row.organization_id,
-            environment=row.environment,
-            created=int(time.time()),
-            quote_id=quote.id,
-            contractor_id=quote.contractor_id,
-            job_id=quote.job_id,
-            status="active",
-            effective_date=quote.effective_date,
-            expiration_date=quote.end_date,
-            certificates={},
-        )
+        policy = new_policy(row, quote)
         session.add(policy)
         session.flush()
         return policy
@@ -207,7 +181,7 @@ class ApplicationActivities:
     def complete_application(self, completion: Completion) -> Snapshots:
         with self._sessions() as session:
             row = _session(session, completion.session_id)
-            row.status, row.step = "APPLICATION_COMPLETE", "application_complete"
+            row.status, row.step = Status.APPLICATION_COMPLETE, Step.APPLICATION_COMPLETE
             row.completed_at = row.completed_at or int(time.time())
             row.policy_id = completion.policy_id or row.policy_id
             row.bill_id = completion.bill_id or row.bill_id
@@ -232,8 +206,8 @@ class ApplicationActivities:
         assignment = session.scalar(select(Assignment).where(Assignment.application_session_id == row.id))
         if assignment is None:
             return None
-        if assignment.status == "awaiting_application":
-            assignment.status, assignment.policy_id = "active", policy.id
+        if assignment.status == AssignmentStatus.AWAITING_APPLICATION:
+            assignment.status, assignment.policy_id = AssignmentStatus.ACTIVE, policy.id
             assignment.certificates, assignment.charged = dict(policy.certificates), row.premium
             session.commit()
         return render.assignment(assignment)

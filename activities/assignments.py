@@ -6,30 +6,27 @@ import time
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.base import MoneyActivities, row_of
+from activities.refusals import refusals_are_final
 from common import representations as render
-from common.ids import new_id
-from common.settings import Settings
-from db.catalog import rate_card
 from db.models import (
-    ApplicationSession,
     Assignment,
     Contractor,
     Invoice,
     Job,
-    JobCategory,
     Organization,
     Payment,
     Policy,
-    Quote,
 )
 from documents.issuing import document_store, issue_policy_certificates
 from domain.coverage import CoverageType
-from domain.rating import rate_quote
-from integrations.stripe_gateway import CardDeclined, StripeGateway
+from domain.dates import CoveragePeriod
+from domain.payer import Payer
+from domain.statuses import InvoiceStatus, PaymentStatus
+from integrations.stripe_gateway import CardDeclined
 from notifications.catalog import (
     AssignmentChargeFailure,
     AssignmentChargeReminder,
@@ -39,8 +36,10 @@ from notifications.catalog import (
     PremiumChangeForContractor,
     PremiumChangeForOrganization,
 )
-from outbox.dispatch import Dispatcher
 from outbox.records import committed_items, enqueue_email, record_event
+from services.lookups import card_on_file
+from services.policies import new_policy
+from services.quotes import new_quote
 from workflows.assignment_messages import (
     AssignmentEmail,
     AssignmentProgress,
@@ -50,46 +49,16 @@ from workflows.assignment_messages import (
 )
 
 
-def _assignment(session: Session, assignment_id: str) -> Assignment:
-    row = session.scalar(select(Assignment).where(Assignment.id == assignment_id))
-    if row is None:
-        raise ApplicationError(f"no assignment {assignment_id}", non_retryable=True)
-    return row
+def _assignment(session: Session, row_id: str) -> Assignment:
+    return row_of(session, Assignment, row_id)
 
 
-def card_on_file(session: Session, contractor_id: str) -> ApplicationSession | None:
-    """The contractor's newest saved card: from their latest application that saved one."""
-    return session.scalar(
-        select(ApplicationSession)
-        .where(
-            ApplicationSession.contractor_id == contractor_id,
-            ApplicationSession.payment_method_id.is_not(None),
-        )
-        .order_by(ApplicationSession.seq.desc())
-        .limit(1)
-    )
-
-
-class AssignmentActivities:
-    def __init__(
-        self,
-        session_factory: sessionmaker[Session],
-        settings: Settings,
-        gateway: StripeGateway,
-        dispatcher: Dispatcher,
-    ) -> None:
-        self._sessions, self._settings, self._stripe, self._dispatcher = (
-            session_factory,
-            settings,
-            gateway,
-            dispatcher,
-        )
-
+class AssignmentActivities(MoneyActivities):
     @activity.defn
     def bind_assignment_coverage(self, assignment_id: str) -> str:
         """The assignment's policy: the matching one on file, or a new workers' comp policy bound from a
         completed general opt-in. Its certificates go on the assignment."""
-        with self._sessions() as session:
+        with self._sessions() as session, refusals_are_final():
             row = _assignment(session, assignment_id)
             policy = (
                 session.scalar(select(Policy).where(Policy.id == row.policy_id)) if row.policy_id else None
@@ -102,55 +71,13 @@ class AssignmentActivities:
             return policy.id
 
     def _bind_from_opt_in(self, session: Session, row: Assignment) -> Policy:
+        """Workers' comp for the assignment's dates, rated now, bound from the completed general opt-in."""
         contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
         job = session.scalar(select(Job).where(Job.id == row.job_id))
         assert contractor and job
-        category = session.get(JobCategory, job.category_id)
-        assert category is not None
-        work_state = (job.address or {}).get("region") or contractor.address["region"]
-        rating = rate_quote(
-            rate_card(session, category.id),
-            category.name,
-            [CoverageType.WORKERS_COMP],
-            work_state=work_state,
-            residence_state=contractor.address["region"],
-        )
-        now = int(time.time())
-        quote = Quote(
-            id=new_id("quote"),
-            organization_id=row.organization_id,
-            environment=row.environment,
-            created=now,
-            contractor_id=contractor.id,
-            job_id=job.id,
-            coverage_type=["workers-comp"],
-            effective_date=row.effective_date,
-            end_date=row.end_date,
-            work_state=work_state,
-            residence_state=contractor.address["region"],
-            eligible=rating.eligible,
-            eligibility_message=rating.message,
-            net_rate=rating.rates.net_rate,
-            gl_net_rate=0,
-            wc_net_rate=rating.rates.wc_net_rate,
-            pl_net_rate=0,
-            quote_json=rating.rates.as_quote_json(),
-            estimated_gross_pay=0,
-            premium_due=row.premium,
-        )
-        policy = Policy(
-            id=new_id("policy"),
-            organization_id=row.organization_id,
-            environment=row.environment,
-            created=now,
-            quote_id=quote.id,
-            contractor_id=contractor.id,
-            job_id=job.id,
-            status="active",
-            effective_date=row.effective_date,
-            expiration_date=row.end_date,
-            certificates={},
-        )
+        period = CoveragePeriod(row.effective_date, row.end_date)
+        quote = new_quote(session, row, contractor, job, period, [CoverageType.WORKERS_COMP])
+        policy = new_policy(row, quote)
         session.add_all([quote, policy])
         session.flush()
         return policy
@@ -169,7 +96,7 @@ class AssignmentActivities:
             payment = done or Payment(
                 idempotency_key=request.idempotency_key,
                 amount=request.amount,
-                status="charging",
+                status=PaymentStatus.CHARGING,
                 created=int(time.time()),
             )
             session.add(payment)
@@ -183,11 +110,11 @@ class AssignmentActivities:
                     request.idempotency_key,
                 )
             except CardDeclined as declined:
-                payment.status = "declined"
+                payment.status = PaymentStatus.DECLINED
                 session.commit()
                 reason = declined.message.rstrip(".")
                 return ChargeOutcome(ok=False, message=reason[:1].lower() + reason[1:])
-            payment.payment_intent_id, payment.status = intent, "captured"
+            payment.payment_intent_id, payment.status = intent, PaymentStatus.CAPTURED
             session.commit()
             return ChargeOutcome(ok=True, payment_intent_id=intent)
 
@@ -208,7 +135,7 @@ class AssignmentActivities:
                     idempotency_key=request.idempotency_key,
                     payment_intent_id=refund,
                     amount=-request.amount,
-                    status="refunded",
+                    status=PaymentStatus.REFUNDED,
                     created=int(time.time()),
                 )
             )
@@ -224,8 +151,8 @@ class AssignmentActivities:
             row.status, row.charged, row.premium = progress.status, progress.collected, progress.premium
             if progress.paid_invoice_id:
                 invoice = session.scalar(select(Invoice).where(Invoice.id == progress.paid_invoice_id))
-                if invoice is not None and invoice.status == "open":
-                    invoice.status, invoice.paid_at = "paid", int(time.time())
+                if invoice is not None and invoice.status == InvoiceStatus.OPEN:
+                    invoice.status, invoice.paid_at = InvoiceStatus.PAID, int(time.time())
             snapshot = render.assignment(row)
             if (event := progress.announce) is not None:
                 data = {**snapshot, **event.extra}
@@ -318,7 +245,7 @@ class AssignmentActivities:
                 new_amount=email.amount,
                 payment_method=method,
             )
-        paid_by = "your organization (remit)" if row.payer == "remit" else "the contractor's card"
+        paid_by = "your organization (remit)" if row.payer == Payer.REMIT else "the contractor's card"
         return PremiumChangeForOrganization(
             organization_name=org,
             representative_name=organization.billing_contact_name or org,

@@ -11,13 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from api.deps import Tenant
-from api.errors import ApiError
-from api.routers.application_sessions import SessionIn, email_link, finished_url, open_session
-from api.routers.category_codes import approved_category
-from api.routers.quotes import rate_quote_into
 from common import representations as render
-from common.ids import new_id
 from common.settings import Settings
 from common.temporal import ORGANIZATION_ID
 from db.models import (
@@ -28,12 +22,11 @@ from db.models import (
     Entity,
     Job,
     Organization,
-    Quote,
 )
 from db.organizations import connection_of
 from domain.application import ENDED, Status
-from domain.coverage import CoverageType
 from domain.creatoriq import ACCEPTED, SyncOutcome, SyncPlan
+from domain.errors import DomainError, invalid
 from integrations.creatoriq.client import (
     CreatorIQClient,
     CreatorIQError,
@@ -44,6 +37,11 @@ from integrations.creatoriq.client import (
 from integrations.creatoriq.shapes import creator_snapshot, unix_time
 from outbox.dispatch import Dispatcher
 from outbox.records import committed_items, record_event
+from services.applications import SessionIn, email_link, finished_url, open_session
+from services.catalog import approved_category
+from services.quotes import offer
+from services.tenancy import Tenant
+from workflows.application_messages import application_workflow_id
 from workflows.creatoriq_messages import (
     CREATOR_SYNC_WORKFLOW,
     REQUEST_SYNC_SIGNAL,
@@ -166,7 +164,7 @@ class CreatorIQActivities:
 
     @activity.defn
     async def expire_application(self, session_id: str) -> None:
-        handle = self._dispatcher.client.get_workflow_handle(f"application-{session_id}")
+        handle = self._dispatcher.client.get_workflow_handle(application_workflow_id(session_id))
         try:
             await handle.execute_update("expire")
         except Exception as error:  # it ended on its own (completed, expired) in the meantime: nothing to do
@@ -199,7 +197,7 @@ class CreatorIQActivities:
                     superseded = self._apply_plan(session, creator, record, decision.plan)
                     opened = record.application_session_id != before
                     return self._finish(session, record, "synced", [], superseded, opened)
-                except ApiError as refused:
+                except DomainError as refused:
                     session.rollback()
                     record = session.scalar(select(CreatorIQCreator).where(CreatorIQCreator.id == record_id))
                     assert record is not None
@@ -215,11 +213,8 @@ class CreatorIQActivities:
         )
         record = session.scalar(query)
         if record is None:
-            record = CreatorIQCreator(
-                id=new_id("creatoriq_creator"),
-                organization_id=creator.organization_id,
-                environment=creator.environment,
-                created=int(time.time()),
+            record = CreatorIQCreator.new(
+                creator,
                 campaign_id=creator.campaign_id,
                 publisher_id=creator.publisher_id,
                 status="pending",
@@ -282,7 +277,7 @@ class CreatorIQActivities:
         organization = session.get(Organization, creator.organization_id)
         connection = connection_of(session, creator.organization_id, creator.environment)
         if organization is None or connection is None:
-            raise ApiError(400, "creatoriq_not_configured", "the organization has no CreatorIQ API key set")
+            raise invalid("the organization has no CreatorIQ API key set", code="creatoriq_not_configured")
         tenant = Tenant(organization, creator.environment)
         contractor, email_changed = self._contractor(session, tenant, record, plan)
         job = self._job(session, tenant, connection, record, plan)
@@ -297,26 +292,20 @@ class CreatorIQActivities:
         )
         if not (renewing or repricing):
             if email_changed and application is not None and application.status not in ENDED:
-                email_link(self._settings, session, tenant, application)  # the link goes to the new address
+                email_link(session, tenant, application, self._settings)  # the link goes to the new address
             return None
-        quote = Quote(
-            id=new_id("quote"),
-            organization_id=tenant.organization_id,
-            environment=tenant.environment,
-            created=int(time.time()),
-            contractor_id=contractor.id,
-            job_id=job.id,
-        )
-        coverage = [CoverageType(c) for c in connection.coverage_type]
-        rate_quote_into(session, tenant, quote, plan.effective_date, plan.end_date, coverage)
+        coverage = connection.coverage_type
+        quote = offer(session, tenant, contractor, job, plan.effective_date, plan.end_date, coverage)
         if not quote.eligible:
-            raise ApiError(
-                400, "quote_not_eligible", f"the creator cannot be insured: {quote.eligibility_message}"
+            raise invalid(
+                f"the creator cannot be insured: {quote.eligibility_message}", code="quote_not_eligible"
             )
         session.add(quote)
         session.flush()
         default_url = finished_url(self._settings)
         opened = open_session(
+            session,
+            tenant,
             SessionIn(
                 quote=quote.id,
                 success_url=connection.success_url or default_url,
@@ -324,8 +313,6 @@ class CreatorIQActivities:
                 send_email=True,
             ),
             self._settings,
-            session,
-            tenant,
         )
         record.quote_id, record.application_session_id = quote.id, opened.id
         record.terms_fingerprint = fingerprint
@@ -353,18 +340,15 @@ class CreatorIQActivities:
         if contractor is None:
             contractor = by_email
         elif by_email is not None and by_email.id != contractor.id:
-            raise ApiError(
-                400,
-                "duplicate_email",
+            raise invalid(
                 f"the creator's new email {plan.email} belongs to another contractor ({by_email.id})",
+                "email",
+                "duplicate_email",
             )
         email_changed = contractor is not None and contractor.email.lower() != plan.email.lower()
         if contractor is None:
-            contractor = Contractor(
-                id=new_id("contractor"),
-                organization_id=tenant.organization_id,
-                environment=tenant.environment,
-                created=int(time.time()),
+            contractor = Contractor.new(
+                tenant,
                 phone="",
                 custom_metadata={},
             )
@@ -394,11 +378,8 @@ class CreatorIQActivities:
         category = approved_category(session, tenant, connection.category_code)
         job = session.scalar(select(Job).where(Job.id == record.job_id)) if record.job_id else None
         if job is None:
-            job = Job(
-                id=new_id("job"),
-                organization_id=tenant.organization_id,
-                environment=tenant.environment,
-                created=int(time.time()),
+            job = Job.new(
+                tenant,
                 entity_id=self._entity(session, tenant, connection).id,
                 custom_metadata={},
             )
@@ -429,11 +410,8 @@ class CreatorIQActivities:
             entity = session.scalar(select(Entity).where(Entity.id == connection.entity_id))
             if entity is not None and entity.deleted_at is None:
                 return entity
-        entity = Entity(
-            id=new_id("entity"),
-            organization_id=tenant.organization_id,
-            environment=tenant.environment,
-            created=int(time.time()),
+        entity = Entity.new(
+            tenant,
             name=tenant.organization.name[:200],
             address=tenant.organization.billing_address,
             coverage_limit=None,

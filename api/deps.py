@@ -3,7 +3,6 @@
 import base64
 import binascii
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,9 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError
+from api.workflow_calls import workflows
+from common.settings import Settings
 from db.models import ApiKey, Organization
 from db.organizations import hash_key
 from outbox.records import committed_items
+from services.tenancy import Tenant
+from services.workflow_calls import WorkflowCalls
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -25,16 +28,14 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(get_session)]
+Workflows = Annotated[WorkflowCalls, Depends(workflows)]
 
 
-@dataclass(frozen=True)
-class Tenant:
-    organization: Organization
-    environment: str
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings
 
-    @property
-    def organization_id(self) -> str:
-        return self.organization.id
+
+AppSettings = Annotated[Settings, Depends(settings_of)]
 
 
 def api_key_from_header(authorization: str | None) -> str | None:

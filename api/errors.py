@@ -1,8 +1,8 @@
 """The API's error format: ``{"message": str, "error_code": str}`` with an HTTP status.
 
 Codes are the snake_case names the official client turns into its exception classes
-(``invalid_contractor_id`` -> ``InvalidContractorIdError``).
-"""
+(``invalid_contractor_id`` -> ``InvalidContractorIdError``). Operations refuse with a DomainError; its kind
+picks the status."""
 
 from typing import Any
 
@@ -11,8 +11,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain.errors import DomainError, Refusal
+
+STATUS_OF = {
+    Refusal.INVALID: 400,
+    Refusal.DECLINED: 402,
+    Refusal.NOT_FOUND: 404,
+    Refusal.CONFLICT: 409,
+    Refusal.UNAVAILABLE: 503,
+    Refusal.UPSTREAM: 502,
+}
+
 
 class ApiError(Exception):
+    """An answer only HTTP gives (authentication, routing); business refusals are DomainErrors."""
+
     def __init__(self, status: int, error_code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.error_code, self.message = status, error_code, message
@@ -20,14 +33,6 @@ class ApiError(Exception):
 
 def invalid_input(message: str) -> ApiError:
     return ApiError(400, "invalid_input", message)
-
-
-def not_found(error_code: str, kind: str, object_id: str) -> ApiError:
-    return ApiError(404, error_code, f"No such {kind}: '{object_id}'")
-
-
-def conflict(error_code: str, message: str) -> ApiError:
-    return ApiError(409, error_code, message)
 
 
 def error_body(error_code: str, message: str) -> dict[str, str]:
@@ -51,6 +56,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(error_body(exc.error_code, exc.message), status_code=exc.status)
+
+    @app.exception_handler(DomainError)
+    async def _refused(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message), status_code=STATUS_OF[exc.kind])
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

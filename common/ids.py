@@ -35,6 +35,8 @@ def random_base62(length: int = RANDOM_PART_LENGTH) -> str:
 
 
 def new_id(kind: str) -> str:
+    if kind == "application_session":
+        return new_session_id()  # sortable by time, like 1099Policy's own session ids
     return f"{PREFIXES[kind]}_{random_base62()}"
 
 

@@ -5,10 +5,14 @@ that created it; queries always filter on both, so neither organizations nor env
 Rows are soft-deleted (``deleted_at``) so that events and policies keep their history.
 """
 
-from typing import Any
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, Self
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from common.ids import new_id
 
 
 class Base(DeclarativeBase):
@@ -71,10 +75,40 @@ class CategoryApproval(Base):
     approved_at: Mapped[int] = mapped_column(Integer)
 
 
+class Owner(Protocol):
+    """Whoever a tenant row belongs to: an organization in one environment (an API tenant, or another row)."""
+
+    @property
+    def organization_id(self) -> str: ...
+
+    @property
+    def environment(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Scope:
+    """An owner given by its two ids (for code that has no tenant or row at hand)."""
+
+    organization_id: str
+    environment: str
+
+
 class TenantResource(Base):
     """Columns every API resource shares. ``seq`` orders lists (newest first) and pagination cursors."""
 
     __abstract__ = True
+    ID_KIND: ClassVar[str]  # the kind whose prefix its ids take (common.ids.PREFIXES)
+
+    @classmethod
+    def new(cls, owner: Owner, *, id: str | None = None, **fields: Any) -> Self:
+        """A new row of ``owner``'s, with a fresh id (unless given) and ``created`` now."""
+        fields.setdefault("created", int(time.time()))
+        return cls(
+            id=id or new_id(cls.ID_KIND),
+            organization_id=owner.organization_id,
+            environment=owner.environment,
+            **fields,
+        )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(40), unique=True)
@@ -85,6 +119,7 @@ class TenantResource(Base):
 
 
 class Entity(TenantResource):
+    ID_KIND = "entity"
     __tablename__ = "entities"
     __table_args__ = (Index("ix_entities_tenant", "organization_id", "environment"),)
 
@@ -95,6 +130,7 @@ class Entity(TenantResource):
 
 
 class Contractor(TenantResource):
+    ID_KIND = "contractor"
     __tablename__ = "contractors"
     __table_args__ = (Index("ix_contractors_tenant_email", "organization_id", "environment", "email"),)
 
@@ -111,6 +147,7 @@ class Contractor(TenantResource):
 
 
 class Job(TenantResource):
+    ID_KIND = "job"
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_tenant", "organization_id", "environment"),)
 
@@ -128,6 +165,7 @@ class Job(TenantResource):
 
 
 class Quote(TenantResource):
+    ID_KIND = "quote"
     __tablename__ = "quotes"
     __table_args__ = (Index("ix_quotes_tenant", "organization_id", "environment"),)
 
@@ -150,6 +188,7 @@ class Quote(TenantResource):
 
 
 class Policy(TenantResource):
+    ID_KIND = "policy"
     __tablename__ = "policies"
     __table_args__ = (Index("ix_policies_tenant", "organization_id", "environment"),)
 
@@ -165,6 +204,7 @@ class Policy(TenantResource):
 
 
 class WebhookEndpoint(TenantResource):
+    ID_KIND = "webhook_endpoint"
     __tablename__ = "webhook_endpoints"
     __table_args__ = (Index("ix_webhook_endpoints_tenant", "organization_id", "environment"),)
 
@@ -176,6 +216,7 @@ class WebhookEndpoint(TenantResource):
 
 
 class Event(TenantResource):
+    ID_KIND = "event"
     __tablename__ = "events"
     __table_args__ = (Index("ix_events_tenant_type", "organization_id", "environment", "type"),)
 
@@ -187,6 +228,7 @@ class WebhookDelivery(TenantResource):
     """One event to one endpoint. ``dispatched`` turns true once its Temporal workflow has been started;
     the outbox sweep starts any that a crash left behind."""
 
+    ID_KIND = "webhook_delivery"
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         Index("ix_webhook_deliveries_endpoint", "endpoint_id"),
@@ -221,6 +263,7 @@ class WebhookAttempt(Base):
 class EmailMessage(TenantResource):
     """An email, rendered when it was queued so every retry sends exactly the same message."""
 
+    ID_KIND = "email"
     __tablename__ = "email_messages"
     __table_args__ = (
         Index("ix_email_messages_tenant", "organization_id", "environment"),
@@ -243,6 +286,7 @@ class EmailMessage(TenantResource):
 class Document(TenantResource):
     """A stored PDF, served without a key at ``/files/<token>/<filename>``: the token is the capability."""
 
+    ID_KIND = "document"
     __tablename__ = "documents"
 
     kind: Mapped[str] = mapped_column(String(20))
@@ -256,6 +300,7 @@ class Document(TenantResource):
 class Bill(TenantResource):
     """A premium bill for an organization that remits on the contractor's behalf."""
 
+    ID_KIND = "bill"
     __tablename__ = "bills"
     __table_args__ = (Index("ix_bills_tenant", "organization_id", "environment"),)
 
@@ -278,6 +323,7 @@ class ApplicationSession(TenantResource):
     """An insurance application. The ApplicationWorkflow (``application-<id>``) owns the process; this row
     mirrors it for lists and reports, and keeps what the contractor entered."""
 
+    ID_KIND = "application_session"
     __tablename__ = "application_sessions"
     __table_args__ = (
         Index("ix_application_sessions_tenant", "organization_id", "environment"),
@@ -315,6 +361,7 @@ class Assignment(TenantResource):
     """Coverage for one job of a repeat contractor. The AssignmentWorkflow (``assignment-<id>``) runs the
     charging; this row mirrors it and records which coverage path was taken and why."""
 
+    ID_KIND = "assignment"
     __tablename__ = "assignments"
     __table_args__ = (
         Index("ix_assignments_tenant", "organization_id", "environment"),
@@ -347,6 +394,7 @@ class Assignment(TenantResource):
 class Invoice(TenantResource):
     """Reported pay for an assignment. The newest invoice is the final pay; earlier open ones are voided."""
 
+    ID_KIND = "invoice"
     __tablename__ = "invoices"
     __table_args__ = (Index("ix_invoices_tenant", "organization_id", "environment"),)
 
@@ -385,6 +433,7 @@ class CreatorIQConnection(TenantResource):
     The key is needed in full to call CreatorIQ and to check its webhook signatures, so it is stored; the
     API only ever shows ``api_key_hint``. ``id`` names the connection in the webhook callback URL."""
 
+    ID_KIND = "creatoriq_connection"
     __tablename__ = "creatoriq_connections"
     __table_args__ = (UniqueConstraint("organization_id", "environment"),)
 
@@ -403,6 +452,7 @@ class CreatorIQCreator(TenantResource):
     """One CreatorIQ creator on one campaign and what its last sync made of it: the link that keeps the
     sync idempotent (the same creator never becomes two contractors) and the place its failures show."""
 
+    ID_KIND = "creatoriq_creator"
     __tablename__ = "creatoriq_creators"
     __table_args__ = (UniqueConstraint("organization_id", "environment", "campaign_id", "publisher_id"),)
 

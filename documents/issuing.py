@@ -5,13 +5,25 @@ import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common.ids import new_document_token, new_id
+from common.ids import new_document_token
 from common.settings import Settings
-from db.models import Bill, Contractor, Document, Entity, Job, JobCategory, Organization, Policy, Quote
+from db.models import (
+    Bill,
+    Contractor,
+    Document,
+    Entity,
+    Job,
+    JobCategory,
+    Organization,
+    Policy,
+    Quote,
+    Scope,
+)
 from documents.bill import LineItem, PremiumBill, due_date_for, render_bill
 from documents.certificate import DEFAULT_LIMITS, SUFFIX, CertificateOfInsurance, Party, render_certificates
 from documents.storage import DocumentStore, LocalFolderStore
 from domain.coverage import CoverageType
+from domain.statuses import BillStatus
 
 CERTIFICATE_FIELDS = {
     CoverageType.GENERAL: "gl_coi_pdf_url",
@@ -38,11 +50,8 @@ def save_pdf(
     filename: str,
     data: bytes,
 ) -> str:
-    document = Document(
-        id=new_id("document"),
-        organization_id=organization_id,
-        environment=environment,
-        created=int(time.time()),
+    document = Document.new(
+        Scope(organization_id, environment),
         kind=kind,
         token=new_document_token(),
         filename=filename,
@@ -153,11 +162,9 @@ def issue_bill(
     job = session.scalar(select(Job).where(Job.id == job_id)) if job_id else None
     metadata = (job.custom_metadata if job else None) or {}
     bill_date = bill_date or int(time.time())
-    bill = Bill(
-        id=bill_id or new_id("bill"),
-        organization_id=organization_id,
-        environment=environment,
-        created=int(time.time()),
+    bill = Bill.new(
+        Scope(organization_id, environment),
+        id=bill_id,
         contractor_id=contractor_id,
         job_id=job_id,
         policy_id=policy_id,
@@ -169,7 +176,7 @@ def issue_bill(
         po_contact_name=metadata.get("po_contact_name") or organization.billing_contact_name,
         po_contact_email=metadata.get("po_contact_email") or organization.billing_contact_email,
         line_items=[{"description": i.description, "amount": i.amount} for i in line_items],
-        status="open",
+        status=BillStatus.OPEN,
     )
     bill_to = Party(
         organization.name,

@@ -19,6 +19,9 @@ class CoveragePath(StrEnum):
     NOT_BOUND = "not_bound"
 
 
+BOUND_AT_ONCE = frozenset({CoveragePath.EXISTING_POLICY, CoveragePath.GENERAL_OPT_IN})
+
+
 @dataclass(frozen=True)
 class PolicyOnFile:
     policy_id: str
@@ -38,7 +41,12 @@ class CoverageDecision:
 
     @property
     def binds_now(self) -> bool:
-        return self.path in (CoveragePath.EXISTING_POLICY, CoveragePath.GENERAL_OPT_IN)
+        return binds_now(self.path)
+
+
+def binds_now(path: str) -> bool:
+    """The paths whose coverage is bound at once, by the assignment's own workflow."""
+    return path in BOUND_AT_ONCE
 
 
 def decide_coverage(

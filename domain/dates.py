@@ -2,16 +2,19 @@
 
 from dataclasses import dataclass
 
+from domain.errors import DomainError
+
 DAY = 86_400
 MAX_TERM = 365 * DAY
 DEFAULT_TERM = 30 * DAY
 LATEST = 2_147_483_647  # 2038-01-19: times are stored as 32-bit integers
 
 
-class CoverageDateError(ValueError):
+class CoverageDateError(DomainError):
+    """Refused dates: the code names the field (``effective_date_invalid``, ``end_date_invalid``)."""
+
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(f"{field}_invalid", f"{field}: {message}", field)
 
 
 @dataclass(frozen=True)

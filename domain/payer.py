@@ -1,5 +1,12 @@
 """Which party pays the premium."""
 
+from enum import StrEnum
+
+
+class Payer(StrEnum):
+    CARD = "card"  # the contractor's saved card is charged
+    REMIT = "remit"  # the organization is billed (the premium is withheld from the contractor's pay)
+
 
 def premium_is_withheld(
     job_setting: bool | None, contractor_setting: bool | None, organization_setting: bool
@@ -12,3 +19,8 @@ def premium_is_withheld(
         if setting is not None:
             return setting
     return organization_setting
+
+
+def payer(job_setting: bool | None, contractor_setting: bool | None, organization_setting: bool) -> Payer:
+    withheld = premium_is_withheld(job_setting, contractor_setting, organization_setting)
+    return Payer.REMIT if withheld else Payer.CARD

@@ -34,18 +34,25 @@ from db.models import (
 )
 from outbox.records import OutboxItem
 from outbox.senders import FirstAttempt
-from workflows.application_messages import APPLICATION_WORKFLOW, ApplicationInput
+from workflows.application_messages import (
+    APPLICATION_WORKFLOW,
+    ApplicationInput,
+    application_workflow_id,
+)
 from workflows.assignment_messages import (
     ASSIGNMENT_WORKFLOW,
     AdjustmentResult,
     AssignmentInput,
     InvoiceAdjustment,
+    assignment_workflow_id,
 )
 from workflows.messages import (
     EMAIL_DELIVERY_WORKFLOW,
     WEBHOOK_DELIVERY_WORKFLOW,
     EmailRequest,
     WebhookDeliveryRequest,
+    email_workflow_id,
+    webhook_delivery_workflow_id,
 )
 
 log = logging.getLogger("gigcover.outbox")
@@ -53,11 +60,11 @@ R = TypeVar("R", bound=TenantResource)
 T = TypeVar("T")
 
 
-WORKFLOW_ID_PREFIXES = {
-    "webhook": "webhook-delivery-",
-    "email": "email-",
-    "application": "application-",
-    "assignment": "assignment-",
+WORKFLOW_IDS = {
+    "webhook": webhook_delivery_workflow_id,
+    "email": email_workflow_id,
+    "application": application_workflow_id,
+    "assignment": assignment_workflow_id,
 }
 # An API request waits UPDATE_TIMEOUT_SECONDS for its Update; an adjustment still unsent twice that long
 # after its commit lost its sender.
@@ -72,7 +79,7 @@ MODELS = {
 
 def workflow_id(item: OutboxItem) -> str:
     kind, row_id = item
-    return WORKFLOW_ID_PREFIXES[kind] + row_id
+    return WORKFLOW_IDS[kind](row_id)
 
 
 def assignment_input(row: Assignment, settings: Settings) -> AssignmentInput:

@@ -1,13 +1,11 @@
 """Writing events, webhook deliveries and emails in the caller's transaction."""
 
-import time
 from typing import Any, Literal
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from common.ids import new_id
-from db.models import EmailMessage, Event, WebhookDelivery, WebhookEndpoint
+from db.models import EmailMessage, Event, Scope, WebhookDelivery, WebhookEndpoint
 from notifications.catalog import EmailContext, EmailKind
 from notifications.render import render_email
 
@@ -76,15 +74,8 @@ def record_event(
         existing = session.scalar(select(Event).where(Event.id == event_id))
         if existing is not None:
             return existing
-    now = int(time.time())
-    stored = Event(
-        id=event_id or new_id("event"),
-        organization_id=organization_id,
-        environment=environment,
-        created=now,
-        type=event_type,
-        data=data,
-    )
+    stored = Event.new(Scope(organization_id, environment), id=event_id, type=event_type, data=data)
+    now = stored.created
     session.add(stored)
     endpoints = session.scalars(
         select(WebhookEndpoint).where(
@@ -103,10 +94,8 @@ def record_event(
 def add_delivery(
     session: Session, stored: Event, endpoint: WebhookEndpoint, now: int, resend_of: str | None = None
 ) -> WebhookDelivery:
-    delivery = WebhookDelivery(
-        id=new_id("webhook_delivery"),
-        organization_id=stored.organization_id,
-        environment=stored.environment,
+    delivery = WebhookDelivery.new(
+        stored,
         created=now,
         event_id=stored.id,
         endpoint_id=endpoint.id,
@@ -136,11 +125,9 @@ def enqueue_email(
         if existing is not None:
             return existing
     rendered = render_email(kind, context)
-    message = EmailMessage(
-        id=email_id or new_id("email"),
-        organization_id=organization_id,
-        environment=environment,
-        created=int(time.time()),
+    message = EmailMessage.new(
+        Scope(organization_id, environment),
+        id=email_id,
         kind=kind.value,
         recipient=recipient,
         subject=rendered.subject,

@@ -354,7 +354,7 @@ def test_an_invoice_whose_api_process_died_before_the_workflow_heard_it_is_repri
         raise RuntimeError("the API process died here")
 
     with monkeypatch.context() as patch:
-        patch.setattr("api.routers.invoices.workflow_calls.update", died)
+        patch.setattr("services.workflow_calls.WorkflowCalls.update", died)
         with pytest.raises(error.Ten99PolicyError):
             ten99policy.Invoices.create(gross_pay=200_000, **invoice)
     second = ten99policy.Invoices.list(contractor=contractor)[0]
@@ -375,7 +375,7 @@ def test_an_invoice_whose_api_process_died_before_the_workflow_heard_it_is_repri
     # Another invoice's request dies the same way, and a newer invoice replaces it before the sweep comes: the
     # sweep's late adjustment has been overtaken, so the workflow keeps the newest invoice's premium.
     with monkeypatch.context() as patch:
-        patch.setattr("api.routers.invoices.workflow_calls.update", died)
+        patch.setattr("services.workflow_calls.WorkflowCalls.update", died)
         with pytest.raises(error.Ten99PolicyError):
             ten99policy.Invoices.create(gross_pay=100_000, **invoice)
     newest = ten99policy.Invoices.create(gross_pay=250_000, **invoice)

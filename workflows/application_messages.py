@@ -7,6 +7,10 @@ from pydantic import BaseModel, Field
 APPLICATION_WORKFLOW = "ApplicationWorkflow"
 
 
+def application_workflow_id(session_id: str) -> str:
+    return f"application-{session_id}"
+
+
 class ApplicationInput(BaseModel):
     session_id: str
     organization_id: str

@@ -20,6 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.documents import DocumentActivities
     from common.temporal import CHARGE_DUE_AT, PAYMENT_STAGE
     from domain.adjustments import refund_plan, settle
+    from domain.assignment_coverage import binds_now
+    from domain.payer import Payer
     from notifications.catalog import EmailKind
     from workflows.assignment_messages import (
         ASSIGNMENT_WORKFLOW,
@@ -27,9 +29,9 @@ with workflow.unsafe.imports_passed_through():
         Announcement,
         AssignmentEmail,
         AssignmentInput,
+        AssignmentLedger,
         AssignmentProgress,
         AssignmentState,
-        CarriedState,
         ChargeRequest,
         InvoiceAdjustment,
         NewCard,
@@ -55,44 +57,26 @@ class AssignmentWorkflow:
     @workflow.init
     def __init__(self, a: AssignmentInput) -> None:
         self.a = a
-        self.premium = a.premium
-        self.revision = 0  # bumped by every adjustment
-        self.card_revision = 0  # bumped when the contractor saves a new card
-        self.invoice_id: str | None = None
-        self.seen_invoices: list[str] = []
-        self.adjustment_sequence = 0  # the newest adjustment taken, in the order the API committed them
-        self.collected = 0  # captured minus refunded (or billed, for remit)
-        self.payments: list[tuple[str, int]] = []  # (PaymentIntent, what is left of it to refund)
-        self.charged = False
-        self.charging = False
-        self.active = False
-        self.cancelled = False
-        self.cancel_reason = ""
-        self.charge_due_at: datetime | None = None
-        self.status = "pending"
-        self.last_failure: str | None = None
-        self.ends_at = a.ends_at
+        # Continued as new: the coverage is bound and the premium settled; the ledger goes on.
+        self.ledger = (
+            a.carried.model_copy(deep=True)
+            if a.carried
+            else AssignmentLedger(premium=a.premium, ends_at=a.ends_at)
+        )
         self.lock = asyncio.Lock()
-        if a.carried is not None:  # continued as new: the coverage is bound and the premium settled
-            c = a.carried
-            self.premium, self.collected, self.payments = c.premium, c.collected, list(c.payments)
-            self.revision, self.card_revision, self.invoice_id = c.revision, c.card_revision, c.invoice_id
-            self.seen_invoices, self.status, self.ends_at = list(c.seen_invoices), c.status, c.ends_at
-            self.adjustment_sequence = c.adjustment_sequence
-            self.charged = self.active = c.status == "active"
 
     @workflow.run
     async def run(self, a: AssignmentInput) -> AssignmentState:
         if a.carried is not None:
             await self._stay_open_until_coverage_ends()
-        elif a.coverage_path in ("existing_policy", "general_opt_in"):
+        elif binds_now(a.coverage_path):
             await self._step(
                 AssignmentActivities.bind_assignment_coverage,
                 a.assignment_id,
                 "bind coverage",
             )
-            if a.payer == "remit":
-                await self._bill(self.premium, f"Insurance premium, assignment {a.assignment_id}")
+            if a.payer == Payer.REMIT:
+                await self._bill(self.ledger.premium, f"Insurance premium, assignment {a.assignment_id}")
                 await self._activate(payment_intent=None)
             else:
                 await self._collect_by_card()
@@ -104,12 +88,16 @@ class AssignmentWorkflow:
 
     async def _collect_by_card(self) -> None:
         notice = True
-        while not self.charged and not self.cancelled:
-            revision, cards = self.revision, self.card_revision
+        while not self.ledger.charged and not self.ledger.cancelled:
+            revision, cards = self.ledger.revision, self.ledger.card_revision
             phase = asyncio.create_task(self._charge_after_notice(revision, cards, notice))
             await workflow.wait_condition(
                 lambda revision=revision, phase=phase: (
-                    phase.done() or ((self.revision != revision or self.cancelled) and not self.charging)
+                    phase.done()
+                    or (
+                        (self.ledger.revision != revision or self.ledger.cancelled)
+                        and not self.ledger.charging
+                    )
                 )
             )
             if not phase.done():  # an adjustment (or a cancellation) before the charge: start over
@@ -121,84 +109,91 @@ class AssignmentWorkflow:
             if not phase.result():  # declined: wait for a new card (charged at once), or a new amount
                 await workflow.wait_condition(
                     lambda revision=revision, cards=cards: (
-                        self.card_revision != cards or self.revision != revision or self.cancelled
+                        self.ledger.card_revision != cards
+                        or self.ledger.revision != revision
+                        or self.ledger.cancelled
                     )
                 )
-                notice = self.revision != revision
-        if self.charged:
-            await self._activate(payment_intent=self.payments[-1][0])
-            if self.premium != self.collected:  # adjusted while the charge was under way: correct it now
-                await self._settle(self.collected)
+                notice = self.ledger.revision != revision
+        if self.ledger.charged:
+            await self._activate(payment_intent=self.ledger.payments[-1][0])
+            if (
+                self.ledger.premium != self.ledger.collected
+            ):  # adjusted while the charge was under way: correct it now
+                await self._settle(self.ledger.collected)
 
     async def _charge_after_notice(self, revision: int, cards: int, notice: bool) -> bool:
-        a, amount = self.a, self.premium
+        a, amount = self.a, self.ledger.premium
         if notice:
-            self.charge_due_at = workflow.now() + timedelta(seconds=a.notice_seconds)
-            self._stage("notice", self.charge_due_at)
+            due = workflow.now() + timedelta(seconds=a.notice_seconds)
+            self.ledger.charge_due_at = int(due.timestamp())
+            self._stage("notice", due)
             await self._email(
                 EmailKind.ASSIGNMENT_CHARGE_REMINDER,
                 f"reminder:r{revision}:c{cards}",
                 amount=amount,
-                charge_at=int(self.charge_due_at.timestamp()),
+                charge_at=self.ledger.charge_due_at,
             )
             if a.notice_seconds > 0:  # zero: benchmarks and demos charge at once (no zero-length timer)
                 await workflow.sleep(timedelta(seconds=a.notice_seconds), summary="notice before the charge")
-        self.charging = True
+        self.ledger.charging = True
         try:
             outcome = await self._step(
                 AssignmentActivities.charge_card,
                 ChargeRequest(
                     assignment_id=a.assignment_id,
                     amount=amount,
-                    invoice_id=self.invoice_id,
+                    invoice_id=self.ledger.invoice_id,
                     idempotency_key=f"{workflow.info().workflow_id}:charge:r{revision}:c{cards}",
                 ),
                 "charge the saved card",
             )
         finally:
-            self.charging = False
+            self.ledger.charging = False
         if outcome.ok and outcome.payment_intent_id:
-            self.charged, self.collected = True, amount
-            self.payments.append((outcome.payment_intent_id, amount))
+            self.ledger.charged, self.ledger.collected = True, amount
+            self.ledger.payments.append((outcome.payment_intent_id, amount))
             return True
-        self.last_failure = outcome.message or "the card was declined"
-        self.status = "charge_failed"
+        self.ledger.last_failure = outcome.message or "the card was declined"
+        self.ledger.status = "charge_failed"
         self._stage("charge_failed", None)
         await self._email(
             EmailKind.ASSIGNMENT_CHARGE_FAILURE,
             f"failure:r{revision}:c{cards}",
             amount=amount,
-            reason=self.last_failure,
+            reason=self.ledger.last_failure,
         )
-        await self._progress_and_announce("invoice.charge_card_failed", failure_message=self.last_failure)
+        await self._progress_and_announce(
+            "invoice.charge_card_failed", failure_message=self.ledger.last_failure
+        )
         return False
 
     async def _settle(self, previous: int) -> None:
         """After money moved: make what was collected equal the premium, and tell both sides."""
-        a, rev = self.a, self.revision
-        if a.payer == "remit":
-            difference = self.premium - self.collected
+        a, rev = self.a, self.ledger.revision
+        if a.payer == Payer.REMIT:
+            difference = self.ledger.premium - self.ledger.collected
             if difference:
                 await self._bill(difference, f"Adjustment to the premium of assignment {a.assignment_id}")
         else:
-            move = settle(self.collected, self.premium)
+            move = settle(self.ledger.collected, self.ledger.premium)
             if move.charge:
                 outcome = await self._step(
                     AssignmentActivities.charge_card,
                     ChargeRequest(
                         assignment_id=a.assignment_id,
                         amount=move.charge,
-                        invoice_id=self.invoice_id,
+                        invoice_id=self.ledger.invoice_id,
                         idempotency_key=f"{workflow.info().workflow_id}:debit:r{rev}",
                     ),
                     "charge the increase",
                 )
                 if outcome.ok and outcome.payment_intent_id:
-                    self.payments.append((outcome.payment_intent_id, move.charge))
-                    self.collected += move.charge
+                    self.ledger.payments.append((outcome.payment_intent_id, move.charge))
+                    self.ledger.collected += move.charge
                 else:
-                    self.last_failure = outcome.message
-            for payment_intent, part in refund_plan(self.payments, move.refund):
+                    self.ledger.last_failure = outcome.message
+            for payment_intent, part in refund_plan(self.ledger.payments, move.refund):
                 await self._step(
                     AssignmentActivities.refund_card,
                     RefundRequest(
@@ -209,25 +204,29 @@ class AssignmentWorkflow:
                     ),
                     "refund the decrease",
                 )
-                self.payments = [
-                    (p, left - part if p == payment_intent else left) for p, left in self.payments
+                self.ledger.payments = [
+                    (p, left - part if p == payment_intent else left) for p, left in self.ledger.payments
                 ]
-                self.collected -= part
-        if self.premium != previous and not self.cancelled:
-            up = self.premium > previous
-            if a.payer == "card":
+                self.ledger.collected -= part
+        if self.ledger.premium != previous and not self.ledger.cancelled:
+            up = self.ledger.premium > previous
+            if a.payer == Payer.CARD:
                 kind = EmailKind.PREMIUM_INCREASE_CONTRACTOR if up else EmailKind.PREMIUM_DECREASE_CONTRACTOR
-                await self._email(kind, f"change:r{rev}", amount=self.premium, previous_amount=previous)
+                await self._email(
+                    kind, f"change:r{rev}", amount=self.ledger.premium, previous_amount=previous
+                )
             kind = EmailKind.PREMIUM_INCREASE_ORGANIZATION if up else EmailKind.PREMIUM_DECREASE_ORGANIZATION
-            await self._email(kind, f"change-org:r{rev}", amount=self.premium, previous_amount=previous)
-        await self._progress(paid_invoice=self.invoice_id if a.payer == "card" else None)
+            await self._email(
+                kind, f"change-org:r{rev}", amount=self.ledger.premium, previous_amount=previous
+            )
+        await self._progress(paid_invoice=self.ledger.invoice_id if a.payer == Payer.CARD else None)
 
     async def _bill(self, amount: int, description: str) -> None:
         a = self.a
         await self._step(
             DocumentActivities.issue_bill,
             BillRequest(
-                bill_id=f"bl_{a.assignment_id.removeprefix('an_')}r{self.revision}",
+                bill_id=f"bl_{a.assignment_id.removeprefix('an_')}r{self.ledger.revision}",
                 organization_id=a.organization_id,
                 environment=a.environment,
                 contractor_id=a.contractor_id,
@@ -236,39 +235,39 @@ class AssignmentWorkflow:
             ),
             "bill the organization",
         )
-        self.collected += amount
+        self.ledger.collected += amount
 
     async def _activate(self, payment_intent: str | None) -> None:
-        self.active, self.status = True, "active"
+        self.ledger.active, self.ledger.status = True, "active"
         self._stage("paid" if payment_intent else "billed", None)
         await self._progress_and_announce(
-            "assignment.active", paid_invoice=self.invoice_id if payment_intent else None
+            "assignment.active", paid_invoice=self.ledger.invoice_id if payment_intent else None
         )
         if payment_intent:
             await self._email(
                 EmailKind.PAYMENT_CONFIRMATION,
                 f"paid:{payment_intent}",
-                amount=self.collected,
+                amount=self.ledger.collected,
                 payment_intent_id=payment_intent,
             )
 
     async def _stay_open_until_coverage_ends(self) -> None:
-        while not self.cancelled:
+        while not self.ledger.cancelled:
             if self._history_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self.a.model_copy(update={"carried": self._carry()}))
-            ends_at = self.ends_at
+            ends_at = self.ledger.ends_at
             remaining = datetime.fromtimestamp(ends_at, UTC) - workflow.now()
             try:
                 await workflow.wait_condition(
                     lambda ends_at=ends_at: (
-                        self.cancelled or self.ends_at != ends_at or self._history_is_long()
+                        self.ledger.cancelled or self.ledger.ends_at != ends_at or self._history_is_long()
                     ),
                     timeout=max(remaining, timedelta(seconds=1)),
                     timeout_summary="until the coverage ends",
                 )
             except TimeoutError:
-                self.status = "expired" if self.active else self.status
+                self.ledger.status = "expired" if self.ledger.active else self.ledger.status
                 await self._progress()
                 return
 
@@ -278,19 +277,8 @@ class AssignmentWorkflow:
             return workflow.info().get_current_history_length() > limit
         return workflow.info().is_continue_as_new_suggested()
 
-    def _carry(self) -> CarriedState:
-        return CarriedState(
-            premium=self.premium,
-            collected=self.collected,
-            payments=self.payments,
-            revision=self.revision,
-            card_revision=self.card_revision,
-            invoice_id=self.invoice_id,
-            seen_invoices=self.seen_invoices[-200:],
-            status=self.status,
-            ends_at=self.ends_at,
-            adjustment_sequence=self.adjustment_sequence,
-        )
+    def _carry(self) -> AssignmentLedger:
+        return self.ledger.model_copy(update={"seen_invoices": self.ledger.seen_invoices[-200:]}, deep=True)
 
     # Small helpers ---------------------------------------------------------------------------------------
 
@@ -305,7 +293,7 @@ class AssignmentWorkflow:
             if due is not None:
                 updates.append(CHARGE_DUE_AT.value_set(due))
             workflow.upsert_search_attributes(updates)
-        workflow.set_current_details(f"Payment stage: **{stage}** · premium {self.premium} cents")
+        workflow.set_current_details(f"Payment stage: **{stage}** · premium {self.ledger.premium} cents")
 
     async def _email(self, kind: EmailKind, key: str, **amounts: object) -> None:
         await self._step(
@@ -321,9 +309,9 @@ class AssignmentWorkflow:
             AssignmentActivities.record_assignment_progress,
             AssignmentProgress(
                 assignment_id=self.a.assignment_id,
-                status=self.status,
-                collected=self.collected,
-                premium=self.premium,
+                status=self.ledger.status,
+                collected=self.ledger.collected,
+                premium=self.ledger.premium,
                 paid_invoice_id=paid_invoice,
                 announce=announce,
             ),
@@ -345,76 +333,84 @@ class AssignmentWorkflow:
     @workflow.update
     async def adjust(self, adjustment: InvoiceAdjustment) -> AdjustmentResult:
         async with self.lock:
-            overtaken = adjustment.sequence is not None and adjustment.sequence <= self.adjustment_sequence
+            overtaken = (
+                adjustment.sequence is not None and adjustment.sequence <= self.ledger.adjustment_sequence
+            )
             if not overtaken:
-                self.adjustment_sequence = adjustment.sequence or self.adjustment_sequence
+                self.ledger.adjustment_sequence = adjustment.sequence or self.ledger.adjustment_sequence
             # The same invoice again, or a resent one a newer adjustment has overtaken: nothing new.
-            if overtaken or adjustment.invoice_id in self.seen_invoices:
+            if overtaken or adjustment.invoice_id in self.ledger.seen_invoices:
                 return AdjustmentResult(
-                    premium=self.premium, before_charge=not self.charged, collected=self.collected
+                    premium=self.ledger.premium,
+                    before_charge=not self.ledger.charged,
+                    collected=self.ledger.collected,
                 )
-            self.seen_invoices.append(adjustment.invoice_id)
-            previous, self.premium, self.invoice_id = self.premium, adjustment.premium, adjustment.invoice_id
-            self.revision += 1
-            settled_now = self.active and (self.a.payer == "remit" or self.charged)
+            self.ledger.seen_invoices.append(adjustment.invoice_id)
+            previous, self.ledger.premium, self.ledger.invoice_id = (
+                self.ledger.premium,
+                adjustment.premium,
+                adjustment.invoice_id,
+            )
+            self.ledger.revision += 1
+            settled_now = self.ledger.active and (self.a.payer == Payer.REMIT or self.ledger.charged)
             if settled_now:
                 await self._settle(previous)
             else:
                 await self._progress()
             return AdjustmentResult(
-                premium=self.premium, before_charge=not settled_now, collected=self.collected
+                premium=self.ledger.premium, before_charge=not settled_now, collected=self.ledger.collected
             )
 
     @adjust.validator
     def _check_adjust(self, adjustment: InvoiceAdjustment) -> None:
-        if self.cancelled:
+        if self.ledger.cancelled:
             raise ValueError("the assignment is cancelled")
-        if self.a.coverage_path not in ("existing_policy", "general_opt_in"):
+        if not binds_now(self.a.coverage_path):
             raise ValueError("this assignment has no premium to adjust")
         if adjustment.premium < 0:
             raise ValueError("a premium cannot be negative")
 
     @workflow.update
     def extend(self, ends_at: int) -> AssignmentState:
-        self.ends_at = ends_at
+        self.ledger.ends_at = ends_at
         return self.state()
 
     @extend.validator
     def _check_extend(self, ends_at: int) -> None:
-        if ends_at < self.ends_at:
+        if ends_at < self.ledger.ends_at:
             raise ValueError("an assignment cannot be shortened")
 
     @workflow.signal
     def card_updated(self, card: NewCard) -> None:
         """The contractor saved a new card: a failed charge is tried again."""
-        self.card_revision += 1
+        self.ledger.card_revision += 1
 
     @workflow.update
     async def cancel(self, reason: str) -> AssignmentState:
         async with self.lock:
-            self.cancelled, self.cancel_reason = True, reason
-            await workflow.wait_condition(lambda: not self.charging)
-            if self.collected:
-                previous, self.premium = self.premium, 0
-                self.revision += 1
+            self.ledger.cancelled, self.ledger.cancel_reason = True, reason
+            await workflow.wait_condition(lambda: not self.ledger.charging)
+            if self.ledger.collected:
+                previous, self.ledger.premium = self.ledger.premium, 0
+                self.ledger.revision += 1
                 await self._settle(previous)
-            self.status, self.active = "cancelled", False
+            self.ledger.status, self.ledger.active = "cancelled", False
             await self._progress_and_announce("assignment.cancelled", cancellation_reason=reason)
             return self.state()
 
     @cancel.validator
     def _check_cancel(self, reason: str) -> None:
-        if self.cancelled:
+        if self.ledger.cancelled:
             raise ValueError("the assignment is already cancelled")
 
     @workflow.query
     def state(self) -> AssignmentState:
-        due = int(self.charge_due_at.timestamp()) if self.charge_due_at and not self.charged else None
+        due = self.ledger.charge_due_at if not self.ledger.charged else None
         return AssignmentState(
-            status=self.status,
-            premium=self.premium,
-            collected=self.collected,
+            status=self.ledger.status,
+            premium=self.ledger.premium,
+            collected=self.ledger.collected,
             charge_due_at=due,
-            revision=self.revision,
-            last_failure=self.last_failure,
+            revision=self.ledger.revision,
+            last_failure=self.ledger.last_failure,
         )

@@ -2,24 +2,46 @@
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 ASSIGNMENT_WORKFLOW = "AssignmentWorkflow"
 
 
-class CarriedState(BaseModel):
-    """What a continued-as-new run takes over from the last one."""
+def assignment_workflow_id(assignment_id: str) -> str:
+    return f"assignment-{assignment_id}"
+
+
+class AssignmentLedger(BaseModel):
+    """Everything the AssignmentWorkflow knows of its assignment's money, carried whole into a continued run.
+
+    Runs recorded before the whole ledger was carried passed only the first ten fields: the others then
+    follow from the status (such a run had always finished charging)."""
 
     premium: int
-    collected: int
-    payments: list[tuple[str, int]]
-    revision: int
-    card_revision: int
-    invoice_id: str | None
-    seen_invoices: list[str]
-    status: str
+    collected: int = 0  # captured minus refunded (or billed, for remit)
+    payments: list[tuple[str, int]] = []  # (PaymentIntent, what is left of it to refund)
+    revision: int = 0  # bumped by every adjustment
+    card_revision: int = 0  # bumped when the contractor saves a new card
+    invoice_id: str | None = None
+    seen_invoices: list[str] = []
+    status: str = "pending"
     ends_at: int
-    adjustment_sequence: int = 0
+    adjustment_sequence: int = 0  # the newest adjustment taken, in the order the API committed them
+    charged: bool = False
+    active: bool = False
+    charging: bool = False
+    cancelled: bool = False
+    cancel_reason: str = ""
+    charge_due_at: int | None = None
+    last_failure: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_earlier_runs(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "charged" not in data and "collected" in data:
+            settled = data.get("status") == "active"
+            data = {**data, "charged": settled, "active": settled}
+        return data
 
 
 class AssignmentInput(BaseModel):
@@ -32,7 +54,7 @@ class AssignmentInput(BaseModel):
     premium: int
     notice_seconds: int
     ends_at: int
-    carried: CarriedState | None = None
+    carried: AssignmentLedger | None = None
     max_history_events: int | None = None  # tests set a small one; otherwise Temporal suggests when
 
 

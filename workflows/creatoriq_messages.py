@@ -58,6 +58,16 @@ class SyncReport(BaseModel):
     superseded_session_id: str | None = None
 
 
+def scan_workflow_id(organization_id: str, environment: str, trigger: str, unique: str) -> str:
+    """A scan's id: ``unique`` tells scans of the same trigger apart (a poll's start time, a random part)."""
+    return f"creatoriq-scan-{organization_id}-{environment}-{trigger}-{unique}"
+
+
+def webhook_scan_workflow_id(connection_id: str, request_id: str) -> str:
+    """A scan started by a CreatorIQ webhook delivery: a delivery CreatorIQ sends again starts no second."""
+    return f"creatoriq-webhook-{connection_id}-{request_id}"
+
+
 def creator_workflow_id(creator: CreatorRef) -> str:
     return (
         f"creatoriq-sync-{creator.organization_id}-{creator.environment}-"

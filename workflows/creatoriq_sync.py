@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         ScanRequest,
         SyncReport,
         SyncRequests,
+        scan_workflow_id,
     )
 
 # CreatorIQ being down for a while is retried; past this the creator is reported and the next trigger
@@ -128,7 +129,7 @@ class CreatorIQPollWorkflow:
                         environment=connection.environment,
                         trigger="schedule",
                     ),
-                    id=f"creatoriq-scan-{connection.organization_id}-{connection.environment}-poll-{started}",
+                    id=scan_workflow_id(connection.organization_id, connection.environment, "poll", started),
                 )
                 scanned += 1
             except ChildWorkflowError:  # one organization's CreatorIQ trouble does not stop the others

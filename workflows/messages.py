@@ -32,6 +32,14 @@ EMAIL_DELIVERY_WORKFLOW = "EmailDeliveryWorkflow"
 OUTBOX_SWEEP_WORKFLOW = "OutboxSweepWorkflow"
 
 
+def webhook_delivery_workflow_id(delivery_id: str) -> str:
+    return f"webhook-delivery-{delivery_id}"
+
+
+def email_workflow_id(email_id: str) -> str:
+    return f"email-{email_id}"
+
+
 class BillLine(BaseModel):
     description: str
     amount: int

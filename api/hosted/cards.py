@@ -2,21 +2,22 @@
 charge is tried again at once. The assignment id in the link (95 random bits) is the capability."""
 
 from typing import Annotated
+from urllib.parse import quote as urlquote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.assignments import card_on_file
-from api import workflow_calls
-from api.deps import DbSession
-from api.hosted.pages import NO_STORE, TEMPLATES, redirect
-from api.schemas import TextInput
+from api.deps import AppSettings, DbSession, Workflows
+from api.hosted.rendering import NO_STORE, TEMPLATES, redirect
+from common.schemas import TextInput
 from db.models import Assignment, Contractor, Job, Organization
-from integrations.stripe_gateway import CardDeclined, StripeGateway
+from domain.errors import DomainError
+from domain.payer import Payer
 from notifications.render import money
-from workflows.assignment_messages import AssignmentState, NewCard
+from services import cards
+from workflows.assignment_messages import AssignmentState, assignment_workflow_id
 
 router = APIRouter(prefix="/cards", include_in_schema=False)
 
@@ -29,10 +30,16 @@ def _assignment(session: Session, assignment_id: str) -> Assignment | None:
 
 @router.get("/{assignment_id}", response_class=HTMLResponse)
 def update_card_page(
-    assignment_id: str, request: Request, session: DbSession, saved: bool = False, error: str | None = None
+    assignment_id: str,
+    request: Request,
+    settings: AppSettings,
+    workflows: Workflows,
+    session: DbSession,
+    saved: bool = False,
+    error: str | None = None,
 ) -> Response:
     row = _assignment(session, assignment_id)
-    if row is None or row.payer != "card":
+    if row is None or row.payer != Payer.CARD:
         context = {
             "organization_name": "gigcover",
             "heading": "This link does not work",
@@ -43,7 +50,7 @@ def update_card_page(
         return TEMPLATES.TemplateResponse(request, "ended.html", context, status_code=404, headers=NO_STORE)
     organization = session.get(Organization, row.organization_id)
     job = session.scalar(select(Job).where(Job.id == row.job_id))
-    state = workflow_calls.query(request, f"assignment-{row.id}", "state", AssignmentState)
+    state = workflows.query(assignment_workflow_id(row.id), "state", AssignmentState)
     assert organization and job
     context = {
         "organization_name": organization.name,
@@ -57,25 +64,9 @@ def update_card_page(
         "action": f"/cards/{row.id}",
     }
     if not saved:
-        settings = request.app.state.settings
-        source = card_on_file(session, row.contractor_id)
-        customer = source.stripe_customer_id if source else None
-        gateway = StripeGateway(settings)
-        if customer is None:
-            contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
-            assert contractor is not None
-            customer = gateway.create_customer(
-                contractor.email,
-                f"{contractor.first_name} {contractor.last_name}",
-                {"contractor": contractor.id},
-                f"customer:{contractor.id}",
-            )
-        base = settings.stripe_api_base
-        context |= {
-            "client_secret": gateway.create_setup_intent(customer, {"assignment": row.id}),
-            "publishable_key": settings.stripe_publishable_key,
-            "stripe_js_url": f"{base.rstrip('/')}/js.stripe.com/v3/" if base else "https://js.stripe.com/v3/",
-        }
+        contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
+        assert contractor is not None
+        context |= cards.replacement_card_form(session, settings, row, contractor)
     return TEMPLATES.TemplateResponse(request, "update_card.html", context, headers=NO_STORE)
 
 
@@ -85,25 +76,17 @@ class CardForm(TextInput):
 
 @router.post("/{assignment_id}")
 def save_new_card(
-    assignment_id: str, form: Annotated[CardForm, Form()], request: Request, session: DbSession
+    assignment_id: str,
+    form: Annotated[CardForm, Form()],
+    settings: AppSettings,
+    workflows: Workflows,
+    session: DbSession,
 ) -> Response:
     row = _assignment(session, assignment_id)
-    source = card_on_file(session, row.contractor_id) if row else None
-    if row is None or source is None or source.stripe_customer_id is None or not form.payment_method_id:
+    if row is None:
         return redirect(f"/cards/{assignment_id}?error=Please+enter+your+card.")
     try:
-        card = StripeGateway(request.app.state.settings).save_card(
-            source.stripe_customer_id, form.payment_method_id
-        )
-    except CardDeclined as declined:
-        return redirect(f"/cards/{assignment_id}?error={declined.message}")
-    source.payment_method_id, source.card_summary = card.payment_method_id, card.summary
-    session.commit()
-    workflow_calls.call(
-        request,
-        lambda client: client.get_workflow_handle(f"assignment-{row.id}").signal(
-            "card_updated", NewCard(payment_method_id=card.payment_method_id)
-        ),
-        workflow_calls.UPDATE_TIMEOUT,
-    )
+        cards.replace_card(session, settings, row, form.payment_method_id, workflows)
+    except DomainError as refused:
+        return redirect(f"/cards/{assignment_id}?error={urlquote(refused.message)}")
     return redirect(f"/cards/{assignment_id}?saved=true")

@@ -4,26 +4,26 @@ Every form POSTs an Update to the workflow and redirects (303) back to the page,
 back never submits anything twice. The link's token is the contractor's access; no API key is involved.
 """
 
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote as urlquote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import workflow_calls
-from api.deps import DbSession
+from api.deps import AppSettings, DbSession, Workflows
 from api.errors import ApiError
-from api.schemas import TextInput
+from api.hosted.rendering import NO_STORE, TEMPLATES, redirect
+from common.schemas import TextInput
 from db.models import ApplicationSession, Contractor, Job, Organization, Quote
-from domain.application import ENDED, ORDER, Step, reached, steps_for
+from domain.application import ENDED, ORDER, Status, Step, reached, steps_for
+from domain.errors import DomainError
 from domain.geography import US_STATES
-from integrations.stripe_gateway import StripeGateway
 from notifications.render import date, money
+from services.cards import application_card_form
+from services.workflow_calls import WorkflowCalls
 from workflows.application_messages import (
     Answers,
     ApplicationState,
@@ -31,11 +31,10 @@ from workflows.application_messages import (
     ContractorDetails,
     SignatureInput,
     StepResult,
+    application_workflow_id,
 )
 
 router = APIRouter(prefix="/apply", include_in_schema=False)
-NO_STORE = {"Cache-Control": "no-store"}  # personal data; and Back must ask the server, not a cache
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LABELS = {
     Step.VERIFY_INFO: "Your details",
     Step.APPLICATION_QUESTIONS: "Questions",
@@ -57,16 +56,12 @@ def _row(session: Session, token: str) -> ApplicationSession:
     return row
 
 
-def _live(request: Request, row: ApplicationSession) -> tuple[Step, str, str | None]:
+def _live(workflows: WorkflowCalls, row: ApplicationSession) -> tuple[Step, str, str | None]:
     if row.status not in ENDED:
-        state = workflow_calls.query(request, f"application-{row.id}", "state", ApplicationState)
+        state = workflows.query(application_workflow_id(row.id), "state", ApplicationState)
         if state is not None:
             return Step(state.step), state.status, state.card_summary
     return Step(row.step), row.status, row.card_summary
-
-
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303, headers=NO_STORE)
 
 
 def _page_url(token: str, step: Step | None = None, error: str | None = None) -> str:
@@ -74,28 +69,6 @@ def _page_url(token: str, step: Step | None = None, error: str | None = None) ->
     if error:
         params.append(f"error={urlquote(error)}")
     return f"/apply/{token}" + ("?" + "&".join(params) if params else "")
-
-
-def _card_form(
-    request: Request, session: Session, row: ApplicationSession, contractor: Contractor
-) -> dict[str, str]:
-    """A Stripe customer for the contractor (once) and a SetupIntent for this visit of the card page."""
-    settings = request.app.state.settings
-    gateway = StripeGateway(settings)
-    if row.stripe_customer_id is None:
-        row.stripe_customer_id = gateway.create_customer(
-            contractor.email,
-            f"{contractor.first_name} {contractor.last_name}",
-            {"contractor": contractor.id, "organization": row.organization_id},
-            f"customer:{row.id}",
-        )
-        session.commit()
-    base = settings.stripe_api_base
-    return {
-        "client_secret": gateway.create_setup_intent(row.stripe_customer_id, {"session": row.id}),
-        "publishable_key": settings.stripe_publishable_key,
-        "stripe_js_url": f"{base.rstrip('/')}/js.stripe.com/v3/" if base else "https://js.stripe.com/v3/",
-    }
 
 
 @router.get("/finished", response_class=HTMLResponse)
@@ -113,7 +86,13 @@ def finished(request: Request) -> Response:
 
 @router.get("/{token}", response_class=HTMLResponse)
 def application_page(
-    token: str, request: Request, session: DbSession, step: str | None = None, error: str | None = None
+    token: str,
+    request: Request,
+    settings: AppSettings,
+    workflows: Workflows,
+    session: DbSession,
+    step: str | None = None,
+    error: str | None = None,
 ) -> Response:
     row = session.scalar(select(ApplicationSession).where(ApplicationSession.token == token))
     if row is None:
@@ -124,8 +103,8 @@ def application_page(
             "message": "Check that you opened the whole link from your email, or ask for a new one.",
         }
         return TEMPLATES.TemplateResponse(request, "ended.html", unknown, status_code=404, headers=NO_STORE)
-    current, status, card_summary = _live(request, row)
-    if status == "APPLICATION_COMPLETE":
+    current, status, card_summary = _live(workflows, row)
+    if status == Status.APPLICATION_COMPLETE:
         return redirect(row.success_url)
     contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
     organization = session.get(Organization, row.organization_id)
@@ -137,8 +116,10 @@ def application_page(
         "error": error,
         "cancel_url": row.cancel_url,
     }
-    if status in ("EXPIRED", "INELIGIBLE"):
-        heading = "This application has expired" if status == "EXPIRED" else "We cannot offer this coverage"
+    if status in (Status.EXPIRED, Status.INELIGIBLE):
+        heading = (
+            "This application has expired" if status == Status.EXPIRED else "We cannot offer this coverage"
+        )
         message = row.ended_reason or "Please ask for a new application link."
         return TEMPLATES.TemplateResponse(
             request,
@@ -174,7 +155,7 @@ def application_page(
         "states": sorted(US_STATES.items(), key=lambda kv: kv[1]),
     }
     if shown is Step.ADD_CARD_DETAILS:
-        context |= _card_form(request, session, row, contractor)
+        context |= application_card_form(session, settings, row, contractor)
     if shown is Step.FINAL_REVIEW and row.quote_id:
         quote = session.scalar(select(Quote).where(Quote.id == row.quote_id))
         if quote:
@@ -183,14 +164,14 @@ def application_page(
 
 
 def _submit(
-    request: Request, session: Session, token: str, update: str, payload: BaseModel | None
+    workflows: WorkflowCalls, session: Session, token: str, update: str, payload: BaseModel | None
 ) -> Response:
     row = _row(session, token)
     try:
-        result = workflow_calls.update(request, f"application-{row.id}", update, payload, StepResult)
-    except ApiError as failed:
+        result = workflows.update(application_workflow_id(row.id), update, payload, StepResult)
+    except DomainError as failed:
         return redirect(_page_url(token, None, failed.message))
-    if result.status == "APPLICATION_COMPLETE":
+    if result.status == Status.APPLICATION_COMPLETE:
         return redirect(row.success_url)
     return redirect(_page_url(token))
 
@@ -214,7 +195,11 @@ class DetailsForm(TextInput):
 
 @router.post("/{token}/verify_info")
 def submit_details(
-    token: str, form: Annotated[DetailsForm, Form()], request: Request, session: DbSession
+    token: str,
+    form: Annotated[DetailsForm, Form()],
+    request: Request,
+    workflows: Workflows,
+    session: DbSession,
 ) -> Response:
     try:
         details = ContractorDetails(
@@ -224,7 +209,7 @@ def submit_details(
         return _invalid(token, error, Step.VERIFY_INFO)
     if details.region not in US_STATES:
         return redirect(_page_url(token, Step.VERIFY_INFO, "Please choose a US state."))
-    return _submit(request, session, token, "verify_info", details)
+    return _submit(workflows, session, token, "verify_info", details)
 
 
 class QuestionsForm(TextInput):
@@ -236,7 +221,11 @@ class QuestionsForm(TextInput):
 
 @router.post("/{token}/application_questions")
 def submit_answers(
-    token: str, form: Annotated[QuestionsForm, Form()], request: Request, session: DbSession
+    token: str,
+    form: Annotated[QuestionsForm, Form()],
+    request: Request,
+    workflows: Workflows,
+    session: DbSession,
 ) -> Response:
     try:
         answers = Answers(
@@ -252,7 +241,7 @@ def submit_answers(
         if message:
             return redirect(_page_url(token, Step.APPLICATION_QUESTIONS, message))
         return _invalid(token, error, Step.APPLICATION_QUESTIONS)  # type: ignore[arg-type]
-    return _submit(request, session, token, "answer_questions", answers)
+    return _submit(workflows, session, token, "answer_questions", answers)
 
 
 class SignatureForm(TextInput):
@@ -262,7 +251,11 @@ class SignatureForm(TextInput):
 
 @router.post("/{token}/esignature_document")
 def submit_signature(
-    token: str, form: Annotated[SignatureForm, Form()], request: Request, session: DbSession
+    token: str,
+    form: Annotated[SignatureForm, Form()],
+    request: Request,
+    workflows: Workflows,
+    session: DbSession,
 ) -> Response:
     row = _row(session, token)
     contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
@@ -281,7 +274,7 @@ def submit_signature(
         consent=form.consent == "yes",
         ip_address=request.client.host if request.client else "unknown",
     )
-    return _submit(request, session, token, "sign", signature)
+    return _submit(workflows, session, token, "sign", signature)
 
 
 class CardForm(TextInput):
@@ -290,13 +283,13 @@ class CardForm(TextInput):
 
 @router.post("/{token}/add_card_details")
 def submit_card(
-    token: str, form: Annotated[CardForm, Form()], request: Request, session: DbSession
+    token: str, form: Annotated[CardForm, Form()], workflows: Workflows, session: DbSession
 ) -> Response:
     if not form.payment_method_id:
         return redirect(_page_url(token, Step.ADD_CARD_DETAILS, "Please enter your card."))
-    return _submit(request, session, token, "add_card", CardInput(payment_method_id=form.payment_method_id))
+    return _submit(workflows, session, token, "add_card", CardInput(payment_method_id=form.payment_method_id))
 
 
 @router.post("/{token}/final_review")
-def submit_completion(token: str, request: Request, session: DbSession) -> Response:
-    return _submit(request, session, token, "complete", None)
+def submit_completion(token: str, workflows: Workflows, session: DbSession) -> Response:
+    return _submit(workflows, session, token, "complete", None)

@@ -3,8 +3,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
-from api.queries import PageParams, filtered, get_owned, list_page, scoped
+from api.paging import PageParams
 from db.models import Bill
+from services.lookups import filtered, get_owned, list_page, scoped
 
 router = APIRouter(prefix="/bills", tags=["bills"])
 

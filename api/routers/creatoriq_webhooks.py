@@ -14,10 +14,10 @@ from sqlalchemy import select
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.errors import ApiError
-from api.routers.creatoriq import start_scan
 from db.models import CreatorIQConnection
 from integrations.creatoriq.signature import InvalidSignature, verify
-from workflows.creatoriq_messages import ScanRequest
+from services.creatoriq import start_scan
+from workflows.creatoriq_messages import ScanRequest, webhook_scan_workflow_id
 
 router = APIRouter(prefix="/integrations/creatoriq", tags=["creatoriq"])
 SYNCING_ACTIONS = {"update", "campaign.added"}
@@ -65,7 +65,7 @@ async def receive_webhook(connection_id: str, request: Request) -> dict[str, Any
     if entity_type != "Publisher" or action not in SYNCING_ACTIONS or publisher_id is None:
         return {"received": True, "sync": None}
     request_id = str(envelope.get("requestId") or f"{publisher_id}-{envelope.get('timestamp')}")[:80]
-    workflow_id = f"creatoriq-webhook-{connection.id}-{request_id}"
+    workflow_id = webhook_scan_workflow_id(connection.id, request_id)
     scan = ScanRequest(
         organization_id=connection.organization_id,
         environment=connection.environment,

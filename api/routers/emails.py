@@ -3,9 +3,10 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
-from api.queries import PageParams, filtered, get_owned, list_page, scoped
+from api.paging import PageParams
 from common import representations as render
 from db.models import EmailMessage
+from services.lookups import filtered, get_owned, list_page, scoped
 
 router = APIRouter(prefix="/emails", tags=["emails"])
 

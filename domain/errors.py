@@ -1,0 +1,39 @@
+"""The one error a business operation raises when it refuses: a code, a message and the field it concerns.
+
+Each front maps it to its own form: the API to its error JSON (the kind picks the HTTP status), a page to a
+message on the page, an activity to a non-retryable application error."""
+
+from enum import StrEnum
+
+
+class Refusal(StrEnum):
+    INVALID = "invalid"  # the input cannot be used as it is
+    NOT_FOUND = "not_found"  # no such object for this tenant
+    CONFLICT = "conflict"  # the object's state forbids it now
+    DECLINED = "declined"  # the card was declined
+    UNAVAILABLE = "unavailable"  # our own services did not answer in time; try again
+    UPSTREAM = "upstream"  # a third party we called (CreatorIQ) failed
+
+
+class DomainError(Exception):
+    def __init__(
+        self, code: str, message: str, field: str | None = None, kind: Refusal = Refusal.INVALID
+    ) -> None:
+        super().__init__(message)
+        self.code, self.message, self.field, self.kind = code, message, field, kind
+
+
+def invalid(message: str, field: str | None = None, code: str = "invalid_input") -> DomainError:
+    return DomainError(code, message, field)
+
+
+def not_found(code: str, kind: str, object_id: str) -> DomainError:
+    return DomainError(code, f"No such {kind}: '{object_id}'", kind=Refusal.NOT_FOUND)
+
+
+def conflict(code: str, message: str) -> DomainError:
+    return DomainError(code, message, kind=Refusal.CONFLICT)
+
+
+def unavailable(message: str, code: str = "general") -> DomainError:
+    return DomainError(code, message, kind=Refusal.UNAVAILABLE)

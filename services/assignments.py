@@ -1,0 +1,312 @@
+"""Assignments: coverage for a contractor's next job, decided at once (reuse a policy on file, bind from a
+general opt-in, or send an application) and carried out by the assignment's workflow."""
+
+from typing import Any, Literal
+
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from common import representations as render
+from common.schemas import Strict, UnixTime
+from common.settings import Settings
+from db.models import ApplicationSession, Assignment, Contractor, Invoice, Job, Policy, Quote
+from domain.application import Status
+from domain.assignment_coverage import (
+    CoverageDecision,
+    CoveragePath,
+    PolicyOnFile,
+    binds_now,
+    decide_coverage,
+)
+from domain.coverage import CoverageType, work_state
+from domain.dates import MAX_TERM, CoveragePeriod, coverage_period
+from domain.errors import conflict, invalid, not_found
+from domain.payer import payer
+from domain.premium import estimated_gross_pay, premium_cents
+from domain.rating import Rating
+from domain.statuses import AssignmentStatus, InvoiceStatus, PolicyStatus
+from outbox.records import start_after_commit
+from services.applications import SessionIn, finished_url, open_session
+from services.catalog import is_approved
+from services.lookups import get_assignment, get_contractor, get_job, now, scoped
+from services.quotes import coverage_list, offer, rating_of
+from services.tenancy import Tenant
+from services.workflow_calls import WorkflowCalls
+from workflows.assignment_messages import AssignmentState, assignment_workflow_id
+
+
+class AssignmentIn(Strict):
+    contractor: str
+    job: str
+    bind: bool = True
+    coverage_type: list[CoverageType] | None = Field(None, min_length=1)
+    effective_date: UnixTime | None = None
+    end_date: UnixTime | None = None
+    policy: str | None = None
+
+
+class AssignmentUpdate(Strict):
+    effective_date: UnixTime | None = None
+    end_date: UnixTime | None = None
+
+
+class CancelIn(Strict):
+    job_id: str
+    reason: Literal["client_request", "contractor_request", "other"] = "client_request"
+
+
+class ExtendIn(Strict):
+    job_id: str
+    end_date: UnixTime
+    send_email: bool = True
+
+
+def current_assignment(
+    session: Session, tenant: Tenant, contractor_id: str | None, job_id: str
+) -> Assignment | None:
+    """The newest assignment of the job (of that contractor, if given) that is not cancelled."""
+    query = scoped(Assignment, tenant).where(Assignment.job_id == job_id, Assignment.cancelled.is_(False))
+    if contractor_id:
+        query = query.where(Assignment.contractor_id == contractor_id)
+    return session.scalar(query.order_by(Assignment.seq.desc()).limit(1))
+
+
+def _assignment_of_job(session: Session, tenant: Tenant, job_id: str) -> Assignment:
+    found = current_assignment(session, tenant, None, get_job(session, tenant, job_id).id)
+    if found is None:
+        raise not_found("invalid_assignment_id", "assignment for job", job_id)
+    return found
+
+
+def policies_on_file(session: Session, tenant: Tenant, contractor_id: str) -> list[PolicyOnFile]:
+    rows = session.execute(
+        select(Policy, Quote, Job)
+        .join(Quote, Quote.id == Policy.quote_id)
+        .join(Job, Job.id == Quote.job_id)
+        .where(
+            Policy.organization_id == tenant.organization_id,
+            Policy.environment == tenant.environment,
+            Policy.contractor_id == contractor_id,
+            Policy.status == PolicyStatus.ACTIVE,
+            Policy.deleted_at.is_(None),
+        )
+    )
+    return [
+        PolicyOnFile(
+            p.id, j.category_id, q.work_state, frozenset(q.coverage_type), p.effective_date, p.expiration_date
+        )
+        for p, q, j in rows
+    ]
+
+
+def completed_opt_ins(session: Session, tenant: Tenant, contractor_id: str) -> dict[str, str]:
+    """Work state -> the contractor's completed general opt-in application there."""
+    rows = session.scalars(
+        scoped(ApplicationSession, tenant)
+        .where(
+            ApplicationSession.contractor_id == contractor_id,
+            ApplicationSession.is_general_opt_in.is_(True),
+            ApplicationSession.status == Status.APPLICATION_COMPLETE,
+        )
+        .order_by(ApplicationSession.seq)
+    )
+    return {row.work_state: row.id for row in rows}
+
+
+def _decide(
+    session: Session,
+    tenant: Tenant,
+    body: AssignmentIn,
+    contractor: Contractor,
+    job: Job,
+    period: CoveragePeriod,
+) -> tuple[list[CoverageType], CoverageDecision]:
+    """The coverage asked for (else the newest policy's, else workers' comp) and how it is bound."""
+    policies = policies_on_file(session, tenant, contractor.id)
+    if body.policy:
+        policies = [p for p in policies if p.policy_id == body.policy]
+        if not policies:
+            raise not_found("invalid_policy_id", "active policy", body.policy)
+    latest = max(policies, key=lambda p: p.effective_date, default=None)
+    requested = body.coverage_type or (latest.coverage_types if latest else {CoverageType.WORKERS_COMP})
+    coverage = coverage_list(requested)
+    decision = decide_coverage(
+        requested=[c.value for c in coverage],
+        category_id=job.category_id,
+        category_approved=is_approved(session, tenant, job.category_id),
+        work_state=work_state(job.address, contractor.address),
+        start=period.effective_date,
+        end=period.end_date,
+        bind=body.bind,
+        policies=policies,
+        completed_opt_ins=completed_opt_ins(session, tenant, contractor.id),
+    )
+    return coverage, decision
+
+
+def _new_assignment(
+    tenant: Tenant,
+    body: AssignmentIn,
+    contractor: Contractor,
+    job: Job,
+    period: CoveragePeriod,
+    coverage: list[CoverageType],
+    decision: CoverageDecision,
+    rating: Rating,
+) -> Assignment:
+    eligible, message, path = decision.binds_now, decision.message, decision.path
+    if decision.binds_now and not rating.eligible:
+        eligible, message, path = False, f"Cannot bind: {rating.message}", CoveragePath.NOT_BOUND
+    status = {
+        CoveragePath.STANDARD: AssignmentStatus.AWAITING_APPLICATION,
+        CoveragePath.NOT_BOUND: AssignmentStatus.NOT_BOUND,
+    }.get(path, AssignmentStatus.PENDING)
+    gross = estimated_gross_pay(job.wage, job.wage_type, job.duration_hours)
+    return Assignment.new(
+        tenant,
+        contractor_id=contractor.id,
+        job_id=job.id,
+        policy_id=decision.policy_id,
+        coverage_type=[c.value for c in coverage],
+        effective_date=period.effective_date,
+        end_date=period.end_date,
+        bind=body.bind,
+        coverage_path=path,
+        eligible_result=eligible,
+        eligible_message=message,
+        payer=payer(job.withhold_premium, contractor.withhold_premium, tenant.organization.withhold_premium),
+        net_rate=rating.rates.net_rate,
+        premium=premium_cents(gross, rating.rates.net_rate),
+        status=status,
+        charged=0,
+        certificates={},
+        cancelled=False,
+        dispatched=False,
+    )
+
+
+def _send_application(
+    session: Session,
+    tenant: Tenant,
+    row: Assignment,
+    contractor: Contractor,
+    job: Job,
+    rating: Rating,
+    settings: Settings,
+) -> None:
+    """The standard path: a quote for the assignment's terms, and its application emailed to them."""
+    quote = offer(
+        session, tenant, contractor, job, row.effective_date, row.end_date, row.coverage_type, rating
+    )
+    session.add(quote)
+    if quote.eligible:
+        finished = finished_url(settings)
+        body = SessionIn(quote=quote.id, success_url=finished, cancel_url=finished, send_email=True)
+        row.application_session_id = open_session(session, tenant, body, settings).id
+
+
+def create_assignment(session: Session, tenant: Tenant, body: AssignmentIn, settings: Settings) -> Assignment:
+    """Coverage for a contractor's next job: reuse, general opt-in or a new application (see ``eligible``)."""
+    contractor = get_contractor(session, tenant, body.contractor)
+    job = get_job(session, tenant, body.job)
+    period = coverage_period(now(), body.effective_date, body.end_date)
+    coverage, decision = _decide(session, tenant, body, contractor, job, period)
+    rating = rating_of(session, contractor, job, coverage)
+    row = _new_assignment(tenant, body, contractor, job, period, coverage, decision, rating)
+    if row.coverage_path == CoveragePath.STANDARD:
+        _send_application(session, tenant, row, contractor, job, rating, settings)
+    session.add(row)
+    if binds_now(row.coverage_path):
+        start_after_commit(session, ("assignment", row.id))
+    session.commit()
+    return row
+
+
+def assignment_snapshot(row: Assignment, workflows: WorkflowCalls) -> dict[str, Any]:
+    """The stored assignment, with the live status and money from its workflow when it answers in time."""
+    body = render.assignment(row)
+    if row.dispatched and not row.cancelled:
+        live = workflows.query(assignment_workflow_id(row.id), "state", AssignmentState)
+        if live is not None:
+            body |= {
+                "status": live.status,
+                "premium": live.premium,
+                "premium_collected": live.collected,
+                "charge_due_at": live.charge_due_at,
+            }
+    return body
+
+
+def update_assignment(
+    session: Session, tenant: Tenant, assignment_id: str, body: AssignmentUpdate
+) -> Assignment:
+    """Allowed until the assignment's invoice is paid; a bound assignment's end date moves with /extend."""
+    row = get_assignment(session, tenant, assignment_id)
+    paid = session.scalar(
+        scoped(Invoice, tenant).where(Invoice.assignment_id == row.id, Invoice.status == InvoiceStatus.PAID)
+    )
+    if paid is not None:
+        raise conflict("invoice_already_paid", f"Assignment {row.id} has a paid invoice ({paid.id})")
+    changes = body.model_dump(exclude_unset=True)
+    if "end_date" in changes and row.coverage_path != CoveragePath.NOT_BOUND:
+        raise invalid(
+            "end_date: a bound assignment's end date changes with POST /assignments/extend", "end_date"
+        )
+    period = coverage_period(
+        now(), changes.get("effective_date", row.effective_date), changes.get("end_date", row.end_date)
+    )
+    row.effective_date, row.end_date = period.effective_date, period.end_date
+    session.commit()
+    return row
+
+
+def _cancel(session: Session, row: Assignment, reason: str, workflows: WorkflowCalls) -> Assignment:
+    if row.dispatched:
+        workflows.update(assignment_workflow_id(row.id), "cancel", reason, AssignmentState)
+        session.refresh(row)
+    row.cancelled, row.cancellation_date, row.cancellation_reason = True, now(), reason
+    row.status = AssignmentStatus.CANCELLED
+    session.commit()
+    return row
+
+
+def cancel_assignment(
+    session: Session, tenant: Tenant, body: CancelIn, workflows: WorkflowCalls
+) -> Assignment:
+    """Only before the assignment starts; refunds the card (or credits the organization). Irreversible."""
+    row = _assignment_of_job(session, tenant, body.job_id)
+    if row.effective_date <= now():
+        raise invalid("job_id: an assignment can only be cancelled before its start date", "job_id")
+    return _cancel(session, row, body.reason, workflows)
+
+
+def extend_assignment(
+    session: Session, tenant: Tenant, body: ExtendIn, workflows: WorkflowCalls
+) -> Assignment:
+    row = _assignment_of_job(session, tenant, body.job_id)
+    if row.status in (AssignmentStatus.CANCELLED, AssignmentStatus.EXPIRED):
+        raise invalid(f"job_id: the assignment is {row.status}", "job_id")
+    if body.end_date < row.end_date:
+        raise invalid("end_date: an assignment cannot be shortened", "end_date", "end_date_invalid")
+    if body.end_date > row.effective_date + MAX_TERM:
+        raise invalid("end_date: at most one year after the effective date", "end_date", "end_date_invalid")
+    if body.end_date != row.end_date:
+        row.end_date = body.end_date
+        if row.dispatched:
+            workflows.update(assignment_workflow_id(row.id), "extend", body.end_date, AssignmentState)
+        session.commit()
+    return row
+
+
+def delete_assignment(
+    session: Session, tenant: Tenant, assignment_id: str, workflows: WorkflowCalls
+) -> Assignment:
+    row = get_assignment(session, tenant, assignment_id)
+    if not row.cancelled and row.status == AssignmentStatus.ACTIVE and row.effective_date <= now():
+        raise conflict("bad_request", f"Assignment {row.id} has started; its coverage cannot be deleted")
+    if not row.cancelled:
+        _cancel(session, row, "deleted", workflows)
+    row.deleted_at = now()
+    session.commit()
+    return row

@@ -1,0 +1,147 @@
+"""The organization's CreatorIQ connection: its API key (checked, never shown in full), the webhook
+subscription, and starting scans."""
+
+from pydantic import AnyHttpUrl, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+
+from common import representations as render
+from common.schemas import Strict
+from common.settings import Settings
+from common.temporal import ORGANIZATION_ID
+from db.models import CreatorIQConnection, JobCategory
+from db.organizations import connection_of
+from domain.coverage import CoverageType
+from domain.errors import DomainError, Refusal, invalid
+from integrations.creatoriq.client import (
+    CreatorIQClient,
+    CreatorIQError,
+    CreatorIQKeyRefused,
+    CreatorIQUnavailable,
+)
+from services.catalog import approved_category
+from services.lookups import now
+from services.tenancy import Tenant
+from workflows.creatoriq_messages import CREATORIQ_SCAN_WORKFLOW, ScanRequest
+
+MAX_ID = 2**31 - 1  # CreatorIQ ids are integers; ours are 32-bit columns
+DEFAULT_CATEGORY = "influencer"
+DEFAULT_COVERAGE = [CoverageType.GENERAL.value, CoverageType.WORKERS_COMP.value]
+# The CreatorIQ webhook events that can change what a creator syncs to.
+SUBSCRIBED_EVENTS = (("Publisher", "update"), ("Publisher", "campaign.added"))
+
+
+class ConnectionIn(Strict):
+    api_key: str = Field(
+        min_length=8, max_length=500, pattern=r"^[!-~]+$", description="Your CreatorIQ API key."
+    )
+    category_code: str | None = Field(
+        None, description="Job category of synced jobs (id or code); default: influencer."
+    )
+    coverage_type: list[CoverageType] | None = Field(None, description="Default: general and workers-comp.")
+    success_url: AnyHttpUrl | None = Field(None, description="Where a finished application redirects.")
+    cancel_url: AnyHttpUrl | None = None
+
+
+def hint(api_key: str) -> str:
+    return f"…{api_key[-4:]}"
+
+
+def _unreachable(message: str) -> DomainError:
+    return DomainError("creatoriq_unavailable", message, kind=Refusal.UPSTREAM)
+
+
+def get_connection(session: Session, tenant: Tenant) -> CreatorIQConnection:
+    connection = connection_of(session, tenant.organization_id, tenant.environment)
+    if connection is None:
+        raise DomainError(
+            "creatoriq_not_configured",
+            "No CreatorIQ API key is set: PUT /organization/creatoriq first",
+            kind=Refusal.NOT_FOUND,
+        )
+    return connection
+
+
+def _check_key(settings: Settings, api_key: str) -> None:
+    """One cheap read proves the key works before it is saved."""
+    try:
+        with CreatorIQClient.configured(settings, api_key, attempts=2) as client:
+            next(client.campaigns(), None)
+    except CreatorIQKeyRefused:
+        raise invalid("CreatorIQ refused this API key", "api_key", "invalid_creatoriq_api_key") from None
+    except (CreatorIQUnavailable, CreatorIQError) as error:
+        raise _unreachable(f"CreatorIQ could not check the key: {error}") from None
+
+
+def _category_id(session: Session, tenant: Tenant, code_or_id: str | None) -> str:
+    wanted = code_or_id or DEFAULT_CATEGORY
+    category = session.get(JobCategory, wanted) or session.scalar(
+        select(JobCategory).where(JobCategory.code == wanted)
+    )
+    if category is None:
+        raise invalid(f"category_code: no such job category '{wanted}'", "category_code")
+    return approved_category(session, tenant, category.id).id
+
+
+def save_connection(
+    session: Session, tenant: Tenant, body: ConnectionIn, settings: Settings
+) -> CreatorIQConnection:
+    """Store the CreatorIQ API key (checked with CreatorIQ first). The key is never returned or logged."""
+    category_id = _category_id(session, tenant, body.category_code)
+    _check_key(settings, body.api_key)
+    connection = connection_of(session, tenant.organization_id, tenant.environment)
+    if connection is None:
+        connection = CreatorIQConnection.new(tenant, webhooks_subscribed=False)
+        session.add(connection)
+    connection.api_key, connection.api_key_hint = body.api_key, hint(body.api_key)
+    connection.category_code = category_id
+    connection.coverage_type = [c.value for c in body.coverage_type or []] or DEFAULT_COVERAGE
+    connection.success_url = str(body.success_url) if body.success_url else None
+    connection.cancel_url = str(body.cancel_url) if body.cancel_url else None
+    session.commit()
+    return connection
+
+
+def delete_connection(session: Session, tenant: Tenant) -> CreatorIQConnection:
+    """Forget the key: no more syncs (what was synced stays)."""
+    connection = get_connection(session, tenant)
+    connection.deleted_at = now()
+    connection.api_key = ""
+    session.commit()
+    return connection
+
+
+def subscribe_webhooks(session: Session, tenant: Tenant, settings: Settings) -> CreatorIQConnection:
+    """Ask CreatorIQ to send creator updates to our webhook URL (then the schedule stops polling)."""
+    connection = get_connection(session, tenant)
+    callback = render.creatoriq_connection(connection, settings.public_base_url)["webhook_url"]
+    try:
+        with CreatorIQClient.configured(settings, connection.api_key) as client:
+            existing = {
+                (s.get("entityType"), s.get("actionType"), s.get("callback")) for s in client.subscriptions()
+            }
+            for entity_type, action_type in SUBSCRIBED_EVENTS:
+                if (entity_type, action_type, callback) not in existing:
+                    client.subscribe(entity_type, action_type, callback)
+    except CreatorIQKeyRefused:
+        raise invalid("CreatorIQ refused the stored API key", code="invalid_creatoriq_api_key") from None
+    except CreatorIQError as error:
+        raise _unreachable(f"CreatorIQ could not subscribe: {error}") from None
+    connection.webhooks_subscribed = True
+    session.commit()
+    return connection
+
+
+async def start_scan(client: Client, settings: Settings, scan: ScanRequest, workflow_id: str) -> None:
+    """Raises WorkflowAlreadyStartedError when a scan with this id ran already."""
+    await client.start_workflow(
+        CREATORIQ_SCAN_WORKFLOW,
+        scan,
+        id=workflow_id,
+        task_queue=settings.task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        static_summary=f"CreatorIQ scan ({scan.trigger})",
+        search_attributes=TypedSearchAttributes([SearchAttributePair(ORGANIZATION_ID, scan.organization_id)]),
+    )

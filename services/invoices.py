@@ -1,0 +1,186 @@
+"""Invoices: the pay a contractor actually earned on an assignment. The newest one is the final pay: earlier
+open invoices are voided, and the assignment's workflow re-prices the premium (before the charge: a new
+notice and a new window; after: the difference is charged or refunded)."""
+
+from collections.abc import Callable
+
+from pydantic import Field, model_validator
+from sqlalchemy.orm import Session
+
+from common.schemas import Strict, UnixTime
+from db.models import Assignment, Invoice, PremiumAdjustment
+from domain.assignment_coverage import binds_now
+from domain.errors import DomainError, conflict, invalid
+from domain.premium import estimated_gross_pay, premium_cents
+from domain.statuses import InvoiceStatus
+from services.assignments import current_assignment
+from services.lookups import get_assignment, get_contractor, get_invoice, get_job, now, scoped
+from services.tenancy import Tenant
+from services.workflow_calls import WorkflowCalls
+from workflows.assignment_messages import AdjustmentResult, InvoiceAdjustment, assignment_workflow_id
+
+GrossPay = Field(ge=100, le=100_000_000, description="Cents earned in the pay period (at most $1,000,000)")
+
+
+class InvoiceIn(Strict):
+    contractor: str
+    job: str
+    gross_pay: int = GrossPay
+    paycycle_startdate: UnixTime
+    paycycle_enddate: UnixTime
+    purchase_order_number: str | None = Field(None, max_length=100)
+
+    @model_validator(mode="after")
+    def _period(self) -> "InvoiceIn":
+        if self.paycycle_enddate < self.paycycle_startdate:
+            raise ValueError("paycycle_enddate: must not be before paycycle_startdate")
+        return self
+
+
+class InvoiceUpdate(Strict):
+    gross_pay: int | None = GrossPay
+    purchase_order_number: str | None = Field(None, max_length=100)
+
+
+def _commit_then_reprice(
+    session: Session,
+    workflows: WorkflowCalls,
+    assignment: Assignment,
+    key: str,
+    premium: int,
+    undo: Callable[[], None],
+) -> None:
+    """Commit the change with its premium adjustment, then tell the workflow (no write transaction may be held
+    while waiting for it: its activities write to the same database); if it refuses, ``undo`` the change and
+    re-raise. Should this process die after the commit, the outbox sweep sends the adjustment instead."""
+    adjustment = PremiumAdjustment(
+        assignment_id=assignment.id, invoice_key=key, premium=premium, created=now()
+    )
+    session.add(adjustment)
+    session.flush()
+    sequence = adjustment.id
+    session.commit()
+    try:
+        workflows.update(
+            assignment_workflow_id(assignment.id),
+            "adjust",
+            InvoiceAdjustment(invoice_id=key, premium=premium, sequence=sequence),
+            AdjustmentResult,
+        )
+    except DomainError:
+        undo()
+        adjustment.dispatched = True
+        session.commit()
+        raise
+    adjustment.dispatched = True
+    session.commit()
+
+
+def _billable(session: Session, tenant: Tenant, contractor_id: str, job_id: str) -> Assignment:
+    assignment = current_assignment(session, tenant, contractor_id, job_id)
+    if assignment is None:
+        raise invalid("The contractor has no assignment with coverage for this job", code="no_active_policy")
+    if not binds_now(assignment.coverage_path):
+        raise invalid(f"Assignment {assignment.id} has no bound coverage to invoice", code="no_active_policy")
+    return assignment
+
+
+def _void(invoice: Invoice) -> None:
+    invoice.status, invoice.voided_at = InvoiceStatus.VOID, now()
+
+
+def create_invoice(session: Session, tenant: Tenant, body: InvoiceIn, workflows: WorkflowCalls) -> Invoice:
+    contractor = get_contractor(session, tenant, body.contractor)
+    job = get_job(session, tenant, body.job)
+    assignment = _billable(session, tenant, contractor.id, job.id)
+    purchase_order = body.purchase_order_number
+    if purchase_order is None:
+        purchase_order = (job.custom_metadata or {}).get("purchase_order_number")
+    invoice = Invoice.new(
+        tenant,
+        contractor_id=contractor.id,
+        job_id=job.id,
+        assignment_id=assignment.id,
+        gross_pay=body.gross_pay,
+        paycycle_startdate=body.paycycle_startdate,
+        paycycle_enddate=body.paycycle_enddate,
+        purchase_order_number=purchase_order or None,
+        premium_due=premium_cents(body.gross_pay, assignment.net_rate),
+        status=InvoiceStatus.OPEN,
+    )
+    open_query = scoped(Invoice, tenant).where(
+        Invoice.assignment_id == assignment.id, Invoice.status == InvoiceStatus.OPEN
+    )
+    replaced = list(session.scalars(open_query))
+    for old in replaced:
+        _void(old)
+    session.add(invoice)
+
+    def undo() -> None:
+        invoice.status, invoice.deleted_at = InvoiceStatus.VOID, now()
+        for old in replaced:
+            old.status, old.voided_at = InvoiceStatus.OPEN, None
+
+    _commit_then_reprice(session, workflows, assignment, invoice.id, invoice.premium_due, undo)
+    return invoice
+
+
+def _editable(invoice: Invoice, deleting: bool = False) -> None:
+    if invoice.status == InvoiceStatus.PAID:
+        if deleting:
+            raise conflict("invoice_already_paid", f"Invoice {invoice.id} is paid and cannot be deleted")
+        raise conflict(
+            "invoice_already_paid", f"Invoice {invoice.id} is paid; report the change as a new invoice"
+        )
+    if invoice.status == InvoiceStatus.VOID and not deleting:
+        raise conflict(
+            "invoice_uneditable_already_exists", f"Invoice {invoice.id} was replaced by a newer one"
+        )
+
+
+def update_invoice(
+    session: Session, tenant: Tenant, invoice_id: str, body: InvoiceUpdate, workflows: WorkflowCalls
+) -> Invoice:
+    """Change the pay of an unpaid invoice (the contractor is told of the new premium)."""
+    invoice = get_invoice(session, tenant, invoice_id)
+    _editable(invoice)
+    changes = body.model_dump(exclude_unset=True)
+    if "purchase_order_number" in changes:
+        invoice.purchase_order_number = changes["purchase_order_number"] or None
+    if changes.get("gross_pay") is not None and changes["gross_pay"] != invoice.gross_pay:
+        assignment = get_assignment(session, tenant, invoice.assignment_id)
+        before = (invoice.gross_pay, invoice.premium_due)
+        invoice.gross_pay = changes["gross_pay"]
+        invoice.premium_due = premium_cents(invoice.gross_pay, assignment.net_rate)
+
+        def undo() -> None:
+            invoice.gross_pay, invoice.premium_due = before
+
+        key = f"{invoice.id}:{invoice.gross_pay}"
+        _commit_then_reprice(session, workflows, assignment, key, invoice.premium_due, undo)
+    session.commit()
+    return invoice
+
+
+def delete_invoice(session: Session, tenant: Tenant, invoice_id: str, workflows: WorkflowCalls) -> Invoice:
+    """Only while unpaid. The premium goes back to the job's estimate."""
+    invoice = get_invoice(session, tenant, invoice_id)
+    _editable(invoice, deleting=True)
+    if invoice.status != InvoiceStatus.OPEN:
+        _void(invoice)
+        invoice.deleted_at = now()
+        session.commit()
+        return invoice
+    assignment = get_assignment(session, tenant, invoice.assignment_id)
+    job = get_job(session, tenant, invoice.job_id)
+    estimate = premium_cents(
+        estimated_gross_pay(job.wage, job.wage_type, job.duration_hours), assignment.net_rate
+    )
+    _void(invoice)
+    invoice.deleted_at = now()
+
+    def undo() -> None:
+        invoice.status, invoice.voided_at, invoice.deleted_at = InvoiceStatus.OPEN, None, None
+
+    _commit_then_reprice(session, workflows, assignment, f"{invoice.id}:deleted", estimate, undo)
+    return invoice

@@ -1,0 +1,96 @@
+"""Jobs: the work a contractor is covered for, with its wage (the premium's base) and its category."""
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import Field
+from sqlalchemy.orm import Session
+
+from common.schemas import Metadata, Strict, WorkLocation, merge_metadata
+from db.models import Job, Quote
+from domain.errors import conflict, invalid
+from services.catalog import approved_category
+from services.lookups import get_entity, get_job, now, scoped
+from services.tenancy import Tenant
+
+
+class WageType(StrEnum):
+    FLATFEE = "flatfee"
+    HOURLY = "hourly"
+    UNIT = "unit"
+    BLENDED = "blended"
+
+
+Wage = Annotated[int, Field(ge=100, le=2_000_000_000, description="Cents (at most $20,000,000)")]
+
+
+class JobIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=5000)
+    entity: str
+    category_code: str | None = None
+    wage: Wage
+    wage_type: WageType
+    years_experience: int | None = Field(None, ge=0, le=80)
+    duration_hours: float | None = Field(None, gt=0, le=10_000)
+    address: WorkLocation | None = None
+    custom_metadata: Metadata = Field(default_factory=dict)
+    withhold_premium: bool | None = None
+
+
+class JobUpdate(Strict):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, min_length=1, max_length=5000)
+    entity: str | None = None
+    category_code: str | None = None
+    wage: Wage | None = None
+    wage_type: WageType | None = None
+    years_experience: int | None = Field(None, ge=0, le=80)
+    duration_hours: float | None = Field(None, gt=0, le=10_000)
+    address: WorkLocation | None = None
+    custom_metadata: Metadata | None = None
+    withhold_premium: bool | None = None
+
+
+# category_code is absent: a missing one is reported as missing_job_category_code by approved_category().
+REQUIRED = ("name", "description", "entity", "wage", "wage_type")
+
+
+def _apply(session: Session, tenant: Tenant, job: Job, changes: dict[str, Any]) -> None:
+    for required in REQUIRED:
+        if required in changes and changes[required] is None:
+            raise invalid(f"{required}: cannot be removed", required)
+    if "entity" in changes:
+        job.entity_id = get_entity(session, tenant, changes.pop("entity")).id
+    if "category_code" in changes:
+        job.category_id = approved_category(session, tenant, changes.pop("category_code")).id
+    if "custom_metadata" in changes:
+        changes["custom_metadata"] = merge_metadata(
+            job.custom_metadata or {}, changes["custom_metadata"] or {}
+        )
+    for field, value in changes.items():
+        setattr(job, field, value)
+
+
+def create_job(session: Session, tenant: Tenant, body: JobIn) -> Job:
+    job = Job.new(tenant, custom_metadata={})
+    _apply(session, tenant, job, body.model_dump(mode="json"))
+    session.add(job)
+    session.commit()
+    return job
+
+
+def update_job(session: Session, tenant: Tenant, job_id: str, body: JobUpdate) -> Job:
+    job = get_job(session, tenant, job_id)
+    _apply(session, tenant, job, body.model_dump(mode="json", exclude_unset=True))
+    session.commit()
+    return job
+
+
+def delete_job(session: Session, tenant: Tenant, job_id: str) -> Job:
+    job = get_job(session, tenant, job_id)
+    if session.scalar(scoped(Quote, tenant).where(Quote.job_id == job.id).limit(1)) is not None:
+        raise conflict("job_is_used", f"Job {job.id} has quotes and cannot be deleted")
+    job.deleted_at = now()
+    session.commit()
+    return job

@@ -1,0 +1,107 @@
+"""Webhook endpoints: where a platform's events are delivered, and resending a delivery."""
+
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, Field, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from common.ids import new_webhook_secret
+from common.schemas import Strict
+from db.models import Event, WebhookDelivery, WebhookEndpoint
+from domain.errors import conflict, invalid
+from domain.events import EVENT_TYPES
+from outbox.records import add_delivery
+from services.lookups import get_endpoint, get_owned, now
+from services.tenancy import Tenant
+
+
+def _event_list(value: Any) -> Any:
+    if value is None or value == "*" or value == ["*"]:
+        return ["*"]
+    if isinstance(value, list):
+        if not all(isinstance(v, str) for v in value):
+            raise ValueError('event types are strings, e.g. "policy.active"')
+        unknown = sorted({v for v in value if v not in EVENT_TYPES})
+        if unknown:
+            raise ValueError(f"unknown event types: {', '.join(map(str, unknown))}")
+        return sorted(set(value))
+    raise ValueError("a list of event types, or '*' for all")
+
+
+class EndpointIn(Strict):
+    url: AnyHttpUrl
+    description: str | None = Field(None, max_length=500)
+    events: list[str] | str | None = None
+
+    _events = field_validator("events", mode="before")(_event_list)
+
+
+class EndpointUpdate(Strict):
+    url: AnyHttpUrl | None = None
+    description: str | None = Field(None, max_length=500)
+    events: list[str] | str | None = None
+    status: Literal["enabled", "disabled"] | None = Field(
+        None, description="A disabled endpoint gets no new deliveries, and its pending ones stop retrying."
+    )
+    disabled: bool | None = Field(None, description="Shorthand for status.")
+
+    _events = field_validator("events", mode="before")(_event_list)
+
+
+def create_endpoint(session: Session, tenant: Tenant, body: EndpointIn) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint.new(
+        tenant,
+        url=str(body.url),
+        description=body.description,
+        events=body.events or ["*"],
+        secret=new_webhook_secret(),
+    )
+    session.add(endpoint)
+    session.commit()
+    return endpoint
+
+
+def update_endpoint(
+    session: Session, tenant: Tenant, endpoint_id: str, body: EndpointUpdate
+) -> WebhookEndpoint:
+    endpoint = get_endpoint(session, tenant, endpoint_id)
+    changes = body.model_dump(exclude_unset=True)
+    if "url" in changes:
+        if changes["url"] is None:
+            raise invalid("url: cannot be removed", "url")
+        endpoint.url = str(changes["url"])
+    if "description" in changes:
+        endpoint.description = changes["description"]
+    if "events" in changes:
+        endpoint.events = changes["events"]
+    if changes.get("status") is not None:
+        endpoint.status = changes["status"]
+    if changes.get("disabled") is not None:
+        endpoint.status = "disabled" if changes["disabled"] else "enabled"
+    session.commit()
+    return endpoint
+
+
+def delete_endpoint(session: Session, tenant: Tenant, endpoint_id: str) -> WebhookEndpoint:
+    endpoint = get_endpoint(session, tenant, endpoint_id)
+    endpoint.deleted_at = now()
+    session.commit()
+    return endpoint
+
+
+def get_delivery(session: Session, tenant: Tenant, delivery_id: str) -> WebhookDelivery:
+    return get_owned(session, WebhookDelivery, tenant, delivery_id, "resource_not_found", "webhook delivery")
+
+
+def resend_delivery(session: Session, tenant: Tenant, delivery_id: str) -> WebhookDelivery:
+    """Send the same event to the same endpoint again, as a new delivery with its own attempts."""
+    original = get_delivery(session, tenant, delivery_id)
+    endpoint = get_endpoint(session, tenant, original.endpoint_id)
+    if endpoint.status != "enabled":
+        raise conflict("bad_request", f"Webhook endpoint {endpoint.id} is disabled; enable it first")
+    stored = session.scalar(select(Event).where(Event.id == original.event_id))
+    assert stored is not None
+    delivery = add_delivery(session, stored, endpoint, now(), resend_of=original.id)
+    session.commit()
+    return delivery

@@ -1,0 +1,77 @@
+"""Queries, Updates and signals to running workflows, from synchronous code in one of the server's worker
+threads (routes and pages run there; the Temporal client lives on the server's event loop).
+
+A workflow's refusal becomes a DomainError carrying the workflow's own message, so every front shows it."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import anyio.from_thread
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from common.temporal import UPDATE_TIMEOUT_SECONDS
+from domain.errors import DomainError, Refusal, unavailable
+
+T = TypeVar("T")
+# A query is answered by a worker (replaying the workflow if it is not cached); the stored row says nearly
+# the same, so a busy worker gets one second before a read answers from the database instead.
+QUERY_TIMEOUT, UPDATE_TIMEOUT = 1.0, UPDATE_TIMEOUT_SECONDS
+CARD_DECLINED = "CardDeclined"
+
+
+class WorkflowCalls:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def run(self, operation: Callable[[Client], Awaitable[T]], timeout: float) -> T:
+        async def bounded() -> T:
+            return await asyncio.wait_for(operation(self.client), timeout)
+
+        return anyio.from_thread.run(bounded)
+
+    def query(self, workflow_id: str, name: str, result_type: type[T]) -> T | None:
+        """The workflow's answer, or None when it cannot answer now (not started yet, no worker, too slow)."""
+        try:
+            return self.run(
+                lambda c: c.get_workflow_handle(workflow_id).query(name, result_type=result_type),
+                QUERY_TIMEOUT,
+            )
+        except Exception:  # not started yet, no worker polling, too slow: the caller reads the database
+            return None
+
+    def update(self, workflow_id: str, name: str, arg: Any, result_type: type[T]) -> T:
+        """Run an Update; a rejected or failed one is refused with the workflow's own message."""
+
+        async def run(client: Client) -> T:
+            handle = client.get_workflow_handle(workflow_id)
+            if arg is None:
+                return await handle.execute_update(name, result_type=result_type)
+            return await handle.execute_update(name, arg, result_type=result_type)
+
+        try:
+            return self.run(run, UPDATE_TIMEOUT)
+        except WorkflowUpdateFailedError as failed:
+            raise refusal_of(failed) from None
+        except TimeoutError:
+            raise unavailable("The application service did not answer in time; try again") from None
+        except RPCError as error:
+            raise unavailable(f"The application service is unavailable: {error.message}") from None
+
+    def signal(self, workflow_id: str, name: str, arg: Any) -> None:
+        try:
+            self.run(lambda c: c.get_workflow_handle(workflow_id).signal(name, arg), UPDATE_TIMEOUT)
+        except (TimeoutError, RPCError):
+            raise unavailable("The application service did not answer in time; try again") from None
+
+
+def refusal_of(failed: WorkflowUpdateFailedError) -> DomainError:
+    cause = failed.cause
+    while cause is not None and not isinstance(cause, ApplicationError) and cause.__cause__ is not None:
+        cause = cause.__cause__  # type: ignore[assignment]
+    message = cause.message if isinstance(cause, ApplicationError) else str(failed)
+    code = cause.type if isinstance(cause, ApplicationError) and cause.type else "bad_request"
+    kind = Refusal.DECLINED if code == CARD_DECLINED else Refusal.CONFLICT
+    return DomainError(code, message, kind=kind)
