@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 
+from api.docs import install_docs
 from api.errors import install_error_handlers, invalid_input
 from api.hosted import cards, pages
 from api.idempotency import IdempotencyMiddleware
@@ -30,9 +31,9 @@ from api.routers import (
     webhook_deliveries,
     webhook_endpoints,
 )
-from api.schemas import has_nul
 from common import temporal
 from common.logs import keep_quiet
+from common.schemas import has_nul
 from common.settings import Settings, get_settings
 from db.engine import make_engine, make_session_factory
 from outbox.dispatch import Dispatcher
@@ -70,7 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Quote, bind and verify workers' comp and liability coverage for contractors. "
         "Wire-compatible with 1099Policy's public API and its official `ten99policy` clients.",
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs, from installed assets rather than a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestIdMiddleware)  # added last = outermost

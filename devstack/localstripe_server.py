@@ -3,12 +3,19 @@
 localstripe's own CLI binds every interface and pickles its whole store to /tmp on every write (latency
 grows with each object). Here the store lives in memory while running and, when a ``--state-file`` is
 given, is loaded at start and saved once at a clean stop, so a second ``make run`` finds the same data.
+
+It also takes cards as Stripe does (any brand and length, American Express with its 4-digit CVC, Stripe's
+messages and decline codes instead of "Bad request"), and its stand-in for Stripe.js gets a card form a
+person can use: ``localstripe_elements.js`` beside this file, served after localstripe's own script.
 """
 
 import argparse
 import logging
 import pickle
+import re
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +26,111 @@ from localstripe.errors import UserError
 # Cards that attach fine and are then declined when charged, with Stripe's decline code. 4546381219393284 is
 # the seed's insufficient-funds card; localstripe itself knows neither it nor decline codes.
 DECLINED_AT_CHARGE = {"4546381219393284": "insufficient_funds", "4000000000009995": "insufficient_funds"}
-DECLINE_MESSAGES = {"insufficient_funds": "Your card has insufficient funds."}
+# Stripe's messages for its decline codes, and the test cards localstripe declines when they are attached
+# (a SetupIntent confirmed by the card form), with the code Stripe gives each.
+DECLINE_MESSAGES = {
+    "generic_decline": "Your card was declined.",
+    "insufficient_funds": "Your card has insufficient funds.",
+    "lost_card": "Your card was declined.",
+    "stolen_card": "Your card was declined.",
+    "expired_card": "Your card has expired.",
+    "incorrect_cvc": "Your card's security code is incorrect.",
+    "processing_error": "An error occurred while processing your card. Try again in a little bit.",
+    "incorrect_number": "Your card number is incorrect.",
+}
+DECLINED_AT_ATTACH = {
+    "4000000000000002": "generic_decline",
+    "4000000000009987": "lost_card",
+    "4000000000009979": "stolen_card",
+    "4000000000000069": "expired_card",
+    "4000000000000127": "incorrect_cvc",
+    "4000000000000119": "processing_error",
+    "4242424242424241": "incorrect_number",
+}
+# Brands by the number's first digits (Stripe's names), with their lengths and CVC length.
+BRANDS = [
+    (re.compile(r"3[47]"), "amex", (15,), 4),
+    (re.compile(r"5[1-5]|2(2[2-9]|[3-6]|7[01]|720)"), "mastercard", (16,), 3),
+    (re.compile(r"6011|65|64[4-9]"), "discover", (16, 19), 3),
+    (re.compile(r"3(0[0-5]|[689])"), "diners", (14, 16), 3),
+    (re.compile(r"35"), "jcb", (16,), 3),
+    (re.compile(r"62"), "unionpay", (16, 19), 3),
+    (re.compile(r"4"), "visa", (13, 16, 19), 3),
+]
+CARD_FIELDS = {"number", "exp_month", "exp_year", "cvc"}
+CARD_FORM_JS = Path(__file__).with_name("localstripe_elements.js")
+
+
+def card_error(code: str, message: str, param: str | None = None, **extra: str) -> UserError:
+    """The 402 ``card_error`` Stripe answers for a card it cannot use."""
+    error = UserError(402, message, {"code": code, **({"param": param} if param else {}), **extra})
+    error.body["error"]["type"] = "card_error"
+    return error
+
+
+def declined(code: str) -> UserError:
+    """Stripe's error for a declined card: ``card_declined`` with the decline code, or the specific code
+    Stripe uses for some of them (``expired_card``, ``incorrect_cvc``, ...)."""
+    specific = code in ("expired_card", "incorrect_cvc", "processing_error", "incorrect_number")
+    return card_error(code if specific else "card_declined", DECLINE_MESSAGES[code], decline_code=code)
+
+
+def luhn_valid(number: str) -> bool:
+    digits = [int(d) for d in reversed(number)]
+    return sum(d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(digits)) % 10 == 0
+
+
+def brand_of(number: str) -> tuple[str, tuple[int, ...], int]:
+    for pattern, brand, lengths, cvc in BRANDS:
+        if pattern.match(number):
+            return brand, lengths, cvc
+    return "unknown", tuple(range(13, 20)), 3
+
+
+def check_card(card: dict[str, Any]) -> tuple[str, str]:
+    """The card's number and brand, or Stripe's error for the first field it would refuse."""
+    number = re.sub(r"[\s-]", "", str(card.get("number", "")))
+    brand, lengths, cvc_length = brand_of(number)
+    if not number.isdigit() or len(number) not in lengths or not luhn_valid(number):
+        raise card_error("incorrect_number", "Your card number is incorrect.", "number")
+    try:
+        month, year = int(card.get("exp_month", "")), int(card.get("exp_year", ""))
+    except (TypeError, ValueError):
+        raise card_error(
+            "invalid_expiry_month", "Your card's expiration month is invalid.", "exp_month"
+        ) from None
+    year += 2000 if 0 <= year < 100 else 0
+    now = datetime.now(UTC)
+    if not 1 <= month <= 12:
+        raise card_error("invalid_expiry_month", "Your card's expiration month is invalid.", "exp_month")
+    if not now.year <= year < 2100:
+        raise card_error("invalid_expiry_year", "Your card's expiration year is invalid.", "exp_year")
+    if (year, month) < (now.year, now.month):
+        raise card_error("invalid_expiry_month", "Your card's expiration month is invalid.", "exp_month")
+    cvc = str(card.get("cvc", ""))
+    if not (cvc.isdigit() and len(cvc) == cvc_length):
+        raise card_error("invalid_cvc", "Your card's security code is invalid.", "cvc")
+    return number, brand
+
+
+def teach_cards() -> None:
+    """localstripe takes 16-digit numbers and 3-digit CVCs only, calls every card a Visa and answers
+    "Bad request" for anything else. Cards are checked as Stripe checks them (American Express's 15 digits
+    and 4-digit CVC included), with Stripe's error codes and messages, and keep their brand."""
+    create = resources.PaymentMethod.__init__
+
+    def create_checked(self: resources.PaymentMethod, *args: Any, **kwargs: Any) -> None:
+        card = kwargs.get("card")
+        if kwargs.get("type") != "card" or not isinstance(card, dict) or card.keys() != CARD_FIELDS:
+            create(self, *args, **kwargs)  # localstripe's own answer
+            return
+        number, brand = check_card(card)
+        # localstripe's own checks pass on a stand-in of the shape it knows; the real number is kept.
+        create(self, *args, **{**kwargs, "card": {**card, "number": "4242424242424242", "cvc": "123"}})
+        self._card_number = number
+        self.card.update(last4=number[-4:], brand=brand, fingerprint=resources.fingerprint(number))
+
+    resources.PaymentMethod.__init__ = create_checked  # type: ignore[method-assign]
 
 
 def teach_decline_codes() -> None:
@@ -32,7 +143,12 @@ def teach_decline_codes() -> None:
     )
 
     def attaching_is_declined(self: resources.PaymentMethod) -> bool:
-        return self.type == "card" and card_number(self) not in DECLINED_AT_CHARGE and attaching(self)
+        number = card_number(self)
+        return (
+            self.type == "card"
+            and number not in DECLINED_AT_CHARGE
+            and (number in DECLINED_AT_ATTACH or attaching(self))
+        )
 
     def charging_is_declined(self: resources.PaymentMethod) -> bool:
         return (self.type == "card" and card_number(self) in DECLINED_AT_CHARGE) or charging(self)
@@ -50,6 +166,17 @@ def teach_decline_codes() -> None:
             extra["decline_code"] = self._decline_code
         raise UserError(402, self.failure_message, extra)
 
+    attach_to_setup = resources.SetupIntent._attach_pm
+
+    def attach_to_setup_with_reason(self: resources.SetupIntent, pm: resources.PaymentMethod) -> None:
+        try:
+            attach_to_setup(self, pm)
+        except UserError as error:
+            if error.code != 402:
+                raise
+            raise declined(DECLINED_AT_ATTACH.get(card_number(pm) or "", "generic_decline")) from None
+
+    resources.SetupIntent._attach_pm = attach_to_setup_with_reason  # type: ignore[method-assign]
     resources.PaymentMethod._attaching_is_declined = attaching_is_declined  # type: ignore[method-assign]
     resources.PaymentMethod._charging_is_declined = charging_is_declined  # type: ignore[method-assign]
     resources.Charge._set_auth_failure = set_auth_failure  # type: ignore[method-assign]
@@ -79,6 +206,27 @@ def index_refunds_by_charge() -> None:
     resources.Charge.refunds = property(refunds)  # type: ignore[method-assign,assignment]
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def serve_card_form() -> None:
+    """localstripe's stand-in for Stripe.js (/js.stripe.com/v3/), followed by ours: the card Element's form
+    with labels, a numeric keypad, autofill, an ``MM / YY`` expiry and Stripe.js's own messages."""
+    script = (
+        Path(resources.__file__).with_name("localstripe-v3.js").read_text() + "\n" + CARD_FORM_JS.read_text()
+    )
+
+    @web.middleware
+    async def stripe_js(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method == "GET" and request.path == "/js.stripe.com/v3/":
+            return web.Response(
+                text=script, content_type="application/javascript", headers={"Cache-Control": "no-cache"}
+            )
+        return await handler(request)
+
+    server.app.middlewares.append(stripe_js)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -87,6 +235,8 @@ def main() -> None:
     args = parser.parse_args()
 
     teach_decline_codes()
+    teach_cards()
+    serve_card_form()
     resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
     resources.Store.try_load_from_disk = lambda self: None  # type: ignore[method-assign]
     if args.state_file and args.state_file.exists():

@@ -4,6 +4,7 @@ details, questions, signature, a card typed into the Stripe.js form, review, and
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -90,11 +91,19 @@ def _session(api_url: str, org: Org, platform: str, hook_url: str | None = None)
         return dict(session.json())
 
 
-def _up_to_the_card(page: Page, url: str) -> None:
+def _up_to_the_card(page: Page, url: str, shots: Path | None = None) -> None:
+    """Details, questions and signature, as a contractor fills them in; with ``shots``, a screenshot of
+    each page is saved there."""
+
+    def shot(name: str) -> None:
+        if shots:
+            page.screenshot(path=shots / f"{name}.png", full_page=True)
+
     page.goto(url)
     expect(page.get_by_role("heading", name="Check your details")).to_be_visible()
     expect(page.get_by_label("First name")).to_have_value("Jane")
     page.get_by_label("Street address").fill("500 Market St")
+    shot("1-details")
     page.get_by_role("button", name="Continue").click()
 
     expect(page.get_by_role("heading", name="About your work")).to_be_visible()
@@ -102,23 +111,26 @@ def _up_to_the_card(page: Page, url: str) -> None:
     page.get_by_label("No license needed, or I hold it").check()
     expect(page.get_by_label("Insurance claims you made in the last three years")).to_have_value("0")
     page.get_by_label("Years of experience in this kind of work").fill("7")
+    shot("2-questions")
     page.get_by_role("button", name="Continue").click()
 
     expect(page.get_by_role("heading", name="Review and sign")).to_be_visible()
     page.get_by_label("Type your full name to sign").fill("Jane Doe")
     page.get_by_label("I have read and agree to the statements above.").check()
+    shot("3-signature")
     page.get_by_role("button", name="Sign application").click()
     expect(page.get_by_role("heading", name="Add a card")).to_be_visible()
     expect(page.get_by_text("We only pre-authorize your card now.")).to_be_visible()
+    shot("4-card")
 
 
-def _enter_card(page: Page, number: str, button: str = "Save card") -> None:
+def _enter_card(page: Page, number: str, button: str = "Save card", cvc: str = "123") -> None:
+    """The card form of the local Stripe.js stand-in (devstack/localstripe_elements.js)."""
     form = page.locator("#card-element")
-    form.get_by_placeholder("number").fill(number)
-    form.get_by_placeholder("exp_month").fill("12")
-    form.get_by_placeholder("exp_year").fill("31")
-    form.get_by_placeholder("cvc").fill("123")
-    form.get_by_placeholder("postal_code").fill("94105")
+    form.get_by_label("Card number").fill(number)
+    form.get_by_label("Expiration date").fill("12 / 31")
+    form.get_by_label("Security code").fill(cvc)
+    form.get_by_label("ZIP code").fill("94105")
     page.get_by_role("button", name=button).click()
 
 
@@ -130,18 +142,19 @@ def test_a_contractor_completes_the_application_in_a_browser(
     localstripe: str,
     smtp_sink: SmtpSink,
     receiver: tuple[WebhookReceiver, str],
+    tmp_path: Path,
 ) -> None:
     hook, hook_url = receiver
     session = _session(api_url, org, platform, hook_url)
     page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
-    _up_to_the_card(page, str(session["url"]))
+    _up_to_the_card(page, str(session["url"]), tmp_path)
     page.reload()  # reloading never breaks the session
     expect(page.get_by_role("heading", name="Add a card")).to_be_visible()
     _enter_card(page, "4242424242424242")
 
     expect(page.get_by_role("heading", name="Review and complete")).to_be_visible()
     expect(page.get_by_text("Visa ending 4242 is pre-authorized")).to_be_visible()
-    page.screenshot(path="/tmp/gigcover-review.png", full_page=True)
+    page.screenshot(path=tmp_path / "5-review.png", full_page=True)
     page.get_by_role("button", name="Complete application").click()
     page.wait_for_url(f"{platform}/insured")
     expect(page.get_by_role("heading", name="Welcome back: you are insured")).to_be_visible()
