@@ -1,6 +1,8 @@
 """Side effects of the insurance application: saving what the contractor entered, the card hold and its
 capture, binding the policy, and the confirmation email. Each is safe to retry."""
 
+import hashlib
+import logging
 import time
 from typing import Any
 
@@ -10,15 +12,16 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.base import MoneyActivities, row_of
+from activities.base import MoneyActivities, charge_succeeded, row_of
 from common import representations as render
 from db.models import ApplicationSession, Assignment, Contractor, Job, Organization, Payment, Policy, Quote
 from documents.issuing import document_store, issue_policy_certificates
 from domain.application import Status, Step
 from domain.statuses import AssignmentStatus, PaymentStatus
 from integrations.stripe_gateway import CardDeclined
-from notifications.catalog import EmailKind, PaymentConfirmation
-from outbox.records import committed_items, enqueue_email
+from notifications.catalog import EmailKind, PaymentConfirmation, PaymentReminder
+from outbox.records import committed_items, enqueue_email, record_event
+from services.assignments import engagement_assignment
 from services.policies import new_policy
 from workflows.application_messages import (
     Capture,
@@ -31,6 +34,9 @@ from workflows.application_messages import (
     SavedSignature,
     Snapshots,
 )
+from workflows.assignment_messages import Coverage
+
+log = logging.getLogger("gigcover.applications")
 
 
 def _session(session: Session, row_id: str) -> ApplicationSession:
@@ -42,7 +48,14 @@ class ApplicationActivities(MoneyActivities):
     def record_progress(self, progress: Progress) -> None:
         with self._sessions() as session:
             row = _session(session, progress.session_id)
+            started = row.status == Status.CREATED and progress.status == Status.IN_PROGRESS
             row.step, row.status = progress.step, progress.status
+            if started:  # the contractor's first step (a retry finds the event it recorded)
+                snapshot = render.application_session(row, self._settings.public_base_url)
+                event_id = f"ev_started_{row.id.removeprefix('ias_')}"
+                record_event(
+                    session, row.organization_id, row.environment, "application.started", snapshot, event_id
+                )
             if progress.ended_reason is not None:
                 row.ended_reason = progress.ended_reason
             session.commit()
@@ -121,8 +134,37 @@ class ApplicationActivities(MoneyActivities):
                 intent,
                 card.summary,
             )
+            self._remind_of_payment(session, row, request)
             session.commit()
+            self._dispatcher.dispatch_from_thread(committed_items(session))
             return CardHold(payment_intent_id=intent, card_summary=card.summary)
+
+    def _remind_of_payment(
+        self, session: Session, row: ApplicationSession, request: CardAuthorization
+    ) -> None:
+        """Seed 001's Payment Reminder: the hold is not the charge; the premium is charged to this card when
+        the contractor completes the application (one email per hold, however often retried)."""
+        contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
+        job = session.scalar(select(Job).where(Job.id == row.job_id)) if row.job_id else None
+        assert contractor is not None
+        key = hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:24]
+        enqueue_email(
+            session,
+            row.organization_id,
+            row.environment,
+            EmailKind.PAYMENT_REMINDER,
+            contractor.email,
+            PaymentReminder(
+                organization_name=session.get(Organization, row.organization_id).name,  # type: ignore[union-attr]
+                contractor_name=f"{contractor.first_name} {contractor.last_name}",
+                amount=request.amount,
+                payment_date=int(time.time()),
+                payment_method=row.card_summary or "your card",
+                job_name=job.name if job else None,
+            ),
+            related={"application_session": row.id},
+            email_id=f"em_{key}",
+        )
 
     def _claim_payment(self, session: Session, key: str, amount: int) -> Payment:
         existing = session.scalar(select(Payment).where(Payment.idempotency_key == key))
@@ -145,6 +187,7 @@ class ApplicationActivities(MoneyActivities):
 
     @activity.defn
     def capture_payment(self, request: Capture) -> int:
+        """Capture the held premium, with ``invoice.charge_card_succeeded`` (once, however often retried)."""
         amount = self._stripe.capture(request.payment_intent_id, request.idempotency_key)
         with self._sessions() as session:
             payment = session.scalar(
@@ -152,7 +195,10 @@ class ApplicationActivities(MoneyActivities):
             )
             if payment is not None:
                 payment.status = PaymentStatus.CAPTURED
-                session.commit()
+            row = _session(session, request.session_id)
+            charge_succeeded(session, row, request.payment_intent_id, amount, application_session=row.id)
+            session.commit()
+            self._dispatcher.dispatch_from_thread(committed_items(session))
         return amount
 
     @activity.defn
@@ -211,6 +257,29 @@ class ApplicationActivities(MoneyActivities):
             assignment.certificates, assignment.charged = dict(policy.certificates), row.premium
             session.commit()
         return render.assignment(assignment)
+
+    @activity.defn
+    def hand_over_engagement(self, session_id: str) -> str | None:
+        """From here on the engagement's money belongs to its assignment's workflow: the assignment that sent
+        this application, or (a first job, applied for from a quote) a new one covered by it. The workflow
+        gets what the application collected, so invoices charge or refund the difference. Returns the
+        assignment's id (the same one again on a retry)."""
+        with self._sessions() as session:
+            row = _session(session, session_id)
+            if row.is_general_opt_in or row.policy_id is None:
+                return None
+            assignment = session.scalar(select(Assignment).where(Assignment.application_session_id == row.id))
+            if assignment is None:
+                assignment = engagement_assignment(session, row)
+                session.add(assignment)
+                session.commit()
+            session.refresh(assignment)
+            session.expunge(assignment)
+            paid = None if row.withhold_premium else row.payment_intent_id
+            coverage = Coverage(amount=row.premium, payment_intent_id=paid)
+        if not self._dispatcher.run_from_thread(self._dispatcher.hand_over(assignment, coverage)):
+            log.warning("assignment %s ended before application %s completed", assignment.id, session_id)
+        return assignment.id
 
     @activity.defn
     def send_payment_confirmation(self, session_id: str) -> None:

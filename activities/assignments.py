@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio import activity
 
-from activities.base import MoneyActivities, row_of
+from activities.base import MoneyActivities, charge_succeeded, row_of
 from activities.refusals import refusals_are_final
 from common import representations as render
 from db.models import (
@@ -22,7 +22,6 @@ from db.models import (
     Policy,
 )
 from documents.issuing import document_store, issue_policy_certificates
-from domain.coverage import CoverageType
 from domain.dates import CoveragePeriod
 from domain.payer import Payer
 from domain.statuses import InvoiceStatus, PaymentStatus
@@ -56,27 +55,28 @@ def _assignment(session: Session, row_id: str) -> Assignment:
 class AssignmentActivities(MoneyActivities):
     @activity.defn
     def bind_assignment_coverage(self, assignment_id: str) -> str:
-        """The assignment's policy: the matching one on file, or a new workers' comp policy bound from a
-        completed general opt-in. Its certificates go on the assignment."""
+        """The assignment's policy: the matching one on file, or a new one bound from the application on
+        file or a completed general opt-in. Its certificates go on the assignment."""
         with self._sessions() as session, refusals_are_final():
             row = _assignment(session, assignment_id)
             policy = (
                 session.scalar(select(Policy).where(Policy.id == row.policy_id)) if row.policy_id else None
             )
             if policy is None:
-                policy = self._bind_from_opt_in(session, row)
+                policy = self._bind_new_policy(session, row)
             issue_policy_certificates(session, document_store(self._settings), self._settings, policy)
             row.policy_id, row.certificates = policy.id, dict(policy.certificates)
             session.commit()
             return policy.id
 
-    def _bind_from_opt_in(self, session: Session, row: Assignment) -> Policy:
-        """Workers' comp for the assignment's dates, rated now, bound from the completed general opt-in."""
+    def _bind_new_policy(self, session: Session, row: Assignment) -> Policy:
+        """The assignment's coverage for its own dates, rated now, bound from the application on file (or
+        the completed general opt-in, which covers workers' comp only)."""
         contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
         job = session.scalar(select(Job).where(Job.id == row.job_id))
         assert contractor and job
         period = CoveragePeriod(row.effective_date, row.end_date)
-        quote = new_quote(session, row, contractor, job, period, [CoverageType.WORKERS_COMP])
+        quote = new_quote(session, row, contractor, job, period, row.coverage_type)
         policy = new_policy(row, quote)
         session.add_all([quote, policy])
         session.flush()
@@ -115,7 +115,9 @@ class AssignmentActivities(MoneyActivities):
                 reason = declined.message.rstrip(".")
                 return ChargeOutcome(ok=False, message=reason[:1].lower() + reason[1:])
             payment.payment_intent_id, payment.status = intent, PaymentStatus.CAPTURED
+            charge_succeeded(session, row, intent, request.amount, assignment=row.id)
             session.commit()
+            self._dispatcher.dispatch_from_thread(committed_items(session))
             return ChargeOutcome(ok=True, payment_intent_id=intent)
 
     @activity.defn
@@ -149,8 +151,9 @@ class AssignmentActivities(MoneyActivities):
         with self._sessions() as session:
             row = _assignment(session, progress.assignment_id)
             row.status, row.charged, row.premium = progress.status, progress.collected, progress.premium
-            if progress.paid_invoice_id:
-                invoice = session.scalar(select(Invoice).where(Invoice.id == progress.paid_invoice_id))
+            if progress.paid_invoice_id:  # the adjustment's key: the invoice's id, then what changed
+                invoice_id = progress.paid_invoice_id.split(":")[0]
+                invoice = session.scalar(select(Invoice).where(Invoice.id == invoice_id))
                 if invoice is not None and invoice.status == InvoiceStatus.OPEN:
                     invoice.status, invoice.paid_at = InvoiceStatus.PAID, int(time.time())
             snapshot = render.assignment(row)

@@ -1,6 +1,7 @@
 """What the money activities share: the database, the settings, Stripe and the outbox dispatcher; and
 loading the row an activity is about (a missing one is final: retrying will not make it appear)."""
 
+import hashlib
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from common.settings import Settings
 from db.models import TenantResource
 from integrations.stripe_gateway import StripeGateway
 from outbox.dispatch import Dispatcher
+from outbox.records import record_event
 
 R = TypeVar("R", bound=TenantResource)
 
@@ -20,6 +22,25 @@ def row_of(session: Session, model: type[R], row_id: str) -> R:
     if row is None:
         raise ApplicationError(f"no {model.ID_KIND.replace('_', ' ')} {row_id}", non_retryable=True)
     return row
+
+
+def charge_succeeded(
+    session: Session, owner: TenantResource, payment_intent_id: str, amount: int, **related: str
+) -> None:
+    """``invoice.charge_card_succeeded`` for a charge, recorded once per PaymentIntent."""
+    data = {
+        "id": payment_intent_id,
+        "object": "charge",
+        "payment_intent": payment_intent_id,
+        "amount": amount,
+        "currency": "usd",
+        "contractor": getattr(owner, "contractor_id", None),
+        **related,
+    }
+    event_id = f"ev_{hashlib.sha256(payment_intent_id.encode()).hexdigest()[:20]}"
+    record_event(
+        session, owner.organization_id, owner.environment, "invoice.charge_card_succeeded", data, event_id
+    )
 
 
 class MoneyActivities:

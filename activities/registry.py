@@ -49,6 +49,7 @@ def build_activities(
         applications.bind_policy,
         applications.complete_application,
         applications.send_payment_confirmation,
+        applications.hand_over_engagement,
         applications.payment_method_of_session,
         assignments.bind_assignment_coverage,
         assignments.charge_card,

@@ -27,7 +27,9 @@ def get_session(request: Request) -> Iterator[Session]:
         request.app.state.dispatcher.dispatch_from_thread(committed_items(session))
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+# "function": the session closes (and the workflows of what it committed start) before the response is
+# sent, so a client that hears 201 can at once call the workflow it started.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 Workflows = Annotated[WorkflowCalls, Depends(workflows)]
 
 

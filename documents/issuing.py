@@ -150,6 +150,7 @@ def issue_bill(
     assignment_id: str | None = None,
     bill_id: str | None = None,
     bill_date: int | None = None,
+    purchase_order_number: str | None = None,
 ) -> Bill:
     """A premium bill to the organization, due in 30 days, as a row and a PDF. A given ``bill_id`` makes
     this idempotent (an activity retried after a crash finds the bill it already issued)."""
@@ -172,7 +173,7 @@ def issue_bill(
         amount_due=sum(i.amount for i in line_items),
         bill_date=bill_date,
         due_date=due_date_for(bill_date),
-        purchase_order_number=metadata.get("purchase_order_number") or None,
+        purchase_order_number=purchase_order_number or metadata.get("purchase_order_number") or None,
         po_contact_name=metadata.get("po_contact_name") or organization.billing_contact_name,
         po_contact_email=metadata.get("po_contact_email") or organization.billing_contact_email,
         line_items=[{"description": i.description, "amount": i.amount} for i in line_items],

@@ -1,6 +1,7 @@
 """Starting one durable workflow per committed outbox row, exactly once per row."""
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Coroutine, Sequence
@@ -9,6 +10,7 @@ from typing import Any, TypeVar
 from anyio import to_thread
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -41,8 +43,10 @@ from workflows.application_messages import (
 )
 from workflows.assignment_messages import (
     ASSIGNMENT_WORKFLOW,
+    COVERED_SIGNAL,
     AdjustmentResult,
     AssignmentInput,
+    Coverage,
     InvoiceAdjustment,
     assignment_workflow_id,
 )
@@ -126,6 +130,7 @@ class Dispatcher:
         that fail (the worker's choice; the API leaves delivery to workflows, off its request path)."""
         self._client, self._settings, self._sessions, self._loop = client, settings, session_factory, loop
         self._first_attempt = first_attempt
+        self._search_attributes: bool | None = None
 
     @property
     def client(self) -> Client:
@@ -203,22 +208,7 @@ class Dispatcher:
             "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
         }
         if kind == "assignment":
-            row = await to_thread.run_sync(self._load, Assignment, row_id)
-            await self._client.start_workflow(
-                ASSIGNMENT_WORKFLOW,
-                assignment_input(row, settings),
-                static_summary=f"Assignment {row_id} ({row.payer}, {row.coverage_path})",
-                static_details=f"Contractor {row.contractor_id}, job {row.job_id}, premium {row.premium}c",
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(ORGANIZATION_ID, row.organization_id),
-                        SearchAttributePair(CONTRACTOR_ID, row.contractor_id),
-                        SearchAttributePair(ASSIGNMENT_ID, row.id),
-                        SearchAttributePair(PAYMENT_STAGE, "pending"),
-                    ]
-                ),
-                **common,
-            )
+            await self._start_assignment(await to_thread.run_sync(self._load, Assignment, row_id))
         elif kind == "application":
             row = await to_thread.run_sync(self._load, ApplicationSession, row_id)
             await self._client.start_workflow(
@@ -252,6 +242,61 @@ class Dispatcher:
                 static_summary=f"Send email {row_id}",
                 **common,
             )
+
+    async def _start_assignment(self, row: Assignment, **signal: Any) -> None:
+        attributes = TypedSearchAttributes(
+            [
+                SearchAttributePair(ORGANIZATION_ID, row.organization_id),
+                SearchAttributePair(CONTRACTOR_ID, row.contractor_id),
+                SearchAttributePair(ASSIGNMENT_ID, row.id),
+                SearchAttributePair(PAYMENT_STAGE, "pending"),
+            ]
+        )
+        options: dict[str, Any] = {
+            "id": workflow_id(("assignment", row.id)),
+            "task_queue": self._settings.task_queue,
+            "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            "static_summary": f"Assignment {row.id} ({row.payer}, {row.coverage_path})",
+            "static_details": f"Contractor {row.contractor_id}, job {row.job_id}, premium {row.premium}c",
+            **signal,
+        }
+        if await self._has_search_attributes():
+            options["search_attributes"] = attributes
+        await self._client.start_workflow(
+            ASSIGNMENT_WORKFLOW, assignment_input(row, self._settings), **options
+        )
+
+    async def _has_search_attributes(self) -> bool:
+        """Whether the server knows our search attributes (make run's and compose's do; Temporal's
+        time-skipping test server does not). Without them the workflow runs all the same: only ops cannot
+        filter by them."""
+        if self._search_attributes is None:
+            try:
+                known = await self._client.operator_service.list_search_attributes(
+                    ListSearchAttributesRequest(namespace=self._client.namespace)
+                )
+                self._search_attributes = PAYMENT_STAGE.name in known.custom_attributes
+            except RPCError:
+                self._search_attributes = False
+            if not self._search_attributes:
+                log.warning("the Temporal server lacks our search attributes: workflows start without them")
+        return self._search_attributes
+
+    async def hand_over(self, row: Assignment, coverage: Coverage) -> bool:
+        """Give the assignment's workflow what its application collected, starting the workflow first if it
+        is not running yet. False when it has ended already (it was cancelled before)."""
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await self._start_assignment(row)
+        await to_thread.run_sync(self._mark_dispatched, [("assignment", row.id)])
+        try:
+            await self._client.get_workflow_handle(workflow_id(("assignment", row.id))).signal(
+                COVERED_SIGNAL, coverage
+            )
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return False
+        return True
 
     def _load(self, model: type[R], row_id: str) -> R:
         with self._sessions() as session:

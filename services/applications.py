@@ -16,7 +16,7 @@ from domain.errors import conflict, invalid
 from domain.geography import US_STATES
 from domain.payer import premium_is_withheld
 from notifications.catalog import ApplicationLink, EmailKind
-from outbox.records import enqueue_email, start_after_commit
+from outbox.records import enqueue_email, record_event, start_after_commit
 from services.lookups import get_application, get_contractor, get_job, get_quote, scoped
 from services.policies import refuse_bound_quote
 from services.tenancy import Tenant
@@ -136,6 +136,14 @@ def open_session(session: Session, tenant: Tenant, body: SessionIn, settings: Se
     row.expires_at = row.created + settings.application_lifetime_seconds
     (_general_opt_in if body.is_general_opt_in else _standard)(session, tenant, body, row)
     session.add(row)
+    session.flush()
+    record_event(
+        session,
+        tenant.organization_id,
+        tenant.environment,
+        "application.created",
+        render.application_session(row, settings.public_base_url),
+    )
     start_after_commit(session, ("application", row.id))
     if body.send_email:
         email_link(session, tenant, row, settings)

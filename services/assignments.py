@@ -1,6 +1,7 @@
 """Assignments: coverage for a contractor's next job, decided at once (reuse a policy on file, bind from a
 general opt-in, or send an application) and carried out by the assignment's workflow."""
 
+import contextlib
 from typing import Any, Literal
 
 from pydantic import Field
@@ -10,29 +11,32 @@ from sqlalchemy.orm import Session
 from common import representations as render
 from common.schemas import Strict, UnixTime
 from common.settings import Settings
-from db.models import ApplicationSession, Assignment, Contractor, Invoice, Job, Policy, Quote
+from db.models import ApplicationSession, Assignment, Contractor, Invoice, Job, JobCategory, Policy, Quote
 from domain.application import Status
 from domain.assignment_coverage import (
+    ApplicationOnFile,
     CoverageDecision,
     CoveragePath,
+    Engagement,
     PolicyOnFile,
     binds_now,
     decide_coverage,
 )
 from domain.coverage import CoverageType, work_state
 from domain.dates import MAX_TERM, CoveragePeriod, coverage_period
-from domain.errors import conflict, invalid, not_found
-from domain.payer import payer
+from domain.errors import DomainError, conflict, invalid, not_found
+from domain.payer import Payer, payer
 from domain.premium import estimated_gross_pay, premium_cents
 from domain.rating import Rating
 from domain.statuses import AssignmentStatus, InvoiceStatus, PolicyStatus
 from outbox.records import start_after_commit
 from services.applications import SessionIn, finished_url, open_session
 from services.catalog import is_approved
-from services.lookups import get_assignment, get_contractor, get_job, now, scoped
+from services.lookups import card_on_file, get_assignment, get_contractor, get_job, now, scoped
 from services.quotes import coverage_list, offer, rating_of
 from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
+from workflows.application_messages import StepResult, application_workflow_id
 from workflows.assignment_messages import AssignmentState, assignment_workflow_id
 
 
@@ -114,6 +118,53 @@ def completed_opt_ins(session: Session, tenant: Tenant, contractor_id: str) -> d
     return {row.work_state: row.id for row in rows}
 
 
+def application_on_file(session: Session, tenant: Tenant, contractor_id: str) -> ApplicationOnFile | None:
+    """The contractor's newest completed application for a job, with the terms it was quoted on."""
+    found = session.execute(
+        select(ApplicationSession.id, Quote, JobCategory)
+        .join(Quote, Quote.id == ApplicationSession.quote_id)
+        .join(Job, Job.id == Quote.job_id)
+        .join(JobCategory, JobCategory.id == Job.category_id)
+        .where(
+            ApplicationSession.organization_id == tenant.organization_id,
+            ApplicationSession.environment == tenant.environment,
+            ApplicationSession.contractor_id == contractor_id,
+            ApplicationSession.is_general_opt_in.is_(False),
+            ApplicationSession.status == Status.APPLICATION_COMPLETE,
+        )
+        .order_by(ApplicationSession.seq.desc())
+        .limit(1)
+    ).first()
+    if found is None:
+        return None
+    session_id, quote, category = found
+    return ApplicationOnFile(
+        session_id,
+        category.id,
+        category.name,
+        frozenset(quote.coverage_type),
+        quote.work_state,
+        quote.residence_state,
+    )
+
+
+def _engagement(
+    session: Session, tenant: Tenant, contractor: Contractor, job: Job, coverage: list[CoverageType]
+) -> Engagement:
+    category = session.get(JobCategory, job.category_id)
+    assert category is not None
+    pays = payer(job.withhold_premium, contractor.withhold_premium, tenant.organization.withhold_premium)
+    return Engagement(
+        frozenset(c.value for c in coverage),
+        category.id,
+        category.name,
+        work_state(job.address, contractor.address),
+        contractor.address["region"],
+        pays_by_card=pays == Payer.CARD,
+        card_on_file=card_on_file(session, contractor.id) is not None,
+    )
+
+
 def _decide(
     session: Session,
     tenant: Tenant,
@@ -141,6 +192,8 @@ def _decide(
         bind=body.bind,
         policies=policies,
         completed_opt_ins=completed_opt_ins(session, tenant, contractor.id),
+        application_on_file=application_on_file(session, tenant, contractor.id),
+        engagement=_engagement(session, tenant, contractor, job, coverage),
     )
     return coverage, decision
 
@@ -217,10 +270,40 @@ def create_assignment(session: Session, tenant: Tenant, body: AssignmentIn, sett
     if row.coverage_path == CoveragePath.STANDARD:
         _send_application(session, tenant, row, contractor, job, rating, settings)
     session.add(row)
-    if binds_now(row.coverage_path):
+    if binds_now(row.coverage_path) or row.application_session_id:  # standard: it waits for the application
         start_after_commit(session, ("assignment", row.id))
     session.commit()
     return row
+
+
+def engagement_assignment(session: Session, application: ApplicationSession) -> Assignment:
+    """The engagement's first assignment, for an application completed for a quote (no assignment sent it):
+    covered by the application's policy, for its dates, with the premium the application collected."""
+    quote = session.scalar(select(Quote).where(Quote.id == application.quote_id))
+    policy = session.scalar(select(Policy).where(Policy.id == application.policy_id))
+    assert quote is not None and policy is not None
+    return Assignment.new(
+        application,
+        contractor_id=application.contractor_id,
+        job_id=quote.job_id,
+        policy_id=policy.id,
+        coverage_type=list(quote.coverage_type),
+        effective_date=policy.effective_date,
+        end_date=policy.expiration_date,
+        bind=True,
+        coverage_path=CoveragePath.STANDARD,
+        eligible_result=True,
+        eligible_message=f"Covered by application {application.id}",
+        payer=Payer.REMIT if application.withhold_premium else Payer.CARD,
+        net_rate=quote.net_rate,
+        premium=application.premium,
+        status=AssignmentStatus.ACTIVE,
+        charged=application.premium,
+        certificates=dict(policy.certificates),
+        cancelled=False,
+        dispatched=False,
+        application_session_id=application.id,
+    )
 
 
 def assignment_snapshot(row: Assignment, workflows: WorkflowCalls) -> dict[str, Any]:
@@ -262,9 +345,15 @@ def update_assignment(
 
 
 def _cancel(session: Session, row: Assignment, reason: str, workflows: WorkflowCalls) -> Assignment:
+    """Its workflow refunds what was collected and announces the cancellation; an application the
+    assignment sent and the contractor has not finished ends with it."""
+    awaiting = row.application_session_id if row.status == AssignmentStatus.AWAITING_APPLICATION else None
     if row.dispatched:
         workflows.update(assignment_workflow_id(row.id), "cancel", reason, AssignmentState)
         session.refresh(row)
+    if awaiting:
+        with contextlib.suppress(DomainError):  # it has ended already (expired, or just completed)
+            workflows.update(application_workflow_id(awaiting), "expire", None, StepResult)
     row.cancelled, row.cancellation_date, row.cancellation_reason = True, now(), reason
     row.status = AssignmentStatus.CANCELLED
     session.commit()

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from common.schemas import Strict, UnixTime
 from db.models import Assignment, Invoice, PremiumAdjustment
-from domain.assignment_coverage import binds_now
-from domain.errors import DomainError, conflict, invalid
+from domain.assignment_coverage import CoveragePath, binds_now
+from domain.errors import DomainError, Refusal, conflict, invalid
 from domain.premium import estimated_gross_pay, premium_cents
-from domain.statuses import InvoiceStatus
+from domain.statuses import AssignmentStatus, InvoiceStatus
 from services.assignments import current_assignment
 from services.lookups import get_assignment, get_contractor, get_invoice, get_job, now, scoped
 from services.tenancy import Tenant
@@ -67,7 +67,9 @@ def _commit_then_reprice(
             InvoiceAdjustment(invoice_id=key, premium=premium, sequence=sequence),
             AdjustmentResult,
         )
-    except DomainError:
+    except DomainError as refused:
+        if refused.kind is Refusal.UNAVAILABLE:
+            return  # kept: the workflow is not reachable yet, so the outbox sweep sends the adjustment
         undo()
         adjustment.dispatched = True
         session.commit()
@@ -80,7 +82,13 @@ def _billable(session: Session, tenant: Tenant, contractor_id: str, job_id: str)
     assignment = current_assignment(session, tenant, contractor_id, job_id)
     if assignment is None:
         raise invalid("The contractor has no assignment with coverage for this job", code="no_active_policy")
-    if not binds_now(assignment.coverage_path):
+    if assignment.coverage_path == CoveragePath.STANDARD and assignment.status != AssignmentStatus.ACTIVE:
+        raise invalid(
+            f"Assignment {assignment.id} is waiting for the contractor's application; invoice it once the "
+            "application is complete",
+            code="no_active_policy",
+        )
+    if not binds_now(assignment.coverage_path) and assignment.coverage_path != CoveragePath.STANDARD:
         raise invalid(f"Assignment {assignment.id} has no bound coverage to invoice", code="no_active_policy")
     return assignment
 

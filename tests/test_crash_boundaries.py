@@ -50,6 +50,7 @@ APPLICATION_ACTIVITIES = (
     "capture_payment",
     "bind_policy",
     "complete_application",
+    "hand_over_engagement",  # the first job's assignment, and its workflow signalled
     "record_event",  # application.complete
     "send_payment_confirmation",
 )
@@ -72,14 +73,14 @@ class Stack:
     localstripe: str
     database_url: str
 
-    def events(self, event_type: str, object_id: str) -> int:
+    def events(self, event_type: str, object_id: str, field: str = "id") -> int:
         page = httpx.get(
             f"{self.api_url}/api/v1/events",
             params={"type": event_type, "limit": 100},
             auth=(self.org.sandbox_key, ""),
             timeout=30,
         ).json()
-        return sum(e["data"]["id"] == object_id for e in page)
+        return sum(e["data"].get(field) == object_id for e in page)
 
     def documents_named(self, filename: str) -> int:
         with self.factory() as session:
@@ -220,6 +221,14 @@ async def test_the_worker_killed_at_each_boundary_of_a_card_paid_application(sta
         assert stack.events("application.complete", app.session_id) == 1, boundary
         assert stack.events("policy.active", policy) == 1, boundary
         assert _emails(session_factory, app.session_id, "payment_confirmation", SESSION) == 1, boundary
+        assignments = httpx.get(
+            f"{api_url}/api/v1/assignments",
+            params={"contractor": app.contractor_id},
+            auth=(org.sandbox_key, ""),
+            timeout=30,
+        ).json()
+        assert [(a["status"], a["policy"]) for a in assignments] == [("active", policy)], boundary
+        assert stack.events("invoice.charge_card_succeeded", app.session_id, "application_session") == 1
 
     await all_boundaries(boundaries(APPLICATION_ACTIVITIES), one)
 

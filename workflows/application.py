@@ -39,6 +39,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import BillLine, BillRequest
 
 QUICK = {"start_to_close_timeout": timedelta(seconds=30)}
+# Since this patch a completed application hands what it collected to its assignment's workflow (the
+# assignment that sent it, or a new first one), which owns the engagement's money from then on.
+ENGAGEMENT_HANDED_OVER = "engagement-handed-to-assignment"
 STRIPE = {
     "start_to_close_timeout": timedelta(seconds=60),
     "retry_policy": RetryPolicy(
@@ -148,6 +151,13 @@ class ApplicationWorkflow:
             Completion(session_id=app.session_id, policy_id=self.policy_id, bill_id=bill_id),
             **QUICK,
         )
+        if not app.is_general_opt_in and workflow.patched(ENGAGEMENT_HANDED_OVER):
+            await workflow.execute_activity_method(
+                ApplicationActivities.hand_over_engagement,
+                app.session_id,
+                summary="hand the premium to the assignment's workflow",
+                **QUICK,
+            )
         self._set(Step.APPLICATION_COMPLETE, Status.APPLICATION_COMPLETE)
         await self._publish("application.complete", snapshots.session)
         if snapshots.policy is not None:

@@ -20,11 +20,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.documents import DocumentActivities
     from common.temporal import CHARGE_DUE_AT, PAYMENT_STAGE
     from domain.adjustments import refund_plan, settle
-    from domain.assignment_coverage import binds_now
+    from domain.assignment_coverage import CoveragePath, binds_now
     from domain.payer import Payer
+    from domain.statuses import AssignmentStatus
     from notifications.catalog import EmailKind
     from workflows.assignment_messages import (
         ASSIGNMENT_WORKFLOW,
+        COVERED_SIGNAL,
         AdjustmentResult,
         Announcement,
         AssignmentEmail,
@@ -33,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         AssignmentProgress,
         AssignmentState,
         ChargeRequest,
+        Coverage,
         InvoiceAdjustment,
         NewCard,
         RefundRequest,
@@ -49,6 +52,12 @@ EVENT_WITH_PROGRESS = "event-recorded-with-progress"
 # repeat (ids and idempotency keys come from the workflow), so a step cut short by a crash simply runs
 # again; it roughly halves what the Temporal server does per assignment.
 LOCAL_STEPS = "steps-as-local-activities"
+# Since this patch a standard-path assignment's workflow waits for its contractor's application, then owns
+# the money the application collected (before, such a run ended at once: the application owned it).
+STANDARD_PATH_WAITS = "standard-path-waits-for-application"
+# Since this patch an adjustment that carries its sequence is taken whenever it is the newest, even when an
+# earlier one had the same key (an invoice PUT back to an amount it had before).
+ADJUSTMENTS_BY_SEQUENCE = "adjustments-by-sequence"
 R = TypeVar("R")
 
 
@@ -63,6 +72,8 @@ class AssignmentWorkflow:
             if a.carried
             else AssignmentLedger(premium=a.premium, ends_at=a.ends_at)
         )
+        if a.carried is None and a.coverage_path == CoveragePath.STANDARD:
+            self.ledger.status = AssignmentStatus.AWAITING_APPLICATION
         self.lock = asyncio.Lock()
 
     @workflow.run
@@ -81,6 +92,10 @@ class AssignmentWorkflow:
             else:
                 await self._collect_by_card()
             await self._stay_open_until_coverage_ends()
+        elif a.coverage_path == CoveragePath.STANDARD and workflow.patched(STANDARD_PATH_WAITS):
+            await workflow.wait_condition(lambda: self.ledger.active or self.ledger.cancelled)
+            if self.ledger.active:
+                await self._stay_open_until_coverage_ends()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
 
@@ -339,7 +354,11 @@ class AssignmentWorkflow:
             if not overtaken:
                 self.ledger.adjustment_sequence = adjustment.sequence or self.ledger.adjustment_sequence
             # The same invoice again, or a resent one a newer adjustment has overtaken: nothing new.
-            if overtaken or adjustment.invoice_id in self.ledger.seen_invoices:
+            repeated = adjustment.invoice_id in self.ledger.seen_invoices
+            newest = not overtaken and adjustment.sequence is not None
+            if repeated and newest and workflow.patched(ADJUSTMENTS_BY_SEQUENCE):
+                repeated = False  # the newest adjustment, back to an amount it had before
+            if overtaken or repeated:
                 return AdjustmentResult(
                     premium=self.ledger.premium,
                     before_charge=not self.ledger.charged,
@@ -365,7 +384,9 @@ class AssignmentWorkflow:
     def _check_adjust(self, adjustment: InvoiceAdjustment) -> None:
         if self.ledger.cancelled:
             raise ValueError("the assignment is cancelled")
-        if not binds_now(self.a.coverage_path):
+        if not binds_now(self.a.coverage_path) and not self.ledger.active:
+            if self.a.coverage_path == CoveragePath.STANDARD:
+                raise ValueError("the contractor has not completed the application for this assignment yet")
             raise ValueError("this assignment has no premium to adjust")
         if adjustment.premium < 0:
             raise ValueError("a premium cannot be negative")
@@ -379,6 +400,19 @@ class AssignmentWorkflow:
     def _check_extend(self, ends_at: int) -> None:
         if ends_at < self.ledger.ends_at:
             raise ValueError("an assignment cannot be shortened")
+
+    @workflow.signal(name=COVERED_SIGNAL)
+    def covered(self, coverage: Coverage) -> None:
+        """The contractor's application collected the premium: from now on this workflow owns it."""
+        ledger = self.ledger
+        if ledger.active or ledger.cancelled:
+            return
+        ledger.premium = ledger.collected = coverage.amount
+        if coverage.payment_intent_id:
+            ledger.payments.append((coverage.payment_intent_id, coverage.amount))
+        ledger.charged = ledger.active = True
+        ledger.status = AssignmentStatus.ACTIVE
+        self._stage("paid" if coverage.payment_intent_id else "billed", None)
 
     @workflow.signal
     def card_updated(self, card: NewCard) -> None:

@@ -74,6 +74,17 @@ class NewCard(BaseModel):
     payment_method_id: str
 
 
+COVERED_SIGNAL = "covered"
+
+
+class Coverage(BaseModel):
+    """A standard-path assignment's application is complete: what it collected (captured on the card, or
+    billed to the organization), which this workflow then owns (adjustments, refunds, cancellation)."""
+
+    amount: int
+    payment_intent_id: str | None = None  # None: billed (remit)
+
+
 class AssignmentState(BaseModel):
     status: str
     premium: int

@@ -1,0 +1,295 @@
+"""One money lifecycle per engagement (issue 13), through the official client, the hosted pages over HTTP,
+the real worker on the dev server and localstripe: the first job's final pay after its application was
+charged, a standard-path assignment that waits for its application, repeat coverage from the application
+on file, invoices PUT back and forth, the PO number on the bills, and the events and emails on the way."""
+
+import asyncio
+import os
+import time
+from typing import Any
+
+import httpx
+import pytest
+import ten99policy
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from activities.assignments import AssignmentActivities
+from common.settings import Settings
+from db.models import Invoice
+from domain.dates import DAY
+from domain.premium import premium_cents
+from integrations.stripe_gateway import StripeGateway
+from outbox.dispatch import Dispatcher
+from tests.histories import keep_history
+from tests.support import (
+    INFLUENCER,
+    Org,
+    contractor_fields,
+    entity_fields,
+    eventually,
+    intents_of,
+    job_fields,
+    refunded_to,
+    unique_email,
+)
+from tests.test_application_flow import CANCEL, SUCCESS, _fill_application
+from tests.test_assignments_api import _card_paid_assignment
+from workflows.assignment_messages import AssignmentProgress
+
+pytestmark = pytest.mark.usefixtures("worker")
+PHOTOGRAPHY = "jc_mYfgO5MfLoPK5fku"  # data/job_categories.json: "photographer"
+SEED_INVOICE = {"paycycle_startdate": 1714419793, "paycycle_enddate": 1714419793}
+
+
+def _contractor_and_job(**job: object) -> tuple[str, str]:
+    entity = ten99policy.Entities.create(**entity_fields())["id"]
+    contractor = ten99policy.Contractors.create(**contractor_fields(unique_email()))["id"]
+    return contractor, ten99policy.Jobs.create(**job_fields(entity, **job))["id"]
+
+
+def _apply(
+    contractor: str, job: str, localstripe: str, card: str | None = "4242424242424242"
+) -> dict[str, Any]:
+    """The seeds' getting-started flow: quote the job, then the contractor completes the hosted application
+    (clicked through over HTTP, as a browser would). Returns the quote."""
+    quote = ten99policy.Quotes.create(contractor=contractor, job=job, coverage_type=["workers-comp"])
+    session = ten99policy.InsuranceApplicationSessions.create(
+        quote=quote["id"], success_url=SUCCESS, cancel_url=CANCEL
+    )
+    with httpx.Client(base_url=str(ten99policy.api_base), timeout=60) as browser:
+        assert _fill_application(browser, session["url"], card, localstripe) == SUCCESS
+    return dict(quote)
+
+
+def _assignment_of(contractor: str) -> dict[str, Any]:
+    found = ten99policy.Assignments.list(contractor=contractor)
+    assert len(found) == 1, found
+    return dict(found[0])
+
+
+def _api(method: str, path: str, **body: object) -> httpx.Response:
+    """What the official client has no call for (emails, bills, cancel), with the same key."""
+    return httpx.request(
+        method,
+        f"{ten99policy.api_base}/api/v1{path}",
+        json=body or None,
+        params={"limit": 100} if method == "GET" else None,
+        auth=(str(ten99policy.api_key), ""),
+        timeout=30,
+    )
+
+
+def _emails(kind: str, assignment: str) -> list[dict[str, Any]]:
+    emails = _api("GET", "/emails").json()
+    return [e for e in emails if e["kind"] == kind and e["related"].get("assignment") == assignment]
+
+
+def _bills(contractor: str) -> list[dict[str, Any]]:
+    return [b for b in _api("GET", "/bills").json() if b["contractor"] == contractor]
+
+
+def await_history(workflow_id: str, scenario: str) -> None:
+    """Record the workflow's history so far (GIGCOVER_RECORD_HISTORIES=1), for tests/test_replay.py."""
+
+    async def record() -> None:
+        client = await Client.connect(TEMPORAL[0], data_converter=pydantic_data_converter)
+        await keep_history(client.get_workflow_handle(workflow_id), scenario)
+
+    if os.environ.get("GIGCOVER_RECORD_HISTORIES"):
+        asyncio.run(record())
+
+
+TEMPORAL: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _temporal(temporal_address: str) -> None:
+    TEMPORAL[:] = [temporal_address]
+
+
+def _events(kind: str) -> list[dict[str, Any]]:
+    return list(ten99policy.Events.list(type=kind, limit=100))
+
+
+def test_the_first_jobs_final_pay_is_charged_or_refunded_on_the_card(
+    client: object, org: Org, localstripe: str
+) -> None:
+    """Seed 001, "Changes to contractor pay amounts", for a contractor's first job: the estimate is charged
+    when the application completes; the final pay (the seed's own Invoices.create) moves the difference."""
+    contractor, job = _contractor_and_job(wage=500_000)
+    quote = _apply(contractor, job, localstripe)
+    assignment = _assignment_of(contractor)
+    assert (assignment["status"], assignment["policy"]) == (
+        "active",
+        ten99policy.Policies.list(contractor=contractor)[0]["id"],
+    )
+    assert assignment["premium"] == quote["premium_due"]
+
+    lower = ten99policy.Invoices.create(contractor=contractor, job=job, gross_pay=1200, **SEED_INVOICE)
+    assert lower["premium_due"] == premium_cents(1200, quote["net_rate"])
+    refund = quote["premium_due"] - lower["premium_due"]
+    eventually(lambda: refunded_to(localstripe, assignment["id"]) == refund, timeout=30)
+    eventually(lambda: ten99policy.Invoices.retrieve(lower["id"])["status"] == "paid", timeout=30)
+    assert ten99policy.Invoices.retrieve(lower["id"])["paid_at"]
+    eventually(lambda: _emails("premium_decrease_contractor", assignment["id"]), timeout=30)
+
+    higher = ten99policy.Invoices.create(contractor=contractor, job=job, gross_pay=800_000, **SEED_INVOICE)
+    debit = higher["premium_due"] - lower["premium_due"]
+    eventually(
+        lambda: ("succeeded", debit) in intents_of(localstripe, assignment["id"], key="assignment"),
+        timeout=30,
+    )
+    assert ten99policy.Invoices.retrieve(lower["id"])["status"] == "paid"  # settled: not outstanding
+    eventually(lambda: _emails("premium_increase_contractor", assignment["id"]), timeout=30)
+    live = eventually(
+        lambda: (
+            (a := ten99policy.Assignments.retrieve(assignment["id"]))["premium_collected"]
+            == higher["premium_due"]
+            and a
+        ),
+        timeout=30,
+    )
+    assert live["premium"] == higher["premium_due"]
+    await_history(f"assignment-{assignment['id']}", "engagement_first_job_refunded_then_charged")
+    await_history(f"application-{assignment['application_session']}", "application_handed_over_to_assignment")
+    charged = [
+        e for e in _events("invoice.charge_card_succeeded") if e["data"].get("contractor") == contractor
+    ]
+    assert sorted(e["data"]["amount"] for e in charged) == sorted([quote["premium_due"], debit])
+    assert _events("application.started") and _events("application.created")
+
+
+def test_the_first_job_of_a_remit_organization_gets_an_adjustment_bill_with_its_po(
+    client: object, org: Org, localstripe: str
+) -> None:
+    contractor, job = _contractor_and_job(
+        withhold_premium=True, custom_metadata={"purchase_order_number": "PO-7781"}
+    )
+    quote = _apply(contractor, job, localstripe, card=None)
+    first = _bills(contractor)
+    assert [(b["purchase_order_number"], b["amount_due"]) for b in first] == [
+        ("PO-7781", quote["premium_due"])
+    ]
+    final = ten99policy.Invoices.create(
+        contractor=contractor, job=job, gross_pay=600_000, purchase_order_number="PO-7782", **SEED_INVOICE
+    )
+    adjustment = eventually(lambda: [b for b in _bills(contractor) if b["id"] != first[0]["id"]], timeout=30)
+    assert adjustment[0]["amount_due"] == final["premium_due"] - quote["premium_due"]
+    assert adjustment[0]["purchase_order_number"] == "PO-7782"
+
+
+def test_invoices_put_back_and_forth_charge_the_last_amount(
+    client: object, org: Org, session_factory: sessionmaker[Session], settings: Settings, localstripe: str
+) -> None:
+    """POST A, PUT B, PUT A, PUT B in the notice window: the premium to charge is B's (each PUT takes
+    effect, even one back to an amount the invoice had before)."""
+    contractor, job, *_, assignment = _card_paid_assignment(session_factory, settings, org, localstripe)
+    eventually(lambda: ten99policy.Assignments.retrieve(assignment["id"]).get("charge_due_at"), timeout=20)
+    invoice = ten99policy.Invoices.create(contractor=contractor, job=job, gross_pay=300_000, **SEED_INVOICE)
+    for gross in (200_000, 300_000, 200_000):
+        invoice = ten99policy.Invoices.modify(invoice["id"], gross_pay=gross)
+    live = ten99policy.Assignments.retrieve(assignment["id"])
+    assert (live["premium"], live["status"]) == (invoice["premium_due"], "pending")
+    await_history(f"assignment-{assignment['id']}", "assignment_invoice_put_back_and_forth")
+    assert ten99policy.Invoices.retrieve(invoice["id"])["status"] == "open"
+
+
+def test_a_standard_path_assignment_waits_for_its_application_and_cancels_without_money(
+    client: object, org: Org, localstripe: str
+) -> None:
+    contractor, job = _contractor_and_job()
+    start = int(time.time()) + 3 * DAY
+    waiting = ten99policy.Assignments.create(
+        contractor=contractor,
+        job=job,
+        coverage_type=["workers-comp"],
+        effective_date=start,
+        end_date=start + 10 * DAY,
+    )
+    assert (waiting["coverage_path"], waiting["status"]) == ("standard", "awaiting_application")
+    early = _api("POST", "/invoices", contractor=contractor, job=job, gross_pay=100_000, **SEED_INVOICE)
+    assert early.status_code == 400 and "application" in early.json()["message"]
+    cancelled = _api("POST", "/assignments/cancel", job_id=job, reason="client_request").json()
+    assert cancelled["status"] == "cancelled"
+    assert [e for e in _events("assignment.cancelled") if e["data"]["id"] == waiting["id"]]
+    application = ten99policy.InsuranceApplicationSessions.retrieve(waiting["application_session"])
+    assert application["status"] == "EXPIRED"
+    assert intents_of(localstripe, waiting["application_session"]) == []
+    await_history(f"assignment-{waiting['id']}", "engagement_standard_path_cancelled_before_application")
+
+
+def test_repeat_coverage_binds_from_the_application_on_file_after_the_policy_window(
+    client: object, org: Org, localstripe: str
+) -> None:
+    """ "Managing repeat coverage": a month later, the same kind of work binds from the completed
+    application; a different job category names the rule and sends a new application."""
+    contractor, job = _contractor_and_job()
+    _apply(contractor, job, localstripe)
+    entity = ten99policy.Entities.create(**entity_fields(name="Next Brand"))["id"]
+    later_job = ten99policy.Jobs.create(**job_fields(entity))["id"]
+    start = int(time.time()) + 45 * DAY
+    repeat = ten99policy.Assignments.create(
+        contractor=contractor,
+        job=later_job,
+        coverage_type=["workers-comp"],
+        effective_date=start,
+        end_date=start + 7 * DAY,
+    )
+    assert repeat["coverage_path"] == "application_on_file" and repeat["eligible"]["result"] is True
+    bound = eventually(
+        lambda: (a := ten99policy.Assignments.retrieve(repeat["id"]))["policy"] and a, timeout=30
+    )
+    policy = ten99policy.Policies.retrieve(bound["policy"])
+    assert (policy["effective_date"], policy["expiration_date"]) == (start, start + 7 * DAY)
+    assert httpx.get(bound["certificates"]["wc_coi_pdf_url"], timeout=30).content.startswith(b"%PDF")
+    await_history(f"assignment-{repeat['id']}", "assignment_repeat_from_the_application_on_file")
+
+    other_job = ten99policy.Jobs.create(**job_fields(entity, category_code=PHOTOGRAPHY))["id"]
+    mismatch = ten99policy.Assignments.create(
+        contractor=contractor,
+        job=other_job,
+        coverage_type=["workers-comp"],
+        effective_date=start,
+        end_date=start + 7 * DAY,
+    )
+    assert mismatch["coverage_path"] == "standard" and mismatch["eligible"]["result"] is False
+    assert mismatch["eligible"]["message"].startswith("Job category mismatch")
+    assert INFLUENCER != PHOTOGRAPHY
+
+
+def test_the_charged_invoice_is_paid_even_after_a_put(
+    session_factory: sessionmaker[Session], settings: Settings, org: Org, client: object, localstripe: str
+) -> None:
+    """The workflow names a PUT invoice by its adjustment key (``in_…:<gross>``): the stored invoice is marked
+    paid all the same when that premium is charged."""
+    contractor, job = _contractor_and_job()
+    _apply(contractor, job, localstripe)
+    assignment = _assignment_of(contractor)
+    invoice = ten99policy.Invoices.create(contractor=contractor, job=job, gross_pay=300_000, **SEED_INVOICE)
+    with session_factory() as session:
+        session.get(
+            Invoice, session.scalar(select(Invoice.seq).where(Invoice.id == invoice["id"]))
+        ).status = "open"  # type: ignore[union-attr]
+        session.commit()
+    activities = AssignmentActivities(session_factory, settings, StripeGateway(settings), _NoDispatch())  # type: ignore[arg-type]
+    activities.record_assignment_progress(
+        AssignmentProgress(
+            assignment_id=assignment["id"],
+            status="active",
+            collected=invoice["premium_due"],
+            premium=invoice["premium_due"],
+            paid_invoice_id=f"{invoice['id']}:300000",
+        )
+    )
+    assert ten99policy.Invoices.retrieve(invoice["id"])["status"] == "paid"
+
+
+class _NoDispatch(Dispatcher):
+    def __init__(self) -> None:
+        pass
+
+    def dispatch_from_thread(self, items: object) -> None:
+        pass
