@@ -11,6 +11,7 @@ from activities.creatoriq import CreatorIQActivities
 from activities.documents import DocumentActivities
 from activities.emails import EmailActivities
 from activities.events import EventActivities
+from activities.lifecycle import LifecycleActivities
 from activities.outbox import OutboxActivities
 from activities.webhooks import WebhookActivities
 from common.settings import Settings
@@ -30,6 +31,7 @@ def build_activities(
     applications = ApplicationActivities(session_factory, settings, gateway, dispatcher)
     assignments = AssignmentActivities(session_factory, settings, gateway, dispatcher)
     creatoriq = CreatorIQActivities(session_factory, settings, dispatcher)
+    lifecycle = LifecycleActivities(session_factory, dispatcher)
     return [
         events.record_event,
         webhooks.deliver_webhook,
@@ -37,6 +39,7 @@ def build_activities(
         emails.send_email,
         emails.give_up_email,
         outbox.dispatch_undispatched,
+        lifecycle.sweep_lifecycle,
         documents.issue_certificates,
         documents.issue_bill,
         applications.record_progress,

@@ -5,6 +5,7 @@ from typing import Any
 from db.models import (
     ApplicationSession,
     Assignment,
+    Bill,
     Contractor,
     CreatorIQConnection,
     CreatorIQCreator,
@@ -315,4 +316,29 @@ def creatoriq_creator(
         "application_status": application.status if application else None,
         "sync_count": c.sync_count,
         "last_synced_at": c.last_synced_at,
+    }
+
+
+def bill(b: Bill) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "object": "bill",
+        "created": b.created,
+        "contractor": b.contractor_id,
+        "job": b.job_id,
+        "policy": b.policy_id,
+        "assignment": b.assignment_id,
+        "amount_due": b.amount_due,
+        "amount_paid": b.amount_paid or 0,
+        "amount_remaining": max(b.amount_due - (b.amount_paid or 0), 0),
+        "bill_date": b.bill_date,
+        "due_date": b.due_date,
+        "purchase_order_number": b.purchase_order_number,
+        "po_contact_name": b.po_contact_name,
+        "po_contact_email": b.po_contact_email,
+        "line_items": b.line_items,
+        "status": b.status,
+        "paid_at": b.paid_at,
+        "payment_reference": b.payment_reference,
+        "pdf_url": b.pdf_url,
     }

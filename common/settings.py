@@ -64,6 +64,9 @@ class Settings(BaseSettings):
         24 * 3600, description="Notice before an assignment's card charge."
     )
     outbox_sweep_seconds: int = Field(60, description="How often undispatched deliveries are picked up.")
+    lifecycle_sweep_seconds: int = Field(
+        900, description="How often expired policies and overdue bills are looked for."
+    )
 
     creatoriq_base_url: str = Field("https://apis.creatoriq.com", description="CreatorIQ's API.")
     creatoriq_requests_per_second: int = Field(5, description="CreatorIQ's rate limit per API key.")

@@ -190,7 +190,10 @@ class Quote(TenantResource):
 class Policy(TenantResource):
     ID_KIND = "policy"
     __tablename__ = "policies"
-    __table_args__ = (Index("ix_policies_tenant", "organization_id", "environment"),)
+    __table_args__ = (
+        Index("ix_policies_tenant", "organization_id", "environment"),
+        Index("ix_policies_status_expiration", "status", "expiration_date"),
+    )
 
     quote_id: Mapped[str] = mapped_column(String(40), index=True)
     contractor_id: Mapped[str] = mapped_column(String(40), index=True)
@@ -302,7 +305,10 @@ class Bill(TenantResource):
 
     ID_KIND = "bill"
     __tablename__ = "bills"
-    __table_args__ = (Index("ix_bills_tenant", "organization_id", "environment"),)
+    __table_args__ = (
+        Index("ix_bills_tenant", "organization_id", "environment"),
+        Index("ix_bills_status_due", "status", "due_date"),
+    )
 
     contractor_id: Mapped[str] = mapped_column(String(40), index=True)
     job_id: Mapped[str | None] = mapped_column(String(40))
@@ -317,6 +323,9 @@ class Bill(TenantResource):
     line_items: Mapped[list[Any]]
     status: Mapped[str] = mapped_column(String(12), default="open")
     pdf_url: Mapped[str | None] = mapped_column(Text)
+    amount_paid: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    paid_at: Mapped[int | None] = mapped_column(Integer)
+    payment_reference: Mapped[str | None] = mapped_column(String(200))
 
 
 class ApplicationSession(TenantResource):

@@ -18,6 +18,7 @@ class EmailKind(StrEnum):
     PREMIUM_DECREASE_ORGANIZATION = "premium_decrease_organization"
     ASSIGNMENT_CHARGE_REMINDER = "assignment_charge_reminder"
     ASSIGNMENT_CHARGE_FAILURE = "assignment_charge_failure"
+    BILL_OVERDUE = "bill_overdue"
 
 
 class EmailContext(BaseModel):
@@ -92,6 +93,15 @@ class AssignmentChargeFailure(EmailContext):
     update_card_url: str
 
 
+class BillOverdue(EmailContext):
+    representative_name: str
+    bill_number: str
+    amount_due: int
+    due_date: int
+    purchase_order_number: str | None = None
+    pdf_url: str
+
+
 SUBJECTS: dict[EmailKind, tuple[type[EmailContext], str]] = {
     EmailKind.APPLICATION_LINK: (ApplicationLink, "Your insurance application for {{ organization_name }}"),
     EmailKind.PAYMENT_REMINDER: (PaymentReminder, "Upcoming insurance payment of {{ amount|money }}"),
@@ -119,5 +129,9 @@ SUBJECTS: dict[EmailKind, tuple[type[EmailContext], str]] = {
     EmailKind.ASSIGNMENT_CHARGE_FAILURE: (
         AssignmentChargeFailure,
         "Action needed: your payment of {{ amount|money }} for {{ job_name }} failed",
+    ),
+    EmailKind.BILL_OVERDUE: (
+        BillOverdue,
+        "Overdue: insurance premium bill {{ bill_number }} of {{ amount_due|money }}",
     ),
 }

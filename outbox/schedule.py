@@ -16,10 +16,11 @@ from temporalio.client import (
 
 from common.settings import Settings
 from workflows.creatoriq_messages import CREATORIQ_POLL_WORKFLOW
-from workflows.messages import OUTBOX_SWEEP_WORKFLOW, SweepRequest
+from workflows.messages import LIFECYCLE_SWEEP_WORKFLOW, OUTBOX_SWEEP_WORKFLOW, SweepRequest
 
 SCHEDULE_ID = "gigcover-outbox-sweep"
 CREATORIQ_SCHEDULE_ID = "gigcover-creatoriq-poll"
+LIFECYCLE_SCHEDULE_ID = "gigcover-lifecycle-sweep"
 
 
 def _every(seconds: int) -> ScheduleSpec:
@@ -45,6 +46,18 @@ async def ensure_schedules(client: Client, settings: Settings) -> None:
         spec=_every(settings.creatoriq_poll_seconds),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
-    for schedule_id, schedule in ((SCHEDULE_ID, sweep), (CREATORIQ_SCHEDULE_ID, creatoriq_poll)):
+    lifecycle = Schedule(
+        action=ScheduleActionStartWorkflow(
+            LIFECYCLE_SWEEP_WORKFLOW, id="lifecycle-sweep", task_queue=settings.task_queue
+        ),
+        spec=_every(settings.lifecycle_sweep_seconds),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    schedules = (
+        (SCHEDULE_ID, sweep),
+        (CREATORIQ_SCHEDULE_ID, creatoriq_poll),
+        (LIFECYCLE_SCHEDULE_ID, lifecycle),
+    )
+    for schedule_id, schedule in schedules:
         with contextlib.suppress(ScheduleAlreadyRunningError):
             await client.create_schedule(schedule_id, schedule)

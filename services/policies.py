@@ -52,8 +52,9 @@ def new_policy(owner: Owner, quote: Quote, **fields: Any) -> Policy:
     return Policy.new(owner, **(values | fields))
 
 
-def announce(session: Session, policy: Policy, event_type: str) -> None:
-    record_event(session, policy.organization_id, policy.environment, event_type, render.policy(policy))
+def announce(session: Session, policy: Policy, event_type: str, event_id: str | None = None) -> None:
+    data = render.policy(policy)
+    record_event(session, policy.organization_id, policy.environment, event_type, data, event_id)
 
 
 def refuse_bound_quote(session: Session, tenant: Tenant, quote: Quote) -> None:

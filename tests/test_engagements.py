@@ -18,7 +18,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.assignments import AssignmentActivities
 from common.settings import Settings
-from db.models import Invoice
+from db.models import Bill, Invoice, Policy
 from domain.dates import DAY
 from domain.premium import premium_cents
 from integrations.stripe_gateway import StripeGateway
@@ -38,6 +38,7 @@ from tests.support import (
 from tests.test_application_flow import CANCEL, SUCCESS, _fill_application
 from tests.test_assignments_api import _card_paid_assignment
 from workflows.assignment_messages import AssignmentProgress
+from workflows.messages import LIFECYCLE_SWEEP_WORKFLOW, LifecycleResult
 
 pytestmark = pytest.mark.usefixtures("worker")
 PHOTOGRAPHY = "jc_mYfgO5MfLoPK5fku"  # data/job_categories.json: "photographer"
@@ -293,3 +294,94 @@ class _NoDispatch(Dispatcher):
 
     def dispatch_from_thread(self, items: object) -> None:
         pass
+
+
+def _lifecycle_sweep(temporal_address: str, settings: Settings) -> dict[str, int]:
+    """The scheduled lifecycle sweep, run once now on the dev server by the test's worker."""
+
+    async def run() -> dict[str, int]:
+        client = await Client.connect(temporal_address, data_converter=pydantic_data_converter)
+        result = await client.execute_workflow(
+            LIFECYCLE_SWEEP_WORKFLOW,
+            id=f"lifecycle-sweep-test-{time.time_ns()}",
+            task_queue=settings.task_queue,
+            result_type=LifecycleResult,
+        )
+        return result.model_dump()
+
+    return asyncio.run(run())
+
+
+def test_bills_are_paid_by_recorded_payments_and_become_overdue_after_their_due_date(
+    client: object,
+    org: Org,
+    localstripe: str,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    temporal_address: str,
+) -> None:
+    _api(
+        "PUT",
+        "/organization",
+        billing_contact_name="Ana Finance",
+        billing_contact_email="ap@platform.example",
+    )
+    contractor, job = _contractor_and_job(withhold_premium=True)
+    quote = _apply(contractor, job, localstripe, card=None)
+    (bill,) = _bills(contractor)
+    assert (bill["status"], bill["amount_paid"], bill["amount_remaining"]) == (
+        "open",
+        0,
+        quote["premium_due"],
+    )
+    too_much = _api("POST", f"/bills/{bill['id']}/pay", amount=bill["amount_due"] + 1, reference="wire 1")
+    assert too_much.status_code == 400 and too_much.json()["error_code"] == "invalid_input"
+    part = _api("POST", f"/bills/{bill['id']}/pay", amount=100, reference="check 1001").json()
+    assert (part["status"], part["amount_remaining"]) == ("open", bill["amount_due"] - 100)
+
+    with session_factory() as session:  # a month and a day later
+        stored = session.scalar(select(Bill).where(Bill.id == bill["id"]))
+        assert stored is not None
+        stored.due_date = int(time.time()) - DAY
+        session.commit()
+    assert _lifecycle_sweep(temporal_address, settings)["overdue_bills"] >= 1
+    assert _api("GET", f"/bills/{bill['id']}").json()["status"] == "overdue"
+    assert [e for e in _events("bill.overdue") if e["data"]["id"] == bill["id"]]
+    sent = eventually(
+        lambda: [
+            e
+            for e in _api("GET", "/emails").json()
+            if e["kind"] == "bill_overdue" and e["related"].get("bill") == bill["id"]
+        ],
+        timeout=30,
+    )
+    assert sent[0]["recipient"] == "ap@platform.example"
+    assert [b["id"] for b in _api("GET", "/bills?status=overdue").json()] == [bill["id"]]
+
+    paid = _api(
+        "POST", f"/bills/{bill['id']}/pay", amount=bill["amount_due"] - 100, reference="wire 77"
+    ).json()
+    assert (paid["status"], paid["amount_remaining"], paid["payment_reference"]) == ("paid", 0, "wire 77")
+    assert paid["paid_at"] and [e for e in _events("bill.paid") if e["data"]["id"] == bill["id"]]
+    again = _api("POST", f"/bills/{bill['id']}/pay", amount=1, reference="wire 78")
+    assert again.status_code == 409 and again.json()["error_code"] == "bill_already_paid"
+
+
+def test_policies_expire_at_their_expiration_date(
+    client: object,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    temporal_address: str,
+) -> None:
+    contractor, job = _contractor_and_job()
+    quote = ten99policy.Quotes.create(contractor=contractor, job=job, coverage_type=["general"])
+    policy = ten99policy.Policies.create(quote=quote["id"])
+    with session_factory() as session:
+        stored = session.scalar(select(Policy).where(Policy.id == policy["id"]))
+        assert stored is not None
+        stored.expiration_date = int(time.time()) - 60
+        session.commit()
+    assert _lifecycle_sweep(temporal_address, settings)["expired_policies"] >= 1
+    assert ten99policy.Policies.retrieve(policy["id"])["status"] == "expired"
+    assert [e for e in _events("policy.expired") if e["data"]["id"] == policy["id"]]

@@ -15,6 +15,7 @@ from notifications.catalog import (
     ApplicationLink,
     AssignmentChargeFailure,
     AssignmentChargeReminder,
+    BillOverdue,
     EmailContext,
     EmailKind,
     PaymentConfirmation,
@@ -35,6 +36,19 @@ REP = {"organization_name": ORG, "representative_name": "Pat Payables", "contrac
 
 # kind -> (recipient, context, phrases the text must contain)
 CASES: dict[EmailKind, tuple[str, EmailContext, list[str]]] = {
+    EmailKind.BILL_OVERDUE: (
+        "ap@platform.example",
+        BillOverdue(
+            organization_name=ORG,
+            representative_name="Pat Payables",
+            bill_number="bl_7Gh2",
+            amount_due=3125,
+            due_date=AT,
+            purchase_order_number="PO-7781",
+            pdf_url="http://127.0.0.1:8000/files/abc/bill-bl_7Gh2.pdf",
+        ),
+        ["Hi Pat Payables", "bl_7Gh2", "$31.25", "March 3, 2027", "PO-7781", "bill-bl_7Gh2.pdf"],
+    ),
     EmailKind.APPLICATION_LINK: (
         "jane@example.com",
         ApplicationLink(

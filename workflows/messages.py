@@ -30,6 +30,12 @@ class SweepResult(BaseModel):
 WEBHOOK_DELIVERY_WORKFLOW = "WebhookDeliveryWorkflow"
 EMAIL_DELIVERY_WORKFLOW = "EmailDeliveryWorkflow"
 OUTBOX_SWEEP_WORKFLOW = "OutboxSweepWorkflow"
+LIFECYCLE_SWEEP_WORKFLOW = "LifecycleSweepWorkflow"
+
+
+class LifecycleResult(BaseModel):
+    expired_policies: int
+    overdue_bills: int
 
 
 def webhook_delivery_workflow_id(delivery_id: str) -> str:

@@ -6,6 +6,7 @@ from workflows.application import ApplicationWorkflow
 from workflows.assignment import AssignmentWorkflow
 from workflows.creatoriq_sync import CreatorIQPollWorkflow, CreatorIQScanWorkflow, CreatorSyncWorkflow
 from workflows.email_delivery import EmailDeliveryWorkflow
+from workflows.lifecycle_sweep import LifecycleSweepWorkflow
 from workflows.outbox_sweep import OutboxSweepWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
@@ -15,6 +16,7 @@ WORKFLOWS: list[type] = [
     WebhookDeliveryWorkflow,
     EmailDeliveryWorkflow,
     OutboxSweepWorkflow,
+    LifecycleSweepWorkflow,
     CreatorSyncWorkflow,
     CreatorIQScanWorkflow,
     CreatorIQPollWorkflow,

@@ -4,31 +4,13 @@ from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
 from api.paging import PageParams
+from common import representations as render
 from db.models import Bill
-from services.lookups import filtered, get_owned, list_page, scoped
+from services import billing
+from services.billing import BillPayment
+from services.lookups import filtered, list_page, scoped
 
 router = APIRouter(prefix="/bills", tags=["bills"])
-
-
-def render_bill(b: Bill) -> dict[str, Any]:
-    return {
-        "id": b.id,
-        "object": "bill",
-        "created": b.created,
-        "contractor": b.contractor_id,
-        "job": b.job_id,
-        "policy": b.policy_id,
-        "assignment": b.assignment_id,
-        "amount_due": b.amount_due,
-        "bill_date": b.bill_date,
-        "due_date": b.due_date,
-        "purchase_order_number": b.purchase_order_number,
-        "po_contact_name": b.po_contact_name,
-        "po_contact_email": b.po_contact_email,
-        "line_items": b.line_items,
-        "status": b.status,
-        "pdf_url": b.pdf_url,
-    }
 
 
 @router.get("")
@@ -39,11 +21,18 @@ def list_bills(
     contractor: str | None = None,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Premium bills for your organization (remit), newest first."""
+    """Premium bills for your organization (remit), newest first; ``status``: open, overdue, paid, void."""
     query = filtered(scoped(Bill, tenant), {Bill.contractor_id: contractor, Bill.status: status})
-    return [render_bill(b) for b in list_page(session, query, Bill, page)]
+    return [render.bill(b) for b in list_page(session, query, Bill, page)]
 
 
 @router.get("/{bill_id}")
 def retrieve_bill(bill_id: str, session: DbSession, tenant: CurrentTenant) -> dict[str, Any]:
-    return render_bill(get_owned(session, Bill, tenant, bill_id, "resource_not_found", "bill"))
+    return render.bill(billing.get_bill(session, tenant, bill_id))
+
+
+@router.post("/{bill_id}/pay")
+def pay_bill(bill_id: str, body: BillPayment, session: DbSession, tenant: CurrentTenant) -> dict[str, Any]:
+    """Record a payment your organization made against the bill (the amount in cents and your reference);
+    once the payments cover it, the bill is ``paid``."""
+    return render.bill(billing.pay_bill(session, tenant, bill_id, body))
