@@ -19,6 +19,7 @@ class EmailKind(StrEnum):
     ASSIGNMENT_CHARGE_REMINDER = "assignment_charge_reminder"
     ASSIGNMENT_CHARGE_FAILURE = "assignment_charge_failure"
     BILL_OVERDUE = "bill_overdue"
+    COVERAGE_EXTENDED = "coverage_extended"
 
 
 class EmailContext(BaseModel):
@@ -102,6 +103,13 @@ class BillOverdue(EmailContext):
     pdf_url: str
 
 
+class CoverageExtended(EmailContext):
+    contractor_name: str
+    job_name: str
+    previous_end_date: int
+    end_date: int
+
+
 SUBJECTS: dict[EmailKind, tuple[type[EmailContext], str]] = {
     EmailKind.APPLICATION_LINK: (ApplicationLink, "Your insurance application for {{ organization_name }}"),
     EmailKind.PAYMENT_REMINDER: (PaymentReminder, "Upcoming insurance payment of {{ amount|money }}"),
@@ -129,6 +137,10 @@ SUBJECTS: dict[EmailKind, tuple[type[EmailContext], str]] = {
     EmailKind.ASSIGNMENT_CHARGE_FAILURE: (
         AssignmentChargeFailure,
         "Action needed: your payment of {{ amount|money }} for {{ job_name }} failed",
+    ),
+    EmailKind.COVERAGE_EXTENDED: (
+        CoverageExtended,
+        "Your coverage for {{ job_name }} now runs until {{ end_date|date }}",
     ),
     EmailKind.BILL_OVERDUE: (
         BillOverdue,

@@ -2,6 +2,7 @@
 general opt-in, or send an application) and carried out by the assignment's workflow."""
 
 import contextlib
+import hashlib
 from typing import Any, Literal
 
 from pydantic import Field
@@ -29,7 +30,8 @@ from domain.payer import Payer, payer
 from domain.premium import estimated_gross_pay, premium_cents
 from domain.rating import Rating
 from domain.statuses import AssignmentStatus, InvoiceStatus, PolicyStatus
-from outbox.records import start_after_commit
+from notifications.catalog import CoverageExtended, EmailKind
+from outbox.records import enqueue_email, start_after_commit
 from services.applications import SessionIn, finished_url, open_session
 from services.catalog import is_approved
 from services.lookups import card_on_file, get_assignment, get_contractor, get_job, now, scoped
@@ -336,6 +338,14 @@ def update_assignment(
         raise invalid(
             "end_date: a bound assignment's end date changes with POST /assignments/extend", "end_date"
         )
+    moved = changes.get("effective_date", row.effective_date) != row.effective_date
+    if moved and row.policy_id and row.coverage_path != CoveragePath.NOT_BOUND:
+        raise invalid(
+            f"effective_date: assignment {row.id}'s coverage is bound from {row.effective_date}; to move its "
+            "start, cancel it (before it starts) and create a new assignment",
+            "effective_date",
+            "effective_date_invalid",
+        )
     period = coverage_period(
         now(), changes.get("effective_date", row.effective_date), changes.get("end_date", row.end_date)
     )
@@ -381,11 +391,35 @@ def extend_assignment(
     if body.end_date > row.effective_date + MAX_TERM:
         raise invalid("end_date: at most one year after the effective date", "end_date", "end_date_invalid")
     if body.end_date != row.end_date:
-        row.end_date = body.end_date
+        previous, row.end_date = row.end_date, body.end_date
         if row.dispatched:
             workflows.update(assignment_workflow_id(row.id), "extend", body.end_date, AssignmentState)
+        if body.send_email:
+            _email_extension(session, tenant, row, previous)
         session.commit()
     return row
+
+
+def _email_extension(session: Session, tenant: Tenant, row: Assignment, previous_end: int) -> None:
+    contractor = get_contractor(session, tenant, row.contractor_id)
+    job = get_job(session, tenant, row.job_id)
+    key = hashlib.sha256(f"{row.id}:extended:{row.end_date}".encode()).hexdigest()[:24]
+    enqueue_email(
+        session,
+        tenant.organization_id,
+        tenant.environment,
+        EmailKind.COVERAGE_EXTENDED,
+        contractor.email,
+        CoverageExtended(
+            organization_name=tenant.organization.name,
+            contractor_name=f"{contractor.first_name} {contractor.last_name}",
+            job_name=job.name,
+            previous_end_date=previous_end,
+            end_date=row.end_date,
+        ),
+        related={"assignment": row.id},
+        email_id=f"em_{key}",
+    )
 
 
 def delete_assignment(

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 from sqlalchemy.orm import Session
 
 from common.schemas import Strict, UnixTime
-from db.models import Assignment, Invoice, PremiumAdjustment
+from db.models import Assignment, Invoice, Job, PremiumAdjustment
 from domain.assignment_coverage import CoveragePath, binds_now
 from domain.errors import DomainError, Refusal, conflict, invalid
 from domain.premium import estimated_gross_pay, premium_cents
@@ -42,7 +42,7 @@ class InvoiceUpdate(Strict):
     purchase_order_number: str | None = Field(None, max_length=100)
 
 
-def _commit_then_reprice(
+def reprice(
     session: Session,
     workflows: WorkflowCalls,
     assignment: Assignment,
@@ -93,6 +93,23 @@ def _billable(session: Session, tenant: Tenant, contractor_id: str, job_id: str)
     return assignment
 
 
+def reprice_estimates(session: Session, tenant: Tenant, job: Job, workflows: WorkflowCalls) -> None:
+    """The job's pay changed: every engagement on it with no final pay reported yet is repriced from the new
+    estimate, as an invoice would (before the charge: a new notice; after: the difference moves)."""
+    estimate = estimated_gross_pay(job.wage, job.wage_type, job.duration_hours)
+    assignments = session.scalars(
+        scoped(Assignment, tenant).where(Assignment.job_id == job.id, Assignment.cancelled.is_(False))
+    ).all()
+    for assignment in assignments:
+        invoiced = session.scalar(
+            scoped(Invoice, tenant).where(Invoice.assignment_id == assignment.id).limit(1)
+        )
+        owned = binds_now(assignment.coverage_path) or assignment.status == AssignmentStatus.ACTIVE
+        premium = premium_cents(estimate, assignment.net_rate)
+        if invoiced is None and owned and assignment.dispatched and premium != assignment.premium:
+            reprice(session, workflows, assignment, f"{job.id}:estimate", premium, lambda: None)
+
+
 def _void(invoice: Invoice) -> None:
     invoice.status, invoice.voided_at = InvoiceStatus.VOID, now()
 
@@ -129,7 +146,7 @@ def create_invoice(session: Session, tenant: Tenant, body: InvoiceIn, workflows:
         for old in replaced:
             old.status, old.voided_at = InvoiceStatus.OPEN, None
 
-    _commit_then_reprice(session, workflows, assignment, invoice.id, invoice.premium_due, undo)
+    reprice(session, workflows, assignment, invoice.id, invoice.premium_due, undo)
     return invoice
 
 
@@ -165,7 +182,7 @@ def update_invoice(
             invoice.gross_pay, invoice.premium_due = before
 
         key = f"{invoice.id}:{invoice.gross_pay}"
-        _commit_then_reprice(session, workflows, assignment, key, invoice.premium_due, undo)
+        reprice(session, workflows, assignment, key, invoice.premium_due, undo)
     session.commit()
     return invoice
 
@@ -190,5 +207,5 @@ def delete_invoice(session: Session, tenant: Tenant, invoice_id: str, workflows:
     def undo() -> None:
         invoice.status, invoice.voided_at, invoice.deleted_at = InvoiceStatus.OPEN, None, None
 
-    _commit_then_reprice(session, workflows, assignment, f"{invoice.id}:deleted", estimate, undo)
+    reprice(session, workflows, assignment, f"{invoice.id}:deleted", estimate, undo)
     return invoice

@@ -10,8 +10,10 @@ from common.schemas import Metadata, Strict, WorkLocation, merge_metadata
 from db.models import Job, Quote
 from domain.errors import conflict, invalid
 from services.catalog import approved_category
+from services.invoices import reprice_estimates
 from services.lookups import get_entity, get_job, now, scoped
 from services.tenancy import Tenant
+from services.workflow_calls import WorkflowCalls
 
 
 class WageType(StrEnum):
@@ -80,10 +82,19 @@ def create_job(session: Session, tenant: Tenant, body: JobIn) -> Job:
     return job
 
 
-def update_job(session: Session, tenant: Tenant, job_id: str, body: JobUpdate) -> Job:
+PAY = ("wage", "wage_type", "duration_hours")
+
+
+def update_job(
+    session: Session, tenant: Tenant, job_id: str, body: JobUpdate, workflows: WorkflowCalls | None = None
+) -> Job:
+    """A change of pay reprices the estimate of the job's engagements with no final pay reported yet."""
     job = get_job(session, tenant, job_id)
+    before = tuple(getattr(job, field) for field in PAY)
     _apply(session, tenant, job, body.model_dump(mode="json", exclude_unset=True))
     session.commit()
+    if workflows is not None and tuple(getattr(job, field) for field in PAY) != before:
+        reprice_estimates(session, tenant, job, workflows)
     return job
 
 

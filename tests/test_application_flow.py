@@ -94,7 +94,12 @@ def _fill_application(browser: httpx.Client, url: str, card_number: str | None, 
         method = raw.v1.payment_methods.create(
             params={
                 "type": "card",
-                "card": {"number": card_number, "exp_month": 12, "exp_year": 2031, "cvc": "123"},
+                "card": {
+                    "number": card_number,
+                    "exp_month": 12,
+                    "exp_year": 2031,
+                    "cvc": "1234" if card_number.startswith(("34", "37")) else "123",  # Amex: 4 digits
+                },
             }
         )
         saved = _post(browser, f"{base}/add_card_details", {"payment_method_id": method.id})

@@ -18,7 +18,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.assignments import AssignmentActivities
 from common.settings import Settings
-from db.models import Bill, Invoice, Policy
+from db.models import ApplicationSession, Bill, Invoice, Policy
 from domain.dates import DAY
 from domain.premium import premium_cents
 from integrations.stripe_gateway import StripeGateway
@@ -385,3 +385,85 @@ def test_policies_expire_at_their_expiration_date(
     assert _lifecycle_sweep(temporal_address, settings)["expired_policies"] >= 1
     assert ten99policy.Policies.retrieve(policy["id"])["status"] == "expired"
     assert [e for e in _events("policy.expired") if e["data"]["id"] == policy["id"]]
+
+
+def test_a_new_wage_reprices_the_estimate_and_extend_emails_the_contractor(
+    client: object, org: Org, session_factory: sessionmaker[Session], settings: Settings, localstripe: str
+) -> None:
+    """Seed 000: "job details like wage or changes to start and end date can all be managed through the
+    API"."""
+    contractor, job, quote, _policy, assignment = _card_paid_assignment(
+        session_factory, settings, org, localstripe
+    )
+    eventually(lambda: ten99policy.Assignments.retrieve(assignment["id"]).get("charge_due_at"), timeout=20)
+    ten99policy.Jobs.modify(job, wage=400_000)
+    live = ten99policy.Assignments.retrieve(assignment["id"])
+    assert live["premium"] == premium_cents(400_000, quote["net_rate"]) != assignment["premium"]
+
+    moved = _api("PUT", f"/assignments/{assignment['id']}", effective_date=assignment["effective_date"] + DAY)
+    assert moved.status_code == 400 and moved.json()["error_code"] == "effective_date_invalid"
+    assert "cancel it" in moved.json()["message"]
+
+    quiet = _api("POST", "/assignments/extend", job_id=job, end_date=assignment["end_date"], send_email=False)
+    assert quiet.status_code == 200
+    longer = assignment["end_date"] - DAY  # the policy ends with the assignment; ask one day less, then more
+    assert _api("POST", "/assignments/extend", job_id=job, end_date=longer).status_code == 400
+    extended = _api(
+        "POST", "/assignments/extend", job_id=job, end_date=assignment["end_date"] + 2 * DAY
+    ).json()
+    assert extended["end_date"] == assignment["end_date"] + 2 * DAY
+    told = [
+        e
+        for e in _api("GET", "/emails").json()
+        if e["kind"] == "coverage_extended" and e["related"].get("assignment") == assignment["id"]
+    ]
+    assert len(told) == 1 and told[0]["recipient"].startswith("c")
+    assert contractor
+
+
+@pytest.mark.parametrize(
+    ("number", "summary"),
+    [
+        ("4242424242424242", "Visa ending 4242"),
+        ("5555555555554444", "Mastercard ending 4444"),
+        ("378282246310005", "Amex ending 0005"),
+        ("6011111111111117", "Discover ending 1117"),
+    ],
+)
+def test_the_seeds_success_cards_complete_an_application(
+    client: object,
+    org: Org,
+    localstripe: str,
+    session_factory: sessionmaker[Session],
+    number: str,
+    summary: str,
+) -> None:
+    contractor, job = _contractor_and_job()
+    _apply(contractor, job, localstripe, card=number)
+    (session,) = ten99policy.InsuranceApplicationSessions.list(contractor=contractor)
+    assert session["status"] == "APPLICATION_COMPLETE"
+
+    def confirmed() -> list[dict[str, Any]]:
+        emails = _api("GET", "/emails").json()
+        return [e for e in emails if e["related"].get("application_session") == session["id"]]
+
+    eventually(lambda: [e for e in confirmed() if e["kind"] == "payment_confirmation"], timeout=30)
+    assert [e["kind"] for e in confirmed()].count("payment_reminder") == 1  # when the card was held
+    with session_factory() as db:
+        stored = db.scalar(
+            select(ApplicationSession.card_summary).where(ApplicationSession.id == session["id"])
+        )
+    assert stored == summary
+
+
+def test_the_insufficient_funds_card_is_declined_with_the_banks_reason(
+    client: object, org: Org, localstripe: str
+) -> None:
+    contractor, job = _contractor_and_job()
+    quote = ten99policy.Quotes.create(contractor=contractor, job=job, coverage_type=["workers-comp"])
+    session = ten99policy.InsuranceApplicationSessions.create(
+        quote=quote["id"], success_url=SUCCESS, cancel_url=CANCEL
+    )
+    with httpx.Client(base_url=str(ten99policy.api_base), timeout=60) as browser:
+        page = _fill_application(browser, session["url"], "4546381219393284", localstripe)
+    assert "insufficient funds" in page.lower()

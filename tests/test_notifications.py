@@ -16,6 +16,7 @@ from notifications.catalog import (
     AssignmentChargeFailure,
     AssignmentChargeReminder,
     BillOverdue,
+    CoverageExtended,
     EmailContext,
     EmailKind,
     PaymentConfirmation,
@@ -36,6 +37,13 @@ REP = {"organization_name": ORG, "representative_name": "Pat Payables", "contrac
 
 # kind -> (recipient, context, phrases the text must contain)
 CASES: dict[EmailKind, tuple[str, EmailContext, list[str]]] = {
+    EmailKind.COVERAGE_EXTENDED: (
+        "jane@example.com",
+        CoverageExtended(
+            **CONTRACTOR, job_name="Spring campaign", previous_end_date=AT - 86_400, end_date=AT
+        ),
+        ["Hi Jane Doe", "Spring campaign", "March 2, 2027", "March 3, 2027"],
+    ),
     EmailKind.BILL_OVERDUE: (
         "ap@platform.example",
         BillOverdue(

@@ -22,6 +22,7 @@ async def test_worker_registers_every_workflow(
         "WebhookDeliveryWorkflow",
         "EmailDeliveryWorkflow",
         "OutboxSweepWorkflow",
+        "LifecycleSweepWorkflow",
         "CreatorSyncWorkflow",
         "CreatorIQScanWorkflow",
         "CreatorIQPollWorkflow",

@@ -262,13 +262,12 @@ def submit_signature(
     assert contractor is not None
     expected = f"{contractor.first_name} {contractor.last_name}".casefold().split()
     if form.typed_name.casefold().split() != expected:
-        return redirect(
-            _page_url(
-                token,
-                Step.ESIGNATURE_DOCUMENT,
-                f"Please type your full name exactly: {contractor.first_name} {contractor.last_name}",
-            )
+        url = _page_url(
+            token,
+            Step.ESIGNATURE_DOCUMENT,
+            f"Please type your full name exactly: {contractor.first_name} {contractor.last_name}",
         )
+        return redirect(url + ("&consent=yes" if form.consent == "yes" else ""))  # the box stays ticked
     signature = SignatureInput(
         typed_name=form.typed_name.strip(),
         consent=form.consent == "yes",

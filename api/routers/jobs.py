@@ -2,7 +2,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import CurrentTenant, DbSession
+from api.deps import CurrentTenant, DbSession, Workflows
 from api.paging import PageParams, deleted_body
 from common import representations as render
 from db.models import Job
@@ -32,8 +32,12 @@ def retrieve_job(job_id: str, session: DbSession, tenant: CurrentTenant) -> dict
 
 
 @router.put("/{job_id}")
-def update_job(job_id: str, body: JobUpdate, session: DbSession, tenant: CurrentTenant) -> dict[str, Any]:
-    return render.job(jobs.update_job(session, tenant, job_id, body))
+def update_job(
+    job_id: str, body: JobUpdate, workflows: Workflows, session: DbSession, tenant: CurrentTenant
+) -> dict[str, Any]:
+    """A new wage (or wage type, or hours) reprices the estimate of the job's engagements that have no final
+    pay reported yet, the way an invoice would."""
+    return render.job(jobs.update_job(session, tenant, job_id, body, workflows))
 
 
 @router.delete("/{job_id}")
