@@ -28,12 +28,15 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
 from common.settings import Settings
-from db.models import Document, EmailMessage
-from tests.support import Org, card, intents_of
+from db.models import Assignment, Document, EmailMessage, Policy
+from integrations.stripe_gateway import StripeGateway
+from services.lookups import card_on_file
+from tests.support import Org, card, intents_of, refunded_to
 from tests.test_application_workflow import open_session, start, to_final_review, worker_processes
 from tests.test_assignment_workflow import charges, make_assignment, status_of
 from workflows.application import ApplicationWorkflow
 from workflows.assignment import AssignmentWorkflow
+from workflows.assignment_messages import AssignmentInput, Coverage, InvoiceAdjustment
 
 MOMENTS = ("before", "after")
 ASSIGNMENT_ACTIVITIES = (
@@ -237,3 +240,113 @@ def _emails(factory: sessionmaker[Session], owner: str, kind: str, relation: str
     with factory() as session:
         rows = session.scalars(select(EmailMessage).where(EmailMessage.kind == kind)).all()
         return sum((row.related or {}).get(relation) == owner for row in rows)
+
+
+REPEAT_BINDING_ACTIVITIES = ("bind_assignment_coverage",)
+FIRST_JOB_ADJUSTMENT_ACTIVITIES = (
+    "refund_card",
+    "send_assignment_email",  # the decrease emails
+    "record_assignment_progress",
+)
+
+
+async def test_the_worker_killed_while_binding_from_the_application_on_file(stack: Stack) -> None:
+    """Repeat coverage binds a new policy for the assignment's dates: exactly one, whatever the crash."""
+    client, api_url, org, settings = stack.client, stack.api_url, stack.org, stack.settings
+    session_factory, localstripe = stack.factory, stack.localstripe
+
+    async def one(boundary: str) -> None:
+        a = await asyncio.to_thread(make_assignment, api_url, org, session_factory, settings, localstripe)
+        a = a.model_copy(update={"notice_seconds": 1, "coverage_path": "application_on_file"})
+        await asyncio.to_thread(_bind_anew, session_factory, a.assignment_id)
+
+        async def run(queue: str) -> WorkflowHandle[Any, Any]:
+            return await client.start_workflow(
+                AssignmentWorkflow.run, a, id=f"assignment-{a.assignment_id}", task_queue=queue
+            )
+
+        async def finished(_handle: WorkflowHandle[Any, Any]) -> bool:
+            return await asyncio.to_thread(
+                lambda: (
+                    status_of(session_factory, a.assignment_id) == "active"
+                    and _emails(session_factory, a.assignment_id, "payment_confirmation") > 0
+                )
+            )
+
+        await crash_then_recover(stack, boundary, run, finished)
+        assert charges(localstripe, a) == [("succeeded", a.premium)], boundary
+        policies = await asyncio.to_thread(_policies_of, session_factory, a.contractor_id)
+        assert len(policies) == 2, boundary  # the one on file, and the assignment's own
+        assert stack.documents_named(f"certificates-{policies[-1]}.pdf") == 1, boundary
+
+    await all_boundaries(boundaries(REPEAT_BINDING_ACTIVITIES), one)
+
+
+async def test_the_worker_killed_around_a_first_jobs_refund_after_capture(stack: Stack) -> None:
+    """The first job's final pay after the application's capture: one refund of the difference, one of each
+    decrease email, whatever the crash."""
+    client, api_url, org, settings = stack.client, stack.api_url, stack.org, stack.settings
+    session_factory, localstripe = stack.factory, stack.localstripe
+
+    async def one(boundary: str) -> None:
+        a = await asyncio.to_thread(make_assignment, api_url, org, session_factory, settings, localstripe)
+        a = a.model_copy(update={"coverage_path": "standard"})
+        captured = await asyncio.to_thread(_capture, session_factory, settings, a)
+        final = a.premium // 2
+        adjusting: list[asyncio.Task[Any]] = []
+
+        async def run(queue: str) -> WorkflowHandle[Any, Any]:
+            handle = await client.start_workflow(
+                AssignmentWorkflow.run,
+                a,
+                id=f"assignment-{a.assignment_id}",
+                task_queue=queue,
+                start_signal="covered",
+                start_signal_args=[Coverage(amount=a.premium, payment_intent_id=captured)],
+            )
+            adjustment = InvoiceAdjustment(invoice_id="in_final", premium=final, sequence=1)
+            adjusting.append(
+                asyncio.create_task(handle.execute_update(AssignmentWorkflow.adjust, adjustment))
+            )
+            return handle
+
+        async def finished(_handle: WorkflowHandle[Any, Any]) -> bool:
+            return adjusting[0].done() and await asyncio.to_thread(
+                lambda: (
+                    _emails(session_factory, a.assignment_id, "premium_decrease_organization") > 0
+                    and refunded_to(localstripe, a.assignment_id) > 0
+                )
+            )
+
+        await crash_then_recover(stack, boundary, run, finished)
+        assert adjusting[0].result().collected == final, boundary
+        assert refunded_to(localstripe, a.assignment_id) == a.premium - final, boundary
+        assert _emails(session_factory, a.assignment_id, "premium_decrease_contractor") == 1, boundary
+        assert _emails(session_factory, a.assignment_id, "premium_decrease_organization") == 1, boundary
+
+    await all_boundaries(boundaries(FIRST_JOB_ADJUSTMENT_ACTIVITIES), one)
+
+
+def _bind_anew(factory: sessionmaker[Session], assignment_id: str) -> None:
+    with factory() as session:
+        row = session.scalar(select(Assignment).where(Assignment.id == assignment_id))
+        assert row is not None
+        row.coverage_path, row.policy_id = "application_on_file", None
+        session.commit()
+
+
+def _policies_of(factory: sessionmaker[Session], contractor_id: str) -> list[str]:
+    with factory() as session:
+        query = select(Policy.id).where(Policy.contractor_id == contractor_id).order_by(Policy.seq)
+        return list(session.scalars(query))
+
+
+def _capture(factory: sessionmaker[Session], settings: Settings, a: AssignmentInput) -> str:
+    """What the application collected: the premium charged on the contractor's card (for the assignment)."""
+    with factory() as session:
+        source = card_on_file(session, a.contractor_id)
+        assert source and source.stripe_customer_id and source.payment_method_id
+        customer, method = source.stripe_customer_id, source.payment_method_id
+    return StripeGateway(settings).charge_saved_card(
+        customer, method, a.premium, {"assignment": a.assignment_id}, f"capture:{a.assignment_id}"
+    )
