@@ -23,7 +23,9 @@ def build_activities(
     session_factory: sessionmaker[Session], settings: Settings, dispatcher: Dispatcher
 ) -> list[Callable[..., Any]]:
     events = EventActivities(session_factory, dispatcher)
-    webhooks = WebhookActivities(session_factory, settings.webhook_timeout_seconds)
+    webhooks = WebhookActivities(
+        session_factory, settings.webhook_timeout_seconds, settings.sandbox_private_webhook_targets
+    )
     emails = EmailActivities(session_factory, settings)
     outbox = OutboxActivities(dispatcher)
     documents = DocumentActivities(session_factory, settings)

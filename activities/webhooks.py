@@ -13,9 +13,11 @@ from workflows.messages import DeliveryFailure
 
 
 class WebhookActivities:
-    def __init__(self, session_factory: sessionmaker[Session], timeout_seconds: float) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], timeout_seconds: float, sandbox_private_targets: bool
+    ) -> None:
         self._sessions = session_factory
-        self._sender = WebhookSender(session_factory, timeout_seconds)
+        self._sender = WebhookSender(session_factory, timeout_seconds, sandbox_private_targets)
 
     @activity.defn
     def deliver_webhook(self, delivery_id: str) -> int:

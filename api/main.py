@@ -9,7 +9,9 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from api.docs import install_docs
 from api.errors import install_error_handlers, invalid_input
 from api.hosted import cards, pages
+from api.hosted.security import HostedPageHeaders
 from api.idempotency import IdempotencyMiddleware
+from api.limits import BodyLimits
 from api.request_id import RequestIdMiddleware
 from api.routers import (
     application_sessions,
@@ -77,6 +79,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(HostedPageHeaders, settings=settings)
+    app.add_middleware(
+        BodyLimits, max_bytes=settings.max_request_bytes, max_json_depth=settings.max_json_depth
+    )
     app.add_middleware(RequestIdMiddleware)  # added last = outermost
 
     v1 = APIRouter(prefix=API_PREFIX, dependencies=[Depends(no_nul_in_parameters)])

@@ -4,6 +4,8 @@ The defaults describe the embedded local stack that ``make run`` starts on loopb
 pointed elsewhere (a Temporal cluster, PostgreSQL, real Stripe, a real SMTP server) by setting its variable.
 """
 
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,6 +17,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GIGCOVER_", env_file=".env", extra="ignore")
 
     data_dir: Path = Field(Path(".data"), description="Where the local stack keeps its state.")
+    sandbox_private_webhook_targets: bool = Field(
+        False,
+        description="Let sandbox webhook endpoints be loopback or private addresses (local development; "
+        "make run turns it on). Production endpoints are always https on public addresses.",
+    )
+    max_request_bytes: int = Field(1_048_576, description="Larger request bodies are refused (413).")
+    max_json_depth: int = Field(32, description="JSON bodies nested deeper are refused (400).")
+    secret_key: str = Field(
+        "",
+        description="Signs what the server hands the browser (page messages). Set the same value on every "
+        "API process; empty: one made once and kept in data_dir/secret_key (fine for one machine).",
+    )
     database_url: str = Field("", description="SQLAlchemy URL; empty means a SQLite file in data_dir.")
     database_pool_size: int = Field(
         32, description="Connections each process keeps open (the worker runs 32 activity threads)."
@@ -84,3 +98,16 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def server_secret(settings: Settings) -> bytes:
+    """The secret that signs what we hand the browser: the setting, else one made once and kept."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = settings.data_dir / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+    return path.read_text().strip().encode()

@@ -158,6 +158,10 @@ def main() -> int:
     embed_stripe = settings.stripe_api_base == Settings.model_fields["stripe_api_base"].default
     embed_smtp = (settings.smtp_host, settings.smtp_port) == (HOST, 1025)
     overrides = {"GIGCOVER_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+    # Local development: sandbox webhooks may go to a receiver on this machine (never in the image).
+    overrides["GIGCOVER_SANDBOX_PRIVATE_WEBHOOK_TARGETS"] = os.environ.get(
+        "GIGCOVER_SANDBOX_PRIVATE_WEBHOOK_TARGETS", "true"
+    )
     overrides.setdefault("GIGCOVER_PUBLIC_BASE_URL", os.environ.get("GIGCOVER_PUBLIC_BASE_URL", api_url))
     if embed_temporal:
         overrides["GIGCOVER_TEMPORAL_ADDRESS"] = f"{HOST}:{dev.temporal_port}"

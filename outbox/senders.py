@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.settings import Settings
 from common.webhook_signature import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
 from db.models import EmailMessage, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from integrations.outbound import TargetRefused, pin
 from outbox.records import OutboxItem, event_payload
 
 USER_AGENT = "gigcover-webhooks/1"
@@ -36,9 +37,12 @@ class NotDeliveredYet(Exception):
 
 
 class WebhookSender:
-    def __init__(self, session_factory: sessionmaker[Session], timeout_seconds: float) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], timeout_seconds: float, sandbox_private_targets: bool
+    ) -> None:
         self._sessions = session_factory
         self._timeout = timeout_seconds
+        self._sandbox_private = sandbox_private_targets
         self._http = httpx.Client(
             timeout=timeout_seconds, follow_redirects=False, headers={"User-Agent": USER_AGENT}
         )
@@ -63,27 +67,37 @@ class WebhookSender:
             stored = session.scalar(select(Event).where(Event.id == delivery.event_id))
             if stored is None:
                 raise Undeliverable(f"no event {delivery.event_id}")
-            url, secret, event_id = endpoint.url, endpoint.secret, stored.id
+            url, secret, event_id, environment = (
+                endpoint.url,
+                endpoint.secret,
+                stored.id,
+                endpoint.environment,
+            )
             body = json.dumps(event_payload(stored), separators=(",", ":")).encode()
 
         started = time.monotonic()
         status: int | None = None
         error: str | None = None
         try:
+            target = pin(url, environment, self._sandbox_private)  # checked again, on what is connected to
             response = self._http.post(
-                url,
+                target.url,
                 content=body,
                 headers={
+                    **target.headers,
                     "Content-Type": "application/json",
                     SIGNATURE_HEADER: signature_header(secret, body),
                     EVENT_ID_HEADER: event_id,
                     "ten99policy-delivery-id": delivery_id,
                 },
+                extensions=target.extensions,
                 timeout=min(at_most, self._timeout),
             )
             status = response.status_code
             if not 200 <= status < 300:
                 error = f"the endpoint answered HTTP {status}"
+        except TargetRefused as refused:
+            error = f"not sent: {refused}"
         except httpx.HTTPError as failure:
             error = f"{type(failure).__name__}: {failure or 'no answer'}"
         latency_ms = round((time.monotonic() - started) * 1000)
@@ -188,7 +202,9 @@ class FirstAttempt:
     @classmethod
     def from_settings(cls, session_factory: sessionmaker[Session], settings: Settings) -> "FirstAttempt":
         return cls(
-            WebhookSender(session_factory, settings.webhook_timeout_seconds),
+            WebhookSender(
+                session_factory, settings.webhook_timeout_seconds, settings.sandbox_private_webhook_targets
+            ),
             EmailSender(session_factory, settings),
             settings.first_attempt_budget_seconds,
         )

@@ -8,9 +8,11 @@ from sqlalchemy.orm import Session
 
 from common.ids import new_webhook_secret
 from common.schemas import Strict
+from common.settings import Settings
 from db.models import Event, WebhookDelivery, WebhookEndpoint
 from domain.errors import conflict, invalid
 from domain.events import EVENT_TYPES
+from integrations.outbound import check_target
 from outbox.records import add_delivery
 from services.lookups import get_endpoint, get_owned, now
 from services.tenancy import Tenant
@@ -49,7 +51,10 @@ class EndpointUpdate(Strict):
     _events = field_validator("events", mode="before")(_event_list)
 
 
-def create_endpoint(session: Session, tenant: Tenant, body: EndpointIn) -> WebhookEndpoint:
+def create_endpoint(
+    session: Session, tenant: Tenant, body: EndpointIn, settings: Settings
+) -> WebhookEndpoint:
+    check_target(str(body.url), tenant.environment, settings.sandbox_private_webhook_targets)
     endpoint = WebhookEndpoint.new(
         tenant,
         url=str(body.url),
@@ -63,13 +68,14 @@ def create_endpoint(session: Session, tenant: Tenant, body: EndpointIn) -> Webho
 
 
 def update_endpoint(
-    session: Session, tenant: Tenant, endpoint_id: str, body: EndpointUpdate
+    session: Session, tenant: Tenant, endpoint_id: str, body: EndpointUpdate, settings: Settings
 ) -> WebhookEndpoint:
     endpoint = get_endpoint(session, tenant, endpoint_id)
     changes = body.model_dump(exclude_unset=True)
     if "url" in changes:
         if changes["url"] is None:
             raise invalid("url: cannot be removed", "url")
+        check_target(str(changes["url"]), tenant.environment, settings.sandbox_private_webhook_targets)
         endpoint.url = str(changes["url"])
     if "description" in changes:
         endpoint.description = changes["description"]

@@ -165,6 +165,7 @@ def settings(
         public_base_url=f"http://127.0.0.1:{api_port}",
         stripe_api_base=localstripe,
         creatoriq_base_url=creatoriq.url,
+        sandbox_private_webhook_targets=True,  # the tests' receivers listen on loopback
     )
 
 

@@ -139,6 +139,7 @@ def worker_processes(
         "GIGCOVER_SMTP_PORT": str(settings.smtp_port),
         "GIGCOVER_DATA_DIR": str(settings.data_dir),
         "GIGCOVER_PUBLIC_BASE_URL": settings.public_base_url,
+        "GIGCOVER_SANDBOX_PRIVATE_WEBHOOK_TARGETS": "true",
     }
 
     def spawn(trap: str | None = None) -> subprocess.Popen[bytes]:

@@ -32,13 +32,37 @@ def _answers_again_after_idling(port: int, seconds: float) -> bool:
     idle connection, 5 s) and answers the next: a server that closed it first would make a client that
     reused it at that moment fail with a connection reset."""
     request = b"GET /healthz HTTP/1.1\r\nHost: api\r\n\r\n"
+
+    def more(sock: socket.socket) -> bytes:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise OSError("the server closed the connection")
+        return chunk
+
+    def response(sock: socket.socket) -> bytes:  # the whole of it: headers and body can come apart
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += more(sock)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            ),
+            0,
+        )
+        while len(body) < length:
+            body += more(sock)
+        return head
+
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(request)
-        first = sock.recv(65536)
+        first = response(sock)
         time.sleep(seconds)
         try:
             sock.sendall(request)
-            second = sock.recv(65536)
+            second = response(sock)
         except OSError:
             return False
     return first.startswith(b"HTTP/1.1 200") and second.startswith(b"HTTP/1.1 200")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import AppSettings, DbSession, Workflows
 from api.hosted.rendering import NO_STORE, TEMPLATES, redirect
+from api.hosted.security import page_messages
 from common.schemas import TextInput
 from db.models import Assignment, Contractor, Job, Organization
 from domain.errors import DomainError
@@ -37,7 +38,9 @@ def update_card_page(
     session: DbSession,
     saved: bool = False,
     error: str | None = None,
+    sig: str | None = None,
 ) -> Response:
+    error = page_messages().shown(assignment_id, error, sig)  # only a message we wrote for this page
     row = _assignment(session, assignment_id)
     if row is None or row.payer != Payer.CARD:
         context = {
@@ -70,6 +73,11 @@ def update_card_page(
     return TEMPLATES.TemplateResponse(request, "update_card.html", context, headers=NO_STORE)
 
 
+def _with_message(assignment_id: str, message: str) -> str:
+    signature = page_messages().sign(assignment_id, message)
+    return f"/cards/{assignment_id}?error={urlquote(message)}&sig={signature}"
+
+
 class CardForm(TextInput):
     payment_method_id: str = ""
 
@@ -84,9 +92,9 @@ def save_new_card(
 ) -> Response:
     row = _assignment(session, assignment_id)
     if row is None:
-        return redirect(f"/cards/{assignment_id}?error=Please+enter+your+card.")
+        return redirect(_with_message(assignment_id, "Please enter your card."))
     try:
         cards.replace_card(session, settings, row, form.payment_method_id, workflows)
     except DomainError as refused:
-        return redirect(f"/cards/{assignment_id}?error={urlquote(refused.message)}")
+        return redirect(_with_message(assignment_id, refused.message))
     return redirect(f"/cards/{assignment_id}?saved=true")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from api.deps import AppSettings, DbSession, Workflows
 from api.errors import ApiError
 from api.hosted.rendering import NO_STORE, TEMPLATES, redirect
+from api.hosted.security import page_messages
 from common.schemas import TextInput
 from db.models import ApplicationSession, Contractor, Job, Organization, Quote
 from domain.application import ENDED, ORDER, Status, Step, reached, steps_for
@@ -67,7 +68,7 @@ def _live(workflows: WorkflowCalls, row: ApplicationSession) -> tuple[Step, str,
 def _page_url(token: str, step: Step | None = None, error: str | None = None) -> str:
     params = [f"step={step.value}"] if step else []
     if error:
-        params.append(f"error={urlquote(error)}")
+        params.append(f"error={urlquote(error)}&sig={page_messages().sign(token, error)}")
     return f"/apply/{token}" + ("?" + "&".join(params) if params else "")
 
 
@@ -93,7 +94,9 @@ def application_page(
     session: DbSession,
     step: str | None = None,
     error: str | None = None,
+    sig: str | None = None,
 ) -> Response:
+    error = page_messages().shown(token, error, sig)  # only a message we wrote for this page
     row = session.scalar(select(ApplicationSession).where(ApplicationSession.token == token))
     if row is None:
         unknown = {

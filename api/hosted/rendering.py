@@ -2,11 +2,19 @@
 
 from pathlib import Path
 
+from fastapi import Request
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 NO_STORE = {"Cache-Control": "no-store"}  # personal data; and Back must ask the server, not a cache
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def _nonce(request: Request) -> dict[str, str]:
+    """The Content-Security-Policy nonce of this response, for the page's own inline scripts."""
+    return {"csp_nonce": getattr(request.state, "csp_nonce", "")}
+
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates", context_processors=[_nonce])
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -2,7 +2,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import CurrentTenant, DbSession
+from api.deps import AppSettings, CurrentTenant, DbSession
 from api.paging import PageParams, deleted_body
 from common import representations as render
 from db.models import WebhookDelivery, WebhookEndpoint
@@ -14,8 +14,12 @@ router = APIRouter(prefix="/webhook_endpoints", tags=["webhook endpoints"])
 
 
 @router.post("", status_code=201)
-def create_webhook_endpoint(body: EndpointIn, session: DbSession, tenant: CurrentTenant) -> dict[str, Any]:
-    return render.webhook_endpoint(webhooks.create_endpoint(session, tenant, body))
+def create_webhook_endpoint(
+    body: EndpointIn, settings: AppSettings, session: DbSession, tenant: CurrentTenant
+) -> dict[str, Any]:
+    """Production endpoints must be https on a public address; loopback, private, link-local, CGNAT,
+    multicast and metadata addresses are refused (see the README's Security section)."""
+    return render.webhook_endpoint(webhooks.create_endpoint(session, tenant, body, settings))
 
 
 @router.get("")
@@ -33,9 +37,9 @@ def retrieve_webhook_endpoint(endpoint_id: str, session: DbSession, tenant: Curr
 
 @router.put("/{endpoint_id}")
 def update_webhook_endpoint(
-    endpoint_id: str, body: EndpointUpdate, session: DbSession, tenant: CurrentTenant
+    endpoint_id: str, body: EndpointUpdate, settings: AppSettings, session: DbSession, tenant: CurrentTenant
 ) -> dict[str, Any]:
-    return render.webhook_endpoint(webhooks.update_endpoint(session, tenant, endpoint_id, body))
+    return render.webhook_endpoint(webhooks.update_endpoint(session, tenant, endpoint_id, body, settings))
 
 
 @router.get("/{endpoint_id}/deliveries")
