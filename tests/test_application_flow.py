@@ -44,8 +44,21 @@ def _page(browser: httpx.Client, url: str) -> httpx.Response:
         time.sleep(0.1)
 
 
+TOKENS: dict[tuple[int, str], str] = {}
+
+
+def csrf_token(browser: httpx.Client, page: str) -> str:
+    """The form token of a hosted page, as a browser holding its cookie would post it (the same one again
+    once the page has moved on: a second click posts the form the browser still shows)."""
+    if (id(browser), page) not in TOKENS:
+        found = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(page).text)
+        assert found, page
+        TOKENS[(id(browser), page)] = found.group(1)
+    return TOKENS[(id(browser), page)]
+
+
 def _post(browser: httpx.Client, url: str, data: dict[str, str]) -> httpx.Response:
-    response = browser.post(url, data=data)
+    response = browser.post(url, data={"csrf_token": csrf_token(browser, url.rsplit("/", 1)[0]), **data})
     assert response.status_code == 303, response.text
     return response
 

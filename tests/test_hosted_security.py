@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Route, sync_playwright
 
 from tests.support import Org, contractor_fields, entity_fields, job_fields, unique_email
 from tests.test_application_browser import CHROMIUM, FLAGS
+from tests.test_application_flow import csrf_token
 
 pytestmark = pytest.mark.usefixtures("worker")
 SUCCESS, CANCEL = "https://platform.example/insured", "https://platform.example/cancelled"
@@ -82,7 +83,9 @@ def test_every_hosted_page_carries_the_security_headers(api_url: str, org: Org) 
             "region": "CA",
             "postalcode": "94105",
         }
-        posted = browser.post(f"{link}/verify_info", data=details)
+        posted = browser.post(
+            f"{link}/verify_info", data={**details, "csrf_token": csrf_token(browser, link)}
+        )
         assert posted.status_code == 303 and posted.headers["referrer-policy"] == "no-referrer"
 
 
@@ -96,7 +99,10 @@ def test_only_messages_we_wrote_show_on_a_page(api_url: str, org: Org) -> None:
         )
         forged = browser.get(f"{link}?error={quote(crafted)}&sig=0123456789abcdef0123456789abcdef")
         assert "evil.example" not in forged.text
-        refused = browser.post(f"{link}/verify_info", data={"first_name": "Jane", "region": "ZZ"})
+        refused = browser.post(
+            f"{link}/verify_info",
+            data={"first_name": "Jane", "region": "ZZ", "csrf_token": csrf_token(browser, link)},
+        )
         shown = browser.get(refused.headers["location"])
         assert 'class="error" role="alert">Please check:' in shown.text  # our own message, signed by us
         tampered = refused.headers["location"].replace("Please", "Kindly")
@@ -139,3 +145,23 @@ def test_the_card_page_runs_under_its_policy_in_chromium(api_url: str, org: Org,
     assert violations == []
     assert arrived and "referer" not in arrived[0]  # the link, a capability, is not handed to the platform
     page.close()
+
+
+def test_a_form_posted_without_its_token_or_from_another_site_changes_nothing(api_url: str, org: Org) -> None:
+    link = _application(api_url, org)
+    details = {
+        **{"first_name": "Mallory", "last_name": "Doe", "email": "m@evil.example", "phone": "5551234567"},
+        **{"line1": "1 Evil St", "line2": "", "locality": "Reno", "region": "NV", "postalcode": "89501"},
+    }
+    with httpx.Client(base_url=api_url, timeout=30) as browser:
+        token = csrf_token(browser, link)
+        missing = browser.post(f"{link}/verify_info", data=details)  # the cookie, but no token
+        assert missing.status_code == 303 and "error=" in missing.headers["location"]
+        assert "sent from somewhere else" in browser.get(missing.headers["location"]).text
+    with httpx.Client(base_url=api_url, timeout=30) as other_site:  # the token, but not this browser's cookie
+        forged = other_site.post(f"{link}/verify_info", data={**details, "csrf_token": token})
+        assert forged.status_code == 303 and "error=" in forged.headers["location"]
+    with httpx.Client(base_url=api_url, timeout=30) as browser:
+        page = browser.get(link).text
+        assert "Mallory" not in page and 'value="Jane"' in page  # nothing was saved
+        assert "Check your details" in page

@@ -10,8 +10,12 @@ NO_STORE = {"Cache-Control": "no-store"}  # personal data; and Back must ask the
 
 
 def _nonce(request: Request) -> dict[str, str]:
-    """The Content-Security-Policy nonce of this response, for the page's own inline scripts."""
-    return {"csp_nonce": getattr(request.state, "csp_nonce", "")}
+    """The Content-Security-Policy nonce of this response, for the page's own inline scripts, and the CSRF
+    token every form carries (api/hosted/security.py)."""
+    return {
+        "csp_nonce": getattr(request.state, "csp_nonce", ""),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+    }
 
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates", context_processors=[_nonce])

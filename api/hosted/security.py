@@ -1,19 +1,24 @@
 """What every hosted page (the application, the update-card page) carries: a Content-Security-Policy that
 lets scripts come only from us (each inline script with this response's nonce) and Stripe.js, no framing,
 no Referer (the link is the contractor's access and must not leak to success_url or anyone else), no MIME
-sniffing, HSTS over https; and page messages signed by us, so a crafted link cannot put words in them."""
+sniffing, HSTS over https; page messages signed by us, so a crafted link cannot put words in them; and a
+CSRF token in every form, bound to the page and to a SameSite cookie of the contractor's browser, so a
+form posted from another site (which the browser sends without that cookie) changes nothing."""
 
 import hashlib
 import hmac
 import secrets
 from contextvars import ContextVar
-from urllib.parse import urlsplit
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs, quote, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.settings import Settings, server_secret
 
 HOSTED_PREFIXES = ("/apply/", "/cards/")
+FORM_COOKIE = "gigcover_form"
+FORGED = "This page was open too long or was sent from somewhere else: please try again."
 _MESSAGES: ContextVar["PageMessages"] = ContextVar("page_messages")
 STRIPE_JS, STRIPE_API = "https://js.stripe.com", "https://api.stripe.com"
 
@@ -54,7 +59,9 @@ class HostedPageHeaders:
             await self.app(scope, receive, send)
             return
         nonce = secrets.token_urlsafe(16)
-        scope.setdefault("state", {})["csp_nonce"] = nonce
+        prefix, page = scope["path"].split("/")[1:3]
+        cookie = _cookie(scope)
+        state = scope.setdefault("state", {})
         _MESSAGES.set(self.messages)  # the route runs in a copy of this context
         headers = [
             (b"content-security-policy", content_security_policy(self.settings, nonce).encode()),
@@ -64,6 +71,31 @@ class HostedPageHeaders:
         ]
         if self.https:
             headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        if scope["method"] == "POST":
+            body = await _body(receive)
+            sent = parse_qs(body.decode("latin-1")).get("csrf_token", [""])[0]
+            if not cookie or not hmac.compare_digest(sent, self.messages.form_token(page, cookie)):
+                location = f"/{prefix}/{page}?error={quote(FORGED)}&sig={self.messages.sign(page, FORGED)}"
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 303,
+                        "headers": [
+                            (b"location", location.encode()),
+                            (b"cache-control", b"no-store"),
+                            *headers,
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b""})
+                return
+            receive = _replaying(body, receive)
+        if cookie is None:
+            cookie = secrets.token_urlsafe(24)
+            secure = "; Secure" if self.https else ""
+            value = f"{FORM_COOKIE}={cookie}; Path=/{prefix}/{page}; HttpOnly; SameSite=Lax{secure}"
+            headers.append((b"set-cookie", value.encode()))
+        state["csp_nonce"], state["csrf_token"] = nonce, self.messages.form_token(page, cookie)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -71,6 +103,37 @@ class HostedPageHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _cookie(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"cookie":
+            morsel = SimpleCookie(value.decode("latin-1")).get(FORM_COOKIE)
+            if morsel is not None and morsel.value:
+                return morsel.value
+    return None
+
+
+async def _body(receive: Receive) -> bytes:
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def page_messages() -> "PageMessages":
@@ -86,6 +149,9 @@ class PageMessages:
 
     def sign(self, page: str, message: str) -> str:
         return hmac.new(self._key, f"{page}\n{message}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    def form_token(self, page: str, cookie: str) -> str:
+        return hmac.new(self._key, f"form\n{page}\n{cookie}".encode(), hashlib.sha256).hexdigest()[:32]
 
     def shown(self, page: str, message: str | None, signature: str | None) -> str | None:
         """The message when we wrote it for this page; None for anything else in the URL."""
