@@ -4,7 +4,9 @@ than the limit 400, both in our error format and before anything parses the body
 import json
 import re
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.asgi import replaying
 
 STRINGS = re.compile(r'"(?:\\.|[^"\\])*"')
 BRACKETS = str.maketrans("", "", "".join(chr(c) for c in range(128) if chr(c) not in "[]{}"))
@@ -59,13 +61,4 @@ class BodyLimits:
                 message = f"The JSON body nests deeper than {self.max_json_depth} levels"
                 await _refuse(send, 400, "invalid_input", message)
                 return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.asgi import replaying
 from common.settings import Settings, server_secret
 
 HOSTED_PREFIXES = ("/apply/", "/cards/")
@@ -89,7 +90,7 @@ class HostedPageHeaders:
                 )
                 await send({"type": "http.response.body", "body": b""})
                 return
-            receive = _replaying(body, receive)
+            receive = replaying(body, receive)
         if cookie is None:
             cookie = secrets.token_urlsafe(24)
             secure = "; Secure" if self.https else ""
@@ -121,19 +122,6 @@ async def _body(receive: Receive) -> bytes:
         body += message.get("body", b"")
         more = message.get("more_body", False)
     return body
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 def page_messages() -> "PageMessages":
