@@ -6,9 +6,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from common.settings import Settings
-from db.models import Assignment, Invoice, Policy
+from db.models import Policy
 from documents.bill import LineItem
 from documents.issuing import document_store, issue_bill, issue_policy_certificates
+from services.billing import billed_job
 from workflows.messages import BillRequest, IssuedBill
 
 
@@ -27,29 +28,14 @@ class DocumentActivities:
             session.commit()
             return dict(policy.certificates)
 
-    @staticmethod
-    def _billed_job(session: Session, request: BillRequest) -> tuple[str | None, str | None]:
-        if request.assignment_id:
-            assignment = session.scalar(select(Assignment).where(Assignment.id == request.assignment_id))
-            invoice = session.scalar(
-                select(Invoice)
-                .where(Invoice.assignment_id == request.assignment_id, Invoice.deleted_at.is_(None))
-                .order_by(Invoice.seq.desc())
-                .limit(1)
-            )
-            job_id = request.job_id or (assignment.job_id if assignment else None)
-            return job_id, invoice.purchase_order_number if invoice else None
-        if request.policy_id and not request.job_id:
-            policy = session.scalar(select(Policy).where(Policy.id == request.policy_id))
-            return (policy.job_id if policy else None), None
-        return request.job_id, None
-
     @activity.defn
     def issue_bill(self, request: BillRequest) -> IssuedBill:
         """The bill names the job it is for (its PO number and contact come from the job's metadata) and the
         PO number of the assignment's newest invoice, which wins over the job's."""
         with self._sessions() as session:
-            job_id, purchase_order = self._billed_job(session, request)
+            job_id, purchase_order = billed_job(
+                session, request.job_id, request.policy_id, request.assignment_id
+            )
             bill = issue_bill(
                 session,
                 self._store,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from common import representations as render
 from common.schemas import Strict
-from db.models import Bill, Organization, Policy
+from db.models import Assignment, Bill, Invoice, Organization, Policy
 from domain.errors import conflict, invalid
 from domain.statuses import BillStatus, PolicyStatus
 from notifications.catalog import BillOverdue, EmailKind
@@ -24,6 +24,28 @@ UNPAID = (BillStatus.OPEN, BillStatus.OVERDUE)
 class BillPayment(Strict):
     amount: int = Field(ge=1, le=10_000_000_000, description="Cents received")
     reference: str = Field(min_length=1, max_length=200, description="Your payment's reference (check, wire)")
+
+
+def billed_job(
+    session: Session, job_id: str | None, policy_id: str | None, assignment_id: str | None
+) -> tuple[str | None, str | None]:
+    """Which job a bill is for (its PO number and contact come from the job's metadata), and the PO number
+    of the assignment's newest invoice, which wins over the job's."""
+    if assignment_id:
+        assignment = session.scalar(select(Assignment).where(Assignment.id == assignment_id))
+        invoice = session.scalar(
+            select(Invoice)
+            .where(Invoice.assignment_id == assignment_id, Invoice.deleted_at.is_(None))
+            .order_by(Invoice.seq.desc())
+            .limit(1)
+        )
+        return job_id or (
+            assignment.job_id if assignment else None
+        ), invoice.purchase_order_number if invoice else None
+    if policy_id and not job_id:
+        policy = session.scalar(select(Policy).where(Policy.id == policy_id))
+        return (policy.job_id if policy else None), None
+    return job_id, None
 
 
 def get_bill(session: Session, tenant: Tenant, bill_id: str) -> Bill:
