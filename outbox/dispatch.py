@@ -211,19 +211,20 @@ class Dispatcher:
             await self._start_assignment(await to_thread.run_sync(self._load, Assignment, row_id))
         elif kind == "application":
             row = await to_thread.run_sync(self._load, ApplicationSession, row_id)
-            await self._client.start_workflow(
-                APPLICATION_WORKFLOW,
-                application_input(row, settings),
-                static_summary=f"Insurance application {row_id}",
-                static_details=f"Contractor {row.contractor_id} · quote {row.quote_id or 'general opt-in'}",
-                search_attributes=TypedSearchAttributes(
+            if await self._has_search_attributes():
+                common["search_attributes"] = TypedSearchAttributes(
                     [
                         SearchAttributePair(ORGANIZATION_ID, row.organization_id),
                         SearchAttributePair(CONTRACTOR_ID, row.contractor_id),
                         SearchAttributePair(SESSION_ID, row.id),
                         SearchAttributePair(STEP, row.step),
                     ]
-                ),
+                )
+            await self._client.start_workflow(
+                APPLICATION_WORKFLOW,
+                application_input(row, settings),
+                static_summary=f"Insurance application {row_id}",
+                static_details=f"Contractor {row.contractor_id} · quote {row.quote_id or 'general opt-in'}",
                 **common,
             )
         elif kind == "webhook":

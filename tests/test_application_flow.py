@@ -21,6 +21,17 @@ from tests.support import (
 
 pytestmark = pytest.mark.usefixtures("worker")
 SUCCESS, CANCEL = "https://platform.example/insured", "https://platform.example/cancelled"
+DETAILS_FORM = {  # the "Your details" page as the contractor sends it
+    "first_name": "Jane",
+    "last_name": "Doe",
+    "email": "jane.doe@example.com",
+    "phone": "5551234567",
+    "line1": "1 Market St",
+    "line2": "",
+    "locality": "San Francisco",
+    "region": "CA",
+    "postalcode": "94105",
+}
 
 
 def _quote(http: httpx.Client, **job: object) -> dict[str, object]:
@@ -69,21 +80,7 @@ def _fill_application(browser: httpx.Client, url: str, card_number: str | None, 
     base = "/" + path
     page = _page(browser, base)
     assert "Check your details" in page.text and 'value="Jane"' in page.text
-    _post(
-        browser,
-        f"{base}/verify_info",
-        {
-            "first_name": "Jane",
-            "last_name": "Doe",
-            "email": "jane.doe@example.com",
-            "phone": "5551234567",
-            "line1": "1 Market St",
-            "line2": "",
-            "locality": "San Francisco",
-            "region": "CA",
-            "postalcode": "94105",
-        },
-    )
+    _post(browser, f"{base}/verify_info", DETAILS_FORM)
     assert "About your work" in browser.get(base).text
     _post(
         browser,

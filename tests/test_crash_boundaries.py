@@ -104,6 +104,14 @@ async def stack(
     return Stack(client, temporal_address, api_url, org, session_factory, settings, localstripe, database_url)
 
 
+async def start_assignment(
+    client: Client, a: AssignmentInput, queue: str, **options: Any
+) -> WorkflowHandle[Any, Any]:
+    return await client.start_workflow(
+        AssignmentWorkflow.run, a, id=f"assignment-{a.assignment_id}", task_queue=queue, **options
+    )
+
+
 async def crash_then_recover(
     stack: Stack,
     boundary: str,
@@ -161,9 +169,7 @@ async def test_the_worker_killed_at_each_boundary_of_a_card_paid_assignment(stac
         a = a.model_copy(update={"notice_seconds": 1})
 
         async def run(queue: str) -> WorkflowHandle[Any, Any]:
-            return await client.start_workflow(
-                AssignmentWorkflow.run, a, id=f"assignment-{a.assignment_id}", task_queue=queue
-            )
+            return await start_assignment(client, a, queue)
 
         async def finished(_handle: WorkflowHandle[Any, Any]) -> bool:
             return await asyncio.to_thread(
@@ -261,9 +267,7 @@ async def test_the_worker_killed_while_binding_from_the_application_on_file(stac
         await asyncio.to_thread(_bind_anew, session_factory, a.assignment_id)
 
         async def run(queue: str) -> WorkflowHandle[Any, Any]:
-            return await client.start_workflow(
-                AssignmentWorkflow.run, a, id=f"assignment-{a.assignment_id}", task_queue=queue
-            )
+            return await start_assignment(client, a, queue)
 
         async def finished(_handle: WorkflowHandle[Any, Any]) -> bool:
             return await asyncio.to_thread(
@@ -296,13 +300,9 @@ async def test_the_worker_killed_around_a_first_jobs_refund_after_capture(stack:
         adjusting: list[asyncio.Task[Any]] = []
 
         async def run(queue: str) -> WorkflowHandle[Any, Any]:
-            handle = await client.start_workflow(
-                AssignmentWorkflow.run,
-                a,
-                id=f"assignment-{a.assignment_id}",
-                task_queue=queue,
-                start_signal="covered",
-                start_signal_args=[Coverage(amount=a.premium, payment_intent_id=captured)],
+            covered = Coverage(amount=a.premium, payment_intent_id=captured)
+            handle = await start_assignment(
+                client, a, queue, start_signal="covered", start_signal_args=[covered]
             )
             adjustment = InvoiceAdjustment(invoice_id="in_final", premium=final, sequence=1)
             adjusting.append(

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Route, sync_playwright
 
 from tests.support import Org, contractor_fields, entity_fields, job_fields, unique_email
 from tests.test_application_browser import CHROMIUM, FLAGS
-from tests.test_application_flow import csrf_token
+from tests.test_application_flow import DETAILS_FORM, csrf_token
 
 pytestmark = pytest.mark.usefixtures("worker")
 SUCCESS, CANCEL = "https://platform.example/insured", "https://platform.example/cancelled"
@@ -72,19 +72,8 @@ def test_every_hosted_page_carries_the_security_headers(api_url: str, org: Org) 
         assert [p.status_code for p in pages] == [200, 200, 404, 404]
         for page in pages:
             _secured(page)
-        details = {
-            "first_name": "Jane",
-            "last_name": "Doe",
-            "email": "jane.doe@example.com",
-            "phone": "5551234567",
-            "line1": "1 Market St",
-            "line2": "",
-            "locality": "San Francisco",
-            "region": "CA",
-            "postalcode": "94105",
-        }
         posted = browser.post(
-            f"{link}/verify_info", data={**details, "csrf_token": csrf_token(browser, link)}
+            f"{link}/verify_info", data={**DETAILS_FORM, "csrf_token": csrf_token(browser, link)}
         )
         assert posted.status_code == 303 and posted.headers["referrer-policy"] == "no-referrer"
 
@@ -149,10 +138,7 @@ def test_the_card_page_runs_under_its_policy_in_chromium(api_url: str, org: Org,
 
 def test_a_form_posted_without_its_token_or_from_another_site_changes_nothing(api_url: str, org: Org) -> None:
     link = _application(api_url, org)
-    details = {
-        **{"first_name": "Mallory", "last_name": "Doe", "email": "m@evil.example", "phone": "5551234567"},
-        **{"line1": "1 Evil St", "line2": "", "locality": "Reno", "region": "NV", "postalcode": "89501"},
-    }
+    details = {**DETAILS_FORM, "first_name": "Mallory", "email": "m@evil.example", "region": "NV"}
     with httpx.Client(base_url=api_url, timeout=30) as browser:
         token = csrf_token(browser, link)
         missing = browser.post(f"{link}/verify_info", data=details)  # the cookie, but no token
