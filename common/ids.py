@@ -27,6 +27,7 @@ PREFIXES = {
     "request": "req",
     "creatoriq_connection": "ciqc",
     "creatoriq_creator": "ciqs",
+    "member": "mem",
 }
 
 

@@ -507,3 +507,86 @@ class IdempotencyRecord(Base):
     created: Mapped[int] = mapped_column(Integer)
     status_code: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
+
+
+# The dashboard: the organization's people, their sign-ins and what they changed -------------------------
+
+
+class Member(Base):
+    """A person of an organization who signs in to the dashboard. ``password_hash`` (argon2) is empty until
+    the invitation is accepted; a removed member keeps the row (the audit log names them)."""
+
+    __tablename__ = "members"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(12))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[int] = mapped_column(Integer)
+    last_sign_in_at: Mapped[int | None] = mapped_column(Integer)
+    removed_at: Mapped[int | None] = mapped_column(Integer)
+
+
+class MemberToken(Base):
+    """A one-use link emailed to a member: an invitation or a password reset. Only its SHA-256 is kept."""
+
+    __tablename__ = "member_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(12))
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    created: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer)
+    used_at: Mapped[int | None] = mapped_column(Integer)
+
+
+class MemberSession(Base):
+    """A signed-in browser. The cookie holds the token; the server keeps its hash, so signing out (or an idle
+    timeout, or removing the member) ends it here, whatever the browser still holds."""
+
+    __tablename__ = "member_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    environment: Mapped[str] = mapped_column(String(12))
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+    created: Mapped[int] = mapped_column(Integer)
+    last_seen_at: Mapped[int] = mapped_column(Integer)
+    ended_at: Mapped[int | None] = mapped_column(Integer)
+
+
+class SignInAttempt(Base):
+    """Every failed sign-in, by account and by address: what the throttle counts."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (
+        Index("ix_sign_in_attempts_email_at", "email", "at"),
+        Index("ix_sign_in_attempts_ip_at", "ip_address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320))
+    ip_address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[int] = mapped_column(Integer)
+
+
+class AuditEntry(Base):
+    """One change made in the dashboard (or to an API key): who, what, when, from which address."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_org_at", "organization_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    environment: Mapped[str | None] = mapped_column(String(12))
+    member_id: Mapped[str | None] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(80))
+    target: Mapped[str] = mapped_column(String(120), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[int] = mapped_column(Integer)
