@@ -20,6 +20,8 @@ class EmailKind(StrEnum):
     ASSIGNMENT_CHARGE_FAILURE = "assignment_charge_failure"
     BILL_OVERDUE = "bill_overdue"
     COVERAGE_EXTENDED = "coverage_extended"
+    MEMBER_INVITATION = "member_invitation"
+    PASSWORD_RESET = "password_reset"
 
 
 class EmailContext(BaseModel):
@@ -103,6 +105,18 @@ class BillOverdue(EmailContext):
     pdf_url: str
 
 
+class MemberInvitation(EmailContext):
+    invited_by: str
+    role: str
+    url: str
+    expires_at: int
+
+
+class PasswordReset(EmailContext):
+    url: str
+    expires_at: int
+
+
 class CoverageExtended(EmailContext):
     contractor_name: str
     job_name: str
@@ -111,6 +125,11 @@ class CoverageExtended(EmailContext):
 
 
 SUBJECTS: dict[EmailKind, tuple[type[EmailContext], str]] = {
+    EmailKind.MEMBER_INVITATION: (
+        MemberInvitation,
+        "{{ invited_by }} invited you to the {{ organization_name }} dashboard",
+    ),
+    EmailKind.PASSWORD_RESET: (PasswordReset, "Reset your {{ organization_name }} dashboard password"),
     EmailKind.APPLICATION_LINK: (ApplicationLink, "Your insurance application for {{ organization_name }}"),
     EmailKind.PAYMENT_REMINDER: (PaymentReminder, "Upcoming insurance payment of {{ amount|money }}"),
     EmailKind.PAYMENT_CONFIRMATION: (PaymentConfirmation, "Payment received: {{ amount|money }}"),

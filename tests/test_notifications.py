@@ -19,6 +19,8 @@ from notifications.catalog import (
     CoverageExtended,
     EmailContext,
     EmailKind,
+    MemberInvitation,
+    PasswordReset,
     PaymentConfirmation,
     PaymentReminder,
     PremiumChangeForContractor,
@@ -37,6 +39,22 @@ REP = {"organization_name": ORG, "representative_name": "Pat Payables", "contrac
 
 # kind -> (recipient, context, phrases the text must contain)
 CASES: dict[EmailKind, tuple[str, EmailContext, list[str]]] = {
+    EmailKind.MEMBER_INVITATION: (
+        "ops@platform.example",
+        MemberInvitation(
+            organization_name=ORG,
+            invited_by="admin@platform.example",
+            role="operator",
+            url="http://127.0.0.1:8000/dashboard/invitation/abc",
+            expires_at=AT,
+        ),
+        ["admin@platform.example invited you", "as operator", "/dashboard/invitation/abc", "March 3, 2027"],
+    ),
+    EmailKind.PASSWORD_RESET: (
+        "ops@platform.example",
+        PasswordReset(organization_name=ORG, url="http://127.0.0.1:8000/dashboard/reset/abc", expires_at=AT),
+        ["reset the password", "/dashboard/reset/abc", "March 3, 2027"],
+    ),
     EmailKind.COVERAGE_EXTENDED: (
         "jane@example.com",
         CoverageExtended(
