@@ -5,10 +5,16 @@ python manage.py seed
 python manage.py create-org "Acme Staffing" [--withhold-premium] [--approve '*' | --approve jc_… ...]
 python manage.py approve org_… jc_… [jc_… ...]
 python manage.py issue-key org_… sandbox|production
+python manage.py create-user org_… someone@example.com [--role admin|operator|finance|viewer] [--name …]
 """
 
 import argparse
+import getpass
+import os
 import sys
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from common.settings import get_settings
 from db.catalog import seed_catalog
@@ -16,6 +22,10 @@ from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade_to_head
 from db.models import Organization
 from db.organizations import PRODUCTION, SANDBOX, approve, create_organization, issue_key
+from domain.errors import DomainError
+from domain.roles import Role
+from services import members
+from services.audit import COMMAND_LINE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     key_cmd = commands.add_parser("issue-key", help="issue another API key")
     key_cmd.add_argument("organization")
     key_cmd.add_argument("environment", choices=[SANDBOX, PRODUCTION])
+    user_cmd = commands.add_parser(
+        "create-user", help="create a dashboard member; asks for the password (or reads GIGCOVER_PASSWORD)"
+    )
+    user_cmd.add_argument("organization")
+    user_cmd.add_argument("email")
+    user_cmd.add_argument("--role", choices=[r.value for r in Role], default=Role.ADMIN.value)
+    user_cmd.add_argument("--name", default="")
     args = parser.parse_args(argv)
 
     url = get_settings().resolved_database_url
@@ -76,7 +93,25 @@ def main(argv: list[str] | None = None) -> int:
             key = issue_key(session, args.organization, args.environment)
             session.commit()
             print(key)
+        elif args.command == "create-user":
+            return _create_user(session, args)
     engine.dispose()
+    return 0
+
+
+def _create_user(session: Session, args: argparse.Namespace) -> int:
+    if session.get(Organization, args.organization) is None:
+        print(f"no such organization: {args.organization}", file=sys.stderr)
+        return 1
+    password = os.environ.get("GIGCOVER_PASSWORD") or getpass.getpass("Password (12 characters or more): ")
+    try:
+        body = members.NewMember(email=args.email, name=args.name, role=Role(args.role))
+        member = members.create_member(session, args.organization, body, password, COMMAND_LINE)
+    except (DomainError, ValidationError) as error:
+        print(f"not created: {error}", file=sys.stderr)
+        return 1
+    session.commit()
+    print(f"member {member.id}: {member.email} ({member.role}); sign in at /dashboard/sign-in")
     return 0
 
 

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 
+from api.dashboard.app import install_dashboard
 from api.docs import install_docs
 from api.errors import install_error_handlers, invalid_input
 from api.hosted import cards, pages
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(files.router)
     app.include_router(pages.router)
     app.include_router(cards.router)
+    install_dashboard(app, settings)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

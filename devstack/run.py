@@ -9,6 +9,7 @@ this started; the next run finds the same data in ``GIGCOVER_DATA_DIR`` (``.data
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -28,8 +29,11 @@ from common.temporal import search_attribute_flags
 from db.catalog import seed_catalog
 from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade_to_head
-from db.models import ApiKey
+from db.models import ApiKey, Member
 from db.organizations import create_organization, hash_key
+from domain.roles import Role
+from services import members
+from services.audit import COMMAND_LINE
 
 HOST = "127.0.0.1"
 # The dev server's SQLite file: write-ahead logging instead of a rollback journal, and fsync at checkpoints
@@ -111,37 +115,54 @@ def wait_for_http(url: str, stack: Stack, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
 
 
-def demo_sandbox_key(settings: Settings) -> str:
-    """The sandbox key of the seeded demo organization, made on the first run and kept in the data folder."""
+DEMO_ADMIN = "admin@demo-platform.example"
+
+
+@dataclass(frozen=True)
+class Demo:
+    sandbox_key: str
+    admin_email: str
+    admin_password: str
+
+
+def demo_organization(settings: Settings) -> Demo:
+    """The seeded demo organization's sandbox key and dashboard admin, made on the first run and kept in the
+    data folder (readable only by its owner)."""
     engine = make_engine(settings.resolved_database_url)
     key_file = settings.data_dir / "demo-organization.json"
     with make_session_factory(engine)() as session:
         seed_catalog(session)
-        if key_file.exists():
-            saved = json.loads(key_file.read_text())
-            if session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(saved["sandbox_key"]))):
-                engine.dispose()
-                return str(saved["sandbox_key"])
-        made = create_organization(
-            session,
-            "Demo Platform",
-            billing_contact_name="Demo Billing",
-            billing_contact_email="billing@demo-platform.example",
-            approve_categories=["*"],
-        )
-        key_file.write_text(
-            json.dumps(
-                {
-                    "organization": made.organization.id,
-                    "sandbox_key": made.sandbox_key,
-                    "production_key": made.production_key,
-                },
-                indent=2,
+        saved = json.loads(key_file.read_text()) if key_file.exists() else {}
+        if not saved or not session.scalar(
+            select(ApiKey).where(ApiKey.key_hash == hash_key(saved["sandbox_key"]))
+        ):
+            made = create_organization(
+                session,
+                "Demo Platform",
+                billing_contact_name="Demo Billing",
+                billing_contact_email="billing@demo-platform.example",
+                approve_categories=["*"],
             )
-        )
+            saved = {
+                "organization": made.organization.id,
+                "sandbox_key": made.sandbox_key,
+                "production_key": made.production_key,
+            }
+        if "admin_password" not in saved or session.get(Member, saved.get("admin_id", "")) is None:
+            password = secrets.token_urlsafe(12)
+            admin = members.create_member(
+                session,
+                saved["organization"],
+                members.NewMember(email=DEMO_ADMIN, name="Demo Admin", role=Role.ADMIN),
+                password,
+                COMMAND_LINE,
+            )
+            session.commit()
+            saved |= {"admin_id": admin.id, "admin_email": DEMO_ADMIN, "admin_password": password}
+        key_file.write_text(json.dumps(saved, indent=2))
         key_file.chmod(0o600)
     engine.dispose()
-    return made.sandbox_key
+    return Demo(saved["sandbox_key"], saved["admin_email"], saved["admin_password"])
 
 
 def main() -> int:
@@ -174,7 +195,8 @@ def main() -> int:
 
     print("Preparing the database…", flush=True)
     upgrade_to_head(settings.resolved_database_url)
-    sandbox_key = demo_sandbox_key(settings)
+    demo = demo_organization(settings)
+    sandbox_key = demo.sandbox_key
 
     stack = Stack()
     stopping = False
@@ -284,6 +306,8 @@ def main() -> int:
             f"  Mailbox          {mailbox}\n"
             f"  Stripe (local)   {settings.stripe_api_base}\n"
             f"  Sandbox API key  {sandbox_key}\n"
+            f"  Dashboard        {api_url}/dashboard  (sign in as {demo.admin_email}, "
+            f"password {demo.admin_password})\n"
             f"  Data and logs    {data_dir}\n\n"
             f"Try:  curl {api_url}/api/v1/category_codes -H 'Authorization: Bearer {sandbox_key}'\n"
             "Press Ctrl-C to stop.",

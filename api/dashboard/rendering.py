@@ -1,0 +1,87 @@
+"""Rendering dashboard pages: one layout, the nonce and CSRF token of this response, the viewer, the nav."""
+
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ValidationError
+
+from api.errors import describe_validation_errors
+from domain.errors import invalid
+from domain.roles import Capability
+from notifications.render import date, datetime_utc, money
+
+# (path, label, capability needed to see it)
+NAV = [
+    ("/dashboard", "Overview", Capability.READ),
+    ("/dashboard/contractors", "Contractors", Capability.READ),
+    ("/dashboard/jobs", "Jobs & entities", Capability.READ),
+    ("/dashboard/assignments", "Assignments", Capability.READ),
+    ("/dashboard/billing", "Billing", Capability.READ),
+    ("/dashboard/webhooks", "Webhooks", Capability.READ),
+    ("/dashboard/events", "Events", Capability.READ),
+    ("/dashboard/api-keys", "API keys", Capability.ADMINISTER),
+    ("/dashboard/settings", "Settings", Capability.READ),
+    ("/dashboard/team", "Team", Capability.ADMINISTER),
+    ("/dashboard/audit", "Audit log", Capability.ADMINISTER),
+]
+
+# What a redirect may tell the next page: keys only, so a crafted link cannot put words on our pages.
+NOTICES = {
+    "signed_out": "You are signed out.",
+    "password_set": "Your password is set: sign in with it.",
+    "reset_sent": "If an account has that email, a reset link is on its way.",
+    "invited": "Invitation sent.",
+    "role_changed": "Role changed.",
+    "member_removed": "Member removed.",
+    "saved": "Saved.",
+    "created": "Created.",
+    "cancelled": "Cancelled.",
+    "extended": "Extended.",
+    "recorded": "Recorded.",
+    "resent": "Sent again.",
+    "revoked": "Revoked.",
+    "expired": "Expired.",
+    "sync_started": "Sync started.",
+}
+
+
+def _context(request: Request) -> dict[str, Any]:
+    viewer = getattr(request.state, "viewer", None)
+    nav = [item for item in NAV if viewer is not None and viewer.may(item[2])]
+    notice = NOTICES.get(request.query_params.get("notice", ""))
+    return {
+        "csp_nonce": getattr(request.state, "csp_nonce", ""),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "viewer": viewer,
+        "nav": nav,
+        "current_path": request.url.path,
+        "notice": notice,
+    }
+
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates", context_processors=[_context])
+TEMPLATES.env.filters.update(money=money, date=date, datetime=datetime_utc)
+
+
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def redirect(path: str, notice: str | None = None, **query: str) -> RedirectResponse:
+    params = {**query, **({"notice": notice} if notice else {})}
+    return RedirectResponse(f"{path}?{urlencode(params)}" if params else path, status_code=303)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def form_model(model: type[M], **fields: Any) -> M:
+    """A service's input model from form fields; a field that does not fit is a DomainError, as in the API."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as error:
+        raise invalid(describe_validation_errors(list(error.errors()))) from None

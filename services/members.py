@@ -1,0 +1,342 @@
+"""The dashboard's people: invitations, passwords (argon2id), sign-in with throttling, server-side
+sessions, password resets, roles. No HTTP here: the dashboard's pages and ``manage.py`` call these."""
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import EmailStr, Field
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from common.ids import new_id
+from common.schemas import Strict
+from db.models import Member, MemberSession, MemberToken, Organization, SignInAttempt
+from domain.errors import DomainError, Refusal, invalid
+from domain.roles import Role
+from notifications.catalog import EmailKind, MemberInvitation, PasswordReset
+from outbox.records import enqueue_email
+from services.audit import Actor, record
+
+HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
+INVITATION_SECONDS = 7 * 86_400
+RESET_SECONDS = 3_600
+IDLE_SECONDS = 8 * 3_600
+THROTTLE_WINDOW = 15 * 60
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_ADDRESS = 20
+MIN_PASSWORD = 12
+INVITATION, RESET = "invitation", "reset"
+# Emails about the dashboard go out as the organization's production mail (members are not per
+# environment); the environment only files the message.
+MAIL_ENVIRONMENT = "production"
+WRONG = "The email or password is not right."
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+class NewMember(Strict):
+    email: EmailStr
+    name: str = Field("", max_length=200)
+    role: Role
+
+
+class Password(Strict):
+    password: str = Field(max_length=1024)
+
+
+def _checked_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise invalid(f"password: use at least {MIN_PASSWORD} characters", "password")
+    return HASHER.hash(password)
+
+
+def _member_by_email(session: Session, email: str) -> Member | None:
+    return session.scalar(select(Member).where(func.lower(Member.email) == email.strip().lower()))
+
+
+def _issue_token(session: Session, member: Member, purpose: str, seconds: int) -> tuple[str, int]:
+    token = secrets.token_urlsafe(32)
+    expires = _now() + seconds
+    session.add(
+        MemberToken(
+            token_hash=_digest(token),
+            purpose=purpose,
+            member_id=member.id,
+            created=_now(),
+            expires_at=expires,
+        )
+    )
+    return token, expires
+
+
+def create_member(
+    session: Session, organization_id: str, body: NewMember, password: str | None, actor: Actor
+) -> Member:
+    """A member of the organization; with a password they can sign in at once (``manage.py create-user``)."""
+    if _member_by_email(session, str(body.email)) is not None:
+        raise DomainError(
+            "member_exists", f"{body.email} already has a dashboard account", "email", Refusal.CONFLICT
+        )
+    member = Member(
+        id=new_id("member"),
+        organization_id=organization_id,
+        email=str(body.email).lower(),
+        name=body.name,
+        role=body.role.value,
+        password_hash=_checked_password(password) if password is not None else None,
+        created=_now(),
+    )
+    session.add(member)
+    record(session, organization_id, actor, "member.created", member.id, email=member.email, role=member.role)
+    return member
+
+
+def invite(session: Session, organization_id: str, body: NewMember, actor: Actor, base_url: str) -> Member:
+    """Add a member and email them a one-use link (valid a week) to choose their password."""
+    member = create_member(session, organization_id, body, None, actor)
+    session.flush()
+    token, expires = _issue_token(session, member, INVITATION, INVITATION_SECONDS)
+    org = session.get(Organization, organization_id)
+    assert org is not None
+    enqueue_email(
+        session,
+        organization_id,
+        MAIL_ENVIRONMENT,
+        EmailKind.MEMBER_INVITATION,
+        member.email,
+        MemberInvitation(
+            organization_name=org.name,
+            invited_by=actor.label,
+            role=member.role,
+            url=f"{base_url}/dashboard/invitation/{token}",
+            expires_at=expires,
+        ),
+        related={"member": member.id},
+    )
+    record(session, organization_id, actor, "member.invited", member.id, email=member.email)
+    session.commit()
+    return member
+
+
+def _usable_token(session: Session, token: str, purpose: str) -> MemberToken:
+    row = session.scalar(select(MemberToken).where(MemberToken.token_hash == _digest(token)))
+    if row is None or row.purpose != purpose or row.used_at is not None:
+        raise DomainError("link_invalid", "This link is not valid (it may have been used already).")
+    if row.expires_at < _now():
+        raise DomainError("link_expired", "This link has expired: ask for a new one.")
+    return row
+
+
+def token_member(session: Session, token: str, purpose: str) -> Member:
+    """Whose link this is (refusing a used, expired or unknown one), for the page that shows the form."""
+    member = session.get(Member, _usable_token(session, token, purpose).member_id)
+    if member is None or member.removed_at is not None:
+        raise DomainError("link_invalid", "This link is not valid any more.")
+    return member
+
+
+def set_password_from_link(session: Session, token: str, purpose: str, body: Password) -> Member:
+    """Accept an invitation or a reset: set the password, use up the link, end every session."""
+    row = _usable_token(session, token, purpose)
+    member = token_member(session, token, purpose)
+    member.password_hash = _checked_password(body.password)
+    row.used_at = _now()
+    _end_sessions_of(session, member.id)
+    record(session, member.organization_id, Actor(member.email, member.id), f"member.password_set.{purpose}")
+    session.commit()
+    return member
+
+
+def request_password_reset(session: Session, email: str, base_url: str) -> None:
+    """Email a reset link if the account exists; the answer is the same either way (no account probing)."""
+    member = _member_by_email(session, email)
+    if member is None or member.removed_at is not None or member.password_hash is None:
+        return
+    token, expires = _issue_token(session, member, RESET, RESET_SECONDS)
+    org = session.get(Organization, member.organization_id)
+    assert org is not None
+    enqueue_email(
+        session,
+        member.organization_id,
+        MAIL_ENVIRONMENT,
+        EmailKind.PASSWORD_RESET,
+        member.email,
+        PasswordReset(
+            organization_name=org.name, url=f"{base_url}/dashboard/reset/{token}", expires_at=expires
+        ),
+        related={"member": member.id},
+    )
+    session.commit()
+
+
+# Signing in ---------------------------------------------------------------------------------------------
+
+
+def _failures(session: Session, column: object, value: str, since: int) -> int:
+    return session.scalar(
+        select(func.count()).select_from(SignInAttempt).where(column == value, SignInAttempt.at >= since)
+    )
+
+
+def authenticate(session: Session, email: str, password: str, ip_address: str) -> Member:
+    """The member whose email and password these are. Failures are counted per account and per address;
+    past the limit every try is refused for a while, right or wrong, so guessing does not pay."""
+    email = email.strip().lower()
+    since = _now() - THROTTLE_WINDOW
+    if (
+        _failures(session, SignInAttempt.email, email, since) >= MAX_FAILURES_PER_ACCOUNT
+        or _failures(session, SignInAttempt.ip_address, ip_address, since) >= MAX_FAILURES_PER_ADDRESS
+    ):
+        raise DomainError(
+            "too_many_attempts",
+            "Too many failed sign-ins: wait 15 minutes, or reset your password.",
+            kind=Refusal.CONFLICT,
+        )
+    member = _member_by_email(session, email)
+    ok = False
+    if member is not None and member.password_hash and member.removed_at is None:
+        try:
+            ok = HASHER.verify(member.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+    else:
+        HASHER.hash(password)  # the same work as a wrong password: timing tells nothing about accounts
+    if not ok or member is None:
+        session.add(SignInAttempt(email=email, ip_address=ip_address, at=_now()))
+        session.commit()
+        raise DomainError("wrong_credentials", WRONG, "password")
+    if HASHER.check_needs_rehash(member.password_hash or ""):
+        member.password_hash = HASHER.hash(password)
+    session.execute(delete(SignInAttempt).where(SignInAttempt.email == email))
+    member.last_sign_in_at = _now()
+    return member
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    member: Member
+    organization: Organization
+    row: MemberSession
+
+
+def start_session(session: Session, member: Member, environment: str, ip_address: str) -> str:
+    """A new server-side session; returns the token the cookie carries (only its hash is kept)."""
+    token = secrets.token_urlsafe(32)
+    now = _now()
+    session.add(
+        MemberSession(
+            token_hash=_digest(token),
+            member_id=member.id,
+            environment=environment,
+            ip_address=ip_address,
+            created=now,
+            last_seen_at=now,
+        )
+    )
+    record(session, member.organization_id, Actor(member.email, member.id, ip_address), "member.signed_in")
+    session.commit()
+    return token
+
+
+def signed_in(session: Session, token: str) -> SignedIn | None:
+    """The live session of this token (touching it), or None when it ended, idled out or never was."""
+    row = session.scalar(select(MemberSession).where(MemberSession.token_hash == _digest(token)))
+    now = _now()
+    if row is None or row.ended_at is not None:
+        return None
+    if now - row.last_seen_at > IDLE_SECONDS:
+        row.ended_at = now
+        session.commit()
+        return None
+    member = session.get(Member, row.member_id)
+    if member is None or member.removed_at is not None:
+        return None
+    organization = session.get(Organization, member.organization_id)
+    assert organization is not None
+    if now - row.last_seen_at > 60:  # one write a minute at most, not one per page
+        row.last_seen_at = now
+        session.commit()
+    return SignedIn(member, organization, row)
+
+
+def end_session(session: Session, token: str) -> None:
+    session.execute(
+        update(MemberSession)
+        .where(MemberSession.token_hash == _digest(token), MemberSession.ended_at.is_(None))
+        .values(ended_at=_now())
+    )
+    session.commit()
+
+
+def switch_environment(session: Session, current: SignedIn, environment: str) -> None:
+    if environment not in ("sandbox", "production"):
+        raise invalid("environment: sandbox or production", "environment")
+    current.row.environment = environment
+    session.commit()
+
+
+def _end_sessions_of(session: Session, member_id: str) -> None:
+    session.execute(
+        update(MemberSession)
+        .where(MemberSession.member_id == member_id, MemberSession.ended_at.is_(None))
+        .values(ended_at=_now())
+    )
+
+
+# The team -----------------------------------------------------------------------------------------------
+
+
+def members(session: Session, organization_id: str) -> list[Member]:
+    return list(
+        session.scalars(
+            select(Member)
+            .where(Member.organization_id == organization_id, Member.removed_at.is_(None))
+            .order_by(Member.email)
+        )
+    )
+
+
+def _member_of(session: Session, organization_id: str, member_id: str) -> Member:
+    member = session.get(Member, member_id)
+    if member is None or member.organization_id != organization_id or member.removed_at is not None:
+        raise DomainError("resource_missing", f"No member {member_id}", "member", Refusal.NOT_FOUND)
+    return member
+
+
+def _keep_an_admin(session: Session, organization_id: str, leaving: Member) -> None:
+    admins = [m for m in members(session, organization_id) if m.role == Role.ADMIN and m.id != leaving.id]
+    if leaving.role == Role.ADMIN and not admins:
+        raise DomainError(
+            "last_admin", "The organization needs at least one admin.", "role", Refusal.CONFLICT
+        )
+
+
+def change_role(session: Session, organization_id: str, member_id: str, role: Role, actor: Actor) -> Member:
+    member = _member_of(session, organization_id, member_id)
+    if role != Role.ADMIN:
+        _keep_an_admin(session, organization_id, member)
+    before, member.role = member.role, role.value
+    record(session, organization_id, actor, "member.role_changed", member.id, before=before, after=role.value)
+    session.commit()
+    return member
+
+
+def remove_member(session: Session, organization_id: str, member_id: str, actor: Actor) -> Member:
+    member = _member_of(session, organization_id, member_id)
+    _keep_an_admin(session, organization_id, member)
+    member.removed_at = _now()
+    member.email = f"{member.email}#removed-{member.removed_at}"  # the address may be invited again
+    _end_sessions_of(session, member.id)
+    record(session, organization_id, actor, "member.removed", member.id)
+    session.commit()
+    return member
