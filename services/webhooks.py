@@ -1,5 +1,6 @@
 """Webhook endpoints: where a platform's events are delivered, and resending a delivery."""
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, Field, field_validator
@@ -9,12 +10,13 @@ from sqlalchemy.orm import Session
 from common.ids import new_webhook_secret
 from common.schemas import Strict
 from common.settings import Settings
-from db.models import Event, WebhookDelivery, WebhookEndpoint
+from db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from domain.errors import conflict, invalid
 from domain.events import EVENT_TYPES
 from integrations.outbound import check_target
 from outbox.records import add_delivery
-from services.lookups import get_endpoint, get_owned, now
+from services import audit
+from services.lookups import Page, filtered, get_endpoint, get_owned, list_page, now, scoped
 from services.tenancy import Tenant
 
 
@@ -51,8 +53,18 @@ class EndpointUpdate(Strict):
     _events = field_validator("events", mode="before")(_event_list)
 
 
+def _audit(
+    session: Session, tenant: Tenant, actor: audit.Actor | None, action: str, target: str, **detail: Any
+) -> None:
+    """Changes made from the dashboard are recorded (in the change's transaction); the API's are not."""
+    if actor is not None:
+        audit.record(
+            session, tenant.organization_id, actor, action, target, environment=tenant.environment, **detail
+        )
+
+
 def create_endpoint(
-    session: Session, tenant: Tenant, body: EndpointIn, settings: Settings
+    session: Session, tenant: Tenant, body: EndpointIn, settings: Settings, actor: audit.Actor | None = None
 ) -> WebhookEndpoint:
     check_target(str(body.url), tenant.environment, settings.sandbox_private_webhook_targets)
     endpoint = WebhookEndpoint.new(
@@ -63,12 +75,18 @@ def create_endpoint(
         secret=new_webhook_secret(),
     )
     session.add(endpoint)
+    _audit(session, tenant, actor, "webhook_endpoint.created", endpoint.id, url=endpoint.url)
     session.commit()
     return endpoint
 
 
 def update_endpoint(
-    session: Session, tenant: Tenant, endpoint_id: str, body: EndpointUpdate, settings: Settings
+    session: Session,
+    tenant: Tenant,
+    endpoint_id: str,
+    body: EndpointUpdate,
+    settings: Settings,
+    actor: audit.Actor | None = None,
 ) -> WebhookEndpoint:
     endpoint = get_endpoint(session, tenant, endpoint_id)
     changes = body.model_dump(exclude_unset=True)
@@ -85,6 +103,14 @@ def update_endpoint(
         endpoint.status = changes["status"]
     if changes.get("disabled") is not None:
         endpoint.status = "disabled" if changes["disabled"] else "enabled"
+    _audit(
+        session,
+        tenant,
+        actor,
+        "webhook_endpoint.updated",
+        endpoint.id,
+        **{k: str(v) if k == "url" else v for k, v in changes.items()},
+    )
     session.commit()
     return endpoint
 
@@ -100,7 +126,40 @@ def get_delivery(session: Session, tenant: Tenant, delivery_id: str) -> WebhookD
     return get_owned(session, WebhookDelivery, tenant, delivery_id, "resource_not_found", "webhook delivery")
 
 
-def resend_delivery(session: Session, tenant: Tenant, delivery_id: str) -> WebhookDelivery:
+def endpoint_deliveries(
+    session: Session,
+    tenant: Tenant,
+    endpoint_id: str,
+    page: Page,
+    status: str | None = None,
+    event_id: str | None = None,
+) -> Sequence[WebhookDelivery]:
+    """A page of the deliveries to one endpoint, newest first, optionally of one status or one event."""
+    endpoint = get_endpoint(session, tenant, endpoint_id)
+    query = filtered(
+        scoped(WebhookDelivery, tenant).where(WebhookDelivery.endpoint_id == endpoint.id),
+        {WebhookDelivery.status: status, WebhookDelivery.event_id: event_id},
+    )
+    return list_page(session, query, WebhookDelivery, page)
+
+
+def attempts_of(session: Session, delivery_ids: Sequence[str]) -> dict[str, list[WebhookAttempt]]:
+    """Every attempt of each delivery (already known to be the caller's), in order."""
+    found: dict[str, list[WebhookAttempt]] = {d: [] for d in delivery_ids}
+    if delivery_ids:
+        rows = session.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(list(delivery_ids)))
+            .order_by(WebhookAttempt.delivery_id, WebhookAttempt.attempt)
+        )
+        for attempt in rows:
+            found[attempt.delivery_id].append(attempt)
+    return found
+
+
+def resend_delivery(
+    session: Session, tenant: Tenant, delivery_id: str, actor: audit.Actor | None = None
+) -> WebhookDelivery:
     """Send the same event to the same endpoint again, as a new delivery with its own attempts."""
     original = get_delivery(session, tenant, delivery_id)
     endpoint = get_endpoint(session, tenant, original.endpoint_id)
@@ -109,5 +168,6 @@ def resend_delivery(session: Session, tenant: Tenant, delivery_id: str) -> Webho
     stored = session.scalar(select(Event).where(Event.id == original.event_id))
     assert stored is not None
     delivery = add_delivery(session, stored, endpoint, now(), resend_of=original.id)
+    _audit(session, tenant, actor, "webhook_delivery.resent", delivery.id, resend_of=original.id)
     session.commit()
     return delivery

@@ -5,8 +5,7 @@ from fastapi import APIRouter
 from api.deps import CurrentTenant, DbSession
 from api.paging import PageParams
 from common import representations as render
-from db.models import Event
-from services.lookups import filtered, get_owned, list_page, scoped
+from services import events
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -15,10 +14,9 @@ router = APIRouter(prefix="/events", tags=["events"])
 def list_events(
     session: DbSession, tenant: CurrentTenant, page: PageParams, type: str | None = None
 ) -> list[dict[str, Any]]:
-    query = filtered(scoped(Event, tenant), {Event.type: type})
-    return [render.event(e) for e in list_page(session, query, Event, page)]
+    return [render.event(e) for e in events.list_events(session, tenant, page, type=type)]
 
 
 @router.get("/{event_id}")
 def retrieve_event(event_id: str, session: DbSession, tenant: CurrentTenant) -> dict[str, Any]:
-    return render.event(get_owned(session, Event, tenant, event_id, "invalid_event_id", "event"))
+    return render.event(events.get_event(session, tenant, event_id))

@@ -1,11 +1,9 @@
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
 from api.deps import CurrentTenant, DbSession
 from common import representations as render
-from db.models import WebhookAttempt
 from services import webhooks
 
 router = APIRouter(prefix="/webhook_deliveries", tags=["webhook endpoints"])
@@ -15,12 +13,7 @@ router = APIRouter(prefix="/webhook_deliveries", tags=["webhook endpoints"])
 def retrieve_webhook_delivery(delivery_id: str, session: DbSession, tenant: CurrentTenant) -> dict[str, Any]:
     """A delivery with every attempt: when, the HTTP status, how long it took, and the error if any."""
     delivery = webhooks.get_delivery(session, tenant, delivery_id)
-    attempts = session.scalars(
-        select(WebhookAttempt)
-        .where(WebhookAttempt.delivery_id == delivery.id)
-        .order_by(WebhookAttempt.attempt)
-    )
-    return render.webhook_delivery(delivery, list(attempts))
+    return render.webhook_delivery(delivery, webhooks.attempts_of(session, [delivery.id])[delivery.id])
 
 
 @router.post("/{delivery_id}/resend", status_code=201)

@@ -5,9 +5,9 @@ from fastapi import APIRouter
 from api.deps import AppSettings, CurrentTenant, DbSession
 from api.paging import PageParams, deleted_body
 from common import representations as render
-from db.models import WebhookDelivery, WebhookEndpoint
+from db.models import WebhookEndpoint
 from services import webhooks
-from services.lookups import filtered, get_endpoint, list_page, scoped
+from services.lookups import get_endpoint, list_page, scoped
 from services.webhooks import EndpointIn, EndpointUpdate
 
 router = APIRouter(prefix="/webhook_endpoints", tags=["webhook endpoints"])
@@ -52,12 +52,8 @@ def list_endpoint_deliveries(
     event: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every delivery to this endpoint, newest first (``status``: pending, delivered, failed, cancelled)."""
-    endpoint = get_endpoint(session, tenant, endpoint_id)
-    query = filtered(
-        scoped(WebhookDelivery, tenant).where(WebhookDelivery.endpoint_id == endpoint.id),
-        {WebhookDelivery.status: status, WebhookDelivery.event_id: event},
-    )
-    return [render.webhook_delivery(d) for d in list_page(session, query, WebhookDelivery, page)]
+    deliveries = webhooks.endpoint_deliveries(session, tenant, endpoint_id, page, status, event)
+    return [render.webhook_delivery(d) for d in deliveries]
 
 
 @router.delete("/{endpoint_id}")
