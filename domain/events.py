@@ -1,4 +1,9 @@
-"""The event types a platform can subscribe to (1099Policy's webhook catalog)."""
+"""The event types a platform can subscribe to: those of 1099Policy's webhook catalog that gigcover sends.
+
+Each type here is emitted by some flow (README, "Webhooks", says where). The catalog's other types describe
+things gigcover does not do; subscribing to one is refused with the reason, so no platform waits for an event
+that never comes.
+"""
 
 EVENT_TYPES = frozenset(
     {
@@ -10,7 +15,6 @@ EVENT_TYPES = frozenset(
         "application.manual_review",
         "application.manual_review_approved",
         "policy.active",
-        "policy.active.media",
         "policy.cancelled",
         "policy.reactivated",
         "policy.expired",
@@ -20,11 +24,25 @@ EVENT_TYPES = frozenset(
         "invoice.charge_card_failed",
         "bill.paid",
         "bill.overdue",
-        "certificate.approved",
-        "certificate.flagged",
-        "certificate.denied",
         "category_code.added",
         "creatoriq.creator_synced",
         "creatoriq.sync_failed",
     }
 )
+
+_NO_UPLOADS = (
+    "it reports 1099Policy's review of a certificate of insurance a contractor uploads, and gigcover takes "
+    "no certificate uploads (it issues the certificates itself)"
+)
+NOT_SENT: dict[str, str] = {
+    "certificate.approved": _NO_UPLOADS,
+    "certificate.flagged": _NO_UPLOADS,
+    "certificate.denied": _NO_UPLOADS,
+    "policy.active.media": "it announces a media liability policy, and gigcover writes no media coverage",
+}
+
+
+def not_sent_reason(event_type: str) -> str | None:
+    """Why gigcover never sends ``event_type`` although 1099Policy's catalog lists it (None otherwise)."""
+    reason = NOT_SENT.get(event_type)
+    return f"{event_type} is not sent by gigcover: {reason}" if reason else None

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, Field, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -12,7 +13,7 @@ from common.schemas import Strict
 from common.settings import Settings
 from db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from domain.errors import conflict, invalid
-from domain.events import EVENT_TYPES
+from domain.events import EVENT_TYPES, NOT_SENT, not_sent_reason
 from integrations.outbound import check_target
 from outbox.records import add_delivery
 from services import audit
@@ -26,17 +27,29 @@ def _event_list(value: Any) -> Any:
     if isinstance(value, list):
         if not all(isinstance(v, str) for v in value):
             raise ValueError('event types are strings, e.g. "policy.active"')
-        unknown = sorted({v for v in value if v not in EVENT_TYPES})
-        if unknown:
-            raise ValueError(f"unknown event types: {', '.join(map(str, unknown))}")
-        return sorted(set(value))
+        requested = sorted(set(value))
+        unknown = [v for v in requested if v not in EVENT_TYPES and v not in NOT_SENT]
+        problems = [f"unknown event types: {', '.join(unknown)}"] if unknown else []
+        problems += [reason for v in requested if (reason := not_sent_reason(v))]
+        if problems:  # without pydantic's "Value error, " prefix: the message is the API's error message
+            raise PydanticCustomError("event_types", "{problems}", {"problems": "; ".join(problems)})
+        return requested
     raise ValueError("a list of event types, or '*' for all")
+
+
+EVENTS_FIELD = (
+    'The event types to deliver, or "*" for all: '
+    + ", ".join(sorted(EVENT_TYPES))
+    + ". 1099Policy's "
+    + ", ".join(sorted(NOT_SENT))
+    + " are refused: gigcover never sends them."
+)
 
 
 class EndpointIn(Strict):
     url: AnyHttpUrl
     description: str | None = Field(None, max_length=500)
-    events: list[str] | str | None = None
+    events: list[str] | str | None = Field(None, description=EVENTS_FIELD)
 
     _events = field_validator("events", mode="before")(_event_list)
 
@@ -44,7 +57,7 @@ class EndpointIn(Strict):
 class EndpointUpdate(Strict):
     url: AnyHttpUrl | None = None
     description: str | None = Field(None, max_length=500)
-    events: list[str] | str | None = None
+    events: list[str] | str | None = Field(None, description=EVENTS_FIELD)
     status: Literal["enabled", "disabled"] | None = Field(
         None, description="A disabled endpoint gets no new deliveries, and its pending ones stop retrying."
     )
