@@ -10,6 +10,7 @@ import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.ids import new_id
+from common.logs import new_log_context
 
 log = logging.getLogger("gigcover.api")
 
@@ -24,6 +25,7 @@ class RequestIdMiddleware:
             return
         request_id = new_id("request")
         scope.setdefault("state", {})["request_id"] = request_id
+        new_log_context(request_id=request_id)
         started = False
 
         async def send_with_id(message: Message) -> None:

@@ -82,6 +82,24 @@ class Settings(BaseSettings):
         900, description="How often expired policies and overdue bills are looked for."
     )
 
+    metrics_token: str = Field(
+        "",
+        description="Bearer token Prometheus sends to scrape the API's /metrics; empty: only loopback "
+        "clients may scrape.",
+    )
+    worker_metrics_address: str = Field(
+        "",
+        description="host:port where each worker serves its Prometheus metrics (the Temporal SDK's and "
+        "ours), also its health check; empty: none.",
+    )
+    log_format: str = Field(
+        "text", description="'text' (readable, the default) or 'json' (one object a line)."
+    )
+    otlp_endpoint: str = Field(
+        "",
+        description="OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); empty: tracing off.",
+    )
+
     creatoriq_base_url: str = Field("https://apis.creatoriq.com", description="CreatorIQ's API.")
     creatoriq_requests_per_second: int = Field(5, description="CreatorIQ's rate limit per API key.")
     creatoriq_poll_seconds: int = Field(

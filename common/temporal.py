@@ -3,8 +3,10 @@
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
 from common.settings import Settings
+from observability.tracing import temporal_interceptors
 
 # How long the API waits for a workflow to answer an Update before it gives the caller a 503.
 UPDATE_TIMEOUT_SECONDS = 60.0
@@ -39,9 +41,11 @@ def search_attribute_flags() -> list[str]:
     return flags
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        interceptors=temporal_interceptors(settings),
+        runtime=runtime,
     )

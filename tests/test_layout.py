@@ -52,6 +52,7 @@ def offenders(folder: str, forbidden: tuple[str, ...]) -> list[str]:
         ("documents", ("api", "services", "activities")),
         ("notifications", ("api", "services", "activities")),
         ("common", ("api", "services", "activities")),
+        ("observability", ("api", "services", "activities", "workflows")),
         ("workflows", ("api", "services", "db", "integrations", "sqlalchemy", "stripe", "httpx")),
     ],
 )

@@ -1,0 +1,76 @@
+"""The API's requests by route (the path template, so ids never become labels), method and status, with
+their latency; and ``/metrics`` to scrape them with the business numbers."""
+
+import hmac
+import time
+from ipaddress import ip_address
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class ApiMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "gigcover_api_requests", "API requests", ["route", "method", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "gigcover_api_request_seconds",
+            "API request latency",
+            ["route", "method"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+
+
+def _route(scope: Scope) -> str:
+    """The path with each path parameter put back as ``{name}``: one label per route, not per id."""
+    if scope.get("route") is None:
+        return "unmatched"  # 404s and mounts: one label, not one per path tried
+    values = {str(value): name for name, value in scope.get("path_params", {}).items()}
+    return "/".join(f"{{{values[part]}}}" if part in values else part for part in scope["path"].split("/"))
+
+
+class RequestMetrics:
+    """ASGI middleware counting every HTTP request once it has answered."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == "/metrics":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route, method = _route(scope), scope["method"]
+            self.metrics.requests.labels(route, method, str(status)).inc()
+            self.metrics.latency.labels(route, method).observe(time.perf_counter() - started)
+
+
+def may_scrape(request: Request, token: str) -> bool:
+    """With a token set, only its bearer; without one, only this machine (metrics are not for everyone)."""
+    if token:
+        sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(sent, token)
+    host = request.client.host if request.client else ""
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def metrics_response(registry: CollectorRegistry) -> Response:
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
