@@ -4,13 +4,12 @@ Codes are the snake_case names the official client turns into its exception clas
 (``invalid_contractor_id`` -> ``InvalidContractorIdError``). Operations refuse with a DomainError; its kind
 picks the status."""
 
-from typing import Any
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from common.validation import describe_validation_errors
 from domain.errors import DomainError, Refusal
 
 STATUS_OF = {
@@ -37,19 +36,6 @@ def invalid_input(message: str) -> ApiError:
 
 def error_body(error_code: str, message: str) -> dict[str, str]:
     return {"message": message, "error_code": error_code}
-
-
-def describe_validation_errors(errors: list[Any]) -> str:
-    parts = []
-    for error in errors:
-        location = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
-        message = error.get("msg", "invalid value")
-        if error.get("type") == "extra_forbidden":
-            message = "unknown field"
-        elif error.get("type") == "json_invalid":
-            location, message = [], "the request body is not valid JSON"
-        parts.append(f"{'.'.join(location)}: {message}" if location else message)
-    return "; ".join(parts) or "invalid request"
 
 
 def install_error_handlers(app: FastAPI) -> None:
