@@ -9,23 +9,44 @@ python manage.py create-user org_… someone@example.com [--role admin|operator|
 """
 
 import argparse
+import asyncio
 import getpass
 import os
 import sys
 
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from common.settings import get_settings
+from common import temporal
+from common.settings import Settings, get_settings
 from db.catalog import seed_catalog
 from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade_to_head
 from db.models import Organization
-from db.organizations import PRODUCTION, SANDBOX, approve, create_organization, issue_key
+from db.organizations import PRODUCTION, SANDBOX, create_organization, issue_key
 from domain.errors import DomainError
 from domain.roles import Role
-from services import members
+from outbox.dispatch import Dispatcher
+from outbox.records import OutboxItem, committed_items, track_commits
+from services import catalog, members
 from services.audit import COMMAND_LINE
+
+TEMPORAL_CONNECT_SECONDS = 10
+
+
+def deliver(settings: Settings, factory: sessionmaker[Session], items: list[OutboxItem]) -> None:
+    """Start the delivery workflows of what a command committed (the outbox sweep starts any it cannot)."""
+
+    async def start() -> None:
+        try:
+            client = await asyncio.wait_for(temporal.connect(settings), TEMPORAL_CONNECT_SECONDS)
+        except Exception as error:
+            print(f"Temporal is unreachable ({error}); the outbox sweep will deliver them", file=sys.stderr)
+            return
+        await Dispatcher(client, settings, factory, asyncio.get_running_loop()).dispatch(items)
+
+    if items:
+        asyncio.run(start())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,13 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     user_cmd.add_argument("--name", default="")
     args = parser.parse_args(argv)
 
-    url = get_settings().resolved_database_url
+    settings = get_settings()
+    url = settings.resolved_database_url
     upgrade_to_head(url)
     if args.command == "migrate":
         print("database is at the newest schema")
         return 0
     engine = make_engine(url)
-    with make_session_factory(engine)() as session:
+    factory = track_commits(make_session_factory(engine))
+    with factory() as session:
         if args.command == "seed":
             print(f"catalog loaded: {seed_catalog(session)} rates")
         elif args.command == "create-org":
@@ -80,12 +103,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"production key: {made.production_key}")
             print("Keep the keys now: only their hashes are stored.")
         elif args.command == "approve":
-            if session.get(Organization, args.organization) is None:
-                print(f"no such organization: {args.organization}", file=sys.stderr)
+            try:
+                approved = catalog.approve_categories(session, args.organization, args.categories)
+            except DomainError as refused:
+                print(refused.message, file=sys.stderr)
                 return 1
-            approved = approve(session, args.organization, args.categories)
             session.commit()
             print("approved: " + (", ".join(approved) or "nothing (no category matched)"))
+            deliver(settings, factory, committed_items(session))  # category_code.added
         elif args.command == "issue-key":
             if session.get(Organization, args.organization) is None:
                 print(f"no such organization: {args.organization}", file=sys.stderr)

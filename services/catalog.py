@@ -1,12 +1,15 @@
-"""Job categories: which ones an organization may use."""
+"""Job categories: which ones an organization may use, and approving more."""
 
 from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import CategoryApproval, JobCategory
+from common import representations as render
+from db.models import CategoryApproval, JobCategory, Organization
+from db.organizations import PRODUCTION, SANDBOX, approve
 from domain.errors import DomainError, Refusal, invalid, not_found
+from outbox.records import record_event
 from services.tenancy import Tenant
 
 
@@ -54,3 +57,23 @@ def category(session: Session, category_id: str) -> JobCategory:
     if found is None:
         raise not_found("invalid_job_category_code", "job category code", category_id)
     return found
+
+
+def approve_categories(session: Session, organization_id: str, categories: list[str]) -> list[str]:
+    """Approve job categories (ids or codes; ``["*"]``: the whole catalog) for an organization, with
+    ``category_code.added`` in each of its environments for every category it did not have yet (``data``: the
+    category as ``GET /category_codes`` shows it). Returns the ids matched; the caller commits."""
+    if session.get(Organization, organization_id) is None:
+        raise not_found("invalid_organization_id", "organization", organization_id)
+    had = set(
+        session.scalars(
+            select(CategoryApproval.category_id).where(CategoryApproval.organization_id == organization_id)
+        )
+    )
+    matched = approve(session, organization_id, categories)
+    added = select(JobCategory).where(JobCategory.id.in_(set(matched) - had)).order_by(JobCategory.name)
+    for category in session.scalars(added):
+        for environment in (SANDBOX, PRODUCTION):
+            data = render.job_category(category, approved=True)
+            record_event(session, organization_id, environment, "category_code.added", data)
+    return matched

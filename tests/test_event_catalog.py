@@ -1,10 +1,22 @@
-"""1099Policy's event types that gigcover never sends are refused at subscription, with the reason."""
+"""1099Policy's event types that gigcover never sends are refused at subscription, with the reason; approving
+a job category for an organization is an event in both of its environments."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
+from common.settings import Settings
+from db.organizations import create_organization
 from domain.events import NOT_SENT
-from tests.support import Org
+from tests.support import ISSUED_KEYS, Org, WebhookReceiver
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("event_type", sorted(NOT_SENT))
@@ -39,3 +51,52 @@ def test_unknown_types_are_named(api_url: str, org: Org) -> None:
     )
     assert refused.status_code == 400
     assert refused.json()["message"] == "events: unknown event types: policy.exploded"
+
+
+def _approve(settings: Settings, *arguments: str) -> str:
+    env = {
+        **os.environ,
+        "GIGCOVER_DATABASE_URL": settings.resolved_database_url,
+        "GIGCOVER_TEMPORAL_ADDRESS": settings.temporal_address,
+        "GIGCOVER_TASK_QUEUE": settings.task_queue,
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "approve", *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+@pytest.mark.usefixtures("worker")
+def test_approving_a_category_tells_both_environments_once(
+    api_url: str,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    receiver: tuple[WebhookReceiver, str],
+) -> None:
+    hook, url = receiver
+    with session_factory() as session:
+        made = create_organization(session, "Category Platform", approve_categories=["influencer"])
+        organization = made.organization.id
+    ISSUED_KEYS.extend([made.sandbox_key, made.production_key])
+    sandbox = httpx.Client(base_url=f"{api_url}/api/v1", auth=(made.sandbox_key, ""), timeout=30)
+    production = httpx.Client(base_url=f"{api_url}/api/v1", auth=(made.production_key, ""), timeout=30)
+    with sandbox, production:
+        sandbox.post("/webhook_endpoints", json={"url": url, "events": ["category_code.added"]})
+        assert "photographer" not in {c["code"] for c in sandbox.get("/category_codes").json()}
+
+        assert _approve(settings, organization, "photographer", "influencer").startswith("approved: ")
+        [(_, body)] = hook.wait_for(1)
+        event = json.loads(body)
+        photographer = next(c for c in sandbox.get("/category_codes").json() if c["code"] == "photographer")
+        assert (event["type"], event["data"]) == ("category_code.added", photographer)
+        live = production.get("/events", params={"type": "category_code.added"}).json()
+        assert [e["data"] for e in live] == [photographer]  # influencer was approved already: no event
+
+        _approve(settings, organization, "photographer")  # again: nothing new
+        assert len(sandbox.get("/events", params={"type": "category_code.added"}).json()) == 1
+        assert len(hook.requests) == 1
