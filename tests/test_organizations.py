@@ -60,6 +60,14 @@ def test_manage_create_org_prints_working_keys(api_url: str, database_url: str) 
     assert sorted(c["code"] for c in categories) == ["influencer", "photographer"]
 
 
+BILLING_ADDRESS = {
+    "line1": "500 Market St",
+    "locality": "San Francisco",
+    "region": "CA",
+    "postalcode": "94105",
+}
+
+
 def test_organization_settings(api_url: str, org: Org) -> None:
     url, auth = f"{api_url}/api/v1/organization", (org.sandbox_key, "")
     updated = httpx.put(
@@ -69,6 +77,7 @@ def test_organization_settings(api_url: str, org: Org) -> None:
             "withhold_premium": True,
             "billing_contact_name": "Pat Payables",
             "billing_contact_email": "ap@platform.example",
+            "billing_address": BILLING_ADDRESS,
         },
     )
     assert updated.status_code == 200, updated.text
@@ -76,6 +85,31 @@ def test_organization_settings(api_url: str, org: Org) -> None:
     refused = httpx.put(url, auth=auth, json={"withhold_premium": None})
     assert (refused.status_code, refused.json()["error_code"]) == (400, "invalid_input")
     assert httpx.get(url, auth=auth).json()["withhold_premium"] is True
+
+
+def test_withholding_the_premium_needs_the_billing_details_and_contact(api_url: str, org: Org) -> None:
+    """Seed 001: to remit on the contractors' behalf, "you'll need to add your billing details and contact
+    information ... so we know where to direct the payable invoice"."""
+    url, auth = f"{api_url}/api/v1/organization", (org.sandbox_key, "")
+    contact = {"billing_contact_name": "Pat Payables", "billing_contact_email": "ap@platform.example"}
+    for partial in (
+        {},
+        contact,
+        {**contact, "billing_contact_name": None, "billing_address": BILLING_ADDRESS},
+    ):
+        refused = httpx.put(url, auth=auth, json={"withhold_premium": True, **partial})
+        assert refused.status_code == 400, partial
+        assert refused.json()["error_code"] == "invalid_input"
+        assert refused.json()["message"].startswith("withhold_premium: add your billing details first")
+        assert httpx.get(url, auth=auth).json()["withhold_premium"] is False
+    assert httpx.put(url, auth=auth, json={**contact, "billing_address": BILLING_ADDRESS}).status_code == 200
+    assert httpx.put(url, auth=auth, json={"withhold_premium": True}).json()["withhold_premium"] is True
+    removed = httpx.put(url, auth=auth, json={"billing_address": None})  # not while the premium is withheld
+    assert removed.status_code == 400 and "billing details" in removed.json()["message"]
+    assert httpx.get(url, auth=auth).json()["billing_address"] == BILLING_ADDRESS
+    assert httpx.put(url, auth=auth, json={"billing_contact_name": "Ana"}).status_code == 200
+    turned_off = httpx.put(url, auth=auth, json={"withhold_premium": False, "billing_address": None})
+    assert turned_off.status_code == 200 and turned_off.json()["withhold_premium"] is False
 
 
 def test_key_parsing() -> None:
