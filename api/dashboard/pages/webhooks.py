@@ -1,0 +1,252 @@
+"""Webhooks: the organization's endpoints (add, edit events, disable and enable; the secret is shown once
+when added), each endpoint's deliveries with every attempt, and resending one. Everyone reads; admins change.
+Every change goes through services.webhooks, the functions the API's /webhook_endpoints and
+/webhook_deliveries call."""
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse
+
+from api.dashboard.auth import Admin, CurrentViewer, Viewer
+from api.dashboard.paging import window
+from api.dashboard.rendering import form_model, page, redirect
+from api.deps import AppSettings, DbSession
+from api.errors import STATUS_OF
+from common import representations as render
+from db.models import Event, WebhookDelivery, WebhookEndpoint
+from domain.errors import DomainError, Refusal, not_found
+from domain.events import EVENT_TYPES
+from services import webhooks
+from services.lookups import get_endpoint, list_page, scoped
+from services.webhooks import EndpointIn, EndpointUpdate
+
+router = APIRouter()
+BASE = "/dashboard/webhooks"
+DELIVERY_STATUSES = ("pending", "delivered", "failed", "cancelled")
+Events = Annotated[list[str], Form(max_length=80)]
+
+
+def event_json(event: Event) -> str:
+    """The event exactly as the API returns it and the webhook body carries it."""
+    return json.dumps(render.event(event), indent=2, sort_keys=True)
+
+
+def secret_hint(secret: str) -> str:
+    return f"{secret[:6]}…{secret[-4:]}"
+
+
+def _events_field(chosen: list[str]) -> list[str] | str:
+    """The form's checkboxes as the API's ``events``: "*" when "All events" is ticked."""
+    return "*" if "*" in chosen else chosen
+
+
+def _status(error: DomainError) -> int:
+    return STATUS_OF[error.kind]
+
+
+def _list(
+    request: Request,
+    session: DbSession,
+    viewer: Viewer,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+    status: int = 200,
+    **context: Any,
+) -> Response:
+    endpoints = window(
+        lambda p: list_page(session, scoped(WebhookEndpoint, viewer.tenant), WebhookEndpoint, p),
+        BASE,
+        starting_after,
+        ending_before,
+    )
+    form = context.pop("form", {"events": ["*"]})
+    return page(
+        request,
+        "webhooks.html",
+        status,
+        endpoints=endpoints,
+        event_types=sorted(EVENT_TYPES),
+        form=form,
+        **context,
+    )
+
+
+@router.get("/webhooks", response_class=HTMLResponse)
+def endpoints(
+    request: Request,
+    session: DbSession,
+    viewer: CurrentViewer,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+) -> Response:
+    return _list(request, session, viewer, starting_after, ending_before)
+
+
+@router.post("/webhooks")
+def add_endpoint(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    viewer: Admin,
+    url: Annotated[str, Form(max_length=2048)] = "",
+    description: Annotated[str, Form(max_length=500)] = "",
+    events: Events = [],  # noqa: B006 (FastAPI copies form defaults)
+) -> Response:
+    try:
+        body = form_model(EndpointIn, url=url, description=description or None, events=_events_field(events))
+        endpoint = webhooks.create_endpoint(session, viewer.tenant, body, settings, viewer.actor)
+    except DomainError as error:
+        session.rollback()
+        form = {"url": url, "description": description, "events": events}
+        return _list(request, session, viewer, status=_status(error), error=error.message, form=form)
+    return _endpoint(request, session, viewer, endpoint, 201, revealed=endpoint.secret, revealed_on="created")
+
+
+def _endpoint(
+    request: Request,
+    session: DbSession,
+    viewer: Viewer,
+    endpoint: WebhookEndpoint,
+    status: int = 200,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+    delivery_status: str | None = None,
+    **context: Any,
+) -> Response:
+    if delivery_status not in DELIVERY_STATUSES:
+        delivery_status = None
+    deliveries = window(
+        lambda p: webhooks.endpoint_deliveries(session, viewer.tenant, endpoint.id, p, delivery_status),
+        f"{BASE}/{endpoint.id}",
+        starting_after,
+        ending_before,
+        {"status": delivery_status},
+    )
+    ids = [d.id for d in deliveries.rows]
+    event_ids = {d.event_id for d in deliveries.rows}
+    types = dict(
+        session.execute(
+            scoped(Event, viewer.tenant)
+            .with_only_columns(Event.id, Event.type)
+            .where(Event.id.in_(event_ids))
+        ).all()
+    )
+    return page(
+        request,
+        "webhook_endpoint.html",
+        status,
+        endpoint=endpoint,
+        secret_hint=secret_hint(endpoint.secret),
+        deliveries=deliveries,
+        attempts=webhooks.attempts_of(session, ids),
+        types=types,
+        event_types=sorted(EVENT_TYPES),
+        statuses=DELIVERY_STATUSES,
+        delivery_status=delivery_status,
+        **context,
+    )
+
+
+@router.get("/webhooks/{endpoint_id}", response_class=HTMLResponse)
+def endpoint_page(
+    request: Request,
+    session: DbSession,
+    viewer: CurrentViewer,
+    endpoint_id: str,
+    status: str | None = None,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+) -> Response:
+    endpoint = get_endpoint(session, viewer.tenant, endpoint_id)
+    return _endpoint(
+        request, session, viewer, endpoint, 200, starting_after, ending_before, delivery_status=status
+    )
+
+
+def _update(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    viewer: Viewer,
+    endpoint_id: str,
+    fields: dict[str, Any],
+) -> Response:
+    endpoint = get_endpoint(session, viewer.tenant, endpoint_id)  # another organization's: the 404 page
+    try:
+        body = form_model(EndpointUpdate, **fields)
+        webhooks.update_endpoint(session, viewer.tenant, endpoint.id, body, settings, viewer.actor)
+    except DomainError as error:
+        session.rollback()
+        session.refresh(endpoint)
+        return _endpoint(request, session, viewer, endpoint, _status(error), error=error.message)
+    return redirect(f"{BASE}/{endpoint.id}", "saved")
+
+
+@router.post("/webhooks/{endpoint_id}/edit")
+def edit_endpoint(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    viewer: Admin,
+    endpoint_id: str,
+    url: Annotated[str, Form(max_length=2048)] = "",
+    description: Annotated[str, Form(max_length=500)] = "",
+    events: Events = [],  # noqa: B006
+) -> Response:
+    fields = {"url": url, "description": description or None, "events": _events_field(events)}
+    return _update(request, session, settings, viewer, endpoint_id, fields)
+
+
+@router.post("/webhooks/{endpoint_id}/status")
+def change_status(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    viewer: Admin,
+    endpoint_id: str,
+    status: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    return _update(request, session, settings, viewer, endpoint_id, {"status": status})
+
+
+def _delivery_of(session: DbSession, viewer: Viewer, endpoint_id: str, delivery_id: str) -> WebhookDelivery:
+    """The delivery, if it went to this endpoint of the viewer's; otherwise a 404 refusal."""
+    endpoint = get_endpoint(session, viewer.tenant, endpoint_id)
+    delivery = webhooks.get_delivery(session, viewer.tenant, delivery_id)
+    if delivery.endpoint_id != endpoint.id:
+        raise not_found("resource_not_found", "webhook delivery", delivery_id)
+    return delivery
+
+
+@router.get("/webhooks/{endpoint_id}/deliveries/{delivery_id}", response_class=HTMLResponse)
+def delivery_page(
+    request: Request, session: DbSession, viewer: CurrentViewer, endpoint_id: str, delivery_id: str
+) -> Response:
+    delivery = _delivery_of(session, viewer, endpoint_id, delivery_id)
+    event = session.scalar(scoped(Event, viewer.tenant).where(Event.id == delivery.event_id))
+    return page(
+        request,
+        "webhook_delivery.html",
+        delivery=delivery,
+        event=event,
+        event_json=event_json(event) if event else "",
+        attempts=webhooks.attempts_of(session, [delivery.id])[delivery.id],
+    )
+
+
+@router.post("/webhooks/{endpoint_id}/deliveries/{delivery_id}/resend")
+def resend(
+    request: Request, session: DbSession, viewer: Admin, endpoint_id: str, delivery_id: str
+) -> Response:
+    delivery = _delivery_of(session, viewer, endpoint_id, delivery_id)
+    try:
+        sent = webhooks.resend_delivery(session, viewer.tenant, delivery.id, viewer.actor)
+    except DomainError as error:
+        if error.kind == Refusal.NOT_FOUND:
+            raise
+        session.rollback()
+        endpoint = get_endpoint(session, viewer.tenant, endpoint_id)
+        return _endpoint(request, session, viewer, endpoint, _status(error), error=error.message)
+    return redirect(f"{BASE}/{endpoint_id}/deliveries/{sent.id}", "resent")
