@@ -1,5 +1,6 @@
 """Contractors: the people a platform insures."""
 
+from collections.abc import Iterable
 from typing import Annotated
 
 from pydantic import EmailStr, Field
@@ -8,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from common.schemas import Address, Metadata, Strict, merge_metadata
 from db.models import Contractor
-from domain.errors import invalid
+from domain.errors import DomainError, invalid
 from services.lookups import get_contractor, now, scoped
 from services.policies import cancel_contractor_policies
 from services.tenancy import Tenant
@@ -45,20 +46,43 @@ class ContractorUpdate(Strict):
     withhold_premium: bool | None = None
 
 
+def duplicate_email(email: str) -> DomainError:
+    return invalid(f"A contractor with email '{email}' already exists", "email", "duplicate_email")
+
+
 def refuse_duplicate_email(session: Session, tenant: Tenant, email: str, except_id: str | None) -> None:
+    """A contractor's email names them within the tenant, compared without regard to case."""
     query = scoped(Contractor, tenant).where(func.lower(Contractor.email) == email.lower())
     if except_id:
         query = query.where(Contractor.id != except_id)
     if session.scalar(query.limit(1)) is not None:
-        raise invalid(f"A contractor with email '{email}' already exists", "email", "duplicate_email")
+        raise duplicate_email(email)
 
 
-def create_contractor(session: Session, tenant: Tenant, body: ContractorIn) -> Contractor:
+def existing_emails(session: Session, tenant: Tenant, emails: Iterable[str], chunk: int = 500) -> set[str]:
+    """Which of ``emails`` already name a contractor of the tenant (lowercased), by the same comparison as
+    refuse_duplicate_email, asked in chunks (a CSV preview checks thousands at once)."""
+    wanted = sorted({e.lower() for e in emails})
+    found: set[str] = set()
+    for start in range(0, len(wanted), chunk):
+        part = wanted[start : start + chunk]
+        query = scoped(Contractor, tenant).where(func.lower(Contractor.email).in_(part))
+        found.update(e.lower() for e in session.scalars(query.with_only_columns(Contractor.email)))
+    return found
+
+
+def add_contractor(session: Session, tenant: Tenant, body: ContractorIn) -> Contractor:
+    """A new contractor in the session, not committed (the caller commits, alone or with others)."""
     refuse_duplicate_email(session, tenant, body.email, None)
     fields = body.model_dump(mode="json")
     fields["custom_metadata"] = merge_metadata({}, fields["custom_metadata"])
     contractor = Contractor.new(tenant, **fields)
     session.add(contractor)
+    return contractor
+
+
+def create_contractor(session: Session, tenant: Tenant, body: ContractorIn) -> Contractor:
+    contractor = add_contractor(session, tenant, body)
     session.commit()
     return contractor
 
