@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from activities.applications import ApplicationActivities
 from activities.assignments import AssignmentActivities
+from activities.contractor_import import ContractorImportActivities
 from activities.creatoriq import CreatorIQActivities
 from activities.documents import DocumentActivities
 from activities.emails import EmailActivities
@@ -34,6 +35,7 @@ def build_activities(
     assignments = AssignmentActivities(session_factory, settings, gateway, dispatcher)
     creatoriq = CreatorIQActivities(session_factory, settings, dispatcher)
     lifecycle = LifecycleActivities(session_factory, dispatcher)
+    contractor_import = ContractorImportActivities(session_factory, settings)
     return [
         events.record_event,
         webhooks.deliver_webhook,
@@ -67,4 +69,6 @@ def build_activities(
         creatoriq.expire_application,
         creatoriq.connections_to_poll,
         creatoriq.apply_sync,
+        contractor_import.import_contractor_batch,
+        contractor_import.record_contractor_import_finished,
     ]

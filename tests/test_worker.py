@@ -26,4 +26,5 @@ async def test_worker_registers_every_workflow(
         "CreatorSyncWorkflow",
         "CreatorIQScanWorkflow",
         "CreatorIQPollWorkflow",
+        "ContractorImportWorkflow",
     }

@@ -4,6 +4,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from workflows.application import ApplicationWorkflow
 from workflows.assignment import AssignmentWorkflow
+from workflows.contractor_import import ContractorImportWorkflow
 from workflows.creatoriq_sync import CreatorIQPollWorkflow, CreatorIQScanWorkflow, CreatorSyncWorkflow
 from workflows.email_delivery import EmailDeliveryWorkflow
 from workflows.lifecycle_sweep import LifecycleSweepWorkflow
@@ -20,6 +21,7 @@ WORKFLOWS: list[type] = [
     CreatorSyncWorkflow,
     CreatorIQScanWorkflow,
     CreatorIQPollWorkflow,
+    ContractorImportWorkflow,
 ]
 
 # The sandbox re-imports each workflow's module for every run unless it is passed through. Ours keep no
