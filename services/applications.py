@@ -17,6 +17,8 @@ from domain.geography import US_STATES
 from domain.payer import premium_is_withheld
 from notifications.catalog import ApplicationLink, EmailKind
 from outbox.records import enqueue_email, record_event, start_after_commit
+from services import audit
+from services.audit import Actor
 from services.lookups import get_application, get_contractor, get_job, get_quote, scoped
 from services.policies import refuse_bound_quote
 from services.tenancy import Tenant
@@ -196,14 +198,51 @@ def update_redirects(
     return row
 
 
-def expire_application(
-    session: Session, tenant: Tenant, session_id: str, workflows: WorkflowCalls
-) -> ApplicationSession:
-    row = get_application(session, tenant, session_id)
+def _refuse_ended(row: ApplicationSession) -> None:
     if row.status == Status.APPLICATION_COMPLETE:
         raise conflict("application_already_complete", f"Application {row.id} is already complete")
     if row.status in (Status.EXPIRED, Status.INELIGIBLE):
         raise conflict("session_expired", f"Application {row.id} has already ended ({row.status})")
+
+
+def resend_link(
+    session: Session, tenant: Tenant, session_id: str, settings: Settings, actor: Actor
+) -> ApplicationSession:
+    """Email the link of an application still open to the contractor again (the dashboard's "resend")."""
+    row = get_application(session, tenant, session_id)
+    _refuse_ended(row)
+    email_link(session, tenant, row, settings)
+    audit.record(
+        session,
+        tenant.organization_id,
+        actor,
+        "application.link_sent",
+        row.id,
+        environment=tenant.environment,
+    )
+    session.commit()
+    return row
+
+
+def expire_application(
+    session: Session,
+    tenant: Tenant,
+    session_id: str,
+    workflows: WorkflowCalls,
+    actor: Actor | None = None,
+) -> ApplicationSession:
+    row = get_application(session, tenant, session_id)
+    _refuse_ended(row)
     workflows.update(application_workflow_id(row.id), "expire", None, StepResult)
     session.refresh(row)
+    if actor is not None:  # expired from the dashboard
+        audit.record(
+            session,
+            tenant.organization_id,
+            actor,
+            "application.expired",
+            row.id,
+            environment=tenant.environment,
+        )
+        session.commit()
     return row
