@@ -4,6 +4,8 @@ python manage.py migrate
 python manage.py seed
 python manage.py create-org "Acme Staffing" [--withhold-premium] [--approve '*' | --approve jc_… ...]
 python manage.py approve org_… jc_… [jc_… ...]
+python manage.py pending-reviews               (applications waiting for an underwriter)
+python manage.py review-application ias_… approve|decline [--reason TEXT]
 python manage.py issue-key org_… sandbox|production
 python manage.py create-user org_… someone@example.com [--role admin|operator|finance|viewer] [--name …]
 """
@@ -14,6 +16,7 @@ import getpass
 import os
 import sys
 
+import anyio.to_thread
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,10 +29,12 @@ from db.models import Organization
 from db.organizations import PRODUCTION, SANDBOX, create_organization, issue_key
 from domain.errors import DomainError
 from domain.roles import Role
+from notifications.render import datetime_utc
 from outbox.dispatch import Dispatcher
 from outbox.records import OutboxItem, committed_items, track_commits
-from services import catalog, members
+from services import applications, catalog, members
 from services.audit import COMMAND_LINE
+from services.workflow_calls import WorkflowCalls
 
 TEMPORAL_CONNECT_SECONDS = 10
 
@@ -65,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     approve_cmd = commands.add_parser("approve", help="approve job categories for an organization")
     approve_cmd.add_argument("organization")
     approve_cmd.add_argument("categories", nargs="+")
+    add_review_commands(commands)
     key_cmd = commands.add_parser("issue-key", help="issue another API key")
     key_cmd.add_argument("organization")
     key_cmd.add_argument("environment", choices=[SANDBOX, PRODUCTION])
@@ -118,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             key = issue_key(session, args.organization, args.environment)
             session.commit()
             print(key)
+        elif args.command in REVIEW_COMMANDS:
+            return run_review_command(settings, factory, args)
         elif args.command == "create-user":
             return _create_user(session, args)
     engine.dispose()
@@ -137,6 +145,58 @@ def _create_user(session: Session, args: argparse.Namespace) -> int:
         return 1
     session.commit()
     print(f"member {member.id}: {member.email} ({member.role}); sign in at /dashboard/sign-in")
+    return 0
+
+
+REVIEW_COMMANDS = ("pending-reviews", "review-application")
+
+
+def add_review_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    commands.add_parser("pending-reviews", help="applications waiting for an underwriter, with their answers")
+    review = commands.add_parser(
+        "review-application", help="an underwriter's decision on an application under manual review"
+    )
+    review.add_argument("session", help="the application (ias_…)")
+    review.add_argument("decision", choices=["approve", "decline"])
+    review.add_argument("--reason", help="why; shown to the contractor and the platform when declined")
+
+
+def run_review_command(settings: Settings, factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    if args.command == "pending-reviews":
+        with factory() as session:
+            waiting = applications.under_review(session)
+            for row in waiting:
+                answers = ", ".join(f"{k} {v}" for k, v in sorted((row.answers or {}).items()))
+                print(f"{row.id}  {row.organization_id} {row.environment}  since {datetime_utc(row.created)}")
+                print(f"    {answers}")
+        print(f"{len(waiting)} waiting for a review")
+        return 0
+    try:
+        body = applications.ReviewIn(decision=args.decision, reason=args.reason)
+    except ValidationError as error:
+        print(error.errors()[0]["msg"], file=sys.stderr)
+        return 1
+
+    async def decide() -> tuple[str, str]:
+        client = await asyncio.wait_for(temporal.connect(settings), TEMPORAL_CONNECT_SECONDS)
+
+        def send() -> tuple[str, str]:  # in a worker thread, as the API's routes call workflows
+            with factory() as session:
+                tenant = applications.tenant_of_application(session, args.session)
+                workflows = WorkflowCalls(client)
+                row = applications.review_application(
+                    session, tenant, args.session, body, workflows, COMMAND_LINE
+                )
+                return row.status, row.step
+
+        return await anyio.to_thread.run_sync(send)
+
+    try:
+        status, step = asyncio.run(decide())
+    except DomainError as refused:
+        print(refused.message, file=sys.stderr)
+        return 1
+    print(f"{args.session}: {status}, at {step}")
     return 0
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from activities.application_review import ApplicationReviewActivities
 from activities.applications import ApplicationActivities
 from activities.assignments import AssignmentActivities
 from activities.contractor_import import ContractorImportActivities
@@ -32,6 +33,7 @@ def build_activities(
     documents = DocumentActivities(session_factory, settings)
     gateway = StripeGateway(settings)
     applications = ApplicationActivities(session_factory, settings, gateway, dispatcher)
+    review = ApplicationReviewActivities(session_factory, settings, dispatcher)
     assignments = AssignmentActivities(session_factory, settings, gateway, dispatcher)
     creatoriq = CreatorIQActivities(session_factory, settings, dispatcher)
     lifecycle = LifecycleActivities(session_factory, dispatcher)
@@ -58,6 +60,7 @@ def build_activities(
         applications.send_payment_confirmation,
         applications.hand_over_engagement,
         applications.payment_method_of_session,
+        review.record_review,
         assignments.bind_assignment_coverage,
         assignments.charge_card,
         assignments.refund_card,

@@ -1,5 +1,6 @@
 """The insurance application's steps and eligibility questions (pure rules)."""
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -18,6 +19,7 @@ class Status(StrEnum):
     APPLICATION_COMPLETE = "APPLICATION_COMPLETE"
     EXPIRED = "EXPIRED"
     INELIGIBLE = "INELIGIBLE"
+    MANUAL_REVIEW = "MANUAL_REVIEW"  # an underwriter looks at the answers; the contractor waits for them
 
 
 ENDED = frozenset({Status.APPLICATION_COMPLETE, Status.EXPIRED, Status.INELIGIBLE})
@@ -39,19 +41,51 @@ def reached(current: Step, step: Step) -> bool:
     return ORDER.index(current) >= ORDER.index(step)
 
 
+class Outcome(StrEnum):
+    ELIGIBLE = "eligible"
+    INELIGIBLE = "ineligible"
+    MANUAL_REVIEW = "manual_review"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    outcome: Outcome
+    reason: str | None = None
+
+
+WORKS_ALONE = (
+    "This coverage is for independent contractors who work alone, without employees or subcontractors."
+)
+LICENSED = "Work that requires a license can only be covered when you hold that license."
+CLAIMS_NEED_REVIEW = (
+    "More than two insurance claims in the last three years need a review by an underwriter before the "
+    "application can continue."
+)
+DECLINED_AFTER_REVIEW = "An underwriter reviewed your answers and cannot offer this coverage."
+
+
+def assess(hires_workers: bool, claims_last_three_years: int, licensed_if_required: bool) -> Assessment:
+    """What the answers mean. The coverage is for sole proprietors who hold the licenses their work needs;
+    many recent claims do not rule a contractor out, but an underwriter decides."""
+    if hires_workers:
+        return Assessment(Outcome.INELIGIBLE, WORKS_ALONE)
+    if not licensed_if_required:
+        return Assessment(Outcome.INELIGIBLE, LICENSED)
+    if claims_last_three_years > 2:
+        return Assessment(Outcome.MANUAL_REVIEW, CLAIMS_NEED_REVIEW)
+    return Assessment(Outcome.ELIGIBLE)
+
+
 def ineligibility(
     hires_workers: bool, claims_last_three_years: int, licensed_if_required: bool
 ) -> str | None:
-    """Why the answers rule the contractor out, or None. The coverage is for sole proprietors."""
+    """The rule of applications started before manual review: many claims ended the application too."""
     if hires_workers:
-        return (
-            "This coverage is for independent contractors who work alone, without employees or "
-            "subcontractors."
-        )
+        return WORKS_ALONE
     if claims_last_three_years > 2:
         return (
             "More than two insurance claims in the last three years need a manual review by an underwriter."
         )
     if not licensed_if_required:
-        return "Work that requires a license can only be covered when you hold that license."
+        return LICENSED
     return None

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict
 
 class EmailKind(StrEnum):
     APPLICATION_LINK = "application_link"
+    APPLICATION_REVIEW_APPROVED = "application_review_approved"
+    APPLICATION_REVIEW_DECLINED = "application_review_declined"
     PAYMENT_REMINDER = "payment_reminder"
     PAYMENT_CONFIRMATION = "payment_confirmation"
     PREMIUM_INCREASE_CONTRACTOR = "premium_increase_contractor"
@@ -35,6 +37,19 @@ class ApplicationLink(EmailContext):
     url: str
     job_name: str | None = None
     expires_at: int
+
+
+class ApplicationReviewApproved(EmailContext):
+    contractor_name: str
+    url: str
+    job_name: str | None = None
+    expires_at: int
+
+
+class ApplicationReviewDeclined(EmailContext):
+    contractor_name: str
+    reason: str
+    job_name: str | None = None
 
 
 class PaymentReminder(EmailContext):
@@ -131,6 +146,14 @@ SUBJECTS: dict[EmailKind, tuple[type[EmailContext], str]] = {
     ),
     EmailKind.PASSWORD_RESET: (PasswordReset, "Reset your {{ organization_name }} dashboard password"),
     EmailKind.APPLICATION_LINK: (ApplicationLink, "Your insurance application for {{ organization_name }}"),
+    EmailKind.APPLICATION_REVIEW_APPROVED: (
+        ApplicationReviewApproved,
+        "You can continue your insurance application for {{ organization_name }}",
+    ),
+    EmailKind.APPLICATION_REVIEW_DECLINED: (
+        ApplicationReviewDeclined,
+        "The underwriter's decision on your insurance application",
+    ),
     EmailKind.PAYMENT_REMINDER: (PaymentReminder, "Upcoming insurance payment of {{ amount|money }}"),
     EmailKind.PAYMENT_CONFIRMATION: (PaymentConfirmation, "Payment received: {{ amount|money }}"),
     EmailKind.PREMIUM_INCREASE_CONTRACTOR: (

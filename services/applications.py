@@ -1,6 +1,8 @@
 """Insurance application sessions: opening one (for a quote, or a general opt-in), its link by email, its
 redirect URLs, and ending it early. Its ApplicationWorkflow starts once the opening transaction commits."""
 
+from typing import Literal
+
 from pydantic import AnyHttpUrl, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,7 +14,7 @@ from common.settings import Settings
 from db.models import ApplicationSession, CategoryRate, Organization
 from domain.application import ENDED, Status, Step
 from domain.coverage import CoverageType
-from domain.errors import conflict, invalid
+from domain.errors import conflict, invalid, not_found
 from domain.geography import US_STATES
 from domain.payer import premium_is_withheld
 from notifications.catalog import ApplicationLink, EmailKind
@@ -23,7 +25,7 @@ from services.lookups import get_application, get_contractor, get_job, get_quote
 from services.policies import refuse_bound_quote
 from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
-from workflows.application_messages import StepResult, application_workflow_id
+from workflows.application_messages import ReviewDecision, StepResult, application_workflow_id
 
 
 class SessionIn(Strict):
@@ -245,4 +247,56 @@ def expire_application(
             environment=tenant.environment,
         )
         session.commit()
+    return row
+
+
+class ReviewIn(Strict):
+    decision: Literal["approve", "decline"]
+    reason: str | None = Field(
+        None, max_length=500, description="Shown to the contractor and the platform when declined."
+    )
+
+
+def under_review(session: Session) -> list[ApplicationSession]:
+    """Every application waiting for an underwriter, oldest first (the underwriter works for gigcover, so
+    this spans organizations)."""
+    query = select(ApplicationSession).where(ApplicationSession.status == Status.MANUAL_REVIEW)
+    return list(session.scalars(query.order_by(ApplicationSession.created)))
+
+
+def tenant_of_application(session: Session, session_id: str) -> Tenant:
+    """Whose application ``session_id`` is: the underwriter names an application, not an organization."""
+    row = session.scalar(select(ApplicationSession).where(ApplicationSession.id == session_id))
+    organization = session.get(Organization, row.organization_id) if row else None
+    if row is None or organization is None:
+        raise not_found("invalid_session_id", "session", session_id)
+    return Tenant(organization, row.environment)
+
+
+def review_application(
+    session: Session,
+    tenant: Tenant,
+    session_id: str,
+    body: ReviewIn,
+    workflows: WorkflowCalls,
+    actor: audit.Actor,
+) -> ApplicationSession:
+    """An underwriter's decision on an application under manual review, sent to its workflow: approved, it
+    continues at the next step; declined, it ends as ineligible with the reason. Recorded in the audit log."""
+    row = get_application(session, tenant, session_id)
+    if row.status != Status.MANUAL_REVIEW:
+        raise conflict("not_under_review", f"Application {row.id} is not under review (it is {row.status})")
+    decision = ReviewDecision(approve=body.decision == "approve", reason=body.reason)
+    workflows.update(application_workflow_id(row.id), "review", decision, StepResult)
+    session.refresh(row)
+    audit.record(
+        session,
+        tenant.organization_id,
+        actor,
+        f"application.review_{body.decision}d",
+        row.id,
+        environment=tenant.environment,
+        reason=body.reason,
+    )
+    session.commit()
     return row

@@ -1,25 +1,34 @@
 """The insurance application end to end over HTTP: the API, the hosted pages, the real worker on the dev
 server, and localstripe. (tests/test_application_browser.py clicks the same pages in Chromium.)"""
 
+import json
+import os
 import re
+import subprocess
+import sys
 import time
+from email.message import EmailMessage
+from pathlib import Path
 
 import httpx
 import pytest
 import stripe
 
+from common.settings import Settings
 from tests.support import (
     Org,
     SmtpSink,
     WebhookReceiver,
     contractor_fields,
     entity_fields,
+    eventually,
     intents_of,
     job_fields,
     unique_email,
 )
 
 pytestmark = pytest.mark.usefixtures("worker")
+ROOT = Path(__file__).resolve().parent.parent
 SUCCESS, CANCEL = "https://platform.example/insured", "https://platform.example/cancelled"
 DETAILS_FORM = {  # the "Your details" page as the contractor sends it
     "first_name": "Jane",
@@ -74,10 +83,9 @@ def _post(browser: httpx.Client, url: str, data: dict[str, str]) -> httpx.Respon
     return response
 
 
-def _fill_application(browser: httpx.Client, url: str, card_number: str | None, localstripe: str) -> str:
-    """Walk the pages like a contractor; returns where the last redirect went."""
-    path = url.split("127.0.0.1", 1)[1].split("/", 1)[1]
-    base = "/" + path
+def _answer_questions(browser: httpx.Client, url: str, claims: int = 0) -> str:
+    """The first two pages, as a contractor fills them; returns the application's path."""
+    base = "/" + url.split("127.0.0.1", 1)[1].split("/", 1)[1]
     page = _page(browser, base)
     assert "Check your details" in page.text and 'value="Jane"' in page.text
     _post(browser, f"{base}/verify_info", DETAILS_FORM)
@@ -88,10 +96,20 @@ def _fill_application(browser: httpx.Client, url: str, card_number: str | None, 
         {
             "hires_workers": "no",
             "licensed_if_required": "yes",
-            "claims_last_three_years": "0",
+            "claims_last_three_years": str(claims),
             "years_experience": "6",
         },
     )
+    return base
+
+
+def _fill_application(browser: httpx.Client, url: str, card_number: str | None, localstripe: str) -> str:
+    """Walk the pages like a contractor; returns where the last redirect went."""
+    return _sign_and_pay(browser, _answer_questions(browser, url), card_number, localstripe)
+
+
+def _sign_and_pay(browser: httpx.Client, base: str, card_number: str | None, localstripe: str) -> str:
+    """From the signature page to the end; returns where the last redirect went."""
     assert "Review and sign" in browser.get(base).text
     _post(browser, f"{base}/esignature_document", {"typed_name": "Jane Doe", "consent": "yes"})
     page = browser.get(base)
@@ -345,3 +363,111 @@ async def test_ops_find_applications_by_search_attributes(
     assert links and session["url"] in links[0].get_body(("plain",)).get_content()  # type: ignore[attr-defined]
     unknown = httpx.get(session["url"].replace(session["url"].rsplit("/", 1)[1], "not-a-real-token"))
     assert unknown.status_code == 404 and "This link does not work" in unknown.text
+
+
+def _manage(settings: Settings, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """The operator's command line, against this test's database and Temporal."""
+    env = {
+        **os.environ,
+        "GIGCOVER_DATABASE_URL": settings.resolved_database_url,
+        "GIGCOVER_TEMPORAL_ADDRESS": settings.temporal_address,
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+
+def _mail(smtp_sink: SmtpSink, message_id: str) -> EmailMessage:
+    found = eventually(lambda: [m for m in smtp_sink.messages if m["Message-ID"] == message_id])
+    return found[0]  # type: ignore[no-any-return]
+
+
+def _under_review(http: httpx.Client, browser: httpx.Client, claims: int) -> tuple[dict[str, str], str]:
+    quote = _quote(http)
+    session = http.post(
+        "/apply/sessions", json={"quote": quote["id"], "success_url": SUCCESS, "cancel_url": CANCEL}
+    ).json()
+    base = _answer_questions(browser, session["url"], claims=claims)
+    return session, base
+
+
+def test_an_underwriter_approves_many_claims_and_the_contractor_continues(
+    api_url: str,
+    org: Org,
+    localstripe: str,
+    smtp_sink: SmtpSink,
+    receiver: tuple[WebhookReceiver, str],
+    settings: Settings,
+) -> None:
+    hook, hook_url = receiver
+    with (
+        httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http,
+        httpx.Client(base_url=api_url, timeout=60) as browser,
+    ):
+        types = ["application.manual_review", "application.manual_review_approved"]
+        http.post("/webhook_endpoints", json={"url": hook_url, "events": types})
+        session, base = _under_review(http, browser, claims=4)
+        page = browser.get(base).text
+        assert "An underwriter is reviewing your answers" in page and "jane.doe@example.com" in page
+        assert "<form" not in page  # nothing to submit while they decide
+        refused = _post(browser, f"{base}/esignature_document", {"typed_name": "Jane Doe", "consent": "yes"})
+        assert "An underwriter is reviewing your answers" in browser.get(refused.headers["location"]).text
+        assert http.get(f"/apply/sessions/{session['id']}").json()["status"] == "MANUAL_REVIEW"
+        [(_, body)] = hook.wait_for(1)
+        held = json.loads(body)
+        assert (held["type"], held["data"]["id"], held["data"]["status"]) == (
+            "application.manual_review",
+            session["id"],
+            "MANUAL_REVIEW",
+        )
+
+        pending = _manage(settings, "pending-reviews")
+        assert session["id"] in pending.stdout and "claims_last_three_years 4" in pending.stdout
+        decided = _manage(settings, "review-application", session["id"], "approve")
+        assert decided.returncode == 0 and "IN_PROGRESS, at esignature_document" in decided.stdout, decided
+        approved = json.loads(hook.wait_for(2)[1][1])
+        assert (approved["type"], approved["data"]["id"], approved["data"]["step"]) == (
+            "application.manual_review_approved",
+            session["id"],
+            "esignature_document",
+        )
+        mail = _mail(smtp_sink, f"<em_review_{session['id'].removeprefix('ias_')}@gigcover>")
+        assert mail["To"] == "jane.doe@example.com"
+        assert mail["X-Gigcover-Kind"] == "application_review_approved"
+        assert session["url"] in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+        assert _sign_and_pay(browser, base, "4242424242424242", localstripe) == SUCCESS  # the emailed link
+        again = _manage(settings, "review-application", session["id"], "decline")
+        assert again.returncode == 1 and "is not under review" in again.stderr
+    assert intents_of(localstripe, session["id"]) == [("succeeded", session["premium"])]
+
+
+def test_an_underwriter_declines_many_claims_with_a_reason(
+    api_url: str, org: Org, smtp_sink: SmtpSink, receiver: tuple[WebhookReceiver, str], settings: Settings
+) -> None:
+    hook, hook_url = receiver
+    reason = "Three water-damage claims since 2024 are outside what this program covers."
+    with (
+        httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http,
+        httpx.Client(base_url=api_url, timeout=60) as browser,
+    ):
+        http.post("/webhook_endpoints", json={"url": hook_url, "events": ["application.ineligible"]})
+        session, base = _under_review(http, browser, claims=3)
+        decided = _manage(settings, "review-application", session["id"], "decline", "--reason", reason)
+        assert decided.returncode == 0 and "INELIGIBLE" in decided.stdout, decided
+        [(_, body)] = hook.wait_for(1)
+        event = json.loads(body)
+        assert (event["type"], event["data"]["id"], event["data"]["reason"]) == (
+            "application.ineligible",
+            session["id"],
+            reason,
+        )
+        page = browser.get(base).text
+        assert "We cannot offer this coverage" in page and reason in page and CANCEL in page
+        done = http.get(f"/apply/sessions/{session['id']}").json()
+        assert (done["status"], done["ended_reason"]) == ("INELIGIBLE", reason)
+        mail = _mail(smtp_sink, f"<em_review_{session['id'].removeprefix('ias_')}@gigcover>")
+        assert mail["X-Gigcover-Kind"] == "application_review_declined"
+        assert reason in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    unknown = _manage(settings, "review-application", "ias_nosuchapplication", "approve")
+    assert unknown.returncode == 1 and "No such session" in unknown.stderr

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from common.ids import new_document_token, new_session_id
@@ -31,6 +32,7 @@ from workflows.application_messages import (
     ApplicationState,
     CardInput,
     ContractorDetails,
+    ReviewDecision,
     SignatureInput,
 )
 
@@ -325,3 +327,129 @@ async def test_a_bad_update_is_rejected_without_a_trace_in_history(
     assert update_events(await handle.fetch_history()) == accepted
     assert (await handle.query(ApplicationWorkflow.state)).step == "application_questions"
     await handle.terminate("test over")
+
+
+MANY_CLAIMS = GOOD_ANSWERS.model_copy(update={"claims_last_three_years": 4})
+
+
+def _api_get(api_url: str, org: Org, path: str, **params: str) -> object:
+    return httpx.get(f"{api_url}/api/v1{path}", params=params, auth=(org.sandbox_key, ""), timeout=30).json()
+
+
+async def _to_review(
+    env: WorkflowEnvironment, api_url: str, org: Org, factory: sessionmaker[Session], settings: Settings
+) -> tuple[ApplicationInput, WorkflowHandle[ApplicationWorkflow, ApplicationState]]:
+    app = await asyncio.to_thread(open_session, api_url, org, factory, settings)
+    handle = await start(env, app)
+    await handle.execute_update(ApplicationWorkflow.verify_info, DETAILS)
+    result = await handle.execute_update(ApplicationWorkflow.answer_questions, MANY_CLAIMS)
+    assert (result.status, result.step) == ("MANUAL_REVIEW", "application_questions")
+    assert result.redirect_url is None
+    assert "underwriter" in (result.message or "")
+    assert row_of(factory, app.session_id).status == "MANUAL_REVIEW"
+    return app, handle
+
+
+async def test_many_claims_wait_for_an_underwriter_who_approves(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+) -> None:
+    app, handle = await _to_review(skipping, api_url, org, session_factory, settings)
+    [held] = _api_get(api_url, org, "/events", type="application.manual_review")  # type: ignore[misc]
+    assert (held["data"]["id"], held["data"]["status"], held["data"]["object"]) == (
+        app.session_id,
+        "MANUAL_REVIEW",
+        "insurance_application_session",
+    )
+    for step in (  # nothing moves while the underwriter decides, not even new answers
+        lambda: handle.execute_update(ApplicationWorkflow.answer_questions, GOOD_ANSWERS),
+        lambda: handle.execute_update(ApplicationWorkflow.sign, SIGNATURE),
+        lambda: handle.execute_update(ApplicationWorkflow.verify_info, DETAILS),
+    ):
+        with pytest.raises(WorkflowUpdateFailedError):
+            await step()
+    approved = await handle.execute_update(ApplicationWorkflow.review, ReviewDecision(approve=True))
+    assert (approved.status, approved.step) == ("IN_PROGRESS", "esignature_document")
+    with pytest.raises(WorkflowUpdateFailedError):  # decided once
+        await handle.execute_update(ApplicationWorkflow.review, ReviewDecision(approve=False))
+    [event] = _api_get(api_url, org, "/events", type="application.manual_review_approved")  # type: ignore[misc]
+    assert (event["data"]["id"], event["data"]["step"]) == (app.session_id, "esignature_document")
+    [email] = _api_get(api_url, org, "/emails", kind="application_review_approved")  # type: ignore[misc]
+    assert email["related"] == {"application_session": app.session_id}
+
+    await handle.execute_update(ApplicationWorkflow.sign, SIGNATURE)
+    card_id = await asyncio.to_thread(card, localstripe, "4242424242424242")
+    await handle.execute_update(ApplicationWorkflow.add_card, CardInput(payment_method_id=card_id))
+    await handle.execute_update(ApplicationWorkflow.complete)
+    state = await handle.result()
+    await keep_history(handle, "application_manual_review_approved")
+    assert state.status == "APPLICATION_COMPLETE" and state.policy_id
+    assert intents_of(localstripe, app.session_id) == [("succeeded", app.premium)]
+
+
+async def test_an_underwriter_who_declines_ends_the_application(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    app, handle = await _to_review(skipping, api_url, org, session_factory, settings)
+    reason = "Four liability claims in three years are more than this program covers."
+    declined = await handle.execute_update(
+        ApplicationWorkflow.review, ReviewDecision(approve=False, reason=reason)
+    )
+    assert (declined.status, declined.message, declined.redirect_url) == (
+        "INELIGIBLE",
+        reason,
+        "https://platform.example/cancel",
+    )
+    state = await handle.result()
+    await keep_history(handle, "application_manual_review_declined")
+    assert (state.status, state.ended_reason) == ("INELIGIBLE", reason)
+    row = row_of(session_factory, app.session_id)
+    assert (row.status, row.ended_reason) == ("INELIGIBLE", reason)
+    [event] = _api_get(api_url, org, "/events", type="application.ineligible")  # type: ignore[misc]
+    assert (event["data"]["id"], event["data"]["reason"]) == (app.session_id, reason)
+    [email] = _api_get(api_url, org, "/emails", kind="application_review_declined")  # type: ignore[misc]
+    assert email["related"] == {"application_session": app.session_id}
+
+
+async def test_the_lifetime_keeps_running_during_a_review(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    app, handle = await _to_review(skipping, api_url, org, session_factory, settings)
+    state = await handle.result()  # nobody decides: the 3-day lifetime passes
+    await keep_history(handle, "application_manual_review_expired")
+    assert (state.status, row_of(session_factory, app.session_id).status) == ("EXPIRED", "EXPIRED")
+    [expired] = _api_get(api_url, org, "/events", type="application.expired")  # type: ignore[misc]
+    assert expired["data"]["id"] == app.session_id
+    with pytest.raises((WorkflowUpdateFailedError, RPCError)):  # the workflow is closed: nothing to decide
+        await handle.execute_update(ApplicationWorkflow.review, ReviewDecision(approve=True))
+
+
+async def test_hiring_workers_or_lacking_a_license_stays_ineligible_whatever_the_claims(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    for answers, why in (
+        (MANY_CLAIMS.model_copy(update={"hires_workers": True}), "work alone"),
+        (MANY_CLAIMS.model_copy(update={"licensed_if_required": False}), "license"),
+    ):
+        app = await asyncio.to_thread(open_session, api_url, org, session_factory, settings)
+        handle = await start(skipping, app)
+        await handle.execute_update(ApplicationWorkflow.verify_info, DETAILS)
+        result = await handle.execute_update(ApplicationWorkflow.answer_questions, answers)
+        assert result.status == "INELIGIBLE" and why in (result.message or "")
+        assert (await handle.result()).status == "INELIGIBLE"

@@ -1,6 +1,7 @@
-"""1099Policy's event types that gigcover never sends are refused at subscription, with the reason; approving
-a job category for an organization is an event in both of its environments."""
+"""The event types a platform can subscribe to are the ones gigcover sends: each is emitted by some flow, and
+1099Policy's types that gigcover never sends are refused at subscription with the reason."""
 
+import ast
 import json
 import os
 import subprocess
@@ -13,10 +14,26 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.settings import Settings
 from db.organizations import create_organization
-from domain.events import NOT_SENT
+from domain.events import EVENT_TYPES, NOT_SENT
 from tests.support import ISSUED_KEYS, Org, WebhookReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
+EMITTERS = ("activities", "services", "workflows", "outbox", "api")
+
+
+def _string_literals() -> set[str]:
+    found: set[str] = set()
+    for folder in EMITTERS:
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    found.add(node.value)
+    return found
+
+
+def test_every_type_a_platform_can_subscribe_to_is_emitted_by_some_flow() -> None:
+    assert sorted(EVENT_TYPES - _string_literals()) == []
+    assert not EVENT_TYPES & set(NOT_SENT)
 
 
 @pytest.mark.parametrize("event_type", sorted(NOT_SENT))

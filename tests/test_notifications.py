@@ -13,6 +13,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from common.settings import Settings
 from notifications.catalog import (
     ApplicationLink,
+    ApplicationReviewApproved,
+    ApplicationReviewDeclined,
     AssignmentChargeFailure,
     AssignmentChargeReminder,
     BillOverdue,
@@ -81,6 +83,25 @@ CASES: dict[EmailKind, tuple[str, EmailContext, list[str]]] = {
             **CONTRACTOR, url="http://127.0.0.1:8000/apply/ias_01", job_name="Spring campaign", expires_at=AT
         ),
         ["Hi Jane Doe", "http://127.0.0.1:8000/apply/ias_01", "March 3, 2027"],
+    ),
+    EmailKind.APPLICATION_REVIEW_APPROVED: (
+        "jane@example.com",
+        ApplicationReviewApproved(
+            **CONTRACTOR, url="http://127.0.0.1:8000/apply/tok", job_name="Spring campaign", expires_at=AT
+        ),
+        ["Hi Jane Doe", "approved", "Spring campaign", "http://127.0.0.1:8000/apply/tok", "March 3, 2027"],
+    ),
+    EmailKind.APPLICATION_REVIEW_DECLINED: (
+        "jane@example.com",
+        ApplicationReviewDeclined(
+            **CONTRACTOR, reason="Five claims in three years.", job_name="Spring campaign"
+        ),
+        [
+            "Hi Jane Doe",
+            "cannot offer you this coverage",
+            "Five claims in three years.",
+            "Nothing was charged",
+        ],
     ),
     EmailKind.PAYMENT_REMINDER: (
         "jane@example.com",

@@ -37,6 +37,10 @@ def test_histories_are_recorded() -> None:
         "engagement_standard_path_cancelled_before_application",
         "assignment_invoice_put_back_and_forth",
         "assignment_repeat_from_the_application_on_file",
+        "application_manual_review_approved",
+        "application_manual_review_declined",
+        "application_manual_review_expired",
+        "application_ineligible_for_claims.before_manual_review",
     }
 
 

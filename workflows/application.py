@@ -2,8 +2,9 @@
 
 The hosted pages drive it with Updates, one per step, each checked by a validator first (a rejected
 Update leaves no trace in the history). Entering a card holds the premium; completing captures it, binds
-the policy, issues certificates, tells the platform (events) and the contractor (email). An application
-that is not finished in time expires.
+the policy, issues certificates, tells the platform (events) and the contractor (email). Answers that need
+an underwriter wait for their decision (the ``review`` Update). An application that is not finished in time
+expires.
 """
 
 import asyncio
@@ -14,10 +15,22 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.application_review import ApplicationReviewActivities
     from activities.applications import ApplicationActivities
     from activities.documents import DocumentActivities
     from common.temporal import SESSION_ID, STEP
-    from domain.application import ENDED, Status, Step, ineligibility, next_step, reached
+    from domain.application import (
+        DECLINED_AFTER_REVIEW,
+        ENDED,
+        Assessment,
+        Outcome,
+        Status,
+        Step,
+        assess,
+        ineligibility,
+        next_step,
+        reached,
+    )
     from workflows.application_messages import (
         APPLICATION_WORKFLOW,
         Answers,
@@ -29,6 +42,9 @@ with workflow.unsafe.imports_passed_through():
         Completion,
         ContractorDetails,
         Progress,
+        ReviewDecision,
+        ReviewEmail,
+        ReviewRecord,
         SavedAnswers,
         SavedDetails,
         SavedSignature,
@@ -42,6 +58,10 @@ QUICK = {"start_to_close_timeout": timedelta(seconds=30)}
 # Since this patch a completed application hands what it collected to its assignment's workflow (the
 # assignment that sent it, or a new first one), which owns the engagement's money from then on.
 ENGAGEMENT_HANDED_OVER = "engagement-handed-to-assignment"
+# Since this patch more than two claims in three years send the application to an underwriter (status
+# MANUAL_REVIEW, decided by the ``review`` Update) instead of ending it as ineligible.
+CLAIMS_GO_TO_REVIEW = "claims-go-to-manual-review"
+UNDER_REVIEW = "An underwriter is reviewing your answers; we will email you when they have decided."
 STRIPE = {
     "start_to_close_timeout": timedelta(seconds=60),
     "retry_policy": RetryPolicy(
@@ -254,6 +274,8 @@ class ApplicationWorkflow:
     def _require(self, step: Step) -> None:
         if self.status in ENDED:
             raise ApplicationError(f"This application is {self.status.value.lower().replace('_', ' ')}.")
+        if self.status is Status.MANUAL_REVIEW:
+            raise ApplicationError(UNDER_REVIEW, type="under_review")
         if not reached(self.step, step):
             raise ApplicationError(f"The application is at {self.step.value}, not yet at {step.value}.")
 
@@ -280,17 +302,81 @@ class ApplicationWorkflow:
                 SavedAnswers(session_id=app.session_id, answers=answers),
                 **QUICK,
             )
-            reason = ineligibility(
-                answers.hires_workers, answers.claims_last_three_years, answers.licensed_if_required
-            )
-            if reason is not None:
-                await self._end(Status.INELIGIBLE, reason, "application.ineligible")
+            facts = (answers.hires_workers, answers.claims_last_three_years, answers.licensed_if_required)
+            verdict = assess(*facts)
+            if verdict.outcome is Outcome.MANUAL_REVIEW and not workflow.patched(CLAIMS_GO_TO_REVIEW):
+                verdict = Assessment(Outcome.INELIGIBLE, ineligibility(*facts))  # started before the patch
+            if verdict.outcome is Outcome.MANUAL_REVIEW:
+                await self._record_review(Status.MANUAL_REVIEW, "application.manual_review", verdict.reason)
+                return self.result()
+            if verdict.outcome is Outcome.INELIGIBLE:
+                await self._end(Status.INELIGIBLE, verdict.reason or "", "application.ineligible")
                 return self.result()
             return await self._advance(Step.APPLICATION_QUESTIONS)
 
     @answer_questions.validator
     def _check_answers(self, answers: Answers) -> None:
         self._require(Step.APPLICATION_QUESTIONS)
+
+    async def _record_review(
+        self,
+        status: Status,
+        event_type: str,
+        reason: str | None,
+        email: ReviewEmail | None = None,
+        step: Step | None = None,
+    ) -> None:
+        """Store a step of the manual review (status, event, email), then take it on: whoever reads the
+        session after the Update finds it stored."""
+        app = self.app
+        step = step or self.step
+        await workflow.execute_activity_method(
+            ApplicationReviewActivities.record_review,
+            ReviewRecord(
+                session_id=app.session_id,
+                step=step,
+                status=status,
+                event_type=event_type,
+                event_id=f"ev_{workflow.uuid4().hex[:20]}",
+                reason=reason,
+                email=email,
+            ),
+            summary=event_type,
+            **QUICK,
+        )
+        if status is Status.INELIGIBLE:
+            self.status, self.ended_reason = status, reason
+        else:
+            self._set(step, status)
+
+    @workflow.update
+    async def review(self, decision: ReviewDecision) -> StepResult:
+        """An underwriter's decision: approved, the application continues at the next step (the contractor is
+        emailed the link); declined, it ends as ineligible with the reason (and an email saying so)."""
+        async with self.lock:
+            if self.status is not Status.MANUAL_REVIEW:  # it ended (expired) while the decision waited
+                raise ApplicationError(self._not_under_review(), type="not_under_review")
+            if decision.approve:
+                await self._record_review(
+                    Status.IN_PROGRESS,
+                    "application.manual_review_approved",
+                    decision.reason,
+                    "approved",
+                    next_step(Step.APPLICATION_QUESTIONS, self.app.withhold_premium),
+                )
+            else:
+                reason = decision.reason or DECLINED_AFTER_REVIEW
+                await self._record_review(Status.INELIGIBLE, "application.ineligible", reason, "declined")
+            return self.result()
+
+    @review.validator
+    def _check_review(self, decision: ReviewDecision) -> None:
+        if self.status is not Status.MANUAL_REVIEW:
+            raise ApplicationError(self._not_under_review(), type="not_under_review")
+
+    def _not_under_review(self) -> str:
+        status = self.status.value.lower().replace("_", " ")
+        return f"Application {self.app.session_id} is not under review: it is {status}."
 
     @workflow.update
     async def sign(self, signature: SignatureInput) -> StepResult:
@@ -385,6 +471,5 @@ class ApplicationWorkflow:
             redirect = app.success_url
         elif self.status in ENDED:
             redirect = app.cancel_url
-        return StepResult(
-            step=self.step, status=self.status, redirect_url=redirect, message=self.ended_reason
-        )
+        message = UNDER_REVIEW if self.status is Status.MANUAL_REVIEW else self.ended_reason
+        return StepResult(step=self.step, status=self.status, redirect_url=redirect, message=message)

@@ -1,6 +1,6 @@
 """Inputs, update payloads and results of the ApplicationWorkflow and its activities."""
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -54,6 +54,13 @@ class SignatureInput(BaseModel):
 
 class CardInput(BaseModel):
     payment_method_id: str = Field(min_length=3, max_length=100)
+
+
+class ReviewDecision(BaseModel):
+    """An underwriter's decision on an application under manual review (``reason``: shown on a decline)."""
+
+    approve: bool
+    reason: str | None = Field(None, max_length=500)
 
 
 class StepResult(BaseModel):
@@ -132,3 +139,19 @@ class Snapshots(BaseModel):
     session: dict[str, Any]
     policy: dict[str, Any] | None = None
     assignment: dict[str, Any] | None = None
+
+
+ReviewEmail = Literal["approved", "declined"]
+
+
+class ReviewRecord(BaseModel):
+    """A step of the manual review, stored in one transaction: the session's status and step, its event
+    (``data``: the session, with ``reason``) and, for a decision, the email telling the contractor."""
+
+    session_id: str
+    step: str
+    status: str
+    event_type: str
+    event_id: str
+    reason: str | None = None
+    email: ReviewEmail | None = None

@@ -22,7 +22,7 @@ from db.models import ApplicationSession, Contractor, Job, Organization, Quote
 from domain.application import ENDED, ORDER, Status, Step, reached, steps_for
 from domain.errors import DomainError
 from domain.geography import US_STATES
-from notifications.render import date, money
+from notifications.render import date, datetime_utc, money
 from services.cards import application_card_form
 from services.workflow_calls import WorkflowCalls
 from workflows.application_messages import (
@@ -128,6 +128,19 @@ def application_page(
             request,
             "ended.html",
             {**context, "heading": heading, "message": message, "steps": None},
+            headers=NO_STORE,
+        )
+    if status == Status.MANUAL_REVIEW:
+        return TEMPLATES.TemplateResponse(
+            request,
+            "manual_review.html",
+            {
+                **context,
+                "steps": None,
+                "email": contractor.email,
+                "job_name": job.name if job else None,
+                "expires": datetime_utc(row.expires_at),
+            },
             headers=NO_STORE,
         )
     shown = current
