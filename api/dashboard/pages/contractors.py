@@ -1,0 +1,253 @@
+"""Contractors: the list (search by name or email, filter by coverage status, 50 a page), each contractor's
+record (policies and certificates, applications with their link — copy, resend, expire —, assignments,
+invoices, money moved, emails sent), and uploading contractors from a CSV file (a preview that marks each bad
+row and why, then an import that runs as a workflow, with its progress on the page).
+
+Reads are open to every member; acting (upload, import, resend, expire) needs the operate capability."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Request, Response, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy.orm import Session
+
+from api.dashboard.auth import CurrentViewer, Operator, Viewer
+from api.dashboard.rendering import page, redirect
+from api.deps import AppSettings, DbSession, Workflows
+from api.errors import STATUS_OF
+from common import representations as render
+from common.settings import Settings
+from documents.issuing import document_store
+from domain.application import ENDED
+from domain.errors import DomainError, not_found
+from services import applications, contractor_import
+from services.contractor_records import SHOWN, CoverageStatus, record_of, search, statuses
+from services.lookups import Page, get_application, get_contractor
+from workflows.contractor_import_messages import ImportProgress
+
+router = APIRouter()
+PREVIEW_SHOWN = 500  # rows listed per kind on the preview (the counts are always whole)
+
+
+@router.get("/contractors", response_class=HTMLResponse)
+def contractors(
+    request: Request,
+    session: DbSession,
+    viewer: CurrentViewer,
+    q: str = "",
+    status: str = "",
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+) -> Response:
+    chosen = CoverageStatus(status) if status in set(CoverageStatus) else None
+    page_of = Page(limit=SHOWN, starting_after=starting_after, ending_before=ending_before)
+    rows = search(session, viewer.tenant, q[:200], chosen, page_of)
+    return page(
+        request,
+        "contractors.html",
+        rows=rows,
+        statuses=statuses(session, viewer.tenant, [r.id for r in rows]),
+        q=q,
+        status=chosen.value if chosen else "",
+        choices=list(CoverageStatus),
+        older=rows[-1].id if len(rows) == SHOWN else None,
+        newer=rows[0].id if rows and (starting_after or ending_before) else None,
+    )
+
+
+# Uploading (declared before /contractors/{id}, which would take "upload" for an id) -----------------------
+
+
+@router.get("/contractors/upload", response_class=HTMLResponse)
+def upload_form(request: Request, viewer: Operator) -> Response:
+    return _upload_page(request)
+
+
+def _upload_page(request: Request, status: int = 200, **context: Any) -> Response:
+    return page(
+        request,
+        "contractor_upload.html",
+        status,
+        columns=contractor_import.TEMPLATE_COLUMNS,
+        required=contractor_import.REQUIRED,
+        max_rows=contractor_import.MAX_ROWS,
+        **context,
+    )
+
+
+@router.get("/contractors/upload/template.csv")
+def template(viewer: Operator) -> Response:
+    return Response(
+        contractor_import.template_csv(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="contractors-template.csv"'},
+    )
+
+
+@router.post("/contractors/upload")
+def upload(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    viewer: Operator,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    data = file.file.read()  # whole: the request's size is capped (GIGCOVER_MAX_REQUEST_BYTES)
+    try:
+        document, _rows = contractor_import.store_upload(
+            session, document_store(settings), viewer.tenant, file.filename or "", data, viewer.actor
+        )
+    except DomainError as error:
+        session.rollback()
+        return _upload_page(request, 400, error=error.message)
+    return redirect(f"/dashboard/contractors/uploads/{document.id}")
+
+
+@router.get("/contractors/uploads/{upload_id}", response_class=HTMLResponse)
+def preview(
+    request: Request, session: DbSession, settings: AppSettings, viewer: Operator, upload_id: str
+) -> Response:
+    document, rows = contractor_import.read_upload(
+        session, document_store(settings), viewer.tenant, upload_id
+    )
+    result = contractor_import.preview(session, viewer.tenant, rows)
+    return page(
+        request,
+        "contractor_preview.html",
+        document=document,
+        result=result,
+        shown=PREVIEW_SHOWN,
+        started=contractor_import.was_started(session, viewer.tenant, document),
+    )
+
+
+@router.post("/contractors/uploads/{upload_id}/import")
+def start_import(
+    session: DbSession, settings: AppSettings, workflows: Workflows, viewer: Operator, upload_id: str
+) -> Response:
+    document = contractor_import.start_import(
+        session, document_store(settings), viewer.tenant, upload_id, viewer.actor, settings, workflows
+    )
+    return redirect(f"/dashboard/contractors/uploads/{document.id}/import")
+
+
+@router.get("/contractors/uploads/{upload_id}/import", response_class=HTMLResponse)
+def import_report(
+    request: Request, session: DbSession, workflows: Workflows, viewer: CurrentViewer, upload_id: str
+) -> Response:
+    document = contractor_import.get_upload(session, viewer.tenant, upload_id)
+    progress = contractor_import.progress_of(session, viewer.tenant, document, workflows)
+    started = progress is not None or contractor_import.was_started(session, viewer.tenant, document)
+    return page(request, "contractor_import.html", document=document, progress=progress, started=started)
+
+
+@router.get("/contractors/uploads/{upload_id}/import/progress")
+def import_progress(
+    session: DbSession, workflows: Workflows, viewer: CurrentViewer, upload_id: str
+) -> Response:
+    """What the report page polls: the counts so far (the refused rows are on the page once it finishes)."""
+    document = contractor_import.get_upload(session, viewer.tenant, upload_id)
+    progress = contractor_import.progress_of(session, viewer.tenant, document, workflows) or ImportProgress(
+        status="running"
+    )
+    return JSONResponse(progress.model_dump(exclude={"refused"}))
+
+
+# One contractor ------------------------------------------------------------------------------------------
+
+
+def _record(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    viewer: Viewer,
+    contractor_id: str,
+    status: int = 200,
+    emails_before: int | None = None,
+    **context: Any,
+) -> Response:
+    record = record_of(session, viewer.tenant, contractor_id, emails_before)
+    links = {
+        a.id: render.application_session(a, settings.public_base_url)["url"] for a in record.applications
+    }
+    return page(
+        request,
+        "contractor.html",
+        status,
+        record=record,
+        c=record.contractor,
+        shown=render.contractor(record.contractor),
+        links=links,
+        ended={s.value for s in ENDED},
+        **context,
+    )
+
+
+@router.get("/contractors/{contractor_id}", response_class=HTMLResponse)
+def contractor(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    viewer: CurrentViewer,
+    contractor_id: str,
+    emails_before: int | None = None,
+) -> Response:
+    return _record(request, session, settings, viewer, contractor_id, emails_before=emails_before)
+
+
+def _refused(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    viewer: Viewer,
+    contractor_id: str,
+    error: DomainError,
+) -> Response:
+    if STATUS_OF[error.kind] == 404:
+        raise error  # the not-found page, as for any object we do not show (nothing was changed yet)
+    session.rollback()
+    return _record(
+        request, session, settings, viewer, contractor_id, STATUS_OF[error.kind], error=error.message
+    )
+
+
+def _own_application(session: Session, viewer: Viewer, contractor_id: str, session_id: str) -> None:
+    """The application must be this contractor's (and, like the contractor, the tenant's)."""
+    contractor = get_contractor(session, viewer.tenant, contractor_id)
+    if get_application(session, viewer.tenant, session_id).contractor_id != contractor.id:
+        raise not_found("invalid_session_id", "session", session_id)
+
+
+@router.post("/contractors/{contractor_id}/applications/{session_id}/resend")
+def resend_link(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    viewer: Operator,
+    contractor_id: str,
+    session_id: str,
+) -> Response:
+    try:
+        _own_application(session, viewer, contractor_id, session_id)
+        applications.resend_link(session, viewer.tenant, session_id, settings, viewer.actor)
+    except DomainError as error:
+        return _refused(request, session, settings, viewer, contractor_id, error)
+    return redirect(f"/dashboard/contractors/{contractor_id}", "resent")
+
+
+@router.post("/contractors/{contractor_id}/applications/{session_id}/expire")
+def expire(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    workflows: Workflows,
+    viewer: Operator,
+    contractor_id: str,
+    session_id: str,
+) -> Response:
+    try:
+        _own_application(session, viewer, contractor_id, session_id)
+        applications.expire_application(session, viewer.tenant, session_id, workflows, viewer.actor)
+    except DomainError as error:
+        return _refused(request, session, settings, viewer, contractor_id, error)
+    return redirect(f"/dashboard/contractors/{contractor_id}", "expired")

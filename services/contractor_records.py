@@ -1,0 +1,211 @@
+"""What the dashboard shows of contractors: a search over them (name or email, coverage status), and one
+contractor's record: policies, applications, assignments, invoices, the money moved for them and every email
+we sent them. Reads only; every query is scoped to the tenant and bounded."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, or_, select
+from sqlalchemy.orm import Session
+
+from db.models import (
+    ApplicationSession,
+    Assignment,
+    Contractor,
+    EmailMessage,
+    Invoice,
+    Payment,
+    Policy,
+    TenantResource,
+)
+from domain.application import ENDED
+from domain.statuses import PolicyStatus
+from services.lookups import Page, get_contractor, list_page, scoped
+from services.tenancy import Tenant
+from workflows.application_messages import application_workflow_id
+from workflows.assignment_messages import assignment_workflow_id
+
+R = TypeVar("R", bound=TenantResource)
+SHOWN = 50  # rows per section of a contractor's record, and per page of the list
+
+
+class CoverageStatus(StrEnum):
+    COVERED = "covered"  # an active policy
+    APPLYING = "applying"  # no active policy; an application waits on the contractor
+    UNCOVERED = "uncovered"  # neither
+
+
+def _has_active_policy() -> ColumnElement[bool]:
+    return exists().where(
+        Policy.contractor_id == Contractor.id,
+        Policy.status == PolicyStatus.ACTIVE.value,
+        Policy.deleted_at.is_(None),
+    )
+
+
+def _has_open_application() -> ColumnElement[bool]:
+    return exists().where(
+        ApplicationSession.contractor_id == Contractor.id,
+        ApplicationSession.status.not_in([s.value for s in ENDED]),
+        ApplicationSession.deleted_at.is_(None),
+    )
+
+
+def search(
+    session: Session,
+    tenant: Tenant,
+    text: str | None = None,
+    status: CoverageStatus | None = None,
+    page: Page | None = None,
+) -> Sequence[Contractor]:
+    """Newest first. ``text`` matches part of the name ("first last") or of the email, ignoring case."""
+    query = scoped(Contractor, tenant)
+    if text and text.strip():
+        needle = text.strip().lower()
+        full_name = func.lower(Contractor.first_name + " " + Contractor.last_name)
+        query = query.where(
+            or_(
+                full_name.contains(needle, autoescape=True),
+                func.lower(Contractor.email).contains(needle, autoescape=True),
+            )
+        )
+    if status is CoverageStatus.COVERED:
+        query = query.where(_has_active_policy())
+    elif status is CoverageStatus.APPLYING:
+        query = query.where(not_(_has_active_policy()), _has_open_application())
+    elif status is CoverageStatus.UNCOVERED:
+        query = query.where(not_(_has_active_policy()), not_(_has_open_application()))
+    return list_page(session, query, Contractor, page or Page(limit=SHOWN))
+
+
+def statuses(session: Session, tenant: Tenant, contractor_ids: Iterable[str]) -> dict[str, CoverageStatus]:
+    """The coverage status of each of ``contractor_ids`` (one page of them), in two indexed queries."""
+    ids = list(contractor_ids)
+    if not ids:
+        return {}
+    covered = set(
+        session.scalars(
+            scoped(Policy, tenant)
+            .where(Policy.contractor_id.in_(ids), Policy.status == PolicyStatus.ACTIVE.value)
+            .with_only_columns(Policy.contractor_id)
+        )
+    )
+    applying = set(
+        session.scalars(
+            scoped(ApplicationSession, tenant)
+            .where(
+                ApplicationSession.contractor_id.in_(ids),
+                ApplicationSession.status.not_in([s.value for s in ENDED]),
+            )
+            .with_only_columns(ApplicationSession.contractor_id)
+        )
+    )
+    return {
+        i: CoverageStatus.COVERED
+        if i in covered
+        else CoverageStatus.APPLYING
+        if i in applying
+        else CoverageStatus.UNCOVERED
+        for i in ids
+    }
+
+
+@dataclass(frozen=True)
+class MoneyMovement:
+    """One charge, hold or refund on the contractor's card (a Payment row: one per idempotency key)."""
+
+    created: int
+    kind: str  # what the workflow did: "hold", "charge", "increase", "refund"
+    amount: int  # cents; a refund is negative
+    status: str
+    payment_intent_id: str | None
+    application_session_id: str | None
+    assignment_id: str | None
+
+
+# The workflows' idempotency keys are "<workflow id>:<step>:…" (workflows/application.py, assignment.py).
+STEP_KINDS = {"preauth": "hold", "charge": "charge", "debit": "increase", "refund": "refund"}
+
+
+def _key_range(prefix: str) -> ColumnElement[bool]:
+    """Keys starting with ``prefix`` (ending in ':'), as a range the unique index on the key answers."""
+    return and_(Payment.idempotency_key >= prefix, Payment.idempotency_key < prefix[:-1] + ";")
+
+
+def money_movements(
+    session: Session, application_ids: Sequence[str], assignment_ids: Sequence[str]
+) -> list[MoneyMovement]:
+    owners = {application_workflow_id(i) + ":": ("application", i) for i in application_ids}
+    owners |= {assignment_workflow_id(i) + ":": ("assignment", i) for i in assignment_ids}
+    if not owners:
+        return []
+    rows = session.scalars(
+        select(Payment).where(or_(false(), *[_key_range(p) for p in owners])).order_by(Payment.id.desc())
+    )
+    movements = []
+    for row in rows:
+        prefix = row.idempotency_key.split(":", 1)[0] + ":"
+        owner_kind, owner_id = owners[prefix]
+        step = row.idempotency_key.split(":")[1] if row.idempotency_key.count(":") else ""
+        movements.append(
+            MoneyMovement(
+                created=row.created,
+                kind=STEP_KINDS.get(step, step),
+                amount=row.amount,
+                status=row.status,
+                payment_intent_id=row.payment_intent_id,
+                application_session_id=owner_id if owner_kind == "application" else None,
+                assignment_id=owner_id if owner_kind == "assignment" else None,
+            )
+        )
+    return movements
+
+
+@dataclass(frozen=True)
+class ContractorRecord:
+    contractor: Contractor
+    status: CoverageStatus
+    policies: list[Policy]
+    applications: list[ApplicationSession]
+    assignments: list[Assignment]
+    invoices: list[Invoice]
+    money: list[MoneyMovement]
+    emails: list[EmailMessage]
+    older_emails: int | None  # the ``emails_before`` cursor of the next page of emails, if there is one
+
+
+def _newest(session: Session, query: Select[tuple[R]], model: type[R]) -> list[R]:
+    return list(session.scalars(query.order_by(model.seq.desc()).limit(SHOWN)))
+
+
+def record_of(
+    session: Session, tenant: Tenant, contractor_id: str, emails_before: int | None = None
+) -> ContractorRecord:
+    """Another organization's (or environment's) contractor is not found, as in the API."""
+    contractor = get_contractor(session, tenant, contractor_id)
+    mine = contractor.id
+    applications = _newest(
+        session,
+        scoped(ApplicationSession, tenant).where(ApplicationSession.contractor_id == mine),
+        ApplicationSession,
+    )
+    assignments = _newest(
+        session, scoped(Assignment, tenant).where(Assignment.contractor_id == mine), Assignment
+    )
+    emails_query = scoped(EmailMessage, tenant).where(EmailMessage.recipient == contractor.email)
+    if emails_before is not None:
+        emails_query = emails_query.where(EmailMessage.seq < emails_before)
+    emails = list(session.scalars(emails_query.order_by(EmailMessage.seq.desc()).limit(SHOWN + 1)))
+    return ContractorRecord(
+        contractor=contractor,
+        status=statuses(session, tenant, [mine])[mine],
+        policies=_newest(session, scoped(Policy, tenant).where(Policy.contractor_id == mine), Policy),
+        applications=applications,
+        assignments=assignments,
+        invoices=_newest(session, scoped(Invoice, tenant).where(Invoice.contractor_id == mine), Invoice),
+        money=money_movements(session, [a.id for a in applications], [a.id for a in assignments]),
+        emails=emails[:SHOWN],
+        older_emails=emails[SHOWN - 1].seq if len(emails) > SHOWN else None,
+    )
