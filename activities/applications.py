@@ -59,6 +59,7 @@ class ApplicationActivities(MoneyActivities):
             if progress.ended_reason is not None:
                 row.ended_reason = progress.ended_reason
             session.commit()
+            self._dispatcher.dispatch_from_thread(committed_items(session))  # application.started's
 
     @activity.defn
     def save_details(self, saved: SavedDetails) -> None:
