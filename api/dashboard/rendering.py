@@ -46,6 +46,7 @@ NOTICES = {
     "revoked": "Revoked.",
     "expired": "Expired.",
     "sync_started": "Sync started.",
+    "creatoriq_saved": "CreatorIQ accepted the key: it is saved.",
 }
 
 
