@@ -36,6 +36,10 @@ class Settings(BaseSettings):
 
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
+    temporal_ui_url: str = Field(
+        "http://127.0.0.1:8233",
+        description="The Temporal web UI the dashboard links each assignment's workflow to; empty: no links.",
+    )
     task_queue: str = "gigcover"
     worker_activity_threads: int = Field(32, description="Activities one worker process runs at once.")
     worker_max_cached_workflows: int = Field(

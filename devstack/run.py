@@ -186,6 +186,7 @@ def main() -> int:
     overrides.setdefault("GIGCOVER_PUBLIC_BASE_URL", os.environ.get("GIGCOVER_PUBLIC_BASE_URL", api_url))
     if embed_temporal:
         overrides["GIGCOVER_TEMPORAL_ADDRESS"] = f"{HOST}:{dev.temporal_port}"
+        overrides["GIGCOVER_TEMPORAL_UI_URL"] = f"http://{HOST}:{dev.temporal_ui_port}"
     if embed_stripe:
         overrides["GIGCOVER_STRIPE_API_BASE"] = f"http://{HOST}:{dev.stripe_port}"
     if embed_smtp:

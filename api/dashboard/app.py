@@ -10,14 +10,24 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.dashboard.auth import NotAllowed, SignInNeeded, sign_in_url
-from api.dashboard.pages import access, billing, contractors, events, org_settings, overview, team, webhooks
+from api.dashboard.pages import (
+    access,
+    assignments,
+    billing,
+    contractors,
+    events,
+    org_settings,
+    overview,
+    team,
+    webhooks,
+)
 from api.dashboard.rendering import page, redirect
 from api.dashboard.security import PREFIX, DashboardHeaders, ForgedForm, require_csrf
 from api.errors import STATUS_OF, describe_validation_errors
 from common.settings import Settings
 from domain.errors import DomainError
 
-PAGES = [access, overview, team, webhooks, events, contractors, billing, org_settings]
+PAGES = [access, overview, team, webhooks, events, contractors, billing, org_settings, assignments]
 FORGED = (
     "This form was sent from somewhere else or has expired: nothing was changed. "
     "Reload the page and try again."

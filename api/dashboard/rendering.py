@@ -46,6 +46,7 @@ NOTICES = {
     "revoked": "Revoked.",
     "expired": "Expired.",
     "sync_started": "Sync started.",
+    "final_pay_reported": "Final pay reported: the adjustment it caused is under Money moved.",
     "creatoriq_saved": "CreatorIQ accepted the key: it is saved.",
 }
 
