@@ -1,13 +1,13 @@
 """What the dashboard shows of contractors: a search over them (name or email, coverage status), and one
-contractor's record: policies, applications, assignments, invoices, the money moved for them and every email
-we sent them. Reads only; every query is scoped to the tenant and bounded."""
+contractor's record: policies, applications, assignments, invoices, the money their assignments moved and
+every email we sent them. Reads only; every query is scoped to the tenant and bounded."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, not_, or_
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -16,16 +16,14 @@ from db.models import (
     Contractor,
     EmailMessage,
     Invoice,
-    Payment,
     Policy,
     TenantResource,
 )
 from domain.application import ENDED
 from domain.statuses import PolicyStatus
+from services.assignment_money import Movement, money_moved
 from services.lookups import Page, get_contractor, list_page, scoped
 from services.tenancy import Tenant
-from workflows.application_messages import application_workflow_id
-from workflows.assignment_messages import assignment_workflow_id
 
 R = TypeVar("R", bound=TenantResource)
 SHOWN = 50  # rows per section of a contractor's record, and per page of the list
@@ -113,54 +111,18 @@ def statuses(session: Session, tenant: Tenant, contractor_ids: Iterable[str]) ->
 
 
 @dataclass(frozen=True)
-class MoneyMovement:
-    """One charge, hold or refund on the contractor's card (a Payment row: one per idempotency key)."""
+class AssignmentMovement:
+    """Money one of the contractor's assignments moved (services.assignment_money, as its page shows)."""
 
-    created: int
-    kind: str  # what the workflow did: "hold", "charge", "increase", "refund"
-    amount: int  # cents; a refund is negative
-    status: str
-    payment_intent_id: str | None
-    application_session_id: str | None
-    assignment_id: str | None
+    assignment_id: str
+    movement: Movement
 
 
-# The workflows' idempotency keys are "<workflow id>:<step>:…" (workflows/application.py, assignment.py).
-STEP_KINDS = {"preauth": "hold", "charge": "charge", "debit": "increase", "refund": "refund"}
-
-
-def _key_range(prefix: str) -> ColumnElement[bool]:
-    """Keys starting with ``prefix`` (ending in ':'), as a range the unique index on the key answers."""
-    return and_(Payment.idempotency_key >= prefix, Payment.idempotency_key < prefix[:-1] + ";")
-
-
-def money_movements(
-    session: Session, application_ids: Sequence[str], assignment_ids: Sequence[str]
-) -> list[MoneyMovement]:
-    owners = {application_workflow_id(i) + ":": ("application", i) for i in application_ids}
-    owners |= {assignment_workflow_id(i) + ":": ("assignment", i) for i in assignment_ids}
-    if not owners:
-        return []
-    rows = session.scalars(
-        select(Payment).where(or_(false(), *[_key_range(p) for p in owners])).order_by(Payment.id.desc())
-    )
-    movements = []
-    for row in rows:
-        prefix = row.idempotency_key.split(":", 1)[0] + ":"
-        owner_kind, owner_id = owners[prefix]
-        step = row.idempotency_key.split(":")[1] if row.idempotency_key.count(":") else ""
-        movements.append(
-            MoneyMovement(
-                created=row.created,
-                kind=STEP_KINDS.get(step, step),
-                amount=row.amount,
-                status=row.status,
-                payment_intent_id=row.payment_intent_id,
-                application_session_id=owner_id if owner_kind == "application" else None,
-                assignment_id=owner_id if owner_kind == "assignment" else None,
-            )
-        )
-    return movements
+def money_of(session: Session, tenant: Tenant, assignments: Sequence[Assignment]) -> list[AssignmentMovement]:
+    """Card charges and refunds, and bills, of these assignments, newest first. Every charge belongs to an
+    assignment: a completed application hands what it collected to its engagement's assignment."""
+    moved = [AssignmentMovement(a.id, m) for a in assignments for m in money_moved(session, tenant, a)]
+    return sorted(moved, key=lambda m: m.movement.at, reverse=True)
 
 
 @dataclass(frozen=True)
@@ -171,7 +133,7 @@ class ContractorRecord:
     applications: list[ApplicationSession]
     assignments: list[Assignment]
     invoices: list[Invoice]
-    money: list[MoneyMovement]
+    money: list[AssignmentMovement]
     emails: list[EmailMessage]
     older_emails: int | None  # the ``emails_before`` cursor of the next page of emails, if there is one
 
@@ -205,7 +167,7 @@ def record_of(
         applications=applications,
         assignments=assignments,
         invoices=_newest(session, scoped(Invoice, tenant).where(Invoice.contractor_id == mine), Invoice),
-        money=money_movements(session, [a.id for a in applications], [a.id for a in assignments]),
+        money=money_of(session, tenant, assignments),
         emails=emails[:SHOWN],
         older_emails=emails[SHOWN - 1].seq if len(emails) > SHOWN else None,
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import ten99policy
 from playwright.sync_api import Browser, expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +23,7 @@ from common.validation import validated
 from db.models import AuditEntry, Contractor, Document, Organization
 from documents.issuing import document_store
 from domain.roles import Role
+from notifications.render import money
 from services import contractor_import
 from services.audit import Actor
 from services.contractors import ContractorIn, add_contractor
@@ -35,8 +37,10 @@ from tests.support import (
     eventually,
     job_fields,
     make_org,
+    refunded_to,
     unique_email,
 )
+from tests.test_engagements import _apply, _assignment_of, _contractor_and_job
 
 pytestmark = pytest.mark.usefixtures("worker")
 __all__ = ["browser"]
@@ -402,6 +406,51 @@ def test_a_contractor_page_shows_the_application_link_and_resending_it_sends_an_
             )
         )
         assert entry is not None and entry.target == application["id"] and entry.actor == operator
+
+
+def test_a_contractors_record_shows_what_the_api_has_for_them(
+    client: object, api_url: str, org: Org, session_factory: sessionmaker[Session], localstripe: str
+) -> None:
+    """A first job paid by card through its application, then a lower final pay refunded: the page shows
+    the policy and its certificates, the assignment, the invoice, the charge and the refund, and the emails,
+    as the API lists them."""
+    contractor, job = _contractor_and_job(wage=500_000)
+    quote = _apply(contractor, job, localstripe)
+    assignment = _assignment_of(contractor)
+    invoice = ten99policy.Invoices.create(
+        contractor=contractor,
+        job=job,
+        gross_pay=120_000,
+        paycycle_startdate=int(time.time()),
+        paycycle_enddate=int(time.time()),
+    )
+    refund = quote["premium_due"] - invoice["premium_due"]
+    eventually(lambda: refunded_to(localstripe, assignment["id"]) == refund, timeout=60)
+    viewer = add_member(session_factory, org.id, Role.VIEWER)
+    with api(org, api_url) as http, signed_in(api_url, viewer) as dashboard:
+        policies = http.get(f"/contractors/{contractor}/policies").json()
+        email = http.get(f"/contractors/{contractor}").json()["email"]
+
+        def sent() -> list[dict[str, Any]]:
+            return [e for e in http.get("/emails", params={"limit": 100}).json() if e["recipient"] == email]
+
+        def settled() -> tuple[list[dict[str, Any]], str] | None:  # no email queued while the page was read
+            before = sent()
+            page = dashboard.get(f"/dashboard/contractors/{contractor}").text
+            ids = [e["id"] for e in before]
+            return (before, page) if before and [e["id"] for e in sent()] == ids else None
+
+        emails, shown = eventually(settled)
+    assert policies and all(p["id"] in shown for p in policies)
+    links = [url for p in policies for url in [p["pdf_url"], *p["certificates"].values()] if url]
+    assert links and all(f'href="{html.escape(url)}"' in shown for url in links)
+    assert f'href="/dashboard/assignments/{assignment["id"]}"' in shown
+    assert invoice["id"] in shown and money(invoice["premium_due"]) in shown
+    money_rows = shown.split('id="h-money"', 1)[1].split('id="h-emails"', 1)[0]
+    assert "card charge" in money_rows and money(quote["premium_due"]) in money_rows
+    assert "card refund" in money_rows and money(-refund) in money_rows
+    assert shown.count('<tr class="email">') == len(emails)
+    assert all(html.escape(e["subject"], quote=False) in shown for e in emails)
 
 
 def test_expiring_an_application_in_the_dashboard_is_expiring_it_in_the_api(
