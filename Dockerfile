@@ -13,7 +13,9 @@ COPY documents ./documents
 COPY domain ./domain
 COPY integrations ./integrations
 COPY notifications ./notifications
+COPY observability ./observability
 COPY outbox ./outbox
+COPY services ./services
 COPY workflows ./workflows
 COPY data ./data
 COPY alembic.ini manage.py worker.py ./

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from temporalio.client import Interceptor
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
@@ -16,12 +16,13 @@ from common.settings import Settings
 _configured: list[bool] = []
 
 
-def install_tracer(service: str, exporter: SpanExporter) -> None:
-    """Make ``exporter`` receive this process's spans (once per process; tests pass an in-memory one)."""
+def install_tracer(service: str, exporter: SpanExporter, batch: bool = True) -> None:
+    """Make ``exporter`` receive this process's spans (once per process; tests pass an in-memory one and
+    ``batch=False``, so each span is exported as it ends)."""
     if _configured:
         return
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    provider.add_span_processor(BatchSpanProcessor(exporter))
+    provider.add_span_processor(BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     _configured.append(True)
 

@@ -9,6 +9,8 @@ from common.schemas import Address, Strict
 from db.models import Entity, Job
 from domain.coverage import CoverageType
 from domain.errors import conflict, invalid
+from services import audit
+from services.audit import Actor
 from services.lookups import get_entity, now, scoped
 from services.tenancy import Tenant
 
@@ -47,20 +49,39 @@ def _apply(entity: Entity, changes: dict[str, Any]) -> None:
         setattr(entity, field, value)
 
 
-def create_entity(session: Session, tenant: Tenant, body: EntityIn) -> Entity:
+def _audit(
+    session: Session, tenant: Tenant, actor: Actor | None, action: str, entity: Entity, **detail: object
+) -> None:
+    if actor is not None:  # a change made in the dashboard
+        audit.record(
+            session,
+            tenant.organization_id,
+            actor,
+            action,
+            entity.id,
+            environment=tenant.environment,
+            **detail,
+        )
+
+
+def create_entity(session: Session, tenant: Tenant, body: EntityIn, actor: Actor | None = None) -> Entity:
     entity = Entity.new(tenant)
     _apply(entity, body.model_dump(mode="json"))
     session.add(entity)
+    _audit(session, tenant, actor, "entity.created", entity, name=entity.name)
     session.commit()
     return entity
 
 
-def update_entity(session: Session, tenant: Tenant, entity_id: str, body: EntityUpdate) -> Entity:
+def update_entity(
+    session: Session, tenant: Tenant, entity_id: str, body: EntityUpdate, actor: Actor | None = None
+) -> Entity:
     entity = get_entity(session, tenant, entity_id)
     changes = body.model_dump(mode="json", exclude_unset=True)
     if "name" in changes and changes["name"] is None:
         raise invalid("name: cannot be removed", "name")
     _apply(entity, changes)
+    _audit(session, tenant, actor, "entity.updated", entity, fields=sorted(changes))
     session.commit()
     return entity
 

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 from common.schemas import Metadata, Strict, WorkLocation, merge_metadata
 from db.models import Job, Quote
 from domain.errors import conflict, invalid
+from services import audit
+from services.audit import Actor
 from services.catalog import approved_category
 from services.invoices import reprice_estimates
 from services.lookups import get_entity, get_job, now, scoped
@@ -74,10 +76,20 @@ def _apply(session: Session, tenant: Tenant, job: Job, changes: dict[str, Any]) 
         setattr(job, field, value)
 
 
-def create_job(session: Session, tenant: Tenant, body: JobIn) -> Job:
+def _audit(
+    session: Session, tenant: Tenant, actor: Actor | None, action: str, job: Job, **detail: object
+) -> None:
+    if actor is not None:  # a change made in the dashboard
+        audit.record(
+            session, tenant.organization_id, actor, action, job.id, environment=tenant.environment, **detail
+        )
+
+
+def create_job(session: Session, tenant: Tenant, body: JobIn, actor: Actor | None = None) -> Job:
     job = Job.new(tenant, custom_metadata={})
     _apply(session, tenant, job, body.model_dump(mode="json"))
     session.add(job)
+    _audit(session, tenant, actor, "job.created", job, name=job.name)
     session.commit()
     return job
 
@@ -86,12 +98,19 @@ PAY = ("wage", "wage_type", "duration_hours")
 
 
 def update_job(
-    session: Session, tenant: Tenant, job_id: str, body: JobUpdate, workflows: WorkflowCalls | None = None
+    session: Session,
+    tenant: Tenant,
+    job_id: str,
+    body: JobUpdate,
+    workflows: WorkflowCalls | None = None,
+    actor: Actor | None = None,
 ) -> Job:
     """A change of pay reprices the estimate of the job's engagements with no final pay reported yet."""
     job = get_job(session, tenant, job_id)
     before = tuple(getattr(job, field) for field in PAY)
-    _apply(session, tenant, job, body.model_dump(mode="json", exclude_unset=True))
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    _apply(session, tenant, job, dict(changes))
+    _audit(session, tenant, actor, "job.updated", job, fields=sorted(changes))
     session.commit()
     if workflows is not None and tuple(getattr(job, field) for field in PAY) != before:
         reprice_estimates(session, tenant, job, workflows)

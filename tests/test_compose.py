@@ -106,6 +106,8 @@ def test_the_image_contains_every_package_the_project_installs() -> None:
     }
     for package in packages:
         assert package.rstrip("*") in copied, f"the Dockerfile does not copy {package.rstrip('*')}/"
+    product = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests", "bench"}
+    assert product <= {p.rstrip("*") for p in packages}, "a package of the product is not installed"
     for module in ("worker.py", "manage.py", "alembic.ini"):
         assert any(
             module in line

@@ -16,6 +16,7 @@ from api.dashboard.pages import (
     billing,
     contractors,
     events,
+    jobs,
     org_settings,
     overview,
     team,
@@ -27,7 +28,7 @@ from api.errors import STATUS_OF, describe_validation_errors
 from common.settings import Settings
 from domain.errors import DomainError
 
-PAGES = [access, overview, team, webhooks, events, contractors, billing, org_settings, assignments]
+PAGES = [access, overview, team, webhooks, events, contractors, billing, org_settings, assignments, jobs]
 FORGED = (
     "This form was sent from somewhere else or has expired: nothing was changed. "
     "Reload the page and try again."

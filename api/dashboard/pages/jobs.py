@@ -1,0 +1,411 @@
+"""Jobs and entities: list, create and edit them through the services the API's /jobs and /entities call
+(services.jobs, services.entities); a job's category is chosen among the organization's approved ones
+(services.catalog), and any other is refused with the API's message. Everyone reads; operators and admins
+change, each change audited."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.dashboard.amounts import cents, dollars
+from api.dashboard.auth import CurrentViewer, Operator, Viewer
+from api.dashboard.rendering import form_model, page, redirect
+from api.deps import DbSession, Workflows
+from api.errors import STATUS_OF
+from db.models import Entity, Job, JobCategory
+from domain.coverage import CoverageType
+from domain.errors import DomainError
+from domain.geography import US_STATES
+from services import entities, jobs
+from services.catalog import approved_categories
+from services.entities import EntityIn, EntityUpdate
+from services.jobs import JobIn, JobUpdate, WageType
+from services.lookups import Page, get_entity, get_job, list_page, scoped
+from services.tenancy import Tenant
+
+router = APIRouter()
+PER_PAGE = 50
+CHOICES = 200  # entities offered in a job's form (the newest)
+Text = Annotated[str, Form(max_length=5000)]
+WITHHOLD = {"": None, "yes": True, "no": False}
+
+
+def _choices(session: Session, tenant: Tenant) -> dict[str, Any]:
+    newest = scoped(Entity, tenant).order_by(Entity.seq.desc()).limit(CHOICES)
+    return {
+        "entity_choices": list(session.scalars(newest)),
+        "categories": list(approved_categories(session, tenant)),
+        "wage_types": list(WageType),
+        "states": US_STATES,
+        "coverage_types": list(CoverageType),
+    }
+
+
+def _names(session: Session, rows: list[Job]) -> dict[str, str]:
+    """The entity and category names of these jobs, by id."""
+    entity_ids, category_ids = {j.entity_id for j in rows}, {j.category_id for j in rows}
+    names = {e.id: e.name for e in session.scalars(select(Entity).where(Entity.id.in_(entity_ids)))}
+    names |= {
+        c.id: c.name for c in session.scalars(select(JobCategory).where(JobCategory.id.in_(category_ids)))
+    }
+    return names
+
+
+def _list(
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    after: str | None = None,
+    entities_after: str | None = None,
+    status: int = 200,
+    **context: Any,
+) -> Response:
+    tenant = viewer.tenant
+    job_rows = list(list_page(session, scoped(Job, tenant), Job, Page(limit=PER_PAGE, starting_after=after)))
+    entity_rows = list(
+        list_page(
+            session, scoped(Entity, tenant), Entity, Page(limit=PER_PAGE, starting_after=entities_after)
+        )
+    )
+    return page(
+        request,
+        "jobs.html",
+        status,
+        jobs=job_rows,
+        entities=entity_rows,
+        names=_names(session, job_rows),
+        older_jobs=job_rows[-1].id if len(job_rows) == PER_PAGE else None,
+        older_entities=entity_rows[-1].id if len(entity_rows) == PER_PAGE else None,
+        **_choices(session, tenant),
+        **context,
+    )
+
+
+@router.get("/jobs", response_class=HTMLResponse)
+def jobs_page(
+    request: Request,
+    session: DbSession,
+    viewer: CurrentViewer,
+    after: str | None = None,
+    entities_after: str | None = None,
+) -> Response:
+    return _list(request, session, viewer, after, entities_after)
+
+
+# Form fields -> the service's input model. Only the format is the page's business (dollars, checkboxes, an
+# empty field): the service checks the values, with the API's messages.
+
+
+def _some(value: str) -> str | None:
+    return value.strip() or None
+
+
+def _location(line1: str, locality: str, region: str, postalcode: str) -> dict[str, str] | None:
+    parts = {"line1": line1, "locality": locality, "region": region, "postalcode": postalcode}
+    given = {k: v.strip() for k, v in parts.items() if v.strip()}
+    return given or None
+
+
+def _job_fields(
+    name: str,
+    description: str,
+    entity: str,
+    category_code: str,
+    wage: str,
+    wage_type: str,
+    years_experience: str,
+    duration_hours: str,
+    line1: str,
+    locality: str,
+    region: str,
+    postalcode: str,
+    withhold_premium: str,
+) -> dict[str, Any]:
+    """Every field of the form; an empty one is None (left out when creating, cleared when editing)."""
+    return {
+        "name": _some(name),
+        "description": _some(description),
+        "entity": _some(entity),
+        "category_code": _some(category_code),
+        "wage": cents(wage, "wage") if wage.strip() else None,
+        "wage_type": _some(wage_type),
+        "years_experience": _some(years_experience),
+        "duration_hours": _some(duration_hours),
+        "address": _location(line1, locality, region, postalcode),
+        "withhold_premium": WITHHOLD.get(withhold_premium.strip()),
+    }
+
+
+def _given(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+JobForm = dict[str, str]
+EntityForm = dict[str, Any]
+
+
+def job_form(
+    name: Text = "",
+    description: Text = "",
+    entity: Text = "",
+    category_code: Text = "",
+    wage: Text = "",
+    wage_type: Text = "",
+    years_experience: Text = "",
+    duration_hours: Text = "",
+    line1: Text = "",
+    locality: Text = "",
+    region: Text = "",
+    postalcode: Text = "",
+    withhold_premium: Text = "",
+) -> JobForm:
+    """The job form's fields as typed."""
+    return {
+        "name": name,
+        "description": description,
+        "entity": entity,
+        "category_code": category_code,
+        "wage": wage,
+        "wage_type": wage_type,
+        "years_experience": years_experience,
+        "duration_hours": duration_hours,
+        "line1": line1,
+        "locality": locality,
+        "region": region,
+        "postalcode": postalcode,
+        "withhold_premium": withhold_premium,
+    }
+
+
+def entity_form(
+    name: Text = "",
+    line1: Text = "",
+    line2: Text = "",
+    locality: Text = "",
+    region: Text = "",
+    postalcode: Text = "",
+    aggregate_limit: Text = "",
+    occurrence_limit: Text = "",
+    required_coverage: Annotated[list[str] | None, Form()] = None,
+) -> EntityForm:
+    """The entity form's fields as typed (the required coverage as the boxes ticked)."""
+    return {
+        "name": name,
+        "line1": line1,
+        "line2": line2,
+        "locality": locality,
+        "region": region,
+        "postalcode": postalcode,
+        "aggregate_limit": aggregate_limit,
+        "occurrence_limit": occurrence_limit,
+        "required_coverage": sorted(required_coverage or []),
+    }
+
+
+JobFormFields = Annotated[JobForm, Depends(job_form)]
+EntityFormFields = Annotated[EntityForm, Depends(entity_form)]
+JOB_GROUPS = {"address": ("line1", "locality", "region", "postalcode")}
+ENTITY_GROUPS = {
+    "address": ("line1", "line2", "locality", "region", "postalcode"),
+    "coverage_limit": ("aggregate_limit", "occurrence_limit"),
+}
+
+
+def _changed(form: dict[str, Any], before: dict[str, Any], groups: dict[str, tuple[str, ...]]) -> set[str]:
+    """The model fields whose form fields differ from what the object has now (an edit sends only those,
+    as a PUT would)."""
+    fields = {key for key in form if form[key] != before.get(key)}
+    for group, parts in groups.items():
+        if fields & set(parts):
+            fields = (fields - set(parts)) | {group}
+    return fields
+
+
+@router.post("/jobs")
+def create_job(request: Request, session: DbSession, viewer: Operator, form: JobFormFields) -> Response:
+    try:
+        body = form_model(JobIn, **_given(_job_fields(**form)))
+        job = jobs.create_job(session, viewer.tenant, body, viewer.actor)
+    except DomainError as error:
+        session.rollback()
+        return _list(
+            request, session, viewer, status=STATUS_OF[error.kind], error=error.message, job_form=form
+        )
+    return redirect(f"/dashboard/jobs/{job.id}", "created")
+
+
+@router.post("/jobs/entities")
+def create_entity(request: Request, session: DbSession, viewer: Operator, form: EntityFormFields) -> Response:
+    try:
+        body = form_model(EntityIn, **_given(_entity_fields(**form)))
+        created = entities.create_entity(session, viewer.tenant, body, viewer.actor)
+    except DomainError as error:
+        session.rollback()
+        return _list(
+            request, session, viewer, status=STATUS_OF[error.kind], error=error.message, entity_form=form
+        )
+    return redirect(f"/dashboard/jobs/entities/{created.id}", "created")
+
+
+def _entity_fields(
+    name: str,
+    line1: str,
+    line2: str,
+    locality: str,
+    region: str,
+    postalcode: str,
+    aggregate_limit: str,
+    occurrence_limit: str,
+    required_coverage: list[str],
+) -> dict[str, Any]:
+    address = {
+        "line1": line1,
+        "line2": line2,
+        "locality": locality,
+        "region": region,
+        "postalcode": postalcode,
+    }
+    limits = {"aggregate_limit": aggregate_limit, "occurrence_limit": occurrence_limit}
+    given_limits = {k: cents(v, f"coverage_limit.{k}") for k, v in limits.items() if v.strip()}
+    return {
+        "name": _some(name),
+        "address": {k: v.strip() for k, v in address.items() if v.strip()} or None,
+        "coverage_limit": given_limits or None,
+        "required_coverage": required_coverage or None,
+    }
+
+
+# One entity ----------------------------------------------------------------------------------------------
+
+
+def _entity_form_of(e: Entity) -> dict[str, Any]:
+    address, limits = e.address or {}, e.coverage_limit or {}
+    return {
+        "name": e.name,
+        **{k: str(address.get(k) or "") for k in ("line1", "line2", "locality", "region", "postalcode")},
+        **{
+            k: dollars(limits[k]) if limits.get(k) is not None else ""
+            for k in ("aggregate_limit", "occurrence_limit")
+        },
+        "required_coverage": list(e.required_coverage or []),
+    }
+
+
+def _entity_page(
+    request: Request, session: Session, viewer: Viewer, entity_id: str, status: int = 200, **context: Any
+) -> Response:
+    found = get_entity(session, viewer.tenant, entity_id)
+    job_rows = list(
+        session.scalars(
+            scoped(Job, viewer.tenant)
+            .where(Job.entity_id == found.id)
+            .order_by(Job.seq.desc())
+            .limit(PER_PAGE)
+        )
+    )
+    context.setdefault("entity_form", _entity_form_of(found))
+    return page(
+        request,
+        "entity.html",
+        status,
+        entity=found,
+        jobs=job_rows,
+        coverage_types=list(CoverageType),
+        states=US_STATES,
+        **context,
+    )
+
+
+@router.get("/jobs/entities/{entity_id}", response_class=HTMLResponse)
+def entity_page(request: Request, session: DbSession, viewer: CurrentViewer, entity_id: str) -> Response:
+    return _entity_page(request, session, viewer, entity_id)
+
+
+@router.post("/jobs/entities/{entity_id}")
+def update_entity(
+    request: Request, session: DbSession, viewer: Operator, entity_id: str, form: EntityFormFields
+) -> Response:
+    try:
+        found = get_entity(session, viewer.tenant, entity_id)  # another organization's: not found
+        changed = _changed(form, _entity_form_of(found), ENTITY_GROUPS)
+        fields = _entity_fields(**form)
+        fields["required_coverage"] = form["required_coverage"]  # none ticked: none required
+        body = form_model(EntityUpdate, **{k: v for k, v in fields.items() if k in changed})
+        entities.update_entity(session, viewer.tenant, entity_id, body, viewer.actor)
+    except DomainError as error:
+        if STATUS_OF[error.kind] == 404:
+            raise
+        session.rollback()
+        return _entity_page(
+            request, session, viewer, entity_id, STATUS_OF[error.kind], error=error.message, entity_form=form
+        )
+    return redirect(f"/dashboard/jobs/entities/{entity_id}", "saved")
+
+
+# One job -------------------------------------------------------------------------------------------------
+
+
+def _job_form_of(j: Job) -> JobForm:
+    address = j.address or {}
+    return {
+        "name": j.name,
+        "description": j.description,
+        "entity": j.entity_id,
+        "category_code": j.category_id,
+        "wage": dollars(j.wage),
+        "wage_type": j.wage_type,
+        "years_experience": "" if j.years_experience is None else str(j.years_experience),
+        "duration_hours": "" if j.duration_hours is None else f"{j.duration_hours:g}",
+        **{k: str(address.get(k) or "") for k in ("line1", "locality", "region", "postalcode")},
+        "withhold_premium": {None: "", True: "yes", False: "no"}[j.withhold_premium],
+    }
+
+
+def _job_page(
+    request: Request, session: Session, viewer: Viewer, job_id: str, status: int = 200, **context: Any
+) -> Response:
+    found = get_job(session, viewer.tenant, job_id)
+    context.setdefault("job_form", _job_form_of(found))
+    return page(
+        request,
+        "job.html",
+        status,
+        job=found,
+        names=_names(session, [found]),
+        **_choices(session, viewer.tenant),
+        **context,
+    )
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, session: DbSession, viewer: CurrentViewer, job_id: str) -> Response:
+    return _job_page(request, session, viewer, job_id)
+
+
+@router.post("/jobs/{job_id}")
+def update_job(
+    request: Request,
+    session: DbSession,
+    workflows: Workflows,
+    viewer: Operator,
+    job_id: str,
+    form: JobFormFields,
+) -> Response:
+    try:
+        found = get_job(session, viewer.tenant, job_id)  # another organization's: not found
+        changed = _changed(form, _job_form_of(found), JOB_GROUPS)
+        fields = {k: v for k, v in _job_fields(**form).items() if k in changed}
+        jobs.update_job(
+            session, viewer.tenant, job_id, form_model(JobUpdate, **fields), workflows, viewer.actor
+        )
+    except DomainError as error:
+        if error.code == "invalid_job_id":
+            raise
+        session.rollback()
+        return _job_page(
+            request, session, viewer, job_id, STATUS_OF[error.kind], error=error.message, job_form=form
+        )
+    return redirect(f"/dashboard/jobs/{job_id}", "saved")
