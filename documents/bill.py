@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from documents.certificate import ISSUER, Party
-from documents.pdf import DocumentPdf
+from documents.pdf import FAMILY, DocumentPdf
 from notifications.render import money
 
 PAYMENT_TERMS_DAYS = 30
@@ -62,12 +62,12 @@ def render_bill(bill: PremiumBill) -> bytes:
     pdf.section("Bill to")
     pdf.fields([("Name", bill.bill_to.name), *[("", line) for line in bill.bill_to.address_lines]])
     pdf.section("Line items")
-    pdf.set_font("Roboto", "", 10)
+    pdf.set_font(FAMILY, "", 10)
     for item in bill.line_items:
         pdf.cell(pdf.epw - 110, 16, item.description)
         pdf.cell(110, 16, money(item.amount), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.rule()
-    pdf.set_font("Roboto", "B", 11)
+    pdf.set_font(FAMILY, "B", 11)
     pdf.cell(pdf.epw - 110, 18, "Amount due")
     pdf.cell(110, 18, money(bill.amount_due), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(10)

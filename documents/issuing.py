@@ -133,7 +133,10 @@ def issue_policy_certificates(
         )
         for coi in certificates
     }
-    policy.pdf_url = save(f"certificates-{policy.id}.pdf", render_certificates(certificates))
+    if len(certificates) == 1:  # all of them together is that one certificate: the same document
+        policy.pdf_url = next(iter(policy.certificates.values()))
+    else:
+        policy.pdf_url = save(f"certificates-{policy.id}.pdf", render_certificates(certificates))
 
 
 def issue_bill(

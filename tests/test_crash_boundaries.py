@@ -226,7 +226,7 @@ async def test_the_worker_killed_at_each_boundary_of_a_card_paid_application(sta
         ).json()
         assert len(policies) == 1, boundary
         policy = policies[0]["id"]
-        assert stack.documents_named(f"certificates-{policy}.pdf") == 1, boundary
+        assert stack.documents_named(f"certificate-{policy}-WC.pdf") == 1, boundary  # workers' comp only
         assert stack.events("application.complete", app.session_id) == 1, boundary
         assert stack.events("policy.active", policy) == 1, boundary
         assert _emails(session_factory, app.session_id, "payment_confirmation", SESSION) == 1, boundary
@@ -281,7 +281,7 @@ async def test_the_worker_killed_while_binding_from_the_application_on_file(stac
         assert charges(localstripe, a) == [("succeeded", a.premium)], boundary
         policies = await asyncio.to_thread(_policies_of, session_factory, a.contractor_id)
         assert len(policies) == 2, boundary  # the one on file, and the assignment's own
-        assert stack.documents_named(f"certificates-{policies[-1]}.pdf") == 1, boundary
+        assert stack.documents_named(f"certificate-{policies[-1]}-WC.pdf") == 1, boundary
 
     await all_boundaries(boundaries(REPEAT_BINDING_ACTIVITIES), one)
 

@@ -1,17 +1,24 @@
 """Certificates and bills are real PDFs: they open, say the right things, render, and are served by link."""
 
 import io
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import font_roboto
 import httpx
 import pypdfium2
 import pytest
+from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import ActivityEnvironment
 
 from activities.documents import DocumentActivities
 from common.settings import Settings
+from documents.certificate import CertificateOfInsurance, Party, render_certificates
+from documents.fonts import STYLES, cut_font, is_latin
 from documents.storage import LocalFolderStore
+from domain.coverage import CoverageType
 from tests.support import Org, contractor_fields, entity_fields, job_fields
 from workflows.messages import BillLine, BillRequest
 
@@ -84,6 +91,7 @@ def test_document_links_are_unguessable_and_exact(api_url: str, org: Org) -> Non
     with httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, "")) as http:
         policy = _bound_policy(http, ["general"])
     url = str(policy["certificates"]["gl_coi_pdf_url"])  # type: ignore[index]
+    assert policy["pdf_url"] == url  # one coverage: all the certificates together are that one
     token = url.split("/files/")[1].split("/")[0]
     assert len(token) >= 32
     assert httpx.get(url.replace(token, token[:-1] + ("A" if token[-1] != "A" else "B"))).status_code == 404
@@ -147,3 +155,60 @@ def test_the_store_refuses_keys_outside_its_folder(tmp_path: object) -> None:
     assert store.get("org_1/doc.pdf") == b"%PDF"
     with pytest.raises(ValueError, match="escapes"):
         store.get("../../etc/passwd")
+
+
+def _certificate(insured: str) -> CertificateOfInsurance:
+    return CertificateOfInsurance(
+        certificate_number="pl_test-GL-1",
+        policy_id="pl_test",
+        coverage=CoverageType.GENERAL,
+        insured=Party(insured, ("1 Market St", "San Francisco, CA 94105")),
+        holder=Party("Acme Brands", ("500 Market St",)),
+        effective_date=1_800_000_000,
+        expiration_date=1_810_000_000,
+        job_category="Spokesperson / Influencer",
+        description_of_operations="Spring campaign: three sponsored posts",
+        work_state="CA",
+        occurrence_limit=100_000_000,
+        aggregate_limit=200_000_000,
+        issued_at=1_800_000_000,
+        sandbox=True,
+    )
+
+
+def _fonts_used(pdf: bytes) -> int:
+    return len(PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"]["/Font"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("insured", "fallback"),
+    [
+        ("Zoë Łukasz-Straße Ștefan Ødegård", False),  # the Latin cut, regular and bold
+        ("Νίκος Παπαδόπουλος", True),  # and the other cut for what the Latin one lacks
+        ("Дмитрий Иванов", True),
+        ("Nguyễn Văn Ánh", True),
+    ],
+)
+def test_names_in_any_script_roboto_has_render_and_read_back(insured: str, fallback: bool) -> None:
+    pdf = render_certificates([_certificate(insured)])
+    assert insured in _text(pdf)
+    assert (_fonts_used(pdf) > 2) is fallback
+    _renders(pdf)
+
+
+def test_the_cuts_are_robotos_characters_split_at_the_latin_ones() -> None:
+    """Fails when font-roboto changes: run ``python -m documents.fonts`` and commit the new cuts."""
+    for style, name in STYLES.items():
+        whole = set(TTFont(Path(font_roboto.__file__).parent / "files" / f"Roboto-{name}.ttf").getBestCmap())
+        latin = set(TTFont(cut_font(style, latin=True)).getBestCmap())
+        other = set(TTFont(cut_font(style, latin=False)).getBestCmap())
+        assert latin == {u for u in whole if is_latin(u)} and other == whole - latin
+
+
+def test_certificates_render_side_by_side_in_threads() -> None:
+    """The worker renders in many activity threads at once, all from the same prepared fonts."""
+    names = ["Jane Doe", "Νίκος Παπαδόπουλος", "Zoë Doe", "Дмитрий Иванов"] * 6
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        pdfs = list(pool.map(lambda name: render_certificates([_certificate(name)]), names))
+    for name, pdf in zip(names, pdfs, strict=True):
+        assert name in _text(pdf)
