@@ -473,6 +473,13 @@ def test_expiring_an_application_in_the_dashboard_is_expiring_it_in_the_api(
         again = post_form(client, page_path, action, {})
     assert again.status_code == through_api.status_code == 409
     assert html.escape(through_api.json()["message"], quote=False) in again.text
+    with session_factory() as session:
+        entry = session.scalar(
+            select(AuditEntry).where(
+                AuditEntry.organization_id == org.id, AuditEntry.action == "application.expired"
+            )
+        )
+    assert entry is not None and entry.target == application["id"] and entry.actor == operator
 
 
 def test_search_by_name_or_email_and_filter_by_status(
@@ -575,6 +582,10 @@ def test_another_organizations_contractor_application_and_upload_answer_404(
         assert client.post(f"{their_upload}/import", data={"csrf_token": token}).status_code == 404
         theirs_under_mine = f"/dashboard/contractors/{mine}/applications/{theirs['id']}/resend"
         assert client.post(theirs_under_mine, data={"csrf_token": token}).status_code == 404
+        with api(org, api_url) as http:
+            own = _application(http)  # an application of this organization, under another contractor
+        crossed = f"/dashboard/contractors/{mine}/applications/{own['id']}/resend"
+        assert client.post(crossed, data={"csrf_token": token}).status_code == 404
         theirs_under_theirs = (
             f"/dashboard/contractors/{theirs['contractor']}/applications/{theirs['id']}/resend"
         )
