@@ -25,6 +25,7 @@ from tests.support import Org, SmtpSink, eventually, make_org, unique_email
 
 pytestmark = pytest.mark.usefixtures("worker")
 __all__ = ["browser"]
+SCREENSHOTS = "docs/screenshots"
 
 
 def _link_in_mail(smtp_sink: SmtpSink, recipient: str, path: str) -> str:
@@ -52,7 +53,7 @@ def test_an_invited_admin_sets_a_password_signs_in_switches_environment_and_sign
         assert response.status_code == 303
     link = _link_in_mail(smtp_sink, newcomer, "/dashboard/invitation/")
 
-    page = browser.new_page()
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(link)
     expect(page.get_by_text(newcomer)).to_be_visible()
     page.get_by_label("New password").evaluate(
@@ -65,8 +66,15 @@ def test_an_invited_admin_sets_a_password_signs_in_switches_environment_and_sign
     page.get_by_role("button", name="Set password").click()
     expect(page.get_by_role("status")).to_contain_text("Your password is set")
 
+    page.goto(f"{api_url}/dashboard/sign-in")
+    page.screenshot(path=f"{SCREENSHOTS}/sign-in.png")
     sign_in(page, api_url, newcomer)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    page.screenshot(path=f"{SCREENSHOTS}/overview.png")
+    page.goto(f"{api_url}/dashboard/team")
+    expect(page.get_by_role("heading", name="Team")).to_be_visible()
+    page.screenshot(path=f"{SCREENSHOTS}/team.png")
+    page.goto(f"{api_url}/dashboard")
     expect(page.get_by_label("Showing sandbox data")).to_be_visible()
     page.get_by_role("button", name="View production").click()
     expect(page.get_by_label("Showing production data")).to_be_visible()
