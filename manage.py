@@ -27,7 +27,7 @@ from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade_to_head
 from db.models import Organization
 from db.organizations import PRODUCTION, SANDBOX, create_organization, issue_key
-from domain.errors import DomainError
+from domain.errors import DomainError, unavailable
 from domain.roles import Role
 from notifications.render import datetime_utc
 from outbox.dispatch import Dispatcher
@@ -178,7 +178,10 @@ def run_review_command(settings: Settings, factory: sessionmaker[Session], args:
         return 1
 
     async def decide() -> tuple[str, str]:
-        client = await asyncio.wait_for(temporal.connect(settings), TEMPORAL_CONNECT_SECONDS)
+        try:
+            client = await asyncio.wait_for(temporal.connect(settings), TEMPORAL_CONNECT_SECONDS)
+        except Exception as error:  # nothing was decided: the underwriter can run the command again
+            raise unavailable(f"Temporal is unreachable at {settings.temporal_address}: {error}") from None
 
         def send() -> tuple[str, str]:  # in a worker thread, as the API's routes call workflows
             with factory() as session:
