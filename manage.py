@@ -6,7 +6,13 @@ python manage.py create-org "Acme Staffing" [--withhold-premium] [--approve '*' 
 python manage.py approve org_… jc_… [jc_… ...]
 python manage.py pending-reviews               (applications waiting for an underwriter)
 python manage.py review-application ias_… approve|decline [--reason TEXT]
-python manage.py issue-key org_… sandbox|production
+python manage.py issue-key org_… sandbox|production [--name …]
+python manage.py list-keys org_… [sandbox|production]
+python manage.py rename-key ak_… "new name"
+python manage.py roll-key ak_… [--expires-in-hours 24]   (the old key works that long; 0: stops at once)
+python manage.py revoke-key ak_…
+python manage.py new-encryption-key          (prints a key for GIGCOVER_ENCRYPTION_KEYS)
+python manage.py rotate-secrets              (re-encrypts stored secrets under the first encryption key)
 python manage.py create-user org_… someone@example.com [--role admin|operator|finance|viewer] [--name …]
 """
 
@@ -15,24 +21,27 @@ import asyncio
 import getpass
 import os
 import sys
+import time
 
 import anyio.to_thread
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from common import temporal
+from common import encryption, temporal
 from common.settings import Settings, get_settings
 from db.catalog import seed_catalog
 from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade_to_head
-from db.models import Organization
-from db.organizations import PRODUCTION, SANDBOX, create_organization, issue_key
+from db.models import ApiKey, Organization
+from db.organizations import PRODUCTION, SANDBOX, create_organization
+from db.sealed import reseal_all
 from domain.errors import DomainError, unavailable
 from domain.roles import Role
 from notifications.render import datetime_utc
 from outbox.dispatch import Dispatcher
 from outbox.records import OutboxItem, committed_items, track_commits
-from services import applications, catalog, members
+from services import api_keys, applications, catalog, members
 from services.audit import COMMAND_LINE
 from services.workflow_calls import WorkflowCalls
 
@@ -71,9 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     approve_cmd.add_argument("organization")
     approve_cmd.add_argument("categories", nargs="+")
     add_review_commands(commands)
-    key_cmd = commands.add_parser("issue-key", help="issue another API key")
-    key_cmd.add_argument("organization")
-    key_cmd.add_argument("environment", choices=[SANDBOX, PRODUCTION])
+    add_key_commands(commands)
     user_cmd = commands.add_parser(
         "create-user", help="create a dashboard member; asks for the password (or reads GIGCOVER_PASSWORD)"
     )
@@ -84,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = get_settings()
+    if args.command == "new-encryption-key":
+        print(encryption.new_key())
+        return 0
+    encryption.install(settings)
     url = settings.resolved_database_url
     upgrade_to_head(url)
     if args.command == "migrate":
@@ -117,13 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             session.commit()
             print("approved: " + (", ".join(approved) or "nothing (no category matched)"))
             deliver(settings, factory, committed_items(session))  # category_code.added
-        elif args.command == "issue-key":
-            if session.get(Organization, args.organization) is None:
-                print(f"no such organization: {args.organization}", file=sys.stderr)
-                return 1
-            key = issue_key(session, args.organization, args.environment)
-            session.commit()
-            print(key)
+        elif args.command in KEY_COMMANDS:
+            return run_key_command(session, settings, args)
         elif args.command in REVIEW_COMMANDS:
             return run_review_command(settings, factory, args)
         elif args.command == "create-user":
@@ -145,6 +151,91 @@ def _create_user(session: Session, args: argparse.Namespace) -> int:
         return 1
     session.commit()
     print(f"member {member.id}: {member.email} ({member.role}); sign in at /dashboard/sign-in")
+    return 0
+
+
+# API keys and stored secrets ----------------------------------------------------------------------------
+
+KEY_COMMANDS = ("issue-key", "list-keys", "rename-key", "roll-key", "revoke-key", "rotate-secrets")
+
+
+def add_key_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    issue = commands.add_parser("issue-key", help="issue another API key (shown once)")
+    issue.add_argument("organization")
+    issue.add_argument("environment", choices=[SANDBOX, PRODUCTION])
+    issue.add_argument("--name", default="", help="what the key is for")
+    listing = commands.add_parser("list-keys", help="an organization's API keys, newest first")
+    listing.add_argument("organization")
+    listing.add_argument("environment", nargs="?", choices=[SANDBOX, PRODUCTION])
+    rename = commands.add_parser("rename-key", help="rename an API key")
+    rename.add_argument("key_id", metavar="ak_…")
+    rename.add_argument("name")
+    roll = commands.add_parser(
+        "roll-key", help="replace an API key (the new one is shown once); the old one works for a while"
+    )
+    roll.add_argument("key_id", metavar="ak_…")
+    roll.add_argument("--expires-in-hours", type=int, default=api_keys.DEFAULT_ROLL_HOURS)
+    revoke = commands.add_parser("revoke-key", help="stop an API key at once")
+    revoke.add_argument("key_id", metavar="ak_…")
+    commands.add_parser("new-encryption-key", help="print a new key for GIGCOVER_ENCRYPTION_KEYS")
+    commands.add_parser(
+        "rotate-secrets", help="re-encrypt every stored secret under the first GIGCOVER_ENCRYPTION_KEYS key"
+    )
+
+
+def _key_line(row: ApiKey) -> str:
+    used = time.strftime("%Y-%m-%d %H:%M", time.gmtime(row.last_used_at)) if row.last_used_at else "never"
+    return (
+        f"{row.public_id}  {row.environment:<10}  {api_keys.status_of(row):<8}  {row.key_hint}  "
+        f"last used {used}  {row.name}"
+    )
+
+
+def run_key_command(session: Session, settings: Settings, args: argparse.Namespace) -> int:
+    """The key commands, through services.api_keys (each change in the audit log as manage.py)."""
+    if args.command == "rotate-secrets":
+        try:
+            written = reseal_all(session.connection(), encryption.box_for(settings))
+        except encryption.UnreadableSecret as unreadable:
+            print(f"nothing re-encrypted: {unreadable}", file=sys.stderr)
+            return 1
+        session.commit()
+        print(f"re-encrypted {written} stored secrets under the first key of GIGCOVER_ENCRYPTION_KEYS")
+        return 0
+    try:
+        if args.command == "issue-key":
+            issued = api_keys.create_key(
+                session, args.organization, COMMAND_LINE, args.environment, args.name
+            )
+            print(issued.key)
+        elif args.command == "list-keys":
+            if session.get(Organization, args.organization) is None:
+                print(f"no such organization: {args.organization}", file=sys.stderr)
+                return 1
+            for row in api_keys.list_keys(session, args.organization, args.environment):
+                print(_key_line(row))
+        else:
+            row = session.scalar(select(ApiKey).where(ApiKey.public_id == args.key_id))
+            if row is None:
+                print(f"no such API key: {args.key_id}", file=sys.stderr)
+                return 1
+            owner = row.organization_id
+            if args.command == "rename-key":
+                print(_key_line(api_keys.rename_key(session, owner, COMMAND_LINE, args.key_id, args.name)))
+            elif args.command == "revoke-key":
+                print(_key_line(api_keys.revoke_key(session, owner, COMMAND_LINE, args.key_id)))
+            elif args.command == "roll-key":
+                hours = args.expires_in_hours
+                issued = api_keys.roll_key(session, owner, COMMAND_LINE, args.key_id, hours)
+                print(f"new key {issued.row.public_id} (shown once): {issued.key}")
+                print(
+                    f"the old key {args.key_id} works for {hours} more hours"
+                    if hours
+                    else "the old key stopped"
+                )
+    except DomainError as refused:
+        print(refused.message, file=sys.stderr)
+        return 1
     return 0
 
 

@@ -16,7 +16,7 @@ from temporalio.worker import Interceptor, Worker
 from activities.registry import build_activities
 from common import temporal
 from common.logs import configure_logging
-from common.settings import Settings, get_settings
+from common.settings import Settings, get_settings, refuse_bad_settings
 from db.engine import make_engine, make_session_factory
 from outbox.dispatch import Dispatcher
 from outbox.records import track_commits
@@ -72,4 +72,5 @@ async def main(interceptors: Sequence[Interceptor] = ()) -> None:
 
 
 if __name__ == "__main__":
+    refuse_bad_settings("worker")  # e.g. a test-mode Stripe key in the production slot
     asyncio.run(main())

@@ -114,9 +114,10 @@ class ApplicationActivities(MoneyActivities):
             if customer is None:
                 raise ApplicationError("the card form was not prepared for this session", non_retryable=True)
             payment = self._claim_payment(session, request.idempotency_key, request.amount)
+            stripe = self._stripe.for_environment(row.environment)  # the sandbox's test keys, or live keys
             try:
-                card = self._stripe.save_card(customer, request.payment_method_id)
-                intent = payment.payment_intent_id or self._stripe.authorize(
+                card = stripe.save_card(customer, request.payment_method_id)
+                intent = payment.payment_intent_id or stripe.authorize(
                     customer,
                     request.payment_method_id,
                     request.amount,
@@ -184,12 +185,19 @@ class ApplicationActivities(MoneyActivities):
 
     @activity.defn
     def release_hold(self, payment_intent_id: str) -> None:
-        self._stripe.cancel(payment_intent_id)
+        """Release a hold of the application whose workflow asks (with its environment's Stripe keys)."""
+        session_id = activity.info().workflow_id.removeprefix("application-")
+        with self._sessions() as session:
+            environment = _session(session, session_id).environment
+        self._stripe.for_environment(environment).cancel(payment_intent_id)
 
     @activity.defn
     def capture_payment(self, request: Capture) -> int:
         """Capture the held premium, with ``invoice.charge_card_succeeded`` (once, however often retried)."""
-        amount = self._stripe.capture(request.payment_intent_id, request.idempotency_key)
+        with self._sessions() as session:
+            environment = _session(session, request.session_id).environment
+        stripe = self._stripe.for_environment(environment)
+        amount = stripe.capture(request.payment_intent_id, request.idempotency_key)
         with self._sessions() as session:
             payment = session.scalar(
                 select(Payment).where(Payment.payment_intent_id == request.payment_intent_id)

@@ -102,7 +102,7 @@ class AssignmentActivities(MoneyActivities):
             session.add(payment)
             session.commit()
             try:
-                intent = self._stripe.charge_saved_card(
+                intent = self._stripe.for_environment(row.environment).charge_saved_card(
                     source.stripe_customer_id,
                     source.payment_method_id,
                     request.amount,
@@ -126,7 +126,8 @@ class AssignmentActivities(MoneyActivities):
             done = session.scalar(select(Payment).where(Payment.idempotency_key == request.idempotency_key))
             if done is not None and done.payment_intent_id:
                 return done.payment_intent_id
-            refund = self._stripe.refund(
+            environment = _assignment(session, request.assignment_id).environment
+            refund = self._stripe.for_environment(environment).refund(
                 request.payment_intent_id,
                 request.amount,
                 {"assignment": request.assignment_id},

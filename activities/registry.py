@@ -16,7 +16,8 @@ from activities.events import EventActivities
 from activities.lifecycle import LifecycleActivities
 from activities.outbox import OutboxActivities
 from activities.webhooks import WebhookActivities
-from common.settings import Settings
+from common import encryption
+from common.settings import Settings, check_settings
 from integrations.stripe_gateway import StripeGateway
 from outbox.dispatch import Dispatcher
 
@@ -24,6 +25,8 @@ from outbox.dispatch import Dispatcher
 def build_activities(
     session_factory: sessionmaker[Session], settings: Settings, dispatcher: Dispatcher
 ) -> list[Callable[..., Any]]:
+    check_settings(settings)  # each environment's Stripe keys of its own mode, usable encryption keys
+    encryption.install(settings)  # the keys the sealed columns (CreatorIQ keys, webhook secrets) use
     events = EventActivities(session_factory, dispatcher)
     webhooks = WebhookActivities(
         session_factory, settings.webhook_timeout_seconds, settings.sandbox_private_webhook_targets
@@ -31,7 +34,7 @@ def build_activities(
     emails = EmailActivities(session_factory, settings)
     outbox = OutboxActivities(dispatcher)
     documents = DocumentActivities(session_factory, settings)
-    gateway = StripeGateway(settings)
+    gateway = StripeGateway(settings)  # the sandbox's; each activity takes its row's environment's
     applications = ApplicationActivities(session_factory, settings, gateway, dispatcher)
     review = ApplicationReviewActivities(session_factory, settings, dispatcher)
     assignments = AssignmentActivities(session_factory, settings, gateway, dispatcher)

@@ -6,15 +6,17 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError
+from api.throttle import SharedCounter
 from api.workflow_calls import workflows
 from common.settings import Settings
 from db.models import ApiKey, Organization
-from db.organizations import hash_key
+from domain.errors import DomainError
 from outbox.records import committed_items
+from services import api_keys
+from services.audit import Actor
 from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
 
@@ -57,16 +59,41 @@ def api_key_from_header(authorization: str | None) -> str | None:
 
 
 def get_tenant(request: Request, session: DbSession) -> Tenant:
+    """The caller's organization and environment, from a working API key (unknown, revoked and expired
+    keys get 401). Each key's requests are rate limited across every API process (429 ``rate_limit`` with
+    ``Retry-After``), and its ``last_used_at`` is kept to the minute."""
     key = api_key_from_header(request.headers.get("authorization"))
     if key is None:
         raise ApiError(401, "invalid_api_key", "No API key provided: send 'Authorization: Bearer <key>'")
-    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None)))
-    if row is None:
-        raise ApiError(401, "invalid_api_key", "Invalid API key")
+    try:
+        row = api_keys.authenticate(session, key)
+    except DomainError:
+        raise ApiError(401, "invalid_api_key", "Invalid API key") from None
     organization = session.get(Organization, row.organization_id)
     if organization is None:
         raise ApiError(401, "no_tenant_found", "This API key belongs to no organization")
+    limiter: SharedCounter = request.app.state.api_rate_limit
+    wait = limiter.hit(session, f"key:{row.public_id}")
+    if wait is not None:
+        raise ApiError(
+            429,
+            "rate_limit",
+            f"Too many requests with this API key: at most {limiter.limit} per {limiter.window} s. "
+            f"Retry after {wait} s.",
+            headers={"Retry-After": str(wait)},
+        )
+    api_keys.note_use(session, row)
+    request.state.api_key = row
     return Tenant(organization, row.environment)
 
 
 CurrentTenant = Annotated[Tenant, Depends(get_tenant)]
+
+
+def get_actor(request: Request, _tenant: CurrentTenant) -> Actor:
+    """Who the audit log says made a change through the API: the key (by its hint) and the address."""
+    row: ApiKey = request.state.api_key
+    return Actor(f"API key {row.key_hint}", ip_address=request.client.host if request.client else "")
+
+
+CurrentActor = Annotated[Actor, Depends(get_actor)]

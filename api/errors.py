@@ -25,9 +25,12 @@ STATUS_OF = {
 class ApiError(Exception):
     """An answer only HTTP gives (authentication, routing); business refusals are DomainErrors."""
 
-    def __init__(self, status: int, error_code: str, message: str) -> None:
+    def __init__(
+        self, status: int, error_code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.error_code, self.message = status, error_code, message
+        self.headers = headers
 
 
 def invalid_input(message: str) -> ApiError:
@@ -41,7 +44,9 @@ def error_body(error_code: str, message: str) -> dict[str, str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.error_code, exc.message), status_code=exc.status)
+        return JSONResponse(
+            error_body(exc.error_code, exc.message), status_code=exc.status, headers=exc.headers
+        )
 
     @app.exception_handler(DomainError)
     async def _refused(_request: Request, exc: DomainError) -> JSONResponse:

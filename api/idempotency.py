@@ -22,6 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.deps import api_key_from_header
 from db.models import IdempotencyRecord
 from db.organizations import hash_key
+from domain.errors import DomainError
+from services import api_keys
 
 REPLAY_WINDOW = 24 * 3600
 WAIT_FOR_FIRST = 30.0
@@ -91,6 +93,16 @@ def claim(
         return Replay(existing.status_code, existing.response_body)
 
 
+def _key_works(factory: sessionmaker[Session], api_key: str) -> bool:
+    """Only a working key gets a stored response replayed: a revoked or expired key gets 401 at once."""
+    with factory() as session:
+        try:
+            api_keys.authenticate(session, api_key)
+        except DomainError:
+            return False
+        return True
+
+
 def finish(factory: sessionmaker[Session], record_id: int, status: int | None, body: str) -> None:
     with factory() as session:
         record = session.get(IdempotencyRecord, record_id)
@@ -139,6 +151,10 @@ class IdempotencyMiddleware:
         if len(key) > 255:
             for message in _error(400, "Idempotency keys are at most 255 characters", key[:255]):
                 await send(message)
+            return
+
+        if not await to_thread.run_sync(_key_works, scope["app"].state.session_factory, api_key):
+            await self.app(scope, receive, send)  # 401 from the route: nothing replayed to a revoked key
             return
 
         body = b""

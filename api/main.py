@@ -15,6 +15,7 @@ from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimits
 from api.request_id import RequestIdMiddleware
 from api.routers import (
+    api_keys,
     application_sessions,
     assignments,
     bills,
@@ -34,10 +35,11 @@ from api.routers import (
     webhook_deliveries,
     webhook_endpoints,
 )
-from common import temporal
+from api.throttle import HostedLinkThrottle, SharedCounter
+from common import encryption, temporal
 from common.logs import keep_quiet
 from common.schemas import has_nul
-from common.settings import Settings, get_settings
+from common.settings import Settings, check_settings, get_settings
 from db.engine import make_engine, make_session_factory
 from outbox.dispatch import Dispatcher
 from outbox.records import track_commits
@@ -54,6 +56,8 @@ def no_nul_in_parameters(request: Request) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    check_settings(settings)  # each environment's Stripe keys of its own mode, usable encryption keys
+    encryption.install(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -79,7 +83,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_docs(app)
     install_error_handlers(app)
+    app.state.api_rate_limit = SharedCounter(settings.rate_limit_requests, settings.rate_limit_window_seconds)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(
+        HostedLinkThrottle,
+        limit=settings.unknown_link_limit,
+        window_seconds=settings.unknown_link_window_seconds,
+    )
     app.add_middleware(HostedPageHeaders, settings=settings)
     app.add_middleware(
         BodyLimits, max_bytes=settings.max_request_bytes, max_json_depth=settings.max_json_depth
@@ -104,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         invoices,
         organization,
         creatoriq,
+        api_keys,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

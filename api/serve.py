@@ -12,7 +12,7 @@ from typing import Any
 
 import uvicorn
 
-from common.settings import Settings, get_settings
+from common.settings import Settings, get_settings, refuse_bad_settings
 
 
 def server_config(
@@ -40,4 +40,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    refuse_bad_settings("API")  # e.g. a test-mode Stripe key in the production slot
     main()

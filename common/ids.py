@@ -28,6 +28,7 @@ PREFIXES = {
     "creatoriq_connection": "ciqc",
     "creatoriq_creator": "ciqs",
     "member": "mem",
+    "api_key": "ak",
 }
 
 

@@ -1,8 +1,10 @@
 """How each resource looks on the wire: API responses, and the ``data`` snapshot of events."""
 
+import time
 from typing import Any
 
 from db.models import (
+    ApiKey,
     ApplicationSession,
     Assignment,
     Bill,
@@ -21,6 +23,7 @@ from db.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from domain.api_keys import key_status
 from outbox.records import event_payload
 
 
@@ -143,6 +146,7 @@ def webhook_endpoint(w: WebhookEndpoint) -> dict[str, Any]:
         "description": w.description,
         "events": w.events,
         "secret": w.secret,
+        "previous_secret_expires_at": w.previous_secret_expires_at,
         "status": w.status,
     }
 
@@ -342,3 +346,22 @@ def bill(b: Bill) -> dict[str, Any]:
         "payment_reference": b.payment_reference,
         "pdf_url": b.pdf_url,
     }
+
+
+def api_key(k: ApiKey, key: str | None = None) -> dict[str, Any]:
+    """An API key as its owner sees it: never the key, except ``key`` once, right after it was made."""
+    body = {
+        "id": k.public_id,
+        "object": "api_key",
+        "created": k.created,
+        "name": k.name,
+        "environment": k.environment,
+        "key_hint": k.key_hint,
+        "status": key_status(k.revoked_at, k.expires_at, int(time.time())),
+        "last_used_at": k.last_used_at,
+        "expires_at": k.expires_at,
+        "revoked_at": k.revoked_at,
+    }
+    if key is not None:
+        body["key"] = key
+    return body

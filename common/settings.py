@@ -6,6 +6,7 @@ pointed elsewhere (a Temporal cluster, PostgreSQL, real Stripe, a real SMTP serv
 
 import os
 import secrets
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,6 +30,24 @@ class Settings(BaseSettings):
         description="Signs what the server hands the browser (page messages). Set the same value on every "
         "API process; empty: one made once and kept in data_dir/secret_key (fine for one machine).",
     )
+    encryption_keys: str = Field(
+        "",
+        description="Fernet keys, comma-separated, that encrypt the third-party secrets we store "
+        "(CreatorIQ API keys, webhook signing secrets): the first encrypts, every one decrypts (rotation: "
+        "put a new key first, run manage.py rotate-secrets, then drop the old one). Set the same value on "
+        "every process; empty: one made once and kept in data_dir/encryption_key (fine for one machine).",
+    )
+    rate_limit_requests: int = Field(
+        100, description="Requests one API key may make per rate_limit_window_seconds (0: no limit)."
+    )
+    rate_limit_window_seconds: int = Field(1, description="The window the API rate limit counts over.")
+    unknown_link_limit: int = Field(
+        20,
+        description="Requests for hosted-page links that do not exist one address may make per "
+        "unknown_link_window_seconds; past it, that address gets 429 on every hosted page until the "
+        "window ends (0: no limit).",
+    )
+    unknown_link_window_seconds: int = Field(600, description="The window unknown_link_limit counts over.")
     database_url: str = Field("", description="SQLAlchemy URL; empty means a SQLite file in data_dir.")
     database_pool_size: int = Field(
         32, description="Connections each process keeps open (the worker runs 32 activity threads)."
@@ -46,8 +65,22 @@ class Settings(BaseSettings):
         1000, description="Workflows a worker keeps in memory between tasks (more: less replay, more RAM)."
     )
 
-    stripe_api_key: str = "sk_test_gigcover_local"
-    stripe_publishable_key: str = "pk_test_gigcover_local"
+    # Each environment has its own Stripe keys: the sandbox test-mode keys, production live-mode keys
+    # (check_settings refuses the other mode's key in either slot). The defaults are localstripe's.
+    stripe_sandbox_secret_key: str = Field(
+        "sk_test_gigcover_local", description="Test-mode secret key (sk_test_… or rk_test_…) of the sandbox."
+    )
+    stripe_sandbox_publishable_key: str = Field(
+        "pk_test_gigcover_local",
+        description="Test-mode publishable key (pk_test_…) the sandbox card page uses.",
+    )
+    stripe_production_secret_key: str = Field(
+        "sk_live_gigcover_local", description="Live-mode secret key (sk_live_… or rk_live_…) of production."
+    )
+    stripe_production_publishable_key: str = Field(
+        "pk_live_gigcover_local",
+        description="Live-mode publishable key (pk_live_…) the production card page uses.",
+    )
     stripe_api_base: str | None = Field(
         "http://127.0.0.1:8420", description="Stripe API base; empty for the real Stripe."
     )
@@ -133,3 +166,75 @@ def server_secret(settings: Settings) -> bytes:
         with os.fdopen(descriptor, "w") as file:
             file.write(secrets.token_urlsafe(48))
     return path.read_text().strip().encode()
+
+
+class SettingsError(ValueError):
+    """Settings a process must not start with; the message says which and why (never a secret's value)."""
+
+
+@dataclass(frozen=True)
+class StripeKeys:
+    secret: str
+    publishable: str
+
+
+STRIPE_MODES = {"sandbox": "test", "production": "live"}  # environment -> the Stripe mode its keys must be
+LOCAL_KEY_SUFFIX = "_gigcover_local"  # the placeholders only localstripe takes
+
+
+def stripe_keys(settings: Settings, environment: str) -> StripeKeys:
+    """The Stripe keys of one environment (``sandbox`` or ``production``)."""
+    return StripeKeys(
+        getattr(settings, f"stripe_{environment}_secret_key"),
+        getattr(settings, f"stripe_{environment}_publishable_key"),
+    )
+
+
+def _stripe_problems(settings: Settings) -> list[str]:
+    problems = []
+    for environment, mode in STRIPE_MODES.items():
+        keys = stripe_keys(settings, environment)
+        for kind, value, prefixes in (
+            ("secret", keys.secret, (f"sk_{mode}_", f"rk_{mode}_")),
+            ("publishable", keys.publishable, (f"pk_{mode}_",)),
+        ):
+            name = f"GIGCOVER_STRIPE_{environment.upper()}_{kind.upper()}_KEY"
+            if value.startswith(prefixes):
+                if LOCAL_KEY_SUFFIX in value and not settings.stripe_api_base:
+                    problems.append(
+                        f"{name} is the local stand-in's placeholder, and GIGCOVER_STRIPE_API_BASE is empty "
+                        "(real Stripe): set the key from your Stripe dashboard"
+                    )
+                continue
+            other = "live" if mode == "test" else "test"
+            found = (
+                f"a {other}-mode key"
+                if value.startswith((f"sk_{other}_", f"rk_{other}_", f"pk_{other}_"))
+                else "no Stripe key of that kind"
+            )
+            problems.append(
+                f"{name} holds {found}: the {environment} environment takes a {mode}-mode {kind} key "
+                f"({' or '.join(p + '…' for p in prefixes)})"
+            )
+    return problems
+
+
+def check_settings(settings: Settings) -> None:
+    """What the API and the worker check before they start: each environment's Stripe keys are of its own
+    mode (a production deployment never charges cards in test mode, a sandbox never in live mode), and the
+    encryption keys are usable. Raises SettingsError naming every problem."""
+    from common.encryption import key_problems  # common.encryption reads these settings
+
+    problems = _stripe_problems(settings) + key_problems(settings)
+    if problems:
+        raise SettingsError("; ".join(problems))
+
+
+def refuse_bad_settings(process: str) -> None:
+    """Exit with one clear line (status 2) when the settings are unsafe to start with (see check_settings)."""
+    import sys
+
+    try:
+        check_settings(get_settings())
+    except SettingsError as problems:
+        sys.exit(f"gigcover {process}: refusing to start: {problems}")

@@ -6,11 +6,16 @@ Each delivery carries ``ten99policy-signature: t=<unix seconds>,v1=<hex>`` where
 HMAC-SHA256 of ``"<t>.<raw request body>"`` keyed with the endpoint's ``whsec_…`` secret. Receivers should
 verify the signature over the *raw* body (before parsing JSON) and refuse old timestamps, which stops
 replays of a captured delivery.
+
+When an endpoint's secret is rolled, the old secret keeps signing beside the new one for a while: the header
+then carries one ``v1`` per secret (``t=…,v1=<new>,v1=<old>``), so a receiver that still has the old secret,
+or already has the new one, accepts the delivery. ``verify_signature`` accepts any matching ``v1``.
 """
 
 import hashlib
 import hmac
 import time
+from collections.abc import Sequence
 
 SIGNATURE_HEADER = "ten99policy-signature"
 EVENT_ID_HEADER = "ten99policy-event-id"
@@ -26,9 +31,12 @@ def compute_signature(secret: str, timestamp: int, payload: bytes) -> str:
     return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def signature_header(secret: str, payload: bytes, timestamp: int | None = None) -> str:
+def signature_header(secret: str | Sequence[str], payload: bytes, timestamp: int | None = None) -> str:
+    """``secret``: the endpoint's secret, or its secrets during a rotation (one ``v1`` each, in order)."""
     timestamp = int(time.time()) if timestamp is None else timestamp
-    return f"t={timestamp},v1={compute_signature(secret, timestamp, payload)}"
+    secrets = [secret] if isinstance(secret, str) else list(secret)
+    signatures = ",".join(f"v1={compute_signature(s, timestamp, payload)}" for s in secrets)
+    return f"t={timestamp},{signatures}"
 
 
 def verify_signature(

@@ -9,10 +9,21 @@ import time
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, Self
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from common.ids import new_id
+from db.sealed import SealedText
 
 
 class Base(DeclarativeBase):
@@ -32,16 +43,22 @@ class Organization(Base):
 
 
 class ApiKey(Base):
-    """Only a SHA-256 of each key is stored; the key itself is shown once, when it is made."""
+    """Only a SHA-256 of each key is stored; the key itself is shown once, when it is made (or rolled).
+    ``public_id`` (``ak_…``) names it in the API, the dashboard and manage.py. A rolled key keeps working
+    until ``expires_at``; a revoked one stops at once. ``last_used_at`` is written at most once a minute."""
 
     __tablename__ = "api_keys"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
     environment: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(String(100), default="", server_default="")
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     key_hint: Mapped[str] = mapped_column(String(40))
     created: Mapped[int] = mapped_column(Integer)
+    last_used_at: Mapped[int | None] = mapped_column(Integer)
+    expires_at: Mapped[int | None] = mapped_column(Integer)
     revoked_at: Mapped[int | None] = mapped_column(Integer)
 
 
@@ -214,8 +231,18 @@ class WebhookEndpoint(TenantResource):
     url: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     events: Mapped[list[Any]]
-    secret: Mapped[str] = mapped_column(String(80))
+    secret: Mapped[str] = mapped_column(SealedText)  # encrypted at rest (db/sealed.py)
+    # After a roll, the old secret keeps signing beside the new one until it expires (two v1= signatures).
+    previous_secret: Mapped[str | None] = mapped_column(SealedText)
+    previous_secret_expires_at: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(12), default="enabled", server_default="enabled")
+
+    def signing_secrets(self, at: float) -> list[str]:
+        """The secrets a delivery made at ``at`` is signed with: the current one, then the rolled one
+        while its overlap lasts."""
+        if self.previous_secret and self.previous_secret_expires_at and at < self.previous_secret_expires_at:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
 
 
 class Event(TenantResource):
@@ -439,14 +466,15 @@ class PremiumAdjustment(Base):
 class CreatorIQConnection(TenantResource):
     """An organization's CreatorIQ API key (per environment) and how its creators become applications.
 
-    The key is needed in full to call CreatorIQ and to check its webhook signatures, so it is stored; the
-    API only ever shows ``api_key_hint``. ``id`` names the connection in the webhook callback URL."""
+    The key is needed in full to call CreatorIQ and to check its webhook signatures, so it is stored,
+    encrypted (db/sealed.py); the API only ever shows ``api_key_hint``. ``id`` names the connection in the
+    webhook callback URL."""
 
     ID_KIND = "creatoriq_connection"
     __tablename__ = "creatoriq_connections"
     __table_args__ = (UniqueConstraint("organization_id", "environment"),)
 
-    api_key: Mapped[str] = mapped_column(Text)
+    api_key: Mapped[str] = mapped_column(SealedText)
     api_key_hint: Mapped[str] = mapped_column(String(20))
     category_code: Mapped[str] = mapped_column(String(80))
     coverage_type: Mapped[list[Any]]
@@ -493,7 +521,8 @@ class Payment(Base):
 
 
 class IdempotencyRecord(Base):
-    """The first response to an idempotency key, per API key (stored as its hash), replayed for 24 hours."""
+    """The first response to an idempotency key, per API key (stored as its hash), replayed for 24 hours.
+    The response is stored encrypted: some show a secret once (a new API key, a webhook secret)."""
 
     __tablename__ = "idempotency_records"
     __table_args__ = (UniqueConstraint("api_key_hash", "key"),)
@@ -506,7 +535,7 @@ class IdempotencyRecord(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     created: Mapped[int] = mapped_column(Integer)
     status_code: Mapped[int | None] = mapped_column(Integer)
-    response_body: Mapped[str | None] = mapped_column(Text)
+    response_body: Mapped[str | None] = mapped_column(SealedText)
 
 
 # The dashboard: the organization's people, their sign-ins and what they changed -------------------------
@@ -590,3 +619,14 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ip_address: Mapped[str] = mapped_column(String(64), default="")
     at: Mapped[int] = mapped_column(Integer)
+
+
+class RateCounter(Base):
+    """A counter that every API process shares: requests of one API key, or unknown hosted-page links asked
+    for by one address, in the current window (api/throttle.py)."""
+
+    __tablename__ = "rate_counters"
+
+    bucket: Mapped[str] = mapped_column(String(120), primary_key=True)
+    window_start: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)

@@ -29,17 +29,24 @@ class NewOrganization:
     production_key: str
 
 
-def issue_key(session: Session, organization_id: str, environment: str) -> str:
+def new_key(organization_id: str, environment: str, name: str = "") -> tuple[ApiKey, str]:
+    """A new API key's row (not yet added) and the key itself, which is stored only as its hash."""
     key = KEY_PREFIXES[environment] + random_base62(32)
-    session.add(
-        ApiKey(
-            organization_id=organization_id,
-            environment=environment,
-            key_hash=hash_key(key),
-            key_hint=key_hint(key),
-            created=int(time.time()),
-        )
+    row = ApiKey(
+        public_id=new_id("api_key"),
+        organization_id=organization_id,
+        environment=environment,
+        name=name,
+        key_hash=hash_key(key),
+        key_hint=key_hint(key),
+        created=int(time.time()),
     )
+    return row, key
+
+
+def issue_key(session: Session, organization_id: str, environment: str, name: str = "") -> str:
+    row, key = new_key(organization_id, environment, name)
+    session.add(row)
     return key
 
 
@@ -68,7 +75,8 @@ def create_organization(
     session.add(org)
     session.flush()
     approve(session, org.id, approve_categories or [])
-    sandbox, production = issue_key(session, org.id, SANDBOX), issue_key(session, org.id, PRODUCTION)
+    sandbox = issue_key(session, org.id, SANDBOX, "Default sandbox key")
+    production = issue_key(session, org.id, PRODUCTION, "Default production key")
     session.commit()
     return NewOrganization(org, sandbox, production)
 

@@ -7,9 +7,14 @@ given, is loaded at start and saved once at a clean stop, so a second ``make run
 It also takes cards as Stripe does (any brand and length, American Express with its 4-digit CVC, Stripe's
 messages and decline codes instead of "Bad request"), and its stand-in for Stripe.js gets a card form a
 person can use: ``localstripe_elements.js`` beside this file, served after localstripe's own script.
+
+And it keeps test mode and live mode apart as Stripe does: an object belongs to the mode of the key that made
+it (``livemode``), and a key of the other mode neither sees it (404 "No such …") nor uses it, so the sandbox's
+test keys and production's live keys can both run against it and a mix-up shows.
 """
 
 import argparse
+import contextvars
 import logging
 import pickle
 import re
@@ -227,6 +232,67 @@ def serve_card_form() -> None:
     server.app.middlewares.append(stripe_js)
 
 
+LIVE = contextvars.ContextVar("livemode", default=False)  # the mode of the request being handled
+LIVE_KEYS = ("sk_live_", "rk_live_", "pk_live_")
+
+
+def _ids_in(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [i for v in value.values() for i in _ids_in(v)]
+    if isinstance(value, list):
+        return [i for v in value for i in _ids_in(v)]
+    return []
+
+
+def separate_modes() -> None:
+    """Each object made is tagged with the mode of the request's key (a secret key in the Authorization
+    header, or the publishable key Stripe.js posts as ``key``); a request that names an object of the other
+    mode, in its path or its parameters, gets Stripe's 404, and lists show only the request's mode."""
+    modes: dict[str, bool] = {}  # object id -> livemode
+    for value in resources.store.values():  # objects loaded from the state file
+        if isinstance(getattr(value, "id", None), str):
+            modes[value.id] = bool(getattr(value, "livemode", False))
+    init = resources.StripeObject.__init__
+
+    def init_in_mode(self: resources.StripeObject, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        if not isinstance(self, resources.List) and isinstance(getattr(self, "id", None), str):
+            self.livemode = LIVE.get()
+            modes[self.id] = self.livemode
+
+    compute = resources.List._compute_starting_pos
+
+    def compute_in_mode(self: resources.List) -> None:
+        if self._starting_pos is None:
+            live = LIVE.get()
+            self._list = [item for item in self._list if getattr(item, "livemode", live) == live]
+        compute(self)
+
+    resources.StripeObject.__init__ = init_in_mode  # type: ignore[method-assign]
+    resources.List._compute_starting_pos = compute_in_mode  # type: ignore[method-assign]
+
+    @web.middleware
+    async def in_mode(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.startswith("/v1/"):
+            return await handler(request)
+        data = await server.get_post_data(request, remove_auth=False) if request.method == "POST" else {}
+        key = server.get_api_key(request) or (data or {}).get("key") or ""
+        live = isinstance(key, str) and key.startswith(LIVE_KEYS)
+        named = request.path.split("/") + _ids_in(data or {}) + _ids_in(dict(request.query))
+        for name in named:
+            if modes.get(name, live) != live:
+                raise UserError(404, f"No such object: '{name}' (it belongs to the other mode)")
+        token = LIVE.set(live)
+        try:
+            return await handler(request)
+        finally:
+            LIVE.reset(token)
+
+    server.app.middlewares.append(in_mode)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -242,6 +308,7 @@ def main() -> None:
     if args.state_file and args.state_file.exists():
         resources.store.update(pickle.loads(args.state_file.read_bytes()))
     index_refunds_by_charge()
+    separate_modes()
 
     async def save_state(_app: web.Application) -> None:
         if args.state_file:

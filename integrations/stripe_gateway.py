@@ -2,13 +2,18 @@
 
 Real Stripe in production; the same code against localstripe locally (``GIGCOVER_STRIPE_API_BASE``). Only
 parameters both accept are sent: reasons and descriptions go into ``metadata``.
+
+Each environment has its own keys (``GIGCOVER_STRIPE_SANDBOX_*`` test-mode, ``GIGCOVER_STRIPE_PRODUCTION_*``
+live-mode): a gateway acts for one environment, and ``for_environment`` gives the one of another, so a
+sandbox application's customer, card, hold, capture and refunds are all test-mode objects, and a production
+one's all live-mode objects (Stripe keeps the two apart: one mode cannot see the other's objects).
 """
 
 from dataclasses import dataclass
 
 import stripe
 
-from common.settings import Settings
+from common.settings import Settings, stripe_keys
 
 
 class CardDeclined(Exception):
@@ -38,11 +43,20 @@ def _captured_amount(intent: stripe.PaymentIntent) -> int:
 
 
 class StripeGateway:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, environment: str = "sandbox") -> None:
+        keys = stripe_keys(settings, environment)
         base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
-        self._stripe = stripe.StripeClient(
-            settings.stripe_api_key, base_addresses=base, max_network_retries=2
-        )  # type: ignore[arg-type]
+        self._stripe = stripe.StripeClient(keys.secret, base_addresses=base, max_network_retries=2)  # type: ignore[arg-type]
+        self._settings, self.environment, self.publishable_key = settings, environment, keys.publishable
+        self._by_environment: dict[str, StripeGateway] = {environment: self}
+
+    def for_environment(self, environment: str) -> "StripeGateway":
+        """The gateway with ``environment``'s keys (made once, then shared)."""
+        if environment not in self._by_environment:
+            other = StripeGateway(self._settings, environment)
+            other._by_environment = self._by_environment
+            self._by_environment[environment] = other
+        return self._by_environment[environment]
 
     def create_customer(self, email: str, name: str, metadata: dict[str, str], idempotency_key: str) -> str:
         customer = self._stripe.v1.customers.create(

@@ -67,9 +67,9 @@ class WebhookSender:
             stored = session.scalar(select(Event).where(Event.id == delivery.event_id))
             if stored is None:
                 raise Undeliverable(f"no event {delivery.event_id}")
-            url, secret, event_id, environment = (
+            url, secrets, event_id, environment = (
                 endpoint.url,
-                endpoint.secret,
+                endpoint.signing_secrets(attempted_at),  # two while a rolled secret's overlap lasts
                 stored.id,
                 endpoint.environment,
             )
@@ -86,7 +86,7 @@ class WebhookSender:
                 headers={
                     **target.headers,
                     "Content-Type": "application/json",
-                    SIGNATURE_HEADER: signature_header(secret, body),
+                    SIGNATURE_HEADER: signature_header(secrets, body),
                     EVENT_ID_HEADER: event_id,
                     "ten99policy-delivery-id": delivery_id,
                 },

@@ -17,19 +17,27 @@ def stripe_js_url(settings: Settings) -> str:
     return f"{base.rstrip('/')}/js.stripe.com/v3/" if base else "https://js.stripe.com/v3/"
 
 
-def card_form(settings: Settings, customer_id: str, metadata: dict[str, str]) -> dict[str, str]:
-    """What the card page's Stripe.js needs: a SetupIntent for this visit, the publishable key, the script."""
+def card_form(
+    settings: Settings, environment: str, customer_id: str, metadata: dict[str, str]
+) -> dict[str, str]:
+    """What the card page's Stripe.js needs: a SetupIntent for this visit, the publishable key of the
+    environment's Stripe mode, the script."""
+    gateway = StripeGateway(settings, environment)
     return {
-        "client_secret": StripeGateway(settings).create_setup_intent(customer_id, metadata),
-        "publishable_key": settings.stripe_publishable_key,
+        "client_secret": gateway.create_setup_intent(customer_id, metadata),
+        "publishable_key": gateway.publishable_key,
         "stripe_js_url": stripe_js_url(settings),
     }
 
 
 def customer_for(
-    settings: Settings, contractor: Contractor, metadata: dict[str, str], idempotency_key: str
+    settings: Settings,
+    environment: str,
+    contractor: Contractor,
+    metadata: dict[str, str],
+    idempotency_key: str,
 ) -> str:
-    return StripeGateway(settings).create_customer(
+    return StripeGateway(settings, environment).create_customer(
         contractor.email, f"{contractor.first_name} {contractor.last_name}", metadata, idempotency_key
     )
 
@@ -40,9 +48,11 @@ def application_card_form(
     """A Stripe customer for the contractor (once per application) and a SetupIntent for this visit."""
     if row.stripe_customer_id is None:
         metadata = {"contractor": contractor.id, "organization": row.organization_id}
-        row.stripe_customer_id = customer_for(settings, contractor, metadata, f"customer:{row.id}")
+        row.stripe_customer_id = customer_for(
+            settings, row.environment, contractor, metadata, f"customer:{row.id}"
+        )
         session.commit()
-    return card_form(settings, row.stripe_customer_id, {"session": row.id})
+    return card_form(settings, row.environment, row.stripe_customer_id, {"session": row.id})
 
 
 def replacement_card_form(
@@ -53,9 +63,9 @@ def replacement_card_form(
     customer = source.stripe_customer_id if source else None
     if customer is None:
         customer = customer_for(
-            settings, contractor, {"contractor": contractor.id}, f"customer:{contractor.id}"
+            settings, row.environment, contractor, {"contractor": contractor.id}, f"customer:{contractor.id}"
         )
-    return card_form(settings, customer, {"assignment": row.id})
+    return card_form(settings, row.environment, customer, {"assignment": row.id})
 
 
 def replace_card(
@@ -66,7 +76,8 @@ def replace_card(
     if source is None or source.stripe_customer_id is None or not payment_method_id:
         raise invalid("Please enter your card.", "payment_method_id")
     try:
-        card = StripeGateway(settings).save_card(source.stripe_customer_id, payment_method_id)
+        gateway = StripeGateway(settings, row.environment)
+        card = gateway.save_card(source.stripe_customer_id, payment_method_id)
     except CardDeclined as declined:
         raise DomainError("card_declined", declined.message, "payment_method_id", Refusal.DECLINED) from None
     source.payment_method_id, source.card_summary = card.payment_method_id, card.summary

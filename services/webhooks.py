@@ -20,6 +20,8 @@ from services import audit
 from services.lookups import Page, filtered, get_endpoint, get_owned, list_page, now, scoped
 from services.tenancy import Tenant
 
+MAX_OVERLAP_HOURS = 168  # a rolled secret signs beside the new one for at most a week
+
 
 def _event_list(value: Any) -> Any:
     if value is None or value == "*" or value == ["*"]:
@@ -123,6 +125,45 @@ def update_endpoint(
         "webhook_endpoint.updated",
         endpoint.id,
         **{k: str(v) if k == "url" else v for k, v in changes.items()},
+    )
+    session.commit()
+    return endpoint
+
+
+class SecretRoll(Strict):
+    expires_in_hours: int = Field(
+        24,
+        description="How long the old secret keeps signing deliveries beside the new one (two v1= "
+        f"signatures), so receivers can switch over: 0 (it stops at once) to {MAX_OVERLAP_HOURS}.",
+    )
+
+
+def roll_secret(
+    session: Session, tenant: Tenant, endpoint_id: str, actor: audit.Actor, expires_in_hours: int = 24
+) -> WebhookEndpoint:
+    """A new signing secret for the endpoint. The old one keeps signing beside it for ``expires_in_hours``
+    (rolling again within that time drops the oldest one)."""
+    if not 0 <= expires_in_hours <= MAX_OVERLAP_HOURS:
+        raise invalid(
+            f"expires_in_hours: from 0 (the old secret stops at once) to {MAX_OVERLAP_HOURS} (a week)",
+            "expires_in_hours",
+        )
+    endpoint = get_endpoint(session, tenant, endpoint_id)
+    at = now()
+    if expires_in_hours:
+        endpoint.previous_secret = endpoint.secret
+        endpoint.previous_secret_expires_at = at + expires_in_hours * 3600
+    else:
+        endpoint.previous_secret, endpoint.previous_secret_expires_at = None, None
+    endpoint.secret = new_webhook_secret()
+    audit.record(
+        session,
+        tenant.organization_id,
+        actor,
+        "webhook_endpoint.secret_rolled",
+        endpoint.id,
+        environment=tenant.environment,
+        previous_secret_expires_at=endpoint.previous_secret_expires_at,
     )
     session.commit()
     return endpoint

@@ -22,6 +22,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from common.encryption import new_key as new_encryption_key
 from common.logs import keep_quiet
 from common.settings import Settings
 from common.temporal import SEARCH_ATTRIBUTES
@@ -34,6 +35,9 @@ from tests.support import Org, SmtpSink, WebhookReceiver, free_port, make_org, s
 from worker import build_worker
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("GIGCOVER_TEST_POSTGRES_URL") else [])
+# One encryption key for every process of the run (the test process, its servers and workers, the workers
+# it spawns), as one deployment shares one: stored secrets written by one are read by the others.
+os.environ.setdefault("GIGCOVER_ENCRYPTION_KEYS", new_encryption_key())
 
 
 def temporal_cli() -> str:

@@ -1,13 +1,17 @@
-"""Runs last (file order): after the whole suite, no card number and no full API key is anywhere in the
-database or in what the service logged. (Card numbers go from the browser to Stripe, never to us; only
-hashes of API keys are stored.) CreatorIQ keys are stored, in their own table only, and never logged."""
+"""Runs last (file order): after the whole suite, no card number, no full API key, no CreatorIQ API key and
+no webhook signing secret is anywhere in the database (as stored, and in the SQLite file itself) or in what
+the service logged. (Card numbers go from the browser to Stripe, never to us; only hashes of API keys are
+stored; CreatorIQ keys and webhook secrets are stored encrypted, see common/encryption.py.)"""
 
+import re
+import subprocess
+from itertools import pairwise
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import Base, CreatorIQConnection
+from db.models import Base, WebhookEndpoint
 from tests.fake_creatoriq import FakeCreatorIQ
 from tests.support import ISSUED_KEYS
 
@@ -20,27 +24,63 @@ TEST_CARDS = (
 )
 
 
-def _database_text(factory: sessionmaker[Session], leave_out: tuple[str, ...] = ()) -> str:
+def _database_text(factory: sessionmaker[Session]) -> str:
+    """Every row of every table as stored (plain SQL: nothing decrypted on the way)."""
     parts: list[str] = []
     with factory() as session:
         for table in Base.metadata.sorted_tables:
-            if table.name in leave_out:
-                continue
-            parts.extend(repr(tuple(row)) for row in session.execute(select(table)))
+            parts.extend(repr(tuple(row)) for row in session.execute(text(f'SELECT * FROM "{table.name}"')))
     return "\n".join(parts)
 
 
+def _database_file(database_url: str) -> bytes:
+    """The SQLite file and its write-ahead log, as a disk or a backup holds them."""
+    if not database_url.startswith("sqlite:///"):
+        return b""
+    path = Path(database_url.removeprefix("sqlite:///"))
+    # Read by another process: closing a file this process opened would drop the POSIX locks its own
+    # SQLite connections hold on it.
+    return subprocess.run(["cat", str(path), f"{path}-wal"], capture_output=True, check=False).stdout
+
+
+RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \w+ (\S+) ", re.MULTILINE)
+
+
+def _service_logs(logs: str) -> str:
+    """The log without the records of the official client the tests drive: it logs the API's answers at
+    DEBUG, and a webhook endpoint's answer shows its secret to the platform, whose secret it is."""
+    starts = [(m.start(), m.group(1)) for m in RECORD.finditer(logs)] + [(len(logs), "")]
+    return "".join(
+        logs[start:end] for (start, name), (end, _) in pairwise(starts) if not name.startswith("ten99policy")
+    )
+
+
+def _webhook_secrets(factory: sessionmaker[Session]) -> list[str]:
+    with factory() as session:
+        endpoints = session.scalars(select(WebhookEndpoint)).all()
+        return [s for e in endpoints for s in (e.secret, e.previous_secret) if s]
+
+
 def test_no_card_numbers_or_api_keys_in_the_database_or_logs(
-    session_factory: sessionmaker[Session], log_file: Path, creatoriq: FakeCreatorIQ
+    session_factory: sessionmaker[Session], log_file: Path, creatoriq: FakeCreatorIQ, database_url: str
 ) -> None:
     database, logs = _database_text(session_factory), log_file.read_text(errors="replace")
+    on_disk = _database_file(database_url)
     assert len(database) > 10_000 and len(ISSUED_KEYS) > 20  # the suite really ran and left data behind
     for secret in (*TEST_CARDS, *ISSUED_KEYS):
         assert secret not in database, f"{secret[:12]}… is stored in the database"
         assert secret not in logs, f"{secret[:12]}… was logged"
     assert '"cvc"' not in database and "cvc=" not in logs
-    elsewhere = _database_text(session_factory, leave_out=(CreatorIQConnection.__tablename__,))
     assert len(creatoriq.accounts) > 5
     for creatoriq_key in creatoriq.accounts:
-        assert creatoriq_key not in elsewhere, f"{creatoriq_key[:8]}… is stored outside its connection"
+        assert creatoriq_key not in database, f"{creatoriq_key[:8]}… is stored in plain text"
+        assert creatoriq_key.encode() not in on_disk, f"{creatoriq_key[:8]}… is in the database file"
         assert creatoriq_key not in logs, f"{creatoriq_key[:8]}… was logged"
+    service_logs = _service_logs(logs)
+    assert len(service_logs) > len(logs) / 10
+    webhook_secrets = _webhook_secrets(session_factory)
+    assert len(webhook_secrets) > 5 and all(s.startswith("whsec_") for s in webhook_secrets)
+    for secret in webhook_secrets:
+        assert secret not in database, f"{secret[:10]}… is stored in plain text"
+        assert secret.encode() not in on_disk, f"{secret[:10]}… is in the database file"
+        assert secret not in service_logs, f"{secret[:10]}… was logged"

@@ -2,13 +2,13 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import AppSettings, CurrentTenant, DbSession
+from api.deps import AppSettings, CurrentActor, CurrentTenant, DbSession
 from api.paging import PageParams, deleted_body
 from common import representations as render
 from db.models import WebhookEndpoint
 from services import webhooks
 from services.lookups import get_endpoint, list_page, scoped
-from services.webhooks import EndpointIn, EndpointUpdate
+from services.webhooks import EndpointIn, EndpointUpdate, SecretRoll
 
 router = APIRouter(prefix="/webhook_endpoints", tags=["webhook endpoints"])
 
@@ -40,6 +40,21 @@ def update_webhook_endpoint(
     endpoint_id: str, body: EndpointUpdate, settings: AppSettings, session: DbSession, tenant: CurrentTenant
 ) -> dict[str, Any]:
     return render.webhook_endpoint(webhooks.update_endpoint(session, tenant, endpoint_id, body, settings))
+
+
+@router.post("/{endpoint_id}/roll_secret")
+def roll_webhook_secret(
+    endpoint_id: str,
+    session: DbSession,
+    tenant: CurrentTenant,
+    actor: CurrentActor,
+    body: SecretRoll | None = None,
+) -> dict[str, Any]:
+    """A new signing secret (in ``secret``). Until ``previous_secret_expires_at`` (``expires_in_hours``,
+    24 unless given) every delivery carries two ``v1=`` signatures, with the new and the old secret, so
+    the receiver can switch without refusing a delivery."""
+    hours = (body or SecretRoll()).expires_in_hours
+    return render.webhook_endpoint(webhooks.roll_secret(session, tenant, endpoint_id, actor, hours))
 
 
 @router.get("/{endpoint_id}/deliveries")

@@ -1,0 +1,160 @@
+"""Limits every API process enforces together: requests per API key, and links to hosted pages that do not
+exist, per client address.
+
+The counts live in the database (``rate_counters``, one row per key or address: its current window and the
+count in it), incremented with one atomic upsert, so several API processes on one database share them. A
+process that has seen a window fill up refuses the rest of it by itself, without touching the database: a
+flood of refused requests costs no writes.
+"""
+
+import math
+import time
+from collections.abc import Callable
+
+import anyio
+from sqlalchemy import case, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from db.models import RateCounter
+
+COUNTERS = RateCounter.__table__
+
+
+class SharedCounter:
+    """At most ``limit`` hits per bucket in each fixed window of ``window_seconds`` (``limit`` 0: none
+    counted, nothing refused)."""
+
+    def __init__(self, limit: int, window_seconds: int) -> None:
+        self.limit, self.window = limit, max(1, window_seconds)
+        self._full: dict[str, int] = {}  # bucket -> end of a window this process knows is full
+
+    def _window(self, at: float) -> tuple[int, int]:
+        start = int(at) // self.window * self.window
+        return start, start + self.window
+
+    def _known_full(self, bucket: str, at: float) -> int | None:
+        end = self._full.get(bucket)
+        if end is None:
+            return None
+        if at < end:
+            return max(1, math.ceil(end - at))
+        del self._full[bucket]
+        return None
+
+    def _mark_full(self, bucket: str, end: int, at: float) -> int:
+        if len(self._full) > 10_000:  # forget windows that are over
+            self._full = {b: e for b, e in self._full.items() if e > at}
+        self._full[bucket] = end
+        return max(1, math.ceil(end - at))
+
+    def hit(self, session: Session, bucket: str, at: float | None = None) -> int | None:
+        """Count one hit (committed at once); returns the seconds until the window ends when this hit is
+        over the limit, else None."""
+        at = time.time() if at is None else at
+        if self.limit <= 0:
+            return None
+        if (wait := self._known_full(bucket, at)) is not None:
+            return wait
+        start, end = self._window(at)
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(RateCounter).values(bucket=bucket, window_start=start, count=1)
+        same_window = COUNTERS.c.window_start >= insert.excluded.window_start
+        upsert = insert.on_conflict_do_update(
+            index_elements=[COUNTERS.c.bucket],
+            set_={
+                "count": case((same_window, COUNTERS.c.count + 1), else_=1),
+                "window_start": case(
+                    (same_window, COUNTERS.c.window_start), else_=insert.excluded.window_start
+                ),
+            },
+        ).returning(COUNTERS.c.count)
+        count = session.execute(upsert).scalar_one()
+        session.commit()
+        return self._mark_full(bucket, end, at) if count > self.limit else None
+
+    def full(self, session: Session, bucket: str, at: float | None = None) -> int | None:
+        """Whether the bucket's window is already full (reads only): the seconds until it ends, else None."""
+        at = time.time() if at is None else at
+        if self.limit <= 0:
+            return None
+        if (wait := self._known_full(bucket, at)) is not None:
+            return wait
+        start, end = self._window(at)
+        row = session.execute(
+            select(COUNTERS.c.window_start, COUNTERS.c.count).where(COUNTERS.c.bucket == bucket)
+        ).first()
+        session.rollback()  # end the read transaction
+        if row is not None and row.window_start >= start and row.count >= self.limit:
+            return self._mark_full(bucket, end, at)
+        return None
+
+
+HOSTED_PREFIXES = ("/apply/", "/cards/")
+TOO_MANY = (
+    "<!doctype html><html lang=en><head><meta charset=utf-8><title>Too many attempts</title></head><body>"
+    "<h1>Too many attempts</h1><p>Too many links that do not work were opened from your network. "
+    "Try your link again in {minutes} minutes.</p></body></html>"
+)
+
+
+def client_address(scope: Scope) -> str:
+    """The address the request came from (behind a proxy that uvicorn trusts, the forwarded one)."""
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+class HostedLinkThrottle:
+    """Pure ASGI middleware on the hosted pages (``/apply/…``, ``/cards/…``), whose link is the contractor's
+    access: each answer 404 (a link that does not exist) counts against the address that asked; an address
+    over the limit gets 429 on every hosted page until its window ends, so guessing links yields nothing,
+    not even which ones exist."""
+
+    def __init__(self, app: ASGIApp, limit: int, window_seconds: int) -> None:
+        self.app, self.counter = app, SharedCounter(limit, window_seconds)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(HOSTED_PREFIXES) or self.counter.limit <= 0:
+            await self.app(scope, receive, send)
+            return
+        factory: sessionmaker[Session] = scope["app"].state.session_factory
+        bucket = f"link:{client_address(scope)}"
+        wait = await anyio.to_thread.run_sync(self._with_session(factory, self.counter.full, bucket))
+        if wait is not None:
+            await _too_many(send, wait)
+            return
+        status = 0
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        if status == 404:
+            await anyio.to_thread.run_sync(self._with_session(factory, self.counter.hit, bucket))
+
+    @staticmethod
+    def _with_session(
+        factory: sessionmaker[Session], count: Callable[[Session, str], int | None], bucket: str
+    ) -> Callable[[], int | None]:
+        def run() -> int | None:
+            with factory() as session:
+                return count(session, bucket)
+
+        return run
+
+
+async def _too_many(send: Send, wait: int) -> None:
+    body = TOO_MANY.format(minutes=max(1, math.ceil(wait / 60))).encode()
+    headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(wait).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    await send({"type": "http.response.start", "status": 429, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
