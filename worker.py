@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Interceptor, Worker
 
 from activities.registry import build_activities
@@ -18,6 +19,7 @@ from common import temporal
 from common.logs import configure_logging
 from common.settings import Settings, get_settings, refuse_bad_settings
 from db.engine import make_engine, make_session_factory
+from observability.tracing import configure_tracing
 from outbox.dispatch import Dispatcher
 from outbox.records import track_commits
 from outbox.schedule import ensure_schedules
@@ -50,10 +52,21 @@ def build_worker(
     )
 
 
+def worker_runtime(settings: Settings) -> Runtime | None:
+    """With ``GIGCOVER_WORKER_METRICS_ADDRESS``, the Temporal SDK serves its metrics (workflow and activity
+    task latencies, slots, polls…) in Prometheus format there; the endpoint is the worker's health check."""
+    if not settings.worker_metrics_address:
+        return None
+    return Runtime(
+        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.worker_metrics_address))
+    )
+
+
 async def main(interceptors: Sequence[Interceptor] = ()) -> None:
-    configure_logging()
     settings = get_settings()
-    client = await temporal.connect(settings)
+    configure_logging(log_format=settings.log_format)
+    configure_tracing(settings, "gigcover-worker")
+    client = await temporal.connect(settings, worker_runtime(settings))
     engine = make_engine(settings.resolved_database_url, settings.database_pool_size)
     await ensure_schedules(client, settings)
     stop = asyncio.Event()

@@ -24,6 +24,7 @@ from db.models import (
     Organization,
 )
 from db.organizations import connection_of
+from db.pace import shared_pacer
 from domain.application import ENDED, Status
 from domain.creatoriq import ACCEPTED, SyncOutcome, SyncPlan
 from domain.errors import DomainError, invalid
@@ -33,6 +34,7 @@ from integrations.creatoriq.client import (
     CreatorIQKeyRefused,
     CreatorIQNotFound,
     CreatorIQUnavailable,
+    pace_interval_ms,
 )
 from integrations.creatoriq.shapes import creator_snapshot, unix_time
 from outbox.dispatch import Dispatcher
@@ -77,9 +79,11 @@ class CreatorIQActivities:
         self, session_factory: sessionmaker[Session], settings: Settings, dispatcher: Dispatcher
     ) -> None:
         self._sessions, self._settings, self._dispatcher = session_factory, settings, dispatcher
+        # every worker takes its CreatorIQ request slots from the database, so N workers share 5/s per key
+        self._pace = shared_pacer(session_factory, pace_interval_ms(settings.creatoriq_requests_per_second))
 
     def _client(self, connection: CreatorIQConnection) -> CreatorIQClient:
-        return CreatorIQClient.configured(self._settings, connection.api_key)
+        return CreatorIQClient.configured(self._settings, connection.api_key, pace=self._pace)
 
     def _load_connection(self, organization_id: str, environment: str) -> CreatorIQConnection | None:
         with self._sessions() as session:

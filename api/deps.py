@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from api.errors import ApiError
 from api.throttle import SharedCounter
 from api.workflow_calls import workflows
+from common.logs import add_log_context
 from common.settings import Settings
 from db.models import ApiKey, Organization
 from domain.errors import DomainError
@@ -84,6 +85,7 @@ def get_tenant(request: Request, session: DbSession) -> Tenant:
         )
     api_keys.note_use(session, row)
     request.state.api_key = row
+    add_log_context(organization_id=organization.id, environment=row.environment)
     return Tenant(organization, row.environment)
 
 

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from api.dashboard.app import install_dashboard
 from api.docs import install_docs
@@ -13,6 +14,7 @@ from api.hosted import cards, pages
 from api.hosted.security import HostedPageHeaders
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimits
+from api.ops import install_ops
 from api.request_id import RequestIdMiddleware
 from api.routers import (
     api_keys,
@@ -41,6 +43,7 @@ from common.logs import keep_quiet
 from common.schemas import has_nul
 from common.settings import Settings, check_settings, get_settings
 from db.engine import make_engine, make_session_factory
+from observability.tracing import configure_tracing, tracing_enabled
 from outbox.dispatch import Dispatcher
 from outbox.records import track_commits
 
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     check_settings(settings)  # each environment's Stripe keys of its own mode, usable encryption keys
     encryption.install(settings)
+    configure_tracing(settings, "gigcover-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -123,9 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(cards.router)
     install_dashboard(app, settings)
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    install_ops(app, settings)
+    if tracing_enabled(settings):
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
 
     return app

@@ -7,11 +7,14 @@ idle connections to the client side, which knows when it is about to reuse one.
 """
 
 import argparse
+import os
 from collections.abc import Callable
 from typing import Any
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
+from common.logs import configure_logging
 from common.settings import Settings, get_settings, refuse_bad_settings
 
 
@@ -26,6 +29,8 @@ def server_config(
         factory=isinstance(app, str),
         timeout_keep_alive=settings.api_keep_alive_seconds,
         log_level=log_level,
+        # JSON logs: uvicorn's own loggers go through ours (common/logs.py) instead of its text handlers.
+        **({"log_config": None} if settings.log_format == "json" else {}),
     )
 
 
@@ -35,8 +40,27 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--app", default="api.main:create_app", help="import path of an app factory")
     parser.add_argument("--log-level", default="info")
+    parser.add_argument(
+        "--processes", type=int, default=None, help="API processes (default GIGCOVER_API_PROCESSES)"
+    )
     args = parser.parse_args()
-    uvicorn.Server(server_config(args.app, args.host, args.port, get_settings(), args.log_level)).run()
+    settings = get_settings()
+    if settings.log_format == "json":
+        configure_logging(log_format="json")
+    config = server_config(args.app, args.host, args.port, settings, args.log_level)
+    processes = api_process_count(settings.api_processes if args.processes is None else args.processes)
+    if processes == 1:
+        uvicorn.Server(config).run()
+        return
+    # One listening socket shared by N server processes (uvicorn's own supervisor, as `--workers` runs it):
+    # the kernel spreads connections over them, and a process that dies is replaced.
+    config.workers = processes
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+def api_process_count(setting: int) -> int:
+    """``0`` means one per core."""
+    return setting if setting > 0 else (os.cpu_count() or 1)
 
 
 if __name__ == "__main__":

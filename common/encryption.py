@@ -13,13 +13,13 @@ before migration 0009 (which encrypted every row it found): it is still read, an
 encrypts it.
 """
 
-import os
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from common.kept_secret import kept_secret
 from common.settings import Settings, get_settings
 
 PREFIX = "fernet:"
@@ -72,16 +72,7 @@ def _configured_keys(settings: Settings) -> list[str]:
 
 
 def _kept_key(data_dir: Path) -> str:
-    path = data_dir / KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process of this machine made it first
-            return path.read_text().strip()
-        with os.fdopen(descriptor, "w") as file:
-            file.write(new_key())
-    return path.read_text().strip()
+    return kept_secret(data_dir / KEY_FILE, new_key)
 
 
 def key_problems(settings: Settings) -> list[str]:

@@ -4,7 +4,6 @@ The defaults describe the embedded local stack that ``make run`` starts on loopb
 pointed elsewhere (a Temporal cluster, PostgreSQL, real Stripe, a real SMTP server) by setting its variable.
 """
 
-import os
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
@@ -12,6 +11,8 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from common.kept_secret import kept_secret
 
 
 class Settings(BaseSettings):
@@ -119,6 +120,11 @@ class Settings(BaseSettings):
         900, description="How often expired policies and overdue bills are looked for."
     )
 
+    api_processes: int = Field(
+        1,
+        description="API server processes `python -m api.serve` runs on its port (0: one per core). Each "
+        "is a whole API; they share the database, Temporal and every limit.",
+    )
     metrics_token: str = Field(
         "",
         description="Bearer token Prometheus sends to scrape the API's /metrics; empty: only loopback "
@@ -159,13 +165,7 @@ def server_secret(settings: Settings) -> bytes:
     """The secret that signs what we hand the browser: the setting, else one made once and kept."""
     if settings.secret_key:
         return settings.secret_key.encode()
-    path = settings.data_dir / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(secrets.token_urlsafe(48))
-    return path.read_text().strip().encode()
+    return kept_secret(settings.data_dir / "secret_key", lambda: secrets.token_urlsafe(48)).encode()
 
 
 class SettingsError(ValueError):

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Protocol, Self
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -297,6 +298,7 @@ class EmailMessage(TenantResource):
     __tablename__ = "email_messages"
     __table_args__ = (
         Index("ix_email_messages_tenant", "organization_id", "environment"),
+        Index("ix_email_messages_recipient", "organization_id", "environment", "recipient"),
         Index("ix_email_messages_undispatched", "dispatched", "created"),
     )
 
@@ -401,6 +403,7 @@ class Assignment(TenantResource):
     __tablename__ = "assignments"
     __table_args__ = (
         Index("ix_assignments_tenant", "organization_id", "environment"),
+        Index("ix_assignments_tenant_status", "organization_id", "environment", "status"),
         Index("ix_assignments_undispatched", "dispatched", "created"),
     )
 
@@ -491,7 +494,10 @@ class CreatorIQCreator(TenantResource):
 
     ID_KIND = "creatoriq_creator"
     __tablename__ = "creatoriq_creators"
-    __table_args__ = (UniqueConstraint("organization_id", "environment", "campaign_id", "publisher_id"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "environment", "campaign_id", "publisher_id"),
+        Index("ix_creatoriq_creators_tenant_status", "organization_id", "environment", "status"),
+    )
 
     campaign_id: Mapped[int] = mapped_column(Integer)
     publisher_id: Mapped[int] = mapped_column(Integer, index=True)
@@ -607,7 +613,10 @@ class AuditEntry(Base):
     """One change made in the dashboard (or to an API key): who, what, when, from which address."""
 
     __tablename__ = "audit_entries"
-    __table_args__ = (Index("ix_audit_entries_org_at", "organization_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_entries_org_at", "organization_id", "at"),
+        Index("ix_audit_entries_org_action_target", "organization_id", "action", "target"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
@@ -630,3 +639,13 @@ class RateCounter(Base):
     bucket: Mapped[str] = mapped_column(String(120), primary_key=True)
     window_start: Mapped[int] = mapped_column(Integer)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class RatePace(Base):
+    """When the next request of one bucket (a CreatorIQ API key, by its hash) may go out, shared by every
+    process on the database: each request takes the next slot with one atomic upsert."""
+
+    __tablename__ = "rate_paces"
+
+    bucket: Mapped[str] = mapped_column(String(80), primary_key=True)
+    next_at_ms: Mapped[int] = mapped_column(BigInteger)

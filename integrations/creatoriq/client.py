@@ -1,13 +1,14 @@
 """A small synchronous CreatorIQ API client: what the sync reads, and the webhook subscription.
 
-Every request for one API key shares a limiter of CreatorIQ's 5 requests per second (per worker process).
+Every request for one API key keeps to CreatorIQ's 5 requests per second: across every worker when the
+caller passes a shared ``pace`` (db/pace.py: evenly spaced slots in the database), else within the process.
 Transient failures (connection errors, 429, 5xx) are retried with exponential backoff, honouring
 Retry-After; a refused key (403) or an unknown id (400/404) is final.
 """
 
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -45,6 +46,11 @@ class _Transient(Exception):
     def __init__(self, status: int | None, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status, self.retry_after = status, retry_after
+
+
+def pace_interval_ms(requests_per_second: int) -> int:
+    """Slots this far apart never put more than the rate in any second, arrival jitter included."""
+    return -(-(1000 + WINDOW_MARGIN_MS) // max(1, requests_per_second))
 
 
 _limiters: dict[str, Limiter] = {}
@@ -92,8 +98,10 @@ class CreatorIQClient:
         requests_per_second: int = REQUESTS_PER_SECOND,
         timeout: float = 15.0,
         attempts: int = 5,
+        pace: Callable[[str], None] | None = None,
     ) -> None:
         self._limiter, self._limiter_name = _limiter_for(api_key, requests_per_second)
+        self._pace = pace
         self._attempts = attempts
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
@@ -102,10 +110,20 @@ class CreatorIQClient:
         )
 
     @classmethod
-    def configured(cls, settings: Settings, api_key: str, attempts: int = 5) -> "CreatorIQClient":
+    def configured(
+        cls,
+        settings: Settings,
+        api_key: str,
+        attempts: int = 5,
+        pace: Callable[[str], None] | None = None,
+    ) -> "CreatorIQClient":
         """A client for ``api_key`` at the configured CreatorIQ base URL and rate."""
         return cls(
-            api_key, settings.creatoriq_base_url, settings.creatoriq_requests_per_second, attempts=attempts
+            api_key,
+            settings.creatoriq_base_url,
+            settings.creatoriq_requests_per_second,
+            attempts=attempts,
+            pace=pace,
         )
 
     def close(self) -> None:
@@ -118,7 +136,10 @@ class CreatorIQClient:
         self.close()
 
     def _send(self, method: str, path: str, **kwargs: Any) -> Any:
-        self._limiter.try_acquire(self._limiter_name)
+        if self._pace is not None:
+            self._pace(f"creatoriq:{self._limiter_name}")
+        else:
+            self._limiter.try_acquire(self._limiter_name)
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as error:
