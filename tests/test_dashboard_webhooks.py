@@ -423,6 +423,7 @@ def test_a_viewer_sees_no_buttons_and_cannot_change_anything(
             (WEBHOOKS, {"url": url, "events": "*"}),
             (f"{page}/edit", {"url": url, "events": "bill.paid"}),
             (f"{page}/status", {"status": "disabled"}),
+            (f"{page}/roll-secret", {"expires_in_hours": "0"}),
             (f"{page}/deliveries/{delivery['id']}/resend", {}),
         ]
         for action, data in attempts:
@@ -446,6 +447,7 @@ def test_a_form_posted_without_its_csrf_token_changes_nothing(
             (WEBHOOKS, {"url": url, "events": "*"}),
             (f"{WEBHOOKS}/{endpoint_id}/status", {"status": "disabled"}),
             (f"{WEBHOOKS}/{endpoint_id}/edit", {"url": url, "events": "bill.paid"}),
+            (f"{WEBHOOKS}/{endpoint_id}/roll-secret", {"expires_in_hours": "0"}),
         ]:
             response = client.post(action, data=data)
             assert response.status_code == 403 and "Nothing was changed" in response.text
@@ -478,6 +480,7 @@ def test_another_organizations_endpoints_deliveries_and_events_are_not_found(
         for action, data in [
             (f"{WEBHOOKS}/{theirs['id']}/edit", {"url": url, "events": "bill.paid"}),
             (f"{WEBHOOKS}/{theirs['id']}/status", {"status": "disabled"}),
+            (f"{WEBHOOKS}/{theirs['id']}/roll-secret", {"expires_in_hours": "0"}),
             (f"{WEBHOOKS}/{theirs['id']}/deliveries/{their_delivery['id']}/resend", {}),
             (f"{WEBHOOKS}/{mine}/deliveries/{their_delivery['id']}/resend", {}),
         ]:
@@ -491,3 +494,42 @@ def test_another_organizations_endpoints_deliveries_and_events_are_not_found(
             select(func.count()).where(WebhookDelivery.resend_of == their_delivery["id"])
         )
     assert resends == 0
+
+
+def test_rolling_the_secret_shows_the_new_one_once_and_signs_with_both_as_the_api_does(
+    api_url: str, org: Org, session_factory: sessionmaker[Session], receiver: tuple[WebhookReceiver, str]
+) -> None:
+    hook, url = receiver
+    admin = add_member(session_factory, org.id)
+    with signed_in(api_url, admin) as client, _api(api_url, org.sandbox_key) as http:
+        endpoint_id, old = _add(client, url, ["policy.active"])
+        twin = http.post("/webhook_endpoints", json={"url": url, "events": ["bill.paid"]}).json()["id"]
+        page = f"{WEBHOOKS}/{endpoint_id}"
+        rolled = post_form(client, page, f"{page}/roll-secret", {"expires_in_hours": "24"})
+        assert rolled.status_code == 200 and "Secret rolled" in rolled.text
+        new = _found(r'id="revealed-secret"[^>]*value="([^"]+)"', rolled.text)
+        through_api = http.post(
+            f"/webhook_endpoints/{twin}/roll_secret", json={"expires_in_hours": 24}
+        ).json()
+        mine = http.get(f"/webhook_endpoints/{endpoint_id}").json()
+        assert mine["secret"] == new != old
+        assert abs(mine["previous_secret_expires_at"] - through_api["previous_secret_expires_at"]) <= 2
+        assert new not in client.get(page).text  # shown once
+
+        _bind_policy(http)
+        [(headers, body)] = hook.wait_for(1)
+        assert headers[SIGNATURE_HEADER].count("v1=") == 2
+        assert verify_signature(body, headers[SIGNATURE_HEADER], old)
+        assert verify_signature(body, headers[SIGNATURE_HEADER], new)
+
+        bad = post_form(client, page, f"{page}/roll-secret", {"expires_in_hours": "999"})
+        api_bad = http.post(f"/webhook_endpoints/{twin}/roll_secret", json={"expires_in_hours": 999})
+        assert (bad.status_code, _error(bad)) == (api_bad.status_code, api_bad.json()["message"])
+        assert http.get(f"/webhook_endpoints/{endpoint_id}").json()["secret"] == new
+    with session_factory() as session:
+        entry = session.scalar(
+            select(AuditEntry).where(
+                AuditEntry.target == endpoint_id, AuditEntry.action == "webhook_endpoint.secret_rolled"
+            )
+        )
+        assert entry is not None and entry.actor == admin and new not in str(entry.detail)

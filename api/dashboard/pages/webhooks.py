@@ -1,5 +1,5 @@
-"""Webhooks: the organization's endpoints (add, edit events, disable and enable; the secret is shown once
-when added), each endpoint's deliveries with every attempt, and resending one. Everyone reads; admins change.
+"""Webhooks: the organization's endpoints (add, edit events, disable and enable, roll the secret, which is
+shown once), each endpoint's deliveries with every attempt, and resending one. Everyone reads; admins change.
 Every change goes through services.webhooks, the functions the API's /webhook_endpoints and
 /webhook_deliveries call."""
 
@@ -25,6 +25,7 @@ from services.webhooks import EndpointIn, EndpointUpdate
 router = APIRouter()
 BASE = "/dashboard/webhooks"
 DELIVERY_STATUSES = ("pending", "delivered", "failed", "cancelled")
+OVERLAP_CHOICES = (0, 1, 24, 72, 168)  # hours the rolled secret keeps signing beside the new one
 Events = Annotated[list[str], Form(max_length=80)]
 
 
@@ -145,6 +146,7 @@ def _endpoint(
         event_types=sorted(EVENT_TYPES),
         statuses=DELIVERY_STATUSES,
         delivery_status=delivery_status,
+        overlaps=OVERLAP_CHOICES,
         **context,
     )
 
@@ -209,6 +211,25 @@ def change_status(
     status: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     return _update(request, session, settings, viewer, endpoint_id, {"status": status})
+
+
+@router.post("/webhooks/{endpoint_id}/roll-secret")
+def roll_secret(
+    request: Request,
+    session: DbSession,
+    viewer: Admin,
+    endpoint_id: str,
+    expires_in_hours: Annotated[str, Form(max_length=6)] = "24",
+) -> Response:
+    endpoint = get_endpoint(session, viewer.tenant, endpoint_id)
+    try:
+        body = form_model(webhooks.SecretRoll, expires_in_hours=expires_in_hours)
+        webhooks.roll_secret(session, viewer.tenant, endpoint.id, viewer.actor, body.expires_in_hours)
+    except DomainError as error:
+        session.rollback()
+        session.refresh(endpoint)
+        return _endpoint(request, session, viewer, endpoint, _status(error), error=error.message)
+    return _endpoint(request, session, viewer, endpoint, revealed=endpoint.secret, revealed_on="rolled")
 
 
 def _delivery_of(session: DbSession, viewer: Viewer, endpoint_id: str, delivery_id: str) -> WebhookDelivery:
