@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.dashboard.auth import NotAllowed, SignInNeeded, sign_in_url
 from api.dashboard.pages import (
     access,
+    api_keys,
     assignments,
     billing,
     contractors,
@@ -28,7 +29,8 @@ from api.errors import STATUS_OF, describe_validation_errors
 from common.settings import Settings
 from domain.errors import DomainError
 
-PAGES = [access, overview, team, webhooks, events, contractors, billing, org_settings, assignments, jobs]
+PAGES = [access, overview, team, webhooks, events, contractors, billing, org_settings, assignments]
+PAGES += [api_keys, jobs]
 FORGED = (
     "This form was sent from somewhere else or has expired: nothing was changed. "
     "Reload the page and try again."
