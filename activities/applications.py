@@ -287,7 +287,17 @@ class ApplicationActivities(MoneyActivities):
             paid = None if row.withhold_premium else row.payment_intent_id
             coverage = Coverage(amount=row.premium, payment_intent_id=paid)
         if not self._dispatcher.run_from_thread(self._dispatcher.hand_over(assignment, coverage)):
+            # The assignment ended (cancelled) while the contractor completed its application: nobody owns
+            # the premium just captured, so it goes back to the card, once.
             log.warning("assignment %s ended before application %s completed", assignment.id, session_id)
+            if paid is not None:
+                self._refund_once(
+                    assignment.environment,
+                    paid,
+                    coverage.amount,
+                    {"assignment": assignment.id, "application_session": session_id},
+                    f"application-{session_id}:refund:assignment-ended",
+                )
         return assignment.id
 
     @activity.defn

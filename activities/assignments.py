@@ -123,27 +123,14 @@ class AssignmentActivities(MoneyActivities):
     @activity.defn
     def refund_card(self, request: RefundRequest) -> str:
         with self._sessions() as session:
-            done = session.scalar(select(Payment).where(Payment.idempotency_key == request.idempotency_key))
-            if done is not None and done.payment_intent_id:
-                return done.payment_intent_id
             environment = _assignment(session, request.assignment_id).environment
-            refund = self._stripe.for_environment(environment).refund(
-                request.payment_intent_id,
-                request.amount,
-                {"assignment": request.assignment_id},
-                request.idempotency_key,
-            )
-            session.add(
-                Payment(
-                    idempotency_key=request.idempotency_key,
-                    payment_intent_id=refund,
-                    amount=-request.amount,
-                    status=PaymentStatus.REFUNDED,
-                    created=int(time.time()),
-                )
-            )
-            session.commit()
-            return refund
+        return self._refund_once(
+            environment,
+            request.payment_intent_id,
+            request.amount,
+            {"assignment": request.assignment_id},
+            request.idempotency_key,
+        )
 
     @activity.defn
     def record_assignment_progress(self, progress: AssignmentProgress) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 loading the row an activity is about (a missing one is final: retrying will not make it appear)."""
 
 import hashlib
+import time
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -9,7 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.exceptions import ApplicationError
 
 from common.settings import Settings
-from db.models import TenantResource
+from db.models import Payment, TenantResource
+from domain.statuses import PaymentStatus
 from integrations.stripe_gateway import StripeGateway
 from outbox.dispatch import Dispatcher
 from outbox.records import record_event
@@ -57,3 +59,27 @@ class MoneyActivities:
             gateway,
             dispatcher,
         )
+
+    def _refund_once(
+        self, environment: str, payment_intent_id: str, amount: int, metadata: dict[str, str], key: str
+    ) -> str:
+        """Refund ``amount`` of a payment exactly once for ``key``: a retry (or a crash after Stripe
+        answered) finds the Payment row, or Stripe's own idempotency answers with the same refund."""
+        with self._sessions() as session:
+            done = session.scalar(select(Payment).where(Payment.idempotency_key == key))
+            if done is not None and done.payment_intent_id:
+                return done.payment_intent_id
+            refund = self._stripe.for_environment(environment).refund(
+                payment_intent_id, amount, metadata, key
+            )
+            session.add(
+                Payment(
+                    idempotency_key=key,
+                    payment_intent_id=refund,
+                    amount=-amount,
+                    status=PaymentStatus.REFUNDED,
+                    created=int(time.time()),
+                )
+            )
+            session.commit()
+            return refund

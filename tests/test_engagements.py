@@ -221,6 +221,36 @@ def test_a_standard_path_assignment_waits_for_its_application_and_cancels_withou
     await_history(f"assignment-{waiting['id']}", "engagement_standard_path_cancelled_before_application")
 
 
+def test_an_assignment_that_ended_while_its_application_completed_refunds_the_capture(
+    client: object, org: Org, localstripe: str
+) -> None:
+    """The race of a cancel with the contractor's last click: the application captures the premium, then
+    finds its assignment's workflow gone. The premium goes back to the card, once."""
+    contractor, job = _contractor_and_job()
+    start = int(time.time()) + 3 * DAY
+    waiting = ten99policy.Assignments.create(
+        contractor=contractor,
+        job=job,
+        coverage_type=["workers-comp"],
+        effective_date=start,
+        end_date=start + 10 * DAY,
+    )
+    session = ten99policy.InsuranceApplicationSessions.retrieve(waiting["application_session"])
+
+    async def end_the_assignment() -> None:
+        temporal = await Client.connect(TEMPORAL[0], data_converter=pydantic_data_converter)
+        await temporal.get_workflow_handle(f"assignment-{waiting['id']}").terminate("ended in the race")
+
+    asyncio.run(end_the_assignment())
+    with httpx.Client(base_url=str(ten99policy.api_base), timeout=60) as browser:
+        finished = _fill_application(browser, session["url"], "4242424242424242", localstripe)
+    assert finished.endswith("/apply/finished")  # the assignment's own application: our finished page
+    assert intents_of(localstripe, session["id"]) == [("succeeded", session["premium"])]
+    eventually(lambda: refunded_to(localstripe, waiting["id"]) == session["premium"], timeout=30)
+    time.sleep(1)
+    assert refunded_to(localstripe, waiting["id"]) == session["premium"]  # once
+
+
 def test_repeat_coverage_binds_from_the_application_on_file_after_the_policy_window(
     client: object, org: Org, localstripe: str
 ) -> None:
