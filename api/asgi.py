@@ -1,6 +1,9 @@
-"""Helpers for the pure ASGI middleware that read a request's body before the app does."""
+"""Helpers for the pure ASGI middleware: replaying a request's body they read before the app does, and
+reading a cookie from the raw headers."""
 
-from starlette.types import Message, Receive
+from http.cookies import SimpleCookie
+
+from starlette.types import Message, Receive, Scope
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:
@@ -15,3 +18,12 @@ def replaying(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+def read_cookie(scope: Scope, name: str) -> str | None:
+    for header, value in scope["headers"]:
+        if header == b"cookie":
+            morsel = SimpleCookie(value.decode("latin-1")).get(name)
+            if morsel is not None and morsel.value:
+                return morsel.value
+    return None

@@ -14,15 +14,8 @@ from domain.roles import Role
 from services import members
 from services.audit import COMMAND_LINE
 from tests.support import unique_email
+from tests.test_application_browser import CHROMIUM, FLAGS
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 PASSWORD = "correct horse battery staple"
 
 

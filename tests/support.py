@@ -217,6 +217,20 @@ def job_fields(entity: str, **overrides: object) -> dict[str, object]:
     }
 
 
+def process_env(settings: "Settings", temporal_address: str, **extra: str) -> dict[str, str]:
+    """The environment of a gigcover process (``api.serve``, ``worker.py``) a test starts on its database:
+    this run's encryption key and data folder, and nothing else of the caller's GIGCOVER_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIGCOVER_")}
+    return env | {
+        "GIGCOVER_ENCRYPTION_KEYS": os.environ["GIGCOVER_ENCRYPTION_KEYS"],
+        "GIGCOVER_DATABASE_URL": settings.resolved_database_url,
+        "GIGCOVER_DATA_DIR": str(settings.data_dir),
+        "GIGCOVER_TEMPORAL_ADDRESS": temporal_address,
+        "GIGCOVER_STRIPE_API_BASE": settings.stripe_api_base or "",
+        **extra,
+    }
+
+
 @contextmanager
 def worker_running(address: str, settings: "Settings", factory: sessionmaker[Session]) -> Iterator[None]:
     """The real worker (all workflows and activities) in its own thread and event loop, so that it keeps

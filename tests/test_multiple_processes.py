@@ -7,7 +7,6 @@ process answered the same."""
 
 import collections
 import json
-import os
 import secrets
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from tests.support import (
     intents_of,
     job_fields,
     make_org,
+    process_env,
     refunded_to,
     unique_email,
 )
@@ -77,20 +77,17 @@ def two_of_everything(
     temporal_port = free_port()
     server = start_dev_server(temporal_port, tmp_path / "temporal.db")
     urls = [f"http://127.0.0.1:{free_port()}" for _ in range(2)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIGCOVER_")}
-    env |= {
-        "GIGCOVER_ENCRYPTION_KEYS": os.environ["GIGCOVER_ENCRYPTION_KEYS"],
-        "GIGCOVER_DATABASE_URL": settings.resolved_database_url,
-        "GIGCOVER_DATA_DIR": str(settings.data_dir),
-        "GIGCOVER_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
-        "GIGCOVER_STRIPE_API_BASE": localstripe,
-        "GIGCOVER_SMTP_PORT": str(smtp_sink.port),
-        "GIGCOVER_PUBLIC_BASE_URL": urls[0],
-        "GIGCOVER_CREATORIQ_BASE_URL": creatoriq.url,
-        "GIGCOVER_SANDBOX_PRIVATE_WEBHOOK_TARGETS": "true",
-        "GIGCOVER_ASSIGNMENT_NOTICE_SECONDS": "0",
-        "GIGCOVER_WORKER_ACTIVITY_THREADS": "8",
-    }
+    env = process_env(
+        settings,
+        f"127.0.0.1:{temporal_port}",
+        GIGCOVER_STRIPE_API_BASE=localstripe,
+        GIGCOVER_SMTP_PORT=str(smtp_sink.port),
+        GIGCOVER_PUBLIC_BASE_URL=urls[0],
+        GIGCOVER_CREATORIQ_BASE_URL=creatoriq.url,
+        GIGCOVER_SANDBOX_PRIVATE_WEBHOOK_TARGETS="true",
+        GIGCOVER_ASSIGNMENT_NOTICE_SECONDS="0",
+        GIGCOVER_WORKER_ACTIVITY_THREADS="8",
+    )
     try:
         with ExitStack() as stack:
             for _ in range(2):
@@ -261,14 +258,7 @@ def test_one_port_served_by_as_many_processes_as_asked(settings: Settings, tempo
     """``GIGCOVER_API_PROCESSES`` (or ``--processes``): uvicorn's supervisor runs that many whole APIs on one
     listening socket; each answers, with the shared database and Temporal."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIGCOVER_")}
-    env |= {
-        "GIGCOVER_ENCRYPTION_KEYS": os.environ["GIGCOVER_ENCRYPTION_KEYS"],
-        "GIGCOVER_DATABASE_URL": settings.resolved_database_url,
-        "GIGCOVER_DATA_DIR": str(settings.data_dir),
-        "GIGCOVER_TEMPORAL_ADDRESS": temporal_address,
-        "GIGCOVER_API_PROCESSES": "2",
-    }
+    env = process_env(settings, temporal_address, GIGCOVER_API_PROCESSES="2")
     command = [sys.executable, "-m", "api.serve", "--port", str(port), "--log-level", "warning"]
     supervisor = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -2,7 +2,6 @@
 ``Retry-After``, counted across two real API processes on one database), and links to hosted pages that do
 not exist, per client address."""
 
-import os
 import subprocess
 import sys
 import time
@@ -16,7 +15,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.throttle import SharedCounter
 from common.settings import Settings
-from tests.support import ROOT, Org, contractor_fields, entity_fields, free_port, job_fields, make_org
+from tests.support import (
+    ROOT,
+    Org,
+    contractor_fields,
+    entity_fields,
+    free_port,
+    job_fields,
+    make_org,
+    process_env,
+)
 
 HOUR = 3600
 
@@ -32,15 +40,7 @@ def _inside_one_window(window: int, needed: float) -> None:
 def api_process(settings: Settings, temporal_address: str, **extra: str) -> Iterator[str]:
     """The API as deployments run it (``python -m api.serve``), in its own process, on the tests' database."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIGCOVER_")}
-    env |= {
-        "GIGCOVER_ENCRYPTION_KEYS": os.environ["GIGCOVER_ENCRYPTION_KEYS"],
-        "GIGCOVER_DATABASE_URL": settings.resolved_database_url,
-        "GIGCOVER_DATA_DIR": str(settings.data_dir),
-        "GIGCOVER_TEMPORAL_ADDRESS": temporal_address,
-        "GIGCOVER_STRIPE_API_BASE": settings.stripe_api_base or "",
-        **extra,
-    }
+    env = process_env(settings, temporal_address, **extra)
     process = subprocess.Popen(
         [sys.executable, "-m", "api.serve", "--port", str(port), "--log-level", "warning"],
         cwd=ROOT,

@@ -12,12 +12,12 @@
 import hashlib
 import hmac
 import secrets
-from http.cookies import SimpleCookie
 
 from fastapi import Request
 from itsdangerous import BadSignature, Signer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.asgi import read_cookie
 from common.settings import Settings, server_secret
 
 PREFIX = "/dashboard"
@@ -67,15 +67,6 @@ def content_security_policy(nonce: str) -> str:
             "object-src 'none'",
         ]
     )
-
-
-def read_cookie(scope: Scope, name: str) -> str | None:
-    for header, value in scope["headers"]:
-        if header == b"cookie":
-            morsel = SimpleCookie(value.decode("latin-1")).get(name)
-            if morsel is not None and morsel.value:
-                return morsel.value
-    return None
 
 
 class DashboardHeaders:

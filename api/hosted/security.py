@@ -9,12 +9,11 @@ import hashlib
 import hmac
 import secrets
 from contextvars import ContextVar
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, quote, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.asgi import replaying
+from api.asgi import read_cookie, replaying
 from common.settings import Settings, server_secret
 
 HOSTED_PREFIXES = ("/apply/", "/cards/")
@@ -61,7 +60,7 @@ class HostedPageHeaders:
             return
         nonce = secrets.token_urlsafe(16)
         prefix, page = scope["path"].split("/")[1:3]
-        cookie = _cookie(scope)
+        cookie = read_cookie(scope, FORM_COOKIE)
         state = scope.setdefault("state", {})
         _MESSAGES.set(self.messages)  # the route runs in a copy of this context
         headers = [
@@ -104,15 +103,6 @@ class HostedPageHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def _cookie(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"cookie":
-            morsel = SimpleCookie(value.decode("latin-1")).get(FORM_COOKIE)
-            if morsel is not None and morsel.value:
-                return morsel.value
-    return None
 
 
 async def _body(receive: Receive) -> bytes:

@@ -20,7 +20,7 @@ from db.models import Assignment, Contractor, Invoice, Job
 from domain.coverage import CoverageType
 from domain.errors import DomainError, invalid
 from domain.statuses import AssignmentStatus
-from services import assignments, audit, invoices
+from services import assignments, invoices
 from services.assignment_money import money_moved
 from services.assignments import AssignmentIn, CancelIn, ExtendIn, current_assignment
 from services.invoices import InvoiceIn
@@ -138,13 +138,10 @@ def create(
         return _list(
             request, session, viewer, {}, None, STATUS_OF[error.kind], error=error.message, form=form
         )
-    audit.record(
+    viewer.audit(
         session,
-        viewer.tenant.organization_id,
-        viewer.actor,
         "assignment.created",
         row.id,
-        environment=viewer.environment,
         contractor=row.contractor_id,
         job=row.job_id,
         eligible=row.eligible_result,
@@ -249,15 +246,7 @@ def cancel(
         assignments.cancel_assignment(session, viewer.tenant, body, workflows)
     except DomainError as error:
         return _refused(request, session, settings, workflows, viewer, assignment_id, error)
-    audit.record(
-        session,
-        viewer.tenant.organization_id,
-        viewer.actor,
-        "assignment.cancelled",
-        assignment_id,
-        environment=viewer.environment,
-        reason=reason,
-    )
+    viewer.audit(session, "assignment.cancelled", assignment_id, reason=reason)
     session.commit()
     return redirect(f"/dashboard/assignments/{assignment_id}", "cancelled")
 
@@ -288,15 +277,8 @@ def extend(
             error,
             extend_form={"end_date": end_date},
         )
-    audit.record(
-        session,
-        viewer.tenant.organization_id,
-        viewer.actor,
-        "assignment.extended",
-        assignment_id,
-        environment=viewer.environment,
-        end_date=extended.end_date,
-        send_email=body.send_email,
+    viewer.audit(
+        session, "assignment.extended", assignment_id, end_date=extended.end_date, send_email=body.send_email
     )
     session.commit()
     return redirect(f"/dashboard/assignments/{assignment_id}", "extended")
@@ -339,13 +321,10 @@ def report_final_pay(
         return _refused(
             request, session, settings, workflows, viewer, assignment_id, error, invoice_form=form
         )
-    audit.record(
+    viewer.audit(
         session,
-        viewer.tenant.organization_id,
-        viewer.actor,
         "invoice.created",
         invoice.id,
-        environment=viewer.environment,
         assignment=assignment_id,
         gross_pay=invoice.gross_pay,
         premium_due=invoice.premium_due,

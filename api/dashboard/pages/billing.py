@@ -232,13 +232,10 @@ def record_payment(
         return _bill_page(
             request, session, viewer, bill_id, STATUS_OF[error.kind], error=error.message, form=form
         )
-    audit.record(
+    viewer.audit(
         session,
-        viewer.tenant.organization_id,
-        viewer.actor,
         "bill.payment_recorded",
         bill.id,
-        environment=viewer.environment,
         amount=body.amount,
         reference=body.reference,
         status=bill.status,

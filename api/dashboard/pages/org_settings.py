@@ -105,10 +105,8 @@ def withhold_premium(
     except DomainError as error:
         session.rollback()
         return settings_page_response(request, session, viewer, STATUS_OF[error.kind], error=error.message)
-    audit.record(
+    viewer.audit(
         session,
-        viewer.tenant.organization_id,
-        viewer.actor,
         "organization.withhold_premium_changed",
         viewer.tenant.organization_id,
         withhold_premium=wanted,
@@ -150,7 +148,6 @@ def save_creatoriq_key(
         viewer.actor,
         "creatoriq.key_saved",
         connection.id,
-        environment=viewer.environment,
         api_key=connection.api_key_hint,
     )
     session.commit()
@@ -165,14 +162,7 @@ def subscribe(request: Request, session: DbSession, settings: AppSettings, viewe
     except DomainError as error:
         session.rollback()
         return settings_page_response(request, session, viewer, STATUS_OF[error.kind], error=error.message)
-    audit.record(
-        session,
-        viewer.tenant.organization_id,
-        viewer.actor,
-        "creatoriq.webhooks_subscribed",
-        connection.id,
-        environment=viewer.environment,
-    )
+    viewer.audit(session, "creatoriq.webhooks_subscribed", connection.id)
     session.commit()
     return redirect("/dashboard/settings", "saved")
 
