@@ -37,6 +37,7 @@ async def main(address: str, database_url: str, stripe: str) -> None:
         public_base_url=f"http://127.0.0.1:{port}",
         stripe_api_base=stripe,
         first_attempt_budget_seconds=0,
+        task_queue=f"trace-probe-{port}",  # only this process's worker: not the test session's
     )
     upgrade_to_head(database_url)
     factory = track_commits(make_session_factory(make_engine(database_url)))
