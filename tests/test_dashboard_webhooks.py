@@ -256,9 +256,9 @@ def test_editing_events_and_disabling_give_what_the_api_gives(
     assert hook.requests == []
     with session_factory() as session:
         actions = session.scalars(
-            select(AuditEntry.action).where(
-                AuditEntry.organization_id == org.id, AuditEntry.target == endpoint_id
-            )
+            select(AuditEntry.action)
+            .where(AuditEntry.organization_id == org.id, AuditEntry.target == endpoint_id)
+            .order_by(AuditEntry.id)
         )
         assert list(actions) == [
             "webhook_endpoint.created",

@@ -5,6 +5,7 @@ Arguments: temporal address, database url, localstripe url."""
 
 import asyncio
 import json
+import os
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -85,3 +86,7 @@ async def main(address: str, database_url: str, stripe: str) -> None:
 
 if __name__ == "__main__":
     asyncio.run(main(*sys.argv[1:4]))
+    sys.stdout.flush()
+    # Skip interpreter finalization: the server's and the worker's threads may still be winding down, and
+    # tearing down the interpreter under them can abort the process after every span was printed.
+    os._exit(0)
