@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test install lint format seed org histories bench bench-waiting clean
+.PHONY: run test install lint format seed org histories screenshots bench bench-waiting clean
 
 run: $(STAMP)
 	$(BIN)/python -m devstack.run
@@ -54,3 +54,7 @@ bench-waiting: $(STAMP)
 
 clean:
 	rm -rf .data
+
+# Retake the README's dashboard screenshots (docs/screenshots/) with the browser tests that show each page.
+screenshots: $(STAMP) $(CHROMIUM)
+	GIGCOVER_README_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_dashboard_access.py tests/test_dashboard_contractors.py tests/test_dashboard_jobs.py tests/test_dashboard_assignments.py tests/test_dashboard_billing.py tests/test_dashboard_settings.py tests/test_dashboard_webhooks.py tests/test_dashboard_api_keys.py -k sqlite

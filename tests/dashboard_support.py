@@ -1,9 +1,12 @@
 """Shared by the dashboard tests: a Chromium, members with passwords, signed-in browsers (Playwright pages
 and httpx clients holding the cookies a browser would), and CSRF tokens read off the pages."""
 
+import os
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -25,6 +28,18 @@ def browser() -> Iterator[Browser]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         yield chromium
         chromium.close()
+
+
+README_SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def readme_screenshot(page: Page, name: str) -> Path:
+    """A screenshot of a main page: into docs/screenshots for the README with GIGCOVER_README_SCREENSHOTS=1
+    (`make screenshots`), else into a scratch folder, so a test run leaves the tracked images as they are."""
+    folder = README_SHOTS if os.environ.get("GIGCOVER_README_SCREENSHOTS") else Path(tempfile.gettempdir())
+    path = folder / f"gigcover-{name}.png" if folder != README_SHOTS else folder / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
 
 
 def add_member(

@@ -17,6 +17,7 @@ from tests.dashboard_support import (
     browser,
     form_token,
     post_form,
+    readme_screenshot,
     sign_in,
     signed_in,
     signed_in_client,
@@ -25,7 +26,6 @@ from tests.support import Org, SmtpSink, eventually, make_org, unique_email
 
 pytestmark = pytest.mark.usefixtures("worker")
 __all__ = ["browser"]
-SCREENSHOTS = "docs/screenshots"
 
 
 def _link_in_mail(smtp_sink: SmtpSink, recipient: str, path: str) -> str:
@@ -67,13 +67,13 @@ def test_an_invited_admin_sets_a_password_signs_in_switches_environment_and_sign
     expect(page.get_by_role("status")).to_contain_text("Your password is set")
 
     page.goto(f"{api_url}/dashboard/sign-in")
-    page.screenshot(path=f"{SCREENSHOTS}/sign-in.png")
+    readme_screenshot(page, "sign-in")
     sign_in(page, api_url, newcomer)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-    page.screenshot(path=f"{SCREENSHOTS}/overview.png")
+    readme_screenshot(page, "overview")
     page.goto(f"{api_url}/dashboard/team")
     expect(page.get_by_role("heading", name="Team")).to_be_visible()
-    page.screenshot(path=f"{SCREENSHOTS}/team.png")
+    readme_screenshot(page, "team")
     page.goto(f"{api_url}/dashboard")
     expect(page.get_by_label("Showing sandbox data")).to_be_visible()
     page.get_by_role("button", name="View production").click()

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import ApiKey, AuditEntry
 from domain.roles import Role
-from tests.dashboard_support import add_member, browser, post_form, sign_in, signed_in
+from tests.dashboard_support import add_member, browser, post_form, readme_screenshot, sign_in, signed_in
 from tests.support import ISSUED_KEYS, Org, make_org
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -70,7 +70,7 @@ def test_an_admin_creates_a_key_uses_it_and_revokes_it(
     expect(row).to_contain_text("active")
     expect(row).not_to_contain_text("never")  # last used: just now
     expect(page.get_by_text(key)).to_have_count(0)  # shown once
-    page.screenshot(path="docs/screenshots/api-keys.png")
+    readme_screenshot(page, "api-keys")
 
     row.get_by_role("button", name="Revoke").click()
     expect(page.get_by_role("status")).to_contain_text("Revoked")

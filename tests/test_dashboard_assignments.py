@@ -21,13 +21,12 @@ from domain.premium import premium_cents
 from domain.roles import Role
 from notifications.render import money
 from tests.dashboard_engagements import active, api, bills_of, remit_contractor_and_job, today
-from tests.dashboard_support import add_member, browser, post_form, sign_in, signed_in
-from tests.support import ROOT, Org, eventually, make_org, refunded_to
+from tests.dashboard_support import add_member, browser, post_form, readme_screenshot, sign_in, signed_in
+from tests.support import Org, eventually, make_org, refunded_to
 from tests.test_engagements import _apply, _assignment_of, _contractor_and_job
 
 pytestmark = pytest.mark.usefixtures("worker")
 __all__ = ["browser"]
-SHOTS = ROOT / "docs" / "screenshots"
 
 
 def _day(offset: int) -> str:
@@ -97,10 +96,10 @@ def test_an_operator_creates_an_assignment_reports_final_pay_and_sees_the_adjust
     expect(moved).to_contain_text(f"Adjustment to the premium of assignment {assignment_id}")
     expect(moved).to_contain_text(money(difference))
     page.locator("#h-money").scroll_into_view_if_needed()
-    page.screenshot(path=str(SHOTS / "assignment.png"))
+    readme_screenshot(page, "assignment")
     page.goto(f"{api_url}/dashboard/assignments")
     expect(page.get_by_role("link", name=assignment_id)).to_be_visible()
-    page.screenshot(path=str(SHOTS / "assignments.png"))
+    readme_screenshot(page, "assignments")
     page.close()
 
     with api(api_url, org) as http:  # the invoice and the adjustment bill, as the API shows them

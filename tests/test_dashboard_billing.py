@@ -13,12 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.models import AuditEntry, Bill, Organization
 from domain.roles import Role
 from tests.dashboard_engagements import PO, api, billed_assignment, bills_of
-from tests.dashboard_support import add_member, browser, post_form, sign_in, signed_in
-from tests.support import ROOT, Org, make_org
+from tests.dashboard_support import add_member, browser, post_form, readme_screenshot, sign_in, signed_in
+from tests.support import Org, make_org
 
 pytestmark = pytest.mark.usefixtures("worker")
 __all__ = ["browser"]
-SHOTS = ROOT / "docs" / "screenshots"
 
 
 def _dollars(cents: int) -> str:
@@ -38,7 +37,7 @@ def test_finance_sees_the_bill_downloads_its_pdf_and_records_its_payment(
     open_total = page.get_by_role("listitem").filter(has_text="open")
     expect(open_total).to_contain_text("1 bill")
     expect(open_total).to_contain_text(f"${_dollars(bill['amount_due'])}")
-    page.screenshot(path=str(SHOTS / "billing.png"))
+    readme_screenshot(page, "billing")
 
     page.get_by_role("link", name=bill["id"]).click()
     expect(page.locator("#bill-status")).to_have_text("open")

@@ -28,7 +28,15 @@ from services import contractor_import
 from services.audit import Actor
 from services.contractors import ContractorIn, add_contractor
 from services.tenancy import Tenant
-from tests.dashboard_support import add_member, browser, form_token, post_form, sign_in, signed_in
+from tests.dashboard_support import (
+    add_member,
+    browser,
+    form_token,
+    post_form,
+    readme_screenshot,
+    sign_in,
+    signed_in,
+)
 from tests.support import (
     Org,
     SmtpSink,
@@ -44,7 +52,6 @@ from tests.test_engagements import _apply, _assignment_of, _contractor_and_job
 
 pytestmark = pytest.mark.usefixtures("worker")
 __all__ = ["browser"]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 SUCCESS, CANCEL = "https://platform.example/insured", "https://platform.example/cancelled"
 HEADER = [
     "first_name",
@@ -190,8 +197,7 @@ def test_an_operator_uploads_50_contractors_with_3_bad_rows_and_a_second_upload_
     expect(page.locator("#row-12 .reason")).to_contain_text("email: value is not a valid email address")
     expect(page.locator("#row-25 .reason")).to_have_text("last_name: Field required")
     expect(page.locator("#row-38 .reason")).to_contain_text("address.region")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "upload-preview.png"))
+    readme_screenshot(page, "upload-preview")
     assert count_contractors(session_factory, org) == 0  # a preview creates nobody
 
     page.get_by_role("button", name="Import 47 contractors").click()
@@ -204,7 +210,7 @@ def test_an_operator_uploads_50_contractors_with_3_bad_rows_and_a_second_upload_
 
     page.goto(f"{api_url}/dashboard/contractors")
     expect(page.get_by_role("link", name="Ada Lovelace")).to_be_visible()
-    page.screenshot(path=str(SCREENSHOTS / "contractors.png"))
+    readme_screenshot(page, "contractors")
 
     page.goto(f"{api_url}/dashboard/contractors/upload")  # the same file again
     page.get_by_label("CSV file").set_input_files(str(path))
@@ -389,7 +395,7 @@ def test_a_contractor_page_shows_the_application_link_and_resending_it_sends_an_
     page.get_by_role("button", name="Copy link").click()
     expect(page.get_by_text("Copied.")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == application["url"]
-    page.screenshot(path=str(SCREENSHOTS / "contractor.png"), full_page=False)
+    readme_screenshot(page, "contractor")
     page.get_by_role("button", name="Resend by email").click()
     expect(page.get_by_role("status")).to_have_text("Sent again.")
     mails = eventually(lambda: _mail_to(smtp_sink, contractor["email"]) or None, timeout=60)

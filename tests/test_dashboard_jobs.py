@@ -5,7 +5,6 @@ the API's answers, in Chromium and over HTTP."""
 import html
 import re
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,12 +15,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.models import AuditEntry, Entity, Job
 from db.organizations import create_organization
 from domain.roles import Role
-from tests.dashboard_support import add_member, browser, form_token, post_form, sign_in, signed_in
+from tests.dashboard_support import (
+    add_member,
+    browser,
+    form_token,
+    post_form,
+    readme_screenshot,
+    sign_in,
+    signed_in,
+)
 from tests.support import INFLUENCER, ISSUED_KEYS, Org, entity_fields, job_fields, make_org
 
 pytestmark = pytest.mark.usefixtures("worker")
 __all__ = ["browser"]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 PHOTOGRAPHER = "jc_mYfgO5MfLoPK5fku"  # data/job_categories.json: "photographer"
 VIDEOGRAPHER = "jc_TOh9et46awfmJZfP"  # not approved for the organizations made here
 
@@ -136,8 +142,7 @@ def test_an_operator_adds_an_entity_and_a_job_in_the_browser_choosing_only_appro
 
     page.goto(f"{api_url}/dashboard/jobs")
     expect(page.get_by_role("link", name="Spring campaign")).to_be_visible()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "jobs.png"))
+    readme_screenshot(page, "jobs")
     page.close()
     with api(org, api_url) as http:
         job = http.get(f"/jobs/{job_id}").json()

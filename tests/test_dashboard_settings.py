@@ -17,13 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.models import AuditEntry, CreatorIQConnection, Organization
 from domain.roles import Role
 from services.organization import BILLING_DETAILS_NEEDED
-from tests.dashboard_support import add_member, browser, post_form, sign_in, signed_in
+from tests.dashboard_support import add_member, browser, post_form, readme_screenshot, sign_in, signed_in
 from tests.fake_creatoriq import Account, FakeCreatorIQ
-from tests.support import ROOT, Org, eventually
+from tests.support import Org, eventually
 
 pytestmark = pytest.mark.usefixtures("worker")
 __all__ = ["browser"]
-SHOTS = ROOT / "docs" / "screenshots"
 CAMPAIGN = 8101
 DETAILS = {
     "billing_contact_name": "Ana Finance",
@@ -167,7 +166,7 @@ def test_an_admin_saves_a_creatoriq_key_syncs_now_and_sees_why_a_creator_failed(
     eventually(failure_shown, timeout=60)
     expect(page.locator("#sync-status")).to_contain_text("1 failed")
     page.goto(f"{api_url}/dashboard/settings#h-ciq")
-    page.screenshot(path=str(SHOTS / "settings.png"))
+    readme_screenshot(page, "settings")
     page.close()
 
     with _api(api_url, org) as http:  # the API shows the same connection and the same failure

@@ -17,7 +17,7 @@ from common.webhook_signature import SIGNATURE_HEADER, verify_signature
 from db.models import AuditEntry, WebhookDelivery, WebhookEndpoint
 from domain.roles import Role
 from outbox.records import record_event
-from tests.dashboard_support import add_member, browser, post_form, sign_in, signed_in
+from tests.dashboard_support import add_member, browser, post_form, readme_screenshot, sign_in, signed_in
 from tests.support import (
     Org,
     WebhookReceiver,
@@ -30,7 +30,6 @@ from tests.support import (
 
 pytestmark = pytest.mark.usefixtures("worker")
 __all__ = ["browser"]
-SCREENSHOTS = "docs/screenshots"
 WEBHOOKS = "/dashboard/webhooks"
 
 
@@ -117,7 +116,7 @@ def test_an_admin_adds_an_endpoint_sees_the_delivery_and_its_attempts_and_resend
         expect(row).to_contain_text("HTTP 200")
         expect(row).to_contain_text("policy.active")
         expect(page.get_by_text(secret)).to_have_count(0)  # shown once, then only its hint
-        page.screenshot(path=f"{SCREENSHOTS}/deliveries.png")
+        readme_screenshot(page, "deliveries")
 
         row.get_by_role("link", name=str(delivery["id"])).click()
         expect(page.get_by_role("heading", name="Webhook delivery")).to_be_visible()
@@ -137,14 +136,14 @@ def test_an_admin_adds_an_endpoint_sees_the_delivery_and_its_attempts_and_resend
 
         page.goto(f"{api_url}{WEBHOOKS}")
         expect(page.get_by_role("link", name=url)).to_be_visible()
-        page.screenshot(path=f"{SCREENSHOTS}/webhooks.png")
+        readme_screenshot(page, "webhooks")
 
         page.get_by_role("link", name="Events", exact=True).click()
         page.get_by_label("Type").select_option("policy.active")
         page.get_by_label("Object ID").fill(str(policy["id"]))
         page.get_by_role("button", name="Filter").click()
         expect(page.get_by_role("link", name=event_id)).to_be_visible()
-        page.screenshot(path=f"{SCREENSHOTS}/events.png")
+        readme_screenshot(page, "events")
         page.get_by_role("link", name=event_id).click()
         shown = json.loads(page.locator("#event-json").inner_text())
         assert shown == http.get(f"/events/{event_id}").json()
