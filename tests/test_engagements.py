@@ -197,18 +197,25 @@ def test_invoices_put_back_and_forth_charge_the_last_amount(
     assert ten99policy.Invoices.retrieve(invoice["id"])["status"] == "open"
 
 
+def _standard_path_assignment(contractor: str, job: str) -> dict[str, Any]:
+    """An assignment for a contractor with no application on file: it waits for one, starting in 3 days."""
+    start = int(time.time()) + 3 * DAY
+    return dict(
+        ten99policy.Assignments.create(
+            contractor=contractor,
+            job=job,
+            coverage_type=["workers-comp"],
+            effective_date=start,
+            end_date=start + 10 * DAY,
+        )
+    )
+
+
 def test_a_standard_path_assignment_waits_for_its_application_and_cancels_without_money(
     client: object, org: Org, localstripe: str
 ) -> None:
     contractor, job = _contractor_and_job()
-    start = int(time.time()) + 3 * DAY
-    waiting = ten99policy.Assignments.create(
-        contractor=contractor,
-        job=job,
-        coverage_type=["workers-comp"],
-        effective_date=start,
-        end_date=start + 10 * DAY,
-    )
+    waiting = _standard_path_assignment(contractor, job)
     assert (waiting["coverage_path"], waiting["status"]) == ("standard", "awaiting_application")
     early = _api("POST", "/invoices", contractor=contractor, job=job, gross_pay=100_000, **SEED_INVOICE)
     assert early.status_code == 400 and "application" in early.json()["message"]
@@ -227,14 +234,7 @@ def test_an_assignment_that_ended_while_its_application_completed_refunds_the_ca
     """The race of a cancel with the contractor's last click: the application captures the premium, then
     finds its assignment's workflow gone. The premium goes back to the card, once."""
     contractor, job = _contractor_and_job()
-    start = int(time.time()) + 3 * DAY
-    waiting = ten99policy.Assignments.create(
-        contractor=contractor,
-        job=job,
-        coverage_type=["workers-comp"],
-        effective_date=start,
-        end_date=start + 10 * DAY,
-    )
+    waiting = _standard_path_assignment(contractor, job)
     session = ten99policy.InsuranceApplicationSessions.retrieve(waiting["application_session"])
 
     async def end_the_assignment() -> None:
