@@ -3,6 +3,7 @@ their link — copy, resend, expire —, assignments, invoices, money, emails), 
 CSV file (preview, import as a workflow with its progress, nothing created twice), through a real server, the
 real worker and Chromium. Each operation is checked against the API's answer for the same thing."""
 
+import asyncio
 import csv
 import html
 import io
@@ -17,6 +18,8 @@ import ten99policy
 from playwright.sync_api import Browser, expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from common.settings import Settings
 from common.validation import validated
@@ -37,6 +40,7 @@ from tests.dashboard_support import (
     sign_in,
     signed_in,
 )
+from tests.histories import keep_history
 from tests.support import (
     Org,
     SmtpSink,
@@ -49,6 +53,7 @@ from tests.support import (
     unique_email,
 )
 from tests.test_engagements import _apply, _assignment_of, _contractor_and_job
+from workflows.contractor_import_messages import contractor_import_workflow_id
 
 pytestmark = pytest.mark.usefixtures("worker")
 __all__ = ["browser"]
@@ -148,6 +153,12 @@ def upload(client: httpx.Client, data: bytes, name: str = "contractors.csv") -> 
     return client.post(
         "/dashboard/contractors/upload", data={"csrf_token": token}, files={"file": (name, data, "text/csv")}
     )
+
+
+async def _keep_import_history(temporal_address: str, upload_id: str, scenario: str) -> None:
+    """Record the import workflow's history (GIGCOVER_RECORD_HISTORIES=1), for tests/test_replay.py."""
+    temporal = await Client.connect(temporal_address, data_converter=pydantic_data_converter)
+    await keep_history(temporal.get_workflow_handle(contractor_import_workflow_id(upload_id)), scenario)
 
 
 def import_upload(client: httpx.Client, upload_path: str) -> dict[str, Any]:
@@ -259,7 +270,7 @@ def test_a_bad_rows_reason_is_the_apis_message_for_the_same_fields(
 
 
 def test_an_imported_contractor_is_what_the_api_shows_and_its_page_shows(
-    api_url: str, org: Org, session_factory: sessionmaker[Session]
+    api_url: str, org: Org, session_factory: sessionmaker[Session], temporal_address: str
 ) -> None:
     operator = add_member(session_factory, org.id, Role.OPERATOR)
     data = contractors_csv(3)
@@ -267,6 +278,8 @@ def test_an_imported_contractor_is_what_the_api_shows_and_its_page_shows(
         response = upload(client, data)
         report = import_upload(client, response.headers["location"])
         assert (report["created"], report["existing"], report["refused_count"]) == (3, 0, 0)
+        upload_id = response.headers["location"].rsplit("/", 1)[1]
+        asyncio.run(_keep_import_history(temporal_address, upload_id, "contractor_import_created"))
         email = cells_of(data, 2)["email"]
         with api(org, api_url) as http:
             found = http.get("/contractors", params={"email": email}).json()

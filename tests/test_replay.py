@@ -41,6 +41,7 @@ def test_histories_are_recorded() -> None:
         "application_manual_review_declined",
         "application_manual_review_expired",
         "application_ineligible_for_claims.before_manual_review",
+        "contractor_import_created",
     }
 
 
