@@ -145,11 +145,12 @@ class ApplicationActivities(MoneyActivities):
         self, session: Session, row: ApplicationSession, request: CardAuthorization
     ) -> None:
         """Seed 001's Payment Reminder: the hold is not the charge; the premium is charged to this card when
-        the contractor completes the application (one email per hold, however often retried)."""
+        the contractor completes the application. One email per card the contractor enters, however often
+        the activity is retried or the hold on that card is renewed (a renewal holds the same card again)."""
         contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
         job = session.scalar(select(Job).where(Job.id == row.job_id)) if row.job_id else None
         assert contractor is not None
-        key = hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:24]
+        key = hashlib.sha256(f"{row.id}:reminder:{row.payment_method_id}".encode()).hexdigest()[:24]
         enqueue_email(
             session,
             row.organization_id,

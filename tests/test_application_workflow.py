@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from common.ids import new_document_token, new_session_id
 from common.settings import Settings
-from db.models import ApplicationSession
+from db.models import ApplicationSession, EmailMessage
 from integrations.stripe_gateway import StripeGateway
 from outbox.dispatch import application_input
 from tests.histories import keep_history
@@ -227,6 +227,9 @@ async def test_a_card_hold_is_renewed_before_it_lapses(
         await asyncio.sleep(0.1)
     assert intents_of(localstripe, app.session_id) == renewed
     assert row_of(session_factory, app.session_id).payment_intent_id != first_hold
+    with session_factory() as session:  # the renewal holds the same card again: no second reminder
+        reminders = session.scalars(select(EmailMessage).where(EmailMessage.kind == "payment_reminder"))
+        assert [m.related for m in reminders].count({"application_session": app.session_id}) == 1
     await handle.execute_update(ApplicationWorkflow.complete)
     await handle.result()
     await keep_history(handle, "application_hold_renewed")
