@@ -13,11 +13,11 @@ from collections.abc import Callable
 
 import anyio
 from sqlalchemy import case, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.models import RateCounter
+from db.upsert import insert_for
 
 COUNTERS = RateCounter.__table__
 
@@ -58,8 +58,7 @@ class SharedCounter:
         if (wait := self._known_full(bucket, at)) is not None:
             return wait
         start, end = self._window(at)
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(RateCounter).values(bucket=bucket, window_start=start, count=1)
+        insert = insert_for(session, RateCounter).values(bucket=bucket, window_start=start, count=1)
         same_window = COUNTERS.c.window_start >= insert.excluded.window_start
         upsert = insert.on_conflict_do_update(
             index_elements=[COUNTERS.c.bucket],

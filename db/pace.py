@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import case
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import RatePace
+from db.upsert import insert_for
 
 PACES = RatePace.__table__
 
@@ -17,8 +17,7 @@ PACES = RatePace.__table__
 def take_slot(session: Session, bucket: str, interval_ms: int, now_ms: int | None = None) -> float:
     """Reserve the bucket's next slot; returns the seconds to wait before using it (0 when it is now)."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(RatePace).values(bucket=bucket, next_at_ms=now_ms + interval_ms)
+    insert = insert_for(session, RatePace).values(bucket=bucket, next_at_ms=now_ms + interval_ms)
     later_of = case((PACES.c.next_at_ms > now_ms, PACES.c.next_at_ms), else_=now_ms)
     upsert = insert.on_conflict_do_update(
         index_elements=[PACES.c.bucket], set_={"next_at_ms": later_of + interval_ms}
