@@ -57,14 +57,19 @@ _limiters: dict[str, Limiter] = {}
 _limiters_lock = threading.Lock()
 
 
-def _limiter_for(api_key: str, per_second: int) -> tuple[Limiter, str]:
-    name = hashlib.sha256(api_key.encode()).hexdigest()[:16]
+def _bucket_of(api_key: str) -> str:
+    return f"creatoriq:{hashlib.sha256(api_key.encode()).hexdigest()[:16]}"
+
+
+def _process_pace(bucket: str, per_second: int) -> Callable[[str], None]:
+    """Within this process only: waits its turn on the key's limiter (for callers with no shared pace)."""
     with _limiters_lock:
-        if name not in _limiters:
+        if bucket not in _limiters:
             # a window a little longer than a second: requests sent a second apart can arrive closer
             # together, and CreatorIQ counts arrivals
-            _limiters[name] = Limiter(Rate(per_second, int(Duration.SECOND) + WINDOW_MARGIN_MS))
-        return _limiters[name], name
+            _limiters[bucket] = Limiter(Rate(per_second, int(Duration.SECOND) + WINDOW_MARGIN_MS))
+        limiter = _limiters[bucket]
+    return lambda name: limiter.try_acquire(name)  # type: ignore[func-returns-value]
 
 
 def _wait(state: Any) -> float:
@@ -100,8 +105,8 @@ class CreatorIQClient:
         attempts: int = 5,
         pace: Callable[[str], None] | None = None,
     ) -> None:
-        self._limiter, self._limiter_name = _limiter_for(api_key, requests_per_second)
-        self._pace = pace
+        self._bucket = _bucket_of(api_key)
+        self._wait_turn = pace or _process_pace(self._bucket, requests_per_second)
         self._attempts = attempts
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
@@ -136,10 +141,7 @@ class CreatorIQClient:
         self.close()
 
     def _send(self, method: str, path: str, **kwargs: Any) -> Any:
-        if self._pace is not None:
-            self._pace(f"creatoriq:{self._limiter_name}")
-        else:
-            self._limiter.try_acquire(self._limiter_name)
+        self._wait_turn(self._bucket)
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as error:
