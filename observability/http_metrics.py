@@ -27,11 +27,16 @@ class ApiMetrics:
 
 
 def _route(scope: Scope) -> str:
-    """The path with each path parameter put back as ``{name}``: one label per route, not per id."""
-    if scope.get("route") is None:
-        return "unmatched"  # 404s and mounts: one label, not one per path tried
-    values = {str(value): name for name, value in scope.get("path_params", {}).items()}
-    return "/".join(f"{{{values[part]}}}" if part in values else part for part in scope["path"].split("/"))
+    """The route's path template (``/api/v1/contractors/{contractor_id}``): one label per route, not per id.
+    A route of an included router knows its template without the router's prefix, so the template takes
+    the place of the path's last segments and the prefix's literal segments stay as they are."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", getattr(route, "path", None))
+    if template is None:
+        return "unmatched"  # 404s: one label, not one per path tried
+    ending = [part for part in template.split("/") if part]
+    parts = [part for part in scope["path"].split("/") if part]
+    return "/" + "/".join(parts[: max(0, len(parts) - len(ending))] + ending)
 
 
 class RequestMetrics:
