@@ -264,6 +264,7 @@ class WebhookDelivery(TenantResource):
     __table_args__ = (
         Index("ix_webhook_deliveries_endpoint", "endpoint_id"),
         Index("ix_webhook_deliveries_undispatched", "dispatched", "created"),
+        Index("ix_webhook_deliveries_status", "status", "environment"),
     )
 
     event_id: Mapped[str] = mapped_column(String(40), index=True)
@@ -299,6 +300,7 @@ class EmailMessage(TenantResource):
     __table_args__ = (
         Index("ix_email_messages_tenant", "organization_id", "environment"),
         Index("ix_email_messages_recipient", "organization_id", "environment", "recipient"),
+        Index("ix_email_messages_status", "status", "environment"),
         Index("ix_email_messages_undispatched", "dispatched", "created"),
     )
 
@@ -404,6 +406,7 @@ class Assignment(TenantResource):
     __table_args__ = (
         Index("ix_assignments_tenant", "organization_id", "environment"),
         Index("ix_assignments_tenant_status", "organization_id", "environment", "status"),
+        Index("ix_assignments_status", "status", "environment"),
         Index("ix_assignments_undispatched", "dispatched", "created"),
     )
 
@@ -497,6 +500,7 @@ class CreatorIQCreator(TenantResource):
     __table_args__ = (
         UniqueConstraint("organization_id", "environment", "campaign_id", "publisher_id"),
         Index("ix_creatoriq_creators_tenant_status", "organization_id", "environment", "status"),
+        Index("ix_creatoriq_creators_status", "status", "environment"),
     )
 
     campaign_id: Mapped[int] = mapped_column(Integer)

@@ -1,7 +1,8 @@
 """The business numbers ops page on, read from the database when Prometheus scrapes (never cached, never
 per request): assignments in their notice window, failed charges, failing webhook deliveries per endpoint,
-failing emails, overdue bills and CreatorIQ sync failures, by environment. Every count is one indexed
-GROUP BY; no organization names or personal data become labels."""
+failing emails, overdue bills and CreatorIQ sync failures, by environment. Every count is one GROUP BY
+on an index that starts with the status it filters on (migrations 0007 and 0011); no organization names
+or personal data become labels."""
 
 from collections.abc import Callable, Iterator
 

@@ -1,5 +1,5 @@
-"""indexes the dashboard's pages filter on: a contractor's emails, assignments and CreatorIQ creators by
-status, audit entries by action and object
+"""indexes the dashboard's pages filter on (a contractor's emails, assignments and CreatorIQ creators by
+status, audit entries by action and object) and the ones /metrics counts by (status, then environment)
 
 Revision ID: 0011
 Revises: 0010
@@ -24,6 +24,10 @@ INDEXES = [
         "creatoriq_creators",
         ["organization_id", "environment", "status"],
     ),
+    ("ix_webhook_deliveries_status", "webhook_deliveries", ["status", "environment"]),
+    ("ix_email_messages_status", "email_messages", ["status", "environment"]),
+    ("ix_assignments_status", "assignments", ["status", "environment"]),
+    ("ix_creatoriq_creators_status", "creatoriq_creators", ["status", "environment"]),
 ]
 
 
