@@ -9,6 +9,7 @@ import html
 import io
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -279,7 +280,10 @@ def test_an_imported_contractor_is_what_the_api_shows_and_its_page_shows(
         report = import_upload(client, response.headers["location"])
         assert (report["created"], report["existing"], report["refused_count"]) == (3, 0, 0)
         upload_id = response.headers["location"].rsplit("/", 1)[1]
-        asyncio.run(_keep_import_history(temporal_address, upload_id, "contractor_import_created"))
+        # in a thread of its own: Playwright's sync API keeps an event loop running in this one
+        with ThreadPoolExecutor(1) as thread:
+            recording = _keep_import_history(temporal_address, upload_id, "contractor_import_created")
+            thread.submit(asyncio.run, recording).result()
         email = cells_of(data, 2)["email"]
         with api(org, api_url) as http:
             found = http.get("/contractors", params={"email": email}).json()
