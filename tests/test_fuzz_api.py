@@ -5,6 +5,11 @@ from collections import Counter
 
 import pytest
 import schemathesis
+
+# Imported at collection, while this process runs no other thread: schemathesis loads its OpenAPI modules
+# lazily, and compiling them while the test servers' threads compile too can trip CPython 3.11's
+# process-wide AST recursion counter ("AST constructor recursion depth mismatch"; seen once in CI).
+import schemathesis.specs.openapi.schemas
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
