@@ -255,7 +255,9 @@ async def test_an_email_the_smtp_server_could_not_take_at_first_is_sent_once_it_
             dispatcher = _worker_dispatcher(skipping, down, session_factory)
             await asyncio.to_thread(dispatcher.dispatch_from_thread, items)
             record = httpx.get(f"{api_url}/api/v1/emails/{email_id}", auth=(org.sandbox_key, "")).json()
-            assert (record["status"], record["attempt_count"]) == ("pending", 1)
+            # The dispatcher's own attempt failed and handed over; the workflow may already have retried once.
+            assert record["status"] == "pending" and record["attempt_count"] >= 1
+            assert not sink.messages
 
             sink.start()
             try:
