@@ -115,6 +115,7 @@ class AssignmentActivities(MoneyActivities):
                 reason = declined.message.rstrip(".")
                 return ChargeOutcome(ok=False, message=reason[:1].lower() + reason[1:])
             payment.payment_intent_id, payment.status = intent, PaymentStatus.CAPTURED
+            row.charge_due_at = None
             charge_succeeded(session, row, intent, request.amount, assignment=row.id)
             session.commit()
             self._dispatcher.dispatch_from_thread(committed_items(session))
@@ -172,6 +173,8 @@ class AssignmentActivities(MoneyActivities):
                 if not organization.billing_contact_email:
                     return
                 to = organization.billing_contact_email
+            if kind is EmailKind.ASSIGNMENT_CHARGE_REMINDER:  # the notice it gives: when the card is charged
+                row.charge_due_at = email.charge_at
             key = hashlib.sha256(f"{row.id}:{email.key}".encode()).hexdigest()[:24]
             enqueue_email(
                 session,

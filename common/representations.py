@@ -4,6 +4,7 @@ import time
 from typing import Any
 
 from db.models import (
+    CHARGE_DUE_UNKNOWN,
     ApiKey,
     ApplicationSession,
     Assignment,
@@ -246,6 +247,7 @@ def assignment(a: Assignment) -> dict[str, Any]:
         "net_rate": a.net_rate,
         "premium": a.premium,
         "premium_collected": a.charged,
+        "charge_due_at": None if a.cancelled or a.charge_due_at == CHARGE_DUE_UNKNOWN else a.charge_due_at,
         "status": a.status,
         "payer": a.payer,
         "coverage_path": a.coverage_path,

@@ -397,6 +397,9 @@ class ApplicationSession(TenantResource):
     ended_reason: Mapped[str | None] = mapped_column(Text)
 
 
+CHARGE_DUE_UNKNOWN = -1  # Assignment.charge_due_at of a row upgraded in its notice window: ask its workflow
+
+
 class Assignment(TenantResource):
     """Coverage for one job of a repeat contractor. The AssignmentWorkflow (``assignment-<id>``) runs the
     charging; this row mirrors it and records which coverage path was taken and why."""
@@ -431,6 +434,9 @@ class Assignment(TenantResource):
     cancellation_date: Mapped[int | None] = mapped_column(Integer)
     cancellation_reason: Mapped[str | None] = mapped_column(String(60))
     dispatched: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the card will be charged (the end of the notice the reminder email gave); None once charged, or
+    # for no card charge. CHARGE_DUE_UNKNOWN: in its notice window from before the column existed.
+    charge_due_at: Mapped[int | None] = mapped_column(Integer)
 
 
 class Invoice(TenantResource):

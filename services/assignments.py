@@ -12,7 +12,17 @@ from sqlalchemy.orm import Session
 from common import representations as render
 from common.schemas import Strict, UnixTime
 from common.settings import Settings
-from db.models import ApplicationSession, Assignment, Contractor, Invoice, Job, JobCategory, Policy, Quote
+from db.models import (
+    CHARGE_DUE_UNKNOWN,
+    ApplicationSession,
+    Assignment,
+    Contractor,
+    Invoice,
+    Job,
+    JobCategory,
+    Policy,
+    Quote,
+)
 from domain.application import Status
 from domain.assignment_coverage import (
     ApplicationOnFile,
@@ -309,9 +319,11 @@ def engagement_assignment(session: Session, application: ApplicationSession) -> 
 
 
 def assignment_snapshot(row: Assignment, workflows: WorkflowCalls) -> dict[str, Any]:
-    """The stored assignment, with the live status and money from its workflow when it answers in time."""
+    """The stored assignment. Its workflow's steps store each change of status and money, and the charge's
+    due time, in the row as they make it, so a read needs no Query to a worker (which a busy one answers
+    late). A row upgraded in its notice window does not know its due time: its workflow is asked."""
     body = render.assignment(row)
-    if row.dispatched and not row.cancelled:
+    if row.charge_due_at == CHARGE_DUE_UNKNOWN and not row.cancelled:
         live = workflows.query(assignment_workflow_id(row.id), "state", AssignmentState)
         if live is not None:
             body |= {
