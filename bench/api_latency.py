@@ -23,7 +23,7 @@ import httpx
 
 from bench.stack import running_stack
 from devstack.run import Stack as Processes
-from devstack.run import wait_for_http
+from devstack.run import one_per_core, wait_for_http
 from tests.support import assignment_request, free_port, insured_contractors
 
 
@@ -63,16 +63,19 @@ def load(
 
 
 @contextmanager
-def bare_api(database_url: str, organization_id: str) -> Iterator[str]:
-    """The bare app in its own uvicorn process, started and awaited like `make run` starts the API."""
+def bare_api(database_url: str, organization_id: str, settings: dict[str, str]) -> Iterator[str]:
+    """The bare app served and awaited as `make run` serves the API: as many processes (one per core, or
+    ``GIGCOVER_DEV_API_PROCESSES``), with the same settings."""
+    processes = settings.get("GIGCOVER_DEV_API_PROCESSES", str(one_per_core()))
     port, logs = free_port(), Path(tempfile.mkdtemp(prefix="bare-api-"))
-    env = {**os.environ, "BARE_DATABASE_URL": database_url, "BARE_ORGANIZATION_ID": organization_id}
+    env = {**os.environ, **settings, "BARE_DATABASE_URL": database_url}
+    env["BARE_ORGANIZATION_ID"] = organization_id
     server = Processes()
     server.start(
         "bare-api",
         [
             *(sys.executable, "-m", "api.serve", "--app", "bench.bare_api:app_from_environment"),
-            *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+            *("--host", "127.0.0.1", "--port", str(port), "--processes", processes),
         ],
         env,
         logs,
@@ -85,42 +88,57 @@ def bare_api(database_url: str, organization_id: str) -> Iterator[str]:
         server.stop()
 
 
-def row(name: str, ours: list[float], bare: list[float]) -> str:
-    p50, p99 = percentile(ours, 0.5), percentile(ours, 0.99)
-    b50, b99 = percentile(bare, 0.5), percentile(bare, 0.99)
-    return (
-        f"| {name} | {p50:.0f} ms | {p99:.0f} ms | {b50:.0f} ms | {b99:.0f} ms | "
-        f"{p50 / b50:.1f} | {p99 / b99:.1f} |"
-    )
+def row(name: str, rounds: list[tuple[list[float], list[float]]]) -> str:
+    """Each round's p50 and p99, ours and bare, and the median of the rounds' ratios (one run of this
+    machine swings by half from round to round; the two sides of a round ran moments apart)."""
+
+    def figures(share: float) -> tuple[str, str, float]:
+        ours = [percentile(o, share) for o, _ in rounds]
+        bare = [percentile(b, share) for _, b in rounds]
+        ratio = statistics.median(o / b for o, b in zip(ours, bare, strict=True))
+        return ", ".join(f"{v:.0f}" for v in ours), ", ".join(f"{v:.0f}" for v in bare), ratio
+
+    o50, b50, r50 = figures(0.5)
+    o99, b99, r99 = figures(0.99)
+    return f"| {name} | {o50} / {o99} ms | {b50} / {b99} ms | **{r50:.1f}** | **{r99:.1f}** |"
 
 
-async def main(requests: int, clients: int) -> None:
-    async with running_stack(notice_seconds=3600) as stack:
+async def main(requests: int, clients: int, rounds: int, settings: dict[str, str]) -> None:
+    async with running_stack(notice_seconds=3600, **settings) as stack:
         key = stack.org.sandbox_key
         async with httpx.AsyncClient(base_url=f"{stack.api_url}/api/v1", auth=(key, ""), timeout=60) as http:
             insured = await insured_contractors(
                 http, stack.factory, stack.settings, stack.org, stack.stripe_url, 10
             )
-        bodies = [assignment_request(*insured[n % len(insured)]) for n in range(requests)]
-        with bare_api(stack.settings.resolved_database_url, stack.org.id) as bare_url:
-            bare_post = await asyncio.to_thread(load, f"{bare_url}/assignments", key, clients, bodies)
-            ours_post = await asyncio.to_thread(
-                load, f"{stack.api_url}/api/v1/assignments", key, clients, bodies
-            )
-            async with httpx.AsyncClient(auth=(key, ""), timeout=60) as http:
-                page = (await http.get(f"{stack.api_url}/api/v1/assignments", params={"limit": 100})).json()
-            ids = [a["id"] for a in page] * (requests // max(len(page), 1) + 1)
-            ids = ids[:requests]
-            bare_get = await asyncio.to_thread(load, bare_url + "/assignments/{}", key, clients, None, ids)
-            ours_get = await asyncio.to_thread(
-                load, stack.api_url + "/api/v1/assignments/{}", key, clients, None, ids
-            )
-    print(f"{requests} requests each, {clients} concurrent clients in a second process")
-    print("| request | gigcover p50 | gigcover p99 | bare p50 | bare p99 | ratio p50 | ratio p99 |")
-    print("|---|---|---|---|---|---|---|")
-    print(row("POST /assignments", ours_post, bare_post))
-    print(row("GET /assignments/{id}", ours_get, bare_get))
-    print(f"(mean POST {statistics.mean(ours_post):.0f} ms vs bare {statistics.mean(bare_post):.0f} ms)")
+        posts: list[tuple[list[float], list[float]]] = []
+        gets: list[tuple[list[float], list[float]]] = []
+        with bare_api(stack.settings.resolved_database_url, stack.org.id, settings) as bare_url:
+            # later rounds find the workers busy with the earlier rounds' assignments, on both sides
+            for _ in range(rounds):
+                bodies = [assignment_request(*insured[n % len(insured)]) for n in range(requests)]
+                bare_post = await asyncio.to_thread(load, f"{bare_url}/assignments", key, clients, bodies)
+                ours_post = await asyncio.to_thread(
+                    load, f"{stack.api_url}/api/v1/assignments", key, clients, bodies
+                )
+                posts.append((ours_post, bare_post))
+                async with httpx.AsyncClient(auth=(key, ""), timeout=60) as http:
+                    page = (
+                        await http.get(f"{stack.api_url}/api/v1/assignments", params={"limit": 100})
+                    ).json()
+                ids = ([a["id"] for a in page] * (requests // max(len(page), 1) + 1))[:requests]
+                bare_get = await asyncio.to_thread(
+                    load, bare_url + "/assignments/{}", key, clients, None, ids
+                )
+                ours_get = await asyncio.to_thread(
+                    load, stack.api_url + "/api/v1/assignments/{}", key, clients, None, ids
+                )
+                gets.append((ours_get, bare_get))
+    shape = ", ".join(f"{name}={value}" for name, value in settings.items()) or "make run's settings"
+    print(f"{requests} requests a round, {rounds} rounds, {clients} concurrent clients ({shape})")
+    print("| request | gigcover p50 / p99 (each round) | bare p50 / p99 | ratio p50 | ratio p99 |")
+    print("|---|---|---|---|---|")
+    print(row("POST /assignments", posts))
+    print(row("GET /assignments/{id}", gets))
 
 
 if __name__ == "__main__":
@@ -129,5 +147,14 @@ if __name__ == "__main__":
     )
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="GIGCOVER_NAME=VALUE",
+        help="a setting for the stack's processes and the bare app's, to try a tuning (repeatable)",
+    )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.requests, arguments.clients))
+    settings = dict(item.split("=", 1) for item in arguments.set)
+    asyncio.run(main(arguments.requests, arguments.clients, arguments.rounds, settings))

@@ -42,17 +42,18 @@ HOST = "127.0.0.1"
 TEMPORAL_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 
 
-def one_worker_per_core() -> int:
+def one_per_core() -> int:
     return min(os.cpu_count() or 1, 4)
 
 
 class DevStack(BaseSettings):
-    """What `make run` starts: its ports, and how many worker processes (one per core by default, since a
-    Python worker uses one core at most; up to 4, as they share one SQLite file)."""
+    """What `make run` starts: its ports, and how many worker and API processes (one per core by default,
+    since a Python process uses one core at most; up to 4, as they share one SQLite file)."""
 
     model_config = SettingsConfigDict(env_prefix="GIGCOVER_DEV_", env_file=".env", extra="ignore")
 
-    workers: int = Field(default_factory=one_worker_per_core, ge=1)
+    workers: int = Field(default_factory=one_per_core, ge=1)
+    api_processes: int = Field(default_factory=one_per_core, ge=1)
 
     api_port: int = 8000
     temporal_port: int = 7233
@@ -287,6 +288,8 @@ def main() -> int:
                 HOST,
                 "--port",
                 str(dev.api_port),
+                "--processes",
+                str(dev.api_processes),
             ],
             env,
             logs,

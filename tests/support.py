@@ -126,21 +126,28 @@ class RunningStack:
         return self.process.wait(timeout=60)
 
     def pieces(self) -> dict[str, list[int]]:
-        """The processes the stack started, by name (temporal, localstripe, mailbox, worker, api); `make run`
-        starts a worker per core."""
+        """The processes the stack started, by name (temporal, localstripe, mailbox, worker, api), each with
+        the processes it started in turn; `make run` starts a worker per core and an API process per core
+        (under one supervisor process)."""
         names = {"temporal": "temporal", "localstripe": "localstripe", "mailbox": "mailbox"}
         names |= {"worker.py": "worker", "api.serve": "api"}
-        found: dict[str, list[int]] = {}
+        children: dict[int, list[tuple[int, str]]] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
                 command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
             except (OSError, IndexError, ValueError):
                 continue
-            if parent == self.process.pid:
-                for word, name in names.items():
-                    if word in command:
-                        found.setdefault(name, []).append(int(stat.parent.name))
+            children.setdefault(parent, []).append((int(stat.parent.name), command))
+
+        def with_descendants(pid: int) -> list[int]:
+            return [pid, *(p for child, _ in children.get(pid, []) for p in with_descendants(child))]
+
+        found: dict[str, list[int]] = {}
+        for pid, command in children.get(self.process.pid, []):
+            for word, name in names.items():
+                if word in command:
+                    found.setdefault(name, []).extend(with_descendants(pid))
         return found
 
 
