@@ -347,3 +347,23 @@ def test_a_job_form_posted_without_its_csrf_token_changes_nothing(
         names = set(session.scalars(select(Job.name).where(Job.organization_id == org.id)))
         entity_names = set(session.scalars(select(Entity.name).where(Entity.organization_id == org.id)))
     assert names == {"Spring campaign"} and entity_names == {"Acme Brands"}
+
+
+def test_a_full_last_page_of_entities_links_to_no_empty_older_page(
+    session_factory: sessionmaker[Session], api_url: str
+) -> None:
+    org = make_org(session_factory, "Fifty Entities")
+    email = add_member(session_factory, org.id, Role.VIEWER)
+    with api(org, api_url) as client:
+        made = [client.post("/entities", json=entity_fields()).json()["id"] for _ in range(51)]
+    with signed_in(api_url, email) as dashboard:
+        first = dashboard.get("/dashboard/jobs").text
+        older = re.search(r'href="(/dashboard/jobs\?entities_after=[^"]+)">Older entities<', first)
+        assert older, "51 entities: a second page"
+        second = dashboard.get(html.unescape(older.group(1))).text
+        assert made[0] in second and made[1] not in second  # the oldest alone, newest first
+        assert ">Older entities<" not in second  # the last page, full or not, offers no older one
+    with api(org, api_url) as client:
+        client.delete(f"/entities/{made[0]}")
+    with signed_in(api_url, email) as dashboard:
+        assert ">Older entities<" not in dashboard.get("/dashboard/jobs").text  # exactly 50: one page

@@ -51,3 +51,19 @@ def window(
         _link(path, filters, starting_after=rows[-1].id) if older else None,
         _link(path, filters, ending_before=rows[0].id) if newer else None,
     )
+
+
+T = TypeVar("T")
+
+
+def page_after(
+    fetch: Callable[[int], Sequence[T]], per_page: int, cursor: Callable[[T], str | int]
+) -> tuple[list[T], str | int | None]:
+    """Up to ``per_page`` rows from ``fetch(limit)``, asking for one more to know whether an older page
+    exists: (rows, the cursor of the "Older" link or None). A full last page gets no link to an empty one."""
+    rows = list(fetch(per_page + 1))
+    return rows[:per_page], cursor(rows[per_page - 1]) if len(rows) > per_page else None
+
+
+def by_id(row: TenantResource) -> str:
+    return row.id

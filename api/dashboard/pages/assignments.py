@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.dashboard.amounts import cents
 from api.dashboard.auth import CurrentViewer, Operator, Viewer
+from api.dashboard.paging import by_id, page_after
 from api.dashboard.rendering import form_model, page, redirect
 from api.deps import AppSettings, DbSession, Workflows
 from api.errors import STATUS_OF
@@ -78,7 +79,11 @@ def _list(
             Assignment.job_id: filters.get("job") or None,
         },
     )
-    rows = list(list_page(session, query, Assignment, Page(limit=PER_PAGE, starting_after=after or None)))
+    rows, older = page_after(
+        lambda limit: list_page(session, query, Assignment, Page(limit=limit, starting_after=after or None)),
+        PER_PAGE,
+        by_id,
+    )
     return page(
         request,
         "assignments.html",
@@ -87,7 +92,7 @@ def _list(
         names=_names(session, rows),
         filters=filters,
         statuses=list(AssignmentStatus),
-        older=rows[-1].id if len(rows) == PER_PAGE else None,
+        older=older,
         form=context.pop("form", {"bind": True, "coverage_type": [CoverageType.WORKERS_COMP.value]}),
         **_choices(session, viewer.tenant),
         **context,

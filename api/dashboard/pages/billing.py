@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.dashboard.amounts import cents
 from api.dashboard.auth import CurrentViewer, Finance, Viewer
 from api.dashboard.pages.org_settings import settings_page_response
+from api.dashboard.paging import by_id, page_after
 from api.dashboard.rendering import form_model, page, redirect
 from api.deps import DbSession
 from api.errors import STATUS_OF
@@ -99,13 +100,12 @@ def _billing(
     status_code: int = 200,
     **context: Any,
 ) -> Response:
-    bills = list(
-        list_page(
-            session,
-            _query(viewer, status, contractor),
-            Bill,
-            Page(limit=PER_PAGE, starting_after=after or None),
-        )
+    bills, older = page_after(
+        lambda limit: list_page(
+            session, _query(viewer, status, contractor), Bill, Page(limit=limit, starting_after=after or None)
+        ),
+        PER_PAGE,
+        by_id,
     )
     return page(
         request,
@@ -116,7 +116,7 @@ def _billing(
         totals=totals(session, viewer),
         statuses=STATUSES,
         filters={"status": status, "contractor": contractor},
-        older=bills[-1].id if len(bills) == PER_PAGE else None,
+        older=older,
         org=_organization(session, viewer),
         details_from="billing",
         **context,

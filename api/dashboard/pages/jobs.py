@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.dashboard.amounts import cents, dollars
 from api.dashboard.auth import CurrentViewer, Operator, Viewer
+from api.dashboard.paging import by_id, page_after
 from api.dashboard.rendering import form_model, page, redirect
 from api.deps import DbSession, Workflows
 from api.errors import STATUS_OF
@@ -64,11 +65,17 @@ def _list(
     **context: Any,
 ) -> Response:
     tenant = viewer.tenant
-    job_rows = list(list_page(session, scoped(Job, tenant), Job, Page(limit=PER_PAGE, starting_after=after)))
-    entity_rows = list(
-        list_page(
-            session, scoped(Entity, tenant), Entity, Page(limit=PER_PAGE, starting_after=entities_after)
-        )
+    job_rows, older_jobs = page_after(
+        lambda limit: list_page(session, scoped(Job, tenant), Job, Page(limit=limit, starting_after=after)),
+        PER_PAGE,
+        by_id,
+    )
+    entity_rows, older_entities = page_after(
+        lambda limit: list_page(
+            session, scoped(Entity, tenant), Entity, Page(limit=limit, starting_after=entities_after)
+        ),
+        PER_PAGE,
+        by_id,
     )
     return page(
         request,
@@ -77,8 +84,8 @@ def _list(
         jobs=job_rows,
         entities=entity_rows,
         names=_names(session, job_rows),
-        older_jobs=job_rows[-1].id if len(job_rows) == PER_PAGE else None,
-        older_entities=entity_rows[-1].id if len(entity_rows) == PER_PAGE else None,
+        older_jobs=older_jobs,
+        older_entities=older_entities,
         **_choices(session, tenant),
         **context,
     )

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.dashboard.auth import Admin, CurrentViewer, Viewer
+from api.dashboard.paging import by_id, page_after
 from api.dashboard.rendering import form_model, page, redirect
 from api.deps import AppSettings, DbSession, Workflows
 from api.errors import STATUS_OF
@@ -63,13 +64,15 @@ def settings_page_response(
     org = session.get(Organization, tenant.organization_id)
     assert org is not None
     connection = connection_of(session, tenant.organization_id, tenant.environment)
-    failures = list(
-        list_page(
+    failures, older_failures = page_after(
+        lambda limit: list_page(
             session,
             scoped(CreatorIQCreator, tenant).where(CreatorIQCreator.status == "failed"),
             CreatorIQCreator,
-            Page(limit=FAILURES_PER_PAGE, starting_after=after or None),
-        )
+            Page(limit=limit, starting_after=after or None),
+        ),
+        FAILURES_PER_PAGE,
+        by_id,
     )
     return page(
         request,
@@ -80,7 +83,7 @@ def settings_page_response(
         connection=connection,
         status=sync_status(session, viewer) if connection else None,
         failures=failures,
-        older_failures=failures[-1].id if len(failures) == FAILURES_PER_PAGE else None,
+        older_failures=older_failures,
         details_from="settings",
         **context,
     )

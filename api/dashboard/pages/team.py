@@ -6,11 +6,14 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api.dashboard.auth import Admin
+from api.dashboard.paging import page_after
 from api.dashboard.rendering import form_model, page, redirect
 from api.deps import AppSettings, DbSession
 from domain.errors import DomainError
 from domain.roles import Role
 from services import audit, members
+
+AUDIT_PER_PAGE = 50
 
 router = APIRouter()
 
@@ -86,5 +89,9 @@ def remove(request: Request, session: DbSession, viewer: Admin, member_id: str) 
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_log(request: Request, session: DbSession, viewer: Admin, before: int | None = None) -> Response:
-    entries = audit.entries(session, viewer.tenant.organization_id, limit=50, before_id=before)
-    return page(request, "audit.html", entries=entries, older=entries[-1].id if len(entries) == 50 else None)
+    entries, older = page_after(
+        lambda limit: audit.entries(session, viewer.tenant.organization_id, limit=limit, before_id=before),
+        AUDIT_PER_PAGE,
+        lambda entry: entry.id,
+    )
+    return page(request, "audit.html", entries=entries, older=older)
