@@ -203,4 +203,4 @@ def test_the_last_admin_cannot_be_demoted(api_url: str, org: Org, session_factor
         own_id = session.scalar(select(Member.id).where(Member.email == email))
     with signed_in(api_url, email) as client:
         response = post_form(client, "/dashboard/team", f"/dashboard/team/{own_id}/role", {"role": "viewer"})
-        assert response.status_code == 400 and "at least one admin" in response.text
+        assert response.status_code == 409 and "at least one admin" in response.text

@@ -9,6 +9,7 @@ from api.dashboard.auth import Admin
 from api.dashboard.paging import page_after
 from api.dashboard.rendering import form_model, page, redirect
 from api.deps import AppSettings, DbSession
+from api.errors import STATUS_OF
 from domain.errors import DomainError
 from domain.roles import Role
 from services import audit, members
@@ -69,9 +70,7 @@ def change_role(
         members.change_role(session, viewer.tenant.organization_id, member_id, Role(role), viewer.actor)
     except DomainError as error:
         session.rollback()
-        return _team(
-            request, session, viewer, 404 if error.code == "resource_missing" else 400, error=error.message
-        )
+        return _team(request, session, viewer, STATUS_OF[error.kind], error=error.message)
     return redirect("/dashboard/team", "role_changed")
 
 
@@ -81,9 +80,7 @@ def remove(request: Request, session: DbSession, viewer: Admin, member_id: str) 
         members.remove_member(session, viewer.tenant.organization_id, member_id, viewer.actor)
     except DomainError as error:
         session.rollback()
-        return _team(
-            request, session, viewer, 404 if error.code == "resource_missing" else 400, error=error.message
-        )
+        return _team(request, session, viewer, STATUS_OF[error.kind], error=error.message)
     return redirect("/dashboard/team", "member_removed")
 
 
