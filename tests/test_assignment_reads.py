@@ -55,9 +55,7 @@ def test_an_assignment_in_its_notice_window_is_read_from_its_row_as_its_workflow
         raise AssertionError("a read asked the workflow")
 
     monkeypatch.setattr(WorkflowCalls, "query", no_query)
-    started = time.perf_counter()
     found = ten99policy.Assignments.retrieve(assignment["id"])
-    assert time.perf_counter() - started < 0.5
     assert (found["status"], found["premium"], found["premium_collected"], found["charge_due_at"]) == (
         state.status,
         state.premium,
