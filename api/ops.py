@@ -29,7 +29,7 @@ async def _temporal_ready(request: Request) -> None:
 
 def install_ops(app: FastAPI, settings: Settings) -> None:
     metrics = ApiMetrics()
-    metrics.registry.register(BusinessCollector(lambda: app.state.session_factory))
+    metrics.scraped.register(BusinessCollector(lambda: app.state.session_factory))
     app.add_middleware(RequestMetrics, metrics=metrics)
 
     @app.get("/healthz", include_in_schema=False)
@@ -57,4 +57,4 @@ def install_ops(app: FastAPI, settings: Settings) -> None:
     def scrape(request: Request) -> Response:
         if not may_scrape(request, settings.metrics_token):
             return JSONResponse({"message": "Not allowed", "error_code": "forbidden"}, status_code=403)
-        return metrics_response(metrics.registry)
+        return metrics_response(metrics.scraped)

@@ -8,6 +8,7 @@ idle connections to the client side, which knows when it is about to reuse one.
 
 import argparse
 import os
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from uvicorn.supervisors import Multiprocess
 
 from common.logs import configure_logging
 from common.settings import Settings, get_settings, refuse_bad_settings
+from observability.http_metrics import MULTIPROCESS_DIRECTORY
 
 
 def server_config(
@@ -55,7 +57,11 @@ def main() -> None:
     # One listening socket shared by N server processes (uvicorn's own supervisor, as `--workers` runs it):
     # the kernel spreads connections over them, and a process that dies is replaced.
     config.workers = processes
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    # Each process counts its own requests; the counts go to files in one folder that any process's
+    # /metrics adds up (set before the processes start, since prometheus_client reads it at import).
+    with tempfile.TemporaryDirectory(prefix="gigcover-api-metrics-") as counts:
+        os.environ[MULTIPROCESS_DIRECTORY] = counts
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 def api_process_count(setting: int) -> int:

@@ -2,18 +2,29 @@
 their latency; and ``/metrics`` to scrape them with the business numbers."""
 
 import hmac
+import os
 import time
 from ipaddress import ip_address
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class ApiMetrics:
+    """``scraped``: what /metrics answers with. When one port is served by several processes (``python -m
+    api.serve --processes N`` sets ``PROMETHEUS_MULTIPROC_DIR``), each process's counts are kept in files
+    there and every scrape, whichever process answers it, adds up all of them."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        shared = os.environ.get(MULTIPROCESS_DIRECTORY)
+        self.scraped = self.registry
+        if shared:
+            self.scraped = CollectorRegistry()
+            MultiProcessCollector(self.scraped, path=shared)
         self.requests = Counter(
             "gigcover_api_requests", "API requests", ["route", "method", "status"], registry=self.registry
         )
@@ -24,6 +35,9 @@ class ApiMetrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+
+
+MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own setting, read at its import
 
 
 def _route(scope: Scope) -> str:

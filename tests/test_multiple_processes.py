@@ -276,6 +276,21 @@ def test_one_port_served_by_as_many_processes_as_asked(settings: Settings, tempo
         eventually(ready, timeout=60)
         assert all(httpx.get(url, timeout=5).json()["status"] == "ready" for _ in range(20))
         assert len(_children(supervisor.pid)) == 2
+
+        # Each request on a new connection, which the kernel gives to either process; every scrape of
+        # /metrics, whichever process answers it, counts all of them.
+        for _ in range(40):
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        for _ in range(10):
+            scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+            counted = [
+                float(line.rsplit(" ", 1)[1])
+                for line in scraped.splitlines()
+                if line.startswith("gigcover_api_requests_total{")
+                and 'route="/healthz"' in line
+                and 'status="200"' in line
+            ]
+            assert counted == [40.0], scraped
     finally:
         supervisor.terminate()
         supervisor.wait(timeout=30)
