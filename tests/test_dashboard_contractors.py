@@ -547,6 +547,11 @@ def test_the_list_pages_50_at_a_time(api_url: str, org: Org, session_factory: se
         assert older
         second = client.get(html.unescape(older.group(1))).text
         assert second.count('href="/dashboard/contractors/cn_') == 5
+        assert ">Older<" not in second  # the last page links to no empty one
+        newer = re.search(r'href="(/dashboard/contractors\?[^"]*ending_before=[^"]+)">Newer<', second)
+        assert newer
+        back = client.get(html.unescape(newer.group(1))).text
+        assert back.count('href="/dashboard/contractors/cn_') == 50 and ">Newer<" not in back
 
 
 # Who may do what ------------------------------------------------------------------------------------------

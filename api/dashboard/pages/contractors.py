@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
 from api.dashboard.auth import CurrentViewer, Operator, Viewer
+from api.dashboard.paging import window
 from api.dashboard.rendering import page, redirect
 from api.deps import AppSettings, DbSession, Workflows
 from api.errors import STATUS_OF
@@ -22,7 +23,7 @@ from domain.application import ENDED
 from domain.errors import DomainError, not_found
 from services import applications, contractor_import
 from services.contractor_records import SHOWN, CoverageStatus, record_of, search, statuses
-from services.lookups import Page, get_application, get_contractor
+from services.lookups import get_application, get_contractor
 from workflows.contractor_import_messages import ImportProgress
 
 router = APIRouter()
@@ -40,18 +41,23 @@ def contractors(
     ending_before: str | None = None,
 ) -> Response:
     chosen = CoverageStatus(status) if status in set(CoverageStatus) else None
-    page_of = Page(limit=SHOWN, starting_after=starting_after, ending_before=ending_before)
-    rows = search(session, viewer.tenant, q[:200], chosen, page_of)
+    shown = window(
+        lambda page_of: search(session, viewer.tenant, q[:200], chosen, page_of),
+        "/dashboard/contractors",
+        starting_after,
+        ending_before,
+        {"q": q, "status": chosen.value if chosen else None},
+        SHOWN,
+    )
     return page(
         request,
         "contractors.html",
-        rows=rows,
-        statuses=statuses(session, viewer.tenant, [r.id for r in rows]),
+        rows=shown.rows,
+        statuses=statuses(session, viewer.tenant, [r.id for r in shown.rows]),
         q=q,
         status=chosen.value if chosen else "",
         choices=list(CoverageStatus),
-        older=rows[-1].id if len(rows) == SHOWN else None,
-        newer=rows[0].id if rows and (starting_after or ending_before) else None,
+        pages=shown,
     )
 
 
