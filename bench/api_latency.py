@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.stack import running_stack
+from bench.stack import add_settings_option, chosen_settings, running_stack
 from devstack.run import Stack as Processes
 from devstack.run import one_per_core, wait_for_http
 from tests.support import assignment_request, free_port, insured_contractors
@@ -148,13 +148,6 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="GIGCOVER_NAME=VALUE",
-        help="a setting for the stack's processes and the bare app's, to try a tuning (repeatable)",
-    )
+    add_settings_option(parser, "the stack's and the bare app's")
     arguments = parser.parse_args()
-    settings = dict(item.split("=", 1) for item in arguments.set)
-    asyncio.run(main(arguments.requests, arguments.clients, arguments.rounds, settings))
+    asyncio.run(main(arguments.requests, arguments.clients, arguments.rounds, chosen_settings(arguments)))

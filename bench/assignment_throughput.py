@@ -22,7 +22,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Worker
 
 from bench.baseline import BaselineWorkflow, LocalBaselineWorkflow, noop
-from bench.stack import Stack, running_stack
+from bench.stack import Stack, add_settings_option, chosen_settings, running_stack
 from tests.support import WebhookReceiver, assignment_request, insured_contractors, serve
 
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
@@ -152,13 +152,6 @@ if __name__ == "__main__":
     )
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="GIGCOVER_NAME=VALUE",
-        help="a setting for the stack's processes, to try a tuning (repeatable)",
-    )
+    add_settings_option(parser, "the stack's")
     arguments = parser.parse_args()
-    settings = dict(item.split("=", 1) for item in arguments.set)
-    asyncio.run(main(arguments.count, arguments.rounds, settings))
+    asyncio.run(main(arguments.count, arguments.rounds, chosen_settings(arguments)))

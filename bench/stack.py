@@ -2,6 +2,7 @@
 process on loopback (Temporal dev server on a SQLite file, localstripe, the mailbox, the worker, the API),
 in a fresh data folder. The benchmark itself plays the platform: it calls the API and receives webhooks."""
 
+import argparse
 import json
 import shutil
 import sys
@@ -85,3 +86,18 @@ async def running_stack(notice_seconds: int = 0, **settings: str) -> AsyncIterat
         if engine is not None:
             engine.dispose()
         shutil.rmtree(data, ignore_errors=True)
+
+
+def add_settings_option(parser: argparse.ArgumentParser, whose: str) -> None:
+    """``--set GIGCOVER_NAME=value`` (repeatable): a setting for ``whose`` processes, to try a tuning."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="GIGCOVER_NAME=VALUE",
+        help=f"a setting for {whose} processes, to try a tuning (repeatable)",
+    )
+
+
+def chosen_settings(arguments: argparse.Namespace) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in arguments.set)
