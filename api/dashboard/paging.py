@@ -3,7 +3,7 @@ Any tenant-scoped list the services page with services.lookups.list_page fits.""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlencode
 
 from db.models import TenantResource
@@ -53,17 +53,16 @@ def window(
     )
 
 
-T = TypeVar("T")
+class Identified(Protocol):
+    id: Any
 
 
-def page_after(
-    fetch: Callable[[int], Sequence[T]], per_page: int, cursor: Callable[[T], str | int]
-) -> tuple[list[T], str | int | None]:
+Row = TypeVar("Row", bound=Identified)
+
+
+def page_after(fetch: Callable[[int], Sequence[Row]], per_page: int) -> tuple[list[Row], Any]:
     """Up to ``per_page`` rows from ``fetch(limit)``, asking for one more to know whether an older page
-    exists: (rows, the cursor of the "Older" link or None). A full last page gets no link to an empty one."""
+    exists: (rows, the id of the last row shown for the "Older" link, or None). A full last page gets no
+    link to an empty one."""
     rows = list(fetch(per_page + 1))
-    return rows[:per_page], cursor(rows[per_page - 1]) if len(rows) > per_page else None
-
-
-def by_id(row: TenantResource) -> str:
-    return row.id
+    return rows[:per_page], rows[per_page - 1].id if len(rows) > per_page else None

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.dashboard.amounts import cents
 from api.dashboard.auth import CurrentViewer, Operator, Viewer
-from api.dashboard.paging import by_id, page_after
+from api.dashboard.paging import page_after
 from api.dashboard.rendering import form_model, page, redirect
 from api.deps import AppSettings, DbSession, Workflows
 from api.errors import STATUS_OF
@@ -82,7 +82,6 @@ def _list(
     rows, older = page_after(
         lambda limit: list_page(session, query, Assignment, Page(limit=limit, starting_after=after or None)),
         PER_PAGE,
-        by_id,
     )
     return page(
         request,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api.dashboard.amounts import cents
 from api.dashboard.auth import CurrentViewer, Finance, Viewer
 from api.dashboard.pages.org_settings import settings_page_response
-from api.dashboard.paging import by_id, page_after
+from api.dashboard.paging import page_after
 from api.dashboard.rendering import form_model, page, redirect
 from api.deps import DbSession
 from api.errors import STATUS_OF
@@ -105,7 +105,6 @@ def _billing(
             session, _query(viewer, status, contractor), Bill, Page(limit=limit, starting_after=after or None)
         ),
         PER_PAGE,
-        by_id,
     )
     return page(
         request,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.dashboard.amounts import cents, dollars
 from api.dashboard.auth import CurrentViewer, Operator, Viewer
-from api.dashboard.paging import by_id, page_after
+from api.dashboard.paging import page_after
 from api.dashboard.rendering import form_model, page, redirect
 from api.deps import DbSession, Workflows
 from api.errors import STATUS_OF
@@ -68,14 +68,12 @@ def _list(
     job_rows, older_jobs = page_after(
         lambda limit: list_page(session, scoped(Job, tenant), Job, Page(limit=limit, starting_after=after)),
         PER_PAGE,
-        by_id,
     )
     entity_rows, older_entities = page_after(
         lambda limit: list_page(
             session, scoped(Entity, tenant), Entity, Page(limit=limit, starting_after=entities_after)
         ),
         PER_PAGE,
-        by_id,
     )
     return page(
         request,

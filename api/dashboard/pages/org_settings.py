@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.dashboard.auth import Admin, CurrentViewer, Viewer
-from api.dashboard.paging import by_id, page_after
+from api.dashboard.paging import page_after
 from api.dashboard.rendering import form_model, page, redirect
 from api.deps import AppSettings, DbSession, Workflows
 from api.errors import STATUS_OF
@@ -72,7 +72,6 @@ def settings_page_response(
             Page(limit=limit, starting_after=after or None),
         ),
         FAILURES_PER_PAGE,
-        by_id,
     )
     return page(
         request,

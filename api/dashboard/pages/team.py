@@ -89,6 +89,5 @@ def audit_log(request: Request, session: DbSession, viewer: Admin, before: int |
     entries, older = page_after(
         lambda limit: audit.entries(session, viewer.tenant.organization_id, limit=limit, before_id=before),
         AUDIT_PER_PAGE,
-        lambda entry: entry.id,
     )
     return page(request, "audit.html", entries=entries, older=older)
