@@ -131,14 +131,7 @@ class RunningStack:
         (under one supervisor process)."""
         names = {"temporal": "temporal", "localstripe": "localstripe", "mailbox": "mailbox"}
         names |= {"worker.py": "worker", "api.serve": "api"}
-        children: dict[int, list[tuple[int, str]]] = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-                command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append((int(stat.parent.name), command))
+        children = child_processes()
 
         def with_descendants(pid: int) -> list[int]:
             return [pid, *(p for child, _ in children.get(pid, []) for p in with_descendants(child))]
@@ -149,6 +142,19 @@ class RunningStack:
                 if word in command:
                     found.setdefault(name, []).extend(with_descendants(pid))
         return found
+
+
+def child_processes() -> dict[int, list[tuple[int, str]]]:
+    """Every running process's children, from /proc: parent pid -> [(pid, command line)]."""
+    children: dict[int, list[tuple[int, str]]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append((int(stat.parent.name), command))
+    return children
 
 
 def cpu_seconds(pid: int) -> float:

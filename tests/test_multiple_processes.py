@@ -28,6 +28,7 @@ from tests.support import (
     ROOT,
     SmtpSink,
     WebhookReceiver,
+    child_processes,
     contractor_fields,
     entity_fields,
     eventually,
@@ -243,15 +244,7 @@ def test_two_apis_and_two_workers_keep_every_invariant(
 
 def _children(pid: int) -> list[int]:
     """The server processes a supervisor spawned (not multiprocessing's resource tracker)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            if parent == pid and b"spawn_main" in (stat.parent / "cmdline").read_bytes():
-                found.append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
+    return [child for child, command in child_processes().get(pid, []) if "spawn_main" in command]
 
 
 def test_one_port_served_by_as_many_processes_as_asked(settings: Settings, temporal_address: str) -> None:
