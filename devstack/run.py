@@ -4,7 +4,8 @@ Starts, each as its own process: the Temporal dev server (web UI on, state in a 
 attributes registered), localstripe, the SMTP sink with its web mailbox, the worker and the API. A piece
 whose setting points elsewhere (``GIGCOVER_TEMPORAL_ADDRESS``, ``GIGCOVER_STRIPE_API_BASE``,
 ``GIGCOVER_SMTP_HOST``/``_PORT``) is not started: the stack uses the one you named. Ctrl-C stops everything
-this started; the next run finds the same data in ``GIGCOVER_DATA_DIR`` (``.data/``).
+this started; a piece that dies while the stack runs is started again. The next run finds the same data
+in ``GIGCOVER_DATA_DIR`` (``.data/``).
 """
 
 import json
@@ -64,20 +65,60 @@ class DevStack(BaseSettings):
 
 
 @dataclass
+class Piece:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_dir: Path
+    process: subprocess.Popen[bytes]
+    restarts: list[float] = field(default_factory=list)
+
+
+# A piece that dies is started again, as compose's `restart: unless-stopped` does; one that dies this often
+# within the window is crash-looping (a bad setting, a port taken), and the stack stops with its name.
+RESTARTS_PER_WINDOW, RESTART_WINDOW = 5, 60.0
+
+
+def _spawn(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
+    log = (log_dir / f"{name}.log").open("ab")
+    return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+@dataclass
 class Stack:
-    processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    pieces: list[Piece] = field(default_factory=list)
+
+    @property
+    def processes(self) -> list[tuple[str, subprocess.Popen[bytes]]]:
+        return [(piece.name, piece.process) for piece in self.pieces]
 
     def start(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
-        log = (log_dir / f"{name}.log").open("ab")
-        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.processes.append((name, proc))
+        self.pieces.append(Piece(name, argv, env, log_dir, _spawn(name, argv, env, log_dir)))
 
     def check_alive(self) -> None:
+        """While the stack starts: a piece that exits is a failed start."""
         for name, proc in self.processes:
             if proc.poll() is not None:
                 raise RuntimeError(
                     f"{name} exited with code {proc.returncode}; see its log in the data folder"
                 )
+
+    def restart_dead(self) -> None:
+        """Once the stack runs: start again each piece that exited (a killed worker, an API that crashed),
+        saying so; a piece that keeps dying stops the stack."""
+        now = time.monotonic()
+        for piece in self.pieces:
+            code = piece.process.poll()
+            if code is None:
+                continue
+            piece.restarts = [at for at in piece.restarts if now - at < RESTART_WINDOW] + [now]
+            if len(piece.restarts) > RESTARTS_PER_WINDOW:
+                raise RuntimeError(
+                    f"{piece.name} exited with code {code} {RESTARTS_PER_WINDOW} times within "
+                    f"{RESTART_WINDOW:.0f}s; see its log in the data folder"
+                )
+            print(f"{piece.name} exited with code {code}; starting it again", flush=True)
+            piece.process = _spawn(piece.name, piece.argv, piece.env, piece.log_dir)
 
     def stop(self) -> None:
         for _name, proc in reversed(self.processes):
@@ -318,7 +359,7 @@ def main() -> int:
             flush=True,
         )
         while not stopping:
-            stack.check_alive()
+            stack.restart_dead()
             time.sleep(0.5)
     except RuntimeError as error:
         print(f"\nmake run failed: {error}", file=sys.stderr)

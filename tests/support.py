@@ -121,6 +121,12 @@ class RunningStack:
                 return "".join(self.output)
         raise AssertionError("the stack did not come up:\n" + "".join(self.output))
 
+    def drain(self) -> str:
+        """Everything the stack printed so far."""
+        while not self.lines.empty():
+            self.output.append(self.lines.get_nowait())
+        return "".join(self.output)
+
     def interrupt(self) -> int:
         self.process.send_signal(signal.SIGINT)
         return self.process.wait(timeout=60)

@@ -1,7 +1,9 @@
 """`make run`'s stack, started for real: every piece answers, Ctrl-C stops all of it, data survives."""
 
 import asyncio
+import os
 import re
+import signal
 import smtplib
 import socket
 import time
@@ -123,6 +125,7 @@ async def test_make_run_starts_every_piece_and_stops_them(
         pollers = list(described.pollers)
         await asyncio.sleep(0.5)
     assert pollers, "the worker is not polling the gigcover task queue"
+    workers = stack.pieces()["worker"]
     attributes = await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace="default")
     )
@@ -150,6 +153,18 @@ async def test_make_run_starts_every_piece_and_stops_them(
     mailbox = httpx.get(f"http://127.0.0.1:{stack_ports['MAILBOX']}/api/messages").json()
     assert [m["subject"] for m in mailbox] == ["Hello from the test"]
     assert "Hello from the test" in httpx.get(f"http://127.0.0.1:{stack_ports['MAILBOX']}/").text
+
+    # A worker that dies is started again, as compose would, and the stack goes on.
+    killed = stack.pieces()["worker"][0]
+    os.kill(killed, signal.SIGKILL)
+    restarted = re.compile(r"worker-\d exited with code -9; starting it again")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not restarted.search(stack.drain()):
+        time.sleep(0.5)
+    assert restarted.search(stack.drain()), stack.drain()
+    assert stack.process.poll() is None, stack.drain()
+    alive = stack.pieces()["worker"]
+    assert killed not in alive and len(alive) == len(workers), (workers, alive)
 
     # Ctrl-C stops every process it started.
     assert stack.interrupt() == 0
