@@ -21,7 +21,7 @@ from domain.statuses import AssignmentStatus, PaymentStatus
 from integrations.stripe_gateway import CardDeclined
 from notifications.catalog import EmailKind, PaymentConfirmation, PaymentReminder
 from outbox.records import committed_items, enqueue_email, record_event
-from services.assignments import engagement_assignment
+from services.assignments import cover_assignment_through_its_end, engagement_assignment
 from services.policies import new_policy
 from workflows.application_messages import (
     Capture,
@@ -265,6 +265,7 @@ class ApplicationActivities(MoneyActivities):
         if assignment.status == AssignmentStatus.AWAITING_APPLICATION:
             assignment.status, assignment.policy_id = AssignmentStatus.ACTIVE, policy.id
             assignment.certificates, assignment.charged = dict(policy.certificates), row.premium
+            cover_assignment_through_its_end(session, self._settings, assignment)  # extended meanwhile
             session.commit()
         return render.assignment(assignment)
 

@@ -20,6 +20,7 @@ EVENT_TYPES = frozenset(
         "policy.expired",
         "assignment.active",
         "assignment.cancelled",
+        "assignment.extended",
         "invoice.charge_card_succeeded",
         "invoice.charge_card_failed",
         "bill.paid",

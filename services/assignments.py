@@ -41,10 +41,11 @@ from domain.premium import estimated_gross_pay, premium_cents
 from domain.rating import Rating
 from domain.statuses import AssignmentStatus, InvoiceStatus, PolicyStatus
 from notifications.catalog import CoverageExtended, EmailKind
-from outbox.records import enqueue_email, start_after_commit
+from outbox.records import enqueue_email, record_event, start_after_commit
 from services.applications import SessionIn, finished_url, open_session
 from services.catalog import is_approved
 from services.lookups import card_on_file, get_assignment, get_contractor, get_job, now, scoped
+from services.policies import cover_through
 from services.quotes import coverage_list, offer, rating_of
 from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
@@ -393,8 +394,11 @@ def cancel_assignment(
 
 
 def extend_assignment(
-    session: Session, tenant: Tenant, body: ExtendIn, workflows: WorkflowCalls
+    session: Session, tenant: Tenant, body: ExtendIn, workflows: WorkflowCalls, settings: Settings
 ) -> Assignment:
+    """A later end date: the workflow keeps the engagement open until then, and a bound assignment's policy
+    covers through it, with new certificates (``assignment.extended`` carries them). The premium follows
+    the pay reported, not the dates, so it does not change."""
     row = _assignment_of_job(session, tenant, body.job_id)
     if row.status in (AssignmentStatus.CANCELLED, AssignmentStatus.EXPIRED):
         raise invalid(f"job_id: the assignment is {row.status}", "job_id")
@@ -406,10 +410,26 @@ def extend_assignment(
         previous, row.end_date = row.end_date, body.end_date
         if row.dispatched:
             workflows.update(assignment_workflow_id(row.id), "extend", body.end_date, AssignmentState)
+        cover_assignment_through_its_end(session, settings, row)
+        record_event(
+            session,
+            tenant.organization_id,
+            tenant.environment,
+            "assignment.extended",
+            render.assignment(row) | {"previous_end_date": previous},
+        )
         if body.send_email:
             _email_extension(session, tenant, row, previous)
         session.commit()
     return row
+
+
+def cover_assignment_through_its_end(session: Session, settings: Settings, row: Assignment) -> None:
+    """The assignment's policy covers through the assignment's end (extended after it was bound, or before
+    its application bound it), and the assignment shows the policy's certificates."""
+    policy = session.scalar(select(Policy).where(Policy.id == row.policy_id)) if row.policy_id else None
+    if policy is not None and cover_through(session, settings, policy, row.end_date):
+        row.certificates = dict(policy.certificates)
 
 
 def _email_extension(session: Session, tenant: Tenant, row: Assignment, previous_end: int) -> None:

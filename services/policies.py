@@ -57,6 +57,18 @@ def announce(session: Session, policy: Policy, event_type: str, event_id: str | 
     record_event(session, policy.organization_id, policy.environment, event_type, data, event_id)
 
 
+def cover_through(session: Session, settings: Settings, policy: Policy, end: int) -> bool:
+    """Coverage through ``end`` (an assignment on the policy was extended past its expiration): the policy
+    expires then, and its certificates are issued again with the new dates (new documents, new URLs; the
+    old ones stay served, as a record of what was issued). Returns whether anything changed."""
+    if policy.expiration_date >= end:
+        return False
+    policy.expiration_date = end
+    policy.pdf_url, policy.certificates = None, {}
+    issue_policy_certificates(session, document_store(settings), settings, policy)
+    return True
+
+
 def refuse_bound_quote(session: Session, tenant: Tenant, quote: Quote) -> None:
     if not quote.eligible:
         raise DomainError(

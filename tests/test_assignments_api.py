@@ -2,12 +2,15 @@
 coverage path with its reason, the seeds' own invoice examples, and the rules."""
 
 import asyncio
+import io
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 import ten99policy
+from pypdf import PdfReader
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
@@ -175,6 +178,48 @@ def test_a_completed_general_opt_in_binds_new_coverage(
         f"{api_url}/api/v1/bills", params={"contractor": contractor}, auth=(org.sandbox_key, "")
     ).json()
     assert [b["amount_due"] for b in bills] == [active["premium"]]
+
+
+def test_extending_a_bound_assignment_extends_its_coverage_and_certificates(
+    client: object, org: Org, api_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    contractor, job = _job()
+    ten99policy.Contractors.modify(contractor, withhold_premium=True)
+    _opt_in(session_factory, org, contractor, "CA")
+    assignment = ten99policy.Assignments.create(
+        contractor=contractor, job=job, coverage_type=["workers-comp"]
+    )
+    eventually(lambda: ten99policy.Assignments.retrieve(assignment["id"])["status"] == "active", timeout=20)
+    active = ten99policy.Assignments.retrieve(assignment["id"])
+    old_end, new_end = active["end_date"], active["end_date"] + 30 * DAY
+    old_certificate = active["certificates"]["wc_coi_pdf_url"]
+
+    extended = ten99policy.Assignments._static_request(
+        "post", "/api/v1/assignments/extend", job_id=job, end_date=new_end
+    )
+
+    # The policy covers the added weeks, and the assignment answers with certificates that say so.
+    assert extended["end_date"] == new_end
+    assert ten99policy.Policies.retrieve(active["policy"])["expiration_date"] == new_end
+    certificate = extended["certificates"]["wc_coi_pdf_url"]
+    assert certificate and certificate != old_certificate
+    text = "\n".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(httpx.get(certificate).content)).pages
+    )
+    assert _certificate_date(new_end) in text and _certificate_date(old_end) not in text
+    # The platform is told, with the new certificates.
+    event = ten99policy.Events.list(type="assignment.extended")[0]["data"]
+    assert (event["id"], event["end_date"], event["previous_end_date"]) == (
+        assignment["id"],
+        new_end,
+        old_end,
+    )
+    assert event["certificates"]["wc_coi_pdf_url"] == certificate
+
+
+def _certificate_date(ts: int) -> str:
+    moment = datetime.fromtimestamp(ts, UTC)
+    return f"{moment:%B} {moment.day}, {moment.year}"
 
 
 @pytest.mark.parametrize(

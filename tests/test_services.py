@@ -287,11 +287,11 @@ def test_cancel_and_extend_follow_the_assignment_rules(
     row = assignments.create_assignment(session, tenant, body, local_settings)
     with pytest.raises(DomainError) as error:
         assignments.extend_assignment(
-            session, tenant, ExtendIn(job_id=job.id, end_date=row.end_date - DAY), workflows
+            session, tenant, ExtendIn(job_id=job.id, end_date=row.end_date - DAY), workflows, local_settings
         )
     assert refused(error, "end_date_invalid") == "end_date"
     extended = assignments.extend_assignment(
-        session, tenant, ExtendIn(job_id=job.id, end_date=row.end_date + DAY), workflows
+        session, tenant, ExtendIn(job_id=job.id, end_date=row.end_date + DAY), workflows, local_settings
     )
     assert (
         extended.end_date == row.end_date and workflows.updates == []

@@ -60,9 +60,9 @@ def cancel_assignment(
 
 @router.post("/extend")
 def extend_assignment(
-    body: ExtendIn, workflows: Workflows, session: DbSession, tenant: CurrentTenant
+    body: ExtendIn, workflows: Workflows, session: DbSession, tenant: CurrentTenant, settings: AppSettings
 ) -> dict[str, Any]:
-    return render.assignment(assignments.extend_assignment(session, tenant, body, workflows))
+    return render.assignment(assignments.extend_assignment(session, tenant, body, workflows, settings))
 
 
 @router.delete("/{assignment_id}")

@@ -269,7 +269,7 @@ def extend(
     try:
         row = _the_jobs_current(session, viewer.tenant, assignment_id)
         body = form_model(ExtendIn, job_id=row.job_id, end_date=end_date, send_email=send_email == "true")
-        extended = assignments.extend_assignment(session, viewer.tenant, body, workflows)
+        extended = assignments.extend_assignment(session, viewer.tenant, body, workflows, settings)
     except DomainError as error:
         return _refused(
             request,
