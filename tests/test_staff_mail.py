@@ -6,14 +6,21 @@ invitation read there, an operator importing the admin's address from a CSV, a p
 with its key; and on the links themselves: an older reset link, a flood of resets, an invitation that tells
 who has an account elsewhere."""
 
+import json
 import re
 import time
+from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.encryption import PREFIX, box
+from db.engine import make_engine, make_session_factory
+from db.migrate import ROOT as DB_ROOT
 from db.models import EmailMessage, Member
 from domain.roles import Role
 from notifications.catalog import WITHHELD
@@ -269,3 +276,65 @@ def test_inviting_someone_with_an_account_elsewhere_answers_as_for_anyone_and_se
     with session_factory() as session:
         account = session.scalar(select(Member).where(Member.email == elsewhere))
         assert account is not None and account.organization_id != org.id
+
+
+def test_the_migration_withholds_the_links_of_emails_already_recorded(tmp_path: Path) -> None:
+    """A database as release 0012 left it: a sent reset (its link in the body, filed as production mail)
+    and an application link still waiting to go."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    config = Config(str(DB_ROOT / "alembic.ini"))
+    config.attributes["url"] = url
+    command.upgrade(config, "0012")
+    factory = make_session_factory(make_engine(url))
+    reset, apply = (
+        "http://127.0.0.1:8000/dashboard/reset/OldResetToken123",
+        "http://x.example/apply/OldApplyTok99",
+    )
+    with factory() as session:
+        session.execute(
+            text(
+                "INSERT INTO organizations (id, name, withhold_premium, created) "
+                "VALUES ('org_old', 'Old', 0, 1)"
+            )
+        )
+        for seq, kind, status, link in (
+            (1, "password_reset", "sent", reset),
+            (2, "application_link", "pending", apply),
+        ):
+            session.execute(
+                text(
+                    "INSERT INTO email_messages (seq, id, organization_id, environment, created, kind, "
+                    "recipient, subject, text_body, html_body, related, status, dispatched, attempt_count) "
+                    "VALUES (:seq, :id, 'org_old', 'production', 1, :kind, 'a@example.com', 'Hi', :text, "
+                    ":html, '{}', :status, 0, 0)"
+                ),
+                {
+                    "seq": seq,
+                    "id": f"em_old{seq}",
+                    "kind": kind,
+                    "status": status,
+                    "text": f"Open {link}\n",
+                    "html": f'<a href="{link}">Open</a>',
+                },
+            )
+        session.commit()
+    command.upgrade(config, "head")
+    with factory() as session:
+        rows = session.execute(
+            text(
+                "SELECT kind, environment, text_body, html_body, sealed_message "
+                "FROM email_messages ORDER BY seq"
+            )
+        ).all()
+    (reset_row, apply_row) = rows
+    for _kind, _environment, text_body, html_body, _sealed in rows:
+        assert (
+            "OldResetToken123" not in text_body + html_body and "OldApplyTok99" not in text_body + html_body
+        )
+        assert WITHHELD in text_body and WITHHELD in html_body
+    assert reset_row.environment == "staff" and reset_row.sealed_message is None  # sent: nothing to keep
+    assert apply_row.environment == "production" and apply_row.sealed_message.startswith(PREFIX)
+    assert apply in json.loads(box().open(apply_row.sealed_message))["text"]  # still sent with its link
+    command.downgrade(config, "0012")  # and back: the waiting email has its link, as 0012 sends it
+    with factory() as session:
+        assert apply in session.scalar(text("SELECT text_body FROM email_messages WHERE seq = 2"))

@@ -76,8 +76,25 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    emails = sa.table("email_messages", sa.column("kind", sa.String), sa.column("environment", sa.String))
+    emails = sa.table(
+        "email_messages",
+        sa.column("seq", sa.Integer),
+        sa.column("kind", sa.String),
+        sa.column("environment", sa.String),
+        sa.column("text_body", sa.Text),
+        sa.column("html_body", sa.Text),
+        sa.column("sealed_message", sa.Text),
+    )
     op.execute(emails.update().where(emails.c.kind.in_(STAFF_KINDS)).values(environment="production"))
+    connection = op.get_bind()
+    waiting = sa.select(emails.c.seq, emails.c.sealed_message).where(emails.c.sealed_message.is_not(None))
+    for seq, sealed in connection.execute(waiting).all():  # an email not sent yet goes with its links
+        message = json.loads(box().open(sealed))
+        connection.execute(
+            emails.update()
+            .where(emails.c.seq == seq)
+            .values(text_body=message["text"], html_body=message["html"])
+        )
     with op.batch_alter_table("email_messages") as table:
         table.drop_column("sealed_message")
     op.drop_index("ix_reset_requests_ip_at", table_name="reset_requests")
