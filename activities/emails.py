@@ -7,7 +7,7 @@ from temporalio.exceptions import ApplicationError
 
 from common.settings import Settings
 from db.models import EmailMessage
-from outbox.senders import EmailSender, NotDeliveredYet, Undeliverable
+from outbox.senders import EmailSender, NotDeliveredYet, Undeliverable, settle
 from workflows.messages import DeliveryFailure
 
 
@@ -31,5 +31,5 @@ class EmailActivities:
         with self._sessions() as session:
             message = session.scalar(select(EmailMessage).where(EmailMessage.id == failure.id))
             if message is not None and message.status == "pending":
-                message.status, message.last_error = "failed", failure.reason
+                settle(message, "failed", failure.reason)
                 session.commit()

@@ -293,7 +293,12 @@ class WebhookAttempt(Base):
 
 
 class EmailMessage(TenantResource):
-    """An email, rendered when it was queued so every retry sends exactly the same message."""
+    """An email, rendered when it was queued so every retry sends exactly the same message.
+
+    ``subject``, ``text_body`` and ``html_body`` are the copy anyone may read: a capability link in it shows
+    as withheld. Where one was, ``sealed_message`` keeps the message as sent (encrypted, JSON with ``text``
+    and ``html``) until it is delivered or given up, then it is wiped. Mail to the dashboard's members is
+    filed under the ``staff`` environment, which no tenant (sandbox or production) is ever scoped to."""
 
     ID_KIND = "email"
     __tablename__ = "email_messages"
@@ -315,6 +320,7 @@ class EmailMessage(TenantResource):
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[int | None] = mapped_column(Integer)
+    sealed_message: Mapped[str | None] = mapped_column(SealedText)
 
 
 class Document(TenantResource):
@@ -573,6 +579,12 @@ class Member(Base):
     last_sign_in_at: Mapped[int | None] = mapped_column(Integer)
     removed_at: Mapped[int | None] = mapped_column(Integer)
 
+    @property
+    def address(self) -> str:
+        """The email as the team shows it: without the mark a held invitation's or a removed member's
+        email carries (services/members.py)."""
+        return self.email.split("#", 1)[0]
+
 
 class MemberToken(Base):
     """A one-use link emailed to a member: an invitation or a password reset. Only its SHA-256 is kept."""
@@ -602,6 +614,17 @@ class MemberSession(Base):
     created: Mapped[int] = mapped_column(Integer)
     last_seen_at: Mapped[int] = mapped_column(Integer)
     ended_at: Mapped[int | None] = mapped_column(Integer)
+
+
+class ResetRequest(Base):
+    """A password reset asked for, by address (whether or not the account exists): what its limit counts."""
+
+    __tablename__ = "reset_requests"
+    __table_args__ = (Index("ix_reset_requests_ip_at", "ip_address", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ip_address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[int] = mapped_column(Integer)
 
 
 class SignInAttempt(Base):

@@ -4,7 +4,7 @@ database only ever sees ``fernet:…``. And re-encrypting all of them, for migra
 
 from typing import Any
 
-from sqlalchemy import Connection, Text, column, select, table, update
+from sqlalchemy import Connection, Text, column, inspect, select, table, update
 from sqlalchemy.types import TypeDecorator
 
 from common.encryption import PREFIX, SecretBox, box
@@ -14,6 +14,7 @@ SEALED_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "webhook_endpoints": ("seq", ("secret", "previous_secret")),
     "creatoriq_connections": ("seq", ("api_key",)),
     "idempotency_records": ("id", ("response_body",)),  # some responses show a secret once
+    "email_messages": ("seq", ("sealed_message",)),  # an undelivered email's capability links
 }
 
 
@@ -35,7 +36,13 @@ def reseal_all(connection: Connection, secrets: SecretBox, *, only_plain_text: b
     """Encrypt every stored secret again under the first key (or, with ``only_plain_text``, only those
     still stored in plain text). Returns how many values were written. The caller commits."""
     written = 0
-    for name, (key, names) in SEALED_COLUMNS.items():
+    schema = inspect(connection)
+    for name, (key, all_names) in SEALED_COLUMNS.items():
+        # a migration older than some column (0009 runs before 0013 added one) re-encrypts what exists
+        present = {c["name"] for c in schema.get_columns(name)} if schema.has_table(name) else set()
+        names = tuple(c for c in all_names if c in present)
+        if not names:
+            continue
         rows = table(name, column(key), *(column(c) for c in names))
         for row in connection.execute(select(rows)).mappings():
             changes = {}

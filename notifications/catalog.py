@@ -4,6 +4,7 @@ The kinds are the notifications of 1099Policy's payments guide (seed 001), plus 
 """
 
 from enum import StrEnum
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -26,22 +27,48 @@ class EmailKind(StrEnum):
     PASSWORD_RESET = "password_reset"
 
 
+# Emails to the dashboard's members: staff mail, filed apart from every tenant's (see outbox/records.py).
+STAFF_KINDS = frozenset({EmailKind.MEMBER_INVITATION, EmailKind.PASSWORD_RESET})
+WITHHELD = "(link sent to the recipient only)"
+
+
+class CapabilityLink:
+    """Marks a context field whose value is a capability link (whoever holds it gets in: an application,
+    a card page, a file, a dashboard invitation or reset). The recipient's message carries it; the stored
+    copy of the email shows ``WITHHELD`` instead (outbox/records.py)."""
+
+
+Link = Annotated[str, CapabilityLink()]
+
+
 class EmailContext(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     organization_name: str
 
+    @classmethod
+    def capability_fields(cls) -> tuple[str, ...]:
+        return tuple(
+            name
+            for name, field in cls.model_fields.items()
+            if any(isinstance(marker, CapabilityLink) for marker in field.metadata)
+        )
+
+    def withheld(self) -> Self:
+        """This context with every capability link replaced by ``WITHHELD``: what may be stored and shown."""
+        return self.model_copy(update=dict.fromkeys(self.capability_fields(), WITHHELD))
+
 
 class ApplicationLink(EmailContext):
     contractor_name: str
-    url: str
+    url: Link
     job_name: str | None = None
     expires_at: int
 
 
 class ApplicationReviewApproved(EmailContext):
     contractor_name: str
-    url: str
+    url: Link
     job_name: str | None = None
     expires_at: int
 
@@ -100,7 +127,7 @@ class AssignmentChargeReminder(EmailContext):
     amount: int
     charge_at: int
     payment_method: str
-    update_card_url: str
+    update_card_url: Link
 
 
 class AssignmentChargeFailure(EmailContext):
@@ -108,7 +135,7 @@ class AssignmentChargeFailure(EmailContext):
     job_name: str
     amount: int
     reason: str
-    update_card_url: str
+    update_card_url: Link
 
 
 class BillOverdue(EmailContext):
@@ -117,18 +144,18 @@ class BillOverdue(EmailContext):
     amount_due: int
     due_date: int
     purchase_order_number: str | None = None
-    pdf_url: str
+    pdf_url: Link
 
 
 class MemberInvitation(EmailContext):
     invited_by: str
     role: str
-    url: str
+    url: Link
     expires_at: int
 
 
 class PasswordReset(EmailContext):
-    url: str
+    url: Link
     expires_at: int
 
 

@@ -1,18 +1,22 @@
 """Writing events, webhook deliveries and emails in the caller's transaction."""
 
+import json
 from typing import Any, Literal
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import EmailMessage, Event, Scope, WebhookDelivery, WebhookEndpoint
-from notifications.catalog import EmailContext, EmailKind
+from notifications.catalog import STAFF_KINDS, EmailContext, EmailKind
 from notifications.render import render_email
 
 OutboxKind = Literal["webhook", "email", "application", "assignment"]
 OutboxItem = tuple[OutboxKind, str]
 
 _NEW, _COMMITTED = "outbox_new", "outbox_committed"
+# Where mail to the dashboard's members is filed: members are not tenant data, and no API key or dashboard
+# page is ever scoped to this environment, so no tenant list, page or count can include their mail.
+STAFF_ENVIRONMENT = "staff"
 
 
 def track_commits(factory: sessionmaker[Session]) -> sessionmaker[Session]:
@@ -119,20 +123,29 @@ def enqueue_email(
     related: dict[str, str] | None = None,
     email_id: str | None = None,
 ) -> EmailMessage:
-    """Record an email to send. A given ``email_id`` makes this idempotent, as for events."""
+    """Record an email to send. A given ``email_id`` makes this idempotent, as for events.
+
+    What is stored readable is the email with its capability links withheld; the message as sent is kept
+    sealed until it is delivered (outbox/senders.py wipes it). A staff kind (an invitation, a reset) is
+    filed under ``STAFF_ENVIRONMENT`` whatever ``environment`` the caller gave."""
     if email_id is not None:
         existing = session.scalar(select(EmailMessage).where(EmailMessage.id == email_id))
         if existing is not None:
             return existing
-    rendered = render_email(kind, context)
+    shown = render_email(kind, context.withheld())
+    sealed = None
+    if context.capability_fields():
+        sent = render_email(kind, context)
+        sealed = json.dumps({"text": sent.text, "html": sent.html})
     message = EmailMessage.new(
-        Scope(organization_id, environment),
+        Scope(organization_id, STAFF_ENVIRONMENT if kind in STAFF_KINDS else environment),
         id=email_id,
         kind=kind.value,
         recipient=recipient,
-        subject=rendered.subject,
-        text_body=rendered.text,
-        html_body=rendered.html,
+        subject=shown.subject,
+        text_body=shown.text,
+        html_body=shown.html,
+        sealed_message=sealed,
         related=related or {},
         status="pending",
         dispatched=False,

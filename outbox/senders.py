@@ -139,14 +139,23 @@ class WebhookSender:
 
 
 def to_mime(message: EmailMessage, sender: str) -> MimeMessage:
+    """The message as the recipient gets it: with its links, from the sealed copy while there is one."""
+    sent = json.loads(message.sealed_message) if message.sealed_message else {}
     mime = MimeMessage()
     mime["From"], mime["To"], mime["Subject"] = sender, message.recipient, message.subject
     mime["Date"] = formatdate(message.created, usegmt=True)
     mime["Message-ID"] = f"<{message.id}@gigcover>"  # stable, so a resend after a crash can be recognised
     mime["X-Gigcover-Kind"] = message.kind
-    mime.set_content(message.text_body)
-    mime.add_alternative(message.html_body, subtype="html")
+    mime.set_content(sent.get("text", message.text_body))
+    mime.add_alternative(sent.get("html", message.html_body), subtype="html")
     return mime
+
+
+def settle(message: EmailMessage, status: str, error: str | None = None) -> None:
+    """Record the email as done with (sent or failed for good): its sealed links are wiped, no retry needs
+    them any more."""
+    message.status, message.last_error = status, error
+    message.dispatched, message.sealed_message = True, None
 
 
 class EmailSender:
@@ -166,8 +175,7 @@ class EmailSender:
             try:
                 self._send(mime, min(at_most, SMTP_TIMEOUT))
             except smtplib.SMTPRecipientsRefused as refused:
-                message.status, message.last_error = "failed", f"recipient refused: {refused.recipients}"
-                message.dispatched = True
+                settle(message, "failed", f"recipient refused: {refused.recipients}")
                 session.commit()
                 raise Undeliverable(message.last_error) from None
             except (OSError, smtplib.SMTPException) as failure:
@@ -176,8 +184,8 @@ class EmailSender:
                 session.commit()
                 raise NotDeliveredYet(f"SMTP unavailable: {message.last_error}") from None
             message.attempt_count += 1
-            message.status, message.sent_at, message.last_error = "sent", int(time.time()), None
-            message.dispatched = True
+            message.sent_at = int(time.time())
+            settle(message, "sent")
             session.commit()
 
     def _send(self, mime: MimeMessage, timeout: float) -> None:

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from common.ids import new_id
 from common.schemas import Strict
-from db.models import Member, MemberSession, MemberToken, Organization, SignInAttempt
+from db.models import Member, MemberSession, MemberToken, Organization, ResetRequest, SignInAttempt
 from domain.errors import DomainError, Refusal, invalid
 from domain.roles import Role
 from notifications.catalog import EmailKind, MemberInvitation, PasswordReset
-from outbox.records import enqueue_email
+from outbox.records import STAFF_ENVIRONMENT, enqueue_email
 from services.audit import Actor, record
 
 HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -29,10 +29,17 @@ THROTTLE_WINDOW = 15 * 60
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
 MIN_PASSWORD = 12
+# Password resets: at most this many emails to one member, and this many requests from one address, an hour.
+RESET_WINDOW = 3_600
+RESETS_PER_MEMBER = 3
+RESET_REQUESTS_PER_ADDRESS = 30
+# An invitation to an address that already has an account in another organization is held: the team shows
+# it as invited, as any other, but its row's email carries this mark and nothing is sent (see ``invite``).
+HELD = "#held-"
 INVITATION, RESET = "invitation", "reset"
-# Emails about the dashboard go out as the organization's production mail (members are not per
-# environment); the environment only files the message.
-MAIL_ENVIRONMENT = "production"
+# Emails about the dashboard are staff mail (members are not per environment, nor tenant data): filed
+# apart from every sandbox and production list, with the link withheld from the stored copy.
+MAIL_ENVIRONMENT = STAFF_ENVIRONMENT
 WRONG = "The email or password is not right."
 
 
@@ -64,7 +71,17 @@ def _member_by_email(session: Session, email: str) -> Member | None:
     return session.scalar(select(Member).where(func.lower(Member.email) == email.strip().lower()))
 
 
+def _use_up_links(session: Session, member_id: str, purpose: str | None = None) -> None:
+    """Make the member's unused links (of ``purpose``, or all) stop working."""
+    query = update(MemberToken).where(MemberToken.member_id == member_id, MemberToken.used_at.is_(None))
+    if purpose is not None:
+        query = query.where(MemberToken.purpose == purpose)
+    session.execute(query.values(used_at=_now()))
+
+
 def _issue_token(session: Session, member: Member, purpose: str, seconds: int) -> tuple[str, int]:
+    """A new link; the member's older unused links of the same purpose stop working."""
+    _use_up_links(session, member.id, purpose)
     token = secrets.token_urlsafe(32)
     expires = _now() + seconds
     session.add(
@@ -101,8 +118,49 @@ def create_member(
     return member
 
 
+def _held_invitation(session: Session, organization_id: str, email: str) -> Member | None:
+    return session.scalar(
+        select(Member).where(
+            Member.organization_id == organization_id,
+            Member.removed_at.is_(None),
+            func.lower(Member.email).startswith(f"{email.strip().lower()}{HELD}", autoescape=True),
+        )
+    )
+
+
+def _hold_invitation(session: Session, organization_id: str, body: NewMember, actor: Actor) -> Member:
+    """The answer to inviting an address that has an account in another organization, which the inviter
+    must not learn: a row like any invited member's (the team lists it as invited), whose email carries the
+    ``HELD`` mark so it never signs in, and no email (the address's owner gets nothing)."""
+    member_id = new_id("member")
+    address = str(body.email).lower()
+    member = Member(
+        id=member_id,
+        organization_id=organization_id,
+        email=f"{address}{HELD}{member_id}",
+        name=body.name,
+        role=body.role.value,
+        password_hash=None,
+        created=_now(),
+    )
+    session.add(member)
+    record(session, organization_id, actor, "member.created", member.id, email=address, role=member.role)
+    record(session, organization_id, actor, "member.invited", member.id, email=address)
+    session.commit()
+    return member
+
+
 def invite(session: Session, organization_id: str, body: NewMember, actor: Actor, base_url: str) -> Member:
-    """Add a member and email them a one-use link (valid a week) to choose their password."""
+    """Add a member and email them a one-use link (valid a week) to choose their password. The answer does
+    not tell whether the address has an account in another organization (members' addresses are unique
+    across organizations, as sign-in takes an address and a password): such an invitation is held."""
+    if _held_invitation(session, organization_id, str(body.email)) is not None:
+        raise DomainError(
+            "member_exists", f"{body.email} already has a dashboard account", "email", Refusal.CONFLICT
+        )
+    elsewhere = _member_by_email(session, str(body.email))
+    if elsewhere is not None and elsewhere.organization_id != organization_id:
+        return _hold_invitation(session, organization_id, body, actor)
     member = create_member(session, organization_id, body, None, actor)
     session.flush()
     token, expires = _issue_token(session, member, INVITATION, INVITATION_SECONDS)
@@ -151,16 +209,49 @@ def set_password_from_link(session: Session, token: str, purpose: str, body: Pas
     member = token_member(session, token, purpose)
     member.password_hash = _checked_password(body.password)
     row.used_at = _now()
+    _use_up_links(session, member.id)  # an older reset (or invitation) link must not work after this one
     _end_sessions_of(session, member.id)
     record(session, member.organization_id, Actor(member.email, member.id), f"member.password_set.{purpose}")
     session.commit()
     return member
 
 
-def request_password_reset(session: Session, email: str, base_url: str) -> None:
-    """Email a reset link if the account exists; the answer is the same either way (no account probing)."""
+def _resets_sent(session: Session, member_id: str, since: int) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(MemberToken)
+        .where(MemberToken.member_id == member_id, MemberToken.purpose == RESET, MemberToken.created >= since)
+    )
+
+
+def _count_reset_request(session: Session, ip_address: str) -> bool:
+    """Record a request from this address, unless it made RESET_REQUESTS_PER_ADDRESS in the last hour
+    (then False; a flood writes no more rows)."""
+    since = _now() - RESET_WINDOW
+    session.execute(
+        delete(ResetRequest).where(ResetRequest.ip_address == ip_address, ResetRequest.at < since)
+    )
+    made = session.scalar(
+        select(func.count()).select_from(ResetRequest).where(ResetRequest.ip_address == ip_address)
+    )
+    if made >= RESET_REQUESTS_PER_ADDRESS:
+        session.commit()
+        return False
+    session.add(ResetRequest(ip_address=ip_address, at=_now()))
+    session.commit()
+    return True
+
+
+def request_password_reset(session: Session, email: str, base_url: str, ip_address: str) -> None:
+    """Email a reset link if the account exists; the answer is the same either way (no account probing).
+    At most RESETS_PER_MEMBER emails to one member and RESET_REQUESTS_PER_ADDRESS requests from one address
+    an hour: past either, nothing is sent, and the answer is still the same."""
+    if not _count_reset_request(session, ip_address):
+        return
     member = _member_by_email(session, email)
     if member is None or member.removed_at is not None or member.password_hash is None:
+        return
+    if _resets_sent(session, member.id, _now() - RESET_WINDOW) >= RESETS_PER_MEMBER:
         return
     token, expires = _issue_token(session, member, RESET, RESET_SECONDS)
     org = session.get(Organization, member.organization_id)

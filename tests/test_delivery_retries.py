@@ -15,7 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from common.settings import Settings
-from db.models import WebhookDelivery
+from db.models import EmailMessage, WebhookDelivery
 from notifications.catalog import AssignmentChargeFailure, EmailKind
 from outbox.dispatch import Dispatcher
 from outbox.records import OutboxItem, committed_items, enqueue_email, record_event
@@ -147,8 +147,14 @@ async def test_email_waits_for_the_smtp_server_to_come_back(
             await keep_history(handle, "email_retried_then_sent")
     [received] = sink.messages
     assert received["Subject"] == "Action needed: your payment of $31.25 for Spring campaign failed"  # type: ignore[index]
+    # the retried message still carries the link, though the stored copy never showed it
+    assert "https://example.com/card" in received.get_body(preferencelist=("plain",)).get_content()  # type: ignore[attr-defined]
     record = httpx.get(f"{api_url}/api/v1/emails/{email_id}", auth=(org.sandbox_key, "")).json()
     assert record["status"] == "sent" and record["sent_at"]
+    with session_factory() as session:
+        stored = session.scalar(select(EmailMessage).where(EmailMessage.id == email_id))
+        assert stored is not None and stored.sealed_message is None
+        assert "https://example.com/card" not in stored.text_body + stored.html_body
 
 
 def _charge_failure_email(session_factory: sessionmaker[Session], org: Org) -> tuple[str, list[OutboxItem]]:

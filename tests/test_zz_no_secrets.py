@@ -1,7 +1,9 @@
 """Runs last (file order): after the whole suite, no card number, no full API key, no CreatorIQ API key and
 no webhook signing secret is anywhere in the database (as stored, and in the SQLite file itself) or in what
 the service logged. (Card numbers go from the browser to Stripe, never to us; only hashes of API keys are
-stored; CreatorIQ keys and webhook secrets are stored encrypted, see common/encryption.py.)"""
+stored; CreatorIQ keys and webhook secrets are stored encrypted, see common/encryption.py.) And no stored
+email keeps a capability link: no application, card, file, invitation or reset link, and none of the tokens
+the SMTP server received, is in the readable copy of any email recorded by the suite."""
 
 import re
 import subprocess
@@ -12,8 +14,9 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import Base, WebhookEndpoint
+from notifications.catalog import WITHHELD
 from tests.fake_creatoriq import FakeCreatorIQ
-from tests.support import ISSUED_KEYS
+from tests.support import ISSUED_KEYS, SmtpSink
 
 TEST_CARDS = (
     "4242424242424242",
@@ -84,3 +87,43 @@ def test_no_card_numbers_or_api_keys_in_the_database_or_logs(
         assert secret not in database, f"{secret[:10]}… is stored in plain text"
         assert secret.encode() not in on_disk, f"{secret[:10]}… is in the database file"
         assert secret not in service_logs, f"{secret[:10]}… was logged"
+
+
+# A capability link as emails carry one: the path, then the token (or, for old card links, an id).
+CAPABILITY_LINK = re.compile(
+    r"/(?:apply|cards|files|dashboard/invitation|dashboard/reset)/([A-Za-z0-9_\-]{8,})"
+)
+
+
+def _mailed_tokens(smtp_sink: SmtpSink) -> set[str]:
+    """The tokens of every capability link the suite's SMTP server received."""
+    found = set()
+    for message in list(smtp_sink.messages):
+        for part in ("plain", "html"):
+            body = message.get_body(preferencelist=(part,))  # type: ignore[attr-defined]
+            if body is not None:
+                found.update(CAPABILITY_LINK.findall(body.get_content()))
+    return found
+
+
+def test_no_stored_email_keeps_a_capability_link(
+    session_factory: sessionmaker[Session], smtp_sink: SmtpSink
+) -> None:
+    with session_factory() as session:
+        stored = session.execute(
+            text("SELECT kind, subject, text_body, html_body, sealed_message FROM email_messages")
+        ).all()
+    readable = "\n".join(
+        f"{subject}\n{text_body}\n{html_body}" for _, subject, text_body, html_body, _ in stored
+    )
+    found = CAPABILITY_LINK.search(readable)
+    assert found is None, f"a stored email keeps the link …{found.group(0)[:24] if found else ''}"
+    assert WITHHELD in readable  # the suite did record emails with links
+    mailed = _mailed_tokens(smtp_sink)
+    assert len(mailed) > 3  # the recipients got their links
+    for token in mailed:
+        assert token not in readable, f"{token[:6]}… (mailed) is in a stored email"
+    for kind, *_, sealed in stored:
+        assert sealed is None or sealed.startswith("fernet:"), (
+            f"a {kind} email's message is kept in plain text"
+        )

@@ -128,7 +128,7 @@ def forgot(
     settings: AppSettings,
     email: Annotated[str, Form(max_length=320)] = "",
 ) -> Response:
-    members.request_password_reset(session, email, settings.public_base_url)
+    members.request_password_reset(session, email, settings.public_base_url, client_address(request))
     return redirect("/dashboard/sign-in", "reset_sent")
 
 
