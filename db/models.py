@@ -605,7 +605,8 @@ class MemberSession(Base):
 
 
 class SignInAttempt(Base):
-    """Every failed sign-in, by account and by address: what the throttle counts."""
+    """Every sign-in try, recorded before its password is checked, by account and by address: what the
+    throttle counts (a right password clears its account's tries)."""
 
     __tablename__ = "sign_in_attempts"
     __table_args__ = (
