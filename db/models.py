@@ -158,7 +158,7 @@ class Contractor(TenantResource):
     email: Mapped[str] = mapped_column(String(320))
     phone: Mapped[str] = mapped_column(String(40))
     company_name: Mapped[str | None] = mapped_column(String(200))
-    tax_identification: Mapped[str | None] = mapped_column(String(20))
+    tax_identification: Mapped[str | None] = mapped_column(SealedText)  # SSN or EIN, encrypted at rest
     address: Mapped[dict[str, Any]]
     custom_metadata: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     withhold_premium: Mapped[bool | None] = mapped_column(Boolean)
@@ -329,6 +329,7 @@ class Document(TenantResource):
     content_type: Mapped[str] = mapped_column(String(100))
     storage_key: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(Integer)
+    erased_at: Mapped[int | None] = mapped_column(Integer)  # its bytes were deleted from the store
 
 
 class Bill(TenantResource):

@@ -1,5 +1,5 @@
 """Columns that hold a secret encrypted (common/encryption.py): code reads and writes plain text, the
-database only ever sees ``fernet:…``. And re-encrypting all of them, for migration 0009 and
+database only ever sees ``fernet:…``. And re-encrypting all of them, for migrations 0009 and 0017 and
 ``manage.py rotate-secrets``."""
 
 from typing import Any
@@ -14,7 +14,9 @@ SEALED_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "webhook_endpoints": ("seq", ("secret", "previous_secret")),
     "creatoriq_connections": ("seq", ("api_key",)),
     "idempotency_records": ("id", ("response_body",)),  # some responses show a secret once
+    "contractors": ("seq", ("tax_identification",)),  # SSNs and EINs (migration 0017)
 }
+Columns = dict[str, tuple[str, tuple[str, ...]]]
 
 
 class SealedText(TypeDecorator[str]):
@@ -31,11 +33,18 @@ class SealedText(TypeDecorator[str]):
         return None if value is None else box().open(value)
 
 
-def reseal_all(connection: Connection, secrets: SecretBox, *, only_plain_text: bool = False) -> int:
+def reseal_all(
+    connection: Connection,
+    secrets: SecretBox,
+    *,
+    only_plain_text: bool = False,
+    columns: Columns | None = None,
+) -> int:
     """Encrypt every stored secret again under the first key (or, with ``only_plain_text``, only those
-    still stored in plain text). Returns how many values were written. The caller commits."""
+    still stored in plain text); ``columns``: only those (a migration seals the columns it made sealed,
+    whatever later releases add). Returns how many values were written. The caller commits."""
     written = 0
-    for name, (key, names) in SEALED_COLUMNS.items():
+    for name, (key, names) in (SEALED_COLUMNS if columns is None else columns).items():
         rows = table(name, column(key), *(column(c) for c in names))
         for row in connection.execute(select(rows)).mappings():
             changes = {}
