@@ -607,7 +607,7 @@ class MemberSession(Base):
 
 class SignInAttempt(Base):
     """Every sign-in try, recorded before its password is checked, by account and by address: what the
-    throttle counts (a right password clears its account's tries)."""
+    throttle counts (a right password clears its account's tries; a refused try is taken back)."""
 
     __tablename__ = "sign_in_attempts"
     __table_args__ = (

@@ -188,12 +188,14 @@ def _attempts(session: Session, column: object, value: str, since: int) -> int:
     )
 
 
-def _record_attempt(session: Session, email: str, ip_address: str) -> None:
-    """Record this try (committed) before any password is looked at, and return its id. Concurrent tries
-    each commit their own row first, so each one counts every try committed before it, itself included:
-    however many arrive at once, no more than the limit get as far as a password check."""
-    session.add(SignInAttempt(email=email, ip_address=ip_address, at=_now()))
+def _record_attempt(session: Session, email: str, ip_address: str) -> SignInAttempt:
+    """Record this try (committed) before any password is looked at. Concurrent tries each commit their own
+    row first, so each one counts every try committed before it, itself included: however many arrive at
+    once, no more than the limit get as far as a password check."""
+    attempt = SignInAttempt(email=email, ip_address=ip_address, at=_now())
+    session.add(attempt)
     session.commit()
+    return attempt
 
 
 def _throttled(session: Session, email: str, ip_address: str) -> bool:
@@ -216,12 +218,14 @@ def _password_matches(member: Member | None, password: str) -> bool:
 
 def authenticate(session: Session, email: str, password: str, ip_address: str) -> Member:
     """The member whose email and password these are. Every try is recorded first and counted per account
-    and per address (a right password clears the account's count); past the limit every try is refused for
-    a while, right or wrong, without looking at the password, so guessing does not pay, however many
-    guesses arrive at once."""
+    and per address (a right password clears the account's count, a refused try takes its own back); past
+    the limit every try is refused for a while, right or wrong, without looking at the password, so guessing
+    does not pay, however many guesses arrive at once."""
     email = email.strip().lower()
-    _record_attempt(session, email, ip_address)
+    attempt = _record_attempt(session, email, ip_address)
     if _throttled(session, email, ip_address):
+        session.delete(attempt)  # a refused try checked nothing: only checked passwords count
+        session.commit()
         raise DomainError(
             "too_many_attempts",
             "Too many failed sign-ins: wait 15 minutes, or reset your password.",
