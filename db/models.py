@@ -322,6 +322,7 @@ class Document(TenantResource):
 
     ID_KIND = "document"
     __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_kind_created", "kind", "created"),)  # the sweep's uploads
 
     kind: Mapped[str] = mapped_column(String(20))
     token: Mapped[str] = mapped_column(String(64), unique=True)

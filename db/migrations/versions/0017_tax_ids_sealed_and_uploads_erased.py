@@ -3,7 +3,8 @@
 contractors.tax_identification (an SSN or EIN) becomes a sealed column (db/sealed.py): the column widens to
 hold ``fernet:…`` and every tax id already stored in plain text is encrypted here, with the keys of
 GIGCOVER_ENCRYPTION_KEYS. documents.erased_at: when a document's file was deleted from the store (an
-uploaded contractor CSV, once imported or abandoned); the row stays, without its bytes.
+uploaded contractor CSV, once imported or abandoned); the row stays, without its bytes. An index on
+documents (kind, created) lets the lifecycle sweep find old uploads among the certificates and bills.
 
 Revision ID: 0017
 Revises: 0012
@@ -33,6 +34,7 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("documents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("erased_at", sa.Integer(), nullable=True))
+        batch_op.create_index("ix_documents_kind_created", ["kind", "created"], unique=False)
     reseal_all(op.get_bind(), box(), only_plain_text=True, columns=SEALED_HERE)
 
 
@@ -54,6 +56,7 @@ def downgrade() -> None:
             .values(tax_identification=secrets.open(stored))
         )
     with op.batch_alter_table("documents", schema=None) as batch_op:
+        batch_op.drop_index("ix_documents_kind_created")
         batch_op.drop_column("erased_at")
     with op.batch_alter_table("contractors", schema=None) as batch_op:
         batch_op.alter_column(
