@@ -1,5 +1,6 @@
 """The contractor import's activities: one batch of rows in one transaction, and the import's summary in
-the audit log. A refusal (the upload is gone) is final; anything else (the database) is retried."""
+the audit log (which also deletes the uploaded file). A refusal (the upload is gone) is final; anything else
+(the database) is retried."""
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
@@ -50,6 +51,7 @@ class ContractorImportActivities:
         with self._sessions() as session, refusals_are_final():
             contractor_import.record_finished(
                 session,
+                self._store,
                 _tenant(session, request),
                 request.upload_id,
                 _actor(request),

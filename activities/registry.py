@@ -39,7 +39,7 @@ def build_activities(
     review = ApplicationReviewActivities(session_factory, settings, dispatcher)
     assignments = AssignmentActivities(session_factory, settings, gateway, dispatcher)
     creatoriq = CreatorIQActivities(session_factory, settings, dispatcher)
-    lifecycle = LifecycleActivities(session_factory, dispatcher)
+    lifecycle = LifecycleActivities(session_factory, dispatcher, settings)
     contractor_import = ContractorImportActivities(session_factory, settings)
     return [
         events.record_event,

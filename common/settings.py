@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     lifecycle_sweep_seconds: int = Field(
         900, description="How often expired policies and overdue bills are looked for."
     )
+    upload_retention_seconds: int = Field(
+        86_400,
+        description="How long an uploaded contractor CSV (it holds tax ids) that was never imported is kept "
+        "before the lifecycle sweep deletes it; an imported one is deleted when its import finishes.",
+    )
 
     api_processes: int = Field(
         1,

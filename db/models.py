@@ -158,7 +158,7 @@ class Contractor(TenantResource):
     email: Mapped[str] = mapped_column(String(320))
     phone: Mapped[str] = mapped_column(String(40))
     company_name: Mapped[str | None] = mapped_column(String(200))
-    tax_identification: Mapped[str | None] = mapped_column(String(20))
+    tax_identification: Mapped[str | None] = mapped_column(SealedText)  # SSN or EIN, encrypted at rest
     address: Mapped[dict[str, Any]]
     custom_metadata: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     withhold_premium: Mapped[bool | None] = mapped_column(Boolean)
@@ -328,6 +328,7 @@ class Document(TenantResource):
 
     ID_KIND = "document"
     __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_kind_created", "kind", "created"),)  # the sweep's uploads
 
     kind: Mapped[str] = mapped_column(String(20))
     token: Mapped[str] = mapped_column(String(64), unique=True)
@@ -335,6 +336,7 @@ class Document(TenantResource):
     content_type: Mapped[str] = mapped_column(String(100))
     storage_key: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(Integer)
+    erased_at: Mapped[int | None] = mapped_column(Integer)  # its bytes were deleted from the store
 
 
 class Bill(TenantResource):
@@ -628,7 +630,8 @@ class ResetRequest(Base):
 
 
 class SignInAttempt(Base):
-    """Every failed sign-in, by account and by address: what the throttle counts."""
+    """Every sign-in try, recorded before its password is checked, by account and by address: what the
+    throttle counts (a right password clears its account's tries; a refused try is taken back)."""
 
     __tablename__ = "sign_in_attempts"
     __table_args__ = (

@@ -1,5 +1,5 @@
 """Columns that hold a secret encrypted (common/encryption.py): code reads and writes plain text, the
-database only ever sees ``fernet:…``. And re-encrypting all of them, for migration 0009 and
+database only ever sees ``fernet:…``. And re-encrypting all of them, for migrations 0009 and 0017 and
 ``manage.py rotate-secrets``."""
 
 from typing import Any
@@ -15,7 +15,9 @@ SEALED_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "creatoriq_connections": ("seq", ("api_key",)),
     "idempotency_records": ("id", ("response_body",)),  # some responses show a secret once
     "email_messages": ("seq", ("sealed_message",)),  # an undelivered email's capability links
+    "contractors": ("seq", ("tax_identification",)),  # SSNs and EINs (migration 0017)
 }
+Columns = dict[str, tuple[str, tuple[str, ...]]]
 
 
 class SealedText(TypeDecorator[str]):
@@ -32,13 +34,20 @@ class SealedText(TypeDecorator[str]):
         return None if value is None else box().open(value)
 
 
-def reseal_all(connection: Connection, secrets: SecretBox, *, only_plain_text: bool = False) -> int:
+def reseal_all(
+    connection: Connection,
+    secrets: SecretBox,
+    *,
+    only_plain_text: bool = False,
+    columns: Columns | None = None,
+) -> int:
     """Encrypt every stored secret again under the first key (or, with ``only_plain_text``, only those
-    still stored in plain text). Returns how many values were written. The caller commits."""
+    still stored in plain text); ``columns``: only those (a migration seals the columns it made sealed,
+    whatever later releases add). Returns how many values were written. The caller commits."""
     written = 0
     schema = inspect(connection)
-    for name, (key, all_names) in SEALED_COLUMNS.items():
-        # a migration older than some column (0009 runs before 0013 added one) re-encrypts what exists
+    for name, (key, all_names) in (SEALED_COLUMNS if columns is None else columns).items():
+        # a migration older than some column re-encrypts only what exists at its point in history
         present = {c["name"] for c in schema.get_columns(name)} if schema.has_table(name) else set()
         names = tuple(c for c in all_names if c in present)
         if not names:

@@ -9,6 +9,10 @@ class DocumentStore(Protocol):
 
     def get(self, key: str) -> bytes: ...
 
+    def delete(self, key: str) -> None:
+        """Gone for good (nothing happens if it already is)."""
+        ...
+
 
 class LocalFolderStore:
     def __init__(self, root: Path) -> None:
@@ -29,3 +33,6 @@ class LocalFolderStore:
 
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)

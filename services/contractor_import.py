@@ -10,7 +10,11 @@ that also writes its audit entry, and a retried batch that finds its entry retur
 of counting its own contractors as already existing.
 
 The uploaded file is kept as a Document (kind ``contractor_import``) in the document store the worker reads
-certificates from; its id names the import."""
+certificates from; its id names the import. The file holds people's SSNs, so it is kept only as long as it is
+needed: its bytes are deleted from the store when its import finishes, and by the lifecycle sweep once an
+upload was left unimported for ``upload_retention_seconds`` (a day by default). What stays is the Document
+row (file name, size), the audit entries (rows, the file's SHA-256, the counts of each batch and of the
+import) and the import's report (counts, and each refused row's number, email and reason): no tax id."""
 
 import csv
 import hashlib
@@ -34,7 +38,7 @@ from common.settings import Settings
 from common.validation import validated
 from db.models import AuditEntry, Document
 from documents.storage import DocumentStore
-from domain.errors import DomainError, invalid, not_found, unavailable
+from domain.errors import DomainError, Refusal, invalid, not_found, unavailable
 from services import audit
 from services.audit import Actor
 from services.contractors import ContractorIn, add_contractor, duplicate_email, existing_emails
@@ -56,10 +60,17 @@ METADATA = "custom_metadata."
 MAX_ROWS = 20_000
 BATCH_ROWS = 200
 START_TIMEOUT = 10.0
-STARTED, BATCH, FINISHED = (
+STARTED, BATCH, FINISHED, ERASED = (
     "contractor_import.started",
     "contractor_import.batch",
     "contractor_import.finished",
+    "contractor_import.file_deleted",
+)
+STUCK_SECONDS = 7 * 86_400  # an import started this long ago and still unfinished will not need its file
+SWEEPER = Actor("lifecycle sweep")
+ERASED_MESSAGE = (
+    "This file is no longer kept (it holds tax ids): it is deleted once imported, or a day after upload "
+    "when never imported. Its import report stays; to import it now, upload it again."
 )
 
 
@@ -297,8 +308,64 @@ def get_upload(session: Session, tenant: Tenant, upload_id: str) -> Document:
 def read_upload(
     session: Session, store: DocumentStore, tenant: Tenant, upload_id: str
 ) -> tuple[Document, list[CsvRow]]:
+    """The upload's rows, from its file; refused once the file was deleted."""
     document = get_upload(session, tenant, upload_id)
+    if document.erased_at is not None:
+        raise DomainError("upload_deleted", ERASED_MESSAGE, "upload", Refusal.CONFLICT)
     return document, parse(store.get(document.storage_key))
+
+
+def _erase(session: Session, store: DocumentStore, document: Document, actor: Actor, why: str) -> None:
+    """Delete the upload's file from the store (the row stays, marked), with its audit entry; committed."""
+    store.delete(document.storage_key)
+    document.erased_at = now()
+    audit.record(
+        session,
+        document.organization_id,
+        actor,
+        ERASED,
+        document.id,
+        environment=document.environment,
+        reason=why,
+    )
+    session.commit()
+
+
+def _has_entry(session: Session, document: Document, action: str) -> bool:
+    found = session.scalar(
+        select(AuditEntry.id).where(
+            AuditEntry.organization_id == document.organization_id,
+            AuditEntry.at >= document.created,
+            AuditEntry.action == action,
+            AuditEntry.target == document.id,
+        )
+    )
+    return found is not None
+
+
+def erase_abandoned_uploads(session: Session, store: DocumentStore, moment: int, kept_seconds: int) -> int:
+    """Delete the files of uploads older than ``kept_seconds`` that were never imported (or whose import
+    finished, or started a week ago and never finished); returns how many. Safe to repeat."""
+    stale = session.scalars(
+        select(Document).where(
+            Document.kind == KIND,
+            Document.erased_at.is_(None),
+            Document.created <= moment - kept_seconds,
+        )
+    ).all()
+    erased = 0
+    for document in stale:
+        if not _has_entry(session, document, STARTED):
+            why = "never imported"
+        elif _has_entry(session, document, FINISHED):
+            why = "imported"
+        elif document.created <= moment - STUCK_SECONDS:
+            why = "import never finished"
+        else:
+            continue  # its import is running: it reads the file
+        _erase(session, store, document, SWEEPER, why)
+        erased += 1
+    return erased
 
 
 # An import, one batch at a time ---------------------------------------------------------------------------
@@ -374,9 +441,17 @@ def batches(rows: int, batch_rows: int = BATCH_ROWS) -> int:
 
 
 def record_finished(
-    session: Session, tenant: Tenant, upload_id: str, actor: Actor, created: int, existing: int, refused: int
+    session: Session,
+    store: DocumentStore,
+    tenant: Tenant,
+    upload_id: str,
+    actor: Actor,
+    created: int,
+    existing: int,
+    refused: int,
 ) -> None:
-    """The import's summary in the audit log (once), which also answers for it once Temporal forgets it."""
+    """The import's summary in the audit log (once), which also answers for it once Temporal forgets it;
+    then the uploaded file, no longer needed, is deleted from the store."""
     document = get_upload(session, tenant, upload_id)
     if finished_entry(session, tenant, document) is None:
         audit.record(
@@ -392,6 +467,8 @@ def record_finished(
             finished_at=now(),
         )
         session.commit()
+    if document.erased_at is None:
+        _erase(session, store, document, actor, "imported")
 
 
 def finished_entry(session: Session, tenant: Tenant, document: Document) -> AuditEntry | None:
@@ -481,14 +558,4 @@ def progress_of(
 
 
 def was_started(session: Session, tenant: Tenant, document: Document) -> bool:
-    return (
-        session.scalar(
-            select(AuditEntry.id).where(
-                AuditEntry.organization_id == tenant.organization_id,
-                AuditEntry.at >= document.created,
-                AuditEntry.action == STARTED,
-                AuditEntry.target == document.id,
-            )
-        )
-        is not None
-    )
+    return _has_entry(session, document, STARTED)

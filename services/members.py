@@ -273,39 +273,58 @@ def request_password_reset(session: Session, email: str, base_url: str, ip_addre
 # Signing in ---------------------------------------------------------------------------------------------
 
 
-def _failures(session: Session, column: object, value: str, since: int) -> int:
+def _attempts(session: Session, column: object, value: str, since: int) -> int:
     return session.scalar(
         select(func.count()).select_from(SignInAttempt).where(column == value, SignInAttempt.at >= since)
     )
 
 
-def authenticate(session: Session, email: str, password: str, ip_address: str) -> Member:
-    """The member whose email and password these are. Failures are counted per account and per address;
-    past the limit every try is refused for a while, right or wrong, so guessing does not pay."""
-    email = email.strip().lower()
+def _record_attempt(session: Session, email: str, ip_address: str) -> SignInAttempt:
+    """Record this try (committed) before any password is looked at. Concurrent tries each commit their own
+    row first, so each one counts every try committed before it, itself included: however many arrive at
+    once, no more than the limit get as far as a password check."""
+    attempt = SignInAttempt(email=email, ip_address=ip_address, at=_now())
+    session.add(attempt)
+    session.commit()
+    return attempt
+
+
+def _throttled(session: Session, email: str, ip_address: str) -> bool:
     since = _now() - THROTTLE_WINDOW
-    if (
-        _failures(session, SignInAttempt.email, email, since) >= MAX_FAILURES_PER_ACCOUNT
-        or _failures(session, SignInAttempt.ip_address, ip_address, since) >= MAX_FAILURES_PER_ADDRESS
-    ):
+    return (
+        _attempts(session, SignInAttempt.email, email, since) > MAX_FAILURES_PER_ACCOUNT
+        or _attempts(session, SignInAttempt.ip_address, ip_address, since) > MAX_FAILURES_PER_ADDRESS
+    )
+
+
+def _password_matches(member: Member | None, password: str) -> bool:
+    if member is None or not member.password_hash or member.removed_at is not None:
+        HASHER.hash(password)  # the same work as a wrong password: timing tells nothing about accounts
+        return False
+    try:
+        return HASHER.verify(member.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(session: Session, email: str, password: str, ip_address: str) -> Member:
+    """The member whose email and password these are. Every try is recorded first and counted per account
+    and per address (a right password clears the account's count, a refused try takes its own back); past
+    the limit every try is refused for a while, right or wrong, without looking at the password, so guessing
+    does not pay, however many guesses arrive at once."""
+    email = email.strip().lower()
+    attempt = _record_attempt(session, email, ip_address)
+    if _throttled(session, email, ip_address):
+        session.delete(attempt)  # a refused try checked nothing: only checked passwords count
+        session.commit()
         raise DomainError(
             "too_many_attempts",
             "Too many failed sign-ins: wait 15 minutes, or reset your password.",
             kind=Refusal.CONFLICT,
         )
     member = _member_by_email(session, email)
-    ok = False
-    if member is not None and member.password_hash and member.removed_at is None:
-        try:
-            ok = HASHER.verify(member.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            ok = False
-    else:
-        HASHER.hash(password)  # the same work as a wrong password: timing tells nothing about accounts
-    if not ok or member is None:
-        session.add(SignInAttempt(email=email, ip_address=ip_address, at=_now()))
-        session.commit()
-        raise DomainError("wrong_credentials", WRONG, "password")
+    if not _password_matches(member, password) or member is None:
+        raise DomainError("wrong_credentials", WRONG, "password")  # the recorded try stays: a failure
     if HASHER.check_needs_rehash(member.password_hash or ""):
         member.password_hash = HASHER.hash(password)
     session.execute(delete(SignInAttempt).where(SignInAttempt.email == email))

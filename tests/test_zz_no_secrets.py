@@ -1,9 +1,11 @@
 """Runs last (file order): after the whole suite, no card number, no full API key, no CreatorIQ API key and
 no webhook signing secret is anywhere in the database (as stored, and in the SQLite file itself) or in what
-the service logged. (Card numbers go from the browser to Stripe, never to us; only hashes of API keys are
-stored; CreatorIQ keys and webhook secrets are stored encrypted, see common/encryption.py.) And no stored
-email keeps a capability link: no application, card, file, invitation or reset link, and none of the tokens
-the SMTP server received, is in the readable copy of any email recorded by the suite."""
+the service logged; no contractor's tax id is in the database as stored, its file, the logs or the
+document store (the files of certificates, bills and uploaded contractor CSVs on disk); and no stored email
+keeps a capability link: no application, card, file, invitation or reset link, and none of the tokens the
+SMTP server received, is in the readable copy of any email recorded by the suite. (Card numbers go from the
+browser to Stripe, never to us; only hashes of API keys are stored; CreatorIQ keys, webhook secrets and tax
+ids are stored encrypted, see common/encryption.py; an uploaded CSV is deleted once imported.)"""
 
 import re
 import subprocess
@@ -13,7 +15,9 @@ from pathlib import Path
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import Base, WebhookEndpoint
+from common.encryption import PREFIX
+from common.settings import Settings
+from db.models import Base, Contractor, WebhookEndpoint
 from notifications.catalog import WITHHELD
 from tests.fake_creatoriq import FakeCreatorIQ
 from tests.support import ISSUED_KEYS, SmtpSink
@@ -127,3 +131,37 @@ def test_no_stored_email_keeps_a_capability_link(
         assert sealed is None or sealed.startswith("fernet:"), (
             f"a {kind} email's message is kept in plain text"
         )
+
+
+def _tax_ids(factory: sessionmaker[Session]) -> list[str]:
+    """Every contractor's tax id, as the code reads it (decrypted)."""
+    with factory() as session:
+        held = session.scalars(
+            select(Contractor.tax_identification).where(Contractor.tax_identification.is_not(None))
+        )
+        return sorted({value for value in held if value})
+
+
+def _document_store(settings: Settings) -> bytes:
+    """Every file of the document store, as the disk holds it."""
+    root = settings.data_dir / "documents"
+    return b"\n".join(path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file())
+
+
+def test_no_tax_id_in_the_database_the_document_store_or_logs(
+    session_factory: sessionmaker[Session], log_file: Path, settings: Settings, database_url: str
+) -> None:
+    database, logs = _database_text(session_factory), _service_logs(log_file.read_text(errors="replace"))
+    on_disk, documents = _database_file(database_url), _document_store(settings)
+    tax_ids = _tax_ids(session_factory)
+    assert len(tax_ids) >= 3  # the suite made contractors with tax ids (through the API and uploaded CSVs)
+    with session_factory() as session:
+        stored = session.execute(
+            text("SELECT tax_identification FROM contractors WHERE tax_identification IS NOT NULL")
+        ).scalars()
+        assert all(value.startswith(PREFIX) for value in stored), "a tax id is stored in plain text"
+    for tax_id in tax_ids:
+        assert tax_id not in database, f"…{tax_id[-4:]} is stored in plain text"
+        assert tax_id.encode() not in on_disk, f"…{tax_id[-4:]} is in the database file"
+        assert tax_id.encode() not in documents, f"…{tax_id[-4:]} is in the document store"
+        assert tax_id not in logs, f"…{tax_id[-4:]} was logged"

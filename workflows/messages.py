@@ -36,6 +36,7 @@ LIFECYCLE_SWEEP_WORKFLOW = "LifecycleSweepWorkflow"
 class LifecycleResult(BaseModel):
     expired_policies: int
     overdue_bills: int
+    deleted_uploads: int = 0  # contractor CSVs left unimported past upload_retention_seconds
 
 
 def webhook_delivery_workflow_id(delivery_id: str) -> str:

@@ -2,9 +2,12 @@
 
 - Headers: a Content-Security-Policy with a fresh nonce (scripts only from us), no framing, no Referer,
   no MIME sniffing, no caching of pages (they show personal and financial data), HSTS over https.
-- CSRF: each browser gets a random ``gigcover_dash_csrf`` cookie (HttpOnly, SameSite=Lax); every form
-  carries ``csrf_token`` = HMAC(server secret, that cookie). A POST without it, or from another site (which
-  the browser sends without the cookie), is refused with a 403 page and changes nothing.
+- CSRF: every form carries ``csrf_token``, an HMAC (server secret) of what this browser holds that nobody
+  else can know or choose. Signed in, that is the server-side session's token (from the signed session
+  cookie): a token minted in another browser or another session, even sent with a planted cookie, is
+  refused. Before signing in (sign-in, password reset, invitation forms) it is a random
+  ``gigcover_dash_csrf`` cookie (HttpOnly, SameSite=Lax). A POST without the token, or from another site
+  (which the browser sends without the cookies), is refused with a 403 page and changes nothing.
 - The session cookie ``gigcover_session`` holds the server-side session's token, signed (itsdangerous)
   so a tampered cookie is refused before any lookup.
 """
@@ -31,11 +34,17 @@ class DashboardSecrets:
         self._signer = Signer(secret, salt="dashboard-session")
         self.https = settings.public_base_url.startswith("https://")
 
-    def csrf_token(self, cookie: str) -> str:
-        return hmac.new(self._csrf_key, cookie.encode(), hashlib.sha256).hexdigest()
+    def csrf_binding(self, session_cookie: str | None, browser_cookie: str) -> str:
+        """What this request's CSRF token is bound to: the signed-in session when the signed session
+        cookie holds one, else the browser's random cookie (only the forms used before signing in)."""
+        token = self.unseal(session_cookie)
+        return f"session:{token}" if token else f"browser:{browser_cookie}"
 
-    def csrf_ok(self, cookie: str | None, sent: str | None) -> bool:
-        return bool(cookie and sent) and hmac.compare_digest(self.csrf_token(cookie or ""), sent or "")
+    def csrf_token(self, binding: str) -> str:
+        return hmac.new(self._csrf_key, binding.encode(), hashlib.sha256).hexdigest()
+
+    def csrf_ok(self, binding: str | None, sent: str | None) -> bool:
+        return bool(binding and sent) and hmac.compare_digest(self.csrf_token(binding or ""), sent or "")
 
     def seal(self, token: str) -> str:
         return self._signer.sign(token).decode()
@@ -93,9 +102,10 @@ class DashboardHeaders:
         if cookie is None:
             cookie = secrets.token_urlsafe(24)
             headers.append((b"set-cookie", self.secrets.cookie(CSRF_COOKIE, cookie).encode()))
+        binding = self.secrets.csrf_binding(read_cookie(scope, SESSION_COOKIE), cookie)
         state = scope.setdefault("state", {})
-        state["csp_nonce"], state["csrf_cookie"] = nonce, cookie
-        state["csrf_token"] = self.secrets.csrf_token(cookie)
+        state["csp_nonce"], state["csrf_binding"] = nonce, binding
+        state["csrf_token"] = self.secrets.csrf_token(binding)
         state["dashboard_secrets"] = self.secrets
 
         async def send_with_headers(message: Message) -> None:
@@ -112,14 +122,15 @@ def secrets_of(request: Request) -> DashboardSecrets:
 
 
 class ForgedForm(Exception):
-    """A POST without the CSRF token of this browser."""
+    """A POST without the CSRF token of this browser's session."""
 
 
 async def require_csrf(request: Request) -> None:
-    """Router dependency: every POST carries this browser's CSRF token (urlencoded or multipart forms)."""
+    """Router dependency: every POST carries the CSRF token of this browser's session (or, not signed in,
+    of this browser), in urlencoded or multipart forms."""
     if request.method != "POST":
         return
     form = await request.form()
     sent = form.get("csrf_token")
-    if not secrets_of(request).csrf_ok(request.state.csrf_cookie, sent if isinstance(sent, str) else None):
+    if not secrets_of(request).csrf_ok(request.state.csrf_binding, sent if isinstance(sent, str) else None):
         raise ForgedForm()

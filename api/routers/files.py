@@ -19,7 +19,14 @@ router = APIRouter(prefix="/files", tags=["documents"])
     responses={200: {"content": {"application/pdf": {}}, "description": "The PDF"}},
 )
 def download_document(token: str, filename: str, request: Request, session: DbSession) -> Response:
-    document = session.scalar(select(Document).where(Document.token == token, Document.deleted_at.is_(None)))
+    document = session.scalar(
+        select(Document).where(
+            Document.token == token,
+            Document.deleted_at.is_(None),
+            Document.erased_at.is_(None),
+            Document.content_type == "application/pdf",  # not an uploaded CSV: those stay in the dashboard
+        )
+    )
     if document is None or document.filename != filename:
         raise ApiError(404, "resource_not_found", "No such document")
     data = document_store(request.app.state.settings).get(document.storage_key)
