@@ -24,10 +24,12 @@ INDEX = "uq_contractors_tenant_email_key"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("organizations") as table:
-        table.add_column(
-            sa.Column("sandbox_withhold_premium", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # Plain ADD COLUMN and CREATE INDEX (SQLite has both): no table is rebuilt, so the rows other tables
+    # reference by foreign key stay where they are.
+    op.add_column(
+        "organizations",
+        sa.Column("sandbox_withhold_premium", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     organizations = sa.table(
         "organizations",
         sa.column("withhold_premium", sa.Boolean),
@@ -35,8 +37,7 @@ def upgrade() -> None:
     )
     op.execute(organizations.update().values(sandbox_withhold_premium=organizations.c.withhold_premium))
 
-    with op.batch_alter_table("contractors") as table:
-        table.add_column(sa.Column("email_key", sa.String(320), nullable=True))
+    op.add_column("contractors", sa.Column("email_key", sa.String(320), nullable=True))
     contractors = sa.table(
         "contractors",
         sa.column("seq", sa.Integer),
@@ -60,13 +61,12 @@ def upgrade() -> None:
             continue  # a duplicate from before: it keeps its row and email, without the key
         keyed.add((organization_id, environment, key))
         connection.execute(contractors.update().where(contractors.c.seq == seq).values(email_key=key))
-    with op.batch_alter_table("contractors") as table:
-        table.create_index(INDEX, ["organization_id", "environment", "email_key"], unique=True)
+    op.create_index(INDEX, "contractors", ["organization_id", "environment", "email_key"], unique=True)
 
 
 def downgrade() -> None:
+    op.drop_index(INDEX, "contractors")
     with op.batch_alter_table("contractors") as table:
-        table.drop_index(INDEX)
         table.drop_column("email_key")
     with op.batch_alter_table("organizations") as table:
         table.drop_column("sandbox_withhold_premium")
