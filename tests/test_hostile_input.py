@@ -330,6 +330,27 @@ def test_twenty_racing_creates_with_one_email_make_one_contractor(api_url: str, 
                 assert len(same) == 1
 
 
+def test_a_create_that_lost_the_race_at_the_index_gets_the_same_duplicate_email(
+    client: object, api_url: str, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two requests that both passed the service's check before either committed: the second is refused
+    by the unique index, and answers as the check would have (400 duplicate_email), creating nothing."""
+    import services.contractors
+
+    monkeypatch.setattr(services.contractors, "refuse_duplicate_email", lambda *_args: None)
+    email = unique_email("lost")
+    first = ten99policy.Contractors.create(**contractor_fields(email))
+    with pytest.raises(error.DuplicateEmailError) as raised:
+        ten99policy.Contractors.create(**contractor_fields(f" {email.upper()} "))
+    assert raised.value.http_status == 400 and email.upper() in str(raised.value).upper()
+    other = ten99policy.Contractors.create(**contractor_fields(unique_email("other")))
+    with pytest.raises(error.DuplicateEmailError):
+        ten99policy.Contractors.modify(other["id"], email=email)
+    assert [c["id"] for c in ten99policy.Contractors.list(email=email)] == [first["id"]]
+    with _api(api_url, org.production_key) as production:  # production's own contractor may have it
+        assert production.post("/contractors", json=contractor_fields(email)).status_code == 201
+
+
 def test_the_database_holds_one_contractor_per_email_and_frees_it_on_delete(
     api_url: str, org: Org, session_factory: sessionmaker[Session]
 ) -> None:
