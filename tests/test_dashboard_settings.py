@@ -206,7 +206,9 @@ def test_only_admins_change_settings(
 ) -> None:
     account = creatoriq.account(f"ciq_{secrets.token_hex(16)}")
     with _api(api_url, org) as http:
-        http.put("/organization", json=_api_details())
+        assert (
+            http.put("/organization", json=_api_details(), auth=(org.production_key, "")).status_code == 200
+        )
         assert http.put("/organization/creatoriq", json={"api_key": account.api_key}).status_code == 200
     member = add_member(session_factory, org.id, role)
     with signed_in(api_url, member) as client:
@@ -235,8 +237,10 @@ def test_only_admins_change_settings(
 def test_a_settings_form_posted_without_its_csrf_token_changes_nothing(
     api_url: str, org: Org, session_factory: sessionmaker[Session]
 ) -> None:
-    with _api(api_url, org) as http:
-        http.put("/organization", json=_api_details())
+    with _api(api_url, org) as http:  # the billing details are organization-wide: production's key
+        assert (
+            http.put("/organization", json=_api_details(), auth=(org.production_key, "")).status_code == 200
+        )
     admin = add_member(session_factory, org.id)
     with signed_in(api_url, admin) as client:
         forged = client.post("/dashboard/settings/withhold-premium", data={"withhold_premium": "true"})
