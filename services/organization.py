@@ -31,11 +31,16 @@ SANDBOX_CANNOT_CHANGE = (
 )
 
 
+WIDE = "The whole organization's (both environments): changed only with a production key or in the dashboard."
+
+
 class OrganizationSettings(Strict):
-    withhold_premium: bool | None = None
-    billing_contact_name: str | None = Field(None, max_length=200)
-    billing_contact_email: EmailStr | None = None
-    billing_address: Address | None = None
+    withhold_premium: bool | None = Field(
+        None, description="This key's environment's default payer (true: the organization is billed)."
+    )
+    billing_contact_name: str | None = Field(None, max_length=200, description=WIDE)
+    billing_contact_email: EmailStr | None = Field(None, description=WIDE)
+    billing_address: Address | None = Field(None, description=WIDE)
 
 
 def missing_billing_details(org: Organization) -> list[str]:
