@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from api.errors import ApiError
+from api.errors import ApiError, invalid_input
 from api.throttle import SharedCounter
 from api.workflow_calls import workflows
 from common.logs import add_log_context
+from common.schemas import has_nul
 from common.settings import Settings
 from db.models import ApiKey, Organization
 from domain.errors import DomainError
@@ -20,6 +21,13 @@ from services import api_keys
 from services.audit import Actor
 from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
+
+
+def no_nul_in_parameters(request: Request) -> None:
+    """Query and path parameters are text too: NUL characters are refused before any lookup."""
+    values = [*request.query_params.values(), *request.path_params.values()]
+    if has_nul(values):
+        raise invalid_input("parameters must not contain NUL characters")
 
 
 def get_session(request: Request) -> Iterator[Session]:

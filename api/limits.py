@@ -1,21 +1,31 @@
 """Pure ASGI middleware: a request body over the size limit is answered 413, and a JSON body nested deeper
-than the limit 400, both in our error format and before anything parses the body into models."""
+than the limit 400, both in our error format (a page on the browser fronts' paths) and before anything
+parses the body into models."""
 
-import json
 import re
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.asgi import replaying
+from api.errors import refusal
 
 STRINGS = re.compile(r'"(?:\\.|[^"\\])*"')
 BRACKETS = str.maketrans("", "", "".join(chr(c) for c in range(128) if chr(c) not in "[]{}"))
 
 
-def json_depth(text: str) -> int:
+# Python's json module reads these, but they are not JSON numbers: a value that is not a number at all.
+NOT_NUMBERS = re.compile(r"NaN|Infinity")
+
+
+def outside_strings(text: str) -> str:
+    return STRINGS.sub("", text)
+
+
+def json_depth(text: str, strings_removed: bool = False) -> int:
     """How deeply arrays and objects nest in ``text`` (brackets inside strings do not count)."""
     deepest = depth = 0
-    for char in STRINGS.sub("", text).translate(BRACKETS):
+    for char in (text if strings_removed else outside_strings(text)).translate(BRACKETS):
         if char in "[{":
             depth += 1
             deepest = max(deepest, depth)
@@ -24,11 +34,9 @@ def json_depth(text: str) -> int:
     return deepest
 
 
-async def _refuse(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"message": message, "error_code": code}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str) -> None:
+    response = await refusal(Request(scope, receive), status, code, message)
+    await response(scope, receive, send)
 
 
 class BodyLimits:
@@ -43,7 +51,7 @@ class BodyLimits:
         too_large = f"The request body is larger than {self.max_bytes} bytes"
         declared = headers.get(b"content-length", b"0")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await _refuse(send, 413, "request_too_large", too_large)
+            await _refuse(scope, receive, send, 413, "request_too_large", too_large)
             return
         body, more = b"", True
         while more:
@@ -53,12 +61,17 @@ class BodyLimits:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.max_bytes:
-                await _refuse(send, 413, "request_too_large", too_large)
+                await _refuse(scope, receive, send, 413, "request_too_large", too_large)
                 return
-        if b"json" in headers.get(b"content-type", b"") and body:
-            text = body.decode("utf-8", errors="replace")
-            if json_depth(text) > self.max_json_depth:
+        content_type = headers.get(b"content-type", b"")
+        if body and (b"json" in content_type or not content_type):  # FastAPI reads both as JSON
+            text = outside_strings(body.decode("utf-8", errors="replace"))
+            if json_depth(text, strings_removed=True) > self.max_json_depth:
                 message = f"The JSON body nests deeper than {self.max_json_depth} levels"
-                await _refuse(send, 400, "invalid_input", message)
+                await _refuse(scope, receive, send, 400, "invalid_input", message)
+                return
+            if NOT_NUMBERS.search(text):
+                message = "The JSON body holds NaN or Infinity, which are not JSON numbers: send a number"
+                await _refuse(scope, receive, send, 400, "invalid_input", message)
                 return
         await self.app(scope, replaying(body, receive), send)

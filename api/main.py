@@ -4,14 +4,16 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from api.dashboard.app import install_dashboard
+from api.deps import no_nul_in_parameters
 from api.docs import install_docs
-from api.errors import install_error_handlers, invalid_input
+from api.errors import install_error_handlers, serve_pages_on
 from api.hosted import cards, pages
-from api.hosted.security import HostedPageHeaders
+from api.hosted.rendering import refusal_page
+from api.hosted.security import HOSTED_PREFIXES, HostedPageHeaders
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimits
 from api.ops import install_ops
@@ -40,7 +42,6 @@ from api.routers import (
 from api.throttle import HostedLinkThrottle, SharedCounter
 from common import encryption, temporal
 from common.logs import keep_quiet
-from common.schemas import has_nul
 from common.settings import Settings, check_settings, get_settings
 from db.engine import make_engine, make_session_factory
 from observability.tracing import configure_tracing, tracing_enabled
@@ -48,13 +49,6 @@ from outbox.dispatch import Dispatcher
 from outbox.records import track_commits
 
 API_PREFIX = "/api/v1"
-
-
-def no_nul_in_parameters(request: Request) -> None:
-    """Query and path parameters are text too: NUL characters are refused before any lookup."""
-    values = [*request.query_params.values(), *request.path_params.values()]
-    if has_nul(values):
-        raise invalid_input("parameters must not contain NUL characters")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -87,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_docs(app)
     install_error_handlers(app)
+    serve_pages_on(app, HOSTED_PREFIXES, refusal_page)  # a contractor's browser gets pages, not JSON
     app.state.api_rate_limit = SharedCounter(settings.rate_limit_requests, settings.rate_limit_window_seconds)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(
@@ -122,10 +117,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         v1.include_router(module.router)
     app.include_router(v1)
-    app.include_router(creatoriq_webhooks.router)
-    app.include_router(files.router)
-    app.include_router(pages.router)
-    app.include_router(cards.router)
+    checked = [Depends(no_nul_in_parameters)]
+    app.include_router(creatoriq_webhooks.router, dependencies=checked)
+    app.include_router(files.router, dependencies=checked)
+    app.include_router(pages.router, dependencies=checked)
+    app.include_router(cards.router, dependencies=checked)
     install_dashboard(app, settings)
     install_ops(app, settings)
     if tracing_enabled(settings):

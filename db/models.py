@@ -20,11 +20,17 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from common.ids import new_id
 from db.sealed import SealedText
+
+
+def email_key(email: str) -> str:
+    """An email as it names a contractor: the same address whatever its case or surrounding spaces."""
+    return email.strip().lower()
 
 
 class Base(DeclarativeBase):
@@ -36,11 +42,23 @@ class Organization(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    withhold_premium: Mapped[bool] = mapped_column(Boolean, default=False)
+    withhold_premium: Mapped[bool] = mapped_column(Boolean, default=False)  # production's
+    sandbox_withhold_premium: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     billing_contact_name: Mapped[str | None] = mapped_column(String(200))
     billing_contact_email: Mapped[str | None] = mapped_column(String(320))
     billing_address: Mapped[dict[str, Any] | None]
     created: Mapped[int] = mapped_column(Integer)
+
+    def withholds_premium(self, environment: str) -> bool:
+        """Who pays by default in ``environment``: a setting of each environment, so the sandbox can try
+        both flows while production's stays as it is."""
+        return self.withhold_premium if environment == "production" else self.sandbox_withhold_premium
+
+    def set_withhold_premium(self, environment: str, withhold: bool) -> None:
+        if environment == "production":
+            self.withhold_premium = withhold
+        else:
+            self.sandbox_withhold_premium = withhold
 
 
 class ApiKey(Base):
@@ -150,7 +168,10 @@ class Entity(TenantResource):
 class Contractor(TenantResource):
     ID_KIND = "contractor"
     __tablename__ = "contractors"
-    __table_args__ = (Index("ix_contractors_tenant_email", "organization_id", "environment", "email"),)
+    __table_args__ = (
+        Index("ix_contractors_tenant_email", "organization_id", "environment", "email"),
+        Index("uq_contractors_tenant_email_key", "organization_id", "environment", "email_key", unique=True),
+    )
 
     first_name: Mapped[str] = mapped_column(String(100))
     middle_name: Mapped[str | None] = mapped_column(String(100))
@@ -162,6 +183,21 @@ class Contractor(TenantResource):
     address: Mapped[dict[str, Any]]
     custom_metadata: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     withhold_premium: Mapped[bool | None] = mapped_column(Boolean)
+    # The email as it names the contractor within the tenant (lower-cased, trimmed), unique among contractors
+    # not deleted; None once deleted (the address may name a new contractor) and for duplicates from before.
+    email_key: Mapped[str | None] = mapped_column(String(320))
+
+    @validates("email")
+    def _key_email(self, _field: str, email: str) -> str:
+        if self.deleted_at is None:
+            self.email_key = email_key(email)
+        return email
+
+    @validates("deleted_at")
+    def _release_email(self, _field: str, deleted_at: int | None) -> int | None:
+        if deleted_at is not None:
+            self.email_key = None
+        return deleted_at
 
 
 class Job(TenantResource):

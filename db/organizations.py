@@ -68,6 +68,7 @@ def create_organization(
         id=new_id("organization"),
         name=name,
         withhold_premium=withhold_premium,
+        sandbox_withhold_premium=withhold_premium,
         billing_contact_name=billing_contact_name,
         billing_contact_email=billing_contact_email,
         created=now,

@@ -10,6 +10,7 @@ class Refusal(StrEnum):
     INVALID = "invalid"  # the input cannot be used as it is
     NOT_FOUND = "not_found"  # no such object for this tenant
     CONFLICT = "conflict"  # the object's state forbids it now
+    FORBIDDEN = "forbidden"  # this caller may not do it (a sandbox key, an organization-wide setting)
     DECLINED = "declined"  # the card was declined
     UNAVAILABLE = "unavailable"  # our own services did not answer in time; try again
     UPSTREAM = "upstream"  # a third party we called (CreatorIQ) failed
@@ -33,6 +34,10 @@ def not_found(code: str, kind: str, object_id: str) -> DomainError:
 
 def conflict(code: str, message: str) -> DomainError:
     return DomainError(code, message, kind=Refusal.CONFLICT)
+
+
+def forbidden(message: str, field: str | None = None, code: str = "insufficient_permissions") -> DomainError:
+    return DomainError(code, message, field, kind=Refusal.FORBIDDEN)
 
 
 def unavailable(message: str, code: str = "general") -> DomainError:

@@ -89,7 +89,7 @@ def _standard(session: Session, tenant: Tenant, body: SessionIn, row: Applicatio
         quote.premium_due,
     )
     row.withhold_premium = premium_is_withheld(
-        job.withhold_premium, contractor.withhold_premium, tenant.organization.withhold_premium
+        job.withhold_premium, contractor.withhold_premium, tenant.withhold_premium
     )
 
 
@@ -99,7 +99,7 @@ def _general_opt_in(session: Session, tenant: Tenant, body: SessionIn, row: Appl
     contractor = get_contractor(session, tenant, body.contractor)
     if body.coverage_type and set(body.coverage_type) != {CoverageType.WORKERS_COMP}:
         raise invalid("coverage_type: a general opt-in application covers workers-comp only", "coverage_type")
-    if not premium_is_withheld(None, contractor.withhold_premium, tenant.organization.withhold_premium):
+    if not premium_is_withheld(None, contractor.withhold_premium, tenant.withhold_premium):
         raise invalid(
             "is_general_opt_in: general opt-in applications need a withheld premium: set "
             "withhold_premium on the contractor or on your organization",

@@ -36,6 +36,7 @@ from domain.assignment_coverage import (
 from domain.coverage import CoverageType, work_state
 from domain.dates import MAX_TERM, CoveragePeriod, coverage_period
 from domain.errors import DomainError, conflict, invalid, not_found
+from domain.limits import check_estimated_pay, check_premium
 from domain.payer import Payer, payer
 from domain.premium import estimated_gross_pay, premium_cents
 from domain.rating import Rating
@@ -166,7 +167,7 @@ def _engagement(
 ) -> Engagement:
     category = session.get(JobCategory, job.category_id)
     assert category is not None
-    pays = payer(job.withhold_premium, contractor.withhold_premium, tenant.organization.withhold_premium)
+    pays = payer(job.withhold_premium, contractor.withhold_premium, tenant.withhold_premium)
     return Engagement(
         frozenset(c.value for c in coverage),
         category.id,
@@ -228,7 +229,7 @@ def _new_assignment(
         CoveragePath.STANDARD: AssignmentStatus.AWAITING_APPLICATION,
         CoveragePath.NOT_BOUND: AssignmentStatus.NOT_BOUND,
     }.get(path, AssignmentStatus.PENDING)
-    gross = estimated_gross_pay(job.wage, job.wage_type, job.duration_hours)
+    gross = check_estimated_pay(estimated_gross_pay(job.wage, job.wage_type, job.duration_hours))
     return Assignment.new(
         tenant,
         contractor_id=contractor.id,
@@ -241,9 +242,9 @@ def _new_assignment(
         coverage_path=path,
         eligible_result=eligible,
         eligible_message=message,
-        payer=payer(job.withhold_premium, contractor.withhold_premium, tenant.organization.withhold_premium),
+        payer=payer(job.withhold_premium, contractor.withhold_premium, tenant.withhold_premium),
         net_rate=rating.rates.net_rate,
-        premium=premium_cents(gross, rating.rates.net_rate),
+        premium=check_premium(premium_cents(gross, rating.rates.net_rate)),
         status=status,
         charged=0,
         certificates={},

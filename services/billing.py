@@ -11,6 +11,7 @@ from common import representations as render
 from common.schemas import Strict
 from db.models import Assignment, Bill, Invoice, Organization, Policy
 from domain.errors import conflict, invalid
+from domain.limits import MAX_PAYMENT_CENTS
 from domain.statuses import BillStatus, PolicyStatus
 from notifications.catalog import BillOverdue, EmailKind
 from outbox.records import enqueue_email, record_event
@@ -22,7 +23,7 @@ UNPAID = (BillStatus.OPEN, BillStatus.OVERDUE)
 
 
 class BillPayment(Strict):
-    amount: int = Field(ge=1, le=10_000_000_000, description="Cents received")
+    amount: int = Field(ge=1, le=MAX_PAYMENT_CENTS, description="Cents received (at most $10,000,000)")
     reference: str = Field(min_length=1, max_length=200, description="Your payment's reference (check, wire)")
 
 

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import EmailStr, Field
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from common.schemas import Address, Metadata, Strict, merge_metadata
@@ -81,9 +82,26 @@ def add_contractor(session: Session, tenant: Tenant, body: ContractorIn) -> Cont
     return contractor
 
 
+def email_taken(error: IntegrityError) -> bool:
+    """Whether the database refused a write for the unique email index (a race another request won)."""
+    return "email_key" in str(error.orig)
+
+
+def commit_contractor(session: Session, email: str) -> None:
+    """Commit; when another request committed a contractor with this email first (both passed the check
+    above, the index refused the second), the same refusal as the check's."""
+    try:
+        session.commit()
+    except IntegrityError as error:
+        session.rollback()
+        if email_taken(error):
+            raise duplicate_email(email) from None
+        raise
+
+
 def create_contractor(session: Session, tenant: Tenant, body: ContractorIn) -> Contractor:
     contractor = add_contractor(session, tenant, body)
-    session.commit()
+    commit_contractor(session, body.email)
     return contractor
 
 
@@ -103,7 +121,7 @@ def update_contractor(
         )
     for field, value in changes.items():
         setattr(contractor, field, value)
-    session.commit()
+    commit_contractor(session, contractor.email)
     return contractor
 
 

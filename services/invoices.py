@@ -11,6 +11,7 @@ from common.schemas import Strict, UnixTime
 from db.models import Assignment, Invoice, Job, PremiumAdjustment
 from domain.assignment_coverage import CoveragePath, binds_now
 from domain.errors import DomainError, Refusal, conflict, invalid
+from domain.limits import MAX_GROSS_PAY_CENTS, check_premium
 from domain.premium import estimated_gross_pay, premium_cents
 from domain.statuses import AssignmentStatus, InvoiceStatus
 from services.assignments import current_assignment
@@ -19,7 +20,9 @@ from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
 from workflows.assignment_messages import AdjustmentResult, InvoiceAdjustment, assignment_workflow_id
 
-GrossPay = Field(ge=100, le=100_000_000, description="Cents earned in the pay period (at most $1,000,000)")
+GrossPay = Field(
+    ge=100, le=MAX_GROSS_PAY_CENTS, description="Cents earned in the pay period (at most $1,000,000)"
+)
 
 
 class InvoiceIn(Strict):
@@ -130,7 +133,7 @@ def create_invoice(session: Session, tenant: Tenant, body: InvoiceIn, workflows:
         paycycle_startdate=body.paycycle_startdate,
         paycycle_enddate=body.paycycle_enddate,
         purchase_order_number=purchase_order or None,
-        premium_due=premium_cents(body.gross_pay, assignment.net_rate),
+        premium_due=check_premium(premium_cents(body.gross_pay, assignment.net_rate), "gross_pay"),
         status=InvoiceStatus.OPEN,
     )
     open_query = scoped(Invoice, tenant).where(
@@ -176,7 +179,8 @@ def update_invoice(
         assignment = get_assignment(session, tenant, invoice.assignment_id)
         before = (invoice.gross_pay, invoice.premium_due)
         invoice.gross_pay = changes["gross_pay"]
-        invoice.premium_due = premium_cents(invoice.gross_pay, assignment.net_rate)
+        premium = premium_cents(invoice.gross_pay, assignment.net_rate)
+        invoice.premium_due = check_premium(premium, "gross_pay")
 
         def undo() -> None:
             invoice.gross_pay, invoice.premium_due = before

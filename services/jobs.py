@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 from common.schemas import Metadata, Strict, WorkLocation, merge_metadata
 from db.models import Job, Quote
 from domain.errors import conflict, invalid
+from domain.limits import MAX_DURATION_HOURS, MAX_WAGE_CENTS, check_estimated_pay
+from domain.premium import estimated_gross_pay
 from services import audit
 from services.audit import Actor
 from services.catalog import approved_category
@@ -25,7 +27,8 @@ class WageType(StrEnum):
     BLENDED = "blended"
 
 
-Wage = Annotated[int, Field(ge=100, le=2_000_000_000, description="Cents (at most $20,000,000)")]
+Wage = Annotated[int, Field(ge=100, le=MAX_WAGE_CENTS, description="Cents (at most $20,000,000)")]
+Hours = Annotated[float, Field(gt=0, le=MAX_DURATION_HOURS, allow_inf_nan=False)]
 
 
 class JobIn(Strict):
@@ -36,7 +39,7 @@ class JobIn(Strict):
     wage: Wage
     wage_type: WageType
     years_experience: int | None = Field(None, ge=0, le=80)
-    duration_hours: float | None = Field(None, gt=0, le=10_000)
+    duration_hours: Hours | None = None
     address: WorkLocation | None = None
     custom_metadata: Metadata = Field(default_factory=dict)
     withhold_premium: bool | None = None
@@ -50,7 +53,7 @@ class JobUpdate(Strict):
     wage: Wage | None = None
     wage_type: WageType | None = None
     years_experience: int | None = Field(None, ge=0, le=80)
-    duration_hours: float | None = Field(None, gt=0, le=10_000)
+    duration_hours: Hours | None = None
     address: WorkLocation | None = None
     custom_metadata: Metadata | None = None
     withhold_premium: bool | None = None
@@ -74,6 +77,7 @@ def _apply(session: Session, tenant: Tenant, job: Job, changes: dict[str, Any]) 
         )
     for field, value in changes.items():
         setattr(job, field, value)
+    check_estimated_pay(estimated_gross_pay(job.wage, job.wage_type, job.duration_hours))
 
 
 def _audit(

@@ -31,11 +31,18 @@ def now() -> int:
     return int(time.time())
 
 
+TENANT_SCOPE = "gigcover_tenant_scope"  # the execution option naming whose rows a scoped query reads
+
+
 def scoped(model: type[R], tenant: Tenant) -> Select[tuple[R]]:
-    return select(model).where(
-        model.organization_id == tenant.organization_id,
-        model.environment == tenant.environment,
-        model.deleted_at.is_(None),
+    return (
+        select(model)
+        .where(
+            model.organization_id == tenant.organization_id,
+            model.environment == tenant.environment,
+            model.deleted_at.is_(None),
+        )
+        .execution_options(**{TENANT_SCOPE: (tenant.organization_id, tenant.environment)})
     )
 
 
@@ -63,10 +70,19 @@ class Page(BaseModel):
 
 
 def list_page(session: Session, query: Select[tuple[R]], model: type[R], page: Page) -> Sequence[R]:
-    """Newest first; ``starting_after`` continues towards older objects, ``ending_before`` towards newer."""
+    """Newest first; ``starting_after`` continues towards older objects, ``ending_before`` towards newer.
+    The cursor is looked up among the tenant's own rows (``query`` comes from ``scoped``): another
+    organization's or environment's id is as unknown as one that never existed."""
     cursor_id = page.starting_after or page.ending_before
     if cursor_id:
-        cursor = session.scalar(select(model.seq).where(model.id == cursor_id))
+        organization_id, environment = query.get_execution_options()[TENANT_SCOPE]
+        cursor = session.scalar(
+            select(model.seq).where(
+                model.id == cursor_id,
+                model.organization_id == organization_id,
+                model.environment == environment,
+            )
+        )
         if cursor is None:
             field = "starting_after" if page.starting_after else "ending_before"
             raise invalid(f"{field}: no such object '{cursor_id}'", field)

@@ -1,48 +1,78 @@
-"""The organization's own settings: who pays by default, and where bills go."""
+"""The organization's own settings: who pays by default (per environment), and where bills go (the whole
+organization's).
+
+Which is which: ``withhold_premium`` is a setting of each environment, so a sandbox key can try the remit
+and the card flows without changing who pays in production. The billing contact and address are the
+organization's legal and billing identity (where real bills for production premiums are sent), one for the
+whole organization: they change only with a production key or in the dashboard (its roles decide who), and a
+sandbox key asking to change them is refused with 403 ``insufficient_permissions``, changing nothing."""
 
 from pydantic import EmailStr, Field
 from sqlalchemy.orm import Session
 
 from common.schemas import Address, Strict
 from db.models import Organization
-from domain.errors import invalid
+from db.organizations import PRODUCTION, SANDBOX
+from domain.errors import forbidden, invalid
 from services.tenancy import Tenant
 
 # Seed 001: to remit on the contractors' behalf, "you'll need to add your billing details and contact
 # information in the organization settings page so we know where to direct the payable invoice".
 BILLING_DETAILS = ("billing_contact_name", "billing_contact_email", "billing_address")
+ORGANIZATION_WIDE = BILLING_DETAILS  # the rest (withhold_premium) is per environment
 BILLING_DETAILS_NEEDED = (
     "withhold_premium: add your billing details first (billing contact name, billing contact email and "
     "billing address): bills for the premiums you remit are sent there"
 )
+SANDBOX_CANNOT_CHANGE = (
+    "{fields}: the billing details belong to the whole organization and change only with a production "
+    "API key or in the dashboard; a sandbox key changes only its own environment's settings "
+    "(withhold_premium). Nothing was changed."
+)
+
+
+WIDE = "The whole organization's (both environments): changed only with a production key or in the dashboard."
 
 
 class OrganizationSettings(Strict):
-    withhold_premium: bool | None = None
-    billing_contact_name: str | None = Field(None, max_length=200)
-    billing_contact_email: EmailStr | None = None
-    billing_address: Address | None = None
+    withhold_premium: bool | None = Field(
+        None, description="This key's environment's default payer (true: the organization is billed)."
+    )
+    billing_contact_name: str | None = Field(None, max_length=200, description=WIDE)
+    billing_contact_email: EmailStr | None = Field(None, description=WIDE)
+    billing_address: Address | None = Field(None, description=WIDE)
 
 
 def missing_billing_details(org: Organization) -> list[str]:
     return [field for field in BILLING_DETAILS if not getattr(org, field)]
 
 
-def update_settings(session: Session, tenant: Tenant, body: OrganizationSettings) -> Organization:
-    """The organization's defaults: who pays (``withhold_premium``) and where bills go. Withholding the
-    premium (remitting it on the contractors' behalf) needs the billing details and contact first, and they
-    cannot be removed while it is on."""
+def update_settings(
+    session: Session, tenant: Tenant, body: OrganizationSettings, *, from_dashboard: bool = False
+) -> Organization:
+    """Who pays by default in the tenant's environment (``withhold_premium``), and where bills go (the
+    organization's, from production or the dashboard only). Withholding the premium (remitting it on the
+    contractors' behalf) needs the billing details first, and they cannot be removed while either
+    environment withholds it."""
     org = session.get(Organization, tenant.organization_id)
     assert org is not None
     changes = body.model_dump(mode="json", exclude_unset=True)
+    wide = [field for field in ORGANIZATION_WIDE if field in changes]
+    if wide and tenant.environment != PRODUCTION and not from_dashboard:
+        raise forbidden(SANDBOX_CANNOT_CHANGE.format(fields=", ".join(wide)), wide[0])
     if "withhold_premium" in changes and changes["withhold_premium"] is None:
         raise invalid("withhold_premium: must be true or false", "withhold_premium")
     enabling = changes.get("withhold_premium") is True
     removing = any(field in changes and not changes[field] for field in BILLING_DETAILS)
-    withholds = changes.get("withhold_premium", org.withhold_premium)
+    withheld_here = changes.get("withhold_premium", org.withholds_premium(tenant.environment))
+    other = SANDBOX if tenant.environment == PRODUCTION else PRODUCTION
     complete = all(changes.get(field, getattr(org, field)) for field in BILLING_DETAILS)
-    if withholds and not complete and (enabling or removing):
+    if not complete and (
+        (enabling and withheld_here) or (removing and (withheld_here or org.withholds_premium(other)))
+    ):
         raise invalid(BILLING_DETAILS_NEEDED, "withhold_premium")
+    if "withhold_premium" in changes:
+        org.set_withhold_premium(tenant.environment, changes.pop("withhold_premium"))
     for field, value in changes.items():
         setattr(org, field, value)
     session.commit()

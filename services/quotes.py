@@ -13,6 +13,7 @@ from db.models import Contractor, Job, JobCategory, Owner, Policy, Quote
 from domain.coverage import CoverageType, work_state
 from domain.dates import CoveragePeriod, coverage_period
 from domain.errors import conflict, invalid
+from domain.limits import check_estimated_pay, check_premium
 from domain.premium import estimated_gross_pay, premium_cents
 from domain.rating import Rating, rate_quote
 from domain.statuses import PolicyStatus
@@ -80,7 +81,7 @@ def fill(
     rating: Rating,
 ) -> None:
     """The quote's terms and its rating fields."""
-    gross = estimated_gross_pay(job.wage, job.wage_type, job.duration_hours)
+    gross = check_estimated_pay(estimated_gross_pay(job.wage, job.wage_type, job.duration_hours))
     quote.coverage_type = [c.value for c in coverage]
     quote.effective_date, quote.end_date = period.effective_date, period.end_date
     quote.work_state = work_state(job.address, contractor.address)
@@ -90,7 +91,7 @@ def fill(
     quote.wc_net_rate, quote.pl_net_rate = rating.rates.wc_net_rate, rating.rates.pl_net_rate
     quote.quote_json = rating.rates.as_quote_json()
     quote.estimated_gross_pay = gross
-    quote.premium_due = premium_cents(gross, rating.rates.net_rate)
+    quote.premium_due = check_premium(premium_cents(gross, rating.rates.net_rate))
 
 
 def new_quote(

@@ -13,3 +13,8 @@ class Tenant:
     @property
     def organization_id(self) -> str:
         return self.organization.id
+
+    @property
+    def withhold_premium(self) -> bool:
+        """The organization's default payer in this environment (services.organization)."""
+        return self.organization.withholds_premium(self.environment)

@@ -22,10 +22,12 @@ def api(api_url: str, org: Org) -> httpx.Client:
     return httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=60)
 
 
-def billing_contact(http: httpx.Client) -> None:
+def billing_contact(http: httpx.Client, org: Org) -> None:
+    """The organization's billing contact: organization-wide, so set with the production key."""
     response = http.put(
         "/organization",
         json={"billing_contact_name": "Pat Payables", "billing_contact_email": "ap@platform.example"},
+        auth=(org.production_key, ""),
     )
     assert response.status_code == 200, response.text
 
@@ -35,7 +37,7 @@ def remit_contractor_and_job(
 ) -> tuple[str, str]:
     """A contractor whose premium the organization remits, with a completed general opt-in in CA, and a job
     (its PO number and contact in the metadata): an assignment on it binds at once and is billed."""
-    billing_contact(http)
+    billing_contact(http, org)
     entity = http.post("/entities", json=entity_fields()).json()["id"]
     fields = contractor_fields(unique_email("remit"), withhold_premium=True)
     contractor = http.post("/contractors", json=fields).json()["id"]

@@ -93,6 +93,7 @@ def make_assignment(
         http.put(
             "/organization",
             json={"billing_contact_name": "Pat Payables", "billing_contact_email": "ap@platform.example"},
+            auth=(org.production_key, ""),  # organization-wide: production's to change
         )
         entity = http.post("/entities", json=entity_fields()).json()["id"]
         fields = contractor_fields(unique_email(), withhold_premium=remit or None)

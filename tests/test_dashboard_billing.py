@@ -156,7 +156,9 @@ def test_finance_edits_the_billing_details_and_the_api_shows_them(
     assert "1 Infinite Loop, Cupertino, CA 95014" in shown
     with api(api_url, org) as http:
         organization = http.get("/organization").json()
-        from_api = http.put("/organization", json={"billing_contact_email": "x"})
+        from_api = http.put(
+            "/organization", json={"billing_contact_email": "x"}, auth=(org.production_key, "")
+        )
     assert (organization["billing_contact_name"], organization["billing_contact_email"]) == (
         "Ana Finance",
         "ana@platform.example",

@@ -79,7 +79,7 @@ def test_an_admin_enables_withhold_premium_once_the_billing_details_exist(
     expect(page.locator("#withhold-state")).to_contain_text("Contractors pay by card")
     page.get_by_role("button", name=re.compile("Withhold premium")).click()
     expect(page.get_by_role("alert")).to_have_text(BILLING_DETAILS_NEEDED)
-    assert _organization(session_factory, org).withhold_premium is False
+    assert _organization(session_factory, org).sandbox_withhold_premium is False
 
     page.get_by_text("Edit billing details").click()
     page.get_by_label("Billing contact name").fill(DETAILS["billing_contact_name"])
@@ -95,7 +95,8 @@ def test_an_admin_enables_withhold_premium_once_the_billing_details_exist(
     page.close()
 
     stored = _organization(session_factory, org)
-    assert stored.withhold_premium is True and stored.billing_address == {
+    assert stored.withhold_premium is False  # production's own setting is untouched
+    assert stored.sandbox_withhold_premium is True and stored.billing_address == {
         "line1": "500 Market St",
         "line2": None,
         "locality": "San Francisco",
@@ -129,7 +130,7 @@ def test_the_dashboard_and_the_api_refuse_withhold_premium_with_the_same_message
     assert (refused.status_code, api.status_code) == (400, 400)
     assert api.json() == {"message": BILLING_DETAILS_NEEDED, "error_code": "invalid_input"}
     assert f'role="alert">{BILLING_DETAILS_NEEDED}<' in refused.text.replace("&#39;", "'")
-    assert _organization(session_factory, org).withhold_premium is False
+    assert _organization(session_factory, org).sandbox_withhold_premium is False
 
 
 def test_an_admin_saves_a_creatoriq_key_syncs_now_and_sees_why_a_creator_failed(
@@ -205,7 +206,9 @@ def test_only_admins_change_settings(
 ) -> None:
     account = creatoriq.account(f"ciq_{secrets.token_hex(16)}")
     with _api(api_url, org) as http:
-        http.put("/organization", json=_api_details())
+        assert (
+            http.put("/organization", json=_api_details(), auth=(org.production_key, "")).status_code == 200
+        )
         assert http.put("/organization/creatoriq", json={"api_key": account.api_key}).status_code == 200
     member = add_member(session_factory, org.id, role)
     with signed_in(api_url, member) as client:
@@ -225,7 +228,7 @@ def test_only_admins_change_settings(
         editable = 'action="/dashboard/billing/details"' in shown.text
         assert editable == (role == Role.FINANCE)  # finance keeps the billing details
     stored = _organization(session_factory, org)
-    assert stored.withhold_premium is False
+    assert stored.sandbox_withhold_premium is False
     with session_factory() as session:
         actions = session.scalars(select(AuditEntry.action).where(AuditEntry.organization_id == org.id))
         assert [a for a in actions if not a.startswith("member.")] == []
@@ -234,8 +237,10 @@ def test_only_admins_change_settings(
 def test_a_settings_form_posted_without_its_csrf_token_changes_nothing(
     api_url: str, org: Org, session_factory: sessionmaker[Session]
 ) -> None:
-    with _api(api_url, org) as http:
-        http.put("/organization", json=_api_details())
+    with _api(api_url, org) as http:  # the billing details are organization-wide: production's key
+        assert (
+            http.put("/organization", json=_api_details(), auth=(org.production_key, "")).status_code == 200
+        )
     admin = add_member(session_factory, org.id)
     with signed_in(api_url, admin) as client:
         forged = client.post("/dashboard/settings/withhold-premium", data={"withhold_premium": "true"})
@@ -245,7 +250,7 @@ def test_a_settings_form_posted_without_its_csrf_token_changes_nothing(
         )
         assert forged.status_code == 403
     stored = _organization(session_factory, org)
-    assert (stored.withhold_premium, stored.billing_contact_email) == (False, "ap@platform.example")
+    assert (stored.sandbox_withhold_premium, stored.billing_contact_email) == (False, "ap@platform.example")
 
 
 def _api_details() -> dict[str, Any]:

@@ -105,6 +105,7 @@ def test_bills_are_issued_with_terms_po_and_line_items(
         http.put(
             "/organization",
             json={"billing_contact_name": "Pat Payables", "billing_contact_email": "ap@platform.example"},
+            auth=(org.production_key, ""),  # organization-wide: production's to change
         )
         entity = http.post("/entities", json=entity_fields()).json()
         contractor = http.post("/contractors", json=contractor_fields()).json()

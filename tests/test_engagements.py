@@ -348,12 +348,12 @@ def test_bills_are_paid_by_recorded_payments_and_become_overdue_after_their_due_
     settings: Settings,
     temporal_address: str,
 ) -> None:
-    _api(
-        "PUT",
-        "/organization",
-        billing_contact_name="Ana Finance",
-        billing_contact_email="ap@platform.example",
-    )
+    httpx.put(  # organization-wide: production's key changes it
+        f"{ten99policy.api_base}/api/v1/organization",
+        json={"billing_contact_name": "Ana Finance", "billing_contact_email": "ap@platform.example"},
+        auth=(org.production_key, ""),
+        timeout=30,
+    ).raise_for_status()
     contractor, job = _contractor_and_job(withhold_premium=True)
     quote = _apply(contractor, job, localstripe, card=None)
     (bill,) = _bills(contractor)

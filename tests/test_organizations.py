@@ -69,7 +69,7 @@ BILLING_ADDRESS = {
 
 
 def test_organization_settings(api_url: str, org: Org) -> None:
-    url, auth = f"{api_url}/api/v1/organization", (org.sandbox_key, "")
+    url, auth = f"{api_url}/api/v1/organization", (org.production_key, "")
     updated = httpx.put(
         url,
         auth=auth,
@@ -90,7 +90,7 @@ def test_organization_settings(api_url: str, org: Org) -> None:
 def test_withholding_the_premium_needs_the_billing_details_and_contact(api_url: str, org: Org) -> None:
     """Seed 001: to remit on the contractors' behalf, "you'll need to add your billing details and contact
     information ... so we know where to direct the payable invoice"."""
-    url, auth = f"{api_url}/api/v1/organization", (org.sandbox_key, "")
+    url, auth = f"{api_url}/api/v1/organization", (org.production_key, "")
     contact = {"billing_contact_name": "Pat Payables", "billing_contact_email": "ap@platform.example"}
     for partial in (
         {},

@@ -3,13 +3,19 @@ Any tenant-scoped list the services page with services.lookups.list_page fits.""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 from urllib.parse import urlencode
 
+from fastapi import Query
+
 from db.models import TenantResource
+from domain.limits import MAX_INT32
 from services.lookups import Page
 
 PER_PAGE = 50
+# A number cursor in a link (?before=, ?emails_before=): a row number as its column holds it (32-bit),
+# else a 400 page; past it the database cannot compare it (SQLite past 64 bits, PostgreSQL past 32).
+NumberCursor = Annotated[int | None, Query(ge=0, le=MAX_INT32)]
 R = TypeVar("R", bound=TenantResource)
 
 

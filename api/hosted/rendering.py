@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 NO_STORE = {"Cache-Control": "no-store"}  # personal data; and Back must ask the server, not a cache
@@ -23,3 +23,9 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates", conte
 
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers=NO_STORE)
+
+
+def refusal_page(request: Request, status: int, heading: str, text: str) -> Response:
+    """What a refusal on a hosted path looks like to the contractor's browser: a page, not the API's JSON."""
+    context = {"organization_name": "gigcover", "heading": heading, "steps": None, "message": text}
+    return TEMPLATES.TemplateResponse(request, "ended.html", context, status_code=status, headers=NO_STORE)

@@ -7,13 +7,16 @@ form posted from another site (which the browser sends without that cookie) chan
 
 import hashlib
 import hmac
+import re
 import secrets
 from contextvars import ContextVar
 from urllib.parse import parse_qs, quote, urlsplit
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.asgi import read_cookie, replaying
+from api.errors import refusal
 from common.settings import Settings, server_secret
 
 HOSTED_PREFIXES = ("/apply/", "/cards/")
@@ -21,6 +24,10 @@ FORM_COOKIE = "gigcover_form"
 FORGED = "This page was open too long or was sent from somewhere else: please try again."
 _MESSAGES: ContextVar["PageMessages"] = ContextVar("page_messages")
 STRIPE_JS, STRIPE_API = "https://js.stripe.com", "https://api.stripe.com"
+# What a link's page segment can be (our tokens are URL-safe base64): anything else is no link of ours,
+# and never reaches a cookie's Path, a Location header or a database lookup.
+PAGE = re.compile(r"[A-Za-z0-9_-]{1,200}")
+NO_SUCH_LINK = "This link does not work. Check that you opened the whole link from your email."
 
 
 def _origin(url: str) -> str:
@@ -71,6 +78,11 @@ class HostedPageHeaders:
         ]
         if self.https:
             headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        if not PAGE.fullmatch(page):
+            response = await refusal(Request(scope, receive), 404, "resource_not_found", NO_SUCH_LINK)
+            response.raw_headers.extend(headers)
+            await response(scope, receive, send)
+            return
         if scope["method"] == "POST":
             body = await _body(receive)
             sent = parse_qs(body.decode("latin-1")).get("csrf_token", [""])[0]

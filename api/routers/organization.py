@@ -10,12 +10,13 @@ router = APIRouter(prefix="/organization", tags=["organization"])
 
 
 def _render(org: Organization, environment: str) -> dict[str, Any]:
+    """``withhold_premium`` is this environment's; the billing details are the whole organization's."""
     return {
         "id": org.id,
         "object": "organization",
         "name": org.name,
         "environment": environment,
-        "withhold_premium": org.withhold_premium,
+        "withhold_premium": org.withholds_premium(environment),
         "billing_contact_name": org.billing_contact_name,
         "billing_contact_email": org.billing_contact_email,
         "billing_address": org.billing_address,
@@ -32,5 +33,7 @@ def retrieve_organization(tenant: CurrentTenant) -> dict[str, Any]:
 def update_organization(
     body: OrganizationSettings, session: DbSession, tenant: CurrentTenant
 ) -> dict[str, Any]:
-    """The organization's defaults: who pays (``withhold_premium``) and where bills go."""
+    """Who pays by default in this key's environment (``withhold_premium``), and where bills go: the
+    billing contact and address are the whole organization's and change only with a production key (or in
+    the dashboard); a sandbox key asking to change them gets 403 ``insufficient_permissions``."""
     return _render(update_settings(session, tenant, body), tenant.environment)

@@ -268,7 +268,7 @@ def save_details(
     target = DETAILS_PAGES.get(back_to, DETAILS_PAGES["billing"])
     try:
         body = form_model(OrganizationSettings, **fields)
-        update_settings(session, viewer.tenant, body)
+        update_settings(session, viewer.tenant, body, from_dashboard=True)
     except DomainError as error:
         session.rollback()
         form = {"billing_contact_name": billing_contact_name, "billing_contact_email": billing_contact_email}

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
 from api.dashboard.auth import CurrentViewer, Operator, Viewer
-from api.dashboard.paging import window
+from api.dashboard.paging import NumberCursor, window
 from api.dashboard.rendering import page, redirect
 from api.deps import AppSettings, DbSession, Workflows
 from api.errors import STATUS_OF
@@ -196,7 +196,7 @@ def contractor(
     settings: AppSettings,
     viewer: CurrentViewer,
     contractor_id: str,
-    emails_before: int | None = None,
+    emails_before: NumberCursor = None,
 ) -> Response:
     return _record(request, session, settings, viewer, contractor_id, emails_before=emails_before)
 

@@ -1,8 +1,8 @@
-"""Settings: withhold premium (remit on the contractors' behalf) for the whole organization, which needs the
-billing details first (services.organization, as PUT /organization); the CreatorIQ key (checked with
-CreatorIQ when saved, then shown only as its last 4, as PUT /organization/creatoriq), the sync status, the
-creators that failed to sync with their reasons, and "sync now" (POST /creatoriq/syncs). Admins change;
-everyone else reads."""
+"""Settings: withhold premium (remit on the contractors' behalf) in the environment on view, which needs
+the organization's billing details first (services.organization, as PUT /organization); the CreatorIQ key
+(checked with CreatorIQ when saved, then shown only as its last 4, as PUT /organization/creatoriq), the sync
+status, the creators that failed to sync with their reasons, and "sync now" (POST /creatoriq/syncs). Admins
+change; everyone else reads."""
 
 import secrets
 from typing import Annotated, Any
@@ -78,6 +78,7 @@ def settings_page_response(
         "settings.html",
         status_code,
         org=org,
+        withheld=org.withholds_premium(tenant.environment),
         missing=[DETAIL_LABELS[f] for f in missing_billing_details(org)],
         connection=connection,
         status=sync_status(session, viewer) if connection else None,
@@ -103,7 +104,12 @@ def withhold_premium(
     """On: your organization is billed for every contractor's premium (no card is asked for)."""
     wanted = withhold_premium == "true"
     try:
-        update_settings(session, viewer.tenant, form_model(OrganizationSettings, withhold_premium=wanted))
+        update_settings(
+            session,
+            viewer.tenant,
+            form_model(OrganizationSettings, withhold_premium=wanted),
+            from_dashboard=True,
+        )
     except DomainError as error:
         session.rollback()
         return settings_page_response(request, session, viewer, STATUS_OF[error.kind], error=error.message)

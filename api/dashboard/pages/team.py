@@ -6,7 +6,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api.dashboard.auth import Admin
-from api.dashboard.paging import page_after
+from api.dashboard.paging import NumberCursor, page_after
 from api.dashboard.rendering import form_model, page, redirect
 from api.deps import AppSettings, DbSession
 from api.errors import STATUS_OF
@@ -85,7 +85,7 @@ def remove(request: Request, session: DbSession, viewer: Admin, member_id: str) 
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_log(request: Request, session: DbSession, viewer: Admin, before: int | None = None) -> Response:
+def audit_log(request: Request, session: DbSession, viewer: Admin, before: NumberCursor = None) -> Response:
     entries, older = page_after(
         lambda limit: audit.entries(session, viewer.tenant.organization_id, limit=limit, before_id=before),
         AUDIT_PER_PAGE,
