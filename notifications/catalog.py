@@ -109,6 +109,7 @@ class AssignmentChargeFailure(EmailContext):
     amount: int
     reason: str
     update_card_url: str
+    coverage_active: bool = False  # an increase after the premium was paid: the coverage stays in force
 
 
 class BillOverdue(EmailContext):
