@@ -45,7 +45,7 @@ from outbox.records import enqueue_email, start_after_commit
 from services.applications import SessionIn, finished_url, open_session
 from services.catalog import is_approved
 from services.lookups import card_on_file, get_assignment, get_contractor, get_job, now, scoped
-from services.quotes import coverage_list, offer, rating_of
+from services.quotes import coverage_list, offer, rating_of, refuse_state_fund_coverage
 from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
 from workflows.application_messages import StepResult, application_workflow_id
@@ -277,6 +277,7 @@ def create_assignment(session: Session, tenant: Tenant, body: AssignmentIn, sett
     job = get_job(session, tenant, body.job)
     period = coverage_period(now(), body.effective_date, body.end_date)
     coverage, decision = _decide(session, tenant, body, contractor, job, period)
+    refuse_state_fund_coverage(contractor, job, coverage)
     rating = rating_of(session, contractor, job, coverage)
     row = _new_assignment(tenant, body, contractor, job, period, coverage, decision, rating)
     if row.coverage_path == CoveragePath.STANDARD:
