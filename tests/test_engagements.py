@@ -582,3 +582,16 @@ def test_a_declined_increase_stays_owed_until_a_new_card_pays_it(
         "succeeded"
     ) == 1  # the difference was charged once, on the new card
     await_history(f"assignment-{assignment['id']}", "engagement_declined_increase_then_recovered")
+
+
+def test_an_assignment_whose_premium_is_collected_keeps_its_terms(client: object, localstripe: str) -> None:
+    """``PUT /assignments/{id}`` with new terms after the premium was collected: a clear 409, nothing
+    changes (cancelling refunds it; a new assignment takes the new terms)."""
+    contractor, job = _contractor_and_job()
+    _apply(contractor, job, localstripe)
+    assignment = _assignment_of(contractor)
+    other, _ = _contractor_and_job()
+    refused = _api("PUT", f"/assignments/{assignment['id']}", contractor=other)
+    assert refused.status_code == 409, refused.text
+    assert "premium is collected" in refused.json()["message"]
+    assert ten99policy.Assignments.retrieve(assignment["id"])["contractor"] == contractor
