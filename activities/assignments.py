@@ -219,6 +219,7 @@ class AssignmentActivities(MoneyActivities):
                 amount=email.amount,
                 reason=email.reason,
                 update_card_url=update_card,
+                coverage_active=email.coverage_active,
             )
         if kind is EmailKind.PAYMENT_CONFIRMATION:
             return PaymentConfirmation(

@@ -51,7 +51,7 @@ def _unix_seconds(value: Any) -> Any:
     return value
 
 
-# Times and amounts are stored as 32-bit integers: refuse what the database cannot hold (2038-01-19, $20M).
+# Times are stored as 64-bit integers, up to the last day a date can show (9999-12-31); amounts up to $20M.
 MAX_STORED = LATEST
 UnixTime = Annotated[int, BeforeValidator(_unix_seconds), Field(ge=0, le=MAX_STORED)]
 Cents = Annotated[int, Field(ge=0, le=2_000_000_000)]

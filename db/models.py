@@ -27,6 +27,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 from common.ids import new_id
 from db.sealed import SealedText
 
+# Times (unix seconds) and amounts (cents): 64-bit, so nothing overflows in 2038. SQLite's INTEGER already
+# holds 64 bits (its declared type stays INTEGER); PostgreSQL's becomes BIGINT (migration 0019).
+Int64 = BigInteger().with_variant(Integer(), "sqlite")
+
 
 def email_key(email: str) -> str:
     """An email as it names a contractor: the same address whatever its case or surrounding spaces."""
@@ -47,7 +51,7 @@ class Organization(Base):
     billing_contact_name: Mapped[str | None] = mapped_column(String(200))
     billing_contact_email: Mapped[str | None] = mapped_column(String(320))
     billing_address: Mapped[dict[str, Any] | None]
-    created: Mapped[int] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(Int64)
 
     def withholds_premium(self, environment: str) -> bool:
         """Who pays by default in ``environment``: a setting of each environment, so the sandbox can try
@@ -75,10 +79,10 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(100), default="", server_default="")
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     key_hint: Mapped[str] = mapped_column(String(40))
-    created: Mapped[int] = mapped_column(Integer)
-    last_used_at: Mapped[int | None] = mapped_column(Integer)
-    expires_at: Mapped[int | None] = mapped_column(Integer)
-    revoked_at: Mapped[int | None] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(Int64)
+    last_used_at: Mapped[int | None] = mapped_column(Int64)
+    expires_at: Mapped[int | None] = mapped_column(Int64)
+    revoked_at: Mapped[int | None] = mapped_column(Int64)
 
 
 class JobCategory(Base):
@@ -99,8 +103,8 @@ class CategoryRate(Base):
     state: Mapped[str] = mapped_column(String(2))
     coverage_type: Mapped[str] = mapped_column(String(20))
     net_rate: Mapped[int] = mapped_column(Integer)
-    stamping_fee: Mapped[int] = mapped_column(Integer, default=0)
-    risk_purchasing_group_fee: Mapped[int] = mapped_column(Integer, default=0)
+    stamping_fee: Mapped[int] = mapped_column(Int64, default=0)
+    risk_purchasing_group_fee: Mapped[int] = mapped_column(Int64, default=0)
 
 
 class CategoryApproval(Base):
@@ -108,7 +112,7 @@ class CategoryApproval(Base):
 
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
     category_id: Mapped[str] = mapped_column(ForeignKey("job_categories.id"), primary_key=True)
-    approved_at: Mapped[int] = mapped_column(Integer)
+    approved_at: Mapped[int] = mapped_column(Int64)
 
 
 class Owner(Protocol):
@@ -150,8 +154,8 @@ class TenantResource(Base):
     id: Mapped[str] = mapped_column(String(40), unique=True)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
     environment: Mapped[str] = mapped_column(String(12))
-    created: Mapped[int] = mapped_column(Integer)
-    deleted_at: Mapped[int | None] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(Int64)
+    deleted_at: Mapped[int | None] = mapped_column(Int64)
 
 
 class Entity(TenantResource):
@@ -209,7 +213,7 @@ class Job(TenantResource):
     description: Mapped[str] = mapped_column(Text)
     entity_id: Mapped[str] = mapped_column(String(40))
     category_id: Mapped[str] = mapped_column(ForeignKey("job_categories.id"))
-    wage: Mapped[int] = mapped_column(Integer)
+    wage: Mapped[int] = mapped_column(Int64)
     wage_type: Mapped[str] = mapped_column(String(20))
     years_experience: Mapped[int | None] = mapped_column(Integer)
     duration_hours: Mapped[float | None] = mapped_column(Float)
@@ -226,8 +230,8 @@ class Quote(TenantResource):
     contractor_id: Mapped[str] = mapped_column(String(40), index=True)
     job_id: Mapped[str] = mapped_column(String(40), index=True)
     coverage_type: Mapped[list[Any]]
-    effective_date: Mapped[int] = mapped_column(Integer)
-    end_date: Mapped[int] = mapped_column(Integer)
+    effective_date: Mapped[int] = mapped_column(Int64)
+    end_date: Mapped[int] = mapped_column(Int64)
     work_state: Mapped[str] = mapped_column(String(2))
     residence_state: Mapped[str] = mapped_column(String(2))
     eligible: Mapped[bool] = mapped_column(Boolean)
@@ -237,8 +241,8 @@ class Quote(TenantResource):
     wc_net_rate: Mapped[int] = mapped_column(Integer)
     pl_net_rate: Mapped[int] = mapped_column(Integer)
     quote_json: Mapped[dict[str, Any]]
-    estimated_gross_pay: Mapped[int] = mapped_column(Integer)
-    premium_due: Mapped[int] = mapped_column(Integer)
+    estimated_gross_pay: Mapped[int] = mapped_column(Int64)
+    premium_due: Mapped[int] = mapped_column(Int64)
 
 
 class Policy(TenantResource):
@@ -253,11 +257,11 @@ class Policy(TenantResource):
     contractor_id: Mapped[str] = mapped_column(String(40), index=True)
     job_id: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20))
-    effective_date: Mapped[int] = mapped_column(Integer)
-    expiration_date: Mapped[int] = mapped_column(Integer)
+    effective_date: Mapped[int] = mapped_column(Int64)
+    expiration_date: Mapped[int] = mapped_column(Int64)
     pdf_url: Mapped[str | None] = mapped_column(Text)
     certificates: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    cancelled_at: Mapped[int | None] = mapped_column(Integer)
+    cancelled_at: Mapped[int | None] = mapped_column(Int64)
 
 
 class WebhookEndpoint(TenantResource):
@@ -271,7 +275,7 @@ class WebhookEndpoint(TenantResource):
     secret: Mapped[str] = mapped_column(SealedText)  # encrypted at rest (db/sealed.py)
     # After a roll, the old secret keeps signing beside the new one until it expires (two v1= signatures).
     previous_secret: Mapped[str | None] = mapped_column(SealedText)
-    previous_secret_expires_at: Mapped[int | None] = mapped_column(Integer)
+    previous_secret_expires_at: Mapped[int | None] = mapped_column(Int64)
     status: Mapped[str] = mapped_column(String(12), default="enabled", server_default="enabled")
 
     def signing_secrets(self, at: float) -> list[str]:
@@ -310,8 +314,8 @@ class WebhookDelivery(TenantResource):
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
-    delivered_at: Mapped[int | None] = mapped_column(Integer)
-    failed_at: Mapped[int | None] = mapped_column(Integer)
+    delivered_at: Mapped[int | None] = mapped_column(Int64)
+    failed_at: Mapped[int | None] = mapped_column(Int64)
     resend_of: Mapped[str | None] = mapped_column(String(40))
 
 
@@ -355,7 +359,7 @@ class EmailMessage(TenantResource):
     dispatched: Mapped[bool] = mapped_column(Boolean, default=False)
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    sent_at: Mapped[int | None] = mapped_column(Integer)
+    sent_at: Mapped[int | None] = mapped_column(Int64)
     sealed_message: Mapped[str | None] = mapped_column(SealedText)
 
 
@@ -371,8 +375,8 @@ class Document(TenantResource):
     filename: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(100))
     storage_key: Mapped[str] = mapped_column(Text)
-    size: Mapped[int] = mapped_column(Integer)
-    erased_at: Mapped[int | None] = mapped_column(Integer)  # its bytes were deleted from the store
+    size: Mapped[int] = mapped_column(Int64)
+    erased_at: Mapped[int | None] = mapped_column(Int64)  # its bytes were deleted from the store
 
 
 class Bill(TenantResource):
@@ -389,17 +393,17 @@ class Bill(TenantResource):
     job_id: Mapped[str | None] = mapped_column(String(40))
     policy_id: Mapped[str | None] = mapped_column(String(40))
     assignment_id: Mapped[str | None] = mapped_column(String(40))
-    amount_due: Mapped[int] = mapped_column(Integer)
-    bill_date: Mapped[int] = mapped_column(Integer)
-    due_date: Mapped[int] = mapped_column(Integer)
+    amount_due: Mapped[int] = mapped_column(Int64)
+    bill_date: Mapped[int] = mapped_column(Int64)
+    due_date: Mapped[int] = mapped_column(Int64)
     purchase_order_number: Mapped[str | None] = mapped_column(String(100))
     po_contact_name: Mapped[str | None] = mapped_column(String(200))
     po_contact_email: Mapped[str | None] = mapped_column(String(320))
     line_items: Mapped[list[Any]]
     status: Mapped[str] = mapped_column(String(12), default="open")
     pdf_url: Mapped[str | None] = mapped_column(Text)
-    amount_paid: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    paid_at: Mapped[int | None] = mapped_column(Integer)
+    amount_paid: Mapped[int] = mapped_column(Int64, default=0, server_default="0")
+    paid_at: Mapped[int | None] = mapped_column(Int64)
     payment_reference: Mapped[str | None] = mapped_column(String(200))
 
 
@@ -425,9 +429,9 @@ class ApplicationSession(TenantResource):
     cancel_url: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(24), default="CREATED")
     step: Mapped[str] = mapped_column(String(40), default="verify_info")
-    premium: Mapped[int] = mapped_column(Integer, default=0)
+    premium: Mapped[int] = mapped_column(Int64, default=0)
     withhold_premium: Mapped[bool] = mapped_column(Boolean, default=False)
-    expires_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Int64)
     dispatched: Mapped[bool] = mapped_column(Boolean, default=False)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     signature: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -437,7 +441,7 @@ class ApplicationSession(TenantResource):
     card_summary: Mapped[str | None] = mapped_column(String(80))
     policy_id: Mapped[str | None] = mapped_column(String(40))
     bill_id: Mapped[str | None] = mapped_column(String(40))
-    completed_at: Mapped[int | None] = mapped_column(Integer)
+    completed_at: Mapped[int | None] = mapped_column(Int64)
     ended_reason: Mapped[str | None] = mapped_column(Text)
 
 
@@ -462,25 +466,25 @@ class Assignment(TenantResource):
     policy_id: Mapped[str | None] = mapped_column(String(40))
     application_session_id: Mapped[str | None] = mapped_column(String(40))
     coverage_type: Mapped[list[Any]]
-    effective_date: Mapped[int] = mapped_column(Integer)
-    end_date: Mapped[int] = mapped_column(Integer)
+    effective_date: Mapped[int] = mapped_column(Int64)
+    end_date: Mapped[int] = mapped_column(Int64)
     bind: Mapped[bool] = mapped_column(Boolean, default=True)
     coverage_path: Mapped[str] = mapped_column(String(24))
     eligible_result: Mapped[bool] = mapped_column(Boolean)
     eligible_message: Mapped[str] = mapped_column(Text)
     payer: Mapped[str] = mapped_column(String(8))
     net_rate: Mapped[int] = mapped_column(Integer)
-    premium: Mapped[int] = mapped_column(Integer)
+    premium: Mapped[int] = mapped_column(Int64)
     status: Mapped[str] = mapped_column(String(24), default="pending")
-    charged: Mapped[int] = mapped_column(Integer, default=0)
+    charged: Mapped[int] = mapped_column(Int64, default=0)
     certificates: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
-    cancellation_date: Mapped[int | None] = mapped_column(Integer)
+    cancellation_date: Mapped[int | None] = mapped_column(Int64)
     cancellation_reason: Mapped[str | None] = mapped_column(String(60))
     dispatched: Mapped[bool] = mapped_column(Boolean, default=False)
     # When the card will be charged (the end of the notice the reminder email gave); None once charged, or
     # for no card charge. CHARGE_DUE_UNKNOWN: in its notice window from before the column existed.
-    charge_due_at: Mapped[int | None] = mapped_column(Integer)
+    charge_due_at: Mapped[int | None] = mapped_column(Int64)
 
 
 class Invoice(TenantResource):
@@ -493,14 +497,14 @@ class Invoice(TenantResource):
     contractor_id: Mapped[str] = mapped_column(String(40), index=True)
     job_id: Mapped[str] = mapped_column(String(40), index=True)
     assignment_id: Mapped[str] = mapped_column(String(40), index=True)
-    gross_pay: Mapped[int] = mapped_column(Integer)
-    paycycle_startdate: Mapped[int] = mapped_column(Integer)
-    paycycle_enddate: Mapped[int] = mapped_column(Integer)
+    gross_pay: Mapped[int] = mapped_column(Int64)
+    paycycle_startdate: Mapped[int] = mapped_column(Int64)
+    paycycle_enddate: Mapped[int] = mapped_column(Int64)
     purchase_order_number: Mapped[str | None] = mapped_column(String(100))
-    premium_due: Mapped[int] = mapped_column(Integer)
+    premium_due: Mapped[int] = mapped_column(Int64)
     status: Mapped[str] = mapped_column(String(12), default="open")
-    paid_at: Mapped[int | None] = mapped_column(Integer)
-    voided_at: Mapped[int | None] = mapped_column(Integer)
+    paid_at: Mapped[int | None] = mapped_column(Int64)
+    voided_at: Mapped[int | None] = mapped_column(Int64)
 
 
 class PremiumAdjustment(Base):
@@ -514,8 +518,8 @@ class PremiumAdjustment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     assignment_id: Mapped[str] = mapped_column(String(40))
     invoice_key: Mapped[str] = mapped_column(String(120))
-    premium: Mapped[int] = mapped_column(Integer)
-    created: Mapped[int] = mapped_column(Integer)
+    premium: Mapped[int] = mapped_column(Int64)
+    created: Mapped[int] = mapped_column(Int64)
     dispatched: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -538,7 +542,7 @@ class CreatorIQConnection(TenantResource):
     webhooks_subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
     success_url: Mapped[str | None] = mapped_column(Text)
     cancel_url: Mapped[str | None] = mapped_column(Text)
-    last_polled_at: Mapped[int | None] = mapped_column(Integer)
+    last_polled_at: Mapped[int | None] = mapped_column(Int64)
 
 
 class CreatorIQCreator(TenantResource):
@@ -563,7 +567,7 @@ class CreatorIQCreator(TenantResource):
     application_session_id: Mapped[str | None] = mapped_column(String(40))
     terms_fingerprint: Mapped[str | None] = mapped_column(String(64))
     sync_count: Mapped[int] = mapped_column(Integer, default=0)
-    last_synced_at: Mapped[int | None] = mapped_column(Integer)
+    last_synced_at: Mapped[int | None] = mapped_column(Int64)
 
 
 class Payment(Base):
@@ -575,9 +579,9 @@ class Payment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     payment_intent_id: Mapped[str | None] = mapped_column(String(80))
-    amount: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(Int64)
     status: Mapped[str] = mapped_column(String(24))
-    created: Mapped[int] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(Int64)
 
 
 class IdempotencyRecord(Base):
@@ -593,7 +597,7 @@ class IdempotencyRecord(Base):
     method: Mapped[str] = mapped_column(String(8))
     path: Mapped[str] = mapped_column(Text)
     request_hash: Mapped[str] = mapped_column(String(64))
-    created: Mapped[int] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(Int64)
     status_code: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(SealedText)
 
@@ -613,9 +617,9 @@ class Member(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(12))
     password_hash: Mapped[str | None] = mapped_column(Text)
-    created: Mapped[int] = mapped_column(Integer)
-    last_sign_in_at: Mapped[int | None] = mapped_column(Integer)
-    removed_at: Mapped[int | None] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(Int64)
+    last_sign_in_at: Mapped[int | None] = mapped_column(Int64)
+    removed_at: Mapped[int | None] = mapped_column(Int64)
 
     @property
     def address(self) -> str:
@@ -633,9 +637,9 @@ class MemberToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     purpose: Mapped[str] = mapped_column(String(12))
     member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
-    created: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[int] = mapped_column(Integer)
-    used_at: Mapped[int | None] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(Int64)
+    expires_at: Mapped[int] = mapped_column(Int64)
+    used_at: Mapped[int | None] = mapped_column(Int64)
 
 
 class MemberSession(Base):
@@ -649,9 +653,9 @@ class MemberSession(Base):
     member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
     environment: Mapped[str] = mapped_column(String(12))
     ip_address: Mapped[str] = mapped_column(String(64), default="")
-    created: Mapped[int] = mapped_column(Integer)
-    last_seen_at: Mapped[int] = mapped_column(Integer)
-    ended_at: Mapped[int | None] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(Int64)
+    last_seen_at: Mapped[int] = mapped_column(Int64)
+    ended_at: Mapped[int | None] = mapped_column(Int64)
 
 
 class ResetRequest(Base):
@@ -662,7 +666,7 @@ class ResetRequest(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ip_address: Mapped[str] = mapped_column(String(64))
-    at: Mapped[int] = mapped_column(Integer)
+    at: Mapped[int] = mapped_column(Int64)
 
 
 class SignInAttempt(Base):
@@ -678,7 +682,7 @@ class SignInAttempt(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     email: Mapped[str] = mapped_column(String(320))
     ip_address: Mapped[str] = mapped_column(String(64))
-    at: Mapped[int] = mapped_column(Integer)
+    at: Mapped[int] = mapped_column(Int64)
 
 
 class AuditEntry(Base):
@@ -699,7 +703,7 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(120), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ip_address: Mapped[str] = mapped_column(String(64), default="")
-    at: Mapped[int] = mapped_column(Integer)
+    at: Mapped[int] = mapped_column(Int64)
 
 
 class RateCounter(Base):
@@ -709,7 +713,7 @@ class RateCounter(Base):
     __tablename__ = "rate_counters"
 
     bucket: Mapped[str] = mapped_column(String(120), primary_key=True)
-    window_start: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[int] = mapped_column(Int64)
     count: Mapped[int] = mapped_column(Integer)
 
 

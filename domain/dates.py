@@ -7,7 +7,7 @@ from domain.errors import DomainError
 DAY = 86_400
 MAX_TERM = 365 * DAY
 DEFAULT_TERM = 30 * DAY
-LATEST = 2_147_483_647  # 2038-01-19: times are stored as 32-bit integers
+LATEST = 253_402_300_799  # 9999-12-31 23:59:59 UTC: times are 64-bit, this is the last day a date shows
 
 
 class CoverageDateError(DomainError):
@@ -41,7 +41,7 @@ def coverage_period(now: int, effective_date: int | None, end_date: int | None) 
     elif end < effective:
         raise CoverageDateError("end_date", "end_date must be after effective_date")
     if end > LATEST:
-        raise CoverageDateError("end_date", "coverage cannot end after 2038-01-19")
+        raise CoverageDateError("end_date", "coverage cannot end after 9999-12-31")
     if end - effective > MAX_TERM:
         raise CoverageDateError("end_date", "end_date must be at most one year after effective_date")
     return CoveragePeriod(effective, end)

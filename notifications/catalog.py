@@ -136,6 +136,7 @@ class AssignmentChargeFailure(EmailContext):
     amount: int
     reason: str
     update_card_url: Link
+    coverage_active: bool = False  # an increase after the premium was paid: the coverage stays in force
 
 
 class BillOverdue(EmailContext):

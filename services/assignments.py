@@ -47,7 +47,7 @@ from services.applications import SessionIn, finished_url, open_session
 from services.catalog import is_approved
 from services.lookups import card_on_file, get_assignment, get_contractor, get_job, now, scoped
 from services.policies import cover_through
-from services.quotes import coverage_list, offer, rating_of
+from services.quotes import coverage_list, offer, rating_of, refuse_state_fund_coverage
 from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
 from workflows.application_messages import StepResult, application_workflow_id
@@ -65,8 +65,18 @@ class AssignmentIn(Strict):
 
 
 class AssignmentUpdate(Strict):
+    """1099Policy's update: the terms of an assignment, changeable until its premium is collected."""
+
+    contractor: str | None = None
+    job: str | None = None
+    coverage_type: list[CoverageType] | None = Field(None, min_length=1)
+    bind: bool | None = None
+    policy: str | None = None
     effective_date: UnixTime | None = None
     end_date: UnixTime | None = None
+
+
+TERMS = ("contractor", "job", "coverage_type", "bind", "policy")
 
 
 class CancelIn(Strict):
@@ -279,6 +289,7 @@ def create_assignment(session: Session, tenant: Tenant, body: AssignmentIn, sett
     job = get_job(session, tenant, body.job)
     period = coverage_period(now(), body.effective_date, body.end_date)
     coverage, decision = _decide(session, tenant, body, contractor, job, period)
+    refuse_state_fund_coverage(contractor, job, coverage)
     rating = rating_of(session, contractor, job, coverage)
     row = _new_assignment(tenant, body, contractor, job, period, coverage, decision, rating)
     if row.coverage_path == CoveragePath.STANDARD:
@@ -338,9 +349,11 @@ def assignment_snapshot(row: Assignment, workflows: WorkflowCalls) -> dict[str, 
 
 
 def update_assignment(
-    session: Session, tenant: Tenant, assignment_id: str, body: AssignmentUpdate
+    session: Session, tenant: Tenant, assignment_id: str, body: AssignmentUpdate, settings: Settings
 ) -> Assignment:
-    """Allowed until the assignment's invoice is paid; a bound assignment's end date moves with /extend."""
+    """Allowed until the assignment's premium is collected (or its invoice paid). Its terms (contractor, job,
+    coverage, bind, policy) change while its coverage is not bound: the assignment is decided again as if
+    created with them, and ``bind: true`` binds it now. A bound assignment's end date moves with /extend."""
     row = get_assignment(session, tenant, assignment_id)
     paid = session.scalar(
         scoped(Invoice, tenant).where(Invoice.assignment_id == row.id, Invoice.status == InvoiceStatus.PAID)
@@ -348,6 +361,16 @@ def update_assignment(
     if paid is not None:
         raise conflict("invoice_already_paid", f"Assignment {row.id} has a paid invoice ({paid.id})")
     changes = body.model_dump(exclude_unset=True)
+    if row.cancelled:
+        raise conflict("assignment_cancelled", f"Assignment {row.id} is cancelled; create a new assignment")
+    if row.charged:
+        raise conflict(
+            "invoice_already_paid",
+            f"Assignment {row.id}'s premium is collected; its terms are final: to change them, cancel it "
+            "(what was collected is refunded) and create a new assignment",
+        )
+    if any(name in changes for name in TERMS):
+        return _redecide(session, tenant, row, changes, settings)
     if "end_date" in changes and row.coverage_path != CoveragePath.NOT_BOUND:
         raise invalid(
             "end_date: a bound assignment's end date changes with POST /assignments/extend", "end_date"
@@ -364,6 +387,48 @@ def update_assignment(
         now(), changes.get("effective_date", row.effective_date), changes.get("end_date", row.end_date)
     )
     row.effective_date, row.end_date = period.effective_date, period.end_date
+    session.commit()
+    return row
+
+
+def _redecide(
+    session: Session, tenant: Tenant, row: Assignment, changes: dict[str, Any], settings: Settings
+) -> Assignment:
+    """New terms for an assignment whose coverage is not bound (no workflow, no money yet): decided again as
+    ``POST /assignments`` would with them, keeping its id. A bound one is refused: its policy, certificate
+    and charge are under way for those terms."""
+    if row.coverage_path != CoveragePath.NOT_BOUND or row.dispatched:
+        raise conflict(
+            "assignment_already_bound",
+            f"Assignment {row.id}'s coverage is bound ({row.coverage_path}); its contractor, job, coverage "
+            "and policy are fixed. Cancel it (nothing is charged before its notice ends; anything collected "
+            "is refunded) and create a new assignment with the new terms",
+        )
+    body = AssignmentIn(
+        contractor=changes.get("contractor") or row.contractor_id,
+        job=changes.get("job") or row.job_id,
+        bind=row.bind if changes.get("bind") is None else changes["bind"],
+        coverage_type=changes.get("coverage_type") or [CoverageType(c) for c in row.coverage_type],
+        effective_date=changes.get("effective_date", row.effective_date),
+        end_date=changes.get("end_date", row.end_date),
+        policy=changes.get("policy"),
+    )
+    contractor = get_contractor(session, tenant, body.contractor)
+    job = get_job(session, tenant, body.job)
+    period = coverage_period(now(), body.effective_date, body.end_date)
+    coverage, decision = _decide(session, tenant, body, contractor, job, period)
+    refuse_state_fund_coverage(contractor, job, coverage)
+    rating = rating_of(session, contractor, job, coverage)
+    fresh = _new_assignment(tenant, body, contractor, job, period, coverage, decision, rating)
+    for column in (
+        "contractor_id", "job_id", "policy_id", "coverage_type", "effective_date", "end_date", "bind",
+        "coverage_path", "eligible_result", "eligible_message", "payer", "net_rate", "premium", "status",
+    ):  # fmt: skip
+        setattr(row, column, getattr(fresh, column))
+    if row.coverage_path == CoveragePath.STANDARD:
+        _send_application(session, tenant, row, contractor, job, rating, settings)
+    if binds_now(row.coverage_path) or row.application_session_id:
+        start_after_commit(session, ("assignment", row.id))
     session.commit()
     return row
 

@@ -16,6 +16,7 @@ from domain.errors import conflict, invalid
 from domain.limits import check_estimated_pay, check_premium
 from domain.premium import estimated_gross_pay, premium_cents
 from domain.rating import Rating, rate_quote
+from domain.state_funds import state_fund_refusal
 from domain.statuses import PolicyStatus
 from services.lookups import get_contractor, get_job, get_quote, now, scoped
 from services.tenancy import Tenant
@@ -143,6 +144,13 @@ def refuse_matching_policy(
             )
 
 
+def refuse_state_fund_coverage(contractor: Contractor, job: Job, coverage: Iterable[CoverageType]) -> None:
+    """Workers' comp for work in a monopolistic state (ND, OH, WA, WY) is the state fund's: a clear 400."""
+    refusal = state_fund_refusal(coverage, work_state(job.address, contractor.address))
+    if refusal is not None:
+        raise invalid(refusal, "coverage_type", code="invalid_input")
+
+
 def offer(
     session: Session,
     tenant: Tenant,
@@ -156,6 +164,7 @@ def offer(
     """A new quote (not added) for the dates asked for; refused when a matching policy covers them."""
     period = coverage_period(now(), effective, end)
     wanted = coverage_list(coverage)
+    refuse_state_fund_coverage(contractor, job, wanted)
     refuse_matching_policy(session, tenant, contractor, job, wanted, period)
     return new_quote(session, tenant, contractor, job, period, wanted, rating)
 
@@ -186,6 +195,7 @@ def update_quote(session: Session, tenant: Tenant, quote_id: str, body: QuoteUpd
     contractor = get_contractor(session, tenant, quote.contractor_id)
     job = get_job(session, tenant, quote.job_id)
     period = coverage_period(now(), effective, end)
+    refuse_state_fund_coverage(contractor, job, coverage)
     refuse_matching_policy(session, tenant, contractor, job, coverage, period)
     fill(quote, contractor, job, period, coverage, rating_of(session, contractor, job, coverage))
     session.commit()

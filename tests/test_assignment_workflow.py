@@ -396,3 +396,39 @@ async def test_concurrent_adjustments_leave_consistent_amounts(
     returned = refunded_to(localstripe, a.assignment_id)
     assert charged - returned == state.collected
     await handle.terminate("test over")
+
+
+async def test_a_declined_increase_is_owed_until_a_new_amount_or_a_cancellation_settles_it(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+) -> None:
+    """Issue 22: after the charge, an increase the card declines stays owed (the workflow's state says so);
+    a lower final pay then settles it by refund without charging, and a cancellation refunds what was
+    collected, after which a new card charges nothing."""
+    a = await asyncio.to_thread(make_assignment, api_url, org, session_factory, settings, localstripe)
+    handle = await start(skipping, a)
+    await skipping.sleep(timedelta(hours=25))
+    await settled(lambda: charges(localstripe, a) == [("succeeded", a.premium)])
+    await asyncio.to_thread(
+        save_card, session_factory, settings, org, a.contractor_id, "4546381219393284", localstripe
+    )
+    raised = await handle.execute_update(
+        AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id="in_up", premium=a.premium + 1000)
+    )
+    assert (raised.premium, raised.collected) == (a.premium + 1000, a.premium)  # owed, not collected
+    state = await handle.query(AssignmentWorkflow.state)
+    assert state.status == "active" and "insufficient funds" in (state.last_failure or "")
+    assert "assignment_charge_failure" in emails(session_factory, a.assignment_id)
+    lower = await handle.execute_update(
+        AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id="in_down", premium=a.premium - 500)
+    )
+    assert (lower.premium, lower.collected) == (a.premium - 500, a.premium - 500)
+    assert refunded_to(localstripe, a.assignment_id) == 500
+    cancelled = await handle.execute_update(AssignmentWorkflow.cancel, "client_request")
+    assert (cancelled.status, cancelled.collected) == ("cancelled", 0)
+    assert refunded_to(localstripe, a.assignment_id) == a.premium
+    assert [s for s, _ in charges(localstripe, a)].count("succeeded") == 1  # the first charge only

@@ -435,3 +435,48 @@ def test_an_invoice_whose_api_process_died_before_the_workflow_heard_it_is_repri
         await keep_history(handle, "assignment_adjustments_resent_by_the_sweep")
 
     asyncio.run(record())
+
+
+def test_an_unbound_assignment_takes_new_terms_then_binds_and_a_bound_one_refuses(
+    client: object, org: Org, session_factory: sessionmaker[Session], settings: Settings, localstripe: str
+) -> None:
+    """The official client's README: ``Assignments.modify("an_…", contractor="cn_…")``. Recorded without
+    coverage (``bind: false``), an assignment is decided again with its new terms (nothing was bound or
+    charged); ``bind: true`` then binds it (here from the new contractor's policy, and its charge is
+    scheduled). Once bound, its terms are fixed: a 409 that says to cancel and create a new one."""
+    first, job = _job()
+    recorded = ten99policy.Assignments.create(contractor=first, job=job, bind=False)
+    second, _, quote, policy, _ = _card_paid_assignment(session_factory, settings, org, localstripe)
+    other_job = quote["job"]
+    moved = ten99policy.Assignments.modify(
+        recorded["id"],
+        contractor=second,
+        job=other_job,
+        coverage_type=["workers-comp"],
+        effective_date=quote["effective_date"],
+        end_date=quote["end_date"],
+    )
+    assert (moved["contractor"], moved["job"], moved["coverage_path"], moved["status"]) == (
+        second,
+        other_job,
+        "not_bound",
+        "not_bound",
+    )
+    assert moved["premium"] == quote["premium_due"]  # rated for the new job
+    bound = ten99policy.Assignments.modify(recorded["id"], bind=True)
+    assert (bound["coverage_path"], bound["policy"], bound["status"]) == (
+        "existing_policy",
+        policy["id"],
+        "pending",
+    )
+    eventually(lambda: ten99policy.Assignments.retrieve(recorded["id"]).get("charge_due_at"), timeout=20)
+    refused = httpx.put(
+        f"{ten99policy.api_base}/api/v1/assignments/{recorded['id']}",
+        json={"contractor": first},
+        auth=(str(ten99policy.api_key), ""),
+        timeout=30,
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error_code"] == "assignment_already_bound"
+    assert "Cancel it" in refused.json()["message"] and "create a new assignment" in refused.json()["message"]
+    assert ten99policy.Assignments.retrieve(recorded["id"])["contractor"] == second

@@ -5,6 +5,7 @@ on file, invoices PUT back and forth, the PO number on the bills, and the events
 
 import asyncio
 import os
+import re
 import time
 from typing import Any
 
@@ -26,6 +27,8 @@ from outbox.dispatch import Dispatcher
 from tests.histories import keep_history
 from tests.support import (
     Org,
+    SmtpSink,
+    card,
     contractor_fields,
     entity_fields,
     eventually,
@@ -494,3 +497,101 @@ def test_the_insufficient_funds_card_is_declined_with_the_banks_reason(
     with httpx.Client(base_url=str(ten99policy.api_base), timeout=60) as browser:
         page = _fill_application(browser, session["url"], "4546381219393284", localstripe)
     assert "insufficient funds" in page.lower()
+
+
+def _save_card_on_the_card_page(link: str, number: str, localstripe: str) -> None:
+    """What the contractor does with the emailed link: open it, enter a card (Stripe.js makes it a
+    PaymentMethod), send the form (with the page's CSRF token and cookie, as a browser would)."""
+    with httpx.Client(timeout=60) as browser:
+        page = browser.get(link)
+        assert page.status_code == 200 and "Update your card" in page.text, page.text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token, page.text
+        sent = browser.post(
+            link, data={"csrf_token": token.group(1), "payment_method_id": card(localstripe, number)}
+        )
+        assert sent.status_code == 303 and sent.headers["location"].endswith("?saved=true"), sent.headers
+
+
+def _mail_about(smtp_sink: SmtpSink, kind: str, assignment: str) -> list[str]:
+    """The plain text of the emails of a kind that link to the assignment's card page."""
+    texts = [
+        m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        for m in smtp_sink.messages
+        if m["X-Gigcover-Kind"] == kind  # type: ignore[index]
+    ]
+    return [text for text in texts if f"/cards/{assignment}" in text or assignment in text]
+
+
+def test_a_declined_increase_stays_owed_until_a_new_card_pays_it(
+    client: object, org: Org, localstripe: str, smtp_sink: SmtpSink
+) -> None:
+    """Issue 22: after the application's capture, final pay raises the premium and the card on file is
+    declined for the difference. The invoice stays unpaid, the platform gets ``invoice.charge_card_failed``,
+    the contractor an email with the card link (coverage stays active), the assignment shows what was really
+    collected; a new card saved through that link is charged the difference at once."""
+    email = unique_email("declined.increase")
+    entity = ten99policy.Entities.create(**entity_fields())["id"]
+    contractor = ten99policy.Contractors.create(**contractor_fields(email))["id"]
+    job = ten99policy.Jobs.create(**job_fields(entity, wage=500_000))["id"]
+    quote = _apply(contractor, job, localstripe)
+    assignment = _assignment_of(contractor)
+    assert assignment["premium_collected"] == quote["premium_due"]
+    card_page = f"{ten99policy.api_base}/cards/{assignment['id']}"
+    # The contractor's card on file is now one the bank declines when charged (insufficient funds).
+    _save_card_on_the_card_page(card_page, "4546381219393284", localstripe)
+
+    higher = ten99policy.Invoices.create(contractor=contractor, job=job, gross_pay=800_000, **SEED_INVOICE)
+    debit = higher["premium_due"] - quote["premium_due"]
+    assert debit > 0
+    failed = eventually(
+        lambda: [e for e in _events("invoice.charge_card_failed") if e["data"].get("id") == assignment["id"]],
+        timeout=30,
+    )
+    assert "insufficient funds" in failed[0]["data"]["failure_message"]
+    [text] = eventually(
+        lambda: _mail_about(smtp_sink, "assignment_charge_failure", assignment["id"]), timeout=30
+    )
+    assert "insufficient funds" in text and "Your coverage stays active" in text
+    assert f"${debit / 100:,.2f}" in text
+    assert card_page in text.split()
+    assert not _emails("premium_increase_contractor", assignment["id"])  # no "we will charge" promise
+    live = ten99policy.Assignments.retrieve(assignment["id"])
+    assert (live["status"], live["premium"], live["premium_collected"]) == (
+        "active",
+        higher["premium_due"],
+        quote["premium_due"],
+    )
+    unpaid = ten99policy.Invoices.retrieve(higher["id"])
+    assert (unpaid["status"], unpaid.get("paid_at")) == ("open", None)
+    assert ("succeeded", debit) not in intents_of(localstripe, assignment["id"], key="assignment")
+
+    _save_card_on_the_card_page(card_page, "4242424242424242", localstripe)
+    eventually(
+        lambda: ("succeeded", debit) in intents_of(localstripe, assignment["id"], key="assignment"),
+        timeout=30,
+    )
+    eventually(lambda: ten99policy.Invoices.retrieve(higher["id"])["status"] == "paid", timeout=30)
+    live = ten99policy.Assignments.retrieve(assignment["id"])
+    assert (live["status"], live["premium"], live["premium_collected"]) == (
+        "active",
+        higher["premium_due"],
+        higher["premium_due"],
+    )
+    assert [s for s, amount in intents_of(localstripe, assignment["id"], key="assignment")].count(
+        "succeeded"
+    ) == 1  # the difference was charged once, on the new card
+    await_history(f"assignment-{assignment['id']}", "engagement_declined_increase_then_recovered")
+
+
+def test_an_assignment_whose_premium_is_collected_keeps_its_terms(client: object, localstripe: str) -> None:
+    """``PUT /assignments/{id}`` with new terms after the premium was collected: a clear 409, nothing
+    changes (cancelling refunds it; a new assignment takes the new terms)."""
+    contractor, job = _contractor_and_job()
+    _apply(contractor, job, localstripe)
+    assignment = _assignment_of(contractor)
+    other, _ = _contractor_and_job()
+    refused = _api("PUT", f"/assignments/{assignment['id']}", contractor=other)
+    assert refused.status_code == 409, refused.text
+    assert "premium is collected" in refused.json()["message"]
+    assert ten99policy.Assignments.retrieve(assignment["id"])["contractor"] == contractor

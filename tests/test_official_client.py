@@ -135,16 +135,47 @@ def test_job_categories_jobs_quotes_policies(client: object) -> None:
 
 
 def test_ineligible_quote_says_why_and_cannot_bind(client: object) -> None:
+    """General liability follows where the contractor lives, and is not written for Hawaii residents."""
     entity = ten99policy.Entities.create(**entity_fields())
-    contractor = ten99policy.Contractors.create(**contractor_fields())
-    job = ten99policy.Jobs.create(**job_fields(entity["id"], address={"region": "OH"}))
-    quote = ten99policy.Quotes.create(
-        contractor=contractor["id"], job=job["id"], coverage_type=["workers-comp"]
-    )
+    hawaii = {"line1": "1 Ala Moana Blvd", "locality": "Honolulu", "region": "HI", "postalcode": "96814"}
+    contractor = ten99policy.Contractors.create(**contractor_fields(address=hawaii))
+    job = ten99policy.Jobs.create(**job_fields(entity["id"]))
+    quote = ten99policy.Quotes.create(contractor=contractor["id"], job=job["id"], coverage_type=["general"])
     assert quote["eligible"] is False
-    assert "not available in Ohio" in quote["eligibility_message"]
+    assert "not available in Hawaii" in quote["eligibility_message"]
     with pytest.raises(error.InvalidQuoteIdError, match="not eligible"):
         ten99policy.Policies.create(quote=quote["id"])
+
+
+@pytest.mark.parametrize(
+    ("state", "fund"),
+    [
+        ("OH", "Ohio Bureau of Workers' Compensation"),
+        ("ND", "North Dakota Workforce Safety & Insurance"),
+        ("WA", "Washington State Department of Labor & Industries"),
+        ("WY", "Wyoming Department of Workforce Services"),
+    ],
+)
+def test_workers_comp_in_a_monopolistic_state_names_the_state_fund(
+    client: object, state: str, fund: str
+) -> None:
+    """1099Policy's eligibility guide: workers' comp in ND, OH, WA and WY is the state fund's, a 400 that
+    says so; general liability alone for work there is quoted as anywhere else."""
+    entity = ten99policy.Entities.create(**entity_fields())
+    contractor = ten99policy.Contractors.create(**contractor_fields())["id"]
+    job = ten99policy.Jobs.create(**job_fields(entity["id"], address={"region": state}))["id"]
+    for coverage in (["workers-comp"], ["general", "workers-comp"]):
+        with pytest.raises(error.InvalidInputError) as refused:
+            ten99policy.Quotes.create(contractor=contractor, job=job, coverage_type=coverage)
+        assert refused.value.http_status == 400
+        assert fund in str(refused.value) and "monopolistic" in str(refused.value)
+    with pytest.raises(error.InvalidInputError, match=fund):
+        ten99policy.Assignments.create(contractor=contractor, job=job, coverage_type=["workers-comp"])
+    liability = ten99policy.Quotes.create(contractor=contractor, job=job, coverage_type=["general"])
+    assert liability["eligible"] is True
+    with pytest.raises(error.InvalidInputError, match=fund):  # and it cannot be re-quoted into it
+        ten99policy.Quotes.modify(liability["id"], coverage_type=["general", "workers-comp"])
+    assert ten99policy.Policies.create(quote=liability["id"])["status"] == "active"
 
 
 def test_quote_dates_are_checked(client: object) -> None:

@@ -34,6 +34,7 @@ def test_histories_are_recorded() -> None:
         "assignment_cancelled_after_charge",
         "application_handed_over_to_assignment",
         "engagement_first_job_refunded_then_charged",
+        "engagement_declined_increase_then_recovered",
         "engagement_standard_path_cancelled_before_application",
         "assignment_invoice_put_back_and_forth",
         "assignment_repeat_from_the_application_on_file",

@@ -58,6 +58,10 @@ STANDARD_PATH_WAITS = "standard-path-waits-for-application"
 # Since this patch an adjustment that carries its sequence is taken whenever it is the newest, even when an
 # earlier one had the same key (an invoice PUT back to an amount it had before).
 ADJUSTMENTS_BY_SEQUENCE = "adjustments-by-sequence"
+# Since this patch a declined charge of an increase (after the premium was collected) leaves the invoice
+# unpaid, announces ``invoice.charge_card_failed``, emails the contractor the card link, and charges the
+# difference at once when a new card is saved (before, the decline was noted and the invoice marked paid).
+DECLINED_INCREASE_STAYS_OWED = "declined-increase-stays-owed"
 R = TypeVar("R")
 
 
@@ -186,6 +190,7 @@ class AssignmentWorkflow:
     async def _settle(self, previous: int) -> None:
         """After money moved: make what was collected equal the premium, and tell both sides."""
         a, rev = self.a, self.ledger.revision
+        self.ledger.declined_increase_cards = None  # whatever was owed is settled anew from here
         if a.payer == Payer.REMIT:
             difference = self.ledger.premium - self.ledger.collected
             if difference:
@@ -206,6 +211,9 @@ class AssignmentWorkflow:
                 if outcome.ok and outcome.payment_intent_id:
                     self.ledger.payments.append((outcome.payment_intent_id, move.charge))
                     self.ledger.collected += move.charge
+                elif workflow.patched(DECLINED_INCREASE_STAYS_OWED):
+                    await self._increase_declined(previous, outcome.message, f"r{rev}")
+                    return
                 else:
                     self.ledger.last_failure = outcome.message
             for payment_intent, part in refund_plan(self.ledger.payments, move.refund):
@@ -235,6 +243,68 @@ class AssignmentWorkflow:
                 kind, f"change-org:r{rev}", amount=self.ledger.premium, previous_amount=previous
             )
         await self._progress(paid_invoice=self.ledger.invoice_id if a.payer == Payer.CARD else None)
+
+    async def _increase_declined(self, previous: int, message: str | None, attempt: str) -> None:
+        """The card was declined for an increase: the coverage stays (its first premium was collected),
+        the difference stays owed on the unpaid invoice, both sides are told, and a new card
+        is charged at once."""
+        ledger, rev = self.ledger, self.ledger.revision
+        ledger.declined_increase_cards = ledger.card_revision
+        ledger.last_failure = message or "the card was declined"
+        await self._email(
+            EmailKind.ASSIGNMENT_CHARGE_FAILURE,
+            f"failure:debit:{attempt}",
+            amount=ledger.premium - ledger.collected,
+            previous_amount=previous,
+            reason=ledger.last_failure,
+            coverage_active=True,
+        )
+        if ledger.premium != previous:
+            await self._email(
+                EmailKind.PREMIUM_INCREASE_ORGANIZATION,
+                f"change-org:r{rev}",
+                amount=ledger.premium,
+                previous_amount=previous,
+            )
+        await self._progress_and_announce("invoice.charge_card_failed", failure_message=ledger.last_failure)
+
+    def _new_card_for_declined_increase(self) -> bool:
+        cards = self.ledger.declined_increase_cards
+        return cards is not None and cards != self.ledger.card_revision and not self.ledger.cancelled
+
+    async def _charge_declined_increase(self) -> None:
+        """A new card after a declined increase: charge what is still owed on it, once per card."""
+        async with self.lock:
+            ledger, a = self.ledger, self.a
+            if not self._new_card_for_declined_increase():
+                return  # an adjustment or a cancellation settled it meanwhile
+            owed, rev, cards = ledger.premium - ledger.collected, ledger.revision, ledger.card_revision
+            if owed <= 0:
+                ledger.declined_increase_cards = None
+                return
+            outcome = await self._step(
+                AssignmentActivities.charge_card,
+                ChargeRequest(
+                    assignment_id=a.assignment_id,
+                    amount=owed,
+                    invoice_id=ledger.invoice_id,
+                    idempotency_key=f"{workflow.info().workflow_id}:debit:r{rev}:c{cards}",
+                ),
+                "charge the increase on the new card",
+            )
+            if not (outcome.ok and outcome.payment_intent_id):
+                await self._increase_declined(ledger.premium, outcome.message, f"r{rev}:c{cards}")
+                return
+            ledger.payments.append((outcome.payment_intent_id, owed))
+            ledger.collected += owed
+            ledger.declined_increase_cards, ledger.last_failure = None, None
+            await self._progress(paid_invoice=ledger.invoice_id)
+            await self._email(
+                EmailKind.PAYMENT_CONFIRMATION,
+                f"paid:{outcome.payment_intent_id}",
+                amount=owed,
+                payment_intent_id=outcome.payment_intent_id,
+            )
 
     async def _bill(self, amount: int, description: str) -> None:
         a = self.a
@@ -271,12 +341,21 @@ class AssignmentWorkflow:
             if self._history_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self.a.model_copy(update={"carried": self._carry()}))
-            ends_at = self.ledger.ends_at
+            if self._new_card_for_declined_increase():
+                await self._charge_declined_increase()
+                continue
+            ends_at, cards = self.ledger.ends_at, self.ledger.card_revision
             remaining = datetime.fromtimestamp(ends_at, UTC) - workflow.now()
             try:
                 await workflow.wait_condition(
-                    lambda ends_at=ends_at: (
-                        self.ledger.cancelled or self.ledger.ends_at != ends_at or self._history_is_long()
+                    lambda ends_at=ends_at, cards=cards: (
+                        self.ledger.cancelled
+                        or self.ledger.ends_at != ends_at
+                        or self._history_is_long()
+                        or (
+                            self.ledger.declined_increase_cards is not None
+                            and self.ledger.card_revision != cards
+                        )
                     ),
                     timeout=max(remaining, timedelta(seconds=1)),
                     timeout_summary="until the coverage ends",

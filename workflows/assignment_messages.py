@@ -34,6 +34,9 @@ class AssignmentLedger(BaseModel):
     cancel_reason: str = ""
     charge_due_at: int | None = None
     last_failure: str | None = None
+    # Set when an increase after the premium was collected is declined: the card revision it was declined
+    # on. The difference (premium - collected) stays owed until a new card (or an adjustment) settles it.
+    declined_increase_cards: int | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -126,6 +129,7 @@ class AssignmentEmail(BaseModel):
     charge_at: int = 0
     reason: str = ""
     payment_intent_id: str | None = None
+    coverage_active: bool = False  # a charge failure for an increase: the coverage itself stays in force
 
 
 class Announcement(BaseModel):

@@ -44,10 +44,15 @@ def retrieve_assignment(
 
 @router.put("/{assignment_id}")
 def update_assignment(
-    assignment_id: str, body: AssignmentUpdate, session: DbSession, tenant: CurrentTenant
+    assignment_id: str,
+    body: AssignmentUpdate,
+    session: DbSession,
+    tenant: CurrentTenant,
+    settings: AppSettings,
 ) -> dict[str, Any]:
-    """Allowed until the assignment's invoice is paid; a bound assignment's end date moves with /extend."""
-    return render.assignment(assignments.update_assignment(session, tenant, assignment_id, body))
+    """1099Policy's update (contractor, job, coverage_type, bind, policy, dates) until the premium is
+    collected; see services.assignments.update_assignment for what each change does."""
+    return render.assignment(assignments.update_assignment(session, tenant, assignment_id, body, settings))
 
 
 @router.post("/cancel")

@@ -37,7 +37,7 @@ def upgrade() -> None:
         "reset_requests",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("ip_address", sa.String(length=64), nullable=False),
-        sa.Column("at", sa.Integer(), nullable=False),
+        sa.Column("at", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_reset_requests_ip_at", "reset_requests", ["ip_address", "at"])

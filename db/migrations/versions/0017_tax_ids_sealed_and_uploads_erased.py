@@ -33,7 +33,9 @@ def upgrade() -> None:
             "tax_identification", existing_type=sa.String(length=20), type_=sa.Text(), nullable=True
         )
     with op.batch_alter_table("documents", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("erased_at", sa.Integer(), nullable=True))
+        batch_op.add_column(
+            sa.Column("erased_at", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True)
+        )
         batch_op.create_index("ix_documents_kind_created", ["kind", "created"], unique=False)
     reseal_all(op.get_bind(), box(), only_plain_text=True, columns=SEALED_HERE)
 
