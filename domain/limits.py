@@ -1,11 +1,11 @@
 """The largest amounts the business writes and the database holds. Every amount a caller sends or we derive
 (wages, hours, pay, premiums, invoice and bill amounts) is checked against these before it is stored, so a
 wage times the hours of a long job cannot become a billion-dollar premium, and no value overflows its
-column (amounts are 32-bit integer columns; cursors and sequence numbers 64-bit)."""
+column (amounts and times are 64-bit columns; row numbers, which the dashboard's cursors name, 32-bit)."""
 
 from domain.errors import DomainError, invalid
 
-MAX_INT32 = 2**31 - 1  # the largest value an Integer column holds on PostgreSQL
+MAX_INT32 = 2**31 - 1  # the largest value an Integer column (row numbers) holds on PostgreSQL
 MAX_INT64 = 2**63 - 1  # the largest value a BigInteger column (and SQLite's integer) holds
 
 MAX_WAGE_CENTS = 2_000_000_000  # $20,000,000: a job's wage
