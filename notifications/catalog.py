@@ -100,7 +100,7 @@ class AssignmentChargeReminder(EmailContext):
     amount: int
     charge_at: int
     payment_method: str
-    update_card_url: str
+    card_url: str  # a capability link: /cards/<token>
 
 
 class AssignmentChargeFailure(EmailContext):
@@ -108,7 +108,7 @@ class AssignmentChargeFailure(EmailContext):
     job_name: str
     amount: int
     reason: str
-    update_card_url: str
+    card_url: str  # a capability link: /cards/<token>
 
 
 class BillOverdue(EmailContext):

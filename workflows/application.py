@@ -9,6 +9,7 @@ expires.
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -62,12 +63,24 @@ ENGAGEMENT_HANDED_OVER = "engagement-handed-to-assignment"
 # MANUAL_REVIEW, decided by the ``review`` Update) instead of ending it as ineligible.
 CLAIMS_GO_TO_REVIEW = "claims-go-to-manual-review"
 UNDER_REVIEW = "An underwriter is reviewing your answers; we will email you when they have decided."
+# Stripe's 4xx answers come back as non-retryable errors (final); a 5xx or a timeout is retried, within a
+# window: a day for the steps no one waits for, and less than the hosted page waits for the card step.
+CARD_REFUSALS = ("CardDeclined", "CardRejected")
+STRIPE_RETRIES = RetryPolicy(
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=[*CARD_REFUSALS, "CaptureRefused"],
+)
 STRIPE = {
     "start_to_close_timeout": timedelta(seconds=60),
-    "retry_policy": RetryPolicy(
-        maximum_interval=timedelta(minutes=1), non_retryable_error_types=["CardDeclined"]
-    ),
+    "schedule_to_close_timeout": timedelta(days=1),
+    "retry_policy": STRIPE_RETRIES,
 }
+HOLD_WHILE_THE_PAGE_WAITS = {
+    "start_to_close_timeout": timedelta(seconds=40),
+    "schedule_to_close_timeout": timedelta(seconds=45),  # the page's Update waits 60 s
+    "retry_policy": STRIPE_RETRIES,
+}
+PROCESSOR_UNAVAILABLE = "We could not reach our card processor just now. Please try again in a minute."
 RENEW_BEFORE = timedelta(days=1)
 
 
@@ -223,10 +236,10 @@ class ApplicationWorkflow:
         payment_method = await workflow.execute_activity_method(
             ApplicationActivities.payment_method_of_session, app.session_id, **QUICK
         )
-        await self._place_hold(payment_method)
+        await self._place_hold(payment_method, STRIPE)
         await workflow.execute_activity_method(ApplicationActivities.release_hold, old, **STRIPE)
 
-    async def _place_hold(self, payment_method_id: str) -> None:
+    async def _place_hold(self, payment_method_id: str, options: dict[str, Any]) -> None:
         app = self.app
         self.hold_attempts += 1  # each attempt its own idempotency key: a new card is a different request
         hold = await workflow.execute_activity_method(
@@ -238,7 +251,7 @@ class ApplicationWorkflow:
                 idempotency_key=f"{workflow.info().workflow_id}:preauth:r{self.hold_attempts}",
             ),
             summary="hold the premium on the card",
-            **STRIPE,
+            **options,
         )
         self.hold, self.card_summary, self.hold_placed_at = (
             hold.payment_intent_id,
@@ -405,12 +418,12 @@ class ApplicationWorkflow:
             self._require(Step.ADD_CARD_DETAILS)  # again: the application may have ended while we waited
             previous = self.hold
             try:
-                await self._place_hold(card.payment_method_id)
-            except ActivityError as error:
-                declined = error.cause if isinstance(error.cause, ApplicationError) else None
-                if declined is None or declined.type != "CardDeclined":
-                    raise
-                raise ApplicationError(declined.message, type="CardDeclined") from None
+                await self._place_hold(card.payment_method_id, HOLD_WHILE_THE_PAGE_WAITS)
+            except ActivityError as error:  # the step stays open: the contractor tries again, or another card
+                refused = error.cause if isinstance(error.cause, ApplicationError) else None
+                if refused is not None and refused.type in CARD_REFUSALS:
+                    raise ApplicationError(refused.message, type="CardDeclined") from None
+                raise ApplicationError(PROCESSOR_UNAVAILABLE, type="card_processor_unavailable") from None
             if previous:
                 await workflow.execute_activity_method(ApplicationActivities.release_hold, previous, **STRIPE)
             return await self._advance(Step.ADD_CARD_DETAILS)
