@@ -7,6 +7,10 @@ Each environment has its own keys (``GIGCOVER_STRIPE_SANDBOX_*`` test-mode, ``GI
 live-mode): a gateway acts for one environment, and ``for_environment`` gives the one of another, so a
 sandbox application's customer, card, hold, capture and refunds are all test-mode objects, and a production
 one's all live-mode objects (Stripe keeps the two apart: one mode cannot see the other's objects).
+
+Every call answers with its result or one of three errors: CardDeclined (the card was refused: a message for
+the contractor), StripeRefused (another 4xx: final, asking again gets the same answer) and StripeUnavailable
+(a 5xx, 429, timeout or lost connection: worth asking again later).
 """
 
 from collections.abc import Iterator
@@ -45,7 +49,7 @@ class StripeUnavailable(Exception):
 
 
 @contextmanager
-def refusals_are_final() -> Iterator[None]:
+def stripe_errors_classified() -> Iterator[None]:
     """Stripe's 4xx answers (but 402 declines, which callers handle, and 429) become StripeRefused; a 5xx,
     429, timeout or connection error becomes StripeUnavailable, for the caller to retry."""
     try:
@@ -89,7 +93,7 @@ class StripeGateway:
             self._by_environment[environment] = other
         return self._by_environment[environment]
 
-    @refusals_are_final()
+    @stripe_errors_classified()
     def create_customer(self, email: str, name: str, metadata: dict[str, str], idempotency_key: str) -> str:
         customer = self._stripe.v1.customers.create(
             params={"email": email, "name": name, "metadata": metadata},
@@ -97,7 +101,7 @@ class StripeGateway:
         )
         return customer.id
 
-    @refusals_are_final()
+    @stripe_errors_classified()
     def create_setup_intent(self, customer_id: str, metadata: dict[str, str]) -> str:
         """A client secret the hosted page hands to Stripe.js to save a card (our server never sees it)."""
         intent = self._stripe.v1.setup_intents.create(
@@ -111,7 +115,7 @@ class StripeGateway:
         assert intent.client_secret
         return intent.client_secret
 
-    @refusals_are_final()
+    @stripe_errors_classified()
     def save_card(self, customer_id: str, payment_method_id: str) -> SavedCard:
         method = self._stripe.v1.payment_methods.retrieve(payment_method_id)
         if method.customer is None:
@@ -128,7 +132,7 @@ class StripeGateway:
         brand = (card.brand if card else "card").title()
         return SavedCard(payment_method_id, f"{brand} ending {card.last4 if card else '????'}")
 
-    @refusals_are_final()
+    @stripe_errors_classified()
     def authorize(
         self,
         customer_id: str,
@@ -162,7 +166,7 @@ class StripeGateway:
             )
         return intent.id
 
-    @refusals_are_final()
+    @stripe_errors_classified()
     def capture(self, payment_intent_id: str, idempotency_key: str) -> int:
         """Capture a held amount; safe to repeat (an already captured intent is left alone). Returns cents."""
         intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
@@ -176,7 +180,7 @@ class StripeGateway:
             raise RuntimeError(f"payment intent {payment_intent_id} is {intent.status}, not capturable")
         return _captured_amount(intent)
 
-    @refusals_are_final()
+    @stripe_errors_classified()
     def cancel(self, payment_intent_id: str) -> None:
         """Release a hold; a no-op on one already canceled. Never cancels a captured payment."""
         intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
@@ -188,7 +192,7 @@ class StripeGateway:
         ):
             self._stripe.v1.payment_intents.cancel(payment_intent_id)
 
-    @refusals_are_final()
+    @stripe_errors_classified()
     def charge_saved_card(
         self,
         customer_id: str,
@@ -221,7 +225,7 @@ class StripeGateway:
             )
         return intent.id
 
-    @refusals_are_final()
+    @stripe_errors_classified()
     def refund(
         self, payment_intent_id: str, amount: int, metadata: dict[str, str], idempotency_key: str
     ) -> str:
@@ -233,7 +237,7 @@ class StripeGateway:
         )
         return refund.id
 
-    @refusals_are_final()
+    @stripe_errors_classified()
     def status(self, payment_intent_id: str) -> str:
         return self._stripe.v1.payment_intents.retrieve(payment_intent_id).status
 
