@@ -365,3 +365,50 @@ def test_a_charge_to_a_card_stripe_no_longer_has_fails_with_a_notice_instead_of_
     text = _email(smtp_sink, "assignment_charge_failure", email)
     assert "could not be used" in text and "/cards/" in text
     eventually(lambda: _status(api_url, org, assignment["id"]) == "charge_failed")
+
+
+def test_a_hold_stripe_no_longer_has_sends_the_contractor_back_to_the_card_step(
+    api_url: str, org: Org, localstripe: str
+) -> None:
+    with (
+        httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http,
+        httpx.Client(base_url=api_url, timeout=20) as browser,
+    ):
+        entity = http.post("/entities", json=entity_fields()).json()["id"]
+        contractor = http.post("/contractors", json=contractor_fields()).json()["id"]
+        job = http.post("/jobs", json=job_fields(entity)).json()["id"]
+        quote = http.post(
+            "/quotes", json={"contractor": contractor, "job": job, "coverage_type": ["general"]}
+        ).json()
+        session = http.post(
+            "/apply/sessions", json={"quote": quote["id"], "success_url": SUCCESS, "cancel_url": CANCEL}
+        ).json()
+        base = _answer_questions(browser, session["url"])
+        _post(browser, f"{base}/esignature_document", {"typed_name": "Jane Doe", "consent": "yes"})
+        assert "Add a card" in browser.get(base).text
+        _post(browser, f"{base}/add_card_details", {"payment_method_id": card(localstripe, GOOD)})
+        assert "Review and complete" in browser.get(base).text
+
+        intents = raw_stripe(localstripe).v1.payment_intents.list(params={"limit": 100})  # type: ignore[attr-defined]
+        [hold] = [
+            pi
+            for pi in intents.auto_paging_iter()
+            if pi.to_dict().get("metadata", {}).get("session") == session["id"]
+        ]
+        raw_stripe(localstripe).v1.payment_intents.cancel(hold.id)  # type: ignore[attr-defined]  # it lapsed
+
+        started = time.monotonic()
+        refused = _post(browser, f"{base}/final_review", {})
+        assert time.monotonic() - started < 10  # Stripe's "not capturable" is final: no retrying
+        page = browser.get(refused.headers["location"])
+        assert "Add a card" in page.text and "pre-authorization on your card has ended" in page.text
+        done = http.get(f"/apply/sessions/{session['id']}").json()
+        assert (done["step"], done["status"], done["policy"]) == ("add_card_details", "IN_PROGRESS", None)
+
+        _post(browser, f"{base}/add_card_details", {"payment_method_id": card(localstripe, GOOD)})
+        assert "Review and complete" in browser.get(base).text
+        assert _post(browser, f"{base}/final_review", {}).headers["location"] == SUCCESS
+    assert intents_of(localstripe, session["id"]) == [
+        ("canceled", quote["premium_due"]),
+        ("succeeded", quote["premium_due"]),
+    ]

@@ -81,6 +81,10 @@ HOLD_WHILE_THE_PAGE_WAITS = {
     "retry_policy": STRIPE_RETRIES,
 }
 PROCESSOR_UNAVAILABLE = "We could not reach our card processor just now. Please try again in a minute."
+# Since this patch a hold Stripe refuses to capture (it was released or lapsed) sends the contractor back to
+# the card step, with a message, instead of failing the run.
+CAPTURE_REFUSED_ASKS_FOR_CARD = "capture-refused-asks-for-card"
+HOLD_GONE = "The pre-authorization on your card has ended. Please enter your card again to complete."
 RENEW_BEFORE = timedelta(days=1)
 
 
@@ -98,6 +102,7 @@ class ApplicationWorkflow:
         self.hold_placed_at = workflow.now()  # replaced whenever a hold is placed
         self.hold_revision = 0  # bumped whenever a hold is placed
         self.hold_attempts = 0
+        self.captures_refused = 0  # bumped when Stripe refuses to capture the hold
         self.policy_id: str | None = None
         self.finish_requested = False
         self.expire_requested = False
@@ -146,16 +151,23 @@ class ApplicationWorkflow:
         app = self.app
         bill_id = None
         if not app.withhold_premium and self.hold:
-            await workflow.execute_activity_method(
-                ApplicationActivities.capture_payment,
-                Capture(
-                    session_id=app.session_id,
-                    payment_intent_id=self.hold,
-                    idempotency_key=f"{workflow.info().workflow_id}:capture:r{self.hold_attempts}",
-                ),
-                summary="capture the premium",
-                **STRIPE,
-            )
+            try:
+                await workflow.execute_activity_method(
+                    ApplicationActivities.capture_payment,
+                    Capture(
+                        session_id=app.session_id,
+                        payment_intent_id=self.hold,
+                        idempotency_key=f"{workflow.info().workflow_id}:capture:r{self.hold_attempts}",
+                    ),
+                    summary="capture the premium",
+                    **STRIPE,
+                )
+            except ActivityError as error:
+                refused = isinstance(error.cause, ApplicationError) and error.cause.type == "CaptureRefused"
+                if not refused or not workflow.patched(CAPTURE_REFUSED_ASKS_FOR_CARD):
+                    raise
+                await self._ask_for_the_card_again()
+                return
         if not app.is_general_opt_in:
             self.policy_id = await workflow.execute_activity_method(
                 ApplicationActivities.bind_policy, app.session_id, summary="bind the policy", **QUICK
@@ -201,6 +213,17 @@ class ApplicationWorkflow:
             await workflow.execute_activity_method(
                 ApplicationActivities.send_payment_confirmation, app.session_id, **QUICK
             )
+
+    async def _ask_for_the_card_again(self) -> None:
+        """The hold cannot be captured (Stripe says it is gone): back to the card step, nothing bound."""
+        self.hold, self.card_summary, self.finish_requested = None, None, False
+        self._set(Step.ADD_CARD_DETAILS, Status.IN_PROGRESS)
+        await workflow.execute_activity_method(
+            ApplicationActivities.record_progress,
+            Progress(session_id=self.app.session_id, step=self.step, status=self.status),
+            **QUICK,
+        )
+        self.captures_refused += 1
 
     async def _expire(self, reason: str) -> None:
         if self.hold:
@@ -437,7 +460,10 @@ class ApplicationWorkflow:
     @workflow.update
     async def complete(self) -> StepResult:
         self.finish_requested = True
-        await workflow.wait_condition(lambda: self.status in ENDED)
+        refused = self.captures_refused
+        await workflow.wait_condition(lambda: self.status in ENDED or self.captures_refused != refused)
+        if self.status not in ENDED:  # the hold could not be captured: the card step is open again
+            raise ApplicationError(HOLD_GONE, type="CardDeclined")
         return self.result()
 
     @complete.validator
