@@ -84,6 +84,9 @@ PROCESSOR_UNAVAILABLE = "We could not reach our card processor just now. Please 
 # Since this patch a hold Stripe refuses to capture (it was released or lapsed) sends the contractor back to
 # the card step, with a message, instead of failing the run.
 CAPTURE_REFUSED_ASKS_FOR_CARD = "capture-refused-asks-for-card"
+# Since this patch a renewal Stripe refuses (or cannot make within its window) keeps the hold there is; if
+# that one lapses, completing asks for the card again (above), instead of failing the run.
+RENEWAL_FAILURE_KEEPS_HOLD = "renewal-failure-keeps-hold"
 HOLD_GONE = "The pre-authorization on your card has ended. Please enter your card again to complete."
 RENEW_BEFORE = timedelta(days=1)
 
@@ -103,6 +106,7 @@ class ApplicationWorkflow:
         self.hold_revision = 0  # bumped whenever a hold is placed
         self.hold_attempts = 0
         self.captures_refused = 0  # bumped when Stripe refuses to capture the hold
+        self.renewal_failed = False  # the current hold could not be renewed: no further tries
         self.policy_id: str | None = None
         self.finish_requested = False
         self.expire_requested = False
@@ -116,7 +120,7 @@ class ApplicationWorkflow:
         while self.status not in ENDED:
             wake_at, revision = deadline, self.hold_revision
             renew_at = self.hold_placed_at + timedelta(seconds=app.authorization_valid_seconds) - RENEW_BEFORE
-            if self.hold and renew_at < deadline:
+            if self.hold and renew_at < deadline and not self.renewal_failed:
                 wake_at = renew_at
             try:
                 await workflow.wait_condition(
@@ -259,7 +263,13 @@ class ApplicationWorkflow:
         payment_method = await workflow.execute_activity_method(
             ApplicationActivities.payment_method_of_session, app.session_id, **QUICK
         )
-        await self._place_hold(payment_method, STRIPE)
+        try:
+            await self._place_hold(payment_method, STRIPE)
+        except ActivityError:
+            if not workflow.patched(RENEWAL_FAILURE_KEEPS_HOLD):
+                raise
+            self.renewal_failed = True
+            return
         await workflow.execute_activity_method(ApplicationActivities.release_hold, old, **STRIPE)
 
     async def _place_hold(self, payment_method_id: str, options: dict[str, Any]) -> None:
@@ -276,6 +286,7 @@ class ApplicationWorkflow:
             summary="hold the premium on the card",
             **options,
         )
+        self.renewal_failed = False
         self.hold, self.card_summary, self.hold_placed_at = (
             hold.payment_intent_id,
             hold.card_summary,
