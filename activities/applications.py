@@ -18,7 +18,7 @@ from db.models import ApplicationSession, Assignment, Contractor, Job, Organizat
 from documents.issuing import document_store, issue_policy_certificates
 from domain.application import Status, Step
 from domain.statuses import AssignmentStatus, PaymentStatus
-from integrations.stripe_gateway import CardDeclined
+from integrations.stripe_gateway import CardDeclined, StripeRefused
 from notifications.catalog import EmailKind, PaymentConfirmation, PaymentReminder
 from outbox.records import committed_items, enqueue_email, record_event
 from services.assignments import cover_assignment_through_its_end, engagement_assignment
@@ -37,6 +37,10 @@ from workflows.application_messages import (
 from workflows.assignment_messages import Coverage
 
 log = logging.getLogger("gigcover.applications")
+# Stripe refused the card's id itself (no such PaymentMethod, one of another customer...): final, and the
+# contractor is asked for the card again.
+CARD_REJECTED = "CardRejected"
+CARD_NOT_USABLE = "We could not use this card. Please enter your card again, or use another one."
 
 
 def _session(session: Session, row_id: str) -> ApplicationSession:
@@ -130,6 +134,13 @@ class ApplicationActivities(MoneyActivities):
                 raise ApplicationError(
                     declined.message, declined.decline_code, type="CardDeclined", non_retryable=True
                 ) from None
+            except StripeRefused as refused:  # a 4xx: asking again gets the same answer
+                payment.status = PaymentStatus.DECLINED
+                session.commit()
+                log.warning("Stripe refused the card of %s: %s", row.id, refused.message)
+                raise ApplicationError(
+                    CARD_NOT_USABLE, refused.code, type=CARD_REJECTED, non_retryable=True
+                ) from None
             payment.payment_intent_id, payment.status = intent, PaymentStatus.AUTHORIZED
             row.payment_method_id, row.payment_intent_id, row.card_summary = (
                 card.payment_method_id,
@@ -190,7 +201,10 @@ class ApplicationActivities(MoneyActivities):
         session_id = activity.info().workflow_id.removeprefix("application-")
         with self._sessions() as session:
             environment = _session(session, session_id).environment
-        self._stripe.for_environment(environment).cancel(payment_intent_id)
+        try:
+            self._stripe.for_environment(environment).cancel(payment_intent_id)
+        except StripeRefused as refused:  # no such hold (any more): there is nothing left to release
+            log.warning("Stripe refused to release hold %s: %s", payment_intent_id, refused.message)
 
     @activity.defn
     def capture_payment(self, request: Capture) -> int:
@@ -198,7 +212,10 @@ class ApplicationActivities(MoneyActivities):
         with self._sessions() as session:
             environment = _session(session, request.session_id).environment
         stripe = self._stripe.for_environment(environment)
-        amount = stripe.capture(request.payment_intent_id, request.idempotency_key)
+        try:
+            amount = stripe.capture(request.payment_intent_id, request.idempotency_key)
+        except StripeRefused as refused:  # the hold lapsed or was released: capturing again cannot work
+            raise ApplicationError(refused.message, type="CaptureRefused", non_retryable=True) from None
         with self._sessions() as session:
             payment = session.scalar(
                 select(Payment).where(Payment.payment_intent_id == request.payment_intent_id)

@@ -15,6 +15,7 @@ from common import representations as render
 from db.models import (
     Assignment,
     Contractor,
+    EmailMessage,
     Invoice,
     Job,
     Organization,
@@ -25,7 +26,7 @@ from documents.issuing import document_store, issue_policy_certificates
 from domain.dates import CoveragePeriod
 from domain.payer import Payer
 from domain.statuses import InvoiceStatus, PaymentStatus
-from integrations.stripe_gateway import CardDeclined
+from integrations.stripe_gateway import CardDeclined, StripeRefused
 from notifications.catalog import (
     AssignmentChargeFailure,
     AssignmentChargeReminder,
@@ -36,6 +37,7 @@ from notifications.catalog import (
     PremiumChangeForOrganization,
 )
 from outbox.records import committed_items, enqueue_email, record_event
+from services.cards import issue_card_link
 from services.lookups import card_on_file
 from services.policies import new_policy
 from services.quotes import new_quote
@@ -114,6 +116,10 @@ class AssignmentActivities(MoneyActivities):
                 session.commit()
                 reason = declined.message.rstrip(".")
                 return ChargeOutcome(ok=False, message=reason[:1].lower() + reason[1:])
+            except StripeRefused:  # a 4xx (the card was removed, say): final, the contractor adds another
+                payment.status = PaymentStatus.DECLINED
+                session.commit()
+                return ChargeOutcome(ok=False, message="the card on file could not be used")
             payment.payment_intent_id, payment.status = intent, PaymentStatus.CAPTURED
             row.charge_due_at = None
             charge_succeeded(session, row, intent, request.amount, assignment=row.id)
@@ -165,9 +171,12 @@ class AssignmentActivities(MoneyActivities):
             name = f"{contractor.first_name} {contractor.last_name}"
             source = card_on_file(session, contractor.id)
             method = source.card_summary if source and source.card_summary else "your card on file"
+            key = hashlib.sha256(f"{row.id}:{email.key}".encode()).hexdigest()[:24]
+            if session.get(EmailMessage, f"em_{key}") is not None:
+                return  # a retry of a step that sent it: the email (and its card link) exist once
             to, context = (
                 contractor.email,
-                self._context(kind, email, organization, name, job.name, method, row),
+                self._context(session, kind, email, organization, name, job.name, method, row),
             )
             if kind in (EmailKind.PREMIUM_INCREASE_ORGANIZATION, EmailKind.PREMIUM_DECREASE_ORGANIZATION):
                 if not organization.billing_contact_email:
@@ -175,7 +184,6 @@ class AssignmentActivities(MoneyActivities):
                 to = organization.billing_contact_email
             if kind is EmailKind.ASSIGNMENT_CHARGE_REMINDER:  # the notice it gives: when the card is charged
                 row.charge_due_at = email.charge_at
-            key = hashlib.sha256(f"{row.id}:{email.key}".encode()).hexdigest()[:24]
             enqueue_email(
                 session,
                 row.organization_id,
@@ -191,6 +199,7 @@ class AssignmentActivities(MoneyActivities):
 
     def _context(
         self,
+        session: Session,
         kind: EmailKind,
         email: AssignmentEmail,
         organization: Organization,
@@ -200,7 +209,6 @@ class AssignmentActivities(MoneyActivities):
         row: Assignment,
     ) -> EmailContext:
         org = organization.name
-        update_card = f"{self._settings.public_base_url.rstrip('/')}/cards/{row.id}"
         if kind is EmailKind.ASSIGNMENT_CHARGE_REMINDER:
             return AssignmentChargeReminder(
                 organization_name=org,
@@ -209,7 +217,7 @@ class AssignmentActivities(MoneyActivities):
                 amount=email.amount,
                 charge_at=email.charge_at,
                 payment_method=method,
-                update_card_url=update_card,
+                card_url=issue_card_link(session, self._settings, row.id),  # a fresh token per email
             )
         if kind is EmailKind.ASSIGNMENT_CHARGE_FAILURE:
             return AssignmentChargeFailure(
@@ -218,7 +226,7 @@ class AssignmentActivities(MoneyActivities):
                 job_name=job,
                 amount=email.amount,
                 reason=email.reason,
-                update_card_url=update_card,
+                card_url=issue_card_link(session, self._settings, row.id),  # a fresh token per email
                 coverage_active=email.coverage_active,
             )
         if kind is EmailKind.PAYMENT_CONFIRMATION:

@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from common.settings import Settings
 from db.models import Payment, TenantResource
 from domain.statuses import PaymentStatus
-from integrations.stripe_gateway import StripeGateway
+from integrations.stripe_gateway import StripeGateway, StripeRefused
 from outbox.dispatch import Dispatcher
 from outbox.records import record_event
 
@@ -69,9 +69,12 @@ class MoneyActivities:
             done = session.scalar(select(Payment).where(Payment.idempotency_key == key))
             if done is not None and done.payment_intent_id:
                 return done.payment_intent_id
-            refund = self._stripe.for_environment(environment).refund(
-                payment_intent_id, amount, metadata, key
-            )
+            try:
+                refund = self._stripe.for_environment(environment).refund(
+                    payment_intent_id, amount, metadata, key
+                )
+            except StripeRefused as refused:  # a 4xx: asking again gets the same answer
+                raise ApplicationError(refused.message, type="RefundRefused", non_retryable=True) from None
             session.add(
                 Payment(
                     idempotency_key=key,

@@ -112,6 +112,10 @@ class Settings(BaseSettings):
         "them to their retrying delivery workflows; 0 sends everything through a workflow.",
     )
     application_lifetime_seconds: int = Field(72 * 3600, description="How long an application link works.")
+    card_link_lifetime_seconds: int = Field(
+        14 * 86_400,
+        description="How long the update-card link in a charge reminder or charge-failure email works.",
+    )
     assignment_notice_seconds: int = Field(
         24 * 3600, description="Notice before an assignment's card charge."
     )

@@ -487,6 +487,22 @@ class Assignment(TenantResource):
     charge_due_at: Mapped[int | None] = mapped_column(Int64)
 
 
+class CardLink(Base):
+    """A link emailed to a contractor to replace the card of one assignment (``/cards/<token>``): only its
+    SHA-256 is kept. It opens nothing else, works until ``expires_at``, saves one card (``used_at``), and
+    makes at most a few SetupIntents (``setup_intents``)."""
+
+    __tablename__ = "card_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    assignment_id: Mapped[str] = mapped_column(String(40), index=True)
+    created: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer)
+    used_at: Mapped[int | None] = mapped_column(Integer)
+    setup_intents: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Invoice(TenantResource):
     """Reported pay for an assignment. The newest invoice is the final pay; earlier open ones are voided."""
 

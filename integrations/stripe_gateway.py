@@ -7,8 +7,14 @@ Each environment has its own keys (``GIGCOVER_STRIPE_SANDBOX_*`` test-mode, ``GI
 live-mode): a gateway acts for one environment, and ``for_environment`` gives the one of another, so a
 sandbox application's customer, card, hold, capture and refunds are all test-mode objects, and a production
 one's all live-mode objects (Stripe keeps the two apart: one mode cannot see the other's objects).
+
+Every call answers with its result or one of three errors: CardDeclined (the card was refused: a message for
+the contractor), StripeRefused (another 4xx: final, asking again gets the same answer) and StripeUnavailable
+(a 5xx, 429, timeout or lost connection: worth asking again later).
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import stripe
@@ -26,6 +32,35 @@ class CardDeclined(Exception):
     @classmethod
     def from_stripe(cls, error: stripe.CardError) -> "CardDeclined":
         return cls(error.user_message or "Your card was declined.", _decline_code(error))
+
+
+class StripeRefused(Exception):
+    """Stripe answered a 4xx other than a decline or a rate limit (no such PaymentMethod, a detached card, a
+    bad key): asking again gets the same answer, so it is final. ``message`` is Stripe's (for logs), not
+    for the contractor."""
+
+    def __init__(self, message: str, status: int | None, code: str | None) -> None:
+        super().__init__(message)
+        self.message, self.status, self.code = message, status, code
+
+
+class StripeUnavailable(Exception):
+    """Stripe did not answer, answered 5xx or 429: asking again later may work (activities retry it)."""
+
+
+@contextmanager
+def stripe_errors_classified() -> Iterator[None]:
+    """Stripe's 4xx answers (but 402 declines, which callers handle, and 429) become StripeRefused; a 5xx,
+    429, timeout or connection error becomes StripeUnavailable, for the caller to retry."""
+    try:
+        yield
+    except stripe.CardError:
+        raise
+    except stripe.StripeError as error:
+        status = error.http_status
+        if status is not None and 400 <= status < 500 and status != 429:
+            raise StripeRefused(error.user_message or str(error), status, error.code) from None
+        raise StripeUnavailable(str(error)) from None
 
 
 @dataclass(frozen=True)
@@ -58,6 +93,7 @@ class StripeGateway:
             self._by_environment[environment] = other
         return self._by_environment[environment]
 
+    @stripe_errors_classified()
     def create_customer(self, email: str, name: str, metadata: dict[str, str], idempotency_key: str) -> str:
         customer = self._stripe.v1.customers.create(
             params={"email": email, "name": name, "metadata": metadata},
@@ -65,6 +101,7 @@ class StripeGateway:
         )
         return customer.id
 
+    @stripe_errors_classified()
     def create_setup_intent(self, customer_id: str, metadata: dict[str, str]) -> str:
         """A client secret the hosted page hands to Stripe.js to save a card (our server never sees it)."""
         intent = self._stripe.v1.setup_intents.create(
@@ -78,6 +115,7 @@ class StripeGateway:
         assert intent.client_secret
         return intent.client_secret
 
+    @stripe_errors_classified()
     def save_card(self, customer_id: str, payment_method_id: str) -> SavedCard:
         method = self._stripe.v1.payment_methods.retrieve(payment_method_id)
         if method.customer is None:
@@ -94,6 +132,7 @@ class StripeGateway:
         brand = (card.brand if card else "card").title()
         return SavedCard(payment_method_id, f"{brand} ending {card.last4 if card else '????'}")
 
+    @stripe_errors_classified()
     def authorize(
         self,
         customer_id: str,
@@ -127,6 +166,7 @@ class StripeGateway:
             )
         return intent.id
 
+    @stripe_errors_classified()
     def capture(self, payment_intent_id: str, idempotency_key: str) -> int:
         """Capture a held amount; safe to repeat (an already captured intent is left alone). Returns cents."""
         intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
@@ -134,10 +174,13 @@ class StripeGateway:
             intent = self._stripe.v1.payment_intents.capture(
                 payment_intent_id, options={"idempotency_key": idempotency_key}
             )
+        if intent.status == "canceled":  # released, or lapsed: final
+            raise StripeRefused(f"payment intent {payment_intent_id} is canceled", None, intent.status)
         if intent.status != "succeeded":
             raise RuntimeError(f"payment intent {payment_intent_id} is {intent.status}, not capturable")
         return _captured_amount(intent)
 
+    @stripe_errors_classified()
     def cancel(self, payment_intent_id: str) -> None:
         """Release a hold; a no-op on one already canceled. Never cancels a captured payment."""
         intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
@@ -149,6 +192,7 @@ class StripeGateway:
         ):
             self._stripe.v1.payment_intents.cancel(payment_intent_id)
 
+    @stripe_errors_classified()
     def charge_saved_card(
         self,
         customer_id: str,
@@ -181,6 +225,7 @@ class StripeGateway:
             )
         return intent.id
 
+    @stripe_errors_classified()
     def refund(
         self, payment_intent_id: str, amount: int, metadata: dict[str, str], idempotency_key: str
     ) -> str:
@@ -192,6 +237,7 @@ class StripeGateway:
         )
         return refund.id
 
+    @stripe_errors_classified()
     def status(self, payment_intent_id: str) -> str:
         return self._stripe.v1.payment_intents.retrieve(payment_intent_id).status
 

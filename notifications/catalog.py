@@ -127,7 +127,7 @@ class AssignmentChargeReminder(EmailContext):
     amount: int
     charge_at: int
     payment_method: str
-    update_card_url: Link
+    card_url: Link  # /cards/<token>
 
 
 class AssignmentChargeFailure(EmailContext):
@@ -135,7 +135,7 @@ class AssignmentChargeFailure(EmailContext):
     job_name: str
     amount: int
     reason: str
-    update_card_url: Link
+    card_url: Link  # /cards/<token>
     coverage_active: bool = False  # an increase after the premium was paid: the coverage stays in force
 
 

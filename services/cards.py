@@ -1,15 +1,32 @@
 """The contractor's card: the form that saves one (a Stripe customer and a SetupIntent), and a new card for
-an assignment whose charge failed (the charge is tried again at once)."""
+an assignment whose charge failed (the charge is tried again at once).
 
+The update-card page of an assignment opens only with a card link (``/cards/<token>``): a random token
+emailed to the contractor, of which we keep the SHA-256. It works for one assignment, until it expires,
+saves one card, and makes a few SetupIntents at most, each when the contractor chooses to enter a card.
+The assignment's id, which the platform, its webhooks and Stripe's metadata all see, opens nothing."""
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from common.settings import Settings
-from db.models import ApplicationSession, Assignment, Contractor
-from domain.errors import DomainError, Refusal, invalid
-from integrations.stripe_gateway import CardDeclined, StripeGateway
+from db.models import ApplicationSession, Assignment, CardLink, Contractor, Job, Organization
+from domain.errors import DomainError, Refusal, invalid, unavailable
+from domain.payer import Payer
+from integrations.stripe_gateway import CardDeclined, StripeGateway, StripeRefused, StripeUnavailable
 from services.lookups import card_on_file
 from services.workflow_calls import WorkflowCalls
-from workflows.assignment_messages import NewCard, assignment_workflow_id
+from workflows.assignment_messages import AssignmentState, NewCard, assignment_workflow_id
+
+SETUP_INTENTS_PER_LINK = 10  # a contractor who retries a few cards; not a way to make SetupIntents in bulk
+CARD_NOT_USABLE = "We could not use this card. Please enter your card again, or use another one."
+PROCESSOR_UNAVAILABLE = "We could not reach our card processor just now. Please try again in a minute."
 
 
 def stripe_js_url(settings: Settings) -> str:
@@ -55,31 +72,178 @@ def application_card_form(
     return card_form(settings, row.environment, row.stripe_customer_id, {"session": row.id})
 
 
-def replacement_card_form(
-    session: Session, settings: Settings, row: Assignment, contractor: Contractor
-) -> dict[str, str]:
-    """The form for a new card on an assignment: on the customer of the card on file (else a new one)."""
-    source = card_on_file(session, row.contractor_id)
-    customer = source.stripe_customer_id if source else None
-    if customer is None:
-        customer = customer_for(
-            settings, row.environment, contractor, {"contractor": contractor.id}, f"customer:{contractor.id}"
+# Card links -----------------------------------------------------------------------------------------------
+
+
+class LinkState(StrEnum):
+    OPEN = "open"  # the form is offered
+    USED = "used"  # it saved a card already
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"  # no such link (or not one for a card-paid assignment)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def issue_card_link(session: Session, settings: Settings, assignment_id: str) -> str:
+    """A new card link for the assignment (added to the session; the caller commits): its URL, the only
+    place its token exists."""
+    token = secrets.token_urlsafe(32)  # 256 random bits
+    now = _now()
+    session.add(
+        CardLink(
+            token_hash=_digest(token),
+            assignment_id=assignment_id,
+            created=now,
+            expires_at=now + settings.card_link_lifetime_seconds,
+            setup_intents=0,
         )
-    return card_form(settings, row.environment, customer, {"assignment": row.id})
+    )
+    return f"{settings.public_base_url.rstrip('/')}/cards/{token}"
+
+
+def _link(session: Session, token: str) -> tuple[LinkState, CardLink | None, Assignment | None]:
+    link = session.scalar(select(CardLink).where(CardLink.token_hash == _digest(token)))
+    row = (
+        session.scalar(
+            select(Assignment).where(Assignment.id == link.assignment_id, Assignment.deleted_at.is_(None))
+        )
+        if link is not None
+        else None
+    )
+    if link is None or row is None or row.payer != Payer.CARD:
+        return LinkState.UNKNOWN, None, None
+    if link.used_at is not None:
+        return LinkState.USED, link, row
+    if link.expires_at <= _now():
+        return LinkState.EXPIRED, link, row
+    return LinkState.OPEN, link, row
+
+
+def _open(session: Session, token: str) -> tuple[CardLink, Assignment]:
+    state, link, row = _link(session, token)
+    if state is LinkState.UNKNOWN or link is None or row is None:
+        raise DomainError("card_link_unknown", "This link does not work.", kind=Refusal.NOT_FOUND)
+    if state is LinkState.USED:
+        raise DomainError("card_link_used", "This link has saved a card already.", kind=Refusal.CONFLICT)
+    if state is LinkState.EXPIRED:
+        raise DomainError(
+            "card_link_expired",
+            "This link has expired: use the one in your newest email.",
+            kind=Refusal.CONFLICT,
+        )
+    return link, row
+
+
+@dataclass(frozen=True)
+class CardPage:
+    state: LinkState
+    organization_name: str = "gigcover"
+    sandbox: bool = False
+    premium: int = 0
+    job_name: str = ""
+    reason: str | None = None
+    publishable_key: str = ""
+    stripe_js_url: str = ""
+
+
+def card_page(session: Session, settings: Settings, token: str, workflows: WorkflowCalls) -> CardPage:
+    """What the update-card page shows for this link. Nothing is made at Stripe to show it."""
+    state, _link_row, row = _link(session, token)
+    if row is None:
+        return CardPage(state)
+    organization = session.get(Organization, row.organization_id)
+    job = session.scalar(select(Job).where(Job.id == row.job_id))
+    assert organization and job
+    live = (
+        workflows.query(assignment_workflow_id(row.id), "state", AssignmentState)
+        if state is LinkState.OPEN
+        else None
+    )
+    return CardPage(
+        state,
+        organization_name=organization.name,
+        sandbox=row.environment == "sandbox",
+        premium=live.premium if live else row.premium,
+        job_name=job.name,
+        reason=live.last_failure if live else None,
+        publishable_key=StripeGateway(settings, row.environment).publishable_key,
+        stripe_js_url=stripe_js_url(settings),
+    )
+
+
+def start_card_setup(session: Session, settings: Settings, token: str) -> str:
+    """A SetupIntent for the contractor who chose to enter a card (its client secret, for Stripe.js): on the
+    customer of the card on file (else a new one). A link makes SETUP_INTENTS_PER_LINK at most."""
+    link, row = _open(session, token)
+    counted = session.execute(
+        update(CardLink)
+        .where(CardLink.id == link.id, CardLink.setup_intents < SETUP_INTENTS_PER_LINK)
+        .values(setup_intents=CardLink.setup_intents + 1)
+    )
+    session.commit()
+    if counted.rowcount != 1:  # type: ignore[attr-defined]
+        raise DomainError(
+            "too_many_attempts",
+            "Too many attempts with this link: use the link in your newest email, or contact your platform.",
+            kind=Refusal.CONFLICT,
+        )
+    contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
+    assert contractor is not None
+    source = card_on_file(session, row.contractor_id)
+    try:
+        customer = source.stripe_customer_id if source else None
+        if customer is None:
+            customer = customer_for(
+                settings,
+                row.environment,
+                contractor,
+                {"contractor": contractor.id},
+                f"customer:{contractor.id}",
+            )
+        return StripeGateway(settings, row.environment).create_setup_intent(customer, {"assignment": row.id})
+    except StripeRefused:
+        raise DomainError("card_setup_refused", CARD_NOT_USABLE, kind=Refusal.DECLINED) from None
+    except StripeUnavailable:
+        raise unavailable(PROCESSOR_UNAVAILABLE) from None
 
 
 def replace_card(
-    session: Session, settings: Settings, row: Assignment, payment_method_id: str, workflows: WorkflowCalls
+    session: Session, settings: Settings, token: str, payment_method_id: str, workflows: WorkflowCalls
 ) -> None:
-    """Save the new card on file, and tell the assignment's workflow to charge it."""
+    """Save the new card on file, and tell the assignment's workflow to charge it. The link is spent once
+    the card is saved (a refused card leaves it open for another try)."""
+    link, row = _open(session, token)
     source = card_on_file(session, row.contractor_id)
     if source is None or source.stripe_customer_id is None or not payment_method_id:
         raise invalid("Please enter your card.", "payment_method_id")
+    claimed = session.execute(
+        update(CardLink).where(CardLink.id == link.id, CardLink.used_at.is_(None)).values(used_at=_now())
+    )
+    session.commit()
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise DomainError("card_link_used", "This link has saved a card already.", kind=Refusal.CONFLICT)
     try:
-        gateway = StripeGateway(settings, row.environment)
-        card = gateway.save_card(source.stripe_customer_id, payment_method_id)
-    except CardDeclined as declined:
-        raise DomainError("card_declined", declined.message, "payment_method_id", Refusal.DECLINED) from None
+        card = StripeGateway(settings, row.environment).save_card(
+            source.stripe_customer_id, payment_method_id
+        )
+    except (CardDeclined, StripeRefused, StripeUnavailable) as failed:
+        session.execute(update(CardLink).where(CardLink.id == link.id).values(used_at=None))
+        session.commit()
+        if isinstance(failed, CardDeclined):
+            raise DomainError(
+                "card_declined", failed.message, "payment_method_id", Refusal.DECLINED
+            ) from None
+        if isinstance(failed, StripeRefused):
+            raise DomainError(
+                "card_rejected", CARD_NOT_USABLE, "payment_method_id", Refusal.DECLINED
+            ) from None
+        raise unavailable(PROCESSOR_UNAVAILABLE) from None
     source.payment_method_id, source.card_summary = card.payment_method_id, card.summary
     session.commit()
     workflows.signal(

@@ -172,7 +172,7 @@ def _charge_failure_email(session_factory: sessionmaker[Session], org: Org) -> t
                 job_name="Spring campaign",
                 amount=3125,
                 reason="the card has insufficient funds",
-                update_card_url="https://example.com/card",
+                card_url="https://example.com/card",
             ),
         )
         session.commit()

@@ -9,6 +9,7 @@ expires.
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -62,12 +63,31 @@ ENGAGEMENT_HANDED_OVER = "engagement-handed-to-assignment"
 # MANUAL_REVIEW, decided by the ``review`` Update) instead of ending it as ineligible.
 CLAIMS_GO_TO_REVIEW = "claims-go-to-manual-review"
 UNDER_REVIEW = "An underwriter is reviewing your answers; we will email you when they have decided."
+# Stripe's 4xx answers come back as non-retryable errors (final); a 5xx or a timeout is retried, within a
+# window: a day for the steps no one waits for, and less than the hosted page waits for the card step.
+CARD_REFUSALS = ("CardDeclined", "CardRejected")
+STRIPE_RETRIES = RetryPolicy(
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=[*CARD_REFUSALS, "CaptureRefused"],
+)
 STRIPE = {
     "start_to_close_timeout": timedelta(seconds=60),
-    "retry_policy": RetryPolicy(
-        maximum_interval=timedelta(minutes=1), non_retryable_error_types=["CardDeclined"]
-    ),
+    "schedule_to_close_timeout": timedelta(days=1),
+    "retry_policy": STRIPE_RETRIES,
 }
+HOLD_WHILE_THE_PAGE_WAITS = {
+    "start_to_close_timeout": timedelta(seconds=40),
+    "schedule_to_close_timeout": timedelta(seconds=45),  # the page's Update waits 60 s
+    "retry_policy": STRIPE_RETRIES,
+}
+PROCESSOR_UNAVAILABLE = "We could not reach our card processor just now. Please try again in a minute."
+# Since this patch a hold Stripe refuses to capture (it was released or lapsed) sends the contractor back to
+# the card step, with a message, instead of failing the run.
+CAPTURE_REFUSED_ASKS_FOR_CARD = "capture-refused-asks-for-card"
+# Since this patch a renewal Stripe refuses (or cannot make within its window) keeps the hold there is; if
+# that one lapses, completing asks for the card again (above), instead of failing the run.
+RENEWAL_FAILURE_KEEPS_HOLD = "renewal-failure-keeps-hold"
+HOLD_GONE = "The pre-authorization on your card has ended. Please enter your card again to complete."
 RENEW_BEFORE = timedelta(days=1)
 
 
@@ -85,6 +105,8 @@ class ApplicationWorkflow:
         self.hold_placed_at = workflow.now()  # replaced whenever a hold is placed
         self.hold_revision = 0  # bumped whenever a hold is placed
         self.hold_attempts = 0
+        self.captures_refused = 0  # bumped when Stripe refuses to capture the hold
+        self.renewal_failed = False  # the current hold could not be renewed: no further tries
         self.policy_id: str | None = None
         self.finish_requested = False
         self.expire_requested = False
@@ -98,7 +120,7 @@ class ApplicationWorkflow:
         while self.status not in ENDED:
             wake_at, revision = deadline, self.hold_revision
             renew_at = self.hold_placed_at + timedelta(seconds=app.authorization_valid_seconds) - RENEW_BEFORE
-            if self.hold and renew_at < deadline:
+            if self.hold and renew_at < deadline and not self.renewal_failed:
                 wake_at = renew_at
             try:
                 await workflow.wait_condition(
@@ -133,16 +155,23 @@ class ApplicationWorkflow:
         app = self.app
         bill_id = None
         if not app.withhold_premium and self.hold:
-            await workflow.execute_activity_method(
-                ApplicationActivities.capture_payment,
-                Capture(
-                    session_id=app.session_id,
-                    payment_intent_id=self.hold,
-                    idempotency_key=f"{workflow.info().workflow_id}:capture:r{self.hold_attempts}",
-                ),
-                summary="capture the premium",
-                **STRIPE,
-            )
+            try:
+                await workflow.execute_activity_method(
+                    ApplicationActivities.capture_payment,
+                    Capture(
+                        session_id=app.session_id,
+                        payment_intent_id=self.hold,
+                        idempotency_key=f"{workflow.info().workflow_id}:capture:r{self.hold_attempts}",
+                    ),
+                    summary="capture the premium",
+                    **STRIPE,
+                )
+            except ActivityError as error:
+                refused = isinstance(error.cause, ApplicationError) and error.cause.type == "CaptureRefused"
+                if not refused or not workflow.patched(CAPTURE_REFUSED_ASKS_FOR_CARD):
+                    raise
+                await self._ask_for_the_card_again()
+                return
         if not app.is_general_opt_in:
             self.policy_id = await workflow.execute_activity_method(
                 ApplicationActivities.bind_policy, app.session_id, summary="bind the policy", **QUICK
@@ -189,6 +218,17 @@ class ApplicationWorkflow:
                 ApplicationActivities.send_payment_confirmation, app.session_id, **QUICK
             )
 
+    async def _ask_for_the_card_again(self) -> None:
+        """The hold cannot be captured (Stripe says it is gone): back to the card step, nothing bound."""
+        self.hold, self.card_summary, self.finish_requested = None, None, False
+        self._set(Step.ADD_CARD_DETAILS, Status.IN_PROGRESS)
+        await workflow.execute_activity_method(
+            ApplicationActivities.record_progress,
+            Progress(session_id=self.app.session_id, step=self.step, status=self.status),
+            **QUICK,
+        )
+        self.captures_refused += 1
+
     async def _expire(self, reason: str) -> None:
         if self.hold:
             await workflow.execute_activity_method(ApplicationActivities.release_hold, self.hold, **STRIPE)
@@ -223,10 +263,16 @@ class ApplicationWorkflow:
         payment_method = await workflow.execute_activity_method(
             ApplicationActivities.payment_method_of_session, app.session_id, **QUICK
         )
-        await self._place_hold(payment_method)
+        try:
+            await self._place_hold(payment_method, STRIPE)
+        except ActivityError:
+            if not workflow.patched(RENEWAL_FAILURE_KEEPS_HOLD):
+                raise
+            self.renewal_failed = True
+            return
         await workflow.execute_activity_method(ApplicationActivities.release_hold, old, **STRIPE)
 
-    async def _place_hold(self, payment_method_id: str) -> None:
+    async def _place_hold(self, payment_method_id: str, options: dict[str, Any]) -> None:
         app = self.app
         self.hold_attempts += 1  # each attempt its own idempotency key: a new card is a different request
         hold = await workflow.execute_activity_method(
@@ -238,8 +284,9 @@ class ApplicationWorkflow:
                 idempotency_key=f"{workflow.info().workflow_id}:preauth:r{self.hold_attempts}",
             ),
             summary="hold the premium on the card",
-            **STRIPE,
+            **options,
         )
+        self.renewal_failed = False
         self.hold, self.card_summary, self.hold_placed_at = (
             hold.payment_intent_id,
             hold.card_summary,
@@ -405,12 +452,12 @@ class ApplicationWorkflow:
             self._require(Step.ADD_CARD_DETAILS)  # again: the application may have ended while we waited
             previous = self.hold
             try:
-                await self._place_hold(card.payment_method_id)
-            except ActivityError as error:
-                declined = error.cause if isinstance(error.cause, ApplicationError) else None
-                if declined is None or declined.type != "CardDeclined":
-                    raise
-                raise ApplicationError(declined.message, type="CardDeclined") from None
+                await self._place_hold(card.payment_method_id, HOLD_WHILE_THE_PAGE_WAITS)
+            except ActivityError as error:  # the step stays open: the contractor tries again, or another card
+                refused = error.cause if isinstance(error.cause, ApplicationError) else None
+                if refused is not None and refused.type in CARD_REFUSALS:
+                    raise ApplicationError(refused.message, type="CardDeclined") from None
+                raise ApplicationError(PROCESSOR_UNAVAILABLE, type="card_processor_unavailable") from None
             if previous:
                 await workflow.execute_activity_method(ApplicationActivities.release_hold, previous, **STRIPE)
             return await self._advance(Step.ADD_CARD_DETAILS)
@@ -424,7 +471,10 @@ class ApplicationWorkflow:
     @workflow.update
     async def complete(self) -> StepResult:
         self.finish_requested = True
-        await workflow.wait_condition(lambda: self.status in ENDED)
+        refused = self.captures_refused
+        await workflow.wait_condition(lambda: self.status in ENDED or self.captures_refused != refused)
+        if self.status not in ENDED:  # the hold could not be captured: the card step is open again
+            raise ApplicationError(HOLD_GONE, type="CardDeclined")
         return self.result()
 
     @complete.validator

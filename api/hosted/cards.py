@@ -1,37 +1,43 @@
-"""The page a contractor reaches from the charge-failure email: save a new card, and the assignment's
-charge is tried again at once. The assignment id in the link (95 random bits) is the capability."""
+"""The page a contractor reaches from a charge reminder or charge-failure email: save a new card, and the
+assignment's charge is tried again at once. The link's token (services/cards.py) is the capability; the
+assignment's id opens nothing. The page makes nothing at Stripe: its own script asks for a SetupIntent
+(``POST /cards/<token>/setup``) when the contractor chooses to save a card."""
 
 from typing import Annotated
 from urllib.parse import quote as urlquote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import AppSettings, DbSession, Workflows
 from api.hosted.rendering import NO_STORE, TEMPLATES, redirect
 from api.hosted.security import page_messages
 from common.schemas import TextInput
-from db.models import Assignment, Contractor, Job, Organization
-from domain.errors import DomainError
-from domain.payer import Payer
+from domain.errors import DomainError, Refusal
 from notifications.render import money
 from services import cards
-from workflows.assignment_messages import AssignmentState, assignment_workflow_id
+from services.cards import LinkState
 
 router = APIRouter(prefix="/cards", include_in_schema=False)
+STATUS = {Refusal.NOT_FOUND: 404, Refusal.UNAVAILABLE: 503, Refusal.DECLINED: 402}
 
 
-def _assignment(session: Session, assignment_id: str) -> Assignment | None:
-    return session.scalar(
-        select(Assignment).where(Assignment.id == assignment_id, Assignment.deleted_at.is_(None))
-    )
+def _ended(
+    request: Request, heading: str, message: str, status: int, organization: str = "gigcover"
+) -> Response:
+    context = {
+        "organization_name": organization,
+        "heading": heading,
+        "steps": None,
+        "cancel_url": None,
+        "message": message,
+    }
+    return TEMPLATES.TemplateResponse(request, "ended.html", context, status_code=status, headers=NO_STORE)
 
 
-@router.get("/{assignment_id}", response_class=HTMLResponse)
+@router.get("/{token}", response_class=HTMLResponse)
 def update_card_page(
-    assignment_id: str,
+    token: str,
     request: Request,
     settings: AppSettings,
     workflows: Workflows,
@@ -40,61 +46,76 @@ def update_card_page(
     error: str | None = None,
     sig: str | None = None,
 ) -> Response:
-    error = page_messages().shown(assignment_id, error, sig)  # only a message we wrote for this page
-    row = _assignment(session, assignment_id)
-    if row is None or row.payer != Payer.CARD:
-        context = {
-            "organization_name": "gigcover",
-            "heading": "This link does not work",
-            "steps": None,
-            "cancel_url": None,
-            "message": "Check that you opened the whole link from your email.",
-        }
-        return TEMPLATES.TemplateResponse(request, "ended.html", context, status_code=404, headers=NO_STORE)
-    organization = session.get(Organization, row.organization_id)
-    job = session.scalar(select(Job).where(Job.id == row.job_id))
-    state = workflows.query(assignment_workflow_id(row.id), "state", AssignmentState)
-    assert organization and job
+    error = page_messages().shown(token, error, sig)  # only a message we wrote for this page
+    page = cards.card_page(session, settings, token, workflows)
+    if page.state is LinkState.UNKNOWN:  # a 404: counted by the hosted-link throttle
+        return _ended(
+            request, "This link does not work", "Check that you opened the whole link from your email.", 404
+        )
+    if page.state is LinkState.EXPIRED:
+        return _ended(
+            request,
+            "This link has expired",
+            "Use the link in your newest email about this payment, or ask your platform for help.",
+            410,
+            page.organization_name,
+        )
     context = {
-        "organization_name": organization.name,
-        "sandbox": row.environment == "sandbox",
+        "organization_name": page.organization_name,
+        "sandbox": page.sandbox,
         "steps": None,
         "error": error,
-        "premium": money(state.premium if state else row.premium),
-        "job_name": job.name,
-        "reason": state.last_failure if state else None,
-        "saved": saved,
-        "action": f"/cards/{row.id}",
+        "premium": money(page.premium),
+        "job_name": page.job_name,
+        "reason": page.reason,
+        "saved": page.state is LinkState.USED,
+        "just_saved": saved,
+        "action": f"/cards/{token}",
+        "setup_url": f"/cards/{token}/setup",
+        "publishable_key": page.publishable_key,
+        "stripe_js_url": page.stripe_js_url,
     }
-    if not saved:
-        contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
-        assert contractor is not None
-        context |= cards.replacement_card_form(session, settings, row, contractor)
     return TEMPLATES.TemplateResponse(request, "update_card.html", context, headers=NO_STORE)
 
 
-def _with_message(assignment_id: str, message: str) -> str:
-    signature = page_messages().sign(assignment_id, message)
-    return f"/cards/{assignment_id}?error={urlquote(message)}&sig={signature}"
+@router.post("/{token}/setup")
+def start_card_setup(token: str, settings: AppSettings, session: DbSession) -> Response:
+    """The page's script, once the contractor chose to save a card: a SetupIntent's client secret."""
+    try:
+        secret = cards.start_card_setup(session, settings, token)
+    except DomainError as refused:
+        status = STATUS.get(refused.kind, 409)
+        return JSONResponse({"error": refused.message}, status_code=status, headers=NO_STORE)
+    return JSONResponse({"client_secret": secret}, headers=NO_STORE)
+
+
+def _with_message(token: str, message: str) -> str:
+    signature = page_messages().sign(token, message)
+    return f"/cards/{token}?error={urlquote(message)}&sig={signature}"
 
 
 class CardForm(TextInput):
     payment_method_id: str = ""
 
 
-@router.post("/{assignment_id}")
+@router.post("/{token}")
 def save_new_card(
-    assignment_id: str,
+    token: str,
+    request: Request,
     form: Annotated[CardForm, Form()],
     settings: AppSettings,
     workflows: Workflows,
     session: DbSession,
 ) -> Response:
-    row = _assignment(session, assignment_id)
-    if row is None:
-        return redirect(_with_message(assignment_id, "Please enter your card."))
     try:
-        cards.replace_card(session, settings, row, form.payment_method_id, workflows)
+        cards.replace_card(session, settings, token, form.payment_method_id, workflows)
     except DomainError as refused:
-        return redirect(_with_message(assignment_id, refused.message))
-    return redirect(f"/cards/{assignment_id}?saved=true")
+        if refused.kind is Refusal.NOT_FOUND:  # a 404: counted by the hosted-link throttle
+            return _ended(
+                request,
+                "This link does not work",
+                "Check that you opened the whole link from your email.",
+                404,
+            )
+        return redirect(_with_message(token, refused.message))
+    return redirect(f"/cards/{token}?saved=true")
