@@ -28,7 +28,7 @@ from common.ids import new_id
 from db.sealed import SealedText
 
 # Times (unix seconds) and amounts (cents): 64-bit, so nothing overflows in 2038. SQLite's INTEGER already
-# holds 64 bits (its declared type stays INTEGER); PostgreSQL's becomes BIGINT (migration 0019).
+# holds 64 bits (its declared type stays INTEGER); PostgreSQL's becomes BIGINT (migration 0017).
 Int64 = BigInteger().with_variant(Integer(), "sqlite")
 
 
@@ -497,9 +497,9 @@ class CardLink(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     assignment_id: Mapped[str] = mapped_column(String(40), index=True)
-    created: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[int] = mapped_column(Integer)
-    used_at: Mapped[int | None] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(Int64)
+    expires_at: Mapped[int] = mapped_column(Int64)
+    used_at: Mapped[int | None] = mapped_column(Int64)
     setup_intents: Mapped[int] = mapped_column(Integer, default=0)
 
 

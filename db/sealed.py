@@ -1,5 +1,5 @@
 """Columns that hold a secret encrypted (common/encryption.py): code reads and writes plain text, the
-database only ever sees ``fernet:…``. And re-encrypting all of them, for migrations 0009 and 0017 and
+database only ever sees ``fernet:…``. And re-encrypting all of them, for migrations 0009 and 0016 and
 ``manage.py rotate-secrets``."""
 
 from typing import Any
@@ -15,7 +15,7 @@ SEALED_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "creatoriq_connections": ("seq", ("api_key",)),
     "idempotency_records": ("id", ("response_body",)),  # some responses show a secret once
     "email_messages": ("seq", ("sealed_message",)),  # an undelivered email's capability links
-    "contractors": ("seq", ("tax_identification",)),  # SSNs and EINs (migration 0017)
+    "contractors": ("seq", ("tax_identification",)),  # SSNs and EINs (migration 0016)
 }
 Columns = dict[str, tuple[str, tuple[str, ...]]]
 

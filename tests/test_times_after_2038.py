@@ -1,5 +1,5 @@
 """Issue 22, "2038": times (unix seconds) and amounts (cents) are 64-bit on both databases. Coverage can end
-in 2039, rows can be created in 2039, and migration 0019 keeps every value of a populated database (run
+in 2039, rows can be created in 2039, and migration 0017 keeps every value of a populated database (run
 from 0012 with rows present). Each test runs on SQLite and, when GIGCOVER_TEST_POSTGRES_URL is set (CI), on
 PostgreSQL, where the columns were 32-bit INTEGERs before."""
 
@@ -35,7 +35,7 @@ def _at(year: int, month: int, day: int) -> int:
 def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database of its own (the suite's shared one is already at head)."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'before-0019.db'}"
+        yield f"sqlite:///{tmp_path / 'before-0017.db'}"
         return
     server = make_url(os.environ["GIGCOVER_TEST_POSTGRES_URL"])
     name = f"gigcover_migration_{os.getpid()}"

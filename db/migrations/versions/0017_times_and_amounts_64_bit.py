@@ -4,8 +4,8 @@ On PostgreSQL every time (unix seconds) and amount (cents) column becomes BIGINT
 INTEGER already stores 64 bits whatever the declared type, so there nothing changes (the models declare it
 INTEGER there, BIGINT elsewhere). Counts, status codes, rates and CreatorIQ's ids stay 32-bit.
 
-Revision ID: 0019
-Revises: 0012
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-06 14:00:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019"
-down_revision: str | None = "0012"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

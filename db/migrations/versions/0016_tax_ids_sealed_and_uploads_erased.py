@@ -6,8 +6,8 @@ GIGCOVER_ENCRYPTION_KEYS. documents.erased_at: when a document's file was delete
 uploaded contractor CSV, once imported or abandoned); the row stays, without its bytes. An index on
 documents (kind, created) lets the lifecycle sweep find old uploads among the certificates and bills.
 
-Revision ID: 0017
-Revises: 0012
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-06 14:00:00
 """
 
@@ -19,8 +19,8 @@ from alembic import op
 from common.encryption import box
 from db.sealed import reseal_all
 
-revision: str = "0017"
-down_revision: str | None = "0012"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
