@@ -3,16 +3,30 @@
 import csv
 import json
 from collections import Counter
+from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.settings import Settings
 from db.catalog import DATA_DIR, rate_card, seed_catalog
-from db.models import Base, CategoryRate, JobCategory
+from db.engine import make_engine, make_session_factory
+from db.migrate import ROOT as DB_ROOT
+from db.migrate import upgrade_to_head
+from db.models import Base, CategoryRate, JobCategory, Organization
 from domain.coverage import CoverageType
 from domain.geography import US_STATES
+from services import assignments, contractors, entities, jobs
+from services.assignments import AssignmentIn
+from services.contractors import ContractorIn
+from services.entities import EntityIn
+from services.jobs import JobIn
+from services.tenancy import Tenant
+from tests.support import contractor_fields, entity_fields, job_fields, make_org, unique_email
 
 NO_PRIVATE_WC = {"ND", "OH", "WA", "WY"}
 
@@ -45,3 +59,46 @@ def test_migrations_match_the_models(session_factory: sessionmaker[Session]) -> 
     with session_factory() as session:
         context = MigrationContext.configure(session.connection())
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_migrations_go_down_and_up_again_on_a_populated_sqlite_database(tmp_path: Path) -> None:
+    """Batch migrations rebuild SQLite tables; rebuilding one that other rows point at (organizations, which
+    members, keys and contractors name) must not trip the foreign keys, down or up, and every reference
+    holds afterwards."""
+    url = f"sqlite:///{tmp_path / 'populated.db'}"
+    config = Config(str(DB_ROOT / "alembic.ini"))
+    config.attributes["url"] = url
+    upgrade_to_head(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        seed_catalog(session)
+    org = make_org(factory)
+    with factory() as session:
+        organization = session.get(Organization, org.id)
+        assert organization is not None
+        tenant = Tenant(organization, "sandbox")
+        contractor = contractors.create_contractor(
+            session,
+            tenant,
+            ContractorIn(**contractor_fields(unique_email())),  # type: ignore[arg-type]
+        )
+        entity = entities.create_entity(session, tenant, EntityIn(**entity_fields()))  # type: ignore[arg-type]
+        job = jobs.create_job(session, tenant, JobIn(**job_fields(entity.id)))  # type: ignore[arg-type]
+        body = AssignmentIn(contractor=contractor.id, job=job.id, coverage_type=["general"], bind=False)  # type: ignore[list-item]
+        assignment = assignments.create_assignment(session, tenant, body, Settings())
+        ids = (contractor.id, assignment.id)
+    engine.dispose()
+
+    command.downgrade(config, "0012")
+    command.upgrade(config, "head")
+
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        found = connection.exec_driver_sql(
+            "SELECT contractor_id, id FROM assignments WHERE id = ?", (ids[1],)
+        ).one()
+        assert tuple(found) == ids
+    engine.dispose()
