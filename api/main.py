@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI, Request
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from api.client_address import install_trusted_proxies
 from api.dashboard.app import install_dashboard
 from api.docs import install_docs
 from api.errors import install_error_handlers, invalid_input
@@ -98,7 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimits, max_bytes=settings.max_request_bytes, max_json_depth=settings.max_json_depth
     )
-    app.add_middleware(RequestIdMiddleware)  # added last = outermost
+    app.add_middleware(RequestIdMiddleware)
+    install_trusted_proxies(app, settings)  # added last = outermost: every other part sees the client
 
     v1 = APIRouter(prefix=API_PREFIX, dependencies=[Depends(no_nul_in_parameters)])
     for module in (

@@ -30,6 +30,9 @@ def server_config(
         port=port,
         factory=isinstance(app, str),
         timeout_keep_alive=settings.api_keep_alive_seconds,
+        # The client's address is derived in one place, the app (api/client_address.py, from
+        # GIGCOVER_TRUSTED_PROXIES); uvicorn's own would believe X-Forwarded-For from any loopback peer.
+        proxy_headers=False,
         log_level=log_level,
         # JSON logs: uvicorn's own loggers go through ours (common/logs.py) instead of its text handlers.
         **({"log_config": None} if settings.log_format == "json" else {}),
