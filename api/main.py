@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI, Request
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from api.access_log import AccessLog
 from api.client_address import install_trusted_proxies
 from api.dashboard.app import install_dashboard
 from api.docs import install_docs
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimits, max_bytes=settings.max_request_bytes, max_json_depth=settings.max_json_depth
     )
+    app.add_middleware(AccessLog)
     app.add_middleware(RequestIdMiddleware)
     install_trusted_proxies(app, settings)  # added last = outermost: every other part sees the client
 
