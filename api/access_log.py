@@ -25,8 +25,8 @@ log = logging.getLogger(ACCESS_LOGGER)
 CAPABILITY = re.compile(
     r"^(/apply|/cards|/files|/dashboard/reset|/dashboard/invitation)/(?!finished$)[^/]+(.*)"
 )
-# Span attributes that hold the path (old and new HTTP semantic conventions).
-PATH_ATTRIBUTES = ("http.target", "http.url", "url.path", "url.full", "url.query")
+# Span attributes that hold the path or the query (old and new HTTP semantic conventions).
+PATH_ATTRIBUTES = ("http.target", "http.url", "url.path", "url.full")
 
 
 def loggable_path(scope: Scope) -> str:
@@ -55,15 +55,18 @@ class AccessLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # before the answer goes out: the request's span ends with its last byte
+                span = trace.get_current_span()
+                if span.is_recording():
+                    span.set_attributes(
+                        {**dict.fromkeys(PATH_ATTRIBUTES, loggable_path(scope)), "url.query": ""}
+                    )
             await send(message)
 
         try:
             await self.app(scope, receive, watch)
         finally:
             path = loggable_path(scope)
-            span = trace.get_current_span()
-            if span.is_recording():
-                span.set_attributes(dict.fromkeys(PATH_ATTRIBUTES, path))
             log.info(
                 '%s - "%s %s HTTP/%s" %d',
                 client_address(scope) or "-",
