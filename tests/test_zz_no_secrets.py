@@ -1,13 +1,15 @@
 """Runs last (file order): after the whole suite, no card number, no full API key, no CreatorIQ API key and
 no webhook signing secret is anywhere in the database (as stored, and in the SQLite file itself) or in what
-the service logged. (Card numbers go from the browser to Stripe, never to us; only hashes of API keys are
-stored; CreatorIQ keys and webhook secrets are stored encrypted, see common/encryption.py.)"""
+the service logged; and no log of the run (the access log included) holds a capability link's token.
+(Card numbers go from the browser to Stripe, never to us; only hashes of API keys are stored; CreatorIQ keys
+and webhook secrets are stored encrypted, see common/encryption.py.)"""
 
 import re
 import subprocess
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,6 +57,17 @@ def _service_logs(logs: str) -> str:
     )
 
 
+# A capability path (application, card, document, reset or invitation link) with its token, not a template.
+CAPABILITY_LINK = re.compile(
+    r"/(?:apply|cards|files|dashboard/reset|dashboard/invitation)/(?!\{|finished\b)[A-Za-z0-9_-][^\s\"'?]*"
+)
+
+
+def _logs_the_stack_wrote(base: Path) -> dict[Path, str]:
+    """Every log file a test's stack wrote (make run's .data/logs/, an API process's output)."""
+    return {path: path.read_text(errors="replace") for path in base.rglob("*.log") if path.is_file()}
+
+
 def _webhook_secrets(factory: sessionmaker[Session]) -> list[str]:
     with factory() as session:
         endpoints = session.scalars(select(WebhookEndpoint)).all()
@@ -84,3 +97,16 @@ def test_no_card_numbers_or_api_keys_in_the_database_or_logs(
         assert secret not in database, f"{secret[:10]}… is stored in plain text"
         assert secret.encode() not in on_disk, f"{secret[:10]}… is in the database file"
         assert secret not in service_logs, f"{secret[:10]}… was logged"
+
+
+def test_no_application_card_or_account_link_in_any_log(
+    log_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The access log (every request the tests' API answered) and every other log names a link's route,
+    never its token: whoever reads the logs gets no contractor's application or card, no member's account."""
+    logs = _service_logs(log_file.read_text(errors="replace"))
+    assert "gigcover.access" in logs, "the API's access log is part of what the run logged"
+    written = {log_file: logs, **_logs_the_stack_wrote(tmp_path_factory.getbasetemp())}
+    for path, content in written.items():
+        leaked = sorted(set(CAPABILITY_LINK.findall(content)))
+        assert not leaked, f"{path.name} holds links with their tokens: {leaked[:5]}"
