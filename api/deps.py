@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from api.client_address import client_address
 from api.errors import ApiError, invalid_input
 from api.throttle import SharedCounter
 from api.workflow_calls import workflows
@@ -103,7 +104,7 @@ CurrentTenant = Annotated[Tenant, Depends(get_tenant)]
 def get_actor(request: Request, _tenant: CurrentTenant) -> Actor:
     """Who the audit log says made a change through the API: the key (by its hint) and the address."""
     row: ApiKey = request.state.api_key
-    return Actor(f"API key {row.key_hint}", ip_address=request.client.host if request.client else "")
+    return Actor(f"API key {row.key_hint}", ip_address=client_address(request.scope))
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]

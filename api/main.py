@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from api.access_log import AccessLog
+from api.client_address import install_trusted_proxies
 from api.dashboard.app import install_dashboard
 from api.deps import no_nul_in_parameters
 from api.docs import install_docs
@@ -93,7 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimits, max_bytes=settings.max_request_bytes, max_json_depth=settings.max_json_depth
     )
-    app.add_middleware(RequestIdMiddleware)  # added last = outermost
+    app.add_middleware(AccessLog)
+    app.add_middleware(RequestIdMiddleware)
+    install_trusted_proxies(app, settings)  # added last = outermost: every other part sees the client
 
     v1 = APIRouter(prefix=API_PREFIX, dependencies=[Depends(no_nul_in_parameters)])
     for module in (

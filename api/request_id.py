@@ -9,6 +9,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.access_log import loggable_path
 from common.ids import new_id
 from common.logs import new_log_context
 
@@ -39,7 +40,8 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            log.exception("unhandled error in %s %s (%s)", scope.get("method"), scope.get("path"), request_id)
+            path = loggable_path(scope)  # the route's template: a path may carry a link's token
+            log.exception("unhandled error in %s %s (%s)", scope.get("method"), path, request_id)
             if started:
                 raise
             body = json.dumps(

@@ -15,22 +15,33 @@ from typing import Any
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from api.access_log import ServerConfig
 from common.logs import configure_logging
 from common.settings import Settings, get_settings, refuse_bad_settings
 from observability.http_metrics import MULTIPROCESS_DIRECTORY
 
 
 def server_config(
-    app: Callable[..., Any] | str, host: str, port: int, settings: Settings, log_level: str = "info"
+    app: Callable[..., Any] | str,
+    host: str,
+    port: int,
+    settings: Settings,
+    log_level: str = "info",
+    own_access_log: bool = True,
 ) -> uvicorn.Config:
-    """``app`` is an application, or the import path of a factory that makes one."""
-    return uvicorn.Config(
+    """``app`` is an application, or the import path of a factory that makes one. Its access log is the
+    app's (api/access_log.py: route templates, never a link's token), not uvicorn's."""
+    return ServerConfig(
         app,
         host=host,
         port=port,
         factory=isinstance(app, str),
         timeout_keep_alive=settings.api_keep_alive_seconds,
+        # The client's address is derived in one place, the app (api/client_address.py, from
+        # GIGCOVER_TRUSTED_PROXIES); uvicorn's own would believe X-Forwarded-For from any loopback peer.
+        proxy_headers=False,
         log_level=log_level,
+        own_access_log=own_access_log,
         # JSON logs: uvicorn's own loggers go through ours (common/logs.py) instead of its text handlers.
         **({"log_config": None} if settings.log_format == "json" else {}),
     )

@@ -16,6 +16,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.client_address import client_address
 from db.models import RateCounter
 from db.upsert import insert_for
 
@@ -98,12 +99,6 @@ TOO_MANY = (
 )
 
 
-def client_address(scope: Scope) -> str:
-    """The address the request came from (behind a proxy that uvicorn trusts, the forwarded one)."""
-    client = scope.get("client")
-    return client[0] if client else "unknown"
-
-
 class HostedLinkThrottle:
     """Pure ASGI middleware on the hosted pages (``/apply/…``, ``/cards/…``), whose link is the contractor's
     access: each answer 404 (a link that does not exist) counts against the address that asked; an address
@@ -119,7 +114,7 @@ class HostedLinkThrottle:
             await self.app(scope, receive, send)
             return
         factory: sessionmaker[Session] = scope["app"].state.session_factory
-        bucket = f"link:{client_address(scope)}"
+        bucket = f"link:{client_address(scope) or 'unknown'}"
         wait = await anyio.to_thread.run_sync(self._with_session(factory, self.counter.full, bucket))
         if wait is not None:
             await _too_many(send, wait)

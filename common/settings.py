@@ -49,6 +49,13 @@ class Settings(BaseSettings):
         "window ends (0: no limit).",
     )
     unknown_link_window_seconds: int = Field(600, description="The window unknown_link_limit counts over.")
+    trusted_proxies: str = Field(
+        "",
+        description="Addresses or networks, comma-separated (e.g. `10.0.0.5,10.1.0.0/16`), of the proxies "
+        "or load balancers in front of the API: only a connection from one of them may name the client in "
+        "X-Forwarded-For (and the scheme in X-Forwarded-Proto). Empty: none, the client is the connection's "
+        "address. Every per-address limit and the audit log use that address.",
+    )
     database_url: str = Field("", description="SQLAlchemy URL; empty means a SQLite file in data_dir.")
     database_pool_size: int = Field(
         32, description="Connections each process keeps open (the worker runs 32 activity threads)."
@@ -228,13 +235,29 @@ def _stripe_problems(settings: Settings) -> list[str]:
     return problems
 
 
+def trusted_proxy_networks(settings: Settings) -> list[str]:
+    return [item.strip() for item in settings.trusted_proxies.split(",") if item.strip()]
+
+
+def _proxy_problems(settings: Settings) -> list[str]:
+    from ipaddress import ip_network
+
+    problems = []
+    for item in trusted_proxy_networks(settings):
+        try:
+            ip_network(item, strict=False)
+        except ValueError:
+            problems.append(f"GIGCOVER_TRUSTED_PROXIES: {item!r} is not an IP address or network")
+    return problems
+
+
 def check_settings(settings: Settings) -> None:
     """What the API and the worker check before they start: each environment's Stripe keys are of its own
     mode (a production deployment never charges cards in test mode, a sandbox never in live mode), and the
-    encryption keys are usable. Raises SettingsError naming every problem."""
+    encryption keys are usable, the trusted proxies are addresses. Raises SettingsError naming them."""
     from common.encryption import key_problems  # common.encryption reads these settings
 
-    problems = _stripe_problems(settings) + key_problems(settings)
+    problems = _stripe_problems(settings) + key_problems(settings) + _proxy_problems(settings)
     if problems:
         raise SettingsError("; ".join(problems))
 

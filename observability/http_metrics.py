@@ -40,7 +40,7 @@ class ApiMetrics:
 MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own setting, read at its import
 
 
-def _route(scope: Scope) -> str:
+def route_template(scope: Scope) -> str:
     """The route's path template (``/api/v1/contractors/{contractor_id}``): one label per route, not per id.
     A route of an included router knows its template without the router's prefix, so the template takes
     the place of the path's last segments and the prefix's literal segments stay as they are."""
@@ -74,7 +74,7 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            route, method = _route(scope), scope["method"]
+            route, method = route_template(scope), scope["method"]
             self.metrics.requests.labels(route, method, str(status)).inc()
             self.metrics.latency.labels(route, method).observe(time.perf_counter() - started)
 

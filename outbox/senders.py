@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.settings import Settings
 from common.webhook_signature import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
 from db.models import EmailMessage, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from integrations.bounded_http import bounded_client, exchange
 from integrations.outbound import TargetRefused, pin
 from outbox.records import OutboxItem, event_payload
 
@@ -43,13 +44,12 @@ class WebhookSender:
         self._sessions = session_factory
         self._timeout = timeout_seconds
         self._sandbox_private = sandbox_private_targets
-        self._http = httpx.Client(
-            timeout=timeout_seconds, follow_redirects=False, headers={"User-Agent": USER_AGENT}
-        )
+        self._http = bounded_client(headers={"User-Agent": USER_AGENT})
 
     def attempt(self, delivery_id: str, attempted_at: float, at_most: float = math.inf) -> int:
-        """POST the signed event once, waiting the configured timeout or ``at_most`` seconds, whichever is
-        shorter; returns the endpoint's 2xx status."""
+        """POST the signed event once, the whole exchange taking at most the configured timeout or
+        ``at_most`` seconds, whichever is shorter, and reading at most 64 KiB of the answer (only its status
+        counts); returns the endpoint's 2xx status."""
         with self._sessions() as session:
             delivery = session.scalar(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id))
             if delivery is None:
@@ -80,8 +80,11 @@ class WebhookSender:
         error: str | None = None
         try:
             target = pin(url, environment, self._sandbox_private)  # checked again, on what is connected to
-            response = self._http.post(
+            response = exchange(
+                self._http,
+                "POST",
                 target.url,
+                min(at_most, self._timeout),
                 content=body,
                 headers={
                     **target.headers,
@@ -91,7 +94,6 @@ class WebhookSender:
                     "ten99policy-delivery-id": delivery_id,
                 },
                 extensions=target.extensions,
-                timeout=min(at_most, self._timeout),
             )
             status = response.status_code
             if not 200 <= status < 300:

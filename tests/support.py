@@ -42,7 +42,12 @@ def serve(app: FastAPI, port: int | None = None, settings: "Settings | None" = N
     from common.settings import Settings
 
     port = port or free_port()
-    config = server_config(app, "127.0.0.1", port, settings or Settings.model_construct(), "warning")
+    # The API (given its settings) logs each request, as make run's does (tests/test_zz_no_secrets.py reads
+    # the log); the fakes around it log warnings only.
+    api = settings is not None
+    config = server_config(
+        app, "127.0.0.1", port, settings or Settings.model_construct(), "info" if api else "warning", api
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -13,6 +13,7 @@ import pytest
 import ten99policy
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.main import create_app
 from api.throttle import SharedCounter
 from common.settings import Settings
 from tests.support import (
@@ -24,6 +25,7 @@ from tests.support import (
     job_fields,
     make_org,
     process_env,
+    serve,
 )
 
 HOUR = 3600
@@ -126,7 +128,7 @@ def test_the_counter_is_shared_by_separate_limiters(session_factory: sessionmake
 
 
 @pytest.mark.usefixtures("worker")
-def test_unknown_links_are_throttled_per_address(api_url: str, org: Org) -> None:
+def test_unknown_links_are_throttled_per_address(api_url: str, org: Org, settings: Settings) -> None:
     with httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http:
         entity = http.post("/entities", json=entity_fields()).json()["id"]
         contractor = http.post("/contractors", json=contractor_fields()).json()["id"]
@@ -137,9 +139,15 @@ def test_unknown_links_are_throttled_per_address(api_url: str, org: Org) -> None
         application = http.post("/apply/sessions", json={"quote": quote["id"], **urls}).json()
     link = application["url"].removeprefix(api_url)
     guesser, contractor_address = "198.51.100.23", "203.0.113.40"  # told by a trusted proxy
+    # The API behind a proxy on loopback (GIGCOVER_TRUSTED_PROXIES), which names each client.
+    proxied = settings.model_copy(update={"trusted_proxies": "127.0.0.1"})
+    with serve(create_app(proxied), settings=proxied) as behind_proxy:
+        _throttled_per_address(behind_proxy, link, guesser, contractor_address)
 
+
+def _throttled_per_address(url: str, link: str, guesser: str, contractor_address: str) -> None:
     def get(path: str, address: str) -> httpx.Response:
-        return httpx.get(f"{api_url}{path}", headers={"X-Forwarded-For": address}, timeout=30)
+        return httpx.get(f"{url}{path}", headers={"X-Forwarded-For": address}, timeout=30)
 
     deadline = time.monotonic() + 15  # the page needs the application's workflow started
     while get(link, contractor_address).status_code != 200:

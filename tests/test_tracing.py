@@ -21,7 +21,9 @@ def test_one_trace_from_the_api_through_the_workflow_to_its_activities(
         timeout=180,
     )
     assert probe.returncode == 0, probe.stderr[-3000:]
-    spans = [json.loads(line) for line in probe.stdout.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in probe.stdout.splitlines() if line.startswith("{")]
+    link = next(line["link"] for line in lines if "link" in line)
+    spans = [line for line in lines if "link" not in line]
     by_trace: dict[str, list[str]] = defaultdict(list)
     for span in spans:
         by_trace[span["trace_id"]].append(span["name"])
@@ -34,3 +36,9 @@ def test_one_trace_from_the_api_through_the_workflow_to_its_activities(
         "RunActivity:",
     ):
         assert any(name.startswith(step) for name in names), (step, names)
+
+    # The application link's token is the contractor's access: no span names it, in any attribute.
+    token = link.rsplit("/", 1)[1]
+    page = next(span for span in spans if span["name"] == "GET /apply/{token}")
+    assert page["attributes"]["http.target"] == "/apply/{token}", page
+    assert not [span for span in spans if token in json.dumps(span)]

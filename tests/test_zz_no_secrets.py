@@ -3,15 +3,17 @@ no webhook signing secret is anywhere in the database (as stored, and in the SQL
 the service logged; no contractor's tax id is in the database as stored, its file, the logs or the
 document store (the files of certificates, bills and uploaded contractor CSVs on disk); and no stored email
 keeps a capability link: no application, card, file, invitation or reset link, and none of the tokens the
-SMTP server received, is in the readable copy of any email recorded by the suite. (Card numbers go from the
-browser to Stripe, never to us; only hashes of API keys are stored; CreatorIQ keys, webhook secrets and tax
-ids are stored encrypted, see common/encryption.py; an uploaded CSV is deleted once imported.)"""
+SMTP server received, is in the readable copy of any email recorded by the suite; and no log of the run
+(the access log included) holds a capability link's token. (Card numbers go from the browser to Stripe,
+never to us; only hashes of API keys are stored; CreatorIQ keys, webhook secrets and tax ids are stored
+encrypted, see common/encryption.py; an uploaded CSV is deleted once imported.)"""
 
 import re
 import subprocess
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,6 +64,19 @@ def _service_logs(logs: str) -> str:
     )
 
 
+# A capability path (application, card, document, reset or invitation link) with its token, not a template.
+CAPABILITY_LINK = re.compile(
+    r"(?:^|[\s\"'(=]|://[^/\s\"']+)"  # where a path starts: at a space or quote, or after a URL's host
+    r"(/(?:apply|cards|files|dashboard/reset|dashboard/invitation)/(?!\{|finished\b)[A-Za-z0-9_-][^\s\"'?]*)",
+    re.MULTILINE,
+)
+
+
+def _logs_the_stack_wrote(base: Path) -> dict[Path, str]:
+    """Every log file a test's stack wrote (make run's .data/logs/, an API process's output)."""
+    return {path: path.read_text(errors="replace") for path in base.rglob("*.log") if path.is_file()}
+
+
 def _webhook_secrets(factory: sessionmaker[Session]) -> list[str]:
     with factory() as session:
         endpoints = session.scalars(select(WebhookEndpoint)).all()
@@ -94,7 +109,7 @@ def test_no_card_numbers_or_api_keys_in_the_database_or_logs(
 
 
 # A capability link as emails carry one: the path, then the token (or, for old card links, an id).
-CAPABILITY_LINK = re.compile(
+EMAILED_LINK = re.compile(
     r"/(?:apply|cards|files|dashboard/invitation|dashboard/reset)/([A-Za-z0-9_\-]{8,})"
 )
 
@@ -106,7 +121,7 @@ def _mailed_tokens(smtp_sink: SmtpSink) -> set[str]:
         for part in ("plain", "html"):
             body = message.get_body(preferencelist=(part,))  # type: ignore[attr-defined]
             if body is not None:
-                found.update(CAPABILITY_LINK.findall(body.get_content()))
+                found.update(EMAILED_LINK.findall(body.get_content()))
     return found
 
 
@@ -120,7 +135,7 @@ def test_no_stored_email_keeps_a_capability_link(
     readable = "\n".join(
         f"{subject}\n{text_body}\n{html_body}" for _, subject, text_body, html_body, _ in stored
     )
-    found = CAPABILITY_LINK.search(readable)
+    found = EMAILED_LINK.search(readable)
     assert found is None, f"a stored email keeps the link …{found.group(0)[:24] if found else ''}"
     assert WITHHELD in readable  # the suite did record emails with links
     mailed = _mailed_tokens(smtp_sink)
@@ -165,3 +180,16 @@ def test_no_tax_id_in_the_database_the_document_store_or_logs(
         assert tax_id.encode() not in on_disk, f"…{tax_id[-4:]} is in the database file"
         assert tax_id.encode() not in documents, f"…{tax_id[-4:]} is in the document store"
         assert tax_id not in logs, f"…{tax_id[-4:]} was logged"
+
+
+def test_no_application_card_or_account_link_in_any_log(
+    log_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The access log (every request the tests' API answered) and every other log names a link's route,
+    never its token: whoever reads the logs gets no contractor's application or card, no member's account."""
+    logs = _service_logs(log_file.read_text(errors="replace"))
+    assert "gigcover.access" in logs, "the API's access log is part of what the run logged"
+    written = {log_file: logs, **_logs_the_stack_wrote(tmp_path_factory.getbasetemp())}
+    for path, content in written.items():
+        leaked = sorted(set(CAPABILITY_LINK.findall(content)))
+        assert not leaked, f"{path.name} holds links with their tokens: {leaked[:5]}"

@@ -61,12 +61,18 @@ async def main(address: str, database_url: str, stripe: str) -> None:
                             json={"contractor": contractor, "job": job, "coverage_type": ["general"]},
                         )
                     ).json()["id"]
-                    session = (
+                    opened = (
                         await http.post(
                             "/apply/sessions",
                             json={"quote": quote, "success_url": url, "cancel_url": url},
                         )
-                    ).json()["id"]
+                    ).json()
+                    session, link = opened["id"], opened["url"]
+                    print(json.dumps({"link": link}), flush=True)
+                    for _ in range(50):  # the contractor opens the link (once its workflow runs)
+                        if (await http.get(f"{link}?from=email")).status_code == 200:
+                            break
+                        await asyncio.sleep(0.2)
                     expired = await http.post(f"/apply/sessions/{session}/expire")
                     assert expired.status_code == 200, expired.text
     for span in exporter.get_finished_spans():

@@ -7,6 +7,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from api.client_address import client_address
 from api.dashboard.security import SESSION_COOKIE, secrets_of
 from api.deps import DbSession
 from domain.roles import Capability, Role, may
@@ -65,10 +66,6 @@ class Viewer:
         )
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else ""
-
-
 def session_token(request: Request) -> str | None:
     return secrets_of(request).unseal(request.cookies.get(SESSION_COOKIE))
 
@@ -79,7 +76,7 @@ def current_viewer(request: Request, session: DbSession) -> Viewer:
     if found is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInNeeded(target if request.method == "GET" else "/dashboard")
-    viewer = Viewer(found, client_address(request))
+    viewer = Viewer(found, client_address(request.scope))
     request.state.viewer = viewer
     return viewer
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.client_address import client_address
 from api.deps import AppSettings, DbSession, Workflows
 from api.errors import ApiError
 from api.hosted.rendering import NO_STORE, TEMPLATES, redirect
@@ -287,7 +288,7 @@ def submit_signature(
     signature = SignatureInput(
         typed_name=form.typed_name.strip(),
         consent=form.consent == "yes",
-        ip_address=request.client.host if request.client else "unknown",
+        ip_address=client_address(request.scope) or "unknown",
     )
     return _submit(workflows, session, token, "sign", signature)
 

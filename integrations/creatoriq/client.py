@@ -3,7 +3,8 @@
 Every request for one API key keeps to CreatorIQ's 5 requests per second: across every worker when the
 caller passes a shared ``pace`` (db/pace.py: evenly spaced slots in the database), else within the process.
 Transient failures (connection errors, 429, 5xx) are retried with exponential backoff, honouring
-Retry-After; a refused key (403) or an unknown id (400/404) is final.
+Retry-After; a refused key (403) or an unknown id (400/404) is final. Each request and its answer take at
+most the client's timeout in all, and an answer is read up to MAX_ANSWER_BYTES (integrations/bounded_http).
 """
 
 import hashlib
@@ -16,12 +17,14 @@ from pyrate_limiter import Duration, Limiter, Rate
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from common.settings import Settings
+from integrations.bounded_http import bounded_client, exchange
 
 DEFAULT_BASE_URL = "https://apis.creatoriq.com"
 REQUESTS_PER_SECOND = 5
 PAGE_SIZE = 50
 WINDOW_MARGIN_MS = 150
 CUSTOM_FIELDS_SECTION = "PublishersCustomFields"
+MAX_ANSWER_BYTES = 4 * 1024 * 1024  # a page of 50 creators with their custom fields is far smaller
 
 
 class CreatorIQError(Exception):
@@ -108,10 +111,9 @@ class CreatorIQClient:
         self._bucket = _bucket_of(api_key)
         self._wait_turn = pace or _process_pace(self._bucket, requests_per_second)
         self._attempts = attempts
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/"),
-            headers={"x-api-key": api_key, "accept": "application/json"},
-            timeout=timeout,
+        self._timeout = timeout
+        self._http = bounded_client(
+            base_url=base_url.rstrip("/"), headers={"x-api-key": api_key, "accept": "application/json"}
         )
 
     @classmethod
@@ -143,7 +145,7 @@ class CreatorIQClient:
     def _send(self, method: str, path: str, **kwargs: Any) -> Any:
         self._wait_turn(self._bucket)
         try:
-            response = self._http.request(method, path, **kwargs)
+            response = exchange(self._http, method, path, self._timeout, MAX_ANSWER_BYTES, **kwargs)
         except httpx.TransportError as error:
             raise _Transient(None, f"CreatorIQ unreachable: {type(error).__name__}") from error
         if response.status_code == 429 or response.status_code >= 500:
@@ -159,6 +161,10 @@ class CreatorIQClient:
             raise CreatorIQNotFound(response.status_code, f"CreatorIQ has no such object: {path}")
         if response.status_code >= 300:
             raise CreatorIQError(response.status_code, f"CreatorIQ answered {response.status_code}")
+        if not response.complete:
+            raise CreatorIQError(
+                response.status_code, f"CreatorIQ answered more than {MAX_ANSWER_BYTES} bytes"
+            )
         return response.json() if response.content else None
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:

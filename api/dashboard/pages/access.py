@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
-from api.dashboard.auth import CurrentViewer, client_address, session_token
+from api.client_address import client_address
+from api.dashboard.auth import CurrentViewer, session_token
 from api.dashboard.rendering import form_model, page, redirect
 from api.dashboard.security import SESSION_COOKIE, secrets_of
 from api.deps import AppSettings, DbSession
@@ -37,7 +38,7 @@ def sign_in(
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/dashboard",
 ) -> Response:
-    address = client_address(request)
+    address = client_address(request.scope)
     try:
         member = members.authenticate(session, email, password, address)
     except DomainError as error:
