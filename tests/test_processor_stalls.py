@@ -12,6 +12,7 @@ request that moved money again.
 
 import asyncio
 import contextlib
+import re
 import socket
 import time
 import uuid
@@ -28,7 +29,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 import services.workflow_calls
 from common.settings import Settings
-from db.models import Payment
+from db.models import ApplicationSession, Payment
 from integrations.stripe_gateway import StripeGateway
 from services.lookups import card_on_file
 from tests.held_processor import HeldProcessor
@@ -242,6 +243,57 @@ async def test_an_invoice_whose_update_outlives_the_request_is_accepted_and_repl
             assert state.collected == final
         await handle.terminate("test over")
     assert len(refunds_of(localstripe, a.assignment_id)) == 1
+
+
+async def test_completing_an_application_while_the_processor_is_slow_says_it_will_finish(
+    temporal: Client,
+    temporal_address: str,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The contractor clicks "Complete application" while the processor sits on the capture: the page says
+    it is working, and, once the page's wait is over, that it will finish by itself and email them (not a
+    500, not "try again"); it does finish, with one capture."""
+    monkeypatch.setattr(services.workflow_calls, "UPDATE_TIMEOUT", 3.0)
+    factory = session_factory
+    app = await asyncio.to_thread(open_session, api_url, org, factory, settings)
+    card_id = await asyncio.to_thread(card, localstripe, "4242424242424242")
+    with factory() as session:
+        token = session.scalar(
+            select(ApplicationSession.token).where(ApplicationSession.id == app.session_id)
+        )
+    with (
+        HeldProcessor(localstripe).running() as proxy,
+        worker_behind(proxy, temporal_address, settings, factory) as queue,
+    ):
+        handle = await start(temporal, app, task_queue=queue)
+        await to_final_review(handle, card_id)
+        proxy.hold("POST", r"/v1/payment_intents/[^/]+/capture", 20, "request")
+        async with httpx.AsyncClient(base_url=api_url, timeout=60) as browser:
+            page = await browser.get(f"/apply/{token}")
+            assert "Review and complete" in page.text
+            assert re.search(r'role="status"[^>]*hidden>Completing your application and charging', page.text)
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert csrf
+            done = await browser.post(f"/apply/{token}/final_review", data={"csrf_token": csrf.group(1)})
+            assert done.status_code == 303, done.text
+            shown = await browser.get(done.headers["location"])
+            assert "We are still completing your application" in shown.text
+            assert "we will email you when it is done" in shown.text
+        await asyncio.to_thread(proxy.settled)
+        await until(lambda: _completed(factory, app.session_id), 60)
+    assert intents_of(localstripe, app.session_id) == [("succeeded", app.premium)]
+    assert [status for status, _ in payments_keyed(factory, f"application-{app.session_id}:")] == ["captured"]
+
+
+def _completed(factory: sessionmaker[Session], session_id: str) -> bool:
+    with factory() as session:
+        row = session.scalar(select(ApplicationSession).where(ApplicationSession.id == session_id))
+        return row is not None and row.status == "APPLICATION_COMPLETE"
 
 
 def _contractor_and_job(factory: sessionmaker[Session], a: AssignmentInput) -> tuple[str, str]:
