@@ -13,7 +13,10 @@ request that moved money again.
 import asyncio
 import contextlib
 import re
+import signal
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -33,9 +36,9 @@ from db.models import ApplicationSession, Payment
 from integrations.stripe_gateway import StripeGateway
 from services.lookups import card_on_file
 from tests.held_processor import HeldProcessor
-from tests.support import Org, card, intents_of, raw_stripe, refunded_to, worker_running
+from tests.support import Org, card, free_port, intents_of, raw_stripe, refunded_to, worker_running
 from tests.test_application_workflow import open_session, start, to_final_review
-from tests.test_assignment_workflow import charges, make_assignment, status_of
+from tests.test_assignment_workflow import charges, emails, make_assignment, status_of
 from workflows.application import ApplicationWorkflow
 from workflows.assignment import AssignmentWorkflow
 from workflows.assignment_messages import AssignmentInput, InvoiceAdjustment
@@ -186,6 +189,64 @@ async def test_a_processor_that_stops_answering_mid_hold_or_mid_capture_moves_mo
         application("hold", r"/v1/payment_intents/[^/]+/confirm", "answer"),
         application("capture", r"/v1/payment_intents/[^/]+/capture", "request"),
     )
+
+
+@pytest.fixture
+def own_localstripe() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A localstripe process of the test's own (``make run``'s launcher), so the test can pause it."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack.localstripe_server", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        assert process.poll() is None and time.monotonic() < deadline, "localstripe did not start"
+        time.sleep(0.1)
+    try:
+        yield f"http://127.0.0.1:{port}", process
+    finally:
+        process.send_signal(signal.SIGCONT)
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_the_processor_paused_as_the_charge_falls_due_charges_once(
+    temporal: Client,
+    temporal_address: str,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    own_localstripe: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    """The issue's own reproduction: the local Stripe SIGSTOPped for 40 s just as a repeat assignment's
+    charge falls due (longer than the charge step's 30 s), then SIGCONTed: one charge, one payments row."""
+    base, process = own_localstripe
+    mine = settings.model_copy(
+        update={"stripe_api_base": base, "stripe_timeout_seconds": 3.0, "stripe_network_retries": 0}
+    )
+    factory = session_factory
+    a = await asyncio.to_thread(make_assignment, api_url, org, factory, mine, base)
+    a = a.model_copy(update={"notice_seconds": 3})
+    queue = f"stalls-{uuid.uuid4().hex[:8]}"
+    with worker_running(temporal_address, mine.model_copy(update={"task_queue": queue}), factory):
+        handle = await temporal.start_workflow(
+            AssignmentWorkflow.run, a, id=f"assignment-{a.assignment_id}", task_queue=queue
+        )
+        await until(lambda: "assignment_charge_reminder" in emails(factory, a.assignment_id), 30)
+        process.send_signal(signal.SIGSTOP)
+        try:
+            await asyncio.sleep(PAST_A_MONEY_STEP + 5)
+        finally:
+            process.send_signal(signal.SIGCONT)
+        await until(lambda: status_of(factory, a.assignment_id) == "active", 90)
+        await asyncio.sleep(2)
+        await handle.terminate("test over")
+    assert charges(base, a) == [("succeeded", a.premium)]
+    rows = payments_keyed(factory, f"assignment-{a.assignment_id}:charge")
+    assert [status for status, _ in rows] == ["captured"], rows
 
 
 async def test_an_invoice_whose_update_outlives_the_request_is_accepted_and_replayed(
