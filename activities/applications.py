@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.base import MoneyActivities, charge_succeeded, row_of
+from activities.base import MoneyActivities, charge_succeeded, processor_time, row_of
 from common import representations as render
 from db.models import ApplicationSession, Assignment, Contractor, Job, Organization, Payment, Policy, Quote
 from documents.issuing import document_store, issue_policy_certificates
@@ -117,17 +117,20 @@ class ApplicationActivities(MoneyActivities):
             customer = row.stripe_customer_id
             if customer is None:
                 raise ApplicationError("the card form was not prepared for this session", non_retryable=True)
-            payment = self._claim_payment(session, request.idempotency_key, request.amount)
+            payment, claimed = self._claim_payment(session, request.idempotency_key, request.amount)
+            session.commit()  # the intent is recorded before the hold is asked for
             stripe = self._stripe.for_environment(row.environment)  # the sandbox's test keys, or live keys
             try:
-                card = stripe.save_card(customer, request.payment_method_id)
-                intent = payment.payment_intent_id or stripe.authorize(
-                    customer,
-                    request.payment_method_id,
-                    request.amount,
-                    {"session": row.id, "organization": row.organization_id},
-                    request.idempotency_key,
-                )
+                with processor_time():
+                    card = stripe.save_card(customer, request.payment_method_id)
+                    intent = payment.payment_intent_id or stripe.authorize(
+                        customer,
+                        request.payment_method_id,
+                        request.amount,
+                        {"session": row.id, "organization": row.organization_id},
+                        request.idempotency_key,
+                        look_first=not claimed,  # an earlier attempt may have held it: ask first
+                    )
             except CardDeclined as declined:
                 payment.status = PaymentStatus.DECLINED
                 session.commit()
@@ -180,10 +183,11 @@ class ApplicationActivities(MoneyActivities):
             email_id=f"em_{key}",
         )
 
-    def _claim_payment(self, session: Session, key: str, amount: int) -> Payment:
+    def _claim_payment(self, session: Session, key: str, amount: int) -> tuple[Payment, bool]:
+        """The key's Payment row, and whether this attempt made it (else an earlier one did)."""
         existing = session.scalar(select(Payment).where(Payment.idempotency_key == key))
         if existing is not None:
-            return existing
+            return existing, False
         payment = Payment(
             idempotency_key=key, amount=amount, status=PaymentStatus.CREATING, created=int(time.time())
         )
@@ -192,8 +196,8 @@ class ApplicationActivities(MoneyActivities):
             session.flush()
         except IntegrityError:
             session.rollback()
-            return self._claim_payment(session, key, amount)
-        return payment
+            return self._claim_payment(session, key, amount)[0], False
+        return payment, True
 
     @activity.defn
     def release_hold(self, payment_intent_id: str) -> None:
@@ -202,7 +206,8 @@ class ApplicationActivities(MoneyActivities):
         with self._sessions() as session:
             environment = _session(session, session_id).environment
         try:
-            self._stripe.for_environment(environment).cancel(payment_intent_id)
+            with processor_time():
+                self._stripe.for_environment(environment).cancel(payment_intent_id)
         except StripeRefused as refused:  # no such hold (any more): there is nothing left to release
             log.warning("Stripe refused to release hold %s: %s", payment_intent_id, refused.message)
 
@@ -213,7 +218,8 @@ class ApplicationActivities(MoneyActivities):
             environment = _session(session, request.session_id).environment
         stripe = self._stripe.for_environment(environment)
         try:
-            amount = stripe.capture(request.payment_intent_id, request.idempotency_key)
+            with processor_time():
+                amount = stripe.capture(request.payment_intent_id, request.idempotency_key)
         except StripeRefused as refused:  # the hold lapsed or was released: capturing again cannot work
             raise ApplicationError(refused.message, type="CaptureRefused", non_retryable=True) from None
         with self._sessions() as session:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio import activity
 
-from activities.base import MoneyActivities, charge_succeeded, row_of
+from activities.base import MoneyActivities, charge_succeeded, processor_time, row_of
 from activities.refusals import refusals_are_final
 from common import representations as render
 from db.models import (
@@ -95,6 +95,8 @@ class AssignmentActivities(MoneyActivities):
             source = card_on_file(session, row.contractor_id)
             if source is None or source.stripe_customer_id is None or source.payment_method_id is None:
                 return ChargeOutcome(ok=False, message="there is no card on file")
+            # The intent is recorded before the charge is asked for: a retry that finds it (the answer to an
+            # earlier attempt may never have come) asks the processor what the key charged first.
             payment = done or Payment(
                 idempotency_key=request.idempotency_key,
                 amount=request.amount,
@@ -104,13 +106,15 @@ class AssignmentActivities(MoneyActivities):
             session.add(payment)
             session.commit()
             try:
-                intent = self._stripe.for_environment(row.environment).charge_saved_card(
-                    source.stripe_customer_id,
-                    source.payment_method_id,
-                    request.amount,
-                    {"assignment": row.id, "organization": row.organization_id},
-                    request.idempotency_key,
-                )
+                with processor_time():
+                    intent = self._stripe.for_environment(row.environment).charge_saved_card(
+                        source.stripe_customer_id,
+                        source.payment_method_id,
+                        request.amount,
+                        {"assignment": row.id, "organization": row.organization_id},
+                        request.idempotency_key,
+                        look_first=done is not None,
+                    )
             except CardDeclined as declined:
                 payment.status = PaymentStatus.DECLINED
                 session.commit()

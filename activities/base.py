@@ -3,20 +3,41 @@ loading the row an activity is about (a missing one is final: retrying will not 
 
 import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from common.settings import Settings
 from db.models import Payment, TenantResource
 from domain.statuses import PaymentStatus
-from integrations.stripe_gateway import StripeGateway, StripeRefused
+from integrations.stripe_gateway import StripeGateway, StripeRefused, deadline
 from outbox.dispatch import Dispatcher
 from outbox.records import record_event
 
 R = TypeVar("R", bound=TenantResource)
+# The processor's calls of an attempt end this long before the attempt's own timeout: the next attempt (which
+# asks the processor what the key made) never runs beside a request of this one still waiting for an answer.
+ATTEMPT_MARGIN_SECONDS = 3.0
+
+
+@contextmanager
+def processor_time() -> Iterator[None]:
+    """Within an activity, bound every processor call to what is left of this attempt's start-to-close."""
+    info = activity.info() if activity.in_activity() else None
+    if info is None or info.start_to_close_timeout is None:
+        yield
+        return
+    ends = info.started_time + info.start_to_close_timeout
+    left = (ends - datetime.now(UTC)).total_seconds() - ATTEMPT_MARGIN_SECONDS
+    with deadline(left):
+        yield
 
 
 def row_of(session: Session, model: type[R], row_id: str) -> R:
@@ -63,26 +84,36 @@ class MoneyActivities:
     def _refund_once(
         self, environment: str, payment_intent_id: str, amount: int, metadata: dict[str, str], key: str
     ) -> str:
-        """Refund ``amount`` of a payment exactly once for ``key``: a retry (or a crash after Stripe
-        answered) finds the Payment row, or Stripe's own idempotency answers with the same refund."""
+        """Refund ``amount`` of a payment exactly once for ``key``. The intent is recorded first (a
+        ``refunding`` row), so a retry whose predecessor's answer never came asks the processor for the
+        refund made under the key before asking for one; a finished one is found in the row."""
         with self._sessions() as session:
-            done = session.scalar(select(Payment).where(Payment.idempotency_key == key))
-            if done is not None and done.payment_intent_id:
-                return done.payment_intent_id
-            try:
-                refund = self._stripe.for_environment(environment).refund(
-                    payment_intent_id, amount, metadata, key
-                )
-            except StripeRefused as refused:  # a 4xx: asking again gets the same answer
-                raise ApplicationError(refused.message, type="RefundRefused", non_retryable=True) from None
-            session.add(
-                Payment(
+            payment = session.scalar(select(Payment).where(Payment.idempotency_key == key))
+            if payment is not None and payment.payment_intent_id:
+                return payment.payment_intent_id
+            look_first = payment is not None
+            if payment is None:
+                payment = Payment(
                     idempotency_key=key,
-                    payment_intent_id=refund,
                     amount=-amount,
-                    status=PaymentStatus.REFUNDED,
+                    status=PaymentStatus.REFUNDING,
                     created=int(time.time()),
                 )
-            )
+                session.add(payment)
+                try:
+                    session.commit()
+                except IntegrityError:  # another attempt recorded it a moment ago: it may have asked already
+                    session.rollback()
+                    payment = session.scalar(select(Payment).where(Payment.idempotency_key == key))
+                    assert payment is not None
+                    look_first = True
+            try:
+                with processor_time():
+                    refund = self._stripe.for_environment(environment).refund(
+                        payment_intent_id, amount, metadata, key, look_first=look_first
+                    )
+            except StripeRefused as refused:  # a 4xx: asking again gets the same answer
+                raise ApplicationError(refused.message, type="RefundRefused", non_retryable=True) from None
+            payment.payment_intent_id, payment.status = refund, PaymentStatus.REFUNDED
             session.commit()
             return refund

@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = Field(
         "http://127.0.0.1:8420", description="Stripe API base; empty for the real Stripe."
     )
+    stripe_timeout_seconds: float = Field(
+        10.0, gt=0, le=60, description="How long one request to Stripe may wait for its answer."
+    )
+    stripe_network_retries: int = Field(
+        1, ge=0, le=5, description="Retries of a request to Stripe that got no answer (same idempotency key)."
+    )
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

@@ -587,8 +587,10 @@ class CreatorIQCreator(TenantResource):
 
 
 class Payment(Base):
-    """One Stripe PaymentIntent per (workflow, step, revision) key: the project's own idempotency, because
-    the local Stripe stand-in ignores idempotency keys and real Stripe forgets them after 24 hours."""
+    """One Stripe PaymentIntent (or refund) per (workflow, step, revision) key: the project's own idempotency,
+    because real Stripe forgets keys after 24 hours. Written before the processor is asked (``charging``,
+    ``creating``, ``refunding``); a retry that finds it without an answer asks the processor what the key
+    made (the key is in the object's metadata) before asking again."""
 
     __tablename__ = "payments"
 

@@ -11,13 +11,21 @@ person can use: ``localstripe_elements.js`` beside this file, served after local
 And it keeps test mode and live mode apart as Stripe does: an object belongs to the mode of the key that made
 it (``livemode``), and a key of the other mode neither sees it (404 "No such …") nor uses it, so the sandbox's
 test keys and production's live keys can both run against it and a mix-up shows.
+
+And it honours ``Idempotency-Key`` as Stripe does (localstripe ignores it): the same key with the same
+request answers the first answer again (``Idempotent-Replayed: true``), with another request a 400
+``idempotency_error``, and while the first is still running a 409 ``idempotency_key_in_use``; keys are
+kept 24 hours. PaymentIntents can be listed by ``customer``, as Stripe lists them, so a caller that lost an
+answer can look for what it made.
 """
 
 import argparse
 import contextvars
+import hashlib
 import logging
 import pickle
 import re
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -293,6 +301,90 @@ def separate_modes() -> None:
     server.app.middlewares.append(in_mode)
 
 
+IDEMPOTENCY_WINDOW = 24 * 3600
+# Answers a retry must not replay: refused keys, conflicts and rate limits (the request did not run), and
+# server errors.
+NOT_KEPT = {401, 409, 429}
+
+
+def _stripe_error(status: int, kind: str, message: str, code: str | None = None) -> web.Response:
+    error = {"type": kind, "message": message, **({"code": code} if code else {})}
+    return web.json_response({"error": error}, status=status)
+
+
+def honour_idempotency_keys() -> None:
+    """Stripe's idempotency: a POST with an ``Idempotency-Key`` runs once per (secret key, idempotency key);
+    a repeat with the same path and body gets the first answer again (errors included: a decline stays a
+    decline), a repeat with another request a 400, and one that arrives while the first is running a 409."""
+    kept: dict[tuple[str, str], tuple[float, str, int, bytes, str]] = {}
+    running: set[tuple[str, str]] = set()
+
+    @web.middleware
+    async def idempotent(request: web.Request, handler: Handler) -> web.StreamResponse:
+        key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or not key or not request.path.startswith("/v1/"):
+            return await handler(request)
+        scope = (server.get_api_key(request) or "", key)
+        if scope in running:
+            return _stripe_error(
+                409,
+                "idempotency_error",
+                "There is currently another in-progress request using this Idempotent Key (that probably "
+                "means you submitted twice, and the other request is still going through): "
+                f"{key}. Please try again later.",
+                "idempotency_key_in_use",
+            )
+        running.add(scope)
+        try:
+            body = await request.read()
+            fingerprint = hashlib.sha256(request.path.encode() + b"\n" + body).hexdigest()
+            now = time.time()
+            for stale in [k for k, v in kept.items() if v[0] < now - IDEMPOTENCY_WINDOW]:
+                del kept[stale]
+            if scope in kept:
+                _, first, status, answer, content_type = kept[scope]
+                if first != fingerprint:
+                    return _stripe_error(
+                        400,
+                        "idempotency_error",
+                        "Keys for idempotent requests can only be used with the same parameters they were "
+                        f"first used with. Try using a key other than '{key}' if you meant to execute a "
+                        "different request.",
+                    )
+                headers = {"Idempotent-Replayed": "true", "Idempotency-Key": key}
+                return web.Response(body=answer, status=status, content_type=content_type, headers=headers)
+            try:
+                response = await handler(request)
+            except UserError as error:
+                response = error.to_response()
+            status = response.status
+            if isinstance(response, web.Response) and status < 500 and status not in NOT_KEPT:
+                answer = response.body if isinstance(response.body, bytes) else b""
+                kept[scope] = (now, fingerprint, response.status, answer, response.content_type)
+            response.headers["Idempotency-Key"] = key
+            return response
+        finally:
+            running.discard(scope)
+
+    # First of all: the key is taken before anything reads the body, so a second request that arrives
+    # while the first is still being sent or handled sees it in use.
+    server.app.middlewares.insert(0, idempotent)
+
+
+def list_payment_intents_by_customer() -> None:
+    """``GET /v1/payment_intents?customer=cus_…`` (Stripe has it; localstripe answers 400)."""
+    list_all = resources.PaymentIntent._api_list_all
+
+    def list_for(cls: type, url: str, customer: str | None = None, **kwargs: Any) -> resources.List:
+        found = list_all(url, **kwargs)
+        if customer is not None:
+            resources.Customer._api_retrieve(customer)  # 404 for a customer that does not exist
+            found._list = [pi for pi in found._list if getattr(pi, "customer", None) == customer]
+        return found
+
+    resources.PaymentIntent._api_list_all = classmethod(list_for)  # type: ignore[method-assign,assignment]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -309,6 +401,8 @@ def main() -> None:
         resources.store.update(pickle.loads(args.state_file.read_bytes()))
     index_refunds_by_charge()
     separate_modes()
+    honour_idempotency_keys()
+    list_payment_intents_by_customer()
 
     async def save_state(_app: web.Application) -> None:
         if args.state_file:

@@ -39,3 +39,4 @@ class PaymentStatus(StrEnum):
     CAPTURED = "captured"
     DECLINED = "declined"
     REFUNDED = "refunded"
+    REFUNDING = "refunding"  # recorded before the refund is asked for; its answer may not have come

@@ -11,11 +11,20 @@ one's all live-mode objects (Stripe keeps the two apart: one mode cannot see the
 Every call answers with its result or one of three errors: CardDeclined (the card was refused: a message for
 the contractor), StripeRefused (another 4xx: final, asking again gets the same answer) and StripeUnavailable
 (a 5xx, 429, timeout or lost connection: worth asking again later).
+
+Every call is bounded: each request gets ``stripe_timeout_seconds`` and ``stripe_network_retries`` retries
+(the same idempotency key), and within ``deadline(...)`` (an activity's attempt) no request outlives it, so
+an attempt cut short never leaves a request behind that a retry could race. A call that moves money carries
+its idempotency key in the object's metadata too, so a caller that lost an answer can ask the processor what
+that key made (``look_first``) instead of trusting Stripe's 24-hour idempotency alone.
 """
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 import stripe
 
@@ -63,6 +72,41 @@ def stripe_errors_classified() -> Iterator[None]:
         raise StripeUnavailable(str(error)) from None
 
 
+KEY = "idempotency_key"  # the metadata field holding the key an object was made under
+_DEADLINE: ContextVar[float | None] = ContextVar("stripe_deadline", default=None)  # time.monotonic()
+TOO_LITTLE_LEFT = 0.5  # seconds: less than this left, a request is not sent at all
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Within this block (and this thread), no request to the processor runs past ``seconds`` from now."""
+    token = _DEADLINE.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+class _BoundedRequests(stripe.RequestsClient):
+    """requests, with each request's timeout cut to what is left of the caller's deadline."""
+
+    @property  # type: ignore[override]
+    def _timeout(self) -> float:
+        end = _DEADLINE.get()
+        left = self._per_request if end is None else end - time.monotonic()
+        return max(min(self._per_request, left), 0.1)
+
+    @_timeout.setter
+    def _timeout(self, value: float) -> None:
+        self._per_request = float(value)
+
+    def request(self, method: str, url: str, headers: Any, post_data: Any = None) -> Any:
+        end = _DEADLINE.get()
+        if end is not None and end - time.monotonic() < TOO_LITTLE_LEFT:
+            raise stripe.APIConnectionError("no time left in this step to wait for the processor")
+        return super().request(method, url, headers, post_data)
+
+
 @dataclass(frozen=True)
 class SavedCard:
     payment_method_id: str
@@ -81,7 +125,12 @@ class StripeGateway:
     def __init__(self, settings: Settings, environment: str = "sandbox") -> None:
         keys = stripe_keys(settings, environment)
         base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
-        self._stripe = stripe.StripeClient(keys.secret, base_addresses=base, max_network_retries=2)  # type: ignore[arg-type]
+        self._stripe = stripe.StripeClient(
+            keys.secret,
+            base_addresses=base,  # type: ignore[arg-type]
+            max_network_retries=settings.stripe_network_retries,
+            http_client=_BoundedRequests(timeout=settings.stripe_timeout_seconds),
+        )
         self._settings, self.environment, self.publishable_key = settings, environment, keys.publishable
         self._by_environment: dict[str, StripeGateway] = {environment: self}
 
@@ -140,31 +189,40 @@ class StripeGateway:
         amount: int,
         metadata: dict[str, str],
         idempotency_key: str,
+        look_first: bool = False,
     ) -> str:
-        """Hold ``amount`` on the card (manual capture): the PaymentIntent id, or CardDeclined."""
-        intent = self._stripe.v1.payment_intents.create(
-            params={
-                "amount": amount,
-                "currency": "usd",
-                "customer": customer_id,
-                "payment_method": payment_method_id,
-                "capture_method": "manual",
-                "payment_method_types": ["card"],
-                "metadata": metadata,
-            },
-            options={"idempotency_key": idempotency_key},
-        )
-        try:
-            intent = self._stripe.v1.payment_intents.confirm(intent.id)
-        except stripe.CardError as error:
-            self.cancel(intent.id)
-            raise CardDeclined.from_stripe(error) from None
-        if intent.status != "requires_capture":
-            self.cancel(intent.id)
+        """Hold ``amount`` on the card (manual capture): the PaymentIntent id, or CardDeclined. With
+        ``look_first`` (an earlier attempt may have made it), the intent made under the key is taken up."""
+        intent = self._made_under(customer_id, idempotency_key) if look_first else None
+        if intent is None:
+            intent = self._stripe.v1.payment_intents.create(
+                params={
+                    "amount": amount,
+                    "currency": "usd",
+                    "customer": customer_id,
+                    "payment_method": payment_method_id,
+                    "capture_method": "manual",
+                    "payment_method_types": ["card"],
+                    "metadata": {**metadata, KEY: idempotency_key},
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        if intent.status == "requires_confirmation":
+            try:
+                intent = self._stripe.v1.payment_intents.confirm(
+                    intent.id, options={"idempotency_key": f"{idempotency_key}:confirm"}
+                )
+            except stripe.CardError as error:
+                self.cancel(intent.id)
+                raise CardDeclined.from_stripe(error) from None
+        if intent.status == "requires_capture":
+            return intent.id
+        self.cancel(intent.id)
+        if intent.status == "requires_action":
             raise CardDeclined(
                 "Your bank asked for extra verification this page cannot do; try another card.", intent.status
             )
-        return intent.id
+        raise _declined(intent)
 
     @stripe_errors_classified()
     def capture(self, payment_intent_id: str, idempotency_key: str) -> int:
@@ -200,46 +258,84 @@ class StripeGateway:
         amount: int,
         metadata: dict[str, str],
         idempotency_key: str,
+        look_first: bool = False,
     ) -> str:
-        """Charge a saved card while the contractor is away (off-session). Returns the PaymentIntent id."""
-        try:
-            intent = self._stripe.v1.payment_intents.create(
-                params={
-                    "amount": amount,
-                    "currency": "usd",
-                    "customer": customer_id,
-                    "payment_method": payment_method_id,
-                    "off_session": True,
-                    "confirm": True,
-                    "payment_method_types": ["card"],
-                    "metadata": metadata,
-                },
-                options={"idempotency_key": idempotency_key},
-            )
-        except stripe.CardError as error:
-            raise CardDeclined.from_stripe(error) from None
-        if intent.status != "succeeded":
+        """Charge a saved card while the contractor is away (off-session). Returns the PaymentIntent id.
+        With ``look_first`` (an earlier attempt may have charged), the charge made under the key counts."""
+        intent = self._made_under(customer_id, idempotency_key) if look_first else None
+        if intent is None:
+            try:
+                intent = self._stripe.v1.payment_intents.create(
+                    params={
+                        "amount": amount,
+                        "currency": "usd",
+                        "customer": customer_id,
+                        "payment_method": payment_method_id,
+                        "off_session": True,
+                        "confirm": True,
+                        "payment_method_types": ["card"],
+                        "metadata": {**metadata, KEY: idempotency_key},
+                    },
+                    options={"idempotency_key": idempotency_key},
+                )
+            except stripe.CardError as error:
+                raise CardDeclined.from_stripe(error) from None
+        if intent.status == "succeeded":
+            return intent.id
+        if intent.status == "requires_action":
             self.cancel(intent.id)
             raise CardDeclined(
                 "Your bank asked to authenticate this payment; add another card.", intent.status
             )
-        return intent.id
+        if intent.status in ("requires_payment_method", "canceled"):
+            raise _declined(intent)
+        raise RuntimeError(f"payment intent {intent.id} is {intent.status}; asking again later")
 
     @stripe_errors_classified()
     def refund(
-        self, payment_intent_id: str, amount: int, metadata: dict[str, str], idempotency_key: str
+        self,
+        payment_intent_id: str,
+        amount: int,
+        metadata: dict[str, str],
+        idempotency_key: str,
+        look_first: bool = False,
     ) -> str:
         """Refund part of a payment. The caller guarantees it never exceeds what is left of the payment
-        (localstripe does not check)."""
+        (localstripe does not check). With ``look_first``, a refund made under the key is the answer."""
+        if look_first:
+            refunds = self._stripe.v1.refunds.list(params={"payment_intent": payment_intent_id, "limit": 100})
+            for made in refunds.auto_paging_iter():
+                if (made.to_dict().get("metadata") or {}).get(KEY) == idempotency_key:
+                    return made.id
         refund = self._stripe.v1.refunds.create(
-            params={"payment_intent": payment_intent_id, "amount": amount, "metadata": metadata},
+            params={
+                "payment_intent": payment_intent_id,
+                "amount": amount,
+                "metadata": {**metadata, KEY: idempotency_key},
+            },
             options={"idempotency_key": idempotency_key},
         )
         return refund.id
 
+    def _made_under(self, customer_id: str, idempotency_key: str) -> stripe.PaymentIntent | None:
+        """The customer's PaymentIntent made under ``idempotency_key`` (listing is read-after-write consistent
+        at Stripe; its search is not)."""
+        intents = self._stripe.v1.payment_intents.list(params={"customer": customer_id, "limit": 100})
+        for intent in intents.auto_paging_iter():
+            if (intent.to_dict().get("metadata") or {}).get(KEY) == idempotency_key:
+                return intent
+        return None
+
     @stripe_errors_classified()
     def status(self, payment_intent_id: str) -> str:
         return self._stripe.v1.payment_intents.retrieve(payment_intent_id).status
+
+
+def _declined(intent: stripe.PaymentIntent) -> CardDeclined:
+    """The decline an intent records (its last payment error), as the create or confirm answered it."""
+    error = intent.to_dict().get("last_payment_error") or {}
+    code = error.get("decline_code") or error.get("code")
+    return CardDeclined(error.get("message") or "Your card was declined.", code)
 
 
 def _decline_code(error: stripe.CardError) -> str | None:

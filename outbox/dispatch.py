@@ -11,7 +11,7 @@ from anyio import to_thread
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -192,8 +192,8 @@ class Dispatcher:
                 if error.status != RPCStatusCode.NOT_FOUND or not started.dispatched:
                     continue  # Temporal unreachable, or the workflow not started yet: the next sweep
                 log.warning("assignment %s ended before premium adjustment %d", row.assignment_id, row.id)
-            except TimeoutError:
-                continue
+            except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+                continue  # still running (a slow processor): the next sweep sends it again, a no-op then
             sent.append(row.id)
         if sent:
             await to_thread.run_sync(self._mark_adjustments_sent, sent)

@@ -3,6 +3,7 @@ open invoices are voided, and the assignment's workflow re-prices the premium (b
 notice and a new window; after: the difference is charged or refunded)."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from pydantic import Field, model_validator
 from sqlalchemy.orm import Session
@@ -45,6 +46,16 @@ class InvoiceUpdate(Strict):
     purchase_order_number: str | None = Field(None, max_length=100)
 
 
+@dataclass(frozen=True)
+class Saved:
+    """An invoice change, kept; ``pending`` when the workflow has not yet confirmed the new premium (it did
+    not answer in time: it may still be moving the money, or be unreachable): it is applied without a retry,
+    by the Update still running or by the outbox sweep."""
+
+    invoice: Invoice
+    pending: bool = False
+
+
 def reprice(
     session: Session,
     workflows: WorkflowCalls,
@@ -52,10 +63,11 @@ def reprice(
     key: str,
     premium: int,
     undo: Callable[[], None],
-) -> None:
+) -> bool:
     """Commit the change with its premium adjustment, then tell the workflow (no write transaction may be held
     while waiting for it: its activities write to the same database); if it refuses, ``undo`` the change and
-    re-raise. Should this process die after the commit, the outbox sweep sends the adjustment instead."""
+    re-raise. Should this process die after the commit, the outbox sweep sends the adjustment instead.
+    Returns whether the workflow confirmed it (False: kept, and pending)."""
     adjustment = PremiumAdjustment(
         assignment_id=assignment.id, invoice_key=key, premium=premium, created=now()
     )
@@ -72,13 +84,16 @@ def reprice(
         )
     except DomainError as refused:
         if refused.kind is Refusal.UNAVAILABLE:
-            return  # kept: the workflow is not reachable yet, so the outbox sweep sends the adjustment
+            # Kept: the workflow did not answer in time (busy moving money, or not reachable yet). An Update
+            # still running finishes by itself; otherwise the outbox sweep sends the adjustment.
+            return False
         undo()
         adjustment.dispatched = True
         session.commit()
         raise
     adjustment.dispatched = True
     session.commit()
+    return True
 
 
 def _billable(session: Session, tenant: Tenant, contractor_id: str, job_id: str) -> Assignment:
@@ -118,6 +133,11 @@ def _void(invoice: Invoice) -> None:
 
 
 def create_invoice(session: Session, tenant: Tenant, body: InvoiceIn, workflows: WorkflowCalls) -> Invoice:
+    return save_invoice(session, tenant, body, workflows).invoice
+
+
+def save_invoice(session: Session, tenant: Tenant, body: InvoiceIn, workflows: WorkflowCalls) -> Saved:
+    """A new invoice: the final pay so far (earlier open ones are voided), and the premium repriced."""
     contractor = get_contractor(session, tenant, body.contractor)
     job = get_job(session, tenant, body.job)
     assignment = _billable(session, tenant, contractor.id, job.id)
@@ -149,8 +169,8 @@ def create_invoice(session: Session, tenant: Tenant, body: InvoiceIn, workflows:
         for old in replaced:
             old.status, old.voided_at = InvoiceStatus.OPEN, None
 
-    reprice(session, workflows, assignment, invoice.id, invoice.premium_due, undo)
-    return invoice
+    applied = reprice(session, workflows, assignment, invoice.id, invoice.premium_due, undo)
+    return Saved(invoice, pending=not applied)
 
 
 def _editable(invoice: Invoice, deleting: bool = False) -> None:
@@ -169,7 +189,14 @@ def _editable(invoice: Invoice, deleting: bool = False) -> None:
 def update_invoice(
     session: Session, tenant: Tenant, invoice_id: str, body: InvoiceUpdate, workflows: WorkflowCalls
 ) -> Invoice:
+    return change_invoice(session, tenant, invoice_id, body, workflows).invoice
+
+
+def change_invoice(
+    session: Session, tenant: Tenant, invoice_id: str, body: InvoiceUpdate, workflows: WorkflowCalls
+) -> Saved:
     """Change the pay of an unpaid invoice (the contractor is told of the new premium)."""
+    applied = True
     invoice = get_invoice(session, tenant, invoice_id)
     _editable(invoice)
     changes = body.model_dump(exclude_unset=True)
@@ -186,12 +213,16 @@ def update_invoice(
             invoice.gross_pay, invoice.premium_due = before
 
         key = f"{invoice.id}:{invoice.gross_pay}"
-        reprice(session, workflows, assignment, key, invoice.premium_due, undo)
+        applied = reprice(session, workflows, assignment, key, invoice.premium_due, undo)
     session.commit()
-    return invoice
+    return Saved(invoice, pending=not applied)
 
 
 def delete_invoice(session: Session, tenant: Tenant, invoice_id: str, workflows: WorkflowCalls) -> Invoice:
+    return remove_invoice(session, tenant, invoice_id, workflows).invoice
+
+
+def remove_invoice(session: Session, tenant: Tenant, invoice_id: str, workflows: WorkflowCalls) -> Saved:
     """Only while unpaid. The premium goes back to the job's estimate."""
     invoice = get_invoice(session, tenant, invoice_id)
     _editable(invoice, deleting=True)
@@ -199,7 +230,7 @@ def delete_invoice(session: Session, tenant: Tenant, invoice_id: str, workflows:
         _void(invoice)
         invoice.deleted_at = now()
         session.commit()
-        return invoice
+        return Saved(invoice)
     assignment = get_assignment(session, tenant, invoice.assignment_id)
     job = get_job(session, tenant, invoice.job_id)
     estimate = premium_cents(
@@ -211,5 +242,5 @@ def delete_invoice(session: Session, tenant: Tenant, invoice_id: str, workflows:
     def undo() -> None:
         invoice.status, invoice.voided_at, invoice.deleted_at = InvoiceStatus.OPEN, None, None
 
-    reprice(session, workflows, assignment, f"{invoice.id}:deleted", estimate, undo)
-    return invoice
+    applied = reprice(session, workflows, assignment, f"{invoice.id}:deleted", estimate, undo)
+    return Saved(invoice, pending=not applied)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import anyio.from_thread
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
@@ -55,7 +55,9 @@ class WorkflowCalls:
             return self.run(run, UPDATE_TIMEOUT)
         except WorkflowUpdateFailedError as failed:
             raise refusal_of(failed) from None
-        except TimeoutError:
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            # Not an answer either way: the Update may still be running (a processor slow to answer), and
+            # finishes without us. The caller says what it kept, or that it is unsure.
             raise unavailable("The application service did not answer in time; try again") from None
         except RPCError as error:
             raise unavailable(f"The application service is unavailable: {error.message}") from None

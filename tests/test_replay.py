@@ -43,6 +43,9 @@ def test_histories_are_recorded() -> None:
         "application_manual_review_expired",
         "application_ineligible_for_claims.before_manual_review",
         "contractor_import_created",
+        "assignment_adjusted_after_charge.with_money_activities",
+        "assignment_cancelled_after_charge.with_money_activities",
+        "assignment_declined_then_recovered.with_money_activities",
     }
 
 

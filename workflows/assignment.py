@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.assignments import AssignmentActivities
@@ -62,6 +63,15 @@ ADJUSTMENTS_BY_SEQUENCE = "adjustments-by-sequence"
 # unpaid, announces ``invoice.charge_card_failed``, emails the contractor the card link, and charges the
 # difference at once when a new card is saved (before, the decline was noted and the invoice marked paid).
 DECLINED_INCREASE_STAYS_OWED = "declined-increase-stays-owed"
+# Since this patch the steps that move money (charge, refund) run as regular activities again: a local
+# activity waiting on a processor that stopped answering holds the workflow task (and every Update behind
+# it), and its retry runs in the same worker beside the attempt still waiting. Each attempt's processor calls
+# end before its timeout, and a retry asks the processor what the key moved before moving anything.
+MONEY_STEPS = "money-steps-as-activities"
+MONEY = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
+}
 R = TypeVar("R")
 
 
@@ -157,7 +167,7 @@ class AssignmentWorkflow:
                 await workflow.sleep(timedelta(seconds=a.notice_seconds), summary="notice before the charge")
         self.ledger.charging = True
         try:
-            outcome = await self._step(
+            outcome = await self._money_step(
                 AssignmentActivities.charge_card,
                 ChargeRequest(
                     assignment_id=a.assignment_id,
@@ -198,7 +208,7 @@ class AssignmentWorkflow:
         else:
             move = settle(self.ledger.collected, self.ledger.premium)
             if move.charge:
-                outcome = await self._step(
+                outcome = await self._money_step(
                     AssignmentActivities.charge_card,
                     ChargeRequest(
                         assignment_id=a.assignment_id,
@@ -217,7 +227,7 @@ class AssignmentWorkflow:
                 else:
                     self.ledger.last_failure = outcome.message
             for payment_intent, part in refund_plan(self.ledger.payments, move.refund):
-                await self._step(
+                await self._money_step(
                     AssignmentActivities.refund_card,
                     RefundRequest(
                         assignment_id=a.assignment_id,
@@ -282,7 +292,7 @@ class AssignmentWorkflow:
             if owed <= 0:
                 ledger.declined_increase_cards = None
                 return
-            outcome = await self._step(
+            outcome = await self._money_step(
                 AssignmentActivities.charge_card,
                 ChargeRequest(
                     assignment_id=a.assignment_id,
@@ -380,6 +390,11 @@ class AssignmentWorkflow:
         if workflow.patched(LOCAL_STEPS):  # decided at the first step, then memoized by the SDK
             return await workflow.execute_local_activity_method(activity, arg, summary=summary, **QUICK)
         return await workflow.execute_activity_method(activity, arg, summary=summary, **QUICK)
+
+    async def _money_step(self, activity: Callable[[Any, Any], R], arg: object, summary: str) -> R:
+        if workflow.patched(MONEY_STEPS):
+            return await workflow.execute_activity_method(activity, arg, summary=summary, **MONEY)  # type: ignore[arg-type]
+        return await self._step(activity, arg, summary)
 
     def _stage(self, stage: str, due: datetime | None) -> None:
         if workflow.info().typed_search_attributes.get(PAYMENT_STAGE) is not None:

@@ -21,7 +21,7 @@ from api.hosted.security import page_messages
 from common.schemas import TextInput
 from db.models import ApplicationSession, Contractor, Job, Organization, Quote
 from domain.application import ENDED, ORDER, Status, Step, reached, steps_for
-from domain.errors import DomainError
+from domain.errors import DomainError, Refusal
 from domain.geography import US_STATES
 from notifications.render import date, datetime_utc, money
 from services.cards import application_card_form
@@ -64,6 +64,16 @@ def _live(workflows: WorkflowCalls, row: ApplicationSession) -> tuple[Step, str,
         if state is not None:
             return Step(state.step), state.status, state.card_summary
     return Step(row.step), row.status, row.card_summary
+
+
+# A step that moves money may outlast the page's wait (the card processor is slow): it goes on by itself, so
+# the contractor is told it is under way, not to try again.
+STILL_WORKING = {
+    "complete": "We are still completing your application with your bank. It will finish on its own and we "
+    "will email you when it is done: there is no need to click again.",
+    "add_card": "We are still checking your card with your bank. Reload this page in a minute to see the "
+    "result: there is no need to enter your card again.",
+}
 
 
 def _page_url(token: str, step: Step | None = None, error: str | None = None) -> str:
@@ -187,7 +197,8 @@ def _submit(
     try:
         result = workflows.update(application_workflow_id(row.id), update, payload, StepResult)
     except DomainError as failed:
-        return redirect(_page_url(token, None, failed.message))
+        still = STILL_WORKING.get(update) if failed.kind is Refusal.UNAVAILABLE else None
+        return redirect(_page_url(token, None, still or failed.message))
     if result.status == Status.APPLICATION_COMPLETE:
         return redirect(row.success_url)
     return redirect(_page_url(token))
