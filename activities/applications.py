@@ -87,7 +87,15 @@ class ApplicationActivities(MoneyActivities):
                 "region": d.region,
                 "postalcode": d.postalcode,
             }
-            session.commit()
+            try:
+                session.commit()
+            except IntegrityError:  # another contractor of the organization has this email: say so, once
+                raise ApplicationError(
+                    f"email: {d.email} is the email of another contractor of this organization; enter "
+                    "your own email address",
+                    type="duplicate_email",
+                    non_retryable=True,
+                ) from None
 
     @activity.defn
     def save_answers(self, saved: SavedAnswers) -> None:

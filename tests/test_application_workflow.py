@@ -23,6 +23,7 @@ from common.settings import Settings
 from db.models import ApplicationSession, EmailMessage
 from integrations.stripe_gateway import StripeGateway
 from outbox.dispatch import application_input
+from services.workflow_calls import refusal_of
 from tests.histories import keep_history
 from tests.support import Org, card, contractor_fields, entity_fields, intents_of, job_fields, unique_email
 from workflows.application import ApplicationWorkflow
@@ -452,7 +453,30 @@ async def test_hiring_workers_or_lacking_a_license_stays_ineligible_whatever_the
     ):
         app = await asyncio.to_thread(open_session, api_url, org, session_factory, settings)
         handle = await start(skipping, app)
-        await handle.execute_update(ApplicationWorkflow.verify_info, DETAILS)
+        own = DETAILS.model_copy(update={"email": unique_email()})  # two contractors of one organization
+        await handle.execute_update(ApplicationWorkflow.verify_info, own)
         result = await handle.execute_update(ApplicationWorkflow.answer_questions, answers)
         assert result.status == "INELIGIBLE" and why in (result.message or "")
         assert (await handle.result()).status == "INELIGIBLE"
+
+
+async def test_details_with_another_contractors_email_are_refused_not_retried(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    """Two contractors of one organization cannot share an email: the second one's correction is refused
+    with a message the page shows, at once (it used to retry for ever and hold the step), and the step stays
+    open for their own address."""
+    first = await asyncio.to_thread(open_session, api_url, org, session_factory, settings)
+    await (await start(skipping, first)).execute_update(ApplicationWorkflow.verify_info, DETAILS)
+    second = await asyncio.to_thread(open_session, api_url, org, session_factory, settings)
+    handle = await start(skipping, second)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await asyncio.wait_for(handle.execute_update(ApplicationWorkflow.verify_info, DETAILS), 30)
+    assert "another contractor" in str(refusal_of(refused.value).message)
+    assert row_of(session_factory, second.session_id).step == "verify_info"
+    own = DETAILS.model_copy(update={"email": unique_email()})
+    assert (await handle.execute_update(ApplicationWorkflow.verify_info, own)).step == "application_questions"
