@@ -71,7 +71,7 @@ def test_the_access_log_holds_route_templates_not_tokens(
     link = _application_link(api_url, org)
     token = link.removeprefix("/apply/")
     others = [
-        "/cards/an_3xYv9QpLm2RtKw8Z?saved=1&sig=5b1c0de",
+        "/cards/Qk3xYv9QpLm2RtKw8ZaB7cD1eF2gH3iJ4kL5mN6oP7q?saved=1&sig=5b1c0de",
         "/files/Q2x8Lr5Tn7Vw9Yb4Kd6Hg3Jm1Pc0Zs8A/certificate.pdf",
         "/dashboard/reset/reset-token-Jq4Wz8Xc2Vb6Nm0Lk3Hg",
         "/dashboard/invitation/invite-token-Pt7Rs5Qa1Zx9Cv3Bn",
@@ -94,7 +94,7 @@ def test_the_access_log_holds_route_templates_not_tokens(
     assert token not in written
     assert '"GET /apply/{token} HTTP/1.1" 200' in written, written
     assert '"POST /apply/{token}/verify_info HTTP/1.1" 303' in written  # refused before routing, even
-    assert '"GET /cards/{assignment_id} HTTP/1.1"' in written
+    assert '"GET /cards/{token} HTTP/1.1"' in written
     assert '"GET /files/{token}/{filename} HTTP/1.1" 404' in written
     assert '"GET /dashboard/reset/{token} HTTP/1.1"' in written
     assert '"GET /dashboard/invitation/{token} HTTP/1.1"' in written
