@@ -118,10 +118,15 @@ async def start(
     )
 
 
+def own_details() -> ContractorDetails:
+    """DETAILS with an email of its own: contractors of one organization cannot share one."""
+    return DETAILS.model_copy(update={"email": unique_email()})
+
+
 async def to_final_review(
     handle: WorkflowHandle[ApplicationWorkflow, ApplicationState], card_id: str | None
 ) -> None:
-    await handle.execute_update(ApplicationWorkflow.verify_info, DETAILS)
+    await handle.execute_update(ApplicationWorkflow.verify_info, own_details())
     await handle.execute_update(ApplicationWorkflow.answer_questions, GOOD_ANSWERS)
     await handle.execute_update(ApplicationWorkflow.sign, SIGNATURE)
     if card_id is not None:
@@ -453,8 +458,7 @@ async def test_hiring_workers_or_lacking_a_license_stays_ineligible_whatever_the
     ):
         app = await asyncio.to_thread(open_session, api_url, org, session_factory, settings)
         handle = await start(skipping, app)
-        own = DETAILS.model_copy(update={"email": unique_email()})  # two contractors of one organization
-        await handle.execute_update(ApplicationWorkflow.verify_info, own)
+        await handle.execute_update(ApplicationWorkflow.verify_info, own_details())  # two in one organization
         result = await handle.execute_update(ApplicationWorkflow.answer_questions, answers)
         assert result.status == "INELIGIBLE" and why in (result.message or "")
         assert (await handle.result()).status == "INELIGIBLE"
@@ -478,5 +482,6 @@ async def test_details_with_another_contractors_email_are_refused_not_retried(
         await asyncio.wait_for(handle.execute_update(ApplicationWorkflow.verify_info, DETAILS), 30)
     assert "another contractor" in str(refusal_of(refused.value).message)
     assert row_of(session_factory, second.session_id).step == "verify_info"
-    own = DETAILS.model_copy(update={"email": unique_email()})
-    assert (await handle.execute_update(ApplicationWorkflow.verify_info, own)).step == "application_questions"
+    assert (await handle.execute_update(ApplicationWorkflow.verify_info, own_details())).step == (
+        "application_questions"
+    )

@@ -24,6 +24,7 @@ from domain.dates import DAY
 from domain.premium import premium_cents
 from integrations.stripe_gateway import StripeGateway
 from outbox.dispatch import Dispatcher
+from services.cards import issue_card_link
 from tests.histories import keep_history
 from tests.support import (
     Org,
@@ -513,18 +514,28 @@ def _save_card_on_the_card_page(link: str, number: str, localstripe: str) -> Non
         assert sent.status_code == 303 and sent.headers["location"].endswith("?saved=true"), sent.headers
 
 
-def _mail_about(smtp_sink: SmtpSink, kind: str, assignment: str) -> list[str]:
-    """The plain text of the emails of a kind that link to the assignment's card page."""
-    texts = [
+def _mail_about(smtp_sink: SmtpSink, kind: str, recipient: str) -> list[str]:
+    """The plain text of the emails of a kind sent to the contractor."""
+    return [
         m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         for m in smtp_sink.messages
-        if m["X-Gigcover-Kind"] == kind  # type: ignore[index]
+        if m["X-Gigcover-Kind"] == kind and m["To"] == recipient  # type: ignore[index]
     ]
-    return [text for text in texts if f"/cards/{assignment}" in text or assignment in text]
+
+
+def _card_link_in(text: str) -> str:
+    found = re.search(r"https?://\S+/cards/[A-Za-z0-9_-]{40,}", text)
+    assert found, text
+    return found.group(0)
 
 
 def test_a_declined_increase_stays_owed_until_a_new_card_pays_it(
-    client: object, org: Org, localstripe: str, smtp_sink: SmtpSink
+    client: object,
+    org: Org,
+    localstripe: str,
+    smtp_sink: SmtpSink,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
 ) -> None:
     """Issue 22: after the application's capture, final pay raises the premium and the card on file is
     declined for the difference. The invoice stays unpaid, the platform gets ``invoice.charge_card_failed``,
@@ -537,9 +548,12 @@ def test_a_declined_increase_stays_owed_until_a_new_card_pays_it(
     quote = _apply(contractor, job, localstripe)
     assignment = _assignment_of(contractor)
     assert assignment["premium_collected"] == quote["premium_due"]
-    card_page = f"{ten99policy.api_base}/cards/{assignment['id']}"
-    # The contractor's card on file is now one the bank declines when charged (insufficient funds).
-    _save_card_on_the_card_page(card_page, "4546381219393284", localstripe)
+    # The contractor's card on file is now one the bank declines when charged (insufficient funds), saved
+    # through a card link like the ones emails carry.
+    with session_factory() as session:
+        earlier_link = issue_card_link(session, settings, assignment["id"])
+        session.commit()
+    _save_card_on_the_card_page(earlier_link, "4546381219393284", localstripe)
 
     higher = ten99policy.Invoices.create(contractor=contractor, job=job, gross_pay=800_000, **SEED_INVOICE)
     debit = higher["premium_due"] - quote["premium_due"]
@@ -549,12 +563,12 @@ def test_a_declined_increase_stays_owed_until_a_new_card_pays_it(
         timeout=30,
     )
     assert "insufficient funds" in failed[0]["data"]["failure_message"]
-    [text] = eventually(
-        lambda: _mail_about(smtp_sink, "assignment_charge_failure", assignment["id"]), timeout=30
-    )
+    to = ten99policy.Contractors.retrieve(contractor)["email"]  # as the application left it
+    [text] = eventually(lambda: _mail_about(smtp_sink, "assignment_charge_failure", to), timeout=30)
     assert "insufficient funds" in text and "Your coverage stays active" in text
     assert f"${debit / 100:,.2f}" in text
-    assert card_page in text.split()
+    card_page = _card_link_in(text)  # a link of its own, not the one used before
+    assert card_page != earlier_link and assignment["id"] not in card_page
     assert not _emails("premium_increase_contractor", assignment["id"])  # no "we will charge" promise
     live = ten99policy.Assignments.retrieve(assignment["id"])
     assert (live["status"], live["premium"], live["premium_collected"]) == (
