@@ -283,15 +283,28 @@ def _send_application(
         row.application_session_id = open_session(session, tenant, body, settings).id
 
 
-def create_assignment(session: Session, tenant: Tenant, body: AssignmentIn, settings: Settings) -> Assignment:
-    """Coverage for a contractor's next job: reuse, general opt-in or a new application (see ``eligible``)."""
+def _decided(
+    session: Session, tenant: Tenant, body: AssignmentIn
+) -> tuple[Assignment, Contractor, Job, Rating]:
+    """An assignment of these terms as ``POST /assignments`` decides it (not yet added to the session), with
+    its contractor, job and rating."""
     contractor = get_contractor(session, tenant, body.contractor)
     job = get_job(session, tenant, body.job)
     period = coverage_period(now(), body.effective_date, body.end_date)
     coverage, decision = _decide(session, tenant, body, contractor, job, period)
     refuse_state_fund_coverage(contractor, job, coverage)
     rating = rating_of(session, contractor, job, coverage)
-    row = _new_assignment(tenant, body, contractor, job, period, coverage, decision, rating)
+    return (
+        _new_assignment(tenant, body, contractor, job, period, coverage, decision, rating),
+        contractor,
+        job,
+        rating,
+    )
+
+
+def create_assignment(session: Session, tenant: Tenant, body: AssignmentIn, settings: Settings) -> Assignment:
+    """Coverage for a contractor's next job: reuse, general opt-in or a new application (see ``eligible``)."""
+    row, contractor, job, rating = _decided(session, tenant, body)
     if row.coverage_path == CoveragePath.STANDARD:
         _send_application(session, tenant, row, contractor, job, rating, settings)
     session.add(row)
@@ -413,13 +426,7 @@ def _redecide(
         end_date=changes.get("end_date", row.end_date),
         policy=changes.get("policy"),
     )
-    contractor = get_contractor(session, tenant, body.contractor)
-    job = get_job(session, tenant, body.job)
-    period = coverage_period(now(), body.effective_date, body.end_date)
-    coverage, decision = _decide(session, tenant, body, contractor, job, period)
-    refuse_state_fund_coverage(contractor, job, coverage)
-    rating = rating_of(session, contractor, job, coverage)
-    fresh = _new_assignment(tenant, body, contractor, job, period, coverage, decision, rating)
+    fresh, contractor, job, rating = _decided(session, tenant, body)
     for column in (
         "contractor_id", "job_id", "policy_id", "coverage_type", "effective_date", "end_date", "bind",
         "coverage_path", "eligible_result", "eligible_message", "payer", "net_rate", "premium", "status",
