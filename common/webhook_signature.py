@@ -17,6 +17,8 @@ import hmac
 import time
 from collections.abc import Sequence
 
+from common.constant_time import equal
+
 SIGNATURE_HEADER = "ten99policy-signature"
 EVENT_ID_HEADER = "ten99policy-event-id"
 DEFAULT_TOLERANCE = 300
@@ -67,7 +69,7 @@ def verify_signature(
     if timestamp is None or not candidates:
         raise SignatureVerificationError("malformed ten99policy-signature header")
     expected = compute_signature(secret, timestamp, payload)
-    if not any(hmac.compare_digest(expected, candidate) for candidate in candidates):
+    if not any(equal(expected, candidate) for candidate in candidates):
         raise SignatureVerificationError("signature does not match the payload and secret")
     current = int(time.time()) if now is None else now
     if tolerance and abs(current - timestamp) > tolerance:

@@ -20,6 +20,9 @@ RESERVED: tuple[IPv4Network | IPv6Network, ...] = (
     IPv4Network("192.88.99.0/24"),  # the deprecated 6to4 relay anycast (RFC 7526)
     IPv6Network("::/96"),  # IPv4-compatible, deprecated (RFC 4291 2.5.5.1)
     IPv6Network("::ffff:0:0:0/96"),  # IPv4-translated (RFC 2765)
+    IPv6Network("fec0::/10"),  # site-local, deprecated (RFC 3879)
+    IPv6Network("3fff::/20"),  # documentation (RFC 9637)
+    IPv6Network("5f00::/16"),  # SRv6 segment identifiers (RFC 9602)
 )
 TRANSLATED, COMPATIBLE = IPv6Network("::ffff:0:0:0/96"), IPv6Network("::/96")
 NAT64 = IPv6Network("64:ff9b::/96")  # the well-known prefix (RFC 6052): the IPv4 address is the last 32 bits

@@ -64,7 +64,8 @@ def render_email(kind: EmailKind, context: EmailContext) -> RenderedEmail:
         raise TypeError(f"{kind.value} needs a {expected.__name__}, not a {type(context).__name__}")
     variables = {"kind": kind.value, **_variables(context)}
     return RenderedEmail(
-        subject=SUBJECT_TEMPLATES[kind].render(variables).strip(),
+        # one line: a job or a name with a line break must not end the header (the email could not go)
+        subject=" ".join(SUBJECT_TEMPLATES[kind].render(variables).split()),
         text=TEXT.get_template(f"{kind.value}.txt.j2").render(variables),
         html=HTML.get_template(f"{kind.value}.html.j2").render(variables),
     )

@@ -1,7 +1,6 @@
 """The API's requests by route (the path template, so ids never become labels), method and status, with
 their latency; and ``/metrics`` to scrape them with the business numbers."""
 
-import hmac
 import os
 import time
 from ipaddress import ip_address
@@ -11,6 +10,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from common.constant_time import equal
 
 
 class ApiMetrics:
@@ -83,7 +84,7 @@ def may_scrape(request: Request, token: str) -> bool:
     """With a token set, only its bearer; without one, only this machine (metrics are not for everyone)."""
     if token:
         sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        return hmac.compare_digest(sent, token)
+        return equal(token, sent)
     host = request.client.host if request.client else ""
     try:
         return ip_address(host).is_loopback

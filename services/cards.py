@@ -19,6 +19,7 @@ from common.settings import Settings
 from db.models import ApplicationSession, Assignment, CardLink, Contractor, Job, Organization
 from domain.errors import DomainError, Refusal, invalid, unavailable
 from domain.payer import Payer
+from domain.statuses import AssignmentStatus
 from integrations.stripe_gateway import CardDeclined, StripeGateway, StripeRefused, StripeUnavailable
 from services.lookups import card_on_file
 from services.workflow_calls import WorkflowCalls
@@ -79,6 +80,7 @@ class LinkState(StrEnum):
     OPEN = "open"  # the form is offered
     USED = "used"  # it saved a card already
     EXPIRED = "expired"
+    SETTLED = "settled"  # nothing is owed on the assignment any more (paid in full, cancelled, ended)
     UNKNOWN = "unknown"  # no such link (or not one for a card-paid assignment)
 
 
@@ -122,7 +124,20 @@ def _link(session: Session, token: str) -> tuple[LinkState, CardLink | None, Ass
         return LinkState.USED, link, row
     if link.expires_at <= _now():
         return LinkState.EXPIRED, link, row
+    if not card_still_needed(row):
+        return LinkState.SETTLED, link, row
     return LinkState.OPEN, link, row
+
+
+def card_still_needed(row: Assignment) -> bool:
+    """Whether a card link of the assignment may still save a card: its charge is in its notice window or
+    failed, or part of its premium is owed (a declined increase). Once it is paid in full, cancelled or
+    ended, a card saved through an old email would replace the contractor's card for nothing."""
+    if row.cancelled or row.status in (AssignmentStatus.CANCELLED, AssignmentStatus.EXPIRED):
+        return False
+    if row.status in (AssignmentStatus.PENDING, AssignmentStatus.CHARGE_FAILED):
+        return True
+    return row.charged < row.premium
 
 
 def _open(session: Session, token: str) -> tuple[CardLink, Assignment]:
@@ -136,6 +151,10 @@ def _open(session: Session, token: str) -> tuple[CardLink, Assignment]:
             "card_link_expired",
             "This link has expired: use the one in your newest email.",
             kind=Refusal.CONFLICT,
+        )
+    if state is LinkState.SETTLED:
+        raise DomainError(
+            "card_link_settled", "Nothing is owed for this assignment any more.", kind=Refusal.CONFLICT
         )
     return link, row
 

@@ -21,6 +21,7 @@ from itsdangerous import BadSignature, Signer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.asgi import read_cookie
+from common.constant_time import equal
 from common.settings import Settings, server_secret
 
 PREFIX = "/dashboard"
@@ -44,7 +45,7 @@ class DashboardSecrets:
         return hmac.new(self._csrf_key, binding.encode(), hashlib.sha256).hexdigest()
 
     def csrf_ok(self, binding: str | None, sent: str | None) -> bool:
-        return bool(binding and sent) and hmac.compare_digest(self.csrf_token(binding or ""), sent or "")
+        return bool(binding and sent) and equal(self.csrf_token(binding or ""), sent or "")
 
     def seal(self, token: str) -> str:
         return self._signer.sign(token).decode()

@@ -60,6 +60,14 @@ def update_card_page(
             410,
             page.organization_name,
         )
+    if page.state is LinkState.SETTLED:
+        return _ended(
+            request,
+            "Nothing to pay",
+            "This assignment is paid in full, cancelled or over: there is no card to update for it.",
+            410,
+            page.organization_name,
+        )
     context = {
         "organization_name": page.organization_name,
         "sandbox": page.sandbox,

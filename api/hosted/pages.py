@@ -296,11 +296,14 @@ def submit_signature(
             f"Please type your full name exactly: {contractor.first_name} {contractor.last_name}",
         )
         return redirect(url + ("&consent=yes" if form.consent == "yes" else ""))  # the box stays ticked
-    signature = SignatureInput(
-        typed_name=form.typed_name.strip(),
-        consent=form.consent == "yes",
-        ip_address=client_address(request.scope) or "unknown",
-    )
+    try:
+        signature = SignatureInput(
+            typed_name=" ".join(form.typed_name.split()),  # the name as checked above, one space apart
+            consent=form.consent == "yes",
+            ip_address=client_address(request.scope) or "unknown",
+        )
+    except ValidationError as error:
+        return _invalid(token, error, Step.ESIGNATURE_DOCUMENT)
     return _submit(workflows, session, token, "sign", signature)
 
 
@@ -314,7 +317,12 @@ def submit_card(
 ) -> Response:
     if not form.payment_method_id:
         return redirect(_page_url(token, Step.ADD_CARD_DETAILS, "Please enter your card."))
-    return _submit(workflows, session, token, "add_card", CardInput(payment_method_id=form.payment_method_id))
+    try:
+        card = CardInput(payment_method_id=form.payment_method_id)
+    except ValidationError:  # not a card id Stripe.js makes: nothing to try
+        message = "We could not use this card. Please try again."
+        return redirect(_page_url(token, Step.ADD_CARD_DETAILS, message))
+    return _submit(workflows, session, token, "add_card", card)
 
 
 @router.post("/{token}/final_review")

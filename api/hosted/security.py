@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.asgi import read_cookie, replaying
 from api.errors import refusal
+from common.constant_time import equal
 from common.settings import Settings, server_secret
 
 HOSTED_PREFIXES = ("/apply/", "/cards/")
@@ -86,7 +87,7 @@ class HostedPageHeaders:
         if scope["method"] == "POST":
             body = await _body(receive)
             sent = parse_qs(body.decode("latin-1")).get("csrf_token", [""])[0]
-            if not cookie or not hmac.compare_digest(sent, self.messages.form_token(page, cookie)):
+            if not cookie or not equal(self.messages.form_token(page, cookie), sent):
                 location = f"/{prefix}/{page}?error={quote(FORGED)}&sig={self.messages.sign(page, FORGED)}"
                 await send(
                     {
@@ -147,4 +148,4 @@ class PageMessages:
         """The message when we wrote it for this page; None for anything else in the URL."""
         if not message or not signature:
             return None
-        return message if hmac.compare_digest(self.sign(page, message), signature) else None
+        return message if equal(self.sign(page, message), signature) else None

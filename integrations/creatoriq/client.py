@@ -25,6 +25,9 @@ PAGE_SIZE = 50
 WINDOW_MARGIN_MS = 150
 CUSTOM_FIELDS_SECTION = "PublishersCustomFields"
 MAX_ANSWER_BYTES = 4 * 1024 * 1024  # a page of 50 creators with their custom fields is far smaller
+# The longest Retry-After waited for here: a request (a key being checked) or an activity is waiting. A
+# longer one ends the call as unavailable; the sync's next poll tries again.
+MAX_RETRY_AFTER_SECONDS = 30.0
 
 
 class CreatorIQError(Exception):
@@ -149,12 +152,14 @@ class CreatorIQClient:
         except httpx.TransportError as error:
             raise _Transient(None, f"CreatorIQ unreachable: {type(error).__name__}") from error
         if response.status_code == 429 or response.status_code >= 500:
-            retry_after = response.headers.get("retry-after")
-            raise _Transient(
-                response.status_code,
-                f"CreatorIQ answered {response.status_code}",
-                float(retry_after) if retry_after and retry_after.isdigit() else None,
-            )
+            header = response.headers.get("retry-after")
+            retry_after = float(header) if header and header.isdigit() else None
+            if retry_after is not None and retry_after > MAX_RETRY_AFTER_SECONDS:
+                raise CreatorIQUnavailable(
+                    response.status_code,
+                    f"CreatorIQ answered {response.status_code} and asked to wait {retry_after:.0f} s",
+                )
+            raise _Transient(response.status_code, f"CreatorIQ answered {response.status_code}", retry_after)
         if response.status_code == 403 or response.status_code == 401:
             raise CreatorIQKeyRefused(response.status_code, "CreatorIQ refused the API key")
         if response.status_code in (400, 404):

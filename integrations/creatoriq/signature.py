@@ -6,10 +6,11 @@ both in hex; the timestamp travels in ``x-timestamp``. Normalized here means com
 """
 
 import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
+
+from common.constant_time import equal
 
 TOLERANCE_SECONDS = 15 * 60  # CreatorIQ retries twice at one-minute intervals; allow clock drift too
 
@@ -52,12 +53,10 @@ def verify(payload: Any, headers: Mapping[str, str], api_key: str, now: float) -
         age = abs(now - _seconds(timestamp))
     except ValueError:
         raise InvalidSignature("x-timestamp is not a number") from None
-    if age > TOLERANCE_SECONDS:
+    if not age <= TOLERANCE_SECONDS:  # NaN compares false both ways: it is never "recent"
         raise InvalidSignature("x-timestamp is too far from now")
     material = _material(payload, timestamp, api_key)
-    if not hmac.compare_digest(md5_sent.lower(), hashlib.md5(material).hexdigest()):
+    if not equal(hashlib.md5(material).hexdigest(), md5_sent.lower()):
         raise InvalidSignature("X-Signature does not match")
-    if sha_sent is not None and not hmac.compare_digest(
-        sha_sent.lower(), hashlib.sha256(material).hexdigest()
-    ):
+    if sha_sent is not None and not equal(hashlib.sha256(material).hexdigest(), sha_sent.lower()):
         raise InvalidSignature("X-Signature-SHA256 does not match")
