@@ -176,7 +176,7 @@ class AssignmentActivities(MoneyActivities):
             source = card_on_file(session, contractor.id)
             method = source.card_summary if source and source.card_summary else "your card on file"
             key = hashlib.sha256(f"{row.id}:{email.key}".encode()).hexdigest()[:24]
-            if session.get(EmailMessage, f"em_{key}") is not None:
+            if session.scalar(select(EmailMessage.seq).where(EmailMessage.id == f"em_{key}")) is not None:
                 return  # a retry of a step that sent it: the email (and its card link) exist once
             to, context = (
                 contractor.email,
