@@ -11,6 +11,7 @@ from notifications.catalog import SUBJECTS, EmailContext, EmailKind
 
 
 def money(cents: int) -> str:
+    cents = int(cents)  # PostgreSQL sums 64-bit columns as NUMERIC: a Decimal has no integer format
     sign = "-" if cents < 0 else ""
     dollars, rest = divmod(abs(cents), 100)
     return f"{sign}${dollars:,}.{rest:02d}"

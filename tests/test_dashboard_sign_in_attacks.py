@@ -90,12 +90,17 @@ def test_forty_concurrent_wrong_passwords_get_at_most_five_checks(
     checked = statuses.count(400)  # "The email or password is not right": the password was verified
     assert checked <= MAX_FAILURES_PER_ACCOUNT, statuses
     assert statuses.count(429) == tries - checked, statuses
-    # Locked out: even the right password is refused now.
+    # Five checked failures lock the account: even the right password is refused now. (Tries that arrived
+    # together may all have been refused unchecked, as PostgreSQL's concurrent commits let each see the
+    # others: then nothing was learned, nothing counts, and the member still signs in.)
     client = httpx.Client(base_url=api_url)
     right = post_form(
         client, "/dashboard/sign-in", "/dashboard/sign-in", {"email": email, "password": PASSWORD}
     )
-    assert right.status_code == 429 and "Too many failed sign-ins" in right.text
+    if checked == MAX_FAILURES_PER_ACCOUNT:
+        assert right.status_code == 429 and "Too many failed sign-ins" in right.text
+    else:
+        assert right.status_code == 303, right.text[:300]
     with session_factory() as session:  # the tests all sign in from 127.0.0.1: give the address's count back
         session.execute(delete(SignInAttempt).where(SignInAttempt.email == email))
         session.commit()

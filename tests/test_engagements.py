@@ -24,7 +24,6 @@ from domain.dates import DAY
 from domain.premium import premium_cents
 from integrations.stripe_gateway import StripeGateway
 from outbox.dispatch import Dispatcher
-from services.cards import issue_card_link
 from tests.histories import keep_history
 from tests.support import (
     Org,
@@ -39,6 +38,7 @@ from tests.support import (
     unique_email,
 )
 from tests.test_application_flow import CANCEL, SUCCESS, _fill_application
+from tests.test_assignment_workflow import save_card
 from tests.test_assignments_api import _card_paid_assignment
 from workflows.assignment_messages import AssignmentProgress
 from workflows.messages import LIFECYCLE_SWEEP_WORKFLOW, LifecycleResult
@@ -548,13 +548,12 @@ def test_a_declined_increase_stays_owed_until_a_new_card_pays_it(
     quote = _apply(contractor, job, localstripe)
     assignment = _assignment_of(contractor)
     assert assignment["premium_collected"] == quote["premium_due"]
-    # The contractor's card on file is now one the bank declines when charged (insufficient funds), saved
-    # through a card link like the ones emails carry.
-    with session_factory() as session:
-        earlier_link = issue_card_link(session, settings, assignment["id"])
-        session.commit()
-    _save_card_on_the_card_page(earlier_link, "4546381219393284", localstripe)
+    # The contractor's card on file is now one the bank declines when charged (insufficient funds). (Their
+    # card links open nothing while the assignment is paid in full: the card is put on file directly.)
+    save_card(session_factory, settings, org, contractor, "4546381219393284", localstripe)
 
+    to = ten99policy.Contractors.retrieve(contractor)["email"]  # as the application left it
+    mailed_before = len(_mail_about(smtp_sink, "assignment_charge_failure", to))
     higher = ten99policy.Invoices.create(contractor=contractor, job=job, gross_pay=800_000, **SEED_INVOICE)
     debit = higher["premium_due"] - quote["premium_due"]
     assert debit > 0
@@ -563,12 +562,13 @@ def test_a_declined_increase_stays_owed_until_a_new_card_pays_it(
         timeout=30,
     )
     assert "insufficient funds" in failed[0]["data"]["failure_message"]
-    to = ten99policy.Contractors.retrieve(contractor)["email"]  # as the application left it
-    [text] = eventually(lambda: _mail_about(smtp_sink, "assignment_charge_failure", to), timeout=30)
+    [text] = eventually(
+        lambda: _mail_about(smtp_sink, "assignment_charge_failure", to)[mailed_before:], timeout=30
+    )
     assert "insufficient funds" in text and "Your coverage stays active" in text
     assert f"${debit / 100:,.2f}" in text
-    card_page = _card_link_in(text)  # a link of its own, not the one used before
-    assert card_page != earlier_link and assignment["id"] not in card_page
+    card_page = _card_link_in(text)  # a link of its own, not the assignment's id
+    assert assignment["id"] not in card_page
     assert not _emails("premium_increase_contractor", assignment["id"])  # no "we will charge" promise
     live = ten99policy.Assignments.retrieve(assignment["id"])
     assert (live["status"], live["premium"], live["premium_collected"]) == (

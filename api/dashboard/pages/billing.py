@@ -66,7 +66,12 @@ def totals(session: Session, viewer: Viewer) -> dict[str, dict[str, int]]:
         .group_by(Bill.status)
     )
     found = {
-        status: {"count": count, "amount_due": due or 0, "remaining": max((due or 0) - (paid or 0), 0)}
+        # PostgreSQL sums 64-bit columns as NUMERIC (a Decimal): amounts are integer cents
+        status: {
+            "count": count,
+            "amount_due": int(due or 0),
+            "remaining": max(int(due or 0) - int(paid or 0), 0),
+        }
         for status, count, due, paid in rows
     }
     return {s.value: found.get(s.value, {"count": 0, "amount_due": 0, "remaining": 0}) for s in STATUSES}
