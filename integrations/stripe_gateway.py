@@ -193,20 +193,15 @@ class StripeGateway:
     ) -> str:
         """Hold ``amount`` on the card (manual capture): the PaymentIntent id, or CardDeclined. With
         ``look_first`` (an earlier attempt may have made it), the intent made under the key is taken up."""
-        intent = self._made_under(customer_id, idempotency_key) if look_first else None
-        if intent is None:
-            intent = self._stripe.v1.payment_intents.create(
-                params={
-                    "amount": amount,
-                    "currency": "usd",
-                    "customer": customer_id,
-                    "payment_method": payment_method_id,
-                    "capture_method": "manual",
-                    "payment_method_types": ["card"],
-                    "metadata": {**metadata, KEY: idempotency_key},
-                },
-                options={"idempotency_key": idempotency_key},
-            )
+        intent = self._intent_under(
+            customer_id,
+            payment_method_id,
+            amount,
+            metadata,
+            idempotency_key,
+            look_first,
+            capture_method="manual",
+        )
         if intent.status == "requires_confirmation":
             try:
                 intent = self._stripe.v1.payment_intents.confirm(
@@ -262,24 +257,13 @@ class StripeGateway:
     ) -> str:
         """Charge a saved card while the contractor is away (off-session). Returns the PaymentIntent id.
         With ``look_first`` (an earlier attempt may have charged), the charge made under the key counts."""
-        intent = self._made_under(customer_id, idempotency_key) if look_first else None
-        if intent is None:
-            try:
-                intent = self._stripe.v1.payment_intents.create(
-                    params={
-                        "amount": amount,
-                        "currency": "usd",
-                        "customer": customer_id,
-                        "payment_method": payment_method_id,
-                        "off_session": True,
-                        "confirm": True,
-                        "payment_method_types": ["card"],
-                        "metadata": {**metadata, KEY: idempotency_key},
-                    },
-                    options={"idempotency_key": idempotency_key},
-                )
-            except stripe.CardError as error:
-                raise CardDeclined.from_stripe(error) from None
+        try:
+            intent = self._intent_under(
+                customer_id, payment_method_id, amount, metadata, idempotency_key, look_first,
+                off_session=True, confirm=True,
+            )  # fmt: skip
+        except stripe.CardError as error:
+            raise CardDeclined.from_stripe(error) from None
         if intent.status == "succeeded":
             return intent.id
         if intent.status == "requires_action":
@@ -316,6 +300,34 @@ class StripeGateway:
             options={"idempotency_key": idempotency_key},
         )
         return refund.id
+
+    def _intent_under(
+        self,
+        customer_id: str,
+        payment_method_id: str,
+        amount: int,
+        metadata: dict[str, str],
+        idempotency_key: str,
+        look_first: bool,
+        **how: Any,
+    ) -> stripe.PaymentIntent:
+        """The card PaymentIntent made under ``idempotency_key`` (looked up first when an earlier attempt may
+        have made it), else a new one, carrying the key in its metadata; ``how``: capture or confirm."""
+        intent = self._made_under(customer_id, idempotency_key) if look_first else None
+        if intent is not None:
+            return intent
+        return self._stripe.v1.payment_intents.create(
+            params={
+                "amount": amount,
+                "currency": "usd",
+                "customer": customer_id,
+                "payment_method": payment_method_id,
+                **how,
+                "payment_method_types": ["card"],
+                "metadata": {**metadata, KEY: idempotency_key},
+            },
+            options={"idempotency_key": idempotency_key},
+        )
 
     def _made_under(self, customer_id: str, idempotency_key: str) -> stripe.PaymentIntent | None:
         """The customer's PaymentIntent made under ``idempotency_key`` (listing is read-after-write consistent
