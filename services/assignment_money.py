@@ -78,8 +78,11 @@ def money_moved(session: Session, tenant: Tenant, assignment: Assignment) -> lis
         kind = KINDS.get(PaymentStatus(payment.status))
         if kind is None:  # still charging, or never reached Stripe
             continue
-        amount = payment.amount if payment.status != PaymentStatus.DECLINED else 0
-        moved.append(Movement(payment.created, kind, amount, payment.payment_intent_id or ""))
+        if payment.status == PaymentStatus.DECLINED:  # nothing moved: say what was asked for
+            asked = f"${payment.amount / 100:,.2f} was not collected"
+            moved.append(Movement(payment.created, kind, 0, payment.payment_intent_id or "", asked))
+            continue
+        moved.append(Movement(payment.created, kind, payment.amount, payment.payment_intent_id or ""))
     for bill in bills_of(session, tenant, assignment):
         description = "; ".join(str(line.get("description", "")) for line in bill.line_items or [])
         moved.append(Movement(bill.bill_date, "bill", bill.amount_due, bill.id, description, bill))

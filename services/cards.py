@@ -164,7 +164,7 @@ class CardPage:
     state: LinkState
     organization_name: str = "gigcover"
     sandbox: bool = False
-    premium: int = 0
+    amount_due: int = 0  # what is still owed: the whole premium, or the part a declined increase left
     job_name: str = ""
     reason: str | None = None
     publishable_key: str = ""
@@ -188,7 +188,7 @@ def card_page(session: Session, settings: Settings, token: str, workflows: Workf
         state,
         organization_name=organization.name,
         sandbox=row.environment == "sandbox",
-        premium=live.premium if live else row.premium,
+        amount_due=live.premium - live.collected if live else row.premium - row.charged,
         job_name=job.name,
         reason=live.last_failure if live else None,
         publishable_key=StripeGateway(settings, row.environment).publishable_key,

@@ -22,8 +22,10 @@ from common.settings import Settings
 from db.models import ApplicationSession, Bill, Invoice, Policy
 from domain.dates import DAY
 from domain.premium import premium_cents
+from domain.roles import Role
 from integrations.stripe_gateway import StripeGateway
 from outbox.dispatch import Dispatcher
+from tests.dashboard_support import add_member, signed_in
 from tests.histories import keep_history
 from tests.support import (
     Org,
@@ -500,12 +502,15 @@ def test_the_insufficient_funds_card_is_declined_with_the_banks_reason(
     assert "insufficient funds" in page.lower()
 
 
-def _save_card_on_the_card_page(link: str, number: str, localstripe: str) -> None:
+def _save_card_on_the_card_page(link: str, number: str, localstripe: str, owed: str | None = None) -> None:
     """What the contractor does with the emailed link: open it, enter a card (Stripe.js makes it a
-    PaymentMethod), send the form (with the page's CSRF token and cookie, as a browser would)."""
+    PaymentMethod), send the form (with the page's CSRF token and cookie, as a browser would). With
+    ``owed``, the page must ask for that amount."""
     with httpx.Client(timeout=60) as browser:
         page = browser.get(link)
         assert page.status_code == 200 and "Update your card" in page.text, page.text
+        if owed is not None:
+            assert f"We could not charge <strong>{owed}</strong>" in page.text, page.text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert token, page.text
         sent = browser.post(
@@ -536,6 +541,7 @@ def test_a_declined_increase_stays_owed_until_a_new_card_pays_it(
     smtp_sink: SmtpSink,
     session_factory: sessionmaker[Session],
     settings: Settings,
+    api_url: str,
 ) -> None:
     """Issue 22: after the application's capture, final pay raises the premium and the card on file is
     declined for the difference. The invoice stays unpaid, the platform gets ``invoice.charge_card_failed``,
@@ -579,8 +585,12 @@ def test_a_declined_increase_stays_owed_until_a_new_card_pays_it(
     unpaid = ten99policy.Invoices.retrieve(higher["id"])
     assert (unpaid["status"], unpaid.get("paid_at")) == ("open", None)
     assert ("succeeded", debit) not in intents_of(localstripe, assignment["id"], key="assignment")
+    # Finance sees, beside the assignment, the charge that did not happen and what it asked for.
+    with signed_in(api_url, add_member(session_factory, org.id, Role.FINANCE)) as dashboard:
+        shown = dashboard.get(f"/dashboard/assignments/{assignment['id']}").text
+    assert f'declined charge <span class="hint">· ${debit / 100:,.2f} was not collected' in shown, shown
 
-    _save_card_on_the_card_page(card_page, "4242424242424242", localstripe)
+    _save_card_on_the_card_page(card_page, "4242424242424242", localstripe, owed=f"${debit / 100:,.2f}")
     eventually(
         lambda: ("succeeded", debit) in intents_of(localstripe, assignment["id"], key="assignment"),
         timeout=30,

@@ -73,7 +73,7 @@ def update_card_page(
         "sandbox": page.sandbox,
         "steps": None,
         "error": error,
-        "premium": money(page.premium),
+        "amount_due": money(page.amount_due),
         "job_name": page.job_name,
         "reason": page.reason,
         "saved": page.state is LinkState.USED,
