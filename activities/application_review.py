@@ -8,6 +8,7 @@ from temporalio import activity
 from activities.base import row_of
 from common import representations as render
 from common.settings import Settings
+from contracts.application import ReviewEmail, ReviewRecord
 from db.models import ApplicationSession, Contractor, Job, Organization
 from notifications.catalog import (
     ApplicationReviewApproved,
@@ -17,7 +18,6 @@ from notifications.catalog import (
 )
 from outbox.dispatch import Dispatcher
 from outbox.records import committed_items, enqueue_email, record_event
-from workflows.application_messages import ReviewEmail, ReviewRecord
 
 
 class ApplicationReviewActivities:

@@ -12,6 +12,13 @@ from temporalio import activity
 from activities.base import MoneyActivities, charge_succeeded, processor_time, row_of
 from activities.refusals import refusals_are_final
 from common import representations as render
+from contracts.assignment import (
+    AssignmentEmail,
+    AssignmentProgress,
+    ChargeOutcome,
+    ChargeRequest,
+    RefundRequest,
+)
 from db.models import (
     Assignment,
     Contractor,
@@ -41,13 +48,6 @@ from services.cards import issue_card_link
 from services.lookups import card_on_file
 from services.policies import new_policy
 from services.quotes import new_quote
-from workflows.assignment_messages import (
-    AssignmentEmail,
-    AssignmentProgress,
-    ChargeOutcome,
-    ChargeRequest,
-    RefundRequest,
-)
 
 
 def _assignment(session: Session, row_id: str) -> Assignment:

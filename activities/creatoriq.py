@@ -14,6 +14,19 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from common import representations as render
 from common.settings import Settings
 from common.temporal import ORGANIZATION_ID
+from contracts.application import EXPIRE, application_workflow_id
+from contracts.creatoriq import (
+    CREATOR_SYNC_WORKFLOW,
+    REQUEST_SYNC,
+    ApplySync,
+    ConnectionRef,
+    CreatorRef,
+    FetchedCreator,
+    ScanRequest,
+    SyncReport,
+    SyncRequests,
+    creator_workflow_id,
+)
 from db.models import (
     ApplicationSession,
     Contractor,
@@ -43,19 +56,6 @@ from services.applications import SessionIn, email_link, finished_url, open_sess
 from services.catalog import approved_category
 from services.quotes import offer
 from services.tenancy import Tenant
-from workflows.application_messages import application_workflow_id
-from workflows.creatoriq_messages import (
-    CREATOR_SYNC_WORKFLOW,
-    REQUEST_SYNC_SIGNAL,
-    ApplySync,
-    ConnectionRef,
-    CreatorRef,
-    FetchedCreator,
-    ScanRequest,
-    SyncReport,
-    SyncRequests,
-    creator_workflow_id,
-)
 
 log = logging.getLogger("gigcover.creatoriq")
 KEY_REFUSED = "CreatorIQ refused the organization's API key (403): check it in the CreatorIQ settings"
@@ -158,7 +158,7 @@ class CreatorIQActivities:
                 creator,
                 id=creator_workflow_id(creator),
                 task_queue=self._settings.task_queue,
-                start_signal=REQUEST_SYNC_SIGNAL,
+                start_signal=REQUEST_SYNC.name,
                 start_signal_args=[requests.trigger],
                 static_summary=f"CreatorIQ creator {creator.publisher_id} on campaign {creator.campaign_id}",
                 search_attributes=TypedSearchAttributes(
@@ -170,7 +170,7 @@ class CreatorIQActivities:
     async def expire_application(self, session_id: str) -> None:
         handle = self._dispatcher.client.get_workflow_handle(application_workflow_id(session_id))
         try:
-            await handle.execute_update("expire")
+            await handle.execute_update(EXPIRE.name, result_type=EXPIRE.result_type)
         except Exception as error:  # it ended on its own (completed, expired) in the meantime: nothing to do
             log.info("application %s was not expired: %s", session_id, error)
 

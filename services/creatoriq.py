@@ -11,6 +11,7 @@ from common import representations as render
 from common.schemas import Strict
 from common.settings import Settings
 from common.temporal import ORGANIZATION_ID
+from contracts.creatoriq import CREATORIQ_SCAN_WORKFLOW, ScanRequest
 from db.models import CreatorIQConnection, JobCategory
 from db.organizations import connection_of
 from domain.coverage import CoverageType
@@ -24,7 +25,6 @@ from integrations.creatoriq.client import (
 from services.catalog import approved_category
 from services.lookups import now
 from services.tenancy import Tenant
-from workflows.creatoriq_messages import CREATORIQ_SCAN_WORKFLOW, ScanRequest
 
 MAX_ID = 2**31 - 1  # CreatorIQ ids are integers; ours are 32-bit columns
 DEFAULT_CATEGORY = "influencer"

@@ -20,14 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from common.ids import new_document_token, new_session_id
 from common.settings import Settings
-from db.models import ApplicationSession, EmailMessage
-from integrations.stripe_gateway import StripeGateway
-from outbox.dispatch import application_input
-from services.workflow_calls import refusal_of
-from tests.histories import keep_history
-from tests.support import Org, card, contractor_fields, entity_fields, intents_of, job_fields, unique_email
-from workflows.application import ApplicationWorkflow
-from workflows.application_messages import (
+from contracts.application import (
     Answers,
     ApplicationInput,
     ApplicationState,
@@ -36,6 +29,13 @@ from workflows.application_messages import (
     ReviewDecision,
     SignatureInput,
 )
+from db.models import ApplicationSession, EmailMessage
+from integrations.stripe_gateway import StripeGateway
+from outbox.dispatch import application_input
+from services.workflow_calls import refusal_of
+from tests.histories import keep_history
+from tests.support import Org, card, contractor_fields, entity_fields, intents_of, job_fields, unique_email
+from workflows.application import ApplicationWorkflow
 
 DAY = 86_400
 ROOT = Path(__file__).resolve().parent.parent

@@ -54,6 +54,7 @@ def offenders(folder: str, forbidden: tuple[str, ...]) -> list[str]:
         ("common", ("api", "services", "activities")),
         ("observability", ("api", "services", "activities", "workflows")),
         ("workflows", ("api", "services", "db", "integrations", "sqlalchemy", "stripe", "httpx")),
+        ("contracts", ("api", "services", "activities", "workflows", "db", "outbox", "integrations", "common")),
     ],
 )
 def test_a_folder_imports_only_what_the_layout_allows(folder: str, forbidden: tuple[str, ...]) -> None:
@@ -79,3 +80,18 @@ def test_domain_imports_only_domain_and_the_standard_library() -> None:
         if module.split(".")[0] not in {"domain", *STDLIB_OK}
     ]
     assert outside == []
+
+
+def test_every_workflow_message_is_declared_with_its_name_from_the_contracts() -> None:
+    """``@workflow.update``/``query``/``signal`` name their handler with a constant from contracts/, so no
+    caller spells the wire name as a bare string and renaming a method changes nothing on the wire."""
+    bare = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.name}"
+        for path in sorted((ROOT / "workflows").rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for decorator in node.decorator_list
+        if ast.unparse(decorator).startswith(("workflow.update", "workflow.query", "workflow.signal"))
+        and not (isinstance(decorator, ast.Call) and any(k.arg == "name" for k in decorator.keywords))
+    ]
+    assert bare == []

@@ -19,6 +19,21 @@ from api.errors import ApiError
 from api.hosted.rendering import NO_STORE, TEMPLATES, redirect
 from api.hosted.security import page_messages
 from common.schemas import TextInput
+from contracts.application import (
+    ADD_CARD,
+    ANSWER_QUESTIONS,
+    APPLICATION_STATE,
+    COMPLETE,
+    SIGN,
+    VERIFY_INFO,
+    Answers,
+    CardInput,
+    ContractorDetails,
+    SignatureInput,
+    StepResult,
+    application_workflow_id,
+)
+from contracts.calls import UpdateName
 from db.models import ApplicationSession, Contractor, Job, Organization, Quote
 from domain.application import ENDED, ORDER, Status, Step, reached, steps_for
 from domain.errors import DomainError, Refusal
@@ -26,15 +41,6 @@ from domain.geography import US_STATES
 from notifications.render import date, datetime_utc, money
 from services.cards import application_card_form
 from services.workflow_calls import WorkflowCalls
-from workflows.application_messages import (
-    Answers,
-    ApplicationState,
-    CardInput,
-    ContractorDetails,
-    SignatureInput,
-    StepResult,
-    application_workflow_id,
-)
 
 router = APIRouter(prefix="/apply", include_in_schema=False)
 LABELS = {
@@ -60,7 +66,7 @@ def _row(session: Session, token: str) -> ApplicationSession:
 
 def _live(workflows: WorkflowCalls, row: ApplicationSession) -> tuple[Step, str, str | None]:
     if row.status not in ENDED:
-        state = workflows.query(application_workflow_id(row.id), "state", ApplicationState)
+        state = workflows.query(application_workflow_id(row.id), APPLICATION_STATE)
         if state is not None:
             return Step(state.step), state.status, state.card_summary
     return Step(row.step), row.status, row.card_summary
@@ -68,10 +74,10 @@ def _live(workflows: WorkflowCalls, row: ApplicationSession) -> tuple[Step, str,
 
 # A step that moves money may outlast the page's wait (the card processor is slow): it goes on by itself, so
 # the contractor is told it is under way, not to try again.
-STILL_WORKING = {
-    "complete": "We are still completing your application with your bank. It will finish on its own and we "
+STILL_WORKING: dict[UpdateName[Any, StepResult], str] = {
+    COMPLETE: "We are still completing your application with your bank. It will finish on its own and we "
     "will email you when it is done: there is no need to click again.",
-    "add_card": "We are still checking your card with your bank. Reload this page in a minute to see the "
+    ADD_CARD: "We are still checking your card with your bank. Reload this page in a minute to see the "
     "result: there is no need to enter your card again.",
 }
 
@@ -191,11 +197,15 @@ def application_page(
 
 
 def _submit(
-    workflows: WorkflowCalls, session: Session, token: str, update: str, payload: BaseModel | None
+    workflows: WorkflowCalls,
+    session: Session,
+    token: str,
+    update: UpdateName[Any, StepResult],
+    payload: BaseModel | None,
 ) -> Response:
     row = _row(session, token)
     try:
-        result = workflows.update(application_workflow_id(row.id), update, payload, StepResult)
+        result = workflows.update(application_workflow_id(row.id), update, payload)
     except DomainError as failed:
         still = STILL_WORKING.get(update) if failed.kind is Refusal.UNAVAILABLE else None
         return redirect(_page_url(token, None, still or failed.message))
@@ -237,7 +247,7 @@ def submit_details(
         return _invalid(token, error, Step.VERIFY_INFO)
     if details.region not in US_STATES:
         return redirect(_page_url(token, Step.VERIFY_INFO, "Please choose a US state."))
-    return _submit(workflows, session, token, "verify_info", details)
+    return _submit(workflows, session, token, VERIFY_INFO, details)
 
 
 class QuestionsForm(TextInput):
@@ -269,7 +279,7 @@ def submit_answers(
         if message:
             return redirect(_page_url(token, Step.APPLICATION_QUESTIONS, message))
         return _invalid(token, error, Step.APPLICATION_QUESTIONS)  # type: ignore[arg-type]
-    return _submit(workflows, session, token, "answer_questions", answers)
+    return _submit(workflows, session, token, ANSWER_QUESTIONS, answers)
 
 
 class SignatureForm(TextInput):
@@ -304,7 +314,7 @@ def submit_signature(
         )
     except ValidationError as error:
         return _invalid(token, error, Step.ESIGNATURE_DOCUMENT)
-    return _submit(workflows, session, token, "sign", signature)
+    return _submit(workflows, session, token, SIGN, signature)
 
 
 class CardForm(TextInput):
@@ -322,9 +332,9 @@ def submit_card(
     except ValidationError:  # not a card id Stripe.js makes: nothing to try
         message = "We could not use this card. Please try again."
         return redirect(_page_url(token, Step.ADD_CARD_DETAILS, message))
-    return _submit(workflows, session, token, "add_card", card)
+    return _submit(workflows, session, token, ADD_CARD, card)
 
 
 @router.post("/{token}/final_review")
 def submit_completion(token: str, workflows: Workflows, session: DbSession) -> Response:
-    return _submit(workflows, session, token, "complete", None)
+    return _submit(workflows, session, token, COMPLETE, None)

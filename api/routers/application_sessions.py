@@ -5,13 +5,13 @@ from fastapi import APIRouter
 from api.deps import AppSettings, CurrentTenant, DbSession, Workflows
 from api.paging import PageParams
 from common import representations as render
+from contracts.application import APPLICATION_STATE, application_workflow_id
 from db.models import ApplicationSession
 from domain.application import ENDED
 from services import applications
 from services.applications import SessionIn, SessionUpdate
 from services.lookups import filtered, get_application, list_page, scoped
 from services.workflow_calls import WorkflowCalls
-from workflows.application_messages import ApplicationState, application_workflow_id
 
 router = APIRouter(prefix="/apply/sessions", tags=["insurance application sessions"])
 
@@ -22,7 +22,7 @@ def _render(
     """With ``workflows``, the live step of a running application comes from its workflow (a query)."""
     state = None
     if workflows is not None and row.status not in ENDED:
-        state = workflows.query(application_workflow_id(row.id), "state", ApplicationState)
+        state = workflows.query(application_workflow_id(row.id), APPLICATION_STATE)
     return render.application_session(
         row, settings.public_base_url, state.step if state else None, state.status if state else None
     )

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.errors import ApiError
+from contracts.creatoriq import ScanRequest, webhook_scan_workflow_id
 from db.models import CreatorIQConnection
 from integrations.creatoriq.signature import InvalidSignature, verify
 from services.creatoriq import start_scan
-from workflows.creatoriq_messages import ScanRequest, webhook_scan_workflow_id
 
 router = APIRouter(prefix="/integrations/creatoriq", tags=["creatoriq"])
 SYNCING_ACTIONS = {"update", "campaign.added"}

@@ -17,6 +17,7 @@ from api.dashboard.paging import page_after
 from api.dashboard.rendering import form_model, page, redirect
 from api.deps import AppSettings, DbSession, Workflows
 from api.errors import STATUS_OF
+from contracts.creatoriq import ScanRequest, scan_workflow_id
 from db.models import CreatorIQCreator, Organization
 from db.organizations import connection_of
 from domain.errors import DomainError, unavailable
@@ -24,7 +25,6 @@ from services import audit, creatoriq
 from services.creatoriq import ConnectionIn, get_connection, start_scan
 from services.lookups import Page, list_page, scoped
 from services.organization import OrganizationSettings, missing_billing_details, update_settings
-from workflows.creatoriq_messages import ScanRequest, scan_workflow_id
 
 router = APIRouter()
 FAILURES_PER_PAGE = 20
