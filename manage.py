@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from common import encryption, temporal
+from common import encryption
 from common.settings import Settings, get_settings
 from db.catalog import seed_catalog
 from db.engine import make_engine, make_session_factory
@@ -38,6 +38,7 @@ from db.organizations import PRODUCTION, SANDBOX, create_organization
 from db.sealed import reseal_all
 from domain.errors import DomainError, unavailable
 from domain.roles import Role
+from integrations import temporal
 from notifications.render import datetime_utc
 from outbox.dispatch import Dispatcher
 from outbox.records import OutboxItem, committed_items, track_commits

@@ -13,7 +13,6 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.base import MoneyActivities, charge_succeeded, processor_time, row_of
-from common import representations as render
 from contracts.application import (
     Capture,
     CardAuthorization,
@@ -33,6 +32,7 @@ from domain.statuses import AssignmentStatus, PaymentStatus
 from integrations.stripe_gateway import CardDeclined, StripeRefused
 from notifications.catalog import EmailKind, PaymentConfirmation, PaymentReminder
 from outbox.records import committed_items, enqueue_email, record_event
+from services import representations as render
 from services.assignments import cover_assignment_through_its_end, engagement_assignment
 from services.policies import new_policy
 

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from common import representations as render
 from common.settings import Settings
 from common.temporal import ORGANIZATION_ID
 from contracts.application import EXPIRE, application_workflow_id
@@ -52,6 +51,7 @@ from integrations.creatoriq.client import (
 from integrations.creatoriq.shapes import creator_snapshot, unix_time
 from outbox.dispatch import Dispatcher
 from outbox.records import committed_items, record_event
+from services import representations as render
 from services.applications import SessionIn, email_link, finished_url, open_session
 from services.catalog import approved_category
 from services.quotes import offer

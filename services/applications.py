@@ -7,7 +7,6 @@ from pydantic import AnyHttpUrl, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common import representations as render
 from common.ids import new_document_token
 from common.schemas import Strict, USState
 from common.settings import Settings
@@ -21,6 +20,7 @@ from domain.payer import premium_is_withheld
 from notifications.catalog import ApplicationLink, EmailKind
 from outbox.records import enqueue_email, record_event, start_after_commit
 from services import audit
+from services import representations as render
 from services.audit import Actor
 from services.lookups import get_application, get_contractor, get_job, get_quote, scoped
 from services.policies import refuse_bound_quote

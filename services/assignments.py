@@ -9,7 +9,6 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common import representations as render
 from common.schemas import Strict, UnixTime
 from common.settings import Settings
 from contracts.application import EXPIRE, application_workflow_id
@@ -45,6 +44,7 @@ from domain.rating import Rating
 from domain.statuses import AssignmentStatus, InvoiceStatus, PolicyStatus
 from notifications.catalog import CoverageExtended, EmailKind
 from outbox.records import enqueue_email, record_event, start_after_commit
+from services import representations as render
 from services.applications import SessionIn, finished_url, open_session
 from services.catalog import is_approved
 from services.lookups import card_on_file, get_assignment, get_contractor, get_job, now, scoped

@@ -5,11 +5,11 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common import representations as render
 from db.models import CategoryApproval, JobCategory, Organization
 from db.organizations import PRODUCTION, SANDBOX, approve
 from domain.errors import DomainError, Refusal, invalid, not_found
 from outbox.records import record_event
+from services import representations as render
 from services.tenancy import Tenant
 
 

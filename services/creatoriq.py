@@ -7,7 +7,6 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 
-from common import representations as render
 from common.schemas import Strict
 from common.settings import Settings
 from common.temporal import ORGANIZATION_ID
@@ -22,6 +21,7 @@ from integrations.creatoriq.client import (
     CreatorIQKeyRefused,
     CreatorIQUnavailable,
 )
+from services import representations as render
 from services.catalog import approved_category
 from services.lookups import now
 from services.tenancy import Tenant

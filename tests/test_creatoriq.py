@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import ScheduleActionStartWorkflow
 
-from common import temporal
 from common.settings import Settings
 from contracts.creatoriq import CREATORIQ_POLL_WORKFLOW
 from db.models import ApplicationSession, Contractor, Event
+from integrations import temporal
 from integrations.creatoriq.signature import sign
 from outbox.schedule import CREATORIQ_SCHEDULE_ID, ensure_schedules
 from tests.fake_creatoriq import Account, FakeCreatorIQ

@@ -54,7 +54,6 @@ def offenders(folder: str, forbidden: tuple[str, ...]) -> list[str]:
         ("common", ("api", "services", "activities")),
         ("observability", ("api", "services", "activities", "workflows")),
         ("workflows", ("api", "services", "db", "integrations", "sqlalchemy", "stripe", "httpx")),
-        ("contracts", ("api", "services", "activities", "workflows", "db", "outbox", "integrations", "common")),
     ],
 )
 def test_a_folder_imports_only_what_the_layout_allows(folder: str, forbidden: tuple[str, ...]) -> None:
@@ -95,3 +94,112 @@ def test_every_workflow_message_is_declared_with_its_name_from_the_contracts() -
         and not (isinstance(decorator, ast.Call) and any(k.arg == "name" for k in decorator.keywords))
     ]
     assert bare == []
+
+
+# The product's first-party packages (what the layout rules are about).
+PACKAGES = (
+    "activities",
+    "api",
+    "common",
+    "contracts",
+    "db",
+    "documents",
+    "domain",
+    "integrations",
+    "notifications",
+    "observability",
+    "outbox",
+    "services",
+    "workflows",
+)
+
+
+@pytest.mark.parametrize(
+    ("folder", "allowed"), [("common", {"common", "domain"}), ("contracts", {"contracts", "domain"})]
+)
+def test_the_leaves_import_no_package_above_domain(folder: str, allowed: set[str]) -> None:
+    """common/ (settings, ids, logs, shared field types) and contracts/ (what workflows and callers agree on)
+    are imported by every layer, so they import only the standard library, third parties and domain/."""
+    above = [
+        f"{name} imports {module}"
+        for name, found in modules(folder)
+        for module in sorted(found)
+        if module.split(".")[0] in PACKAGES and module.split(".")[0] not in allowed
+    ]
+    assert above == []
+
+
+def _module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts)
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one node (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in sorted(graph.get(node, ())):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def _imported_names(path: Path) -> set[str]:
+    """``from common import encryption`` imports the module common.encryption."""
+    return {
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+        for alias in node.names
+    }
+
+
+def _product_imports() -> dict[str, set[str]]:
+    """Every product module and the product modules and packages it imports, function-local imports too."""
+    return {
+        _module_name(path): imports_of(path) | _imported_names(path)
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if "migrations" not in path.parts
+    }
+
+
+def test_no_two_packages_import_each_other_even_through_others() -> None:
+    packages: dict[str, set[str]] = {}
+    for name, found in _product_imports().items():
+        home = name.split(".")[0]
+        packages.setdefault(home, set()).update(
+            module.split(".")[0] for module in found if module.split(".")[0] in PACKAGES
+        )
+        packages[home].discard(home)
+    assert _cycles(packages) == []
+
+
+def test_no_two_modules_import_each_other_even_through_a_function_local_import() -> None:
+    imports = _product_imports()
+    graph = {
+        name: {module for module in found if module in imports and module != name}
+        for name, found in imports.items()
+    }
+    assert _cycles(graph) == []

@@ -4,11 +4,11 @@ from fastapi import APIRouter
 
 from api.deps import AppSettings, CurrentTenant, DbSession, Workflows
 from api.paging import PageParams
-from common import representations as render
 from contracts.application import APPLICATION_STATE, application_workflow_id
 from db.models import ApplicationSession
 from domain.application import ENDED
 from services import applications
+from services import representations as render
 from services.applications import SessionIn, SessionUpdate
 from services.lookups import filtered, get_application, list_page, scoped
 from services.workflow_calls import WorkflowCalls

@@ -4,9 +4,9 @@ from fastapi import APIRouter
 
 from api.deps import AppSettings, CurrentTenant, DbSession, Workflows
 from api.paging import PageParams, deleted_body
-from common import representations as render
 from db.models import Assignment
 from services import assignments
+from services import representations as render
 from services.assignments import AssignmentIn, AssignmentUpdate, CancelIn, ExtendIn
 from services.lookups import filtered, get_assignment, list_page, scoped
 

@@ -4,9 +4,9 @@ from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
 from api.paging import PageParams
-from common import representations as render
 from db.models import Bill
 from services import billing
+from services import representations as render
 from services.billing import BillPayment
 from services.lookups import filtered, list_page, scoped
 

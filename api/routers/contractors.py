@@ -4,9 +4,9 @@ from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
 from api.paging import PageParams, deleted_body
-from common import representations as render
 from db.models import Contractor, Policy
 from services import contractors
+from services import representations as render
 from services.contractors import ContractorIn, ContractorUpdate
 from services.lookups import filtered, get_contractor, list_page, scoped
 

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 from api.deps import AppSettings, CurrentTenant, DbSession, Workflows
 from api.errors import ApiError
 from api.paging import PageParams, deleted_body
-from common import representations as render
 from common.schemas import Strict
 from common.settings import Settings
 from contracts.creatoriq import ScanRequest, scan_workflow_id
 from db.models import ApplicationSession, CreatorIQCreator
 from services import creatoriq
+from services import representations as render
 from services.creatoriq import MAX_ID, ConnectionIn, get_connection, start_scan
 from services.lookups import filtered, get_owned, list_page, scoped
 

@@ -4,8 +4,8 @@ from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
 from api.paging import PageParams
-from common import representations as render
 from db.models import EmailMessage
+from services import representations as render
 from services.lookups import filtered, get_owned, list_page, scoped
 
 router = APIRouter(prefix="/emails", tags=["emails"])

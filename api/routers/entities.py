@@ -4,9 +4,9 @@ from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
 from api.paging import PageParams, deleted_body
-from common import representations as render
 from db.models import Entity
 from services import entities
+from services import representations as render
 from services.entities import EntityIn, EntityUpdate
 from services.lookups import get_entity, list_page, scoped
 

@@ -7,9 +7,9 @@ from fastapi.responses import JSONResponse
 
 from api.deps import CurrentTenant, DbSession, Workflows
 from api.paging import PageParams, deleted_body
-from common import representations as render
 from db.models import Invoice
 from services import invoices
+from services import representations as render
 from services.invoices import InvoiceIn, InvoiceUpdate, Saved
 from services.lookups import filtered, get_invoice, list_page, scoped
 

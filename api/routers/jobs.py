@@ -4,9 +4,9 @@ from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession, Workflows
 from api.paging import PageParams, deleted_body
-from common import representations as render
 from db.models import Job
 from services import jobs
+from services import representations as render
 from services.jobs import JobIn, JobUpdate
 from services.lookups import filtered, get_job, list_page, scoped
 

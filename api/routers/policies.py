@@ -4,9 +4,9 @@ from fastapi import APIRouter
 
 from api.deps import AppSettings, CurrentTenant, DbSession
 from api.paging import PageParams, deleted_body
-from common import representations as render
 from db.models import Policy
 from services import policies
+from services import representations as render
 from services.lookups import filtered, get_policy, list_page, scoped
 from services.policies import PolicyIn, PolicyUpdate
 

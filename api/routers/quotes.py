@@ -4,9 +4,9 @@ from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
 from api.paging import PageParams
-from common import representations as render
 from db.models import Quote
 from services import quotes
+from services import representations as render
 from services.lookups import filtered, get_quote, list_page, scoped
 from services.quotes import QuoteIn, QuoteUpdate
 

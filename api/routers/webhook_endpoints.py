@@ -4,8 +4,8 @@ from fastapi import APIRouter
 
 from api.deps import AppSettings, CurrentActor, CurrentTenant, DbSession
 from api.paging import PageParams, deleted_body
-from common import representations as render
 from db.models import WebhookEndpoint
+from services import representations as render
 from services import webhooks
 from services.lookups import get_endpoint, list_page, scoped
 from services.webhooks import EndpointIn, EndpointUpdate, SecretRoll
