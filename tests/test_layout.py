@@ -203,3 +203,38 @@ def test_no_two_modules_import_each_other_even_through_a_function_local_import()
         for name, found in imports.items()
     }
     assert _cycles(graph) == []
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """The modules imported when the module runs: not those under ``if TYPE_CHECKING:`` (type hints)."""
+    tree = ast.parse(path.read_text())
+    hints = {
+        id(child)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+        for statement in node.body
+        for child in ast.walk(statement)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in hints:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("folder", ["api/routers", "api/hosted"])
+def test_a_front_builds_no_query_and_reads_no_table(folder: str) -> None:
+    """The REST routers and the hosted pages parse, call one service and render: db.models only as type
+    hints, and of SQLAlchemy only the Session type a service is called with."""
+    reaching = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for module in sorted(_runtime_imports(path))
+        if module.split(".")[0] == "db"
+        or (module.split(".")[0] == "sqlalchemy" and module != "sqlalchemy.orm")
+    ]
+    assert reaching == []

@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.application import (
         DECLINED_AFTER_REVIEW,
         ENDED,
+        NO_US_STATE,
         Assessment,
         Outcome,
         Status,
@@ -60,7 +61,9 @@ with workflow.unsafe.imports_passed_through():
         ineligibility,
         next_step,
         reached,
+        signature_refusal,
     )
+    from domain.geography import US_STATES
     from workflows.events import publish
 
 QUICK = {"start_to_close_timeout": timedelta(seconds=30)}
@@ -119,6 +122,7 @@ class ApplicationWorkflow:
         self.finish_requested = False
         self.expire_requested = False
         self.lock = asyncio.Lock()
+        self.signer: ContractorDetails | None = None  # whose name the signature must be (the saved details)
 
     # The process ------------------------------------------------------------------------------------------
 
@@ -342,11 +346,14 @@ class ApplicationWorkflow:
                 SavedDetails(session_id=self.app.session_id, details=details),
                 **QUICK,
             )
+            self.signer = details
             return await self._advance(Step.VERIFY_INFO)
 
     @verify_info.validator
     def _check_verify_info(self, details: ContractorDetails) -> None:
         self._require(Step.VERIFY_INFO)
+        if details.region not in US_STATES:
+            raise ApplicationError(NO_US_STATE, type="invalid_state")
 
     @workflow.update(name=ANSWER_QUESTIONS.name)
     async def answer_questions(self, answers: Answers) -> StepResult:
@@ -453,6 +460,10 @@ class ApplicationWorkflow:
         self._require(Step.ESIGNATURE_DOCUMENT)
         if not signature.consent:
             raise ApplicationError("Please tick the box to agree to the terms before signing.")
+        signer = self.signer
+        refusal = signer and signature_refusal(signature.typed_name, signer.first_name, signer.last_name)
+        if refusal:
+            raise ApplicationError(refusal, type="signature_mismatch")
 
     @workflow.update(name=ADD_CARD.name)
     async def add_card(self, card: CardInput) -> StepResult:
