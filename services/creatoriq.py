@@ -15,7 +15,6 @@ from common.settings import Settings
 from common.temporal import ORGANIZATION_ID
 from contracts.creatoriq import CREATORIQ_SCAN_WORKFLOW, ScanRequest, scan_workflow_id
 from db.models import CreatorIQConnection, JobCategory
-from db.organizations import connection_of
 from domain.coverage import CoverageType
 from domain.errors import DomainError, Refusal, invalid, unavailable
 from integrations.creatoriq.client import (
@@ -59,6 +58,16 @@ def hint(api_key: str) -> str:
 
 def _unreachable(message: str) -> DomainError:
     return DomainError("creatoriq_unavailable", message, kind=Refusal.UPSTREAM)
+
+
+def connection_of(session: Session, organization_id: str, environment: str) -> CreatorIQConnection | None:
+    return session.scalar(
+        select(CreatorIQConnection).where(
+            CreatorIQConnection.organization_id == organization_id,
+            CreatorIQConnection.environment == environment,
+            CreatorIQConnection.deleted_at.is_(None),
+        )
+    )
 
 
 def get_connection(session: Session, tenant: Tenant) -> CreatorIQConnection:

@@ -17,10 +17,9 @@ from api.dashboard.rendering import form_model, page, redirect
 from api.deps import AppSettings, DbSession, Workflows
 from api.errors import STATUS_OF
 from db.models import CreatorIQCreator, Organization
-from db.organizations import connection_of
 from domain.errors import DomainError
 from services import audit, creatoriq
-from services.creatoriq import ConnectionIn
+from services.creatoriq import ConnectionIn, connection_of
 from services.lookups import Page, list_page, scoped
 from services.organization import OrganizationSettings, missing_billing_details, update_settings
 
