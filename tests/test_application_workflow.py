@@ -306,6 +306,37 @@ async def test_ineligible_answers_end_the_application(
     assert row_of(session_factory, app.session_id).status == "INELIGIBLE"
 
 
+async def test_the_steps_rules_hold_for_every_caller_of_the_updates_not_only_the_hosted_page(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    """A caller that sends the Updates itself (not through the hosted forms) meets the same rules: the
+    address is in a US state, and the signature is the contractor's full name as their details give it."""
+    app = await asyncio.to_thread(open_session, api_url, org, session_factory, settings)
+    handle = await start(skipping, app)
+    with pytest.raises(WorkflowUpdateFailedError) as abroad:
+        await handle.execute_update(
+            ApplicationWorkflow.verify_info, DETAILS.model_copy(update={"region": "ZZ"})
+        )
+    assert refusal_of(abroad.value).message == "Please choose a US state."
+    await handle.execute_update(ApplicationWorkflow.verify_info, DETAILS)
+    await handle.execute_update(ApplicationWorkflow.answer_questions, GOOD_ANSWERS)
+    with pytest.raises(WorkflowUpdateFailedError) as forged:
+        await handle.execute_update(
+            ApplicationWorkflow.sign, SIGNATURE.model_copy(update={"typed_name": "Someone Else"})
+        )
+    assert refusal_of(forged.value).message == "Please type your full name exactly: Jane Doe"
+    assert (await handle.query(ApplicationWorkflow.state)).step == "esignature_document"
+    signed = await handle.execute_update(
+        ApplicationWorkflow.sign, SIGNATURE.model_copy(update={"typed_name": "jane  DOE"})
+    )  # case and spacing aside
+    assert signed.step == "add_card_details"
+    await handle.terminate("test over")
+
+
 async def test_a_bad_update_is_rejected_without_a_trace_in_history(
     skipping: WorkflowEnvironment,
     api_url: str,
