@@ -460,10 +460,11 @@ class ApplicationWorkflow:
         self._require(Step.ESIGNATURE_DOCUMENT)
         if not signature.consent:
             raise ApplicationError("Please tick the box to agree to the terms before signing.")
-        signer = self.signer
-        refusal = signer and signature_refusal(signature.typed_name, signer.first_name, signer.last_name)
-        if refusal:
-            raise ApplicationError(refusal, type="signature_mismatch")
+        if self.signer is not None:
+            signer = self.signer
+            refusal = signature_refusal(signature.typed_name, signer.first_name, signer.last_name)
+            if refusal is not None:
+                raise ApplicationError(refusal, type="signature_mismatch")
 
     @workflow.update(name=ADD_CARD.name)
     async def add_card(self, card: CardInput) -> StepResult:
