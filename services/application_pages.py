@@ -53,14 +53,14 @@ def application_page(
     if row is None:
         return None
     step, status, card_summary = _live(workflows, row)
-    contractor = session.get(Contractor, row.contractor_id)
+    contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
     organization = session.get(Organization, row.organization_id)
-    job = session.get(Job, row.job_id) if row.job_id else None
+    job = session.scalar(select(Job).where(Job.id == row.job_id)) if row.job_id else None
     assert contractor is not None and organization is not None
     shown = shown_step(step, requested)
     period = None
     if shown is Step.FINAL_REVIEW and row.quote_id:
-        quote = session.get(Quote, row.quote_id)
+        quote = session.scalar(select(Quote).where(Quote.id == row.quote_id))
         period = (quote.effective_date, quote.end_date) if quote else None
     card_form: dict[str, str] = {}
     if shown is Step.ADD_CARD_DETAILS and status not in {*ENDED, Status.MANUAL_REVIEW}:

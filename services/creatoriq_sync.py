@@ -192,7 +192,7 @@ def _contractor(
     by_email = contractor_with_email(session, tenant, plan.email)
     contractor = None
     if record.contractor_id is not None:
-        contractor = session.get(Contractor, record.contractor_id)
+        contractor = session.scalar(select(Contractor).where(Contractor.id == record.contractor_id))
         if contractor is not None and contractor.deleted_at is not None:
             contractor = None
     if contractor is None:

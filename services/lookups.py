@@ -252,7 +252,7 @@ def application_of(session: Session, application_session_id: str | None) -> Appl
     """The application a synced creator was sent (None: none yet)."""
     if application_session_id is None:
         return None
-    return session.get(ApplicationSession, application_session_id)
+    return session.scalar(select(ApplicationSession).where(ApplicationSession.id == application_session_id))
 
 
 def shared_document(session: Session, token: str, filename: str) -> Document | None:
