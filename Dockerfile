@@ -7,6 +7,7 @@ COPY pyproject.toml README.md ./
 COPY api ./api
 COPY activities ./activities
 COPY common ./common
+COPY contracts ./contracts
 COPY db ./db
 COPY devstack ./devstack
 COPY documents ./documents

@@ -28,21 +28,23 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from common import encryption, temporal
+from common import encryption
 from common.settings import Settings, get_settings
 from db.catalog import seed_catalog
 from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade_to_head
 from db.models import ApiKey, Organization
-from db.organizations import PRODUCTION, SANDBOX, create_organization
 from db.sealed import reseal_all
+from domain.api_keys import PRODUCTION, SANDBOX
 from domain.errors import DomainError, unavailable
 from domain.roles import Role
+from integrations import temporal
 from notifications.render import datetime_utc
 from outbox.dispatch import Dispatcher
 from outbox.records import OutboxItem, committed_items, track_commits
 from services import api_keys, applications, catalog, members
 from services.audit import COMMAND_LINE
+from services.organization import create_organization
 from services.workflow_calls import WorkflowCalls
 
 TEMPORAL_CONNECT_SECONDS = 10

@@ -15,10 +15,11 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Interceptor, Worker
 
 from activities.registry import build_activities
-from common import temporal
 from common.logs import configure_logging
-from common.settings import Settings, get_settings, refuse_bad_settings
+from common.settings import Settings, get_settings
+from common.startup import refuse_bad_settings
 from db.engine import make_engine, make_session_factory
+from integrations import temporal
 from observability.tracing import configure_tracing
 from outbox.dispatch import Dispatcher
 from outbox.records import track_commits

@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from activities.base import row_of
-from common import representations as render
 from common.settings import Settings
+from contracts.application import ReviewEmail, ReviewRecord
 from db.models import ApplicationSession, Contractor, Job, Organization
 from notifications.catalog import (
     ApplicationReviewApproved,
@@ -17,7 +17,7 @@ from notifications.catalog import (
 )
 from outbox.dispatch import Dispatcher
 from outbox.records import committed_items, enqueue_email, record_event
-from workflows.application_messages import ReviewEmail, ReviewRecord
+from services import representations as render
 
 
 class ApplicationReviewActivities:

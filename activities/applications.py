@@ -13,17 +13,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.base import MoneyActivities, charge_succeeded, processor_time, row_of
-from common import representations as render
-from db.models import ApplicationSession, Assignment, Contractor, Job, Organization, Payment, Policy, Quote
-from documents.issuing import document_store, issue_policy_certificates
-from domain.application import Status, Step
-from domain.statuses import AssignmentStatus, PaymentStatus
-from integrations.stripe_gateway import CardDeclined, StripeRefused
-from notifications.catalog import EmailKind, PaymentConfirmation, PaymentReminder
-from outbox.records import committed_items, enqueue_email, record_event
-from services.assignments import cover_assignment_through_its_end, engagement_assignment
-from services.policies import new_policy
-from workflows.application_messages import (
+from contracts.application import (
     Capture,
     CardAuthorization,
     CardHold,
@@ -34,7 +24,17 @@ from workflows.application_messages import (
     SavedSignature,
     Snapshots,
 )
-from workflows.assignment_messages import Coverage
+from contracts.assignment import Coverage
+from db.models import ApplicationSession, Assignment, Contractor, Job, Organization, Payment, Policy, Quote
+from documents.issuing import document_store, issue_policy_certificates
+from domain.application import Status, Step
+from domain.statuses import AssignmentStatus, PaymentStatus
+from integrations.stripe_gateway import CardDeclined, StripeRefused
+from notifications.catalog import EmailKind, PaymentConfirmation, PaymentReminder
+from outbox.records import committed_items, enqueue_email, record_event
+from services import representations as render
+from services.assignments import cover_assignment_through_its_end, engagement_assignment
+from services.policies import new_policy
 
 log = logging.getLogger("gigcover.applications")
 # Stripe refused the card's id itself (no such PaymentMethod, one of another customer...): final, and the

@@ -11,7 +11,13 @@ from temporalio import activity
 
 from activities.base import MoneyActivities, charge_succeeded, processor_time, row_of
 from activities.refusals import refusals_are_final
-from common import representations as render
+from contracts.assignment import (
+    AssignmentEmail,
+    AssignmentProgress,
+    ChargeOutcome,
+    ChargeRequest,
+    RefundRequest,
+)
 from db.models import (
     Assignment,
     Contractor,
@@ -37,17 +43,11 @@ from notifications.catalog import (
     PremiumChangeForOrganization,
 )
 from outbox.records import committed_items, enqueue_email, record_event
+from services import representations as render
 from services.cards import issue_card_link
 from services.lookups import card_on_file
 from services.policies import new_policy
 from services.quotes import new_quote
-from workflows.assignment_messages import (
-    AssignmentEmail,
-    AssignmentProgress,
-    ChargeOutcome,
-    ChargeRequest,
-    RefundRequest,
-)
 
 
 def _assignment(session: Session, row_id: str) -> Assignment:

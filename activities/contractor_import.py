@@ -8,12 +8,12 @@ from temporalio.exceptions import ApplicationError
 
 from activities.refusals import refusals_are_final
 from common.settings import Settings
+from contracts.contractor_import import BatchResult, FinishedImport, ImportBatch, ImportRequest
 from db.models import Organization
 from documents.issuing import document_store
 from services import contractor_import
 from services.audit import Actor
 from services.tenancy import Tenant
-from workflows.contractor_import_messages import BatchResult, FinishedImport, ImportBatch, ImportRequest
 
 
 def _tenant(session: Session, request: ImportRequest) -> Tenant:

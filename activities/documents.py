@@ -6,11 +6,11 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from common.settings import Settings
+from contracts.delivery import BillRequest, IssuedBill
 from db.models import Policy
 from documents.bill import LineItem
 from documents.issuing import document_store, issue_bill, issue_policy_certificates
 from services.billing import billed_job
-from workflows.messages import BillRequest, IssuedBill
 
 
 class DocumentActivities:

@@ -6,9 +6,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from common.settings import Settings
+from contracts.delivery import DeliveryFailure
 from db.models import EmailMessage
 from outbox.senders import EmailSender, NotDeliveredYet, Undeliverable, settle
-from workflows.messages import DeliveryFailure
 
 
 class EmailActivities:

@@ -8,12 +8,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from common.settings import Settings
+from contracts.delivery import LifecycleResult
 from documents.issuing import document_store
 from outbox.dispatch import Dispatcher
 from outbox.records import committed_items
 from services.billing import expire_policies, mark_overdue_bills
 from services.contractor_import import erase_abandoned_uploads
-from workflows.messages import LifecycleResult
 
 
 class LifecycleActivities:

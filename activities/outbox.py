@@ -2,8 +2,8 @@
 
 from temporalio import activity
 
+from contracts.delivery import SweepRequest, SweepResult
 from outbox.dispatch import Dispatcher
-from workflows.messages import SweepRequest, SweepResult
 
 
 class OutboxActivities:

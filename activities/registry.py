@@ -17,7 +17,8 @@ from activities.lifecycle import LifecycleActivities
 from activities.outbox import OutboxActivities
 from activities.webhooks import WebhookActivities
 from common import encryption
-from common.settings import Settings, check_settings
+from common.settings import Settings
+from common.startup import check_settings
 from integrations.stripe_gateway import StripeGateway
 from outbox.dispatch import Dispatcher
 

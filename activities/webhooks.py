@@ -7,9 +7,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contracts.delivery import DeliveryFailure
 from db.models import WebhookDelivery
 from outbox.senders import NotDeliveredYet, Undeliverable, WebhookSender
-from workflows.messages import DeliveryFailure
 
 
 class WebhookActivities:

@@ -21,9 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import api_key_from_header
 from db.models import IdempotencyRecord
-from db.organizations import hash_key
 from domain.errors import DomainError
 from services import api_keys
+from services.api_keys import hash_key
 
 REPLAY_WINDOW = 24 * 3600
 WAIT_FOR_FIRST = 30.0

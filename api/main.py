@@ -42,10 +42,12 @@ from api.routers import (
     webhook_endpoints,
 )
 from api.throttle import HostedLinkThrottle, SharedCounter
-from common import encryption, temporal
+from common import encryption
 from common.logs import keep_quiet
-from common.settings import Settings, check_settings, get_settings
+from common.settings import Settings, get_settings
+from common.startup import check_settings
 from db.engine import make_engine, make_session_factory
+from integrations import temporal
 from observability.tracing import configure_tracing, tracing_enabled
 from outbox.dispatch import Dispatcher
 from outbox.records import track_commits

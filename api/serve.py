@@ -17,7 +17,8 @@ from uvicorn.supervisors import Multiprocess
 
 from api.access_log import ServerConfig
 from common.logs import configure_logging
-from common.settings import Settings, get_settings, refuse_bad_settings
+from common.settings import Settings, get_settings
+from common.startup import refuse_bad_settings
 from observability.http_metrics import MULTIPROCESS_DIRECTORY
 
 

@@ -1,12 +1,7 @@
-"""One way to reach Temporal, shared by the API, the worker and the tests."""
+"""What every side of Temporal agrees on: how long the API waits for an Update, and the custom search
+attributes. The connection itself is integrations/temporal.py."""
 
-from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.runtime import Runtime
-
-from common.settings import Settings
-from observability.tracing import temporal_interceptors
 
 # How long the API waits for a workflow to answer an Update before it gives the caller a 503.
 UPDATE_TIMEOUT_SECONDS = 60.0
@@ -39,13 +34,3 @@ def search_attribute_flags() -> list[str]:
     for key in SEARCH_ATTRIBUTES:
         flags += ["--search-attribute", f"{key.name}={kinds[key.indexed_value_type.name]}"]
     return flags
-
-
-async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-        interceptors=temporal_interceptors(settings),
-        runtime=runtime,
-    )

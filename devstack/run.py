@@ -31,10 +31,11 @@ from db.catalog import seed_catalog
 from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade_to_head
 from db.models import ApiKey, Member
-from db.organizations import create_organization, hash_key
 from domain.roles import Role
 from services import members
+from services.api_keys import hash_key
 from services.audit import COMMAND_LINE
+from services.organization import create_organization
 
 HOST = "127.0.0.1"
 # The dev server's SQLite file: write-ahead logging instead of a rollback journal, and fsync at checkpoints

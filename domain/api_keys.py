@@ -1,4 +1,8 @@
-"""When an API key works: until it is revoked, and, once rolled, until its overlap ends."""
+"""API keys: the environments they open (by their prefix), and when one works: until it is revoked, and, once
+rolled, until its overlap ends."""
+
+SANDBOX, PRODUCTION = "sandbox", "production"
+KEY_PREFIXES = {SANDBOX: "t9k_test_", PRODUCTION: "t9k_live_"}
 
 
 def key_status(revoked_at: int | None, expires_at: int | None, at: int) -> str:

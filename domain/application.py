@@ -41,6 +41,26 @@ def reached(current: Step, step: Step) -> bool:
     return ORDER.index(current) >= ORDER.index(step)
 
 
+def shown_step(current: Step, requested: str | None) -> Step:
+    """The page to show: ``requested`` when it is an earlier step the contractor reached (Back), else the
+    current one."""
+    if requested in {s.value for s in ORDER}:
+        step = Step(requested)
+        if reached(current, step) and step is not Step.APPLICATION_COMPLETE:
+            return step
+    return current
+
+
+NO_US_STATE = "Please choose a US state."
+
+
+def signature_refusal(typed_name: str, first_name: str, last_name: str) -> str | None:
+    """Why a typed signature is not the full name (case and spacing aside); None when it is."""
+    if typed_name.casefold().split() == f"{first_name} {last_name}".casefold().split():
+        return None
+    return f"Please type your full name exactly: {first_name} {last_name}"
+
+
 class Outcome(StrEnum):
     ELIGIBLE = "eligible"
     INELIGIBLE = "ineligible"

@@ -26,6 +26,28 @@ from common.temporal import (
     STEP,
     UPDATE_TIMEOUT_SECONDS,
 )
+from contracts.application import (
+    APPLICATION_WORKFLOW,
+    ApplicationInput,
+    application_workflow_id,
+)
+from contracts.assignment import (
+    ADJUST,
+    ASSIGNMENT_WORKFLOW,
+    COVERED,
+    AssignmentInput,
+    Coverage,
+    InvoiceAdjustment,
+    assignment_workflow_id,
+)
+from contracts.delivery import (
+    EMAIL_DELIVERY_WORKFLOW,
+    WEBHOOK_DELIVERY_WORKFLOW,
+    EmailRequest,
+    WebhookDeliveryRequest,
+    email_workflow_id,
+    webhook_delivery_workflow_id,
+)
 from db.models import (
     ApplicationSession,
     Assignment,
@@ -36,28 +58,6 @@ from db.models import (
 )
 from outbox.records import OutboxItem
 from outbox.senders import FirstAttempt
-from workflows.application_messages import (
-    APPLICATION_WORKFLOW,
-    ApplicationInput,
-    application_workflow_id,
-)
-from workflows.assignment_messages import (
-    ASSIGNMENT_WORKFLOW,
-    COVERED_SIGNAL,
-    AdjustmentResult,
-    AssignmentInput,
-    Coverage,
-    InvoiceAdjustment,
-    assignment_workflow_id,
-)
-from workflows.messages import (
-    EMAIL_DELIVERY_WORKFLOW,
-    WEBHOOK_DELIVERY_WORKFLOW,
-    EmailRequest,
-    WebhookDeliveryRequest,
-    email_workflow_id,
-    webhook_delivery_workflow_id,
-)
 
 log = logging.getLogger("gigcover.outbox")
 R = TypeVar("R", bound=TenantResource)
@@ -182,7 +182,7 @@ class Dispatcher:
             adjustment = InvoiceAdjustment(invoice_id=row.invoice_key, premium=row.premium, sequence=row.id)
             try:
                 await asyncio.wait_for(
-                    handle.execute_update("adjust", adjustment, result_type=AdjustmentResult),
+                    handle.execute_update(ADJUST.name, adjustment, result_type=ADJUST.result_type),
                     UPDATE_TIMEOUT_SECONDS,
                 )
             except WorkflowUpdateFailedError as refused:
@@ -291,7 +291,7 @@ class Dispatcher:
         await to_thread.run_sync(self._mark_dispatched, [("assignment", row.id)])
         try:
             await self._client.get_workflow_handle(workflow_id(("assignment", row.id))).signal(
-                COVERED_SIGNAL, coverage
+                COVERED.name, coverage
             )
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:

@@ -15,8 +15,8 @@ from temporalio.client import (
 )
 
 from common.settings import Settings
-from workflows.creatoriq_messages import CREATORIQ_POLL_WORKFLOW
-from workflows.messages import LIFECYCLE_SWEEP_WORKFLOW, OUTBOX_SWEEP_WORKFLOW, SweepRequest
+from contracts.creatoriq import CREATORIQ_POLL_WORKFLOW
+from contracts.delivery import LIFECYCLE_SWEEP_WORKFLOW, OUTBOX_SWEEP_WORKFLOW, SweepRequest
 
 SCHEDULE_ID = "gigcover-outbox-sweep"
 CREATORIQ_SCHEDULE_ID = "gigcover-creatoriq-poll"

@@ -5,6 +5,7 @@ The API (``/api/v1/api_keys``, a key managing the keys of its own environment), 
 never with the key itself: a key is shown once, when it is made or rolled, and only its SHA-256 is stored.
 """
 
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -12,9 +13,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from common.ids import new_id, random_base62
 from db.models import ApiKey, Organization
-from db.organizations import KEY_PREFIXES, hash_key, new_key
-from domain.api_keys import key_status
+from domain.api_keys import KEY_PREFIXES, key_status
 from domain.errors import DomainError, Refusal, conflict, invalid, not_found
 from services import audit
 
@@ -22,6 +23,35 @@ MAX_NAME_LENGTH = 100
 MAX_ROLL_HOURS = 168  # a rolled key works for at most a week more
 DEFAULT_ROLL_HOURS = 24
 LAST_USED_PRECISION = 60  # seconds: last_used_at is written at most once a minute per key
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def key_hint(key: str) -> str:
+    return f"{key[:9]}…{key[-4:]}"
+
+
+def new_key(organization_id: str, environment: str, name: str = "") -> tuple[ApiKey, str]:
+    """A new API key's row (not yet added) and the key itself, which is stored only as its hash."""
+    key = KEY_PREFIXES[environment] + random_base62(32)
+    row = ApiKey(
+        public_id=new_id("api_key"),
+        organization_id=organization_id,
+        environment=environment,
+        name=name,
+        key_hash=hash_key(key),
+        key_hint=key_hint(key),
+        created=int(time.time()),
+    )
+    return row, key
+
+
+def issue_key(session: Session, organization_id: str, environment: str, name: str = "") -> str:
+    row, key = new_key(organization_id, environment, name)
+    session.add(row)
+    return key
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from pydantic import AnyHttpUrl, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common import representations as render
 from common.ids import new_document_token
 from common.schemas import Strict, USState
 from common.settings import Settings
+from contracts.application import EXPIRE, REVIEW, ReviewDecision, application_workflow_id
 from db.models import ApplicationSession, CategoryRate, Organization
 from domain.application import ENDED, Status, Step
 from domain.coverage import CoverageType
@@ -20,12 +20,12 @@ from domain.payer import premium_is_withheld
 from notifications.catalog import ApplicationLink, EmailKind
 from outbox.records import enqueue_email, record_event, start_after_commit
 from services import audit
+from services import representations as render
 from services.audit import Actor
 from services.lookups import get_application, get_contractor, get_job, get_quote, scoped
 from services.policies import refuse_bound_quote
 from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
-from workflows.application_messages import ReviewDecision, StepResult, application_workflow_id
 
 
 class SessionIn(Strict):
@@ -235,7 +235,7 @@ def expire_application(
 ) -> ApplicationSession:
     row = get_application(session, tenant, session_id)
     _refuse_ended(row)
-    workflows.update(application_workflow_id(row.id), "expire", None, StepResult)
+    workflows.update(application_workflow_id(row.id), EXPIRE, None)
     session.refresh(row)
     if actor is not None:  # expired from the dashboard
         audit.record(
@@ -287,7 +287,7 @@ def review_application(
     if row.status != Status.MANUAL_REVIEW:
         raise conflict("not_under_review", f"Application {row.id} is not under review (it is {row.status})")
     decision = ReviewDecision(approve=body.decision == "approve", reason=body.reason)
-    workflows.update(application_workflow_id(row.id), "review", decision, StepResult)
+    workflows.update(application_workflow_id(row.id), REVIEW, decision)
     session.refresh(row)
     audit.record(
         session,

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contracts.assignment import assignment_workflow_id
 from db.models import ApplicationSession, Assignment, Bill, Payment
 from domain.statuses import PaymentStatus
 from services.lookups import scoped
 from services.tenancy import Tenant
-from workflows.assignment_messages import assignment_workflow_id
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common import representations as render
 from common.schemas import Strict, UnixTime
 from common.settings import Settings
+from contracts.application import EXPIRE, application_workflow_id
+from contracts.assignment import ASSIGNMENT_STATE, CANCEL, EXTEND, assignment_workflow_id
 from db.models import (
     CHARGE_DUE_UNKNOWN,
     ApplicationSession,
@@ -43,6 +44,7 @@ from domain.rating import Rating
 from domain.statuses import AssignmentStatus, InvoiceStatus, PolicyStatus
 from notifications.catalog import CoverageExtended, EmailKind
 from outbox.records import enqueue_email, record_event, start_after_commit
+from services import representations as render
 from services.applications import SessionIn, finished_url, open_session
 from services.catalog import is_approved
 from services.lookups import card_on_file, get_assignment, get_contractor, get_job, now, scoped
@@ -50,8 +52,6 @@ from services.policies import cover_through
 from services.quotes import coverage_list, offer, rating_of, refuse_state_fund_coverage
 from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
-from workflows.application_messages import StepResult, application_workflow_id
-from workflows.assignment_messages import AssignmentState, assignment_workflow_id
 
 
 class AssignmentIn(Strict):
@@ -350,7 +350,7 @@ def assignment_snapshot(row: Assignment, workflows: WorkflowCalls) -> dict[str, 
     late). A row upgraded in its notice window does not know its due time: its workflow is asked."""
     body = render.assignment(row)
     if row.charge_due_at == CHARGE_DUE_UNKNOWN and not row.cancelled:
-        live = workflows.query(assignment_workflow_id(row.id), "state", AssignmentState)
+        live = workflows.query(assignment_workflow_id(row.id), ASSIGNMENT_STATE)
         if live is not None:
             body |= {
                 "status": live.status,
@@ -445,11 +445,11 @@ def _cancel(session: Session, row: Assignment, reason: str, workflows: WorkflowC
     assignment sent and the contractor has not finished ends with it."""
     awaiting = row.application_session_id if row.status == AssignmentStatus.AWAITING_APPLICATION else None
     if row.dispatched:
-        workflows.update(assignment_workflow_id(row.id), "cancel", reason, AssignmentState)
+        workflows.update(assignment_workflow_id(row.id), CANCEL, reason)
         session.refresh(row)
     if awaiting:
         with contextlib.suppress(DomainError):  # it has ended already (expired, or just completed)
-            workflows.update(application_workflow_id(awaiting), "expire", None, StepResult)
+            workflows.update(application_workflow_id(awaiting), EXPIRE, None)
     row.cancelled, row.cancellation_date, row.cancellation_reason = True, now(), reason
     row.status = AssignmentStatus.CANCELLED
     session.commit()
@@ -482,7 +482,7 @@ def extend_assignment(
     if body.end_date != row.end_date:
         previous, row.end_date = row.end_date, body.end_date
         if row.dispatched:
-            workflows.update(assignment_workflow_id(row.id), "extend", body.end_date, AssignmentState)
+            workflows.update(assignment_workflow_id(row.id), EXTEND, body.end_date)
         cover_assignment_through_its_end(session, settings, row)
         record_event(
             session,

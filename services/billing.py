@@ -7,7 +7,6 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common import representations as render
 from common.schemas import Strict
 from db.models import Assignment, Bill, Invoice, Organization, Policy
 from domain.errors import conflict, invalid
@@ -15,6 +14,7 @@ from domain.limits import MAX_PAYMENT_CENTS
 from domain.statuses import BillStatus, PolicyStatus
 from notifications.catalog import BillOverdue, EmailKind
 from outbox.records import enqueue_email, record_event
+from services import representations as render
 from services.lookups import get_owned, now
 from services.policies import announce
 from services.tenancy import Tenant

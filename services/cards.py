@@ -16,6 +16,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from common.settings import Settings
+from contracts.assignment import (
+    ASSIGNMENT_STATE,
+    CARD_UPDATED,
+    NewCard,
+    assignment_workflow_id,
+)
 from db.models import ApplicationSession, Assignment, CardLink, Contractor, Job, Organization
 from domain.errors import DomainError, Refusal, invalid, unavailable
 from domain.payer import Payer
@@ -23,7 +29,6 @@ from domain.statuses import AssignmentStatus
 from integrations.stripe_gateway import CardDeclined, StripeGateway, StripeRefused, StripeUnavailable
 from services.lookups import card_on_file
 from services.workflow_calls import WorkflowCalls
-from workflows.assignment_messages import AssignmentState, NewCard, assignment_workflow_id
 
 SETUP_INTENTS_PER_LINK = 10  # a contractor who retries a few cards; not a way to make SetupIntents in bulk
 CARD_NOT_USABLE = "We could not use this card. Please enter your card again, or use another one."
@@ -180,9 +185,7 @@ def card_page(session: Session, settings: Settings, token: str, workflows: Workf
     job = session.scalar(select(Job).where(Job.id == row.job_id))
     assert organization and job
     live = (
-        workflows.query(assignment_workflow_id(row.id), "state", AssignmentState)
-        if state is LinkState.OPEN
-        else None
+        workflows.query(assignment_workflow_id(row.id), ASSIGNMENT_STATE) if state is LinkState.OPEN else None
     )
     return CardPage(
         state,
@@ -266,5 +269,5 @@ def replace_card(
     source.payment_method_id, source.card_summary = card.payment_method_id, card.summary
     session.commit()
     workflows.signal(
-        assignment_workflow_id(row.id), "card_updated", NewCard(payment_method_id=card.payment_method_id)
+        assignment_workflow_id(row.id), CARD_UPDATED, NewCard(payment_method_id=card.payment_method_id)
     )

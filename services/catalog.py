@@ -1,16 +1,32 @@
 """Job categories: which ones an organization may use, and approving more."""
 
+import time
 from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common import representations as render
 from db.models import CategoryApproval, JobCategory, Organization
-from db.organizations import PRODUCTION, SANDBOX, approve
+from domain.api_keys import PRODUCTION, SANDBOX
 from domain.errors import DomainError, Refusal, invalid, not_found
 from outbox.records import record_event
+from services import representations as render
 from services.tenancy import Tenant
+
+
+def approve(session: Session, organization_id: str, categories: list[str]) -> list[str]:
+    query = select(JobCategory)
+    if categories != ["*"]:
+        query = query.where((JobCategory.id.in_(categories)) | (JobCategory.code.in_(categories)))
+    found = list(session.scalars(query))
+    now = int(time.time())
+    for category in found:
+        if session.get(CategoryApproval, (organization_id, category.id)) is None:
+            session.add(
+                CategoryApproval(organization_id=organization_id, category_id=category.id, approved_at=now)
+            )
+    session.flush()
+    return [c.id for c in found]
 
 
 def is_approved(session: Session, tenant: Tenant, category_id: str) -> bool:

@@ -36,6 +36,15 @@ from common.ids import new_document_token
 from common.schemas import Address, has_nul
 from common.settings import Settings
 from common.validation import validated
+from contracts.contractor_import import (
+    CONTRACTOR_IMPORT_WORKFLOW,
+    PROGRESS,
+    BatchResult,
+    ImportProgress,
+    ImportRequest,
+    RowProblem,
+    contractor_import_workflow_id,
+)
 from db.models import AuditEntry, Document
 from documents.storage import DocumentStore
 from domain.errors import DomainError, Refusal, invalid, not_found, unavailable
@@ -45,15 +54,6 @@ from services.contractors import ContractorIn, add_contractor, duplicate_email, 
 from services.lookups import get_owned, now
 from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
-from workflows.contractor_import_messages import (
-    CONTRACTOR_IMPORT_WORKFLOW,
-    PROGRESS_QUERY,
-    BatchResult,
-    ImportProgress,
-    ImportRequest,
-    RowProblem,
-    contractor_import_workflow_id,
-)
 
 KIND = "contractor_import"
 METADATA = "custom_metadata."
@@ -543,7 +543,7 @@ def progress_of(
 ) -> ImportProgress | None:
     """How far the import got (its workflow's query); once Temporal has forgotten a finished import, its
     summary in the audit log; None if it was never started (or cannot answer now)."""
-    found = workflows.query(contractor_import_workflow_id(document.id), PROGRESS_QUERY, ImportProgress)
+    found = workflows.query(contractor_import_workflow_id(document.id), PROGRESS)
     if found is not None:
         return found
     entry = finished_entry(session, tenant, document)

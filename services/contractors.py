@@ -51,6 +51,12 @@ def duplicate_email(email: str) -> DomainError:
     return invalid(f"A contractor with email '{email}' already exists", "email", "duplicate_email")
 
 
+def contractor_with_email(session: Session, tenant: Tenant, email: str) -> Contractor | None:
+    """The tenant's contractor this email names (compared without regard to case), if any."""
+    query = scoped(Contractor, tenant).where(func.lower(Contractor.email) == email.lower())
+    return session.scalar(query.limit(1))
+
+
 def refuse_duplicate_email(session: Session, tenant: Tenant, email: str, except_id: str | None) -> None:
     """A contractor's email names them within the tenant, compared without regard to case."""
     query = scoped(Contractor, tenant).where(func.lower(Contractor.email) == email.lower())

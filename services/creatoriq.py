@@ -1,36 +1,43 @@
 """The organization's CreatorIQ connection: its API key (checked, never shown in full), the webhook
 subscription, and starting scans."""
 
+import secrets
+
 from pydantic import AnyHttpUrl, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from common import representations as render
 from common.schemas import Strict
 from common.settings import Settings
 from common.temporal import ORGANIZATION_ID
+from contracts.creatoriq import CREATORIQ_SCAN_WORKFLOW, ScanRequest, scan_workflow_id
 from db.models import CreatorIQConnection, JobCategory
-from db.organizations import connection_of
 from domain.coverage import CoverageType
-from domain.errors import DomainError, Refusal, invalid
+from domain.errors import DomainError, Refusal, invalid, unavailable
 from integrations.creatoriq.client import (
     CreatorIQClient,
     CreatorIQError,
     CreatorIQKeyRefused,
     CreatorIQUnavailable,
 )
+from services import audit
+from services import representations as render
+from services.audit import Actor
 from services.catalog import approved_category
 from services.lookups import now
 from services.tenancy import Tenant
-from workflows.creatoriq_messages import CREATORIQ_SCAN_WORKFLOW, ScanRequest
+from services.workflow_calls import WorkflowCalls
 
 MAX_ID = 2**31 - 1  # CreatorIQ ids are integers; ours are 32-bit columns
 DEFAULT_CATEGORY = "influencer"
 DEFAULT_COVERAGE = [CoverageType.GENERAL.value, CoverageType.WORKERS_COMP.value]
 # The CreatorIQ webhook events that can change what a creator syncs to.
 SUBSCRIBED_EVENTS = (("Publisher", "update"), ("Publisher", "campaign.added"))
+START_TIMEOUT = 10.0  # seconds to start a scan before the caller is told to try again
+SYNC_NOT_STARTED = "The sync could not be started; try again"
 
 
 class ConnectionIn(Strict):
@@ -51,6 +58,16 @@ def hint(api_key: str) -> str:
 
 def _unreachable(message: str) -> DomainError:
     return DomainError("creatoriq_unavailable", message, kind=Refusal.UPSTREAM)
+
+
+def connection_of(session: Session, organization_id: str, environment: str) -> CreatorIQConnection | None:
+    return session.scalar(
+        select(CreatorIQConnection).where(
+            CreatorIQConnection.organization_id == organization_id,
+            CreatorIQConnection.environment == environment,
+            CreatorIQConnection.deleted_at.is_(None),
+        )
+    )
 
 
 def get_connection(session: Session, tenant: Tenant) -> CreatorIQConnection:
@@ -134,8 +151,7 @@ def subscribe_webhooks(session: Session, tenant: Tenant, settings: Settings) -> 
     return connection
 
 
-async def start_scan(client: Client, settings: Settings, scan: ScanRequest, workflow_id: str) -> None:
-    """Raises WorkflowAlreadyStartedError when a scan with this id ran already."""
+async def _start_scan(client: Client, settings: Settings, scan: ScanRequest, workflow_id: str) -> None:
     await client.start_workflow(
         CREATORIQ_SCAN_WORKFLOW,
         scan,
@@ -145,3 +161,63 @@ async def start_scan(client: Client, settings: Settings, scan: ScanRequest, work
         static_summary=f"CreatorIQ scan ({scan.trigger})",
         search_attributes=TypedSearchAttributes([SearchAttributePair(ORGANIZATION_ID, scan.organization_id)]),
     )
+
+
+def start_sync(workflows: WorkflowCalls, settings: Settings, scan: ScanRequest, workflow_id: str) -> bool:
+    """Start a scan; False when one with this id ran already (a webhook delivered twice). Refused as
+    unavailable when it could not be started (the caller answers 503, or says so on its page)."""
+    try:
+        workflows.run(lambda client: _start_scan(client, settings, scan, workflow_id), START_TIMEOUT)
+    except WorkflowAlreadyStartedError:
+        return False
+    except Exception:
+        raise unavailable(SYNC_NOT_STARTED, code="service_unavailable") from None
+    return True
+
+
+def sync_now(
+    session: Session,
+    tenant: Tenant,
+    settings: Settings,
+    workflows: WorkflowCalls,
+    trigger: str,
+    actor: Actor,
+    campaign_id: int | None = None,
+    publisher_id: int | None = None,
+) -> str:
+    """Scan the tenant's CreatorIQ creators now (every Accepted creator of every running campaign, or only
+    the campaign or creator given); returns the scan's id. Refused when no connection is configured or the
+    scan could not be started; the start is in the audit log."""
+    connection = get_connection(session, tenant)
+    workflow_id = scan_workflow_id(tenant.organization_id, tenant.environment, trigger, secrets.token_hex(8))
+    scan = ScanRequest(
+        organization_id=tenant.organization_id,
+        environment=tenant.environment,
+        trigger=trigger,
+        campaign_id=campaign_id,
+        publisher_id=publisher_id,
+    )
+    start_sync(workflows, settings, scan, workflow_id)
+    audit.record(
+        session,
+        tenant.organization_id,
+        actor,
+        "creatoriq.sync_started",
+        connection.id,
+        environment=tenant.environment,
+        workflow=workflow_id,
+    )
+    session.commit()
+    return workflow_id
+
+
+def webhook_connection(session: Session, connection_id: str) -> CreatorIQConnection | None:
+    """The connection a CreatorIQ webhook delivery names (detached: the caller checks its signature)."""
+    connection = session.scalar(
+        select(CreatorIQConnection).where(
+            CreatorIQConnection.id == connection_id, CreatorIQConnection.deleted_at.is_(None)
+        )
+    )
+    if connection is not None:
+        session.expunge(connection)
+    return connection

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from sqlalchemy.orm import Session
 
 from common.schemas import Strict, UnixTime
+from contracts.assignment import ADJUST, InvoiceAdjustment, assignment_workflow_id
 from db.models import Assignment, Invoice, Job, PremiumAdjustment
 from domain.assignment_coverage import CoveragePath, binds_now
 from domain.errors import DomainError, Refusal, conflict, invalid
@@ -19,7 +20,6 @@ from services.assignments import current_assignment
 from services.lookups import get_assignment, get_contractor, get_invoice, get_job, now, scoped
 from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
-from workflows.assignment_messages import AdjustmentResult, InvoiceAdjustment, assignment_workflow_id
 
 GrossPay = Field(
     ge=100, le=MAX_GROSS_PAY_CENTS, description="Cents earned in the pay period (at most $1,000,000)"
@@ -78,9 +78,8 @@ def reprice(
     try:
         workflows.update(
             assignment_workflow_id(assignment.id),
-            "adjust",
+            ADJUST,
             InvoiceAdjustment(invoice_id=key, premium=premium, sequence=sequence),
-            AdjustmentResult,
         )
     except DomainError as refused:
         if refused.kind is Refusal.UNAVAILABLE:

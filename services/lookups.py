@@ -12,7 +12,11 @@ from sqlalchemy.orm import Session
 from db.models import (
     ApplicationSession,
     Assignment,
+    Bill,
     Contractor,
+    CreatorIQCreator,
+    Document,
+    EmailMessage,
     Entity,
     Invoice,
     Job,
@@ -132,6 +136,136 @@ def get_endpoint(session: Session, tenant: Tenant, endpoint_id: str) -> WebhookE
     return get_owned(
         session, WebhookEndpoint, tenant, endpoint_id, "invalid_webhook_endpoint_id", "webhook endpoint"
     )
+
+
+# The API's lists: one tenant's rows, newest first, one page, narrowed by the filters given (None: any).
+
+
+def list_entities(session: Session, tenant: Tenant, page: Page) -> Sequence[Entity]:
+    return list_page(session, scoped(Entity, tenant), Entity, page)
+
+
+def list_contractors(session: Session, tenant: Tenant, page: Page, email: str | None) -> Sequence[Contractor]:
+    return list_page(
+        session, filtered(scoped(Contractor, tenant), {Contractor.email: email}), Contractor, page
+    )
+
+
+def list_jobs(session: Session, tenant: Tenant, page: Page, entity: str | None) -> Sequence[Job]:
+    return list_page(session, filtered(scoped(Job, tenant), {Job.entity_id: entity}), Job, page)
+
+
+def list_quotes(
+    session: Session, tenant: Tenant, page: Page, contractor: str | None, job: str | None
+) -> Sequence[Quote]:
+    query = filtered(scoped(Quote, tenant), {Quote.contractor_id: contractor, Quote.job_id: job})
+    return list_page(session, query, Quote, page)
+
+
+def list_policies(
+    session: Session, tenant: Tenant, page: Page, quote: str | None, contractor: str | None
+) -> Sequence[Policy]:
+    query = filtered(scoped(Policy, tenant), {Policy.quote_id: quote, Policy.contractor_id: contractor})
+    return list_page(session, query, Policy, page)
+
+
+def list_contractor_policies(
+    session: Session, tenant: Tenant, page: Page, contractor_id: str
+) -> Sequence[Policy]:
+    """A contractor's policies; refused (404 kind) when the contractor is not the tenant's."""
+    contractor = get_contractor(session, tenant, contractor_id)
+    return list_page(
+        session, scoped(Policy, tenant).where(Policy.contractor_id == contractor.id), Policy, page
+    )
+
+
+def list_applications(
+    session: Session, tenant: Tenant, page: Page, contractor: str | None, is_general_opt_in: bool | None
+) -> Sequence[ApplicationSession]:
+    query = filtered(scoped(ApplicationSession, tenant), {ApplicationSession.contractor_id: contractor})
+    if is_general_opt_in is not None:
+        query = query.where(ApplicationSession.is_general_opt_in.is_(is_general_opt_in))
+    return list_page(session, query, ApplicationSession, page)
+
+
+def list_assignments(
+    session: Session, tenant: Tenant, page: Page, contractor: str | None, job: str | None
+) -> Sequence[Assignment]:
+    query = filtered(
+        scoped(Assignment, tenant), {Assignment.contractor_id: contractor, Assignment.job_id: job}
+    )
+    return list_page(session, query, Assignment, page)
+
+
+def list_invoices(
+    session: Session, tenant: Tenant, page: Page, contractor: str | None, job: str | None
+) -> Sequence[Invoice]:
+    query = filtered(scoped(Invoice, tenant), {Invoice.contractor_id: contractor, Invoice.job_id: job})
+    return list_page(session, query, Invoice, page)
+
+
+def list_bills(
+    session: Session, tenant: Tenant, page: Page, contractor: str | None, status: str | None
+) -> Sequence[Bill]:
+    query = filtered(scoped(Bill, tenant), {Bill.contractor_id: contractor, Bill.status: status})
+    return list_page(session, query, Bill, page)
+
+
+def list_emails(
+    session: Session, tenant: Tenant, page: Page, kind: str | None, recipient: str | None, status: str | None
+) -> Sequence[EmailMessage]:
+    filters = {EmailMessage.kind: kind, EmailMessage.recipient: recipient, EmailMessage.status: status}
+    return list_page(session, filtered(scoped(EmailMessage, tenant), filters), EmailMessage, page)
+
+
+def get_email(session: Session, tenant: Tenant, email_id: str) -> EmailMessage:
+    return get_owned(session, EmailMessage, tenant, email_id, "resource_not_found", "email")
+
+
+def list_webhook_endpoints(session: Session, tenant: Tenant, page: Page) -> Sequence[WebhookEndpoint]:
+    return list_page(session, scoped(WebhookEndpoint, tenant), WebhookEndpoint, page)
+
+
+def list_creatoriq_creators(
+    session: Session,
+    tenant: Tenant,
+    page: Page,
+    status: str | None,
+    campaign_id: int | None,
+    publisher_id: int | None,
+) -> Sequence[CreatorIQCreator]:
+    filters = {
+        CreatorIQCreator.status: status,
+        CreatorIQCreator.campaign_id: campaign_id,
+        CreatorIQCreator.publisher_id: publisher_id,
+    }
+    return list_page(session, filtered(scoped(CreatorIQCreator, tenant), filters), CreatorIQCreator, page)
+
+
+def get_creatoriq_creator(session: Session, tenant: Tenant, creator_id: str) -> CreatorIQCreator:
+    return get_owned(
+        session, CreatorIQCreator, tenant, creator_id, "invalid_creatoriq_creator_id", "creatoriq creator"
+    )
+
+
+def application_of(session: Session, application_session_id: str | None) -> ApplicationSession | None:
+    """The application a synced creator was sent (None: none yet)."""
+    if application_session_id is None:
+        return None
+    return session.scalar(select(ApplicationSession).where(ApplicationSession.id == application_session_id))
+
+
+def shared_document(session: Session, token: str, filename: str) -> Document | None:
+    """A PDF served at its unguessable link (never an uploaded CSV: those stay in the dashboard)."""
+    document = session.scalar(
+        select(Document).where(
+            Document.token == token,
+            Document.deleted_at.is_(None),
+            Document.erased_at.is_(None),
+            Document.content_type == "application/pdf",
+        )
+    )
+    return document if document is not None and document.filename == filename else None
 
 
 def card_on_file(session: Session, contractor_id: str) -> ApplicationSession | None:

@@ -7,13 +7,19 @@ organization's legal and billing identity (where real bills for production premi
 whole organization: they change only with a production key or in the dashboard (its roles decide who), and a
 sandbox key asking to change them is refused with 403 ``insufficient_permissions``, changing nothing."""
 
+import time
+from dataclasses import dataclass
+
 from pydantic import EmailStr, Field
 from sqlalchemy.orm import Session
 
+from common.ids import new_id
 from common.schemas import Address, Strict
 from db.models import Organization
-from db.organizations import PRODUCTION, SANDBOX
+from domain.api_keys import PRODUCTION, SANDBOX
 from domain.errors import forbidden, invalid
+from services.api_keys import issue_key
+from services.catalog import approve
 from services.tenancy import Tenant
 
 # Seed 001: to remit on the contractors' behalf, "you'll need to add your billing details and contact
@@ -77,3 +83,42 @@ def update_settings(
         setattr(org, field, value)
     session.commit()
     return org
+
+
+@dataclass(frozen=True)
+class NewOrganization:
+    organization: Organization
+    sandbox_key: str
+    production_key: str
+
+
+def create_organization(
+    session: Session,
+    name: str,
+    *,
+    withhold_premium: bool = False,
+    billing_contact_name: str | None = None,
+    billing_contact_email: str | None = None,
+    approve_categories: list[str] | None = None,
+) -> NewOrganization:
+    """Create an organization with one sandbox and one production key.
+
+    ``approve_categories`` takes category ids or codes; ``["*"]`` approves the whole catalog.
+    """
+    now = int(time.time())
+    org = Organization(
+        id=new_id("organization"),
+        name=name,
+        withhold_premium=withhold_premium,
+        sandbox_withhold_premium=withhold_premium,
+        billing_contact_name=billing_contact_name,
+        billing_contact_email=billing_contact_email,
+        created=now,
+    )
+    session.add(org)
+    session.flush()
+    approve(session, org.id, approve_categories or [])
+    sandbox = issue_key(session, org.id, SANDBOX, "Default sandbox key")
+    production = issue_key(session, org.id, PRODUCTION, "Default production key")
+    session.commit()
+    return NewOrganization(org, sandbox, production)

@@ -5,7 +5,6 @@ from typing import Any
 from pydantic import Field, model_validator
 from sqlalchemy.orm import Session
 
-from common import representations as render
 from common.schemas import Strict, UnixTime
 from common.settings import Settings
 from db.models import Owner, Policy, Quote
@@ -13,6 +12,7 @@ from documents.issuing import document_store, issue_policy_certificates
 from domain.errors import DomainError, conflict, invalid
 from domain.statuses import PolicyStatus
 from outbox.records import record_event
+from services import representations as render
 from services.lookups import get_policy, get_quote, now, scoped
 from services.tenancy import Tenant
 

@@ -5,7 +5,7 @@ A workflow's refusal becomes a DomainError carrying the workflow's own message, 
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio.from_thread
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
@@ -13,9 +13,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from common.temporal import UPDATE_TIMEOUT_SECONDS
+from contracts.calls import QueryName, SignalName, UpdateName
 from domain.errors import DomainError, Refusal, unavailable
 
 T = TypeVar("T")
+A = TypeVar("A")
 # A query is answered by a worker (replaying the workflow if it is not cached); the stored row says nearly
 # the same, so a busy worker gets one second before a read answers from the database instead.
 QUERY_TIMEOUT, UPDATE_TIMEOUT = 1.0, UPDATE_TIMEOUT_SECONDS
@@ -32,24 +34,25 @@ class WorkflowCalls:
 
         return anyio.from_thread.run(bounded)
 
-    def query(self, workflow_id: str, name: str, result_type: type[T]) -> T | None:
+    def query(self, workflow_id: str, query: QueryName[T]) -> T | None:
         """The workflow's answer, or None when it cannot answer now (not started yet, no worker, too slow)."""
         try:
             return self.run(
-                lambda c: c.get_workflow_handle(workflow_id).query(name, result_type=result_type),
+                lambda c: c.get_workflow_handle(workflow_id).query(query.name, result_type=query.result_type),
                 QUERY_TIMEOUT,
             )
         except Exception:  # not started yet, no worker polling, too slow: the caller reads the database
             return None
 
-    def update(self, workflow_id: str, name: str, arg: Any, result_type: type[T]) -> T:
-        """Run an Update; a rejected or failed one is refused with the workflow's own message."""
+    def update(self, workflow_id: str, update: UpdateName[A, T], arg: A) -> T:
+        """Run an Update (``arg`` None for one that takes none); a rejected or failed one is refused with the
+        workflow's own message."""
 
         async def run(client: Client) -> T:
             handle = client.get_workflow_handle(workflow_id)
             if arg is None:
-                return await handle.execute_update(name, result_type=result_type)
-            return await handle.execute_update(name, arg, result_type=result_type)
+                return await handle.execute_update(update.name, result_type=update.result_type)
+            return await handle.execute_update(update.name, arg, result_type=update.result_type)
 
         try:
             return self.run(run, UPDATE_TIMEOUT)
@@ -62,9 +65,9 @@ class WorkflowCalls:
         except RPCError as error:
             raise unavailable(f"The application service is unavailable: {error.message}") from None
 
-    def signal(self, workflow_id: str, name: str, arg: Any) -> None:
+    def signal(self, workflow_id: str, signal: SignalName[A], arg: A) -> None:
         try:
-            self.run(lambda c: c.get_workflow_handle(workflow_id).signal(name, arg), UPDATE_TIMEOUT)
+            self.run(lambda c: c.get_workflow_handle(workflow_id).signal(signal.name, arg), UPDATE_TIMEOUT)
         except (TimeoutError, RPCError):
             raise unavailable("The application service did not answer in time; try again") from None
 

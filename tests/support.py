@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from common.settings import Settings
 
-from db.organizations import NewOrganization, create_organization
+from services.organization import NewOrganization, create_organization
 
 T = TypeVar("T")
 

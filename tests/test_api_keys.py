@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from db.models import ApiKey, AuditEntry
-from db.organizations import hash_key
 from services import api_keys
+from services.api_keys import hash_key
 from services.audit import Actor
 from tests.support import ISSUED_KEYS, ROOT, Org
 

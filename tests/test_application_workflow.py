@@ -20,14 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from common.ids import new_document_token, new_session_id
 from common.settings import Settings
-from db.models import ApplicationSession, EmailMessage
-from integrations.stripe_gateway import StripeGateway
-from outbox.dispatch import application_input
-from services.workflow_calls import refusal_of
-from tests.histories import keep_history
-from tests.support import Org, card, contractor_fields, entity_fields, intents_of, job_fields, unique_email
-from workflows.application import ApplicationWorkflow
-from workflows.application_messages import (
+from contracts.application import (
     Answers,
     ApplicationInput,
     ApplicationState,
@@ -36,6 +29,13 @@ from workflows.application_messages import (
     ReviewDecision,
     SignatureInput,
 )
+from db.models import ApplicationSession, EmailMessage
+from integrations.stripe_gateway import StripeGateway
+from outbox.dispatch import application_input
+from services.workflow_calls import refusal_of
+from tests.histories import keep_history
+from tests.support import Org, card, contractor_fields, entity_fields, intents_of, job_fields, unique_email
+from workflows.application import ApplicationWorkflow
 
 DAY = 86_400
 ROOT = Path(__file__).resolve().parent.parent
@@ -304,6 +304,37 @@ async def test_ineligible_answers_end_the_application(
     assert "work alone" in (result.message or "")
     assert (await handle.result()).status == "INELIGIBLE"
     assert row_of(session_factory, app.session_id).status == "INELIGIBLE"
+
+
+async def test_the_steps_rules_hold_for_every_caller_of_the_updates_not_only_the_hosted_page(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    """A caller that sends the Updates itself (not through the hosted forms) meets the same rules: the
+    address is in a US state, and the signature is the contractor's full name as their details give it."""
+    app = await asyncio.to_thread(open_session, api_url, org, session_factory, settings)
+    handle = await start(skipping, app)
+    with pytest.raises(WorkflowUpdateFailedError) as abroad:
+        await handle.execute_update(
+            ApplicationWorkflow.verify_info, DETAILS.model_copy(update={"region": "ZZ"})
+        )
+    assert refusal_of(abroad.value).message == "Please choose a US state."
+    await handle.execute_update(ApplicationWorkflow.verify_info, DETAILS)
+    await handle.execute_update(ApplicationWorkflow.answer_questions, GOOD_ANSWERS)
+    with pytest.raises(WorkflowUpdateFailedError) as forged:
+        await handle.execute_update(
+            ApplicationWorkflow.sign, SIGNATURE.model_copy(update={"typed_name": "Someone Else"})
+        )
+    assert refusal_of(forged.value).message == "Please type your full name exactly: Jane Doe"
+    assert (await handle.query(ApplicationWorkflow.state)).step == "esignature_document"
+    signed = await handle.execute_update(
+        ApplicationWorkflow.sign, SIGNATURE.model_copy(update={"typed_name": "jane  DOE"})
+    )  # case and spacing aside
+    assert signed.step == "add_card_details"
+    await handle.terminate("test over")
 
 
 async def test_a_bad_update_is_rejected_without_a_trace_in_history(

@@ -16,13 +16,13 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from common.settings import Settings
+from contracts.assignment import ASSIGNMENT_STATE, AssignmentState, assignment_workflow_id
 from db.engine import make_engine, make_session_factory
 from db.migrate import ROOT as DB_ROOT
 from db.models import CHARGE_DUE_UNKNOWN, Assignment
 from services.workflow_calls import WorkflowCalls
 from tests.support import Org, eventually
 from tests.test_assignments_api import _card_paid_assignment
-from workflows.assignment_messages import AssignmentState
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -30,8 +30,8 @@ pytestmark = pytest.mark.usefixtures("worker")
 def _workflow_state(address: str, assignment_id: str) -> AssignmentState:
     async def ask() -> AssignmentState:
         client = await Client.connect(address, data_converter=pydantic_data_converter)
-        handle = client.get_workflow_handle(f"assignment-{assignment_id}")
-        return await handle.query("state", result_type=AssignmentState)
+        handle = client.get_workflow_handle(assignment_workflow_id(assignment_id))
+        return await handle.query(ASSIGNMENT_STATE.name, result_type=ASSIGNMENT_STATE.result_type)
 
     return asyncio.run(ask())
 

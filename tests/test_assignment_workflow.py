@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from common.ids import new_document_token, new_id, new_session_id
 from common.settings import Settings
+from contracts.assignment import AssignmentInput, AssignmentState, InvoiceAdjustment, NewCard
 from db.models import ApplicationSession, Assignment, EmailMessage
 from integrations.stripe_gateway import StripeGateway
 from outbox.dispatch import assignment_input
@@ -28,7 +29,6 @@ from tests.support import (
     unique_email,
 )
 from workflows.assignment import AssignmentWorkflow
-from workflows.assignment_messages import AssignmentInput, AssignmentState, InvoiceAdjustment, NewCard
 
 HOUR = 3600
 

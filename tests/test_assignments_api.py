@@ -338,7 +338,7 @@ async def test_the_assignment_is_covered_once_its_application_completes(
 
 def _sweep(temporal_address: str, settings: Settings) -> None:
     """Runs the outbox sweep once, as its schedule does every minute."""
-    from workflows.messages import OUTBOX_SWEEP_WORKFLOW, SweepRequest, SweepResult
+    from contracts.delivery import OUTBOX_SWEEP_WORKFLOW, SweepRequest, SweepResult
 
     async def run() -> None:
         await (await _temporal(temporal_address)).execute_workflow(

@@ -16,12 +16,12 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from common.settings import Settings
+from contracts.delivery import LIFECYCLE_SWEEP_WORKFLOW, LifecycleResult
 from db.models import AuditEntry, Document
 from domain.roles import Role
 from tests.dashboard_support import add_member, form_token, signed_in
 from tests.support import Org
 from tests.test_dashboard_contractors import import_upload, upload
-from workflows.messages import LIFECYCLE_SWEEP_WORKFLOW, LifecycleResult
 
 pytestmark = pytest.mark.usefixtures("worker")
 HOUR = 3600

@@ -28,6 +28,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
 from common.settings import Settings
+from contracts.assignment import COVERED, AssignmentInput, Coverage, InvoiceAdjustment
 from db.models import Assignment, Document, EmailMessage, Policy
 from integrations.stripe_gateway import StripeGateway
 from services.lookups import card_on_file
@@ -36,7 +37,6 @@ from tests.test_application_workflow import open_session, start, to_final_review
 from tests.test_assignment_workflow import charges, make_assignment, status_of
 from workflows.application import ApplicationWorkflow
 from workflows.assignment import AssignmentWorkflow
-from workflows.assignment_messages import AssignmentInput, Coverage, InvoiceAdjustment
 
 MOMENTS = ("before", "after")
 ASSIGNMENT_ACTIVITIES = (
@@ -302,7 +302,7 @@ async def test_the_worker_killed_around_a_first_jobs_refund_after_capture(stack:
         async def run(queue: str) -> WorkflowHandle[Any, Any]:
             covered = Coverage(amount=a.premium, payment_intent_id=captured)
             handle = await start_assignment(
-                client, a, queue, start_signal="covered", start_signal_args=[covered]
+                client, a, queue, start_signal=COVERED.name, start_signal_args=[covered]
             )
             adjustment = InvoiceAdjustment(invoice_id="in_final", premium=final, sequence=1)
             adjusting.append(

@@ -14,15 +14,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import ScheduleActionStartWorkflow
 
-from common import temporal
 from common.settings import Settings
+from contracts.creatoriq import CREATORIQ_POLL_WORKFLOW
 from db.models import ApplicationSession, Contractor, Event
+from integrations import temporal
 from integrations.creatoriq.signature import sign
 from outbox.schedule import CREATORIQ_SCHEDULE_ID, ensure_schedules
 from tests.fake_creatoriq import Account, FakeCreatorIQ
 from tests.histories import keep_history
 from tests.support import Org, SmtpSink, eventually
-from workflows.creatoriq_messages import CREATORIQ_POLL_WORKFLOW
 
 pytestmark = pytest.mark.usefixtures("worker")
 CAMPAIGN = 7001

@@ -24,6 +24,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from common.settings import Settings
 from common.validation import validated
+from contracts.contractor_import import contractor_import_workflow_id
 from db.models import AuditEntry, Contractor, Document, Organization
 from documents.issuing import document_store
 from domain.roles import Role
@@ -54,7 +55,6 @@ from tests.support import (
     unique_email,
 )
 from tests.test_engagements import _apply, _assignment_of, _contractor_and_job
-from workflows.contractor_import_messages import contractor_import_workflow_id
 
 pytestmark = pytest.mark.usefixtures("worker")
 __all__ = ["browser"]

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import AuditEntry, Entity, Job
-from db.organizations import create_organization
 from domain.roles import Role
+from services.organization import create_organization
 from tests.dashboard_support import (
     add_member,
     browser,

@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from common.settings import Settings
+from contracts.delivery import EmailRequest, WebhookDeliveryRequest
 from db.models import EmailMessage, WebhookDelivery
 from notifications.catalog import AssignmentChargeFailure, EmailKind
 from outbox.dispatch import Dispatcher
@@ -23,7 +24,6 @@ from outbox.senders import FirstAttempt
 from tests.histories import keep_history
 from tests.support import Org, SmtpSink, WebhookReceiver, free_port
 from worker import build_worker
-from workflows.messages import EmailRequest, WebhookDeliveryRequest
 
 THREE_DAYS = 3 * 86_400
 

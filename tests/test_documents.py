@@ -15,12 +15,12 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.documents import DocumentActivities
 from common.settings import Settings
+from contracts.delivery import BillLine, BillRequest
 from documents.certificate import CertificateOfInsurance, Party, render_certificates
 from documents.fonts import STYLES, cut_font, is_latin
 from documents.storage import LocalFolderStore
 from domain.coverage import CoverageType
 from tests.support import Org, contractor_fields, entity_fields, job_fields
-from workflows.messages import BillLine, BillRequest
 
 
 def _text(pdf: bytes) -> str:

@@ -19,6 +19,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.assignments import AssignmentActivities
 from common.settings import Settings
+from contracts.assignment import AssignmentProgress
+from contracts.delivery import LIFECYCLE_SWEEP_WORKFLOW, LifecycleResult
 from db.models import ApplicationSession, Bill, Invoice, Policy
 from domain.dates import DAY
 from domain.premium import premium_cents
@@ -42,8 +44,6 @@ from tests.support import (
 from tests.test_application_flow import CANCEL, SUCCESS, _fill_application
 from tests.test_assignment_workflow import save_card
 from tests.test_assignments_api import _card_paid_assignment
-from workflows.assignment_messages import AssignmentProgress
-from workflows.messages import LIFECYCLE_SWEEP_WORKFLOW, LifecycleResult
 
 pytestmark = pytest.mark.usefixtures("worker")
 PHOTOGRAPHY = "jc_mYfgO5MfLoPK5fku"  # data/job_categories.json: "photographer"

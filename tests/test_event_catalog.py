@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.settings import Settings
-from db.organizations import create_organization
 from domain.events import EVENT_TYPES, NOT_SENT
+from services.organization import create_organization
 from tests.support import ISSUED_KEYS, Org, WebhookReceiver
 
 ROOT = Path(__file__).resolve().parent.parent

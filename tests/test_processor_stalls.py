@@ -32,6 +32,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 import services.workflow_calls
 from common.settings import Settings
+from contracts.assignment import AssignmentInput, InvoiceAdjustment
 from db.models import ApplicationSession, Payment
 from integrations.stripe_gateway import StripeGateway
 from services.lookups import card_on_file
@@ -41,7 +42,6 @@ from tests.test_application_workflow import open_session, start, to_final_review
 from tests.test_assignment_workflow import charges, emails, make_assignment, status_of
 from workflows.application import ApplicationWorkflow
 from workflows.assignment import AssignmentWorkflow
-from workflows.assignment_messages import AssignmentInput, InvoiceAdjustment
 
 # Longer than each step's start-to-close timeout (a charge or refund 30 s, an application's hold or capture
 # 60 s): the worker gives up on the step, and tries again, while the processor still has the first request.

@@ -16,7 +16,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.encryption import PREFIX, SecretBox, UnreadableSecret, box, new_key
-from common.settings import Settings, SettingsError, check_settings
+from common.settings import Settings
+from common.startup import SettingsError, check_settings
 from db.engine import make_engine, make_session_factory
 from db.migrate import ROOT as DB_ROOT
 from db.models import CreatorIQConnection, WebhookEndpoint

@@ -13,6 +13,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.refusals import refusals_are_final
 from common.settings import Settings
+from contracts.assignment import ADJUST, InvoiceAdjustment, assignment_workflow_id
+from contracts.calls import QueryName, SignalName, UpdateName
 from db.models import (
     ApplicationSession,
     Assignment,
@@ -41,7 +43,6 @@ from services.policies import PolicyIn
 from services.quotes import QuoteIn
 from services.tenancy import Tenant
 from tests.support import INFLUENCER, contractor_fields, entity_fields, job_fields, make_org, unique_email
-from workflows.assignment_messages import InvoiceAdjustment, assignment_workflow_id
 
 
 class RecordingWorkflows:
@@ -51,17 +52,17 @@ class RecordingWorkflows:
         self.updates: list[tuple[str, str, Any]] = []
         self.refusal: DomainError | None = None
 
-    def query(self, workflow_id: str, name: str, result_type: type[Any]) -> None:
+    def query(self, workflow_id: str, query: QueryName[Any]) -> None:
         return None
 
-    def update(self, workflow_id: str, name: str, arg: Any, result_type: type[Any]) -> Any:
-        self.updates.append((workflow_id, name, arg))
+    def update(self, workflow_id: str, update: UpdateName[Any, Any], arg: Any) -> Any:
+        self.updates.append((workflow_id, update.name, arg))
         if self.refusal is not None:
             raise self.refusal
         return None
 
-    def signal(self, workflow_id: str, name: str, arg: Any) -> None:
-        self.updates.append((workflow_id, name, arg))
+    def signal(self, workflow_id: str, signal: SignalName[Any], arg: Any) -> None:
+        self.updates.append((workflow_id, signal.name, arg))
 
 
 @pytest.fixture
@@ -262,7 +263,7 @@ def test_invoices_reprice_through_the_workflow_and_a_refusal_undoes_them(
     assert workflows.updates == [
         (
             assignment_workflow_id(assignment.id),
-            "adjust",
+            ADJUST.name,
             InvoiceAdjustment(invoice_id=first.id, premium=first.premium_due, sequence=adjustment.id),
         )
     ]

@@ -14,7 +14,8 @@ import pytest
 import stripe
 from pydantic import BaseModel
 
-from common.settings import Settings, SettingsError, check_settings
+from common.settings import Settings
+from common.startup import SettingsError, check_settings
 from tests.support import ROOT, Org, contractor_fields, entity_fields, eventually, job_fields, unique_email
 from tests.test_application_flow import CANCEL, DETAILS_FORM, SUCCESS, _page, _post
 

@@ -13,11 +13,11 @@ from temporalio.testing import ActivityEnvironment
 from activities.events import EventActivities, EventToRecord
 from common.settings import Settings
 from common.webhook_signature import verify_signature
+from contracts.delivery import OUTBOX_SWEEP_WORKFLOW, SweepRequest, SweepResult
 from outbox.dispatch import Dispatcher
 from outbox.records import record_event
 from tests.histories import keep_history
 from tests.support import Org, WebhookReceiver, contractor_fields, entity_fields, eventually, job_fields
-from workflows.messages import OUTBOX_SWEEP_WORKFLOW, SweepRequest, SweepResult
 
 pytestmark = pytest.mark.usefixtures("worker")
 

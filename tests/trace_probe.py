@@ -15,11 +15,11 @@ import httpx
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from api.main import create_app
-from common import temporal
 from common.settings import Settings
 from db.catalog import seed_catalog
 from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade_to_head
+from integrations import temporal
 from observability.tracing import install_tracer
 from outbox.records import track_commits
 from tests.support import contractor_fields, entity_fields, free_port, job_fields, make_org, serve

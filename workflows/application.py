@@ -20,20 +20,16 @@ with workflow.unsafe.imports_passed_through():
     from activities.applications import ApplicationActivities
     from activities.documents import DocumentActivities
     from common.temporal import SESSION_ID, STEP
-    from domain.application import (
-        DECLINED_AFTER_REVIEW,
-        ENDED,
-        Assessment,
-        Outcome,
-        Status,
-        Step,
-        assess,
-        ineligibility,
-        next_step,
-        reached,
-    )
-    from workflows.application_messages import (
+    from contracts.application import (
+        ADD_CARD,
+        ANSWER_QUESTIONS,
+        APPLICATION_STATE,
         APPLICATION_WORKFLOW,
+        COMPLETE,
+        EXPIRE,
+        REVIEW,
+        SIGN,
+        VERIFY_INFO,
         Answers,
         ApplicationInput,
         ApplicationState,
@@ -52,8 +48,23 @@ with workflow.unsafe.imports_passed_through():
         SignatureInput,
         StepResult,
     )
+    from contracts.delivery import BillLine, BillRequest
+    from domain.application import (
+        DECLINED_AFTER_REVIEW,
+        ENDED,
+        NO_US_STATE,
+        Assessment,
+        Outcome,
+        Status,
+        Step,
+        assess,
+        ineligibility,
+        next_step,
+        reached,
+        signature_refusal,
+    )
+    from domain.geography import US_STATES
     from workflows.events import publish
-    from workflows.messages import BillLine, BillRequest
 
 QUICK = {"start_to_close_timeout": timedelta(seconds=30)}
 # Since this patch a completed application hands what it collected to its assignment's workflow (the
@@ -111,6 +122,7 @@ class ApplicationWorkflow:
         self.finish_requested = False
         self.expire_requested = False
         self.lock = asyncio.Lock()
+        self.signer: ContractorDetails | None = None  # whose name the signature must be (the saved details)
 
     # The process ------------------------------------------------------------------------------------------
 
@@ -326,7 +338,7 @@ class ApplicationWorkflow:
         if not reached(self.step, step):
             raise ApplicationError(f"The application is at {self.step.value}, not yet at {step.value}.")
 
-    @workflow.update
+    @workflow.update(name=VERIFY_INFO.name)
     async def verify_info(self, details: ContractorDetails) -> StepResult:
         async with self.lock:
             await workflow.execute_activity_method(
@@ -334,13 +346,16 @@ class ApplicationWorkflow:
                 SavedDetails(session_id=self.app.session_id, details=details),
                 **QUICK,
             )
+            self.signer = details
             return await self._advance(Step.VERIFY_INFO)
 
     @verify_info.validator
     def _check_verify_info(self, details: ContractorDetails) -> None:
         self._require(Step.VERIFY_INFO)
+        if details.region not in US_STATES:
+            raise ApplicationError(NO_US_STATE, type="invalid_state")
 
-    @workflow.update
+    @workflow.update(name=ANSWER_QUESTIONS.name)
     async def answer_questions(self, answers: Answers) -> StepResult:
         async with self.lock:
             app = self.app
@@ -396,7 +411,7 @@ class ApplicationWorkflow:
         else:
             self._set(step, status)
 
-    @workflow.update
+    @workflow.update(name=REVIEW.name)
     async def review(self, decision: ReviewDecision) -> StepResult:
         """An underwriter's decision: approved, the application continues at the next step (the contractor is
         emailed the link); declined, it ends as ineligible with the reason (and an email saying so)."""
@@ -425,7 +440,7 @@ class ApplicationWorkflow:
         status = self.status.value.lower().replace("_", " ")
         return f"Application {self.app.session_id} is not under review: it is {status}."
 
-    @workflow.update
+    @workflow.update(name=SIGN.name)
     async def sign(self, signature: SignatureInput) -> StepResult:
         async with self.lock:
             await workflow.execute_activity_method(
@@ -445,8 +460,13 @@ class ApplicationWorkflow:
         self._require(Step.ESIGNATURE_DOCUMENT)
         if not signature.consent:
             raise ApplicationError("Please tick the box to agree to the terms before signing.")
+        if self.signer is not None:
+            signer = self.signer
+            refusal = signature_refusal(signature.typed_name, signer.first_name, signer.last_name)
+            if refusal is not None:
+                raise ApplicationError(refusal, type="signature_mismatch")
 
-    @workflow.update
+    @workflow.update(name=ADD_CARD.name)
     async def add_card(self, card: CardInput) -> StepResult:
         async with self.lock:
             self._require(Step.ADD_CARD_DETAILS)  # again: the application may have ended while we waited
@@ -468,7 +488,7 @@ class ApplicationWorkflow:
             raise ApplicationError("Your organization pays this premium: no card is needed.")
         self._require(Step.ADD_CARD_DETAILS)
 
-    @workflow.update
+    @workflow.update(name=COMPLETE.name)
     async def complete(self) -> StepResult:
         self.finish_requested = True
         refused = self.captures_refused
@@ -483,7 +503,7 @@ class ApplicationWorkflow:
             return  # a second click, or a reload: answer with the result again
         self._require(Step.FINAL_REVIEW)
 
-    @workflow.update
+    @workflow.update(name=EXPIRE.name)
     async def expire(self) -> StepResult:
         self.expire_requested = True
         await workflow.wait_condition(lambda: self.status in ENDED)
@@ -498,7 +518,7 @@ class ApplicationWorkflow:
         if self.status is Status.EXPIRED:
             raise ApplicationError("The session has already expired.", type="session_expired")
 
-    @workflow.query
+    @workflow.query(name=APPLICATION_STATE.name)
     def state(self) -> ApplicationState:
         app = self.app
         expires = int(workflow.info().start_time.timestamp()) + app.lifetime_seconds

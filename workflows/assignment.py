@@ -20,14 +20,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.assignments import AssignmentActivities
     from activities.documents import DocumentActivities
     from common.temporal import CHARGE_DUE_AT, PAYMENT_STAGE
-    from domain.adjustments import refund_plan, settle
-    from domain.assignment_coverage import CoveragePath, binds_now
-    from domain.payer import Payer
-    from domain.statuses import AssignmentStatus
-    from notifications.catalog import EmailKind
-    from workflows.assignment_messages import (
+    from contracts.assignment import (
+        ADJUST,
+        ASSIGNMENT_STATE,
         ASSIGNMENT_WORKFLOW,
-        COVERED_SIGNAL,
+        CANCEL,
+        CARD_UPDATED,
+        COVERED,
+        EXTEND,
         AdjustmentResult,
         Announcement,
         AssignmentEmail,
@@ -41,8 +41,13 @@ with workflow.unsafe.imports_passed_through():
         NewCard,
         RefundRequest,
     )
+    from contracts.delivery import BillLine, BillRequest
+    from domain.adjustments import refund_plan, settle
+    from domain.assignment_coverage import CoveragePath, binds_now
+    from domain.payer import Payer
+    from domain.statuses import AssignmentStatus
+    from notifications.catalog import EmailKind
     from workflows.events import publish
-    from workflows.messages import BillLine, BillRequest
 
 QUICK = {"start_to_close_timeout": timedelta(seconds=30)}
 # Since this patch the event announcing a status is recorded by the activity that stores the status, in
@@ -439,7 +444,7 @@ class AssignmentWorkflow:
 
     # What the API calls -----------------------------------------------------------------------------------
 
-    @workflow.update
+    @workflow.update(name=ADJUST.name)
     async def adjust(self, adjustment: InvoiceAdjustment) -> AdjustmentResult:
         async with self.lock:
             overtaken = (
@@ -485,7 +490,7 @@ class AssignmentWorkflow:
         if adjustment.premium < 0:
             raise ValueError("a premium cannot be negative")
 
-    @workflow.update
+    @workflow.update(name=EXTEND.name)
     def extend(self, ends_at: int) -> AssignmentState:
         self.ledger.ends_at = ends_at
         return self.state()
@@ -495,7 +500,7 @@ class AssignmentWorkflow:
         if ends_at < self.ledger.ends_at:
             raise ValueError("an assignment cannot be shortened")
 
-    @workflow.signal(name=COVERED_SIGNAL)
+    @workflow.signal(name=COVERED.name)
     def covered(self, coverage: Coverage) -> None:
         """The contractor's application collected the premium: from now on this workflow owns it."""
         ledger = self.ledger
@@ -508,12 +513,12 @@ class AssignmentWorkflow:
         ledger.status = AssignmentStatus.ACTIVE
         self._stage("paid" if coverage.payment_intent_id else "billed", None)
 
-    @workflow.signal
+    @workflow.signal(name=CARD_UPDATED.name)
     def card_updated(self, card: NewCard) -> None:
         """The contractor saved a new card: a failed charge is tried again."""
         self.ledger.card_revision += 1
 
-    @workflow.update
+    @workflow.update(name=CANCEL.name)
     async def cancel(self, reason: str) -> AssignmentState:
         async with self.lock:
             self.ledger.cancelled, self.ledger.cancel_reason = True, reason
@@ -531,7 +536,7 @@ class AssignmentWorkflow:
         if self.ledger.cancelled:
             raise ValueError("the assignment is already cancelled")
 
-    @workflow.query
+    @workflow.query(name=ASSIGNMENT_STATE.name)
     def state(self) -> AssignmentState:
         due = self.ledger.charge_due_at if not self.ledger.charged else None
         return AssignmentState(

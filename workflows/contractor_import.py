@@ -9,9 +9,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.contractor_import import ContractorImportActivities
-    from workflows.contractor_import_messages import (
+    from contracts.contractor_import import (
         CONTRACTOR_IMPORT_WORKFLOW,
-        PROGRESS_QUERY,
+        PROGRESS,
         REFUSALS_KEPT,
         FinishedImport,
         ImportBatch,
@@ -28,7 +28,7 @@ class ContractorImportWorkflow:
     def __init__(self) -> None:
         self._progress = ImportProgress()
 
-    @workflow.query(name=PROGRESS_QUERY)
+    @workflow.query(name=PROGRESS.name)
     def progress(self) -> ImportProgress:
         return self._progress
 

@@ -14,12 +14,11 @@ from temporalio.exceptions import ActivityError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.creatoriq import CreatorIQActivities
-    from domain.creatoriq import SyncDecision, SyncOutcome, decide_sync
-    from workflows.creatoriq_messages import (
+    from contracts.creatoriq import (
         CREATOR_SYNC_WORKFLOW,
         CREATORIQ_POLL_WORKFLOW,
         CREATORIQ_SCAN_WORKFLOW,
-        REQUEST_SYNC_SIGNAL,
+        REQUEST_SYNC,
         ApplySync,
         CreatorRef,
         ScanRequest,
@@ -27,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         SyncRequests,
         scan_workflow_id,
     )
+    from domain.creatoriq import SyncDecision, SyncOutcome, decide_sync
 
 # CreatorIQ being down for a while is retried; past this the creator is reported and the next trigger
 # tries again.
@@ -41,7 +41,7 @@ class CreatorSyncWorkflow:
     def __init__(self) -> None:
         self._requested = False
 
-    @workflow.signal(name=REQUEST_SYNC_SIGNAL)
+    @workflow.signal(name=REQUEST_SYNC.name)
     def request_sync(self, trigger: str) -> None:
         """``trigger`` (webhook, api, schedule) is kept in the history for ops; any request means go again."""
         self._requested = True

@@ -7,7 +7,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.emails import EmailActivities
-    from workflows.messages import EMAIL_DELIVERY_WORKFLOW, EmailRequest
+    from contracts.delivery import EMAIL_DELIVERY_WORKFLOW, EmailRequest
     from workflows.retry_window import deliver_or_give_up
 
 SMTP_RETRY = RetryPolicy(

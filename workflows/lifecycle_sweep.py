@@ -7,7 +7,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.lifecycle import LifecycleActivities
-    from workflows.messages import LIFECYCLE_SWEEP_WORKFLOW, LifecycleResult
+    from contracts.delivery import LIFECYCLE_SWEEP_WORKFLOW, LifecycleResult
 
 
 @workflow.defn(name=LIFECYCLE_SWEEP_WORKFLOW)

@@ -6,7 +6,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.outbox import OutboxActivities
-    from workflows.messages import OUTBOX_SWEEP_WORKFLOW, SweepRequest, SweepResult
+    from contracts.delivery import OUTBOX_SWEEP_WORKFLOW, SweepRequest, SweepResult
 
 
 @workflow.defn(name=OUTBOX_SWEEP_WORKFLOW)

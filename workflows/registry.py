@@ -25,11 +25,11 @@ WORKFLOWS: list[type] = [
 ]
 
 # The sandbox re-imports each workflow's module for every run unless it is passed through. Ours keep no
-# state at module level and import only deterministic code (their activities and models already come in
+# state at module level and import only deterministic code (their activities and contracts already come in
 # passed through), so they are shared: a new run then costs no imports. The sandbox still checks every call
 # the workflow code makes. email_validator (used by the pure CreatorIQ rules) imports its parts lazily.
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
-        "workflows", "domain", "email_validator", "idna"
+        "workflows", "contracts", "domain", "email_validator", "idna"
     )
 )

@@ -9,7 +9,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.messages import DeliveryFailure
+    from contracts.delivery import DeliveryFailure
 
 
 async def deliver_or_give_up(

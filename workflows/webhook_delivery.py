@@ -7,7 +7,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.webhooks import WebhookActivities
-    from workflows.messages import WEBHOOK_DELIVERY_WORKFLOW, WebhookDeliveryRequest
+    from contracts.delivery import WEBHOOK_DELIVERY_WORKFLOW, WebhookDeliveryRequest
     from workflows.retry_window import deliver_or_give_up
 
 # 30 s, 1 min, 2 min, … then every 6 hours until the retry window closes (about 20 attempts in 3 days).

@@ -10,7 +10,6 @@ from urllib.parse import quote as urlquote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.client_address import client_address
@@ -19,22 +18,25 @@ from api.errors import ApiError
 from api.hosted.rendering import NO_STORE, TEMPLATES, redirect
 from api.hosted.security import page_messages
 from common.schemas import TextInput
-from db.models import ApplicationSession, Contractor, Job, Organization, Quote
-from domain.application import ENDED, ORDER, Status, Step, reached, steps_for
-from domain.errors import DomainError, Refusal
-from domain.geography import US_STATES
-from notifications.render import date, datetime_utc, money
-from services.cards import application_card_form
-from services.workflow_calls import WorkflowCalls
-from workflows.application_messages import (
+from contracts.application import (
+    ADD_CARD,
+    ANSWER_QUESTIONS,
+    COMPLETE,
+    SIGN,
+    VERIFY_INFO,
     Answers,
-    ApplicationState,
     CardInput,
     ContractorDetails,
     SignatureInput,
     StepResult,
-    application_workflow_id,
 )
+from contracts.calls import UpdateName
+from domain.application import Status, Step, reached, steps_for
+from domain.errors import DomainError, Refusal
+from domain.geography import US_STATES
+from notifications.render import date, datetime_utc, money
+from services import application_pages
+from services.workflow_calls import WorkflowCalls
 
 router = APIRouter(prefix="/apply", include_in_schema=False)
 LABELS = {
@@ -51,27 +53,12 @@ COVERAGE_NAMES = {
 }
 
 
-def _row(session: Session, token: str) -> ApplicationSession:
-    row = session.scalar(select(ApplicationSession).where(ApplicationSession.token == token))
-    if row is None:
-        raise ApiError(404, "invalid_session_id", "No such application")
-    return row
-
-
-def _live(workflows: WorkflowCalls, row: ApplicationSession) -> tuple[Step, str, str | None]:
-    if row.status not in ENDED:
-        state = workflows.query(application_workflow_id(row.id), "state", ApplicationState)
-        if state is not None:
-            return Step(state.step), state.status, state.card_summary
-    return Step(row.step), row.status, row.card_summary
-
-
 # A step that moves money may outlast the page's wait (the card processor is slow): it goes on by itself, so
 # the contractor is told it is under way, not to try again.
-STILL_WORKING = {
-    "complete": "We are still completing your application with your bank. It will finish on its own and we "
+STILL_WORKING: dict[UpdateName[Any, StepResult], str] = {
+    COMPLETE: "We are still completing your application with your bank. It will finish on its own and we "
     "will email you when it is done: there is no need to click again.",
-    "add_card": "We are still checking your card with your bank. Reload this page in a minute to see the "
+    ADD_CARD: "We are still checking your card with your bank. Reload this page in a minute to see the "
     "result: there is no need to enter your card again.",
 }
 
@@ -108,8 +95,8 @@ def application_page(
     sig: str | None = None,
 ) -> Response:
     error = page_messages().shown(token, error, sig)  # only a message we wrote for this page
-    row = session.scalar(select(ApplicationSession).where(ApplicationSession.token == token))
-    if row is None:
+    page = application_pages.application_page(session, settings, workflows, token, step)
+    if page is None:
         unknown = {
             "organization_name": "gigcover",
             "heading": "This link does not work",
@@ -117,15 +104,11 @@ def application_page(
             "message": "Check that you opened the whole link from your email, or ask for a new one.",
         }
         return TEMPLATES.TemplateResponse(request, "ended.html", unknown, status_code=404, headers=NO_STORE)
-    current, status, card_summary = _live(workflows, row)
+    row, contractor, current, status = page.row, page.contractor, page.step, page.status
     if status == Status.APPLICATION_COMPLETE:
         return redirect(row.success_url)
-    contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
-    organization = session.get(Organization, row.organization_id)
-    job = session.scalar(select(Job).where(Job.id == row.job_id)) if row.job_id else None
-    assert contractor and organization
     context: dict[str, Any] = {
-        "organization_name": organization.name,
+        "organization_name": page.organization_name,
         "sandbox": row.environment == "sandbox",
         "error": error,
         "cancel_url": row.cancel_url,
@@ -149,18 +132,12 @@ def application_page(
                 **context,
                 "steps": None,
                 "email": contractor.email,
-                "job_name": job.name if job else None,
+                "job_name": page.job_name,
                 "expires": datetime_utc(row.expires_at),
             },
             headers=NO_STORE,
         )
-    shown = current
-    if (
-        step in {s.value for s in ORDER}
-        and reached(current, Step(step))
-        and Step(step) is not Step.APPLICATION_COMPLETE
-    ):
-        shown = Step(step)  # an earlier step, reached with Back
+    shown = page.shown
     visible = [s for s in steps_for(row.withhold_premium) if s is not Step.APPLICATION_COMPLETE]
     previous = visible[visible.index(shown) - 1] if shown in visible and visible.index(shown) > 0 else None
     context |= {
@@ -171,36 +148,41 @@ def application_page(
         "action": f"/apply/{token}/{shown.value}",
         "back_url": _page_url(token, previous),
         "contractor_name": f"{contractor.first_name} {contractor.last_name}",
-        "job_name": job.name if job else None,
+        "job_name": page.job_name,
         "coverage": ", ".join(COVERAGE_NAMES.get(c, c) for c in row.coverage_type),
         "work_state": row.work_state,
         "premium": money(row.premium),
         "withheld": row.withhold_premium,
-        "card_summary": card_summary,
+        "card_summary": page.card_summary,
         "c": contractor,
         "a": row.answers or {},
         "states": sorted(US_STATES.items(), key=lambda kv: kv[1]),
     }
-    if shown is Step.ADD_CARD_DETAILS:
-        context |= application_card_form(session, settings, row, contractor)
-    if shown is Step.FINAL_REVIEW and row.quote_id:
-        quote = session.scalar(select(Quote).where(Quote.id == row.quote_id))
-        if quote:
-            context["period"] = f"{date(quote.effective_date)} to {date(quote.end_date)}"
+    context |= page.card_form
+    if page.coverage_period:
+        start, end = page.coverage_period
+        context["period"] = f"{date(start)} to {date(end)}"
     return TEMPLATES.TemplateResponse(request, f"{shown.value}.html", context, headers=NO_STORE)
 
 
 def _submit(
-    workflows: WorkflowCalls, session: Session, token: str, update: str, payload: BaseModel | None
+    workflows: WorkflowCalls,
+    session: Session,
+    token: str,
+    update: UpdateName[Any, StepResult],
+    payload: BaseModel | None,
+    kept: str = "",
 ) -> Response:
-    row = _row(session, token)
+    """Submit a step; a refusal comes back on the page as its message (``kept``: what the form keeps)."""
     try:
-        result = workflows.update(application_workflow_id(row.id), update, payload, StepResult)
+        submitted = application_pages.submit_step(session, workflows, token, update, payload)
     except DomainError as failed:
+        if failed.kind is Refusal.NOT_FOUND:
+            raise ApiError(404, failed.code, failed.message) from None
         still = STILL_WORKING.get(update) if failed.kind is Refusal.UNAVAILABLE else None
-        return redirect(_page_url(token, None, still or failed.message))
-    if result.status == Status.APPLICATION_COMPLETE:
-        return redirect(row.success_url)
+        return redirect(_page_url(token, None, still or failed.message) + kept)
+    if submitted.result.status == Status.APPLICATION_COMPLETE:
+        return redirect(submitted.success_url)
     return redirect(_page_url(token))
 
 
@@ -235,9 +217,7 @@ def submit_details(
         )
     except ValidationError as error:
         return _invalid(token, error, Step.VERIFY_INFO)
-    if details.region not in US_STATES:
-        return redirect(_page_url(token, Step.VERIFY_INFO, "Please choose a US state."))
-    return _submit(workflows, session, token, "verify_info", details)
+    return _submit(workflows, session, token, VERIFY_INFO, details)
 
 
 class QuestionsForm(TextInput):
@@ -269,7 +249,7 @@ def submit_answers(
         if message:
             return redirect(_page_url(token, Step.APPLICATION_QUESTIONS, message))
         return _invalid(token, error, Step.APPLICATION_QUESTIONS)  # type: ignore[arg-type]
-    return _submit(workflows, session, token, "answer_questions", answers)
+    return _submit(workflows, session, token, ANSWER_QUESTIONS, answers)
 
 
 class SignatureForm(TextInput):
@@ -285,26 +265,16 @@ def submit_signature(
     workflows: Workflows,
     session: DbSession,
 ) -> Response:
-    row = _row(session, token)
-    contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
-    assert contractor is not None
-    expected = f"{contractor.first_name} {contractor.last_name}".casefold().split()
-    if form.typed_name.casefold().split() != expected:
-        url = _page_url(
-            token,
-            Step.ESIGNATURE_DOCUMENT,
-            f"Please type your full name exactly: {contractor.first_name} {contractor.last_name}",
-        )
-        return redirect(url + ("&consent=yes" if form.consent == "yes" else ""))  # the box stays ticked
     try:
         signature = SignatureInput(
-            typed_name=" ".join(form.typed_name.split()),  # the name as checked above, one space apart
+            typed_name=" ".join(form.typed_name.split()),  # one space apart
             consent=form.consent == "yes",
             ip_address=client_address(request.scope) or "unknown",
         )
     except ValidationError as error:
         return _invalid(token, error, Step.ESIGNATURE_DOCUMENT)
-    return _submit(workflows, session, token, "sign", signature)
+    kept = "&consent=yes" if form.consent == "yes" else ""  # a refused signature keeps the box ticked
+    return _submit(workflows, session, token, SIGN, signature, kept)
 
 
 class CardForm(TextInput):
@@ -322,9 +292,9 @@ def submit_card(
     except ValidationError:  # not a card id Stripe.js makes: nothing to try
         message = "We could not use this card. Please try again."
         return redirect(_page_url(token, Step.ADD_CARD_DETAILS, message))
-    return _submit(workflows, session, token, "add_card", card)
+    return _submit(workflows, session, token, ADD_CARD, card)
 
 
 @router.post("/{token}/final_review")
 def submit_completion(token: str, workflows: Workflows, session: DbSession) -> Response:
-    return _submit(workflows, session, token, "complete", None)
+    return _submit(workflows, session, token, COMPLETE, None)

@@ -7,9 +7,9 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from api.deps import CurrentActor, CurrentTenant, DbSession
-from common import representations as render
 from common.schemas import Strict
 from services import api_keys
+from services import representations as render
 
 router = APIRouter(prefix="/api_keys", tags=["api keys"])
 

@@ -1,28 +1,30 @@
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 
 from api.deps import AppSettings, CurrentTenant, DbSession, Workflows
 from api.paging import PageParams
-from common import representations as render
-from db.models import ApplicationSession
+from contracts.application import APPLICATION_STATE, application_workflow_id
 from domain.application import ENDED
-from services import applications
+from services import applications, lookups
+from services import representations as render
 from services.applications import SessionIn, SessionUpdate
-from services.lookups import filtered, get_application, list_page, scoped
+from services.lookups import get_application
 from services.workflow_calls import WorkflowCalls
-from workflows.application_messages import ApplicationState, application_workflow_id
+
+if TYPE_CHECKING:
+    from db.models import ApplicationSession
 
 router = APIRouter(prefix="/apply/sessions", tags=["insurance application sessions"])
 
 
 def _render(
-    row: ApplicationSession, settings: AppSettings, workflows: WorkflowCalls | None = None
+    row: "ApplicationSession", settings: AppSettings, workflows: WorkflowCalls | None = None
 ) -> dict[str, Any]:
     """With ``workflows``, the live step of a running application comes from its workflow (a query)."""
     state = None
     if workflows is not None and row.status not in ENDED:
-        state = workflows.query(application_workflow_id(row.id), "state", ApplicationState)
+        state = workflows.query(application_workflow_id(row.id), APPLICATION_STATE)
     return render.application_session(
         row, settings.public_base_url, state.step if state else None, state.status if state else None
     )
@@ -44,10 +46,8 @@ def list_sessions(
     contractor: str | None = None,
     is_general_opt_in: bool | None = None,
 ) -> list[dict[str, Any]]:
-    query = filtered(scoped(ApplicationSession, tenant), {ApplicationSession.contractor_id: contractor})
-    if is_general_opt_in is not None:
-        query = query.where(ApplicationSession.is_general_opt_in.is_(is_general_opt_in))
-    return [_render(row, settings) for row in list_page(session, query, ApplicationSession, page)]
+    rows = lookups.list_applications(session, tenant, page, contractor, is_general_opt_in)
+    return [_render(row, settings) for row in rows]
 
 
 @router.get("/{session_id}")

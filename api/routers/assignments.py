@@ -4,11 +4,10 @@ from fastapi import APIRouter
 
 from api.deps import AppSettings, CurrentTenant, DbSession, Workflows
 from api.paging import PageParams, deleted_body
-from common import representations as render
-from db.models import Assignment
-from services import assignments
+from services import assignments, lookups
+from services import representations as render
 from services.assignments import AssignmentIn, AssignmentUpdate, CancelIn, ExtendIn
-from services.lookups import filtered, get_assignment, list_page, scoped
+from services.lookups import get_assignment
 
 router = APIRouter(prefix="/assignments", tags=["assignments"])
 
@@ -29,10 +28,7 @@ def list_assignments(
     contractor: str | None = None,
     job: str | None = None,
 ) -> list[dict[str, Any]]:
-    query = filtered(
-        scoped(Assignment, tenant), {Assignment.contractor_id: contractor, Assignment.job_id: job}
-    )
-    return [render.assignment(a) for a in list_page(session, query, Assignment, page)]
+    return [render.assignment(a) for a in lookups.list_assignments(session, tenant, page, contractor, job)]
 
 
 @router.get("/{assignment_id}")

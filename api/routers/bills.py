@@ -4,11 +4,9 @@ from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
 from api.paging import PageParams
-from common import representations as render
-from db.models import Bill
-from services import billing
+from services import billing, lookups
+from services import representations as render
 from services.billing import BillPayment
-from services.lookups import filtered, list_page, scoped
 
 router = APIRouter(prefix="/bills", tags=["bills"])
 
@@ -22,8 +20,7 @@ def list_bills(
     status: str | None = None,
 ) -> list[dict[str, Any]]:
     """Premium bills for your organization (remit), newest first; ``status``: open, overdue, paid, void."""
-    query = filtered(scoped(Bill, tenant), {Bill.contractor_id: contractor, Bill.status: status})
-    return [render.bill(b) for b in list_page(session, query, Bill, page)]
+    return [render.bill(b) for b in lookups.list_bills(session, tenant, page, contractor, status)]
 
 
 @router.get("/{bill_id}")

@@ -3,8 +3,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
-from common import representations as render
 from services import catalog
+from services import representations as render
 
 router = APIRouter(prefix="/category_codes", tags=["job categories"])
 

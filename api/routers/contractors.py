@@ -4,11 +4,10 @@ from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
 from api.paging import PageParams, deleted_body
-from common import representations as render
-from db.models import Contractor, Policy
-from services import contractors
+from services import contractors, lookups
+from services import representations as render
 from services.contractors import ContractorIn, ContractorUpdate
-from services.lookups import filtered, get_contractor, list_page, scoped
+from services.lookups import get_contractor
 
 router = APIRouter(prefix="/contractors", tags=["contractors"])
 
@@ -22,8 +21,7 @@ def create_contractor(body: ContractorIn, session: DbSession, tenant: CurrentTen
 def list_contractors(
     session: DbSession, tenant: CurrentTenant, page: PageParams, email: str | None = None
 ) -> list[dict[str, Any]]:
-    query = filtered(scoped(Contractor, tenant), {Contractor.email: email})
-    return [render.contractor(c) for c in list_page(session, query, Contractor, page)]
+    return [render.contractor(c) for c in lookups.list_contractors(session, tenant, page, email)]
 
 
 @router.get("/{contractor_id}")
@@ -48,6 +46,4 @@ def delete_contractor(contractor_id: str, session: DbSession, tenant: CurrentTen
 def list_contractor_policies(
     contractor_id: str, session: DbSession, tenant: CurrentTenant, page: PageParams
 ) -> list[dict[str, Any]]:
-    contractor = get_contractor(session, tenant, contractor_id)
-    query = scoped(Policy, tenant).where(Policy.contractor_id == contractor.id)
-    return [render.policy(p) for p in list_page(session, query, Policy, page)]
+    return [render.policy(p) for p in lookups.list_contractor_policies(session, tenant, page, contractor_id)]

@@ -1,25 +1,22 @@
 """CreatorIQ: the organization's connection (its API key, never shown in full), on-demand syncs, the
 webhook subscription, and what each synced creator became (or why it could not be synced)."""
 
-import secrets
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import AppSettings, CurrentTenant, DbSession, Workflows
-from api.errors import ApiError
+from api.deps import AppSettings, CurrentActor, CurrentTenant, DbSession, Workflows
 from api.paging import PageParams, deleted_body
-from common import representations as render
 from common.schemas import Strict
 from common.settings import Settings
-from db.models import ApplicationSession, CreatorIQCreator
-from services import creatoriq
-from services.creatoriq import MAX_ID, ConnectionIn, get_connection, start_scan
-from services.lookups import filtered, get_owned, list_page, scoped
-from workflows.creatoriq_messages import ScanRequest, scan_workflow_id
+from services import creatoriq, lookups
+from services import representations as render
+from services.creatoriq import MAX_ID, ConnectionIn, get_connection
+
+if TYPE_CHECKING:
+    from db.models import CreatorIQCreator
 
 router = APIRouter(tags=["creatoriq"])
 
@@ -58,23 +55,18 @@ def subscribe_webhooks(settings: AppSettings, session: DbSession, tenant: Curren
 
 @router.post("/creatoriq/syncs", status_code=202)
 def run_sync(
-    body: SyncIn, settings: AppSettings, workflows: Workflows, session: DbSession, tenant: CurrentTenant
+    body: SyncIn,
+    settings: AppSettings,
+    workflows: Workflows,
+    session: DbSession,
+    tenant: CurrentTenant,
+    actor: CurrentActor,
 ) -> dict[str, Any]:
     """Sync now: every Accepted creator of every running campaign, or only the campaign or creator given.
     The results appear at GET /creatoriq/creators."""
-    get_connection(session, tenant)
-    workflow_id = scan_workflow_id(tenant.organization_id, tenant.environment, "api", secrets.token_hex(8))
-    scan = ScanRequest(
-        organization_id=tenant.organization_id,
-        environment=tenant.environment,
-        trigger="api",
-        campaign_id=body.campaign_id,
-        publisher_id=body.publisher_id,
+    workflow_id = creatoriq.sync_now(
+        session, tenant, settings, workflows, "api", actor, body.campaign_id, body.publisher_id
     )
-    try:
-        workflows.run(lambda client: start_scan(client, settings, scan, workflow_id), 10.0)
-    except Exception:
-        raise ApiError(503, "service_unavailable", "The sync could not be started; try again") from None
     return {
         "id": workflow_id,
         "object": "creatoriq_sync",
@@ -84,10 +76,8 @@ def run_sync(
     }
 
 
-def _render_creator(session: Session, settings: Settings, row: CreatorIQCreator) -> dict[str, Any]:
-    application = session.scalar(
-        select(ApplicationSession).where(ApplicationSession.id == row.application_session_id)
-    )
+def _render_creator(session: Session, settings: Settings, row: "CreatorIQCreator") -> dict[str, Any]:
+    application = lookups.application_of(session, row.application_session_id)
     return render.creatoriq_creator(row, application, settings.public_base_url)
 
 
@@ -103,24 +93,13 @@ def list_creators(
 ) -> list[dict[str, Any]]:
     """Every creator a sync looked at, newest first: ``synced`` (with its application link), ``failed``
     (with the reasons) or ``skipped``."""
-    query = filtered(
-        scoped(CreatorIQCreator, tenant),
-        {
-            CreatorIQCreator.status: status,
-            CreatorIQCreator.campaign_id: campaign_id,
-            CreatorIQCreator.publisher_id: publisher_id,
-        },
-    )
-    return [
-        _render_creator(session, settings, row) for row in list_page(session, query, CreatorIQCreator, page)
-    ]
+    rows = lookups.list_creatoriq_creators(session, tenant, page, status, campaign_id, publisher_id)
+    return [_render_creator(session, settings, row) for row in rows]
 
 
 @router.get("/creatoriq/creators/{creator_id}")
 def retrieve_creator(
     creator_id: str, settings: AppSettings, session: DbSession, tenant: CurrentTenant
 ) -> dict[str, Any]:
-    row = get_owned(
-        session, CreatorIQCreator, tenant, creator_id, "invalid_creatoriq_creator_id", "creatoriq creator"
-    )
+    row = lookups.get_creatoriq_creator(session, tenant, creator_id)
     return _render_creator(session, settings, row)

@@ -6,18 +6,19 @@ CreatorIQ retries a delivery twice, a minute apart: the scan's workflow id comes
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Request
-from sqlalchemy import select
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.errors import ApiError
-from db.models import CreatorIQConnection
+from contracts.creatoriq import ScanRequest, webhook_scan_workflow_id
 from integrations.creatoriq.signature import InvalidSignature, verify
-from services.creatoriq import start_scan
-from workflows.creatoriq_messages import ScanRequest, webhook_scan_workflow_id
+from services import creatoriq
+from services.workflow_calls import WorkflowCalls
+
+if TYPE_CHECKING:
+    from db.models import CreatorIQConnection
 
 router = APIRouter(prefix="/integrations/creatoriq", tags=["creatoriq"])
 SYNCING_ACTIONS = {"update", "campaign.added"}
@@ -31,16 +32,9 @@ def _int(value: Any) -> int | None:
     return number if 0 < number < 2**31 else None
 
 
-def _connection(request: Request, connection_id: str) -> CreatorIQConnection | None:
+def _connection(request: Request, connection_id: str) -> "CreatorIQConnection | None":
     with request.app.state.session_factory() as session:
-        connection = session.scalar(
-            select(CreatorIQConnection).where(
-                CreatorIQConnection.id == connection_id, CreatorIQConnection.deleted_at.is_(None)
-            )
-        )
-        if connection is not None:
-            session.expunge(connection)
-        return connection
+        return creatoriq.webhook_connection(session, connection_id)
 
 
 @router.post("/webhooks/{connection_id}")
@@ -73,11 +67,11 @@ async def receive_webhook(connection_id: str, request: Request) -> dict[str, Any
         publisher_id=publisher_id,
         campaign_id=_int(payload.get("CampaignId")),
     )
-    try:
-        await start_scan(request.app.state.temporal, request.app.state.settings, scan, workflow_id)
-    except WorkflowAlreadyStartedError:
+    workflows = WorkflowCalls(request.app.state.temporal)
+    # Refused as unavailable (a 503) when it could not start: CreatorIQ retries a delivery that failed.
+    started = await to_thread.run_sync(
+        creatoriq.start_sync, workflows, request.app.state.settings, scan, workflow_id
+    )
+    if not started:
         return {"received": True, "sync": workflow_id, "duplicate": True}
-    except Exception:
-        # CreatorIQ retries a delivery that failed, so a 503 is not a loss
-        raise ApiError(503, "service_unavailable", "The sync could not be started; try again") from None
     return {"received": True, "sync": workflow_id}

@@ -4,9 +4,8 @@ from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
 from api.paging import PageParams
-from common import representations as render
-from db.models import EmailMessage
-from services.lookups import filtered, get_owned, list_page, scoped
+from services import lookups
+from services import representations as render
 
 router = APIRouter(prefix="/emails", tags=["emails"])
 
@@ -21,11 +20,9 @@ def list_emails(
     status: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every notification email sent for your organization: to whom, which kind, when, and whether it went."""
-    filters = {EmailMessage.kind: kind, EmailMessage.recipient: recipient, EmailMessage.status: status}
-    query = filtered(scoped(EmailMessage, tenant), filters)
-    return [render.email(m) for m in list_page(session, query, EmailMessage, page)]
+    return [render.email(m) for m in lookups.list_emails(session, tenant, page, kind, recipient, status)]
 
 
 @router.get("/{email_id}")
 def retrieve_email(email_id: str, session: DbSession, tenant: CurrentTenant) -> dict[str, Any]:
-    return render.email(get_owned(session, EmailMessage, tenant, email_id, "resource_not_found", "email"))
+    return render.email(lookups.get_email(session, tenant, email_id))

@@ -4,11 +4,10 @@ from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
 from api.paging import PageParams, deleted_body
-from common import representations as render
-from db.models import Entity
-from services import entities
+from services import entities, lookups
+from services import representations as render
 from services.entities import EntityIn, EntityUpdate
-from services.lookups import get_entity, list_page, scoped
+from services.lookups import get_entity
 
 router = APIRouter(prefix="/entities", tags=["entities"])
 
@@ -20,7 +19,7 @@ def create_entity(body: EntityIn, session: DbSession, tenant: CurrentTenant) -> 
 
 @router.get("")
 def list_entities(session: DbSession, tenant: CurrentTenant, page: PageParams) -> list[dict[str, Any]]:
-    return [render.entity(e) for e in list_page(session, scoped(Entity, tenant), Entity, page)]
+    return [render.entity(e) for e in lookups.list_entities(session, tenant, page)]
 
 
 @router.get("/{entity_id}")

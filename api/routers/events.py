@@ -4,8 +4,8 @@ from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
 from api.paging import PageParams
-from common import representations as render
 from services import events
+from services import representations as render
 
 router = APIRouter(prefix="/events", tags=["events"])
 

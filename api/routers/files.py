@@ -3,12 +3,11 @@ it without an API key, as with a certificate shared by email."""
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from api.deps import DbSession
 from api.errors import ApiError
-from db.models import Document
 from documents.issuing import document_store
+from services import lookups
 
 router = APIRouter(prefix="/files", tags=["documents"])
 
@@ -19,15 +18,8 @@ router = APIRouter(prefix="/files", tags=["documents"])
     responses={200: {"content": {"application/pdf": {}}, "description": "The PDF"}},
 )
 def download_document(token: str, filename: str, request: Request, session: DbSession) -> Response:
-    document = session.scalar(
-        select(Document).where(
-            Document.token == token,
-            Document.deleted_at.is_(None),
-            Document.erased_at.is_(None),
-            Document.content_type == "application/pdf",  # not an uploaded CSV: those stay in the dashboard
-        )
-    )
-    if document is None or document.filename != filename:
+    document = lookups.shared_document(session, token, filename)
+    if document is None:
         raise ApiError(404, "resource_not_found", "No such document")
     data = document_store(request.app.state.settings).get(document.storage_key)
     return Response(

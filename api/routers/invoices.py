@@ -7,11 +7,10 @@ from fastapi.responses import JSONResponse
 
 from api.deps import CurrentTenant, DbSession, Workflows
 from api.paging import PageParams, deleted_body
-from common import representations as render
-from db.models import Invoice
-from services import invoices
+from services import invoices, lookups
+from services import representations as render
 from services.invoices import InvoiceIn, InvoiceUpdate, Saved
-from services.lookups import filtered, get_invoice, list_page, scoped
+from services.lookups import get_invoice
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
 ACCEPTED = {202: {"description": "Kept; the new premium is still being applied (the money moves shortly)"}}
@@ -38,8 +37,7 @@ def list_invoices(
     contractor: str | None = None,
     job: str | None = None,
 ) -> list[dict[str, Any]]:
-    query = filtered(scoped(Invoice, tenant), {Invoice.contractor_id: contractor, Invoice.job_id: job})
-    return [render.invoice(i) for i in list_page(session, query, Invoice, page)]
+    return [render.invoice(i) for i in lookups.list_invoices(session, tenant, page, contractor, job)]
 
 
 @router.get("/{invoice_id}")

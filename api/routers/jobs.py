@@ -4,11 +4,10 @@ from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession, Workflows
 from api.paging import PageParams, deleted_body
-from common import representations as render
-from db.models import Job
-from services import jobs
+from services import jobs, lookups
+from services import representations as render
 from services.jobs import JobIn, JobUpdate
-from services.lookups import filtered, get_job, list_page, scoped
+from services.lookups import get_job
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -22,8 +21,7 @@ def create_job(body: JobIn, session: DbSession, tenant: CurrentTenant) -> dict[s
 def list_jobs(
     session: DbSession, tenant: CurrentTenant, page: PageParams, entity: str | None = None
 ) -> list[dict[str, Any]]:
-    query = filtered(scoped(Job, tenant), {Job.entity_id: entity})
-    return [render.job(j) for j in list_page(session, query, Job, page)]
+    return [render.job(j) for j in lookups.list_jobs(session, tenant, page, entity)]
 
 
 @router.get("/{job_id}")

@@ -1,15 +1,17 @@
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
-from db.models import Organization
 from services.organization import OrganizationSettings, update_settings
+
+if TYPE_CHECKING:
+    from db.models import Organization
 
 router = APIRouter(prefix="/organization", tags=["organization"])
 
 
-def _render(org: Organization, environment: str) -> dict[str, Any]:
+def _render(org: "Organization", environment: str) -> dict[str, Any]:
     """``withhold_premium`` is this environment's; the billing details are the whole organization's."""
     return {
         "id": org.id,

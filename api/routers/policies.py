@@ -4,10 +4,9 @@ from fastapi import APIRouter
 
 from api.deps import AppSettings, CurrentTenant, DbSession
 from api.paging import PageParams, deleted_body
-from common import representations as render
-from db.models import Policy
-from services import policies
-from services.lookups import filtered, get_policy, list_page, scoped
+from services import lookups, policies
+from services import representations as render
+from services.lookups import get_policy
 from services.policies import PolicyIn, PolicyUpdate
 
 router = APIRouter(prefix="/policies", tags=["policies"])
@@ -28,8 +27,7 @@ def list_policies(
     quote: str | None = None,
     contractor: str | None = None,
 ) -> list[dict[str, Any]]:
-    query = filtered(scoped(Policy, tenant), {Policy.quote_id: quote, Policy.contractor_id: contractor})
-    return [render.policy(p) for p in list_page(session, query, Policy, page)]
+    return [render.policy(p) for p in lookups.list_policies(session, tenant, page, quote, contractor)]
 
 
 @router.get("/{policy_id}")

@@ -4,10 +4,9 @@ from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
 from api.paging import PageParams
-from common import representations as render
-from db.models import Quote
-from services import quotes
-from services.lookups import filtered, get_quote, list_page, scoped
+from services import lookups, quotes
+from services import representations as render
+from services.lookups import get_quote
 from services.quotes import QuoteIn, QuoteUpdate
 
 router = APIRouter(prefix="/quotes", tags=["quotes"])
@@ -26,8 +25,7 @@ def list_quotes(
     contractor: str | None = None,
     job: str | None = None,
 ) -> list[dict[str, Any]]:
-    query = filtered(scoped(Quote, tenant), {Quote.contractor_id: contractor, Quote.job_id: job})
-    return [render.quote(q) for q in list_page(session, query, Quote, page)]
+    return [render.quote(q) for q in lookups.list_quotes(session, tenant, page, contractor, job)]
 
 
 @router.get("/{quote_id}")

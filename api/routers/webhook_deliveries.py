@@ -3,7 +3,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
-from common import representations as render
+from services import representations as render
 from services import webhooks
 
 router = APIRouter(prefix="/webhook_deliveries", tags=["webhook endpoints"])

@@ -4,10 +4,9 @@ from fastapi import APIRouter
 
 from api.deps import AppSettings, CurrentActor, CurrentTenant, DbSession
 from api.paging import PageParams, deleted_body
-from common import representations as render
-from db.models import WebhookEndpoint
-from services import webhooks
-from services.lookups import get_endpoint, list_page, scoped
+from services import lookups, webhooks
+from services import representations as render
+from services.lookups import get_endpoint
 from services.webhooks import EndpointIn, EndpointUpdate, SecretRoll
 
 router = APIRouter(prefix="/webhook_endpoints", tags=["webhook endpoints"])
@@ -26,8 +25,7 @@ def create_webhook_endpoint(
 def list_webhook_endpoints(
     session: DbSession, tenant: CurrentTenant, page: PageParams
 ) -> list[dict[str, Any]]:
-    query = scoped(WebhookEndpoint, tenant)
-    return [render.webhook_endpoint(w) for w in list_page(session, query, WebhookEndpoint, page)]
+    return [render.webhook_endpoint(w) for w in lookups.list_webhook_endpoints(session, tenant, page)]
 
 
 @router.get("/{endpoint_id}")

@@ -17,6 +17,7 @@ from api.dashboard.rendering import form_model, page, redirect
 from api.deps import AppSettings, DbSession, Workflows
 from api.errors import STATUS_OF
 from common.settings import Settings
+from contracts.assignment import assignment_workflow_id
 from db.models import Assignment, Contractor, Invoice, Job
 from domain.coverage import CoverageType
 from domain.errors import DomainError, invalid
@@ -28,7 +29,6 @@ from services.invoices import InvoiceIn
 from services.lookups import Page, filtered, get_assignment, list_page, now, scoped
 from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
-from workflows.assignment_messages import assignment_workflow_id
 
 router = APIRouter()
 PER_PAGE = 50

@@ -16,15 +16,15 @@ from api.dashboard.paging import NumberCursor, window
 from api.dashboard.rendering import page, redirect
 from api.deps import AppSettings, DbSession, Workflows
 from api.errors import STATUS_OF
-from common import representations as render
 from common.settings import Settings
+from contracts.contractor_import import ImportProgress
 from documents.issuing import document_store
 from domain.application import ENDED
 from domain.errors import DomainError, not_found
 from services import applications, contractor_import
+from services import representations as render
 from services.contractor_records import SHOWN, CoverageStatus, record_of, search, statuses
 from services.lookups import get_application, get_contractor
-from workflows.contractor_import_messages import ImportProgress
 
 router = APIRouter()
 PREVIEW_SHOWN = 500  # rows listed per kind on the preview (the counts are always whole)

@@ -4,7 +4,6 @@ the organization's billing details first (services.organization, as PUT /organiz
 status, the creators that failed to sync with their reasons, and "sync now" (POST /creatoriq/syncs). Admins
 change; everyone else reads."""
 
-import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
@@ -18,13 +17,11 @@ from api.dashboard.rendering import form_model, page, redirect
 from api.deps import AppSettings, DbSession, Workflows
 from api.errors import STATUS_OF
 from db.models import CreatorIQCreator, Organization
-from db.organizations import connection_of
-from domain.errors import DomainError, unavailable
+from domain.errors import DomainError
 from services import audit, creatoriq
-from services.creatoriq import ConnectionIn, get_connection, start_scan
+from services.creatoriq import ConnectionIn, connection_of
 from services.lookups import Page, list_page, scoped
 from services.organization import OrganizationSettings, missing_billing_details, update_settings
-from workflows.creatoriq_messages import ScanRequest, scan_workflow_id
 
 router = APIRouter()
 FAILURES_PER_PAGE = 20
@@ -180,30 +177,9 @@ def sync_now(
     request: Request, session: DbSession, settings: AppSettings, workflows: Workflows, viewer: Admin
 ) -> Response:
     """Every Accepted creator of every running campaign, as POST /creatoriq/syncs without a filter."""
-    tenant = viewer.tenant
     try:
-        connection = get_connection(session, tenant)
-        workflow_id = scan_workflow_id(
-            tenant.organization_id, tenant.environment, "dashboard", secrets.token_hex(8)
-        )
-        scan = ScanRequest(
-            organization_id=tenant.organization_id, environment=tenant.environment, trigger="dashboard"
-        )
-        try:
-            workflows.run(lambda client: start_scan(client, settings, scan, workflow_id), 10.0)
-        except Exception:
-            raise unavailable("The sync could not be started; try again") from None
+        creatoriq.sync_now(session, viewer.tenant, settings, workflows, "dashboard", viewer.actor)
     except DomainError as error:
         session.rollback()
         return settings_page_response(request, session, viewer, STATUS_OF[error.kind], error=error.message)
-    audit.record(
-        session,
-        tenant.organization_id,
-        viewer.actor,
-        "creatoriq.sync_started",
-        connection.id,
-        environment=viewer.environment,
-        workflow=workflow_id,
-    )
-    session.commit()
     return redirect("/dashboard/settings", "sync_started")

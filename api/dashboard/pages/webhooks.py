@@ -14,10 +14,10 @@ from api.dashboard.paging import window
 from api.dashboard.rendering import form_model, page, redirect
 from api.deps import AppSettings, DbSession
 from api.errors import STATUS_OF
-from common import representations as render
 from db.models import Event, WebhookDelivery, WebhookEndpoint
 from domain.errors import DomainError, Refusal, not_found
 from domain.events import EVENT_TYPES
+from services import representations as render
 from services import webhooks
 from services.lookups import get_endpoint, list_page, scoped
 from services.webhooks import EndpointIn, EndpointUpdate

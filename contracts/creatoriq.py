@@ -2,12 +2,12 @@
 
 from pydantic import BaseModel
 
+from contracts.calls import SignalName
 from domain.creatoriq import CreatorSnapshot, SyncDecision
 
 CREATOR_SYNC_WORKFLOW = "CreatorIQCreatorSyncWorkflow"
 CREATORIQ_SCAN_WORKFLOW = "CreatorIQScanWorkflow"
 CREATORIQ_POLL_WORKFLOW = "CreatorIQPollWorkflow"
-REQUEST_SYNC_SIGNAL = "request_sync"
 
 
 class ConnectionRef(BaseModel):
@@ -73,3 +73,6 @@ def creator_workflow_id(creator: CreatorRef) -> str:
         f"creatoriq-sync-{creator.organization_id}-{creator.environment}-"
         f"{creator.campaign_id}-{creator.publisher_id}"
     )
+
+
+REQUEST_SYNC = SignalName[str]("request_sync")  # the trigger: webhook, api or schedule

@@ -4,8 +4,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from contracts.calls import QueryName
+
 CONTRACTOR_IMPORT_WORKFLOW = "ContractorImportWorkflow"
-PROGRESS_QUERY = "progress"
 REFUSALS_KEPT = 1000  # the progress lists this many refused rows; past it, only their count
 
 
@@ -60,3 +61,6 @@ class FinishedImport(BaseModel):
     created: int
     existing: int
     refused: int
+
+
+PROGRESS = QueryName[ImportProgress]("progress", ImportProgress)

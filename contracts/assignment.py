@@ -4,6 +4,8 @@ from typing import Any
 
 from pydantic import BaseModel, model_validator
 
+from contracts.calls import QueryName, SignalName, UpdateName
+
 ASSIGNMENT_WORKFLOW = "AssignmentWorkflow"
 
 
@@ -77,9 +79,6 @@ class NewCard(BaseModel):
     payment_method_id: str
 
 
-COVERED_SIGNAL = "covered"
-
-
 class Coverage(BaseModel):
     """A standard-path assignment's application is complete: what it collected (captured on the card, or
     billed to the organization), which this workflow then owns (adjustments, refunds, cancellation)."""
@@ -148,3 +147,12 @@ class AssignmentProgress(BaseModel):
     premium: int
     paid_invoice_id: str | None = None
     announce: Announcement | None = None
+
+
+# What the API, the outbox and the application send a running assignment.
+ADJUST = UpdateName[InvoiceAdjustment, AdjustmentResult]("adjust", AdjustmentResult)
+EXTEND = UpdateName[int, AssignmentState]("extend", AssignmentState)  # the new end, in epoch seconds
+CANCEL = UpdateName[str, AssignmentState]("cancel", AssignmentState)  # the reason
+COVERED = SignalName[Coverage]("covered")
+CARD_UPDATED = SignalName[NewCard]("card_updated")
+ASSIGNMENT_STATE = QueryName[AssignmentState]("state", AssignmentState)

@@ -4,6 +4,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from contracts.calls import QueryName, UpdateName
+
 APPLICATION_WORKFLOW = "ApplicationWorkflow"
 
 
@@ -155,3 +157,14 @@ class ReviewRecord(BaseModel):
     event_id: str
     reason: str | None = None
     email: ReviewEmail | None = None
+
+
+# The Updates the hosted pages (one per step), the dashboard and the CreatorIQ sync send, and the Query.
+VERIFY_INFO = UpdateName[ContractorDetails, StepResult]("verify_info", StepResult)
+ANSWER_QUESTIONS = UpdateName[Answers, StepResult]("answer_questions", StepResult)
+SIGN = UpdateName[SignatureInput, StepResult]("sign", StepResult)
+ADD_CARD = UpdateName[CardInput, StepResult]("add_card", StepResult)
+COMPLETE = UpdateName[None, StepResult]("complete", StepResult)
+REVIEW = UpdateName[ReviewDecision, StepResult]("review", StepResult)
+EXPIRE = UpdateName[None, StepResult]("expire", StepResult)
+APPLICATION_STATE = QueryName[ApplicationState]("state", ApplicationState)

@@ -1,0 +1,99 @@
+"""The contractor's hosted application, reached by its link's token: what its page shows, and each step the
+page submits (an Update to the ApplicationWorkflow, whose validators hold the steps' rules).
+api/hosted/pages.py parses the forms and renders what these return."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from common.settings import Settings
+from contracts.application import APPLICATION_STATE, StepResult, application_workflow_id
+from contracts.calls import UpdateName
+from db.models import ApplicationSession, Contractor, Job, Organization, Quote
+from domain.application import ENDED, Status, Step, shown_step
+from domain.errors import DomainError, Refusal
+from services.cards import application_card_form
+from services.workflow_calls import WorkflowCalls
+
+
+@dataclass(frozen=True)
+class ApplicationPage:
+    row: ApplicationSession
+    contractor: Contractor
+    organization_name: str
+    job_name: str | None
+    step: Step  # where the application is (its workflow's word while it runs)
+    status: str
+    card_summary: str | None
+    shown: Step  # the page to show: the current step, or an earlier one reached with Back
+    coverage_period: tuple[int, int] | None  # on the final review: the quote's effective and end dates
+    card_form: dict[str, str]  # on the card step: the Stripe form's settings
+
+
+def _by_token(session: Session, token: str) -> ApplicationSession | None:
+    return session.scalar(select(ApplicationSession).where(ApplicationSession.token == token))
+
+
+def _live(workflows: WorkflowCalls, row: ApplicationSession) -> tuple[Step, str, str | None]:
+    if row.status not in ENDED:
+        state = workflows.query(application_workflow_id(row.id), APPLICATION_STATE)
+        if state is not None:
+            return Step(state.step), state.status, state.card_summary
+    return Step(row.step), row.status, row.card_summary
+
+
+def application_page(
+    session: Session, settings: Settings, workflows: WorkflowCalls, token: str, requested: str | None
+) -> ApplicationPage | None:
+    """The page of the application ``token`` opens (None: no such link), ``requested`` an earlier step."""
+    row = _by_token(session, token)
+    if row is None:
+        return None
+    step, status, card_summary = _live(workflows, row)
+    contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
+    organization = session.get(Organization, row.organization_id)
+    job = session.scalar(select(Job).where(Job.id == row.job_id)) if row.job_id else None
+    assert contractor is not None and organization is not None
+    shown = shown_step(step, requested)
+    period = None
+    if shown is Step.FINAL_REVIEW and row.quote_id:
+        quote = session.scalar(select(Quote).where(Quote.id == row.quote_id))
+        period = (quote.effective_date, quote.end_date) if quote else None
+    card_form: dict[str, str] = {}
+    if shown is Step.ADD_CARD_DETAILS and status not in {*ENDED, Status.MANUAL_REVIEW}:
+        card_form = application_card_form(session, settings, row, contractor)
+    return ApplicationPage(
+        row=row,
+        contractor=contractor,
+        organization_name=organization.name,
+        job_name=job.name if job else None,
+        step=step,
+        status=status,
+        card_summary=card_summary,
+        shown=shown,
+        coverage_period=period,
+        card_form=card_form,
+    )
+
+
+@dataclass(frozen=True)
+class Submitted:
+    result: StepResult
+    success_url: str  # where a completed application sends the contractor
+
+
+def submit_step(
+    session: Session,
+    workflows: WorkflowCalls,
+    token: str,
+    update: UpdateName[Any, StepResult],
+    payload: BaseModel | None,
+) -> Submitted:
+    """One step of the application ``token`` opens; refused (DomainError) with the workflow's own message."""
+    row = _by_token(session, token)
+    if row is None:
+        raise DomainError("invalid_session_id", "No such application", kind=Refusal.NOT_FOUND)
+    return Submitted(workflows.update(application_workflow_id(row.id), update, payload), row.success_url)
