@@ -203,9 +203,9 @@ class CreatorIQActivities:
                     return self._finish(session, record, "synced", [], superseded, opened)
                 except DomainError as refused:
                     session.rollback()
-                    record = session.scalar(select(CreatorIQCreator).where(CreatorIQCreator.id == record_id))
-                    assert record is not None
-                    return self._finish(session, record, "failed", [refused.message], None)
+                    reread = session.scalar(select(CreatorIQCreator).where(CreatorIQCreator.id == record_id))
+                    assert reread is not None
+                    return self._finish(session, reread, "failed", [refused.message], None)
             return self._finish(session, record, decision.outcome.value, list(decision.reasons), None)
 
     def _record(self, session: Session, creator: CreatorRef) -> CreatorIQCreator:
