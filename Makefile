@@ -5,14 +5,19 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test install lint format seed org histories screenshots bench bench-waiting clean
+.PHONY: run test typecheck install lint format seed org histories screenshots bench bench-waiting clean
 
 run: $(STAMP)
 	$(BIN)/python -m devstack.run
 
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python tests/run_suite.py $(PYTEST_ARGS)
+
+# The type checker alone, on the product code ([tool.mypy] in pyproject.toml: which packages, how strict).
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 install: $(STAMP)
 

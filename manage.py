@@ -217,11 +217,11 @@ def run_key_command(session: Session, settings: Settings, args: argparse.Namespa
             for row in api_keys.list_keys(session, args.organization, args.environment):
                 print(_key_line(row))
         else:
-            row = session.scalar(select(ApiKey).where(ApiKey.public_id == args.key_id))
-            if row is None:
+            key = session.scalar(select(ApiKey).where(ApiKey.public_id == args.key_id))
+            if key is None:
                 print(f"no such API key: {args.key_id}", file=sys.stderr)
                 return 1
-            owner = row.organization_id
+            owner = key.organization_id
             if args.command == "rename-key":
                 print(_key_line(api_keys.rename_key(session, owner, COMMAND_LINE, args.key_id, args.name)))
             elif args.command == "revoke-key":

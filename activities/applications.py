@@ -180,7 +180,7 @@ class ApplicationActivities(MoneyActivities):
             EmailKind.PAYMENT_REMINDER,
             contractor.email,
             PaymentReminder(
-                organization_name=session.get(Organization, row.organization_id).name,  # type: ignore[union-attr]
+                organization_name=session.get_one(Organization, row.organization_id).name,
                 contractor_name=f"{contractor.first_name} {contractor.last_name}",
                 amount=request.amount,
                 payment_date=int(time.time()),
@@ -210,7 +210,9 @@ class ApplicationActivities(MoneyActivities):
     @activity.defn
     def release_hold(self, payment_intent_id: str) -> None:
         """Release a hold of the application whose workflow asks (with its environment's Stripe keys)."""
-        session_id = activity.info().workflow_id.removeprefix("application-")
+        workflow_id = activity.info().workflow_id
+        assert workflow_id is not None, "called by an application's workflow"
+        session_id = workflow_id.removeprefix("application-")
         with self._sessions() as session:
             environment = _session(session, session_id).environment
         try:

@@ -9,6 +9,8 @@ logger ``gigcover.access``: in text mode a handler in uvicorn's access format, i
 import logging
 import re
 import sys
+from collections.abc import Callable
+from typing import Any, TextIO
 
 import uvicorn
 from opentelemetry import trace
@@ -77,13 +79,17 @@ class AccessLog:
             )
 
 
+class _OwnHandler(logging.StreamHandler[TextIO]):
+    """The access log's text handler, added once per process."""
+
+
 class ServerConfig(uvicorn.Config):
     """uvicorn's configuration with its access log off and ours at the server's log level. Every server
     process configures its logging through this (several processes: each at its start)."""
 
-    def __init__(self, *args: object, own_access_log: bool = True, **kwargs: object) -> None:
+    def __init__(self, app: Callable[..., Any] | str, *, own_access_log: bool = True, **options: Any) -> None:
         self.own_access_log = own_access_log
-        super().__init__(*args, access_log=False, **kwargs)  # type: ignore[arg-type]
+        super().__init__(app, **(options | {"access_log": False}))
 
     def configure_logging(self) -> None:
         super().configure_logging()
@@ -91,10 +97,9 @@ class ServerConfig(uvicorn.Config):
             return
         level = self.log_level
         log.setLevel(LOG_LEVELS[level.lower()] if isinstance(level, str) else (level or logging.INFO))
-        if self.log_config is not None and not any(getattr(h, "gigcover", False) for h in log.handlers):
-            handler = logging.StreamHandler(sys.stdout)
+        if self.log_config is not None and not any(isinstance(h, _OwnHandler) for h in log.handlers):
+            handler = _OwnHandler(sys.stdout)
             handler.setFormatter(
                 AccessFormatter('%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s')
             )
-            handler.gigcover = True  # type: ignore[attr-defined]
             log.addHandler(handler)

@@ -67,11 +67,11 @@ class BodyLimits:
         if body and (b"json" in content_type or not content_type):  # FastAPI reads both as JSON
             text = outside_strings(body.decode("utf-8", errors="replace"))
             if json_depth(text, strings_removed=True) > self.max_json_depth:
-                message = f"The JSON body nests deeper than {self.max_json_depth} levels"
-                await _refuse(scope, receive, send, 400, "invalid_input", message)
+                refusal = f"The JSON body nests deeper than {self.max_json_depth} levels"
+                await _refuse(scope, receive, send, 400, "invalid_input", refusal)
                 return
             if NOT_NUMBERS.search(text):
-                message = "The JSON body holds NaN or Infinity, which are not JSON numbers: send a number"
-                await _refuse(scope, receive, send, 400, "invalid_input", message)
+                refusal = "The JSON body holds NaN or Infinity, which are not JSON numbers: send a number"
+                await _refuse(scope, receive, send, 400, "invalid_input", refusal)
                 return
         await self.app(scope, replaying(body, receive), send)

@@ -86,7 +86,7 @@ class SharedCounter:
             select(COUNTERS.c.window_start, COUNTERS.c.count).where(COUNTERS.c.bucket == bucket)
         ).first()
         session.rollback()  # end the read transaction
-        if row is not None and row.window_start >= start and row.count >= self.limit:
+        if row is not None and row.window_start >= start and row[1] >= self.limit:  # row.count: tuple's
             return self._mark_full(bucket, end, at)
         return None
 

@@ -76,8 +76,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: int = logging.INFO, log_format: str = "text") -> None:
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler()
-        root.addHandler(handler)
+        root.addHandler(logging.StreamHandler())
         root.setLevel(level)
     formatter = (
         JsonFormatter()

@@ -2,12 +2,14 @@
 
 import sqlite3
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Self, TypeVar, overload
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+C = TypeVar("C", bound=sqlite3.Cursor)
 
 
 class _TakeTurnsWriting(sqlite3.Connection):
@@ -24,7 +26,11 @@ class _TakeTurnsWriting(sqlite3.Connection):
         super().__init__(*args, **kwargs)
         self.holding = False
 
-    def cursor(self, factory: Any = None) -> sqlite3.Cursor:  # type: ignore[override]
+    @overload
+    def cursor(self, factory: None = None) -> sqlite3.Cursor: ...
+    @overload
+    def cursor(self, factory: Callable[[sqlite3.Connection], C]) -> C: ...
+    def cursor(self, factory: Callable[[sqlite3.Connection], sqlite3.Cursor] | None = None) -> sqlite3.Cursor:
         return super().cursor(factory or _Cursor)
 
     def turn(self) -> None:
@@ -59,14 +65,15 @@ class _TakeTurnsWriting(sqlite3.Connection):
 
 class _Cursor(sqlite3.Cursor):
     def _turn_if_writing(self, sql: str) -> None:
-        if sql.lstrip()[:7].upper().startswith(WRITES):
-            self.connection.turn()  # type: ignore[attr-defined]
+        connection = self.connection
+        if isinstance(connection, _TakeTurnsWriting) and sql.lstrip()[:7].upper().startswith(WRITES):
+            connection.turn()
 
-    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:  # type: ignore[override]
+    def execute(self, sql: str, parameters: Any = (), /) -> Self:
         self._turn_if_writing(sql)
         return super().execute(sql, parameters)
 
-    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:  # type: ignore[override]
+    def executemany(self, sql: str, parameters: Any, /) -> Self:
         self._turn_if_writing(sql)
         return super().executemany(sql, parameters)
 

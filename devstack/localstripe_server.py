@@ -143,7 +143,7 @@ def teach_cards() -> None:
         self._card_number = number
         self.card.update(last4=number[-4:], brand=brand, fingerprint=resources.fingerprint(number))
 
-    resources.PaymentMethod.__init__ = create_checked  # type: ignore[method-assign]
+    resources.PaymentMethod.__init__ = create_checked
 
 
 def teach_decline_codes() -> None:
@@ -168,7 +168,7 @@ def teach_decline_codes() -> None:
 
     def set_auth_failure(self: resources.Charge) -> None:
         pm = resources.PaymentMethod._api_retrieve(self.payment_method)
-        code = DECLINED_AT_CHARGE.get(card_number(pm), "generic_decline") if pm.type == "card" else None
+        code = DECLINED_AT_CHARGE.get(card_number(pm) or "", "generic_decline") if pm.type == "card" else None
         self.status, self.failure_code = "failed", "card_declined"
         self.failure_message = DECLINE_MESSAGES.get(code or "", "Your card was declined.")
         self._decline_code = code
@@ -189,11 +189,11 @@ def teach_decline_codes() -> None:
                 raise
             raise declined(DECLINED_AT_ATTACH.get(card_number(pm) or "", "generic_decline")) from None
 
-    resources.SetupIntent._attach_pm = attach_to_setup_with_reason  # type: ignore[method-assign]
-    resources.PaymentMethod._attaching_is_declined = attaching_is_declined  # type: ignore[method-assign]
-    resources.PaymentMethod._charging_is_declined = charging_is_declined  # type: ignore[method-assign]
-    resources.Charge._set_auth_failure = set_auth_failure  # type: ignore[method-assign]
-    resources.Charge._raise_failure = raise_failure  # type: ignore[method-assign]
+    resources.SetupIntent._attach_pm = attach_to_setup_with_reason
+    resources.PaymentMethod._attaching_is_declined = attaching_is_declined
+    resources.PaymentMethod._charging_is_declined = charging_is_declined
+    resources.Charge._set_auth_failure = set_auth_failure
+    resources.Charge._raise_failure = raise_failure
 
 
 def index_refunds_by_charge() -> None:
@@ -215,8 +215,8 @@ def index_refunds_by_charge() -> None:
         found._list = sorted(by_charge.get(self.id, []), key=lambda refund: refund.date, reverse=True)
         return found
 
-    resources.Refund.__init__ = create_and_index  # type: ignore[method-assign]
-    resources.Charge.refunds = property(refunds)  # type: ignore[method-assign,assignment]
+    resources.Refund.__init__ = create_and_index
+    resources.Charge.refunds = property(refunds)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -278,8 +278,8 @@ def separate_modes() -> None:
             self._list = [item for item in self._list if getattr(item, "livemode", live) == live]
         compute(self)
 
-    resources.StripeObject.__init__ = init_in_mode  # type: ignore[method-assign]
-    resources.List._compute_starting_pos = compute_in_mode  # type: ignore[method-assign]
+    resources.StripeObject.__init__ = init_in_mode
+    resources.List._compute_starting_pos = compute_in_mode
 
     @web.middleware
     async def in_mode(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -382,7 +382,7 @@ def list_payment_intents_by_customer() -> None:
             found._list = [pi for pi in found._list if getattr(pi, "customer", None) == customer]
         return found
 
-    resources.PaymentIntent._api_list_all = classmethod(list_for)  # type: ignore[method-assign,assignment]
+    resources.PaymentIntent._api_list_all = classmethod(list_for)
 
 
 def main() -> None:
@@ -395,8 +395,8 @@ def main() -> None:
     teach_decline_codes()
     teach_cards()
     serve_card_form()
-    resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
-    resources.Store.try_load_from_disk = lambda self: None  # type: ignore[method-assign]
+    resources.Store.dump_to_disk = lambda self: None
+    resources.Store.try_load_from_disk = lambda self: None
     if args.state_file and args.state_file.exists():
         resources.store.update(pickle.loads(args.state_file.read_bytes()))
     index_refunds_by_charge()

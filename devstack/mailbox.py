@@ -30,11 +30,9 @@ def _header(msg: EmailMessage, name: str, default: str = "") -> str:
 
 
 def _read(box: mailbox.Maildir, key: str) -> EmailMessage:
-    """A message as delivered, parsed with ``email.policy.default`` (which decodes and unfolds headers),
-    with the time it was delivered (Maildir's)."""
+    """A message as delivered, parsed with ``email.policy.default`` (which decodes and unfolds headers)."""
     message = message_from_bytes(box.get_bytes(key), policy=default_policy)
     assert isinstance(message, EmailMessage)
-    message.delivered_at = box.get_message(key).get_date()  # type: ignore[attr-defined]
     return message
 
 
@@ -101,8 +99,8 @@ def create_viewer(directory: Path) -> FastAPI:
             raise HTTPException(404, "no such message") from None
 
     def newest_first() -> list[tuple[str, EmailMessage]]:
-        items = [(key, _read(box, key)) for key in box.iterkeys()]
-        return sorted(items, key=lambda item: item[1].delivered_at, reverse=True)  # type: ignore[attr-defined]
+        delivered = {key: box.get_message(key).get_date() for key in box.iterkeys()}  # Maildir's time
+        return [(key, _read(box, key)) for key in sorted(delivered, key=delivered.__getitem__, reverse=True)]
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> str:

@@ -45,7 +45,7 @@ def pin(url: str, environment: str, sandbox_private_targets: bool) -> Pinned:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, ValueError, UnicodeError):
         raise Unresolved(f"{host} does not resolve") from None
-    addresses = list(dict.fromkeys(ip_address(info[4][0].split("%")[0]) for info in infos))
+    addresses = list(dict.fromkeys(ip_address(str(info[4][0]).split("%")[0]) for info in infos))
     allow = private_allowed(environment, sandbox_private_targets)
     for address in addresses:
         reason = address_refusal(address, allow)

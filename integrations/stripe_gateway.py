@@ -20,11 +20,11 @@ that key made (``look_first``) instead of trusting Stripe's 24-hour idempotency 
 """
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypedDict, Unpack
 
 import stripe
 
@@ -90,7 +90,7 @@ def deadline(seconds: float) -> Iterator[None]:
 class _BoundedRequests(stripe.RequestsClient):
     """requests, with each request's timeout cut to what is left of the caller's deadline."""
 
-    @property  # type: ignore[override]
+    @property
     def _timeout(self) -> float:
         end = _DEADLINE.get()
         left = self._per_request if end is None else end - time.monotonic()
@@ -100,11 +100,27 @@ class _BoundedRequests(stripe.RequestsClient):
     def _timeout(self, value: float) -> None:
         self._per_request = float(value)
 
-    def request(self, method: str, url: str, headers: Any, post_data: Any = None) -> Any:
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+        *,
+        _usage: list[str] | None = None,
+    ) -> Any:  # (body, status, headers); stripe types the body str in HTTPClient, bytes in RequestsClient
         end = _DEADLINE.get()
         if end is not None and end - time.monotonic() < TOO_LITTLE_LEFT:
             raise stripe.APIConnectionError("no time left in this step to wait for the processor")
         return super().request(method, url, headers, post_data)
+
+
+class _How(TypedDict, total=False):
+    """How a card PaymentIntent is made: held for a later capture, or charged off-session at once."""
+
+    capture_method: Literal["manual"]
+    off_session: bool
+    confirm: bool
 
 
 @dataclass(frozen=True)
@@ -124,10 +140,9 @@ def _captured_amount(intent: stripe.PaymentIntent) -> int:
 class StripeGateway:
     def __init__(self, settings: Settings, environment: str = "sandbox") -> None:
         keys = stripe_keys(settings, environment)
-        base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
         self._stripe = stripe.StripeClient(
             keys.secret,
-            base_addresses=base,  # type: ignore[arg-type]
+            base_addresses={"api": settings.stripe_api_base} if settings.stripe_api_base else None,
             max_network_retries=settings.stripe_network_retries,
             http_client=_BoundedRequests(timeout=settings.stripe_timeout_seconds),
         )
@@ -153,8 +168,9 @@ class StripeGateway:
     @stripe_errors_classified()
     def create_setup_intent(self, customer_id: str, metadata: dict[str, str]) -> str:
         """A client secret the hosted page hands to Stripe.js to save a card (our server never sees it)."""
+        # payment_method_types: the pinned SDK names it allowed_payment_method_types, localstripe only this.
         intent = self._stripe.v1.setup_intents.create(
-            params={
+            params={  # type: ignore[arg-type]  # for payment_method_types (above)
                 "customer": customer_id,
                 "usage": "off_session",
                 "payment_method_types": ["card"],
@@ -309,7 +325,7 @@ class StripeGateway:
         metadata: dict[str, str],
         idempotency_key: str,
         look_first: bool,
-        **how: Any,
+        **how: Unpack[_How],
     ) -> stripe.PaymentIntent:
         """The card PaymentIntent made under ``idempotency_key`` (looked up first when an earlier attempt may
         have made it), else a new one, carrying the key in its metadata; ``how``: capture or confirm."""
@@ -323,7 +339,8 @@ class StripeGateway:
                 "customer": customer_id,
                 "payment_method": payment_method_id,
                 **how,
-                "payment_method_types": ["card"],
+                # The pinned SDK names it allowed_payment_method_types; localstripe knows only this name.
+                "payment_method_types": ["card"],  # type: ignore[typeddict-unknown-key]
                 "metadata": {**metadata, KEY: idempotency_key},
             },
             options={"idempotency_key": idempotency_key},
@@ -351,5 +368,5 @@ def _declined(intent: stripe.PaymentIntent) -> CardDeclined:
 
 
 def _decline_code(error: stripe.CardError) -> str | None:
-    body = error.json_body or {}
+    body = error.json_body if isinstance(error.json_body, dict) else {}
     return (body.get("error") or {}).get("decline_code") or getattr(error, "code", None)

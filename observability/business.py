@@ -4,7 +4,8 @@ failing emails, overdue bills and CreatorIQ sync failures, by environment. Every
 on an index that starts with the status it filters on (migrations 0007 and 0011); no organization names
 or personal data become labels."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -16,9 +17,12 @@ from domain.payer import Payer
 from domain.statuses import AssignmentStatus, BillStatus
 
 
-def _gauge(name: str, documentation: str, labels: list[str], rows: object) -> GaugeMetricFamily:
+def _gauge(
+    name: str, documentation: str, labels: list[str], rows: Iterable[Sequence[Any]]
+) -> GaugeMetricFamily:
+    """``rows``: the labels' values, then the count."""
     family = GaugeMetricFamily(name, documentation, labels=labels)
-    for *values, count in rows:  # type: ignore[attr-defined]
+    for *values, count in rows:
         family.add_metric([str(v) for v in values], count)
     return family
 

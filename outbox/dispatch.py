@@ -5,7 +5,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Coroutine, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from anyio import to_thread
 from sqlalchemy import select, update
@@ -56,7 +56,7 @@ from db.models import (
     TenantResource,
     WebhookDelivery,
 )
-from outbox.records import OutboxItem
+from outbox.records import OutboxItem, OutboxKind
 from outbox.senders import FirstAttempt
 
 log = logging.getLogger("gigcover.outbox")
@@ -73,12 +73,21 @@ WORKFLOW_IDS = {
 # An API request waits UPDATE_TIMEOUT_SECONDS for its Update; an adjustment still unsent twice that long
 # after its commit lost its sender.
 ADJUSTMENT_GRACE_SECONDS = int(2 * UPDATE_TIMEOUT_SECONDS)
-MODELS = {
+MODELS: dict[OutboxKind, type[WebhookDelivery | EmailMessage | ApplicationSession | Assignment]] = {
     "webhook": WebhookDelivery,
     "email": EmailMessage,
     "application": ApplicationSession,
     "assignment": Assignment,
 }
+
+
+class _StartOptions(TypedDict, total=False):
+    """What every workflow the outbox starts is started with."""
+
+    id: str
+    task_queue: str
+    id_reuse_policy: WorkflowIDReusePolicy
+    search_attributes: TypedSearchAttributes
 
 
 def workflow_id(item: OutboxItem) -> str:
@@ -202,7 +211,7 @@ class Dispatcher:
     async def _start(self, item: OutboxItem) -> None:
         kind, row_id = item
         settings = self._settings
-        common = {
+        common: _StartOptions = {
             "id": workflow_id(item),
             "task_queue": settings.task_queue,
             "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -288,7 +297,8 @@ class Dispatcher:
         is not running yet. False when it has ended already (it was cancelled before)."""
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await self._start_assignment(row)
-        await to_thread.run_sync(self._mark_dispatched, [("assignment", row.id)])
+        handed: OutboxItem = ("assignment", row.id)
+        await to_thread.run_sync(self._mark_dispatched, [handed])
         try:
             await self._client.get_workflow_handle(workflow_id(("assignment", row.id))).signal(
                 COVERED.name, coverage
@@ -339,5 +349,5 @@ class Dispatcher:
                 query = (
                     select(model.id).where(model.dispatched.is_(False), model.created <= cutoff).limit(500)
                 )
-                items += [(kind, row_id) for row_id in session.scalars(query)]  # type: ignore[misc]
+                items += [(kind, row_id) for row_id in session.scalars(query)]
         return items

@@ -4,7 +4,7 @@ the workflow decides and moves the money (workflows/assignment.py), this only li
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from contracts.assignment import assignment_workflow_id
@@ -35,8 +35,9 @@ def _keyed_under(session: Session, prefix: str) -> list[Payment]:
     """Payments whose idempotency key starts with ``prefix``, through the key's unique index (SQLite's LIKE
     ignores case and so skips the index; its GLOB does not)."""
     column = Payment.idempotency_key
+    condition: ColumnElement[bool]
     if session.get_bind().dialect.name == "sqlite":
-        condition = column.op("GLOB")(prefix + "*")
+        condition = column.op("GLOB", is_comparison=True)(prefix + "*")
     else:
         condition = column.startswith(prefix, autoescape=True)
     return list(session.scalars(select(Payment).where(condition).order_by(Payment.id)))

@@ -11,8 +11,9 @@ import secrets
 import time
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Result, select, update
 from sqlalchemy.orm import Session
 
 from common.settings import Settings
@@ -199,6 +200,11 @@ def card_page(session: Session, settings: Settings, token: str, workflows: Workf
     )
 
 
+def _rows_changed(result: Result[Any]) -> int:
+    assert isinstance(result, CursorResult)  # what an UPDATE answers
+    return result.rowcount
+
+
 def start_card_setup(session: Session, settings: Settings, token: str) -> str:
     """A SetupIntent for the contractor who chose to enter a card (its client secret, for Stripe.js): on the
     customer of the card on file (else a new one). A link makes SETUP_INTENTS_PER_LINK at most."""
@@ -209,7 +215,7 @@ def start_card_setup(session: Session, settings: Settings, token: str) -> str:
         .values(setup_intents=CardLink.setup_intents + 1)
     )
     session.commit()
-    if counted.rowcount != 1:  # type: ignore[attr-defined]
+    if _rows_changed(counted) != 1:
         raise DomainError(
             "too_many_attempts",
             "Too many attempts with this link: use the link in your newest email, or contact your platform.",
@@ -248,7 +254,7 @@ def replace_card(
         update(CardLink).where(CardLink.id == link.id, CardLink.used_at.is_(None)).values(used_at=_now())
     )
     session.commit()
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if _rows_changed(claimed) != 1:
         raise DomainError("card_link_used", "This link has saved a card already.", kind=Refusal.CONFLICT)
     try:
         card = StripeGateway(settings, row.environment).save_card(

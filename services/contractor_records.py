@@ -138,7 +138,7 @@ class ContractorRecord:
     older_emails: int | None  # the ``emails_before`` cursor of the next page of emails, if there is one
 
 
-def _newest(session: Session, query: Select[tuple[R]], model: type[R]) -> list[R]:
+def _newest(session: Session, query: Select[R], model: type[R]) -> list[R]:
     return list(session.scalars(query.order_by(model.seq.desc()).limit(SHOWN)))
 
 

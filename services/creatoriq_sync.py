@@ -62,9 +62,9 @@ def apply_sync(
             return _finish(session, settings, record, "synced", [], superseded, opened)
         except DomainError as refused:
             session.rollback()
-            record = session.scalar(select(CreatorIQCreator).where(CreatorIQCreator.id == record_id))
-            assert record is not None
-            return _finish(session, settings, record, "failed", [refused.message], None)
+            reread = session.scalar(select(CreatorIQCreator).where(CreatorIQCreator.id == record_id))
+            assert reread is not None
+            return _finish(session, settings, reread, "failed", [refused.message], None)
     return _finish(session, settings, record, decision.outcome.value, list(decision.reasons), None)
 
 

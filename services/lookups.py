@@ -2,7 +2,7 @@
 them. Another organization's or environment's object does not exist for the caller."""
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -38,7 +38,7 @@ def now() -> int:
 TENANT_SCOPE = "gigcover_tenant_scope"  # the execution option naming whose rows a scoped query reads
 
 
-def scoped(model: type[R], tenant: Tenant) -> Select[tuple[R]]:
+def scoped(model: type[R], tenant: Tenant) -> Select[R]:
     return (
         select(model)
         .where(
@@ -50,7 +50,7 @@ def scoped(model: type[R], tenant: Tenant) -> Select[tuple[R]]:
     )
 
 
-def filtered(query: Select[tuple[R]], filters: dict[Any, object | None]) -> Select[tuple[R]]:
+def filtered(query: Select[R], filters: Mapping[Any, object]) -> Select[R]:
     """``query`` narrowed by each ``column: value`` whose value the caller gave (None means no filter)."""
     for column, value in filters.items():
         if value is not None:
@@ -73,7 +73,7 @@ class Page(BaseModel):
     ending_before: str | None = None
 
 
-def list_page(session: Session, query: Select[tuple[R]], model: type[R], page: Page) -> Sequence[R]:
+def list_page(session: Session, query: Select[R], model: type[R], page: Page) -> Sequence[R]:
     """Newest first; ``starting_after`` continues towards older objects, ``ending_before`` towards newer.
     The cursor is looked up among the tenant's own rows (``query`` comes from ``scoped``): another
     organization's or environment's id is as unknown as one that never existed."""

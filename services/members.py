@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import EmailStr, Field
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from common.ids import new_id
 from common.schemas import Strict
@@ -217,11 +217,11 @@ def set_password_from_link(session: Session, token: str, purpose: str, body: Pas
 
 
 def _resets_sent(session: Session, member_id: str, since: int) -> int:
-    return session.scalar(
+    return session.scalars(
         select(func.count())
         .select_from(MemberToken)
         .where(MemberToken.member_id == member_id, MemberToken.purpose == RESET, MemberToken.created >= since)
-    )
+    ).one()
 
 
 def _count_reset_request(session: Session, ip_address: str) -> bool:
@@ -231,9 +231,9 @@ def _count_reset_request(session: Session, ip_address: str) -> bool:
     session.execute(
         delete(ResetRequest).where(ResetRequest.ip_address == ip_address, ResetRequest.at < since)
     )
-    made = session.scalar(
+    made = session.scalars(
         select(func.count()).select_from(ResetRequest).where(ResetRequest.ip_address == ip_address)
-    )
+    ).one()
     if made >= RESET_REQUESTS_PER_ADDRESS:
         session.commit()
         return False
@@ -273,10 +273,10 @@ def request_password_reset(session: Session, email: str, base_url: str, ip_addre
 # Signing in ---------------------------------------------------------------------------------------------
 
 
-def _attempts(session: Session, column: object, value: str, since: int) -> int:
-    return session.scalar(
+def _attempts(session: Session, column: InstrumentedAttribute[str], value: str, since: int) -> int:
+    return session.scalars(
         select(func.count()).select_from(SignInAttempt).where(column == value, SignInAttempt.at >= since)
-    )
+    ).one()
 
 
 def _record_attempt(session: Session, email: str, ip_address: str) -> SignInAttempt:

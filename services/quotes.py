@@ -187,9 +187,12 @@ def update_quote(session: Session, tenant: Tenant, quote_id: str, body: QuoteUpd
             "cant_update_create_new_quote", f"Quote {quote.id} is bound to a policy; create a new quote"
         )
     changes = body.model_dump(exclude_unset=True)
-    if "coverage_type" in changes and changes["coverage_type"] is None:
+    if "coverage_type" not in changes:
+        coverage = coverage_list(quote.coverage_type)
+    elif body.coverage_type is None:
         raise invalid("coverage_type: cannot be removed", "coverage_type")
-    coverage = coverage_list(body.coverage_type if "coverage_type" in changes else quote.coverage_type)
+    else:
+        coverage = coverage_list(body.coverage_type)
     effective = changes.get("effective_date", quote.effective_date)
     end = changes.get("end_date", None if "effective_date" in changes else quote.end_date)
     contractor = get_contractor(session, tenant, quote.contractor_id)

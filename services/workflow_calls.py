@@ -75,7 +75,7 @@ class WorkflowCalls:
 def refusal_of(failed: WorkflowUpdateFailedError) -> DomainError:
     cause = failed.cause
     while cause is not None and not isinstance(cause, ApplicationError) and cause.__cause__ is not None:
-        cause = cause.__cause__  # type: ignore[assignment]
+        cause = cause.__cause__
     message = cause.message if isinstance(cause, ApplicationError) else str(failed)
     code = cause.type if isinstance(cause, ApplicationError) and cause.type else "bad_request"
     kind = Refusal.DECLINED if code == CARD_DECLINED else Refusal.CONFLICT

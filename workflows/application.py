@@ -9,7 +9,6 @@ expires.
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -66,7 +65,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.geography import US_STATES
     from workflows.events import publish
 
-QUICK = {"start_to_close_timeout": timedelta(seconds=30)}
+from workflows.activity_options import ActivityOptions
+
+QUICK: ActivityOptions = {"start_to_close_timeout": timedelta(seconds=30)}
 # Since this patch a completed application hands what it collected to its assignment's workflow (the
 # assignment that sent it, or a new first one), which owns the engagement's money from then on.
 ENGAGEMENT_HANDED_OVER = "engagement-handed-to-assignment"
@@ -81,12 +82,12 @@ STRIPE_RETRIES = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
     non_retryable_error_types=[*CARD_REFUSALS, "CaptureRefused"],
 )
-STRIPE = {
+STRIPE: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=60),
     "schedule_to_close_timeout": timedelta(days=1),
     "retry_policy": STRIPE_RETRIES,
 }
-HOLD_WHILE_THE_PAGE_WAITS = {
+HOLD_WHILE_THE_PAGE_WAITS: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=40),
     "schedule_to_close_timeout": timedelta(seconds=45),  # the page's Update waits 60 s
     "retry_policy": STRIPE_RETRIES,
@@ -134,14 +135,18 @@ class ApplicationWorkflow:
             renew_at = self.hold_placed_at + timedelta(seconds=app.authorization_valid_seconds) - RENEW_BEFORE
             if self.hold and renew_at < deadline and not self.renewal_failed:
                 wake_at = renew_at
+
+            def woken(revision: int = revision) -> bool:
+                return (
+                    self.finish_requested
+                    or self.expire_requested
+                    or self.status in ENDED
+                    or self.hold_revision != revision  # a new card hold: plan its renewal
+                )
+
             try:
                 await workflow.wait_condition(
-                    lambda revision=revision: (
-                        self.finish_requested
-                        or self.expire_requested
-                        or self.status in ENDED
-                        or self.hold_revision != revision
-                    ),  # a new card hold: plan its renewal
+                    woken,
                     timeout=max(wake_at - workflow.now(), timedelta(seconds=1)),
                     timeout_summary="application lifetime" if wake_at == deadline else "renew card hold",
                 )
@@ -284,7 +289,7 @@ class ApplicationWorkflow:
             return
         await workflow.execute_activity_method(ApplicationActivities.release_hold, old, **STRIPE)
 
-    async def _place_hold(self, payment_method_id: str, options: dict[str, Any]) -> None:
+    async def _place_hold(self, payment_method_id: str, options: ActivityOptions) -> None:
         app = self.app
         self.hold_attempts += 1  # each attempt its own idempotency key: a new card is a different request
         hold = await workflow.execute_activity_method(

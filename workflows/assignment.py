@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from activities.assignments import AssignmentActivities
@@ -49,7 +49,9 @@ with workflow.unsafe.imports_passed_through():
     from notifications.catalog import EmailKind
     from workflows.events import publish
 
-QUICK = {"start_to_close_timeout": timedelta(seconds=30)}
+from workflows.activity_options import ActivityOptions
+
+QUICK: ActivityOptions = {"start_to_close_timeout": timedelta(seconds=30)}
 # Since this patch the event announcing a status is recorded by the activity that stores the status, in
 # one transaction (one activity fewer, and no moment when one is visible without the other).
 EVENT_WITH_PROGRESS = "event-recorded-with-progress"
@@ -73,7 +75,7 @@ DECLINED_INCREASE_STAYS_OWED = "declined-increase-stays-owed"
 # it), and its retry runs in the same worker beside the attempt still waiting. Each attempt's processor calls
 # end before its timeout, and a retry asks the processor what the key moved before moving anything.
 MONEY_STEPS = "money-steps-as-activities"
-MONEY = {
+MONEY: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
 }
@@ -125,15 +127,13 @@ class AssignmentWorkflow:
         while not self.ledger.charged and not self.ledger.cancelled:
             revision, cards = self.ledger.revision, self.ledger.card_revision
             phase = asyncio.create_task(self._charge_after_notice(revision, cards, notice))
-            await workflow.wait_condition(
-                lambda revision=revision, phase=phase: (
-                    phase.done()
-                    or (
-                        (self.ledger.revision != revision or self.ledger.cancelled)
-                        and not self.ledger.charging
-                    )
+
+            def phase_over_or_moved(revision: int = revision, phase: asyncio.Task[bool] = phase) -> bool:
+                return phase.done() or (
+                    (self.ledger.revision != revision or self.ledger.cancelled) and not self.ledger.charging
                 )
-            )
+
+            await workflow.wait_condition(phase_over_or_moved)
             if not phase.done():  # an adjustment (or a cancellation) before the charge: start over
                 phase.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -141,13 +141,15 @@ class AssignmentWorkflow:
                 notice = True
                 continue
             if not phase.result():  # declined: wait for a new card (charged at once), or a new amount
-                await workflow.wait_condition(
-                    lambda revision=revision, cards=cards: (
+
+                def new_card_or_amount(revision: int = revision, cards: int = cards) -> bool:
+                    return (
                         self.ledger.card_revision != cards
                         or self.ledger.revision != revision
                         or self.ledger.cancelled
                     )
-                )
+
+                await workflow.wait_condition(new_card_or_amount)
                 notice = self.ledger.revision != revision
         if self.ledger.charged:
             await self._activate(payment_intent=self.ledger.payments[-1][0])
@@ -361,17 +363,20 @@ class AssignmentWorkflow:
                 continue
             ends_at, cards = self.ledger.ends_at, self.ledger.card_revision
             remaining = datetime.fromtimestamp(ends_at, UTC) - workflow.now()
+
+            def moved(ends_at: int = ends_at, cards: int = cards) -> bool:
+                return (
+                    self.ledger.cancelled
+                    or self.ledger.ends_at != ends_at
+                    or self._history_is_long()
+                    or (
+                        self.ledger.declined_increase_cards is not None and self.ledger.card_revision != cards
+                    )
+                )
+
             try:
                 await workflow.wait_condition(
-                    lambda ends_at=ends_at, cards=cards: (
-                        self.ledger.cancelled
-                        or self.ledger.ends_at != ends_at
-                        or self._history_is_long()
-                        or (
-                            self.ledger.declined_increase_cards is not None
-                            and self.ledger.card_revision != cards
-                        )
-                    ),
+                    moved,
                     timeout=max(remaining, timedelta(seconds=1)),
                     timeout_summary="until the coverage ends",
                 )
@@ -398,12 +403,12 @@ class AssignmentWorkflow:
 
     async def _money_step(self, activity: Callable[[Any, Any], R], arg: object, summary: str) -> R:
         if workflow.patched(MONEY_STEPS):
-            return await workflow.execute_activity_method(activity, arg, summary=summary, **MONEY)  # type: ignore[arg-type]
+            return await workflow.execute_activity_method(activity, arg, summary=summary, **MONEY)
         return await self._step(activity, arg, summary)
 
     def _stage(self, stage: str, due: datetime | None) -> None:
         if workflow.info().typed_search_attributes.get(PAYMENT_STAGE) is not None:
-            updates = [PAYMENT_STAGE.value_set(stage)]
+            updates: list[SearchAttributeUpdate[Any]] = [PAYMENT_STAGE.value_set(stage)]
             if due is not None:
                 updates.append(CHARGE_DUE_AT.value_set(due))
             workflow.upsert_search_attributes(updates)
@@ -412,7 +417,7 @@ class AssignmentWorkflow:
     async def _email(self, kind: EmailKind, key: str, **amounts: object) -> None:
         await self._step(
             AssignmentActivities.send_assignment_email,
-            AssignmentEmail(assignment_id=self.a.assignment_id, kind=kind.value, key=key, **amounts),  # type: ignore[arg-type]
+            AssignmentEmail(assignment_id=self.a.assignment_id, kind=kind.value, key=key, **amounts),
             f"email: {kind.value}",
         )
 

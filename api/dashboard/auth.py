@@ -31,7 +31,7 @@ class Viewer:
     ip_address: str
 
     @property
-    def member(self):
+    def member(self) -> members.Member:
         return self.signed_in.member
 
     @property
@@ -84,7 +84,7 @@ def current_viewer(request: Request, session: DbSession) -> Viewer:
 CurrentViewer = Annotated[Viewer, Depends(current_viewer)]
 
 
-def needs(capability: Capability):
+def needs(capability: Capability) -> Any:  # what Depends() gives: a marker for Annotated
     def check(viewer: CurrentViewer) -> Viewer:
         if not viewer.may(capability):
             raise NotAllowed()

@@ -1,7 +1,7 @@
 """Pages of a list, 50 rows at a time, newest first, with "Older" and "Newer" links that keep the filters.
 Any tenant-scoped list the services page with services.lookups.list_page fits."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Protocol, TypeVar
 from urllib.parse import urlencode
@@ -26,7 +26,7 @@ class Window(Generic[R]):
     newer_url: str | None
 
 
-def _link(path: str, filters: dict[str, str | None], **cursor: str) -> str:
+def _link(path: str, filters: Mapping[str, str | None], **cursor: str) -> str:
     query = {k: v for k, v in filters.items() if v} | cursor
     return f"{path}?{urlencode(query)}" if query else path
 
@@ -36,7 +36,7 @@ def window(
     path: str,
     starting_after: str | None = None,
     ending_before: str | None = None,
-    filters: dict[str, str | None] | None = None,
+    filters: Mapping[str, str | None] | None = None,
     per_page: int = PER_PAGE,
 ) -> Window[R]:
     """One page from ``fetch`` (a list_page call), asking for one row more than it shows to know whether

@@ -239,16 +239,13 @@ def submit_answers(
         answers = Answers(
             hires_workers=form.hires_workers == "yes",
             licensed_if_required=form.licensed_if_required == "yes",
-            claims_last_three_years=form.claims_last_three_years or 0,  # type: ignore[arg-type]
+            claims_last_three_years=form.claims_last_three_years or 0,
             years_experience=form.years_experience,
-        )  # type: ignore[arg-type]
+        )
         if form.hires_workers not in ("yes", "no") or form.licensed_if_required not in ("yes", "no"):
             raise ValueError("answer every question")
-    except (ValidationError, ValueError) as error:
-        message = "Please answer every question." if isinstance(error, ValueError) else None
-        if message:
-            return redirect(_page_url(token, Step.APPLICATION_QUESTIONS, message))
-        return _invalid(token, error, Step.APPLICATION_QUESTIONS)  # type: ignore[arg-type]
+    except ValueError:  # pydantic's ValidationError is a ValueError too: one message for both
+        return redirect(_page_url(token, Step.APPLICATION_QUESTIONS, "Please answer every question."))
     return _submit(workflows, session, token, ANSWER_QUESTIONS, answers)
 
 

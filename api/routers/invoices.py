@@ -13,7 +13,9 @@ from services.invoices import InvoiceIn, InvoiceUpdate, Saved
 from services.lookups import get_invoice
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
-ACCEPTED = {202: {"description": "Kept; the new premium is still being applied (the money moves shortly)"}}
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Kept; the new premium is still being applied (the money moves shortly)"}
+}
 
 
 def _answer(body: dict[str, Any], saved: Saved) -> dict[str, Any] | JSONResponse:

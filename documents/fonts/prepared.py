@@ -35,8 +35,9 @@ def prepared(path: Path, family: str, style: str) -> PreparedFont:
     with _LOCK:
         if key not in _PREPARED:
             data = path.read_bytes()
+            # fpdf2 types the file a Path, and hands it to fontTools, which reads a file object as well
             template = TTFFont(FPDF(), BytesIO(data), f"{family.lower()}{style}", style)  # type: ignore[arg-type]
-            template.ttfont = None  # type: ignore[assignment]  # each document opens its own
+            template.ttfont = None  # each document opens its own
             _PREPARED[key] = PreparedFont(template, data, frozenset(template.cmap))
         return _PREPARED[key]
 

@@ -75,7 +75,11 @@ def _process_pace(bucket: str, per_second: int) -> Callable[[str], None]:
             # together, and CreatorIQ counts arrivals
             _limiters[bucket] = Limiter(Rate(per_second, int(Duration.SECOND) + WINDOW_MARGIN_MS))
         limiter = _limiters[bucket]
-    return lambda name: limiter.try_acquire(name)  # type: ignore[func-returns-value]
+
+    def take_turn(name: str) -> None:
+        limiter.try_acquire(name)  # blocking: returns once the key has a turn
+
+    return take_turn
 
 
 def _wait(state: Any) -> float:

@@ -129,7 +129,7 @@ def forgot(
     settings: AppSettings,
     email: Annotated[str, Form(max_length=320)] = "",
 ) -> Response:
-    members.request_password_reset(session, email, settings.public_base_url, client_address(request))
+    members.request_password_reset(session, email, settings.public_base_url, client_address(request.scope))
     return redirect("/dashboard/sign-in", "reset_sent")
 
 

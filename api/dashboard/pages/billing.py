@@ -85,7 +85,7 @@ def _query(viewer: Viewer, status: str, contractor: str) -> Any:
 
 def _contractor_names(session: Session, bills: list[Bill]) -> dict[str, str]:
     ids = {b.contractor_id for b in bills}
-    rows = session.scalars(select(Contractor).where(Contractor.id.in_(ids))) if ids else []
+    rows = list(session.scalars(select(Contractor).where(Contractor.id.in_(ids)))) if ids else []
     return {c.id: f"{c.first_name} {c.last_name}" for c in rows}
 
 

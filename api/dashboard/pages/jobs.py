@@ -212,7 +212,7 @@ def entity_form(
 
 JobFormFields = Annotated[JobForm, Depends(job_form)]
 EntityFormFields = Annotated[EntityForm, Depends(entity_form)]
-JOB_GROUPS = {"address": ("line1", "locality", "region", "postalcode")}
+JOB_GROUPS: dict[str, tuple[str, ...]] = {"address": ("line1", "locality", "region", "postalcode")}
 ENTITY_GROUPS = {
     "address": ("line1", "line2", "locality", "region", "postalcode"),
     "coverage_limit": ("aggregate_limit", "occurrence_limit"),

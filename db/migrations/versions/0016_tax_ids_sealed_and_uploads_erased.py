@@ -17,14 +17,14 @@ import sqlalchemy as sa
 from alembic import op
 
 from common.encryption import box
-from db.sealed import reseal_all
+from db.sealed import Columns, reseal_all
 
 revision: str = "0016"
 down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SEALED_HERE = {"contractors": ("seq", ("tax_identification",))}
+SEALED_HERE: Columns = {"contractors": ("seq", ("tax_identification",))}
 
 
 def upgrade() -> None:
