@@ -34,6 +34,7 @@ from db.models import (
     TenantResource,
     WebhookDelivery,
 )
+from domain.statuses import PaymentStage
 from outbox.records import OutboxItem
 from outbox.senders import FirstAttempt
 from workflows.application_messages import (
@@ -250,7 +251,7 @@ class Dispatcher:
                 SearchAttributePair(ORGANIZATION_ID, row.organization_id),
                 SearchAttributePair(CONTRACTOR_ID, row.contractor_id),
                 SearchAttributePair(ASSIGNMENT_ID, row.id),
-                SearchAttributePair(PAYMENT_STAGE, "pending"),
+                SearchAttributePair(PAYMENT_STAGE, PaymentStage.PENDING),
             ]
         )
         options: dict[str, Any] = {

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.adjustments import refund_plan, settle
     from domain.assignment_coverage import CoveragePath, binds_now
     from domain.payer import Payer
-    from domain.statuses import AssignmentStatus
+    from domain.statuses import AssignmentStatus, PaymentStage
     from notifications.catalog import EmailKind
     from workflows.assignment_messages import (
         ASSIGNMENT_WORKFLOW,
@@ -156,7 +156,7 @@ class AssignmentWorkflow:
         if notice:
             due = workflow.now() + timedelta(seconds=a.notice_seconds)
             self.ledger.charge_due_at = int(due.timestamp())
-            self._stage("notice", due)
+            self._stage(PaymentStage.NOTICE, due)
             await self._email(
                 EmailKind.ASSIGNMENT_CHARGE_REMINDER,
                 f"reminder:r{revision}:c{cards}",
@@ -184,8 +184,8 @@ class AssignmentWorkflow:
             self.ledger.payments.append((outcome.payment_intent_id, amount))
             return True
         self.ledger.last_failure = outcome.message or "the card was declined"
-        self.ledger.status = "charge_failed"
-        self._stage("charge_failed", None)
+        self.ledger.status = AssignmentStatus.CHARGE_FAILED
+        self._stage(PaymentStage.CHARGE_FAILED, None)
         await self._email(
             EmailKind.ASSIGNMENT_CHARGE_FAILURE,
             f"failure:r{revision}:c{cards}",
@@ -333,8 +333,8 @@ class AssignmentWorkflow:
         self.ledger.collected += amount
 
     async def _activate(self, payment_intent: str | None) -> None:
-        self.ledger.active, self.ledger.status = True, "active"
-        self._stage("paid" if payment_intent else "billed", None)
+        self.ledger.active, self.ledger.status = True, AssignmentStatus.ACTIVE
+        self._stage(PaymentStage.PAID if payment_intent else PaymentStage.BILLED, None)
         await self._progress_and_announce(
             "assignment.active", paid_invoice=self.ledger.invoice_id if payment_intent else None
         )
@@ -371,7 +371,8 @@ class AssignmentWorkflow:
                     timeout_summary="until the coverage ends",
                 )
             except TimeoutError:
-                self.ledger.status = "expired" if self.ledger.active else self.ledger.status
+                if self.ledger.active:
+                    self.ledger.status = AssignmentStatus.EXPIRED
                 await self._progress()
                 return
 
@@ -396,7 +397,7 @@ class AssignmentWorkflow:
             return await workflow.execute_activity_method(activity, arg, summary=summary, **MONEY)  # type: ignore[arg-type]
         return await self._step(activity, arg, summary)
 
-    def _stage(self, stage: str, due: datetime | None) -> None:
+    def _stage(self, stage: PaymentStage, due: datetime | None) -> None:
         if workflow.info().typed_search_attributes.get(PAYMENT_STAGE) is not None:
             updates = [PAYMENT_STAGE.value_set(stage)]
             if due is not None:
@@ -506,7 +507,7 @@ class AssignmentWorkflow:
             ledger.payments.append((coverage.payment_intent_id, coverage.amount))
         ledger.charged = ledger.active = True
         ledger.status = AssignmentStatus.ACTIVE
-        self._stage("paid" if coverage.payment_intent_id else "billed", None)
+        self._stage(PaymentStage.PAID if coverage.payment_intent_id else PaymentStage.BILLED, None)
 
     @workflow.signal
     def card_updated(self, card: NewCard) -> None:
@@ -522,7 +523,7 @@ class AssignmentWorkflow:
                 previous, self.ledger.premium = self.ledger.premium, 0
                 self.ledger.revision += 1
                 await self._settle(previous)
-            self.ledger.status, self.ledger.active = "cancelled", False
+            self.ledger.status, self.ledger.active = AssignmentStatus.CANCELLED, False
             await self._progress_and_announce("assignment.cancelled", cancellation_reason=reason)
             return self.state()
 

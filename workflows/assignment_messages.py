@@ -4,6 +4,8 @@ from typing import Any
 
 from pydantic import BaseModel, model_validator
 
+from domain.statuses import AssignmentStatus
+
 ASSIGNMENT_WORKFLOW = "AssignmentWorkflow"
 
 
@@ -24,7 +26,7 @@ class AssignmentLedger(BaseModel):
     card_revision: int = 0  # bumped when the contractor saves a new card
     invoice_id: str | None = None
     seen_invoices: list[str] = []
-    status: str = "pending"
+    status: AssignmentStatus = AssignmentStatus.PENDING
     ends_at: int
     adjustment_sequence: int = 0  # the newest adjustment taken, in the order the API committed them
     charged: bool = False
@@ -42,7 +44,7 @@ class AssignmentLedger(BaseModel):
     @classmethod
     def _from_earlier_runs(cls, data: Any) -> Any:
         if isinstance(data, dict) and "charged" not in data and "collected" in data:
-            settled = data.get("status") == "active"
+            settled = data.get("status") == AssignmentStatus.ACTIVE
             data = {**data, "charged": settled, "active": settled}
         return data
 
@@ -89,7 +91,7 @@ class Coverage(BaseModel):
 
 
 class AssignmentState(BaseModel):
-    status: str
+    status: AssignmentStatus
     premium: int
     collected: int
     charge_due_at: int | None
@@ -143,7 +145,7 @@ class Announcement(BaseModel):
 
 class AssignmentProgress(BaseModel):
     assignment_id: str
-    status: str
+    status: AssignmentStatus
     collected: int
     premium: int
     paid_invoice_id: str | None = None
