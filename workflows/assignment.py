@@ -347,7 +347,7 @@ class AssignmentWorkflow:
         self.ledger.collected += amount
 
     async def _activate(self, payment_intent: str | None) -> None:
-        self.ledger.active, self.ledger.status = True, AssignmentStatus.ACTIVE
+        self.ledger.status = AssignmentStatus.ACTIVE
         self._stage(PaymentStage.PAID if payment_intent else PaymentStage.BILLED, None)
         await self._progress_and_announce(
             "assignment.active", paid_invoice=self.ledger.invoice_id if payment_intent else None
@@ -519,8 +519,7 @@ class AssignmentWorkflow:
         ledger.premium = ledger.collected = coverage.amount
         if coverage.payment_intent_id:
             ledger.payments.append((coverage.payment_intent_id, coverage.amount))
-        ledger.charged = ledger.active = True
-        ledger.status = AssignmentStatus.ACTIVE
+        ledger.charged, ledger.status = True, AssignmentStatus.ACTIVE
         self._stage(PaymentStage.PAID if coverage.payment_intent_id else PaymentStage.BILLED, None)
 
     @workflow.signal
@@ -537,7 +536,7 @@ class AssignmentWorkflow:
                 previous, self.ledger.premium = self.ledger.premium, 0
                 self.ledger.revision += 1
                 await self._settle(previous)
-            self.ledger.status, self.ledger.active = AssignmentStatus.CANCELLED, False
+            self.ledger.status = AssignmentStatus.CANCELLED
             await self._progress_and_announce("assignment.cancelled", cancellation_reason=reason)
             return self.state()
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, computed_field, model_validator
 
 from domain.statuses import AssignmentStatus
 
@@ -15,6 +15,11 @@ def assignment_workflow_id(assignment_id: str) -> str:
 
 class AssignmentLedger(BaseModel):
     """Everything the AssignmentWorkflow knows of its assignment's money, carried whole into a continued run.
+
+    The status says where the assignment is; three flags say what the status cannot: ``charged`` (the first
+    premium was collected by card, here or by the contractor's application), ``charging`` (that charge is
+    under way: a cancellation waits for it) and ``cancelled`` (asked for; the status says so once settled).
+    ``active`` follows from the status.
 
     Runs recorded before the whole ledger was carried passed only the first ten fields: the others then
     follow from the status (such a run had always finished charging)."""
@@ -30,7 +35,6 @@ class AssignmentLedger(BaseModel):
     ends_at: int
     adjustment_sequence: int = 0  # the newest adjustment taken, in the order the API committed them
     charged: bool = False
-    active: bool = False
     charging: bool = False
     cancelled: bool = False
     cancel_reason: str = ""
@@ -40,12 +44,18 @@ class AssignmentLedger(BaseModel):
     # on. The difference (premium - collected) stays owed until a new card (or an adjustment) settles it.
     declined_increase_cards: int | None = None
 
+    def _in_force(self) -> bool:
+        return self.status in (AssignmentStatus.ACTIVE, AssignmentStatus.EXPIRED)
+
+    # The coverage is in force (or was, until it expired). Still serialized, so a ledger carried into a new
+    # run keeps its shape (and a worker of the previous release reads it); read back, the status says it.
+    active = computed_field(property(_in_force))
+
     @model_validator(mode="before")
     @classmethod
     def _from_earlier_runs(cls, data: Any) -> Any:
         if isinstance(data, dict) and "charged" not in data and "collected" in data:
-            settled = data.get("status") == AssignmentStatus.ACTIVE
-            data = {**data, "charged": settled, "active": settled}
+            data = {**data, "charged": data.get("status") == AssignmentStatus.ACTIVE}
         return data
 
 
