@@ -9,7 +9,7 @@ expires.
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -88,6 +88,9 @@ CAPTURE_REFUSED_ASKS_FOR_CARD = "capture-refused-asks-for-card"
 # Since this patch a renewal Stripe refuses (or cannot make within its window) keeps the hold there is; if
 # that one lapses, completing asks for the card again (above), instead of failing the run.
 RENEWAL_FAILURE_KEEPS_HOLD = "renewal-failure-keeps-hold"
+# Since this patch the card hold is renewed by its own coroutine beside the lifetime's timer, and the run
+# completes or expires under the lock a renewal takes (before, one loop waited for whichever came first).
+RENEWAL_ON_ITS_OWN = "hold-renewal-on-its-own"
 HOLD_GONE = "The pre-authorization on your card has ended. Please enter your card again to complete."
 RENEW_BEFORE = timedelta(days=1)
 R = TypeVar("R")
@@ -106,10 +109,66 @@ class ApplicationWorkflow:
 
     @workflow.run
     async def run(self, app: ApplicationInput) -> ApplicationState:
-        """Wait for the hosted pages' ``complete`` (or ``expire``), renewing the card hold meanwhile, till the
-        lifetime ends. One timer at a time: the lifetime's, or the hold's renewal when that comes first."""
-        s, hold = self.session, self.session.hold
         deadline = workflow.now() + timedelta(seconds=app.lifetime_seconds)
+        if workflow.patched(RENEWAL_ON_ITS_OWN):
+            await self._until_it_ends(deadline)
+        else:
+            await self._until_it_ends_with_one_timer(deadline)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    async def _until_it_ends(self, deadline: datetime) -> None:
+        """Wait for the hosted pages' ``complete`` (or ``expire``) until the lifetime ends, then end it that
+        way; the card hold is kept fresh meanwhile by its own coroutine."""
+        s = self.session
+        renewals = asyncio.create_task(self._keep_the_hold_fresh(deadline))
+        while not s.ended:
+            try:
+                await workflow.wait_condition(
+                    lambda: s.finish_requested or s.expire_requested or s.ended or renewals.done(),
+                    timeout=max(deadline - workflow.now(), timedelta(seconds=1)),
+                    timeout_summary="application lifetime",
+                )
+            except TimeoutError:
+                s.expire_requested = True
+            if renewals.done():
+                renewals.result()  # it never returns: a renewal's error fails the workflow task, as it did
+            if s.ended:  # ineligible: its update handler already recorded it
+                break
+            async with self.lock:  # not while a step or a renewal places or releases a hold
+                if s.expire_requested:
+                    await self._expire("The application was not completed in time.")
+                elif s.finish_requested:
+                    await self._complete()
+        renewals.cancel()
+
+    async def _keep_the_hold_fresh(self, deadline: datetime) -> None:
+        """A card hold lapses after about a week: renew each one a day before it would, while it is needed."""
+        hold, valid = self.session.hold, timedelta(seconds=self.app.authorization_valid_seconds)
+        while True:
+            await workflow.wait_condition(lambda: hold.payment_intent is not None and not hold.renewal_failed)
+            revision, renew_at = hold.revision, hold.placed_at + valid - RENEW_BEFORE
+
+            def replaced(revision: int = revision) -> bool:  # a new hold (a new card, or renewed)
+                return hold.revision != revision
+
+            if renew_at >= deadline:  # the application ends before the hold would lapse
+                await workflow.wait_condition(replaced)
+                continue
+            try:
+                await workflow.wait_condition(
+                    replaced,
+                    timeout=max(renew_at - workflow.now(), timedelta(seconds=1)),
+                    timeout_summary="renew card hold",
+                )
+            except TimeoutError:
+                async with self.lock:
+                    await self._renew_hold()
+
+    async def _until_it_ends_with_one_timer(self, deadline: datetime) -> None:
+        """Runs started before ``RENEWAL_ON_ITS_OWN``: one loop, one timer at a time (the lifetime's, or the
+        hold's renewal when that comes first). Delete when that patch is retired (workflows/PATCHES.md)."""
+        app, s, hold = self.app, self.session, self.session.hold
         while not s.ended:
             wake_at, revision = deadline, hold.revision
             renew_at = hold.placed_at + timedelta(seconds=app.authorization_valid_seconds) - RENEW_BEFORE
@@ -138,8 +197,6 @@ class ApplicationWorkflow:
                 await self._expire("The application was not completed in time.")
             elif s.finish_requested:
                 await self._complete()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.state()
 
     # Completing ------------------------------------------------------------------------------------------
 
