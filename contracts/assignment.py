@@ -2,9 +2,10 @@
 
 from typing import Any
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from contracts.calls import QueryName, SignalName, UpdateName
+from domain.statuses import AssignmentStatus
 
 ASSIGNMENT_WORKFLOW = "AssignmentWorkflow"
 
@@ -16,6 +17,11 @@ def assignment_workflow_id(assignment_id: str) -> str:
 class AssignmentLedger(BaseModel):
     """Everything the AssignmentWorkflow knows of its assignment's money, carried whole into a continued run.
 
+    The status says where the assignment is; three flags say what the status cannot: ``charged`` (the first
+    premium was collected by card, here or by the contractor's application), ``charging`` (that charge is
+    under way: a cancellation waits for it) and ``cancelled`` (asked for; the status says so once settled).
+    ``active`` follows from the status.
+
     Runs recorded before the whole ledger was carried passed only the first ten fields: the others then
     follow from the status (such a run had always finished charging)."""
 
@@ -26,11 +32,10 @@ class AssignmentLedger(BaseModel):
     card_revision: int = 0  # bumped when the contractor saves a new card
     invoice_id: str | None = None
     seen_invoices: list[str] = []
-    status: str = "pending"
+    status: AssignmentStatus = AssignmentStatus.PENDING
     ends_at: int
     adjustment_sequence: int = 0  # the newest adjustment taken, in the order the API committed them
     charged: bool = False
-    active: bool = False
     charging: bool = False
     cancelled: bool = False
     cancel_reason: str = ""
@@ -40,12 +45,22 @@ class AssignmentLedger(BaseModel):
     # on. The difference (premium - collected) stays owed until a new card (or an adjustment) settles it.
     declined_increase_cards: int | None = None
 
+    @property
+    def active(self) -> bool:
+        """The coverage is in force (or was, until it expired)."""
+        return self.status in (AssignmentStatus.ACTIVE, AssignmentStatus.EXPIRED)
+
+    @model_serializer(mode="wrap")
+    def _with_active(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # ``active`` is still serialized, so a ledger carried into a new run keeps its shape (and a worker of
+        # the previous release reads it); read back, the status says it.
+        return {**handler(self), "active": self.active}
+
     @model_validator(mode="before")
     @classmethod
     def _from_earlier_runs(cls, data: Any) -> Any:
         if isinstance(data, dict) and "charged" not in data and "collected" in data:
-            settled = data.get("status") == "active"
-            data = {**data, "charged": settled, "active": settled}
+            data = {**data, "charged": data.get("status") == AssignmentStatus.ACTIVE}
         return data
 
 
@@ -88,7 +103,7 @@ class Coverage(BaseModel):
 
 
 class AssignmentState(BaseModel):
-    status: str
+    status: AssignmentStatus
     premium: int
     collected: int
     charge_due_at: int | None
@@ -142,7 +157,7 @@ class Announcement(BaseModel):
 
 class AssignmentProgress(BaseModel):
     assignment_id: str
-    status: str
+    status: AssignmentStatus
     collected: int
     premium: int
     paid_invoice_id: str | None = None

@@ -13,6 +13,16 @@ class AssignmentStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class PaymentStage(StrEnum):
+    """Where an assignment's premium is, as its workflow shows it (the ``PaymentStage`` search attribute)."""
+
+    PENDING = "pending"  # set when the workflow starts, before any step
+    NOTICE = "notice"  # the contractor was reminded; the card is charged when the window ends
+    CHARGE_FAILED = "charge_failed"
+    PAID = "paid"  # charged to the card
+    BILLED = "billed"  # billed to the organization (remit)
+
+
 class InvoiceStatus(StrEnum):
     OPEN = "open"
     PAID = "paid"

@@ -56,6 +56,7 @@ from db.models import (
     TenantResource,
     WebhookDelivery,
 )
+from domain.statuses import PaymentStage
 from outbox.records import OutboxItem, OutboxKind
 from outbox.senders import FirstAttempt
 
@@ -259,7 +260,7 @@ class Dispatcher:
                 SearchAttributePair(ORGANIZATION_ID, row.organization_id),
                 SearchAttributePair(CONTRACTOR_ID, row.contractor_id),
                 SearchAttributePair(ASSIGNMENT_ID, row.id),
-                SearchAttributePair(PAYMENT_STAGE, "pending"),
+                SearchAttributePair(PAYMENT_STAGE, PaymentStage.PENDING),
             ]
         )
         options: dict[str, Any] = {

@@ -8,7 +8,9 @@ expires.
 """
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -50,7 +52,6 @@ with workflow.unsafe.imports_passed_through():
     from contracts.delivery import BillLine, BillRequest
     from domain.application import (
         DECLINED_AFTER_REVIEW,
-        ENDED,
         NO_US_STATE,
         Assessment,
         Outcome,
@@ -63,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
         signature_refusal,
     )
     from domain.geography import US_STATES
+    from workflows.application_state import HeldPremium, SessionState
     from workflows.events import publish
 
 from workflows.activity_options import ActivityOptions
@@ -99,8 +101,12 @@ CAPTURE_REFUSED_ASKS_FOR_CARD = "capture-refused-asks-for-card"
 # Since this patch a renewal Stripe refuses (or cannot make within its window) keeps the hold there is; if
 # that one lapses, completing asks for the card again (above), instead of failing the run.
 RENEWAL_FAILURE_KEEPS_HOLD = "renewal-failure-keeps-hold"
+# Since this patch the card hold is renewed by its own coroutine beside the lifetime's timer, and the run
+# completes or expires under the lock a renewal takes (before, one loop waited for whichever came first).
+RENEWAL_ON_ITS_OWN = "hold-renewal-on-its-own"
 HOLD_GONE = "The pre-authorization on your card has ended. Please enter your card again to complete."
 RENEW_BEFORE = timedelta(days=1)
+R = TypeVar("R")
 
 
 @workflow.defn(name=APPLICATION_WORKFLOW)
@@ -109,39 +115,85 @@ class ApplicationWorkflow:
     def __init__(self, app: ApplicationInput) -> None:
         # Set here, not in run(): an Update can arrive in the very first workflow task, before run() starts.
         self.app = app
-        self.step = Step.VERIFY_INFO
-        self.status = Status.CREATED
-        self.ended_reason: str | None = None
-        self.card_summary: str | None = None
-        self.hold: str | None = None
-        self.hold_placed_at = workflow.now()  # replaced whenever a hold is placed
-        self.hold_revision = 0  # bumped whenever a hold is placed
-        self.hold_attempts = 0
-        self.captures_refused = 0  # bumped when Stripe refuses to capture the hold
-        self.renewal_failed = False  # the current hold could not be renewed: no further tries
-        self.policy_id: str | None = None
-        self.finish_requested = False
-        self.expire_requested = False
+        self.session = SessionState(hold=HeldPremium(placed_at=workflow.now()))
         self.lock = asyncio.Lock()
-        self.signer: ContractorDetails | None = None  # whose name the signature must be (the saved details)
 
     # The process ------------------------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, app: ApplicationInput) -> ApplicationState:
         deadline = workflow.now() + timedelta(seconds=app.lifetime_seconds)
-        while self.status not in ENDED:
-            wake_at, revision = deadline, self.hold_revision
-            renew_at = self.hold_placed_at + timedelta(seconds=app.authorization_valid_seconds) - RENEW_BEFORE
-            if self.hold and renew_at < deadline and not self.renewal_failed:
+        if workflow.patched(RENEWAL_ON_ITS_OWN):
+            await self._until_it_ends(deadline)
+        else:
+            await self._until_it_ends_with_one_timer(deadline)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    async def _until_it_ends(self, deadline: datetime) -> None:
+        """Wait for the hosted pages' ``complete`` (or ``expire``) until the lifetime ends, then end it that
+        way; the card hold is kept fresh meanwhile by its own coroutine."""
+        s = self.session
+        renewals = asyncio.create_task(self._keep_the_hold_fresh(deadline))
+        while not s.ended:
+            try:
+                await workflow.wait_condition(
+                    lambda: s.finish_requested or s.expire_requested or s.ended or renewals.done(),
+                    timeout=max(deadline - workflow.now(), timedelta(seconds=1)),
+                    timeout_summary="application lifetime",
+                )
+            except TimeoutError:
+                s.expire_requested = True
+            if renewals.done():
+                renewals.result()  # it never returns: a renewal's error fails the workflow task, as it did
+            if s.ended:  # ineligible: its update handler already recorded it
+                break
+            async with self.lock:  # not while a step or a renewal places or releases a hold
+                if s.expire_requested:
+                    await self._expire("The application was not completed in time.")
+                elif s.finish_requested:
+                    await self._complete()
+        renewals.cancel()
+
+    async def _keep_the_hold_fresh(self, deadline: datetime) -> None:
+        """A card hold lapses after about a week: renew each one a day before it would, while it is needed."""
+        hold, valid = self.session.hold, timedelta(seconds=self.app.authorization_valid_seconds)
+        while True:
+            await workflow.wait_condition(lambda: hold.payment_intent is not None and not hold.renewal_failed)
+            revision, renew_at = hold.revision, hold.placed_at + valid - RENEW_BEFORE
+
+            def replaced(revision: int = revision) -> bool:  # a new hold (a new card, or renewed)
+                return hold.revision != revision
+
+            if renew_at >= deadline:  # the application ends before the hold would lapse
+                await workflow.wait_condition(replaced)
+                continue
+            try:
+                await workflow.wait_condition(
+                    replaced,
+                    timeout=max(renew_at - workflow.now(), timedelta(seconds=1)),
+                    timeout_summary="renew card hold",
+                )
+            except TimeoutError:
+                async with self.lock:
+                    await self._renew_hold()
+
+    async def _until_it_ends_with_one_timer(self, deadline: datetime) -> None:
+        """Runs started before ``RENEWAL_ON_ITS_OWN``: one loop, one timer at a time (the lifetime's, or the
+        hold's renewal when that comes first). Delete when that patch is retired (workflows/PATCHES.md)."""
+        app, s, hold = self.app, self.session, self.session.hold
+        while not s.ended:
+            wake_at, revision = deadline, hold.revision
+            renew_at = hold.placed_at + timedelta(seconds=app.authorization_valid_seconds) - RENEW_BEFORE
+            if hold.payment_intent and renew_at < deadline and not hold.renewal_failed:
                 wake_at = renew_at
 
             def woken(revision: int = revision) -> bool:
                 return (
-                    self.finish_requested
-                    or self.expire_requested
-                    or self.status in ENDED
-                    or self.hold_revision != revision  # a new card hold: plan its renewal
+                    s.finish_requested
+                    or s.expire_requested
+                    or s.ended
+                    or hold.revision != revision  # a new card hold: plan its renewal
                 )
 
             try:
@@ -152,77 +204,91 @@ class ApplicationWorkflow:
                 )
             except TimeoutError:
                 if workflow.now() >= deadline:
-                    self.expire_requested = True
+                    s.expire_requested = True
                 else:
                     async with self.lock:
                         await self._renew_hold()
                 continue
-            if self.hold_revision != revision and not (self.finish_requested or self.expire_requested):
+            if hold.revision != revision and not (s.finish_requested or s.expire_requested):
                 continue
-            if self.status in ENDED:  # ineligible: its update handler already recorded it
+            if s.ended:  # ineligible: its update handler already recorded it
                 break
-            if self.expire_requested:
+            if s.expire_requested:
                 await self._expire("The application was not completed in time.")
-            elif self.finish_requested:
+            elif s.finish_requested:
                 await self._complete()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.state()
+
+    # Completing ------------------------------------------------------------------------------------------
 
     async def _complete(self) -> None:
-        app = self.app
+        """Capture the held premium, bind the policy (and bill a withheld premium), then record the
+        completion and tell everyone. A hold Stripe will not capture sends the contractor back to the card."""
+        app, hold = self.app, self.session.hold
+        charges_card = not app.withhold_premium and hold.payment_intent is not None
+        if charges_card and not await self._capture():
+            await self._ask_for_the_card_again()
+            return
         bill_id = None
-        if not app.withhold_premium and self.hold:
-            try:
-                await workflow.execute_activity_method(
-                    ApplicationActivities.capture_payment,
-                    Capture(
-                        session_id=app.session_id,
-                        payment_intent_id=self.hold,
-                        idempotency_key=f"{workflow.info().workflow_id}:capture:r{self.hold_attempts}",
-                    ),
-                    summary="capture the premium",
-                    **STRIPE,
-                )
-            except ActivityError as error:
-                refused = isinstance(error.cause, ApplicationError) and error.cause.type == "CaptureRefused"
-                if not refused or not workflow.patched(CAPTURE_REFUSED_ASKS_FOR_CARD):
-                    raise
-                await self._ask_for_the_card_again()
-                return
         if not app.is_general_opt_in:
-            self.policy_id = await workflow.execute_activity_method(
-                ApplicationActivities.bind_policy, app.session_id, summary="bind the policy", **QUICK
+            self.session.policy_id = await self._call(
+                ApplicationActivities.bind_policy, app.session_id, summary="bind the policy"
             )
             if app.withhold_premium:
-                bill = await workflow.execute_activity_method(
-                    DocumentActivities.issue_bill,
-                    BillRequest(
-                        bill_id=f"bl_{app.session_id.removeprefix('ias_')}",
-                        organization_id=app.organization_id,
-                        environment=app.environment,
-                        contractor_id=app.contractor_id,
-                        policy_id=self.policy_id,
-                        lines=[
-                            BillLine(
-                                description=f"Insurance premium, policy {self.policy_id}", amount=app.premium
-                            )
-                        ],
-                    ),
-                    summary="bill the organization",
-                    **QUICK,
-                )
-                bill_id = bill.bill_id
-        snapshots = await workflow.execute_activity_method(
+                bill_id = await self._bill_the_organization(self.session.policy_id)
+        await self._record_completion(bill_id)
+        if charges_card:
+            await self._call(ApplicationActivities.send_payment_confirmation, app.session_id)
+
+    async def _capture(self) -> bool:
+        """Capture the hold; False when Stripe refuses to (the hold was released or lapsed)."""
+        hold = self.session.hold
+        assert hold.payment_intent is not None
+        try:
+            await self._call(
+                ApplicationActivities.capture_payment,
+                Capture(
+                    session_id=self.app.session_id,
+                    payment_intent_id=hold.payment_intent,
+                    idempotency_key=f"{workflow.info().workflow_id}:capture:r{hold.attempts}",
+                ),
+                summary="capture the premium",
+                options=STRIPE,
+            )
+        except ActivityError as error:
+            refused = isinstance(error.cause, ApplicationError) and error.cause.type == "CaptureRefused"
+            if not refused or not workflow.patched(CAPTURE_REFUSED_ASKS_FOR_CARD):
+                raise
+            return False
+        return True
+
+    async def _bill_the_organization(self, policy_id: str) -> str:
+        app = self.app
+        bill = await self._call(
+            DocumentActivities.issue_bill,
+            BillRequest(
+                bill_id=f"bl_{app.session_id.removeprefix('ias_')}",
+                organization_id=app.organization_id,
+                environment=app.environment,
+                contractor_id=app.contractor_id,
+                policy_id=policy_id,
+                lines=[BillLine(description=f"Insurance premium, policy {policy_id}", amount=app.premium)],
+            ),
+            summary="bill the organization",
+        )
+        return bill.bill_id
+
+    async def _record_completion(self, bill_id: str | None) -> None:
+        """Store the completion, hand the money to the assignment's workflow, then announce it."""
+        app = self.app
+        snapshots = await self._call(
             ApplicationActivities.complete_application,
-            Completion(session_id=app.session_id, policy_id=self.policy_id, bill_id=bill_id),
-            **QUICK,
+            Completion(session_id=app.session_id, policy_id=self.session.policy_id, bill_id=bill_id),
         )
         if not app.is_general_opt_in and workflow.patched(ENGAGEMENT_HANDED_OVER):
-            await workflow.execute_activity_method(
+            await self._call(
                 ApplicationActivities.hand_over_engagement,
                 app.session_id,
                 summary="hand the premium to the assignment's workflow",
-                **QUICK,
             )
         self._set(Step.APPLICATION_COMPLETE, Status.APPLICATION_COMPLETE)
         await self._publish("application.complete", snapshots.session)
@@ -230,35 +296,30 @@ class ApplicationWorkflow:
             await self._publish("policy.active", snapshots.policy)
         if snapshots.assignment is not None and workflow.patched("activate-waiting-assignment"):
             await self._publish("assignment.active", snapshots.assignment)
-        if not app.withhold_premium and self.hold:
-            await workflow.execute_activity_method(
-                ApplicationActivities.send_payment_confirmation, app.session_id, **QUICK
-            )
 
     async def _ask_for_the_card_again(self) -> None:
         """The hold cannot be captured (Stripe says it is gone): back to the card step, nothing bound."""
-        self.hold, self.card_summary, self.finish_requested = None, None, False
+        s = self.session
+        s.hold.payment_intent, s.hold.card_summary, s.finish_requested = None, None, False
         self._set(Step.ADD_CARD_DETAILS, Status.IN_PROGRESS)
-        await workflow.execute_activity_method(
-            ApplicationActivities.record_progress,
-            Progress(session_id=self.app.session_id, step=self.step, status=self.status),
-            **QUICK,
-        )
-        self.captures_refused += 1
+        await self._record_progress()
+        s.hold.captures_refused += 1
+
+    # Ending ----------------------------------------------------------------------------------------------
 
     async def _expire(self, reason: str) -> None:
-        if self.hold:
-            await workflow.execute_activity_method(ApplicationActivities.release_hold, self.hold, **STRIPE)
-            self.hold = None
+        if self.session.hold.payment_intent:
+            hold = self.session.hold
+            await self._call(ApplicationActivities.release_hold, hold.payment_intent, options=STRIPE)
+            hold.payment_intent = None
         await self._end(Status.EXPIRED, reason, "application.expired")
 
     async def _end(self, status: Status, reason: str, event_type: str) -> None:
         """Record the ending first: whoever waits for it (the expire Update, the API) then finds it stored."""
         app = self.app
-        await workflow.execute_activity_method(
+        await self._call(
             ApplicationActivities.record_progress,
-            Progress(session_id=app.session_id, step=self.step, status=status, ended_reason=reason),
-            **QUICK,
+            Progress(session_id=app.session_id, step=self.session.step, status=status, ended_reason=reason),
         )
         await self._publish(
             event_type,
@@ -266,93 +327,121 @@ class ApplicationWorkflow:
                 "id": app.session_id,
                 "object": "insurance_application_session",
                 "status": status.value,
-                "step": self.step.value,
+                "step": self.session.step.value,
                 "reason": reason,
             },
         )
-        self.status, self.ended_reason = status, reason
+        self._ended(status, reason)
+
+    def _ended(self, status: Status, reason: str | None) -> None:
+        """Where an application that did not complete ends (expired, ineligible), once its ending is stored.
+        (A completed one ends in ``_record_completion``, at its last step.)"""
+        self.session.status, self.session.ended_reason = status, reason
+
+    # The card hold ---------------------------------------------------------------------------------------
 
     async def _renew_hold(self) -> None:
         """A card hold lapses after about a week: place a fresh one before it does, then release the old."""
-        app, old = self.app, self.hold
-        if old is None or self.status in ENDED:
+        app, old = self.app, self.session.hold.payment_intent
+        if old is None or self.session.ended:
             return
-        payment_method = await workflow.execute_activity_method(
-            ApplicationActivities.payment_method_of_session, app.session_id, **QUICK
-        )
+        payment_method = await self._call(ApplicationActivities.payment_method_of_session, app.session_id)
         try:
             await self._place_hold(payment_method, STRIPE)
         except ActivityError:
             if not workflow.patched(RENEWAL_FAILURE_KEEPS_HOLD):
                 raise
-            self.renewal_failed = True
+            self.session.hold.renewal_failed = True
             return
-        await workflow.execute_activity_method(ApplicationActivities.release_hold, old, **STRIPE)
+        await self._call(ApplicationActivities.release_hold, old, options=STRIPE)
 
     async def _place_hold(self, payment_method_id: str, options: ActivityOptions) -> None:
-        app = self.app
-        self.hold_attempts += 1  # each attempt its own idempotency key: a new card is a different request
-        hold = await workflow.execute_activity_method(
+        app, hold = self.app, self.session.hold
+        hold.attempts += 1  # each attempt its own idempotency key: a new card is a different request
+        placed = await self._call(
             ApplicationActivities.authorize_card,
             CardAuthorization(
                 session_id=app.session_id,
                 payment_method_id=payment_method_id,
                 amount=app.premium,
-                idempotency_key=f"{workflow.info().workflow_id}:preauth:r{self.hold_attempts}",
+                idempotency_key=f"{workflow.info().workflow_id}:preauth:r{hold.attempts}",
             ),
             summary="hold the premium on the card",
-            **options,
+            options=options,
         )
-        self.renewal_failed = False
-        self.hold, self.card_summary, self.hold_placed_at = (
-            hold.payment_intent_id,
-            hold.card_summary,
+        hold.renewal_failed = False
+        hold.payment_intent, hold.card_summary, hold.placed_at = (
+            placed.payment_intent_id,
+            placed.card_summary,
             workflow.now(),
         )
-        self.hold_revision += 1
+        hold.revision += 1
+
+    # Small helpers ---------------------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        activity: Callable[[Any, Any], R],
+        arg: object,
+        *,
+        summary: str | None = None,
+        options: ActivityOptions = QUICK,
+    ) -> R:
+        """Run one activity (the short steps with ``QUICK``, Stripe's with their own retries and windows)."""
+        return await workflow.execute_activity_method(activity, arg, summary=summary, **options)
+
+    async def _record_progress(self) -> None:
+        s = self.session
+        await self._call(
+            ApplicationActivities.record_progress,
+            Progress(session_id=self.app.session_id, step=s.step, status=s.status),
+        )
 
     async def _publish(self, event_type: str, data: dict[str, object]) -> None:
         await publish(self.app.organization_id, self.app.environment, event_type, data)
 
     def _set(self, step: Step, status: Status | None = None) -> None:
-        self.step = step
+        self.session.step = step
         if status is not None:
-            self.status = status
+            self.session.status = status
         if workflow.info().typed_search_attributes.get(SESSION_ID) is not None:
             workflow.upsert_search_attributes([STEP.value_set(step.value)])
-        workflow.set_current_details(f"Step: **{step.value}** · status {self.status.value}")
+        workflow.set_current_details(f"Step: **{step.value}** · status {self.session.status.value}")
 
     async def _advance(self, done: Step) -> StepResult:
-        app = self.app
-        if self.step == done:
-            self._set(next_step(done, app.withhold_premium), Status.IN_PROGRESS)
-            await workflow.execute_activity_method(
-                ApplicationActivities.record_progress,
-                Progress(session_id=app.session_id, step=self.step, status=self.status),
-                **QUICK,
-            )
+        if self.session.step == done:
+            self._set(next_step(done, self.app.withhold_premium), Status.IN_PROGRESS)
+            await self._record_progress()
         return self.result()
+
+    async def _take_step(
+        self, done: Step, save: Callable[[Any, Any], None], entered: Callable[[], object]
+    ) -> StepResult:
+        """A hosted page's step: store what the contractor entered, then move on (once) from ``done``."""
+        async with self.lock:
+            await self._call(save, entered())
+            return await self._advance(done)
 
     # What the hosted pages call ---------------------------------------------------------------------------
 
     def _require(self, step: Step) -> None:
-        if self.status in ENDED:
-            raise ApplicationError(f"This application is {self.status.value.lower().replace('_', ' ')}.")
-        if self.status is Status.MANUAL_REVIEW:
+        s = self.session
+        if s.ended:
+            raise ApplicationError(f"This application is {s.status.value.lower().replace('_', ' ')}.")
+        if s.status is Status.MANUAL_REVIEW:
             raise ApplicationError(UNDER_REVIEW, type="under_review")
-        if not reached(self.step, step):
-            raise ApplicationError(f"The application is at {self.step.value}, not yet at {step.value}.")
+        if not reached(s.step, step):
+            raise ApplicationError(f"The application is at {s.step.value}, not yet at {step.value}.")
 
     @workflow.update(name=VERIFY_INFO.name)
     async def verify_info(self, details: ContractorDetails) -> StepResult:
-        async with self.lock:
-            await workflow.execute_activity_method(
-                ApplicationActivities.save_details,
-                SavedDetails(session_id=self.app.session_id, details=details),
-                **QUICK,
-            )
-            self.signer = details
-            return await self._advance(Step.VERIFY_INFO)
+        result = await self._take_step(
+            Step.VERIFY_INFO,
+            ApplicationActivities.save_details,
+            lambda: SavedDetails(session_id=self.app.session_id, details=details),
+        )
+        self.session.signer = details
+        return result
 
     @verify_info.validator
     def _check_verify_info(self, details: ContractorDetails) -> None:
@@ -363,12 +452,8 @@ class ApplicationWorkflow:
     @workflow.update(name=ANSWER_QUESTIONS.name)
     async def answer_questions(self, answers: Answers) -> StepResult:
         async with self.lock:
-            app = self.app
-            await workflow.execute_activity_method(
-                ApplicationActivities.save_answers,
-                SavedAnswers(session_id=app.session_id, answers=answers),
-                **QUICK,
-            )
+            saved = SavedAnswers(session_id=self.app.session_id, answers=answers)
+            await self._call(ApplicationActivities.save_answers, saved)
             facts = (answers.hires_workers, answers.claims_last_three_years, answers.licensed_if_required)
             verdict = assess(*facts)
             if verdict.outcome is Outcome.MANUAL_REVIEW and not workflow.patched(CLAIMS_GO_TO_REVIEW):
@@ -395,12 +480,11 @@ class ApplicationWorkflow:
     ) -> None:
         """Store a step of the manual review (status, event, email), then take it on: whoever reads the
         session after the Update finds it stored."""
-        app = self.app
-        step = step or self.step
-        await workflow.execute_activity_method(
+        step = step or self.session.step
+        await self._call(
             ApplicationReviewActivities.record_review,
             ReviewRecord(
-                session_id=app.session_id,
+                session_id=self.app.session_id,
                 step=step,
                 status=status,
                 event_type=event_type,
@@ -409,10 +493,9 @@ class ApplicationWorkflow:
                 email=email,
             ),
             summary=event_type,
-            **QUICK,
         )
         if status is Status.INELIGIBLE:
-            self.status, self.ended_reason = status, reason
+            self._ended(status, reason)
         else:
             self._set(step, status)
 
@@ -421,7 +504,7 @@ class ApplicationWorkflow:
         """An underwriter's decision: approved, the application continues at the next step (the contractor is
         emailed the link); declined, it ends as ineligible with the reason (and an email saying so)."""
         async with self.lock:
-            if self.status is not Status.MANUAL_REVIEW:  # it ended (expired) while the decision waited
+            if self.session.status is not Status.MANUAL_REVIEW:  # it ended (expired) while it waited
                 raise ApplicationError(self._not_under_review(), type="not_under_review")
             if decision.approve:
                 await self._record_review(
@@ -438,35 +521,33 @@ class ApplicationWorkflow:
 
     @review.validator
     def _check_review(self, decision: ReviewDecision) -> None:
-        if self.status is not Status.MANUAL_REVIEW:
+        if self.session.status is not Status.MANUAL_REVIEW:
             raise ApplicationError(self._not_under_review(), type="not_under_review")
 
     def _not_under_review(self) -> str:
-        status = self.status.value.lower().replace("_", " ")
+        status = self.session.status.value.lower().replace("_", " ")
         return f"Application {self.app.session_id} is not under review: it is {status}."
 
     @workflow.update(name=SIGN.name)
     async def sign(self, signature: SignatureInput) -> StepResult:
-        async with self.lock:
-            await workflow.execute_activity_method(
-                ApplicationActivities.save_signature,
-                SavedSignature(
-                    session_id=self.app.session_id,
-                    typed_name=signature.typed_name,
-                    ip_address=signature.ip_address,
-                    signed_at=int(workflow.now().timestamp()),
-                ),
-                **QUICK,
-            )
-            return await self._advance(Step.ESIGNATURE_DOCUMENT)
+        return await self._take_step(
+            Step.ESIGNATURE_DOCUMENT,
+            ApplicationActivities.save_signature,
+            lambda: SavedSignature(  # signed when the step is taken (after an Update ahead of it)
+                session_id=self.app.session_id,
+                typed_name=signature.typed_name,
+                ip_address=signature.ip_address,
+                signed_at=int(workflow.now().timestamp()),
+            ),
+        )
 
     @sign.validator
     def _check_signature(self, signature: SignatureInput) -> None:
         self._require(Step.ESIGNATURE_DOCUMENT)
         if not signature.consent:
             raise ApplicationError("Please tick the box to agree to the terms before signing.")
-        if self.signer is not None:
-            signer = self.signer
+        if self.session.signer is not None:
+            signer = self.session.signer
             refusal = signature_refusal(signature.typed_name, signer.first_name, signer.last_name)
             if refusal is not None:
                 raise ApplicationError(refusal, type="signature_mismatch")
@@ -475,7 +556,7 @@ class ApplicationWorkflow:
     async def add_card(self, card: CardInput) -> StepResult:
         async with self.lock:
             self._require(Step.ADD_CARD_DETAILS)  # again: the application may have ended while we waited
-            previous = self.hold
+            previous = self.session.hold.payment_intent
             try:
                 await self._place_hold(card.payment_method_id, HOLD_WHILE_THE_PAGE_WAITS)
             except ActivityError as error:  # the step stays open: the contractor tries again, or another card
@@ -484,7 +565,7 @@ class ApplicationWorkflow:
                     raise ApplicationError(refused.message, type="CardDeclined") from None
                 raise ApplicationError(PROCESSOR_UNAVAILABLE, type="card_processor_unavailable") from None
             if previous:
-                await workflow.execute_activity_method(ApplicationActivities.release_hold, previous, **STRIPE)
+                await self._call(ApplicationActivities.release_hold, previous, options=STRIPE)
             return await self._advance(Step.ADD_CARD_DETAILS)
 
     @add_card.validator
@@ -495,56 +576,57 @@ class ApplicationWorkflow:
 
     @workflow.update(name=COMPLETE.name)
     async def complete(self) -> StepResult:
-        self.finish_requested = True
-        refused = self.captures_refused
-        await workflow.wait_condition(lambda: self.status in ENDED or self.captures_refused != refused)
-        if self.status not in ENDED:  # the hold could not be captured: the card step is open again
+        s = self.session
+        s.finish_requested = True
+        refused = s.hold.captures_refused
+        await workflow.wait_condition(lambda: s.ended or s.hold.captures_refused != refused)
+        if not s.ended:  # the hold could not be captured: the card step is open again
             raise ApplicationError(HOLD_GONE, type="CardDeclined")
         return self.result()
 
     @complete.validator
     def _check_complete(self) -> None:
-        if self.status is Status.APPLICATION_COMPLETE:
+        if self.session.status is Status.APPLICATION_COMPLETE:
             return  # a second click, or a reload: answer with the result again
         self._require(Step.FINAL_REVIEW)
 
     @workflow.update(name=EXPIRE.name)
     async def expire(self) -> StepResult:
-        self.expire_requested = True
-        await workflow.wait_condition(lambda: self.status in ENDED)
+        self.session.expire_requested = True
+        await workflow.wait_condition(lambda: self.session.ended)
         return self.result()
 
     @expire.validator
     def _check_expire(self) -> None:
-        if self.status is Status.APPLICATION_COMPLETE:
+        if self.session.status is Status.APPLICATION_COMPLETE:
             raise ApplicationError(
                 "The application is already complete.", type="application_already_complete"
             )
-        if self.status is Status.EXPIRED:
+        if self.session.status is Status.EXPIRED:
             raise ApplicationError("The session has already expired.", type="session_expired")
 
     @workflow.query(name=APPLICATION_STATE.name)
     def state(self) -> ApplicationState:
-        app = self.app
+        app, s = self.app, self.session
         expires = int(workflow.info().start_time.timestamp()) + app.lifetime_seconds
         return ApplicationState(
             session_id=app.session_id,
-            step=self.step,
-            status=self.status,
-            card_summary=self.card_summary,
+            step=s.step,
+            status=s.status,
+            card_summary=s.hold.card_summary,
             premium=app.premium,
             withhold_premium=app.withhold_premium,
-            policy_id=self.policy_id,
+            policy_id=s.policy_id,
             expires_at=expires,
-            ended_reason=self.ended_reason,
+            ended_reason=s.ended_reason,
         )
 
     def result(self) -> StepResult:
-        app = self.app
+        app, s = self.app, self.session
         redirect = None
-        if self.status is Status.APPLICATION_COMPLETE:
+        if s.status is Status.APPLICATION_COMPLETE:
             redirect = app.success_url
-        elif self.status in ENDED:
+        elif s.ended:
             redirect = app.cancel_url
-        message = UNDER_REVIEW if self.status is Status.MANUAL_REVIEW else self.ended_reason
-        return StepResult(step=self.step, status=self.status, redirect_url=redirect, message=message)
+        message = UNDER_REVIEW if s.status is Status.MANUAL_REVIEW else s.ended_reason
+        return StepResult(step=s.step, status=s.status, redirect_url=redirect, message=message)

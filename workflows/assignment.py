@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.adjustments import refund_plan, settle
     from domain.assignment_coverage import CoveragePath, binds_now
     from domain.payer import Payer
-    from domain.statuses import AssignmentStatus
+    from domain.statuses import AssignmentStatus, PaymentStage
     from notifications.catalog import EmailKind
     from workflows.events import publish
 
@@ -163,7 +163,7 @@ class AssignmentWorkflow:
         if notice:
             due = workflow.now() + timedelta(seconds=a.notice_seconds)
             self.ledger.charge_due_at = int(due.timestamp())
-            self._stage("notice", due)
+            self._stage(PaymentStage.NOTICE, due)
             await self._email(
                 EmailKind.ASSIGNMENT_CHARGE_REMINDER,
                 f"reminder:r{revision}:c{cards}",
@@ -191,8 +191,8 @@ class AssignmentWorkflow:
             self.ledger.payments.append((outcome.payment_intent_id, amount))
             return True
         self.ledger.last_failure = outcome.message or "the card was declined"
-        self.ledger.status = "charge_failed"
-        self._stage("charge_failed", None)
+        self.ledger.status = AssignmentStatus.CHARGE_FAILED
+        self._stage(PaymentStage.CHARGE_FAILED, None)
         await self._email(
             EmailKind.ASSIGNMENT_CHARGE_FAILURE,
             f"failure:r{revision}:c{cards}",
@@ -205,61 +205,75 @@ class AssignmentWorkflow:
         return False
 
     async def _settle(self, previous: int) -> None:
-        """After money moved: make what was collected equal the premium, and tell both sides."""
-        a, rev = self.a, self.ledger.revision
+        """After the premium changed: make what was collected equal the premium, then tell both sides."""
+        rev = self.ledger.revision  # the keys of this settlement's steps, whatever arrives meanwhile
         self.ledger.declined_increase_cards = None  # whatever was owed is settled anew from here
+        if not await self._move_the_difference(previous, rev):
+            return  # an increase the card declined: it stays owed, and both sides were told so
+        await self._tell_of_the_change(previous, rev)
+        await self._progress(paid_invoice=self.ledger.invoice_id if self.a.payer == Payer.CARD else None)
+
+    async def _move_the_difference(self, previous: int, rev: int) -> bool:
+        """Bill (remit), charge or refund (card) the difference between the premium and what was collected.
+        False when the card declined an increase (then handled by ``_increase_declined``)."""
+        a = self.a
         if a.payer == Payer.REMIT:
             difference = self.ledger.premium - self.ledger.collected
             if difference:
                 await self._bill(difference, f"Adjustment to the premium of assignment {a.assignment_id}")
-        else:
-            move = settle(self.ledger.collected, self.ledger.premium)
-            if move.charge:
-                outcome = await self._money_step(
-                    AssignmentActivities.charge_card,
-                    ChargeRequest(
-                        assignment_id=a.assignment_id,
-                        amount=move.charge,
-                        invoice_id=self.ledger.invoice_id,
-                        idempotency_key=f"{workflow.info().workflow_id}:debit:r{rev}",
-                    ),
-                    "charge the increase",
-                )
-                if outcome.ok and outcome.payment_intent_id:
-                    self.ledger.payments.append((outcome.payment_intent_id, move.charge))
-                    self.ledger.collected += move.charge
-                elif workflow.patched(DECLINED_INCREASE_STAYS_OWED):
-                    await self._increase_declined(previous, outcome.message, f"r{rev}")
-                    return
-                else:
-                    self.ledger.last_failure = outcome.message
-            for payment_intent, part in refund_plan(self.ledger.payments, move.refund):
-                await self._money_step(
-                    AssignmentActivities.refund_card,
-                    RefundRequest(
-                        assignment_id=a.assignment_id,
-                        payment_intent_id=payment_intent,
-                        amount=part,
-                        idempotency_key=f"{workflow.info().workflow_id}:refund:r{rev}:{payment_intent}",
-                    ),
-                    "refund the decrease",
-                )
-                self.ledger.payments = [
-                    (p, left - part if p == payment_intent else left) for p, left in self.ledger.payments
-                ]
-                self.ledger.collected -= part
-        if self.ledger.premium != previous and not self.ledger.cancelled:
-            up = self.ledger.premium > previous
-            if a.payer == Payer.CARD:
-                kind = EmailKind.PREMIUM_INCREASE_CONTRACTOR if up else EmailKind.PREMIUM_DECREASE_CONTRACTOR
-                await self._email(
-                    kind, f"change:r{rev}", amount=self.ledger.premium, previous_amount=previous
-                )
-            kind = EmailKind.PREMIUM_INCREASE_ORGANIZATION if up else EmailKind.PREMIUM_DECREASE_ORGANIZATION
-            await self._email(
-                kind, f"change-org:r{rev}", amount=self.ledger.premium, previous_amount=previous
+            return True
+        move = settle(self.ledger.collected, self.ledger.premium)
+        if move.charge:
+            outcome = await self._money_step(
+                AssignmentActivities.charge_card,
+                ChargeRequest(
+                    assignment_id=a.assignment_id,
+                    amount=move.charge,
+                    invoice_id=self.ledger.invoice_id,
+                    idempotency_key=f"{workflow.info().workflow_id}:debit:r{rev}",
+                ),
+                "charge the increase",
             )
-        await self._progress(paid_invoice=self.ledger.invoice_id if a.payer == Payer.CARD else None)
+            if outcome.ok and outcome.payment_intent_id:
+                self.ledger.payments.append((outcome.payment_intent_id, move.charge))
+                self.ledger.collected += move.charge
+            elif workflow.patched(DECLINED_INCREASE_STAYS_OWED):
+                await self._increase_declined(previous, outcome.message, f"r{rev}")
+                return False
+            else:
+                self.ledger.last_failure = outcome.message
+        for payment_intent, part in refund_plan(self.ledger.payments, move.refund):
+            await self._refund(payment_intent, part, rev)
+        return True
+
+    async def _refund(self, payment_intent: str, part: int, rev: int) -> None:
+        a = self.a
+        await self._money_step(
+            AssignmentActivities.refund_card,
+            RefundRequest(
+                assignment_id=a.assignment_id,
+                payment_intent_id=payment_intent,
+                amount=part,
+                idempotency_key=f"{workflow.info().workflow_id}:refund:r{rev}:{payment_intent}",
+            ),
+            "refund the decrease",
+        )
+        self.ledger.payments = [
+            (p, left - part if p == payment_intent else left) for p, left in self.ledger.payments
+        ]
+        self.ledger.collected -= part
+
+    async def _tell_of_the_change(self, previous: int, rev: int) -> None:
+        """Email the contractor (card) and the organization that the premium went up or down."""
+        ledger = self.ledger
+        if ledger.premium == previous or ledger.cancelled:
+            return
+        up = ledger.premium > previous
+        if self.a.payer == Payer.CARD:
+            kind = EmailKind.PREMIUM_INCREASE_CONTRACTOR if up else EmailKind.PREMIUM_DECREASE_CONTRACTOR
+            await self._email(kind, f"change:r{rev}", amount=ledger.premium, previous_amount=previous)
+        kind = EmailKind.PREMIUM_INCREASE_ORGANIZATION if up else EmailKind.PREMIUM_DECREASE_ORGANIZATION
+        await self._email(kind, f"change-org:r{rev}", amount=ledger.premium, previous_amount=previous)
 
     async def _increase_declined(self, previous: int, message: str | None, attempt: str) -> None:
         """The card was declined for an increase: the coverage stays (its first premium was collected),
@@ -340,8 +354,8 @@ class AssignmentWorkflow:
         self.ledger.collected += amount
 
     async def _activate(self, payment_intent: str | None) -> None:
-        self.ledger.active, self.ledger.status = True, "active"
-        self._stage("paid" if payment_intent else "billed", None)
+        self.ledger.status = AssignmentStatus.ACTIVE
+        self._stage(PaymentStage.PAID if payment_intent else PaymentStage.BILLED, None)
         await self._progress_and_announce(
             "assignment.active", paid_invoice=self.ledger.invoice_id if payment_intent else None
         )
@@ -381,7 +395,8 @@ class AssignmentWorkflow:
                     timeout_summary="until the coverage ends",
                 )
             except TimeoutError:
-                self.ledger.status = "expired" if self.ledger.active else self.ledger.status
+                if self.ledger.active:
+                    self.ledger.status = AssignmentStatus.EXPIRED
                 await self._progress()
                 return
 
@@ -406,7 +421,7 @@ class AssignmentWorkflow:
             return await workflow.execute_activity_method(activity, arg, summary=summary, **MONEY)
         return await self._step(activity, arg, summary)
 
-    def _stage(self, stage: str, due: datetime | None) -> None:
+    def _stage(self, stage: PaymentStage, due: datetime | None) -> None:
         if workflow.info().typed_search_attributes.get(PAYMENT_STAGE) is not None:
             updates: list[SearchAttributeUpdate[Any]] = [PAYMENT_STAGE.value_set(stage)]
             if due is not None:
@@ -514,9 +529,8 @@ class AssignmentWorkflow:
         ledger.premium = ledger.collected = coverage.amount
         if coverage.payment_intent_id:
             ledger.payments.append((coverage.payment_intent_id, coverage.amount))
-        ledger.charged = ledger.active = True
-        ledger.status = AssignmentStatus.ACTIVE
-        self._stage("paid" if coverage.payment_intent_id else "billed", None)
+        ledger.charged, ledger.status = True, AssignmentStatus.ACTIVE
+        self._stage(PaymentStage.PAID if coverage.payment_intent_id else PaymentStage.BILLED, None)
 
     @workflow.signal(name=CARD_UPDATED.name)
     def card_updated(self, card: NewCard) -> None:
@@ -532,7 +546,7 @@ class AssignmentWorkflow:
                 previous, self.ledger.premium = self.ledger.premium, 0
                 self.ledger.revision += 1
                 await self._settle(previous)
-            self.ledger.status, self.ledger.active = "cancelled", False
+            self.ledger.status = AssignmentStatus.CANCELLED
             await self._progress_and_announce("assignment.cancelled", cancellation_reason=reason)
             return self.state()
 
