@@ -21,8 +21,7 @@ from activities.applications import ApplicationActivities
 from activities.assignments import AssignmentActivities
 from activities.documents import DocumentActivities
 from activities.events import EventActivities, EventToRecord
-from workflows.application import ApplicationWorkflow
-from workflows.application_messages import (
+from contracts.application import (
     Capture,
     CardAuthorization,
     CardHold,
@@ -34,15 +33,16 @@ from workflows.application_messages import (
     SavedSignature,
     Snapshots,
 )
-from workflows.assignment import AssignmentWorkflow
-from workflows.assignment_messages import (
+from contracts.assignment import (
     AssignmentEmail,
     AssignmentProgress,
     ChargeOutcome,
     ChargeRequest,
     RefundRequest,
 )
-from workflows.messages import BillRequest, IssuedBill
+from contracts.delivery import BillRequest, IssuedBill
+from workflows.application import ApplicationWorkflow
+from workflows.assignment import AssignmentWorkflow
 from workflows.registry import WORKFLOW_RUNNER
 
 F = TypeVar("F", bound=Callable[..., Any])

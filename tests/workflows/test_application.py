@@ -8,9 +8,7 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from tests.workflows.fakes import DECLINED, FakeActivities, eventually, worker
-from workflows.application import ApplicationWorkflow
-from workflows.application_messages import (
+from contracts.application import (
     Answers,
     ApplicationInput,
     ApplicationState,
@@ -19,6 +17,8 @@ from workflows.application_messages import (
     ReviewDecision,
     SignatureInput,
 )
+from tests.workflows.fakes import DECLINED, FakeActivities, eventually, worker
+from workflows.application import ApplicationWorkflow
 
 DAY = 86_400
 PREMIUM = 3100

@@ -8,16 +8,16 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.assignment_coverage import CoveragePath
-from tests.workflows.fakes import DECLINED, FakeActivities, eventually, worker
-from workflows.assignment import AssignmentWorkflow
-from workflows.assignment_messages import (
+from contracts.assignment import (
     AssignmentInput,
     AssignmentState,
     Coverage,
     InvoiceAdjustment,
     NewCard,
 )
+from domain.assignment_coverage import CoveragePath
+from tests.workflows.fakes import DECLINED, FakeActivities, eventually, worker
+from workflows.assignment import AssignmentWorkflow
 
 PREMIUM = 2500
 Handle = WorkflowHandle[AssignmentWorkflow, AssignmentState]
