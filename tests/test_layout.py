@@ -79,3 +79,46 @@ def test_domain_imports_only_domain_and_the_standard_library() -> None:
         if module.split(".")[0] not in {"domain", *STDLIB_OK}
     ]
     assert outside == []
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """The modules a file imports when it runs: those under ``if TYPE_CHECKING:`` are type hints only."""
+    tree = ast.parse(path.read_text())
+    hints = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test) in {"TYPE_CHECKING", "typing.TYPE_CHECKING"}
+        for inner in ast.walk(node)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in hints:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_the_dashboard_reads_and_changes_only_through_the_services() -> None:
+    """The dashboard parses a form, calls a service and renders: no model, query or persistence code of its
+    own (models may name a type under TYPE_CHECKING), and no page borrows from another page."""
+    found = {
+        str(path.relative_to(ROOT)): _runtime_imports(path)
+        for path in sorted((ROOT / "api/dashboard").rglob("*.py"))
+    }
+    reaching = [
+        f"{name} imports {module}"
+        for name, modules_ in found.items()
+        for module in sorted(modules_)
+        if module == "db" or module.startswith("db.")
+    ]
+    crossing = [
+        f"{name} imports {module}"
+        for name, modules_ in found.items()
+        if name.startswith("api/dashboard/pages/")
+        for module in sorted(modules_)
+        if module.startswith("api.dashboard.pages.")
+    ]
+    assert reaching + crossing == []
