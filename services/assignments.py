@@ -3,7 +3,7 @@ general opt-in, or send an application) and carried out by the assignment's work
 
 import contextlib
 import hashlib
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field
 from sqlalchemy import select
@@ -82,9 +82,13 @@ class AssignmentUpdate(Strict):
 TERMS = ("contractor", "job", "coverage_type", "bind", "policy")
 
 
+CancelReason = Literal["client_request", "contractor_request", "other"]
+CANCEL_REASONS: list[str] = list(get_args(CancelReason))
+
+
 class CancelIn(Strict):
     job_id: str
-    reason: Literal["client_request", "contractor_request", "other"] = "client_request"
+    reason: CancelReason = "client_request"
 
 
 class ExtendIn(Strict):

@@ -20,13 +20,12 @@ from domain.errors import DomainError
 from domain.statuses import AssignmentStatus
 from services import assignments, invoices
 from services.assignment_overview import assignment_overview, list_assignments
-from services.assignments import AssignmentIn
+from services.assignments import CANCEL_REASONS, AssignmentIn
 from services.workflow_calls import WorkflowCalls
 from workflows.assignment_messages import assignment_workflow_id
 
 router = APIRouter()
 PER_PAGE = 50
-CANCEL_REASONS = ["client_request", "contractor_request", "other"]
 
 
 def temporal_link(settings: Settings, assignment_id: str) -> str | None:
