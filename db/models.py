@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from common.ids import new_id
 from db.sealed import SealedText
+from domain import bills, people
 
 # Times (unix seconds) and amounts (cents): 64-bit, so nothing overflows in 2038. SQLite's INTEGER already
 # holds 64 bits (its declared type stays INTEGER); PostgreSQL's becomes BIGINT (migration 0017).
@@ -190,6 +191,10 @@ class Contractor(TenantResource):
     # The email as it names the contractor within the tenant (lower-cased, trimmed), unique among contractors
     # not deleted; None once deleted (the address may name a new contractor) and for duplicates from before.
     email_key: Mapped[str | None] = mapped_column(String(320))
+
+    @property
+    def full_name(self) -> str:
+        return people.full_name(self.first_name, self.last_name)
 
     @validates("email")
     def _key_email(self, _field: str, email: str) -> str:
@@ -405,6 +410,10 @@ class Bill(TenantResource):
     amount_paid: Mapped[int] = mapped_column(Int64, default=0, server_default="0")
     paid_at: Mapped[int | None] = mapped_column(Int64)
     payment_reference: Mapped[str | None] = mapped_column(String(200))
+
+    @property
+    def amount_remaining(self) -> int:
+        return bills.amount_remaining(self.amount_due, self.amount_paid)
 
 
 class ApplicationSession(TenantResource):

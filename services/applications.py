@@ -173,7 +173,7 @@ def email_link(session: Session, tenant: Tenant, row: ApplicationSession, settin
         organization_name=organization.name,
         url=link,
         expires_at=row.expires_at,
-        contractor_name=f"{contractor.first_name} {contractor.last_name}",
+        contractor_name=contractor.full_name,
         job_name=job.name if job else None,
     )
     enqueue_email(

@@ -3,7 +3,7 @@ general opt-in, or send an application) and carried out by the assignment's work
 
 import contextlib
 import hashlib
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from common.schemas import Strict, UnixTime
 from common.settings import Settings
+from common.validation import validated
 from contracts.application import EXPIRE, application_workflow_id
 from contracts.assignment import ASSIGNMENT_STATE, CANCEL, EXTEND, assignment_workflow_id
 from db.models import (
@@ -25,6 +26,7 @@ from db.models import (
     Quote,
 )
 from domain.application import Status
+from domain.assignment_actions import may_cancel, may_extend
 from domain.assignment_coverage import (
     ApplicationOnFile,
     CoverageDecision,
@@ -46,6 +48,7 @@ from notifications.catalog import CoverageExtended, EmailKind
 from outbox.records import enqueue_email, record_event, start_after_commit
 from services import representations as render
 from services.applications import SessionIn, finished_url, open_session
+from services.audit import Actor, record_change
 from services.catalog import is_approved
 from services.lookups import card_on_file, get_assignment, get_contractor, get_job, now, scoped
 from services.policies import cover_through
@@ -79,9 +82,13 @@ class AssignmentUpdate(Strict):
 TERMS = ("contractor", "job", "coverage_type", "bind", "policy")
 
 
+CancelReason = Literal["client_request", "contractor_request", "other"]
+CANCEL_REASONS: list[str] = list(get_args(CancelReason))
+
+
 class CancelIn(Strict):
     job_id: str
-    reason: Literal["client_request", "contractor_request", "other"] = "client_request"
+    reason: CancelReason = "client_request"
 
 
 class ExtendIn(Strict):
@@ -302,7 +309,9 @@ def _decided(
     )
 
 
-def create_assignment(session: Session, tenant: Tenant, body: AssignmentIn, settings: Settings) -> Assignment:
+def create_assignment(
+    session: Session, tenant: Tenant, body: AssignmentIn, settings: Settings, actor: Actor | None = None
+) -> Assignment:
     """Coverage for a contractor's next job: reuse, general opt-in or a new application (see ``eligible``)."""
     row, contractor, job, rating = _decided(session, tenant, body)
     if row.coverage_path == CoveragePath.STANDARD:
@@ -310,6 +319,16 @@ def create_assignment(session: Session, tenant: Tenant, body: AssignmentIn, sett
     session.add(row)
     if binds_now(row.coverage_path) or row.application_session_id:  # standard: it waits for the application
         start_after_commit(session, ("assignment", row.id))
+    record_change(
+        session,
+        tenant,
+        actor,
+        "assignment.created",
+        row.id,
+        contractor=row.contractor_id,
+        job=row.job_id,
+        eligible=row.eligible_result,
+    )
     session.commit()
     return row
 
@@ -440,7 +459,14 @@ def _redecide(
     return row
 
 
-def _cancel(session: Session, row: Assignment, reason: str, workflows: WorkflowCalls) -> Assignment:
+def _cancel(
+    session: Session,
+    row: Assignment,
+    reason: str,
+    workflows: WorkflowCalls,
+    tenant: Tenant | None = None,
+    actor: Actor | None = None,
+) -> Assignment:
     """Its workflow refunds what was collected and announces the cancellation; an application the
     assignment sent and the contractor has not finished ends with it."""
     awaiting = row.application_session_id if row.status == AssignmentStatus.AWAITING_APPLICATION else None
@@ -452,34 +478,42 @@ def _cancel(session: Session, row: Assignment, reason: str, workflows: WorkflowC
             workflows.update(application_workflow_id(awaiting), EXPIRE, None)
     row.cancelled, row.cancellation_date, row.cancellation_reason = True, now(), reason
     row.status = AssignmentStatus.CANCELLED
+    if tenant is not None:
+        record_change(session, tenant, actor, "assignment.cancelled", row.id, reason=reason)
     session.commit()
     return row
 
 
 def cancel_assignment(
-    session: Session, tenant: Tenant, body: CancelIn, workflows: WorkflowCalls
+    session: Session, tenant: Tenant, body: CancelIn, workflows: WorkflowCalls, actor: Actor | None = None
 ) -> Assignment:
     """Only before the assignment starts; refunds the card (or credits the organization). Irreversible."""
     row = _assignment_of_job(session, tenant, body.job_id)
-    if row.effective_date <= now():
+    if not may_cancel(row.cancelled, row.effective_date, now()):
         raise invalid("job_id: an assignment can only be cancelled before its start date", "job_id")
-    return _cancel(session, row, body.reason, workflows)
+    return _cancel(session, row, body.reason, workflows, tenant, actor)
 
 
 def extend_assignment(
-    session: Session, tenant: Tenant, body: ExtendIn, workflows: WorkflowCalls, settings: Settings
+    session: Session,
+    tenant: Tenant,
+    body: ExtendIn,
+    workflows: WorkflowCalls,
+    settings: Settings,
+    actor: Actor | None = None,
 ) -> Assignment:
     """A later end date: the workflow keeps the engagement open until then, and a bound assignment's policy
     covers through it, with new certificates (``assignment.extended`` carries them). The premium follows
     the pay reported, not the dates, so it does not change."""
     row = _assignment_of_job(session, tenant, body.job_id)
-    if row.status in (AssignmentStatus.CANCELLED, AssignmentStatus.EXPIRED):
+    if not may_extend(row.status, row.cancelled):
         raise invalid(f"job_id: the assignment is {row.status}", "job_id")
     if body.end_date < row.end_date:
         raise invalid("end_date: an assignment cannot be shortened", "end_date", "end_date_invalid")
     if body.end_date > row.effective_date + MAX_TERM:
         raise invalid("end_date: at most one year after the effective date", "end_date", "end_date_invalid")
-    if body.end_date != row.end_date:
+    changed = body.end_date != row.end_date
+    if changed:
         previous, row.end_date = row.end_date, body.end_date
         if row.dispatched:
             workflows.update(assignment_workflow_id(row.id), EXTEND, body.end_date)
@@ -493,8 +527,59 @@ def extend_assignment(
         )
         if body.send_email:
             _email_extension(session, tenant, row, previous)
+    record_change(
+        session,
+        tenant,
+        actor,
+        "assignment.extended",
+        row.id,
+        end_date=row.end_date,
+        send_email=body.send_email,
+    )
+    if changed or actor is not None:
         session.commit()
     return row
+
+
+def the_jobs_current(session: Session, tenant: Tenant, assignment_id: str) -> Assignment:
+    """Cancel, extend and invoice act on a job's current assignment (the API names it by its job). Named by
+    its own id (the dashboard), an assignment another one replaced as its job's current is refused. When
+    the job has none left, the operation refuses as the API does."""
+    row = get_assignment(session, tenant, assignment_id)
+    current = current_assignment(session, tenant, None, row.job_id)
+    if current is not None and current.id != row.id:
+        raise invalid(f"Assignment {row.id} was replaced: {current.id} is its job's current assignment")
+    return row
+
+
+def cancel_named(
+    session: Session,
+    tenant: Tenant,
+    assignment_id: str,
+    reason: str,
+    workflows: WorkflowCalls,
+    actor: Actor | None = None,
+) -> Assignment:
+    """``cancel_assignment`` for the assignment of this id, if it is its job's current one."""
+    row = the_jobs_current(session, tenant, assignment_id)
+    body = validated(CancelIn, {"job_id": row.job_id, "reason": reason})
+    return cancel_assignment(session, tenant, body, workflows, actor)
+
+
+def extend_named(
+    session: Session,
+    tenant: Tenant,
+    assignment_id: str,
+    fields: dict[str, Any],
+    workflows: WorkflowCalls,
+    settings: Settings,
+    actor: Actor | None = None,
+) -> Assignment:
+    """``extend_assignment`` for the assignment of this id, if it is its job's current one; ``fields`` are
+    ExtendIn's but the job."""
+    row = the_jobs_current(session, tenant, assignment_id)
+    body = validated(ExtendIn, {**fields, "job_id": row.job_id})
+    return extend_assignment(session, tenant, body, workflows, settings, actor)
 
 
 def cover_assignment_through_its_end(session: Session, settings: Settings, row: Assignment) -> None:
@@ -517,7 +602,7 @@ def _email_extension(session: Session, tenant: Tenant, row: Assignment, previous
         contractor.email,
         CoverageExtended(
             organization_name=tenant.organization.name,
-            contractor_name=f"{contractor.first_name} {contractor.last_name}",
+            contractor_name=contractor.full_name,
             job_name=job.name,
             previous_end_date=previous_end,
             end_date=row.end_date,

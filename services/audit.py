@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import AuditEntry
+from services.tenancy import Tenant
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,25 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_change(
+    session: Session,
+    tenant: Tenant,
+    actor: Actor | None,
+    action: str,
+    target: str = "",
+    *,
+    organization_wide: bool = False,
+    **detail: Any,
+) -> AuditEntry | None:
+    """A service's change made by a member in the dashboard (``actor`` given; the API's are not recorded),
+    added to the change's own transaction: the service commits both at once. ``organization_wide`` changes
+    belong to no environment."""
+    if actor is None:
+        return None
+    environment = None if organization_wide else tenant.environment
+    return record(session, tenant.organization_id, actor, action, target, environment=environment, **detail)
 
 
 def entries(

@@ -62,7 +62,7 @@ def customer_for(
     idempotency_key: str,
 ) -> str:
     return StripeGateway(settings, environment).create_customer(
-        contractor.email, f"{contractor.first_name} {contractor.last_name}", metadata, idempotency_key
+        contractor.email, contractor.full_name, metadata, idempotency_key
     )
 
 

@@ -20,9 +20,10 @@ from db.models import (
     TenantResource,
 )
 from domain.application import ENDED
+from domain.errors import not_found
 from domain.statuses import PolicyStatus
 from services.assignment_money import Movement, money_moved
-from services.lookups import Page, get_contractor, list_page, scoped
+from services.lookups import Page, get_application, get_contractor, list_page, scoped
 from services.tenancy import Tenant
 
 R = TypeVar("R", bound=TenantResource)
@@ -171,3 +172,12 @@ def record_of(
         emails=emails[:SHOWN],
         older_emails=emails[SHOWN - 1].seq if len(emails) > SHOWN else None,
     )
+
+
+def contractors_application(session: Session, tenant: Tenant, contractor_id: str, session_id: str) -> str:
+    """The application's id, if it is this contractor's (and, like the contractor, the tenant's): its record
+    acts on its own applications only. Otherwise a 404 refusal."""
+    contractor = get_contractor(session, tenant, contractor_id)
+    if get_application(session, tenant, session_id).contractor_id != contractor.id:
+        raise not_found("invalid_session_id", "session", session_id)
+    return session_id

@@ -2,9 +2,11 @@
 subscription, and starting scans."""
 
 import secrets
+from dataclasses import dataclass
+from typing import Any
 
 from pydantic import AnyHttpUrl, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -13,8 +15,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from common.schemas import Strict
 from common.settings import Settings
 from common.temporal import ORGANIZATION_ID
+from common.validation import validated
 from contracts.creatoriq import CREATORIQ_SCAN_WORKFLOW, ScanRequest, scan_workflow_id
-from db.models import CreatorIQConnection, JobCategory
+from db.models import CreatorIQConnection, CreatorIQCreator, JobCategory
 from domain.coverage import CoverageType
 from domain.errors import DomainError, Refusal, invalid, unavailable
 from integrations.creatoriq.client import (
@@ -25,11 +28,20 @@ from integrations.creatoriq.client import (
 )
 from services import audit
 from services import representations as render
-from services.audit import Actor
+from services.audit import Actor, record_change
 from services.catalog import approved_category
-from services.lookups import now
+from services.lookups import Listing, newest_first, now, scoped
 from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
+
+SYNC_OUTCOMES = ("synced", "failed", "skipped")
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    counts: dict[str, int]
+    last_synced_at: int | None
+
 
 MAX_ID = 2**31 - 1  # CreatorIQ ids are integers; ours are 32-bit columns
 DEFAULT_CATEGORY = "influencer"
@@ -103,7 +115,7 @@ def _category_id(session: Session, tenant: Tenant, code_or_id: str | None) -> st
 
 
 def save_connection(
-    session: Session, tenant: Tenant, body: ConnectionIn, settings: Settings
+    session: Session, tenant: Tenant, body: ConnectionIn, settings: Settings, actor: Actor | None = None
 ) -> CreatorIQConnection:
     """Store the CreatorIQ API key (checked with CreatorIQ first). The key is never returned or logged."""
     category_id = _category_id(session, tenant, body.category_code)
@@ -117,8 +129,35 @@ def save_connection(
     connection.coverage_type = [c.value for c in body.coverage_type or []] or DEFAULT_COVERAGE
     connection.success_url = str(body.success_url) if body.success_url else None
     connection.cancel_url = str(body.cancel_url) if body.cancel_url else None
+    record_change(
+        session,
+        tenant,
+        actor,
+        "creatoriq.key_saved",
+        connection.id,
+        organization_wide=True,
+        api_key=connection.api_key_hint,
+    )
     session.commit()
     return connection
+
+
+def replace_key(
+    session: Session, tenant: Tenant, api_key: str, settings: Settings, actor: Actor | None = None
+) -> CreatorIQConnection:
+    """A new key for the connection, keeping its other choices (category, coverage, links) as they were."""
+    existing = connection_of(session, tenant.organization_id, tenant.environment)
+    kept: dict[str, Any] = {}
+    if existing is not None:
+        kept = {
+            "category_code": existing.category_code,
+            "coverage_type": existing.coverage_type,
+            "success_url": existing.success_url,
+            "cancel_url": existing.cancel_url,
+        }
+    return save_connection(
+        session, tenant, validated(ConnectionIn, {"api_key": api_key, **kept}), settings, actor
+    )
 
 
 def delete_connection(session: Session, tenant: Tenant) -> CreatorIQConnection:
@@ -130,7 +169,9 @@ def delete_connection(session: Session, tenant: Tenant) -> CreatorIQConnection:
     return connection
 
 
-def subscribe_webhooks(session: Session, tenant: Tenant, settings: Settings) -> CreatorIQConnection:
+def subscribe_webhooks(
+    session: Session, tenant: Tenant, settings: Settings, actor: Actor | None = None
+) -> CreatorIQConnection:
     """Ask CreatorIQ to send creator updates to our webhook URL (then the schedule stops polling)."""
     connection = get_connection(session, tenant)
     callback = render.creatoriq_connection(connection, settings.public_base_url)["webhook_url"]
@@ -147,6 +188,7 @@ def subscribe_webhooks(session: Session, tenant: Tenant, settings: Settings) -> 
     except CreatorIQError as error:
         raise _unreachable(f"CreatorIQ could not subscribe: {error}") from None
     connection.webhooks_subscribed = True
+    record_change(session, tenant, actor, "creatoriq.webhooks_subscribed", connection.id)
     session.commit()
     return connection
 
@@ -221,3 +263,27 @@ def webhook_connection(session: Session, connection_id: str) -> CreatorIQConnect
     if connection is not None:
         session.expunge(connection)
     return connection
+
+
+def sync_status(session: Session, tenant: Tenant) -> SyncStatus:
+    """How many creators each sync outcome holds, and when a creator was last synced (indexed by tenant)."""
+    rows = session.execute(
+        select(CreatorIQCreator.status, func.count(), func.max(CreatorIQCreator.last_synced_at))
+        .where(
+            CreatorIQCreator.organization_id == tenant.organization_id,
+            CreatorIQCreator.environment == tenant.environment,
+            CreatorIQCreator.deleted_at.is_(None),
+        )
+        .group_by(CreatorIQCreator.status)
+    ).all()
+    counts = {status: count for status, count, _ in rows}
+    last = max((at for *_, at in rows if at), default=None)
+    return SyncStatus({s: counts.get(s, 0) for s in SYNC_OUTCOMES}, last)
+
+
+def list_failed_creators(
+    session: Session, tenant: Tenant, after: str | None, per_page: int
+) -> Listing[CreatorIQCreator]:
+    """The creators whose last sync failed (with their reasons), newest first."""
+    failed = scoped(CreatorIQCreator, tenant).where(CreatorIQCreator.status == "failed")
+    return newest_first(session, failed, CreatorIQCreator, after, per_page)

@@ -1,11 +1,14 @@
 """The event log: what happened to a platform's objects, as the API lists it and webhooks deliver it."""
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
-from db.models import Event
+from services import representations as render
+from db.models import Event, WebhookDelivery
 from services.lookups import Page, filtered, get_owned, list_page, scoped
 from services.tenancy import Tenant
 
@@ -33,3 +36,27 @@ def list_events(
         start = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
         query = query.where(Event.created >= start, Event.created < start + DAY)
     return list_page(session, query, Event, page)
+
+
+def event_json(event: Event) -> str:
+    """The event exactly as the API returns it and the webhook body carries it."""
+    return json.dumps(render.event(event), indent=2, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class EventOverview:
+    event: Event
+    json: str
+    deliveries: list[WebhookDelivery]
+
+
+def event_overview(session: Session, tenant: Tenant, event_id: str, deliveries: int = 50) -> EventOverview:
+    """One event, as JSON, with the newest deliveries it made."""
+    event = get_event(session, tenant, event_id)
+    made = (
+        scoped(WebhookDelivery, tenant)
+        .where(WebhookDelivery.event_id == event.id)
+        .order_by(WebhookDelivery.seq.desc())
+        .limit(deliveries)
+    )
+    return EventOverview(event, event_json(event), list(session.scalars(made)))

@@ -4,11 +4,13 @@ notice and a new window; after: the difference is charged or refunded)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import Field, model_validator
 from sqlalchemy.orm import Session
 
 from common.schemas import Strict, UnixTime
+from common.validation import validated
 from contracts.assignment import ADJUST, InvoiceAdjustment, assignment_workflow_id
 from db.models import Assignment, Invoice, Job, PremiumAdjustment
 from domain.assignment_coverage import CoveragePath, binds_now
@@ -16,7 +18,8 @@ from domain.errors import DomainError, Refusal, conflict, invalid
 from domain.limits import MAX_GROSS_PAY_CENTS, check_premium
 from domain.premium import estimated_gross_pay, premium_cents
 from domain.statuses import AssignmentStatus, InvoiceStatus
-from services.assignments import current_assignment
+from services.assignments import current_assignment, the_jobs_current
+from services.audit import Actor, record_change
 from services.lookups import get_assignment, get_contractor, get_invoice, get_job, now, scoped
 from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
@@ -131,12 +134,32 @@ def _void(invoice: Invoice) -> None:
     invoice.status, invoice.voided_at = InvoiceStatus.VOID, now()
 
 
-def create_invoice(session: Session, tenant: Tenant, body: InvoiceIn, workflows: WorkflowCalls) -> Invoice:
-    return save_invoice(session, tenant, body, workflows).invoice
+def create_invoice(
+    session: Session, tenant: Tenant, body: InvoiceIn, workflows: WorkflowCalls, actor: Actor | None = None
+) -> Invoice:
+    return save_invoice(session, tenant, body, workflows, actor).invoice
 
 
-def save_invoice(session: Session, tenant: Tenant, body: InvoiceIn, workflows: WorkflowCalls) -> Saved:
-    """A new invoice: the final pay so far (earlier open ones are voided), and the premium repriced."""
+def report_final_pay(
+    session: Session,
+    tenant: Tenant,
+    assignment_id: str,
+    fields: dict[str, Any],
+    workflows: WorkflowCalls,
+    actor: Actor | None = None,
+) -> Invoice:
+    """Final pay for the assignment of this id (its job's current one): an invoice for its contractor and
+    job, as ``POST /invoices``; ``fields`` are InvoiceIn's but those two."""
+    row = the_jobs_current(session, tenant, assignment_id)
+    body = validated(InvoiceIn, {**fields, "contractor": row.contractor_id, "job": row.job_id})
+    return create_invoice(session, tenant, body, workflows, actor)
+
+
+def save_invoice(
+    session: Session, tenant: Tenant, body: InvoiceIn, workflows: WorkflowCalls, actor: Actor | None = None
+) -> Saved:
+    """A new invoice: the final pay so far (earlier open ones are voided), and the premium repriced. A
+    member's is audited with it (and the entry undone with it, should the workflow refuse)."""
     contractor = get_contractor(session, tenant, body.contractor)
     job = get_job(session, tenant, body.job)
     assignment = _billable(session, tenant, contractor.id, job.id)
@@ -162,11 +185,23 @@ def save_invoice(session: Session, tenant: Tenant, body: InvoiceIn, workflows: W
     for old in replaced:
         _void(old)
     session.add(invoice)
+    entry = record_change(
+        session,
+        tenant,
+        actor,
+        "invoice.created",
+        invoice.id,
+        assignment=assignment.id,
+        gross_pay=invoice.gross_pay,
+        premium_due=invoice.premium_due,
+    )
 
     def undo() -> None:
         invoice.status, invoice.deleted_at = InvoiceStatus.VOID, now()
         for old in replaced:
             old.status, old.voided_at = InvoiceStatus.OPEN, None
+        if entry is not None:
+            session.delete(entry)
 
     applied = reprice(session, workflows, assignment, invoice.id, invoice.premium_due, undo)
     return Saved(invoice, pending=not applied)

@@ -2,8 +2,9 @@
 them. Another organization's or environment's object does not exist for the caller."""
 
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Select, select
@@ -98,6 +99,40 @@ def list_page(session: Session, query: Select[R], model: type[R], page: Page) ->
             )
             return list(reversed(newer))
     return list(session.scalars(query.order_by(model.seq.desc()).limit(page.limit)))
+
+
+class Identified(Protocol):
+    @property
+    def id(self) -> Any: ...
+
+
+Row = TypeVar("Row", bound=Identified)
+
+
+def page_after(fetch: Callable[[int], Sequence[Row]], per_page: int) -> tuple[list[Row], Any]:
+    """Up to ``per_page`` rows from ``fetch(limit)``, asking for one more to know whether an older page
+    exists: (rows, the id of the last row shown for the "Older" link, or None). A full last page gets no
+    link to an empty one."""
+    rows = list(fetch(per_page + 1))
+    return rows[:per_page], rows[per_page - 1].id if len(rows) > per_page else None
+
+
+@dataclass(frozen=True)
+class Listing(Generic[R]):
+    """A page of a list, newest first, and where the next older page starts (None: this is the last)."""
+
+    rows: list[R]
+    older: str | None
+
+
+def newest_first(
+    session: Session, query: Select[R], model: type[R], after: str | None, per_page: int
+) -> Listing[R]:
+    rows, older = page_after(
+        lambda limit: list_page(session, query, model, Page(limit=limit, starting_after=after or None)),
+        per_page,
+    )
+    return Listing(rows, older)
 
 
 def get_entity(session: Session, tenant: Tenant, entity_id: str) -> Entity:

@@ -203,6 +203,12 @@ def token_member(session: Session, token: str, purpose: str) -> Member:
     return member
 
 
+def link_organization_name(session: Session, member: Member) -> str:
+    """The name of the organization a link's member belongs to, for the page that shows the form."""
+    org = session.get(Organization, member.organization_id)
+    return org.name if org else ""
+
+
 def set_password_from_link(session: Session, token: str, purpose: str, body: Password) -> Member:
     """Accept an invitation or a reset: set the password, use up the link, end every session."""
     row = _usable_token(session, token, purpose)

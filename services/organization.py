@@ -15,11 +15,14 @@ from sqlalchemy.orm import Session
 
 from common.ids import new_id
 from common.schemas import Address, Strict
-from db.models import Organization
+from db.models import CreatorIQConnection, CreatorIQCreator, Organization
 from domain.api_keys import PRODUCTION, SANDBOX
 from domain.errors import forbidden, invalid
 from services.api_keys import issue_key
+from services.audit import Actor, record_change
 from services.catalog import approve
+from services.creatoriq import SyncStatus, connection_of, list_failed_creators, sync_status
+from services.lookups import Listing
 from services.tenancy import Tenant
 
 # Seed 001: to remit on the contractors' behalf, "you'll need to add your billing details and contact
@@ -53,18 +56,23 @@ def missing_billing_details(org: Organization) -> list[str]:
     return [field for field in BILLING_DETAILS if not getattr(org, field)]
 
 
-def update_settings(
-    session: Session, tenant: Tenant, body: OrganizationSettings, *, from_dashboard: bool = False
-) -> Organization:
-    """Who pays by default in the tenant's environment (``withhold_premium``), and where bills go (the
-    organization's, from production or the dashboard only). Withholding the premium (remitting it on the
-    contractors' behalf) needs the billing details first, and they cannot be removed while either
-    environment withholds it."""
+def get_organization(session: Session, tenant: Tenant) -> Organization:
     org = session.get(Organization, tenant.organization_id)
     assert org is not None
+    return org
+
+
+def update_settings(
+    session: Session, tenant: Tenant, body: OrganizationSettings, *, actor: Actor | None = None
+) -> Organization:
+    """Who pays by default in the tenant's environment (``withhold_premium``), and where bills go (the
+    organization's, from production or the dashboard only: a member's change, ``actor`` given, is audited
+    with it). Withholding the premium (remitting it on the contractors' behalf) needs the billing details
+    first, and they cannot be removed while either environment withholds it."""
+    org = get_organization(session, tenant)
     changes = body.model_dump(mode="json", exclude_unset=True)
     wide = [field for field in ORGANIZATION_WIDE if field in changes]
-    if wide and tenant.environment != PRODUCTION and not from_dashboard:
+    if wide and tenant.environment != PRODUCTION and actor is None:
         raise forbidden(SANDBOX_CANNOT_CHANGE.format(fields=", ".join(wide)), wide[0])
     if "withhold_premium" in changes and changes["withhold_premium"] is None:
         raise invalid("withhold_premium: must be true or false", "withhold_premium")
@@ -78,9 +86,23 @@ def update_settings(
     ):
         raise invalid(BILLING_DETAILS_NEEDED, "withhold_premium")
     if "withhold_premium" in changes:
-        org.set_withhold_premium(tenant.environment, changes.pop("withhold_premium"))
+        withhold = changes.pop("withhold_premium")
+        org.set_withhold_premium(tenant.environment, withhold)
+        record_change(
+            session, tenant, actor, "organization.withhold_premium_changed", org.id, withhold_premium=withhold
+        )
     for field, value in changes.items():
         setattr(org, field, value)
+    if changes:
+        record_change(
+            session,
+            tenant,
+            actor,
+            "organization.billing_details_changed",
+            org.id,
+            organization_wide=True,
+            billing_contact_email=changes.get("billing_contact_email"),
+        )
     session.commit()
     return org
 
@@ -122,3 +144,29 @@ def create_organization(
     production = issue_key(session, org.id, PRODUCTION, "Default production key")
     session.commit()
     return NewOrganization(org, sandbox, production)
+
+
+@dataclass(frozen=True)
+class SettingsOverview:
+    """The Settings page: who pays in this environment, the billing details still missing, and the
+    CreatorIQ connection with its sync status and the creators that failed to sync."""
+
+    organization: Organization
+    withheld: bool
+    missing: list[str]
+    connection: CreatorIQConnection | None
+    sync: SyncStatus | None
+    failures: Listing[CreatorIQCreator]
+
+
+def settings_overview(session: Session, tenant: Tenant, after: str | None, per_page: int) -> SettingsOverview:
+    org = get_organization(session, tenant)
+    connection = connection_of(session, tenant.organization_id, tenant.environment)
+    return SettingsOverview(
+        organization=org,
+        withheld=org.withholds_premium(tenant.environment),
+        missing=missing_billing_details(org),
+        connection=connection,
+        sync=sync_status(session, tenant) if connection else None,
+        failures=list_failed_creators(session, tenant, after, per_page),
+    )

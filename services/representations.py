@@ -25,6 +25,7 @@ from db.models import (
     WebhookEndpoint,
 )
 from domain.api_keys import key_status
+from domain.bills import amount_remaining
 from outbox.records import event_payload
 
 
@@ -336,7 +337,7 @@ def bill(b: Bill) -> dict[str, Any]:
         "assignment": b.assignment_id,
         "amount_due": b.amount_due,
         "amount_paid": b.amount_paid or 0,
-        "amount_remaining": max(b.amount_due - (b.amount_paid or 0), 0),
+        "amount_remaining": amount_remaining(b.amount_due, b.amount_paid),
         "bill_date": b.bill_date,
         "due_date": b.due_date,
         "purchase_order_number": b.purchase_order_number,

@@ -1,6 +1,7 @@
 """Webhook endpoints: where a platform's events are delivered, and resending a delivery."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, Field, field_validator
@@ -12,11 +13,12 @@ from common.ids import new_webhook_secret
 from common.schemas import Strict
 from common.settings import Settings
 from db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from domain.errors import conflict, invalid
+from domain.errors import conflict, invalid, not_found
 from domain.events import EVENT_TYPES, NOT_SENT, not_sent_reason
 from integrations.outbound import check_target
 from outbox.records import add_delivery
 from services import audit
+from services.events import event_json
 from services.lookups import Page, filtered, get_endpoint, get_owned, list_page, now, scoped
 from services.tenancy import Tenant
 
@@ -225,3 +227,51 @@ def resend_delivery(
     _audit(session, tenant, actor, "webhook_delivery.resent", delivery.id, resend_of=original.id)
     session.commit()
     return delivery
+
+
+def list_endpoints(session: Session, tenant: Tenant, page: Page) -> Sequence[WebhookEndpoint]:
+    return list_page(session, scoped(WebhookEndpoint, tenant), WebhookEndpoint, page)
+
+
+def event_types(session: Session, tenant: Tenant, event_ids: set[str]) -> dict[str, str]:
+    """The type of each of these events of the tenant's, by id."""
+    query = scoped(Event, tenant).with_only_columns(Event.id, Event.type).where(Event.id.in_(event_ids))
+    return {event_id: type_ for event_id, type_ in session.execute(query).all()}
+
+
+def endpoints_delivery(
+    session: Session, tenant: Tenant, endpoint_id: str, delivery_id: str
+) -> WebhookDelivery:
+    """The delivery, if it went to this endpoint of the tenant's; otherwise a 404 refusal."""
+    endpoint = get_endpoint(session, tenant, endpoint_id)
+    delivery = get_delivery(session, tenant, delivery_id)
+    if delivery.endpoint_id != endpoint.id:
+        raise not_found("resource_not_found", "webhook delivery", delivery_id)
+    return delivery
+
+
+@dataclass(frozen=True)
+class DeliveryOverview:
+    delivery: WebhookDelivery
+    event: Event | None
+    event_json: str
+    attempts: list[WebhookAttempt]
+
+
+def delivery_overview(
+    session: Session, tenant: Tenant, endpoint_id: str, delivery_id: str
+) -> DeliveryOverview:
+    """One delivery to one endpoint, with the event it carried and every attempt."""
+    delivery = endpoints_delivery(session, tenant, endpoint_id, delivery_id)
+    event = session.scalar(scoped(Event, tenant).where(Event.id == delivery.event_id))
+    return DeliveryOverview(
+        delivery, event, event_json(event) if event else "", attempts_of(session, [delivery.id])[delivery.id]
+    )
+
+
+def resend_to_endpoint(
+    session: Session, tenant: Tenant, endpoint_id: str, delivery_id: str, actor: audit.Actor | None = None
+) -> WebhookDelivery:
+    """``resend_delivery`` for a delivery named under its endpoint (another endpoint's: not found)."""
+    delivery = endpoints_delivery(session, tenant, endpoint_id, delivery_id)
+    return resend_delivery(session, tenant, delivery.id, actor)

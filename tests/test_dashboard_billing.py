@@ -7,7 +7,7 @@ import io
 
 import pytest
 from playwright.sync_api import Browser, expect
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import AuditEntry, Bill, Organization
@@ -222,3 +222,38 @@ def test_another_organizations_bill_is_not_found(
         assert http.get(f"/bills/{bill['id']}").status_code == 404  # as the API answers
     with api(api_url, other) as http:
         assert bills_of(http, contractor)[0]["amount_paid"] == 0
+
+
+def test_a_payment_and_its_audit_entry_are_committed_together(
+    api_url: str, org: Org, session_factory: sessionmaker[Session]
+) -> None:
+    """The server (a thread of this process) commits the bill's payment and the entry recording who made it
+    in one transaction: no moment where the payment is kept and its entry not (services/audit.py)."""
+    with api(api_url, org) as http:
+        _contractor, _job, _assignment, bill = billed_assignment(http, session_factory, org)
+    finance = add_member(session_factory, org.id, Role.FINANCE)
+    path = f"/dashboard/billing/bills/{bill['id']}"
+    written: dict[int, set[str]] = {}
+    commits: list[set[str]] = []
+
+    def flushed(session: Session, _context: object) -> None:
+        for row in (*session.new, *session.dirty):
+            if isinstance(row, Bill) and row.id == bill["id"]:
+                written.setdefault(id(session), set()).add("payment")
+            elif isinstance(row, AuditEntry) and row.target == bill["id"]:
+                written.setdefault(id(session), set()).add("audit entry")
+
+    def committed(session: Session) -> None:
+        if id(session) in written:
+            commits.append(written.pop(id(session)))
+
+    event.listen(Session, "after_flush", flushed)
+    event.listen(Session, "after_commit", committed)
+    try:
+        with signed_in(api_url, finance) as client:
+            paid = post_form(client, path, f"{path}/pay", {"amount": "1.00", "reference": "check 1002"})
+    finally:
+        event.remove(Session, "after_flush", flushed)
+        event.remove(Session, "after_commit", committed)
+    assert paid.status_code == 303
+    assert commits == [{"payment", "audit entry"}]

@@ -238,3 +238,26 @@ def test_a_front_builds_no_query_and_reads_no_table(folder: str) -> None:
         or (module.split(".")[0] == "sqlalchemy" and module != "sqlalchemy.orm")
     ]
     assert reaching == []
+
+
+def test_the_dashboard_reads_and_changes_only_through_the_services() -> None:
+    """The dashboard parses a form, calls a service and renders: no model, query or persistence code of its
+    own (models may name a type under TYPE_CHECKING), and no page borrows from another page."""
+    found = {
+        str(path.relative_to(ROOT)): _runtime_imports(path)
+        for path in sorted((ROOT / "api/dashboard").rglob("*.py"))
+    }
+    reaching = [
+        f"{name} imports {module}"
+        for name, modules_ in found.items()
+        for module in sorted(modules_)
+        if module == "db" or module.startswith("db.")
+    ]
+    crossing = [
+        f"{name} imports {module}"
+        for name, modules_ in found.items()
+        if name.startswith("api/dashboard/pages/")
+        for module in sorted(modules_)
+        if module.startswith("api.dashboard.pages.")
+    ]
+    assert reaching + crossing == []

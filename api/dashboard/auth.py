@@ -5,14 +5,13 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
 from api.client_address import client_address
 from api.dashboard.security import SESSION_COOKIE, secrets_of
 from api.deps import DbSession
 from domain.roles import Capability, Role, may
 from services import members
-from services.audit import Actor, record
+from services.audit import Actor
 from services.tenancy import Tenant
 
 
@@ -52,18 +51,6 @@ class Viewer:
 
     def may(self, capability: Capability | str) -> bool:
         return may(self.role, Capability(capability))
-
-    def audit(self, session: Session, action: str, target: str = "", **detail: Any) -> None:
-        """Record a change this member made in the environment on view (committed with the change)."""
-        record(
-            session,
-            self.tenant.organization_id,
-            self.actor,
-            action,
-            target,
-            environment=self.environment,
-            **detail,
-        )
 
 
 def session_token(request: Request) -> str | None:

@@ -3,20 +3,28 @@ Any tenant-scoped list the services page with services.lookups.list_page fits.""
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, Protocol, TypeVar
+from typing import Annotated, Generic, Protocol, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Query
 
-from db.models import TenantResource
 from domain.limits import MAX_INT32
-from services.lookups import Page
+from services.lookups import Page, page_after
+
+__all__ = ["NumberCursor", "Window", "page_after", "window"]
 
 PER_PAGE = 50
 # A number cursor in a link (?before=, ?emails_before=): a row number as its column holds it (32-bit),
 # else a 400 page; past it the database cannot compare it (SQLite past 64 bits, PostgreSQL past 32).
 NumberCursor = Annotated[int | None, Query(ge=0, le=MAX_INT32)]
-R = TypeVar("R", bound=TenantResource)
+
+
+class Listed(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+R = TypeVar("R", bound=Listed)
 
 
 @dataclass(frozen=True)
@@ -57,18 +65,3 @@ def window(
         _link(path, filters, starting_after=rows[-1].id) if older else None,
         _link(path, filters, ending_before=rows[0].id) if newer else None,
     )
-
-
-class Identified(Protocol):
-    id: Any
-
-
-Row = TypeVar("Row", bound=Identified)
-
-
-def page_after(fetch: Callable[[int], Sequence[Row]], per_page: int) -> tuple[list[Row], Any]:
-    """Up to ``per_page`` rows from ``fetch(limit)``, asking for one more to know whether an older page
-    exists: (rows, the id of the last row shown for the "Older" link, or None). A full last page gets no
-    link to an empty one."""
-    rows = list(fetch(per_page + 1))
-    return rows[:per_page], rows[per_page - 1].id if len(rows) > per_page else None

@@ -1,16 +1,18 @@
 """Rendering dashboard pages: one layout, the nonce and CSRF token of this response, the viewer, the nav."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
-from api.errors import describe_validation_errors
-from domain.errors import invalid
+from api.errors import STATUS_OF, describe_validation_errors
+from domain.errors import DomainError, Refusal, invalid
 from domain.roles import Capability
 from notifications.render import date, datetime_utc, money
 
@@ -87,3 +89,22 @@ def form_model(model: type[M], **fields: Any) -> M:
         return model.model_validate(fields)
     except ValidationError as error:
         raise invalid(describe_validation_errors(list(error.errors()))) from None
+
+
+def refused(
+    session: Session,
+    error: DomainError,
+    show: Callable[..., Response],
+    *,
+    not_found_page: bool = False,
+    status: int | None = None,
+    **context: Any,
+) -> Response:
+    """A change a service refused, answered on the page it was asked from: whatever the service began is
+    rolled back, and ``show(status=…, error=…, **context)`` renders the page again with the refusal's message
+    and the API's status for it (or ``status``). With ``not_found_page``, an object that is not the viewer's
+    gets the not-found page instead, as the API answers 404."""
+    if not_found_page and error.kind == Refusal.NOT_FOUND:
+        raise error
+    session.rollback()
+    return show(status=status or STATUS_OF[error.kind], error=error.message, **context)

@@ -1,5 +1,6 @@
 """Signing in and out, invitations, password resets and the sandbox/production switch."""
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
@@ -7,10 +8,9 @@ from fastapi.responses import HTMLResponse
 
 from api.client_address import client_address
 from api.dashboard.auth import CurrentViewer, session_token
-from api.dashboard.rendering import form_model, page, redirect
+from api.dashboard.rendering import form_model, page, redirect, refused
 from api.dashboard.security import SESSION_COOKIE, secrets_of
 from api.deps import AppSettings, DbSession
-from db.models import Organization
 from domain.errors import DomainError
 from services import members
 
@@ -74,22 +74,26 @@ def switch_environment(
 
 
 def _link_page(
-    request: Request, session: DbSession, token: str, purpose: str, error: str | None = None
+    request: Request,
+    session: DbSession,
+    token: str,
+    purpose: str,
+    error: str | None = None,
+    status: int = 400,
 ) -> Response:
     """The form that sets a password from an emailed link, or why the link does not work."""
     try:
         member = members.token_member(session, token, purpose)
-    except DomainError as refused:
-        return page(request, "message.html", 400, heading="This link does not work", text=refused.message)
-    org = session.get(Organization, member.organization_id)
+    except DomainError as why:
+        return page(request, "message.html", 400, heading="This link does not work", text=why.message)
     return page(
         request,
         "set_password.html",
-        400 if error else 200,
+        status if error else 200,
         error=error,
         purpose=purpose,
         email=member.email,
-        organization_name=org.name if org else "",
+        organization_name=members.link_organization_name(session, member),
         action=request.url.path,
     )
 
@@ -100,8 +104,7 @@ def _set_from_link(request: Request, session: DbSession, token: str, purpose: st
             session, token, purpose, form_model(members.Password, password=password)
         )
     except DomainError as error:
-        session.rollback()
-        return _link_page(request, session, token, purpose, error.message)
+        return refused(session, error, partial(_link_page, request, session, token, purpose), status=400)
     return redirect("/dashboard/sign-in", "password_set")
 
 

@@ -3,17 +3,17 @@ they were last used; create one (shown once), rename, roll (the new one shown on
 while longer) and revoke. Every change goes through services.api_keys, as the API's /api_keys does, and is
 audited there."""
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api.dashboard.auth import Admin, Viewer
-from api.dashboard.rendering import form_model, page, redirect
+from api.dashboard.rendering import form_model, page, redirect, refused
 from api.deps import DbSession
-from api.errors import STATUS_OF
 from common.schemas import Strict
-from domain.errors import DomainError, Refusal
+from domain.errors import DomainError
 from services import api_keys
 
 router = APIRouter()
@@ -44,10 +44,8 @@ def _page(
 def _refused(
     request: Request, session: DbSession, viewer: Viewer, error: DomainError, **context: Any
 ) -> Response:
-    if error.kind == Refusal.NOT_FOUND:
-        raise error  # another organization's or environment's key: the not-found page, as the API answers
-    session.rollback()
-    return _page(request, session, viewer, STATUS_OF[error.kind], error=error.message, **context)
+    # another organization's or environment's key: the not-found page, as the API answers
+    return refused(session, error, partial(_page, request, session, viewer), not_found_page=True, **context)
 
 
 @router.get("/api-keys", response_class=HTMLResponse)

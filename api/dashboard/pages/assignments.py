@@ -2,37 +2,30 @@
 its workflow in the Temporal UI; create, cancel, extend and report final pay (an invoice). Each action calls
 the service POST /assignments, /assignments/cancel, /assignments/extend and POST /invoices call."""
 
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.dashboard.amounts import cents
 from api.dashboard.auth import CurrentViewer, Operator, Viewer
-from api.dashboard.paging import page_after
-from api.dashboard.rendering import form_model, page, redirect
+from api.dashboard.rendering import form_model, page, redirect, refused
 from api.deps import AppSettings, DbSession, Workflows
-from api.errors import STATUS_OF
 from common.settings import Settings
 from contracts.assignment import assignment_workflow_id
-from db.models import Assignment, Contractor, Invoice, Job
 from domain.coverage import CoverageType
-from domain.errors import DomainError, invalid
+from domain.errors import DomainError
 from domain.statuses import AssignmentStatus
 from services import assignments, invoices
-from services.assignment_money import money_moved
-from services.assignments import AssignmentIn, CancelIn, ExtendIn, current_assignment
-from services.invoices import InvoiceIn
-from services.lookups import Page, filtered, get_assignment, list_page, now, scoped
-from services.tenancy import Tenant
+from services.assignment_overview import assignment_overview, list_assignments
+from services.assignments import CANCEL_REASONS, AssignmentIn
 from services.workflow_calls import WorkflowCalls
 
 router = APIRouter()
 PER_PAGE = 50
-CANCEL_REASONS = ["client_request", "contractor_request", "other"]
 
 
 def temporal_link(settings: Settings, assignment_id: str) -> str | None:
@@ -44,56 +37,29 @@ def temporal_link(settings: Settings, assignment_id: str) -> str | None:
     return f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{namespace}/workflows?query={query}"
 
 
-def _choices(session: Session, tenant: Tenant) -> dict[str, Any]:
-    """The newest contractors and jobs, offered as suggestions in the form (any id may be typed)."""
-    contractors = session.scalars(scoped(Contractor, tenant).order_by(Contractor.seq.desc()).limit(50))
-    jobs = session.scalars(scoped(Job, tenant).order_by(Job.seq.desc()).limit(50))
-    return {"contractors": list(contractors), "jobs": list(jobs), "coverage_types": list(CoverageType)}
-
-
-def _names(session: Session, rows: list[Assignment]) -> dict[str, str]:
-    contractor_ids = {r.contractor_id for r in rows}
-    job_ids = {r.job_id for r in rows}
-    names = {
-        c.id: f"{c.first_name} {c.last_name}"
-        for c in session.scalars(select(Contractor).where(Contractor.id.in_(contractor_ids)))
-    }
-    names |= {j.id: j.name for j in session.scalars(select(Job).where(Job.id.in_(job_ids)))}
-    return names
-
-
 def _list(
     request: Request,
     session: Session,
     viewer: Viewer,
     filters: dict[str, str],
     after: str | None,
-    status_code: int = 200,
+    status: int = 200,
     **context: Any,
 ) -> Response:
-    query = filtered(
-        scoped(Assignment, viewer.tenant),
-        {
-            Assignment.status: filters.get("status") or None,
-            Assignment.contractor_id: filters.get("contractor") or None,
-            Assignment.job_id: filters.get("job") or None,
-        },
-    )
-    rows, older = page_after(
-        lambda limit: list_page(session, query, Assignment, Page(limit=limit, starting_after=after or None)),
-        PER_PAGE,
-    )
+    shown = list_assignments(session, viewer.tenant, filters, after, PER_PAGE)
     return page(
         request,
         "assignments.html",
-        status_code,
-        assignments=rows,
-        names=_names(session, rows),
+        status,
+        assignments=shown.listing.rows,
+        names=shown.names,
         filters=filters,
         statuses=list(AssignmentStatus),
-        older=older,
+        older=shown.listing.older,
         form=context.pop("form", {"bind": True, "coverage_type": [CoverageType.WORKERS_COMP.value]}),
-        **_choices(session, viewer.tenant),
+        contractors=shown.contractors,
+        jobs=shown.jobs,
+        coverage_types=list(CoverageType),
         **context,
     )
 
@@ -135,22 +101,10 @@ def create(
     }
     try:
         body = form_model(AssignmentIn, **fields)
-        row = assignments.create_assignment(session, viewer.tenant, body, settings)
+        row = assignments.create_assignment(session, viewer.tenant, body, settings, viewer.actor)
     except DomainError as error:
-        session.rollback()
         form = {**fields, "coverage_type": coverage_type or [], "bind": bind == "true"}
-        return _list(
-            request, session, viewer, {}, None, STATUS_OF[error.kind], error=error.message, form=form
-        )
-    viewer.audit(
-        session,
-        "assignment.created",
-        row.id,
-        contractor=row.contractor_id,
-        job=row.job_id,
-        eligible=row.eligible_result,
-    )
-    session.commit()
+        return refused(session, error, partial(_list, request, session, viewer, {}, None), form=form)
     return redirect(f"/dashboard/assignments/{row.id}", "created")
 
 
@@ -161,32 +115,23 @@ def _detail(
     workflows: WorkflowCalls,
     viewer: Viewer,
     assignment_id: str,
-    status_code: int = 200,
+    status: int = 200,
     **context: Any,
 ) -> Response:
-    tenant = viewer.tenant
-    row = get_assignment(session, tenant, assignment_id)
-    snapshot = assignments.assignment_snapshot(row, workflows)
-    invoice_rows = list(
-        session.scalars(scoped(Invoice, tenant).where(Invoice.assignment_id == row.id).order_by(Invoice.seq))
-    )
-    current = current_assignment(session, tenant, None, row.job_id)
-    acts_on_job = current is not None and current.id == row.id
+    shown = assignment_overview(session, viewer.tenant, assignment_id, workflows)
     return page(
         request,
         "assignment.html",
-        status_code,
-        a=snapshot,
-        row=row,
-        names=_names(session, [row]),
-        invoices=invoice_rows,
-        moved=money_moved(session, tenant, row),
-        temporal_url=temporal_link(settings, row.id),
-        may_cancel=acts_on_job and not row.cancelled and row.effective_date > now(),
-        may_extend=acts_on_job
-        and row.status not in (AssignmentStatus.CANCELLED, AssignmentStatus.EXPIRED)
-        and not row.cancelled,
-        may_invoice=acts_on_job and not row.cancelled,
+        status,
+        a=shown.snapshot,
+        row=shown.row,
+        names=shown.names,
+        invoices=shown.invoices,
+        moved=shown.moved,
+        temporal_url=temporal_link(settings, shown.row.id),
+        may_cancel=shown.may_cancel,
+        may_extend=shown.may_extend,
+        may_invoice=shown.may_invoice,
         cancel_reasons=CANCEL_REASONS,
         **context,
     )
@@ -204,18 +149,7 @@ def assignment_page(
     return _detail(request, session, settings, workflows, viewer, assignment_id)
 
 
-def _the_jobs_current(session: Session, tenant: Tenant, assignment_id: str) -> Assignment:
-    """The services cancel, extend and invoice a job's current assignment (the API names it by its job): the
-    dashboard names an assignment, so it refuses when another assignment is now its job's current one. When
-    the job has none left, the service refuses as the API does."""
-    row = get_assignment(session, tenant, assignment_id)
-    current = current_assignment(session, tenant, None, row.job_id)
-    if current is not None and current.id != row.id:
-        raise invalid(f"Assignment {row.id} was replaced: {current.id} is its job's current assignment")
-    return row
-
-
-def _refused(
+def _again(
     request: Request,
     session: Session,
     settings: Settings,
@@ -225,13 +159,10 @@ def _refused(
     error: DomainError,
     **form: Any,
 ) -> Response:
-    status = STATUS_OF[error.kind]
-    if status == 404:  # another organization's assignment: the not-found page, as the API answers 404
-        raise error  # (the session is rolled back as it closes; the page still reads the member)
-    session.rollback()
-    return _detail(
-        request, session, settings, workflows, viewer, assignment_id, status, error=error.message, **form
-    )
+    """The assignment's page with the refusal; another organization's assignment: the not-found page, as the
+    API answers 404."""
+    show = partial(_detail, request, session, settings, workflows, viewer, assignment_id)
+    return refused(session, error, show, not_found_page=True, **form)
 
 
 @router.post("/assignments/{assignment_id}/cancel")
@@ -245,13 +176,9 @@ def cancel(
     reason: Annotated[str, Form(max_length=40)] = "client_request",
 ) -> Response:
     try:
-        row = _the_jobs_current(session, viewer.tenant, assignment_id)
-        body = form_model(CancelIn, job_id=row.job_id, reason=reason)
-        assignments.cancel_assignment(session, viewer.tenant, body, workflows)
+        assignments.cancel_named(session, viewer.tenant, assignment_id, reason, workflows, viewer.actor)
     except DomainError as error:
-        return _refused(request, session, settings, workflows, viewer, assignment_id, error)
-    viewer.audit(session, "assignment.cancelled", assignment_id, reason=reason)
-    session.commit()
+        return _again(request, session, settings, workflows, viewer, assignment_id, error)
     return redirect(f"/dashboard/assignments/{assignment_id}", "cancelled")
 
 
@@ -266,25 +193,14 @@ def extend(
     end_date: Annotated[str, Form(max_length=40)] = "",
     send_email: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    fields = {"end_date": end_date, "send_email": send_email == "true"}
     try:
-        row = _the_jobs_current(session, viewer.tenant, assignment_id)
-        body = form_model(ExtendIn, job_id=row.job_id, end_date=end_date, send_email=send_email == "true")
-        extended = assignments.extend_assignment(session, viewer.tenant, body, workflows, settings)
-    except DomainError as error:
-        return _refused(
-            request,
-            session,
-            settings,
-            workflows,
-            viewer,
-            assignment_id,
-            error,
-            extend_form={"end_date": end_date},
+        assignments.extend_named(
+            session, viewer.tenant, assignment_id, fields, workflows, settings, viewer.actor
         )
-    viewer.audit(
-        session, "assignment.extended", assignment_id, end_date=extended.end_date, send_email=body.send_email
-    )
-    session.commit()
+    except DomainError as error:
+        form = {"extend_form": {"end_date": end_date}}
+        return _again(request, session, settings, workflows, viewer, assignment_id, error, **form)
     return redirect(f"/dashboard/assignments/{assignment_id}", "extended")
 
 
@@ -310,28 +226,9 @@ def report_final_pay(
         "purchase_order_number": purchase_order_number,
     }
     try:
-        row = _the_jobs_current(session, viewer.tenant, assignment_id)
-        body = form_model(
-            InvoiceIn,
-            contractor=row.contractor_id,
-            job=row.job_id,
-            gross_pay=cents(gross_pay, "gross_pay"),
-            paycycle_startdate=paycycle_startdate,
-            paycycle_enddate=paycycle_enddate,
-            purchase_order_number=purchase_order_number or None,
-        )
-        invoice = invoices.create_invoice(session, viewer.tenant, body, workflows)
+        fields = {**form, "gross_pay": cents(gross_pay, "gross_pay")}
+        fields["purchase_order_number"] = purchase_order_number or None
+        invoices.report_final_pay(session, viewer.tenant, assignment_id, fields, workflows, viewer.actor)
     except DomainError as error:
-        return _refused(
-            request, session, settings, workflows, viewer, assignment_id, error, invoice_form=form
-        )
-    viewer.audit(
-        session,
-        "invoice.created",
-        invoice.id,
-        assignment=assignment_id,
-        gross_pay=invoice.gross_pay,
-        premium_due=invoice.premium_due,
-    )
-    session.commit()
+        return _again(request, session, settings, workflows, viewer, assignment_id, error, invoice_form=form)
     return redirect(f"/dashboard/assignments/{assignment_id}", "final_pay_reported")

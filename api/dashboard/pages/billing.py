@@ -1,127 +1,54 @@
 """Billing: the organization's premium bills by status with totals, each bill (its PDF, PO number and
 contact, recording a payment as POST /bills/{id}/pay does), a CSV export, and the organization's billing
-details and contact (PUT /organization). Everyone reads; finance and admins change."""
+details and contact (PUT /organization). Everyone reads; finance and admins change, each change audited by
+the service that makes it."""
 
-import csv
-import io
-from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.dashboard.amounts import cents
 from api.dashboard.auth import CurrentViewer, Finance, Viewer
-from api.dashboard.pages.org_settings import settings_page_response
-from api.dashboard.paging import page_after
-from api.dashboard.rendering import form_model, page, redirect
+from api.dashboard.rendering import form_model, page, redirect, refused
+from api.dashboard.settings_view import settings_page
 from api.deps import DbSession
-from api.errors import STATUS_OF
-from db.models import Bill, Contractor, Organization
 from domain.errors import DomainError
 from domain.statuses import BillStatus
-from services import audit, billing
+from services import billing
 from services.billing import BillPayment
-from services.lookups import Page, filtered, list_page, scoped
 from services.organization import OrganizationSettings, update_settings
 
 router = APIRouter()
 PER_PAGE = 50
-EXPORT_LIMIT = 10_000
-STATUSES = [BillStatus.OPEN, BillStatus.OVERDUE, BillStatus.PAID, BillStatus.VOID]
-CSV_COLUMNS = [
-    "id",
-    "status",
-    "bill_date",
-    "due_date",
-    "amount_due",
-    "amount_paid",
-    "amount_remaining",
-    "contractor",
-    "job",
-    "assignment",
-    "purchase_order_number",
-    "po_contact_name",
-    "po_contact_email",
-    "payment_reference",
-    "paid_at",
-    "pdf_url",
-]
 # Back to where the billing details form was sent from (the Billing page or Settings), nowhere else.
 DETAILS_PAGES = {"billing": "/dashboard/billing", "settings": "/dashboard/settings"}
-
-
-def totals(session: Session, viewer: Viewer) -> dict[str, dict[str, int]]:
-    """Per status: how many bills, what they were for and what is still due (one grouped, indexed query)."""
-    tenant = viewer.tenant
-    rows = session.execute(
-        select(Bill.status, func.count(), func.sum(Bill.amount_due), func.sum(Bill.amount_paid))
-        .where(
-            Bill.organization_id == tenant.organization_id,
-            Bill.environment == tenant.environment,
-            Bill.deleted_at.is_(None),
-        )
-        .group_by(Bill.status)
-    )
-    found = {
-        # PostgreSQL sums 64-bit columns as NUMERIC (a Decimal): amounts are integer cents
-        status: {
-            "count": count,
-            "amount_due": int(due or 0),
-            "remaining": max(int(due or 0) - int(paid or 0), 0),
-        }
-        for status, count, due, paid in rows
-    }
-    return {s.value: found.get(s.value, {"count": 0, "amount_due": 0, "remaining": 0}) for s in STATUSES}
-
-
-def _query(viewer: Viewer, status: str, contractor: str) -> Any:
-    return filtered(
-        scoped(Bill, viewer.tenant), {Bill.status: status or None, Bill.contractor_id: contractor or None}
-    )
-
-
-def _contractor_names(session: Session, bills: list[Bill]) -> dict[str, str]:
-    ids = {b.contractor_id for b in bills}
-    rows = list(session.scalars(select(Contractor).where(Contractor.id.in_(ids)))) if ids else []
-    return {c.id: f"{c.first_name} {c.last_name}" for c in rows}
-
-
-def _organization(session: Session, viewer: Viewer) -> Organization:
-    org = session.get(Organization, viewer.tenant.organization_id)
-    assert org is not None
-    return org
 
 
 def _billing(
     request: Request,
     session: Session,
     viewer: Viewer,
-    status: str = "",
+    status_filter: str = "",
     contractor: str = "",
     after: str = "",
-    status_code: int = 200,
+    status: int = 200,
     **context: Any,
 ) -> Response:
-    bills, older = page_after(
-        lambda limit: list_page(
-            session, _query(viewer, status, contractor), Bill, Page(limit=limit, starting_after=after or None)
-        ),
-        PER_PAGE,
-    )
+    shown = billing.list_bills(session, viewer.tenant, status_filter, contractor, after or None, PER_PAGE)
     return page(
         request,
         "billing.html",
-        status_code,
-        bills=bills,
-        names=_contractor_names(session, bills),
-        totals=totals(session, viewer),
-        statuses=STATUSES,
-        filters={"status": status, "contractor": contractor},
-        older=older,
-        org=_organization(session, viewer),
+        status,
+        bills=shown.listing.rows,
+        names=shown.names,
+        totals=shown.totals,
+        statuses=billing.SHOWN_STATUSES,
+        filters={"status": status_filter, "contractor": contractor},
+        older=shown.listing.older,
+        org=shown.organization,
         details_from="billing",
         **context,
     )
@@ -139,75 +66,24 @@ def billing_page(
     return _billing(request, session, viewer, status.strip(), contractor.strip(), after.strip())
 
 
-def _cell(value: object) -> object:
-    """A text cell a spreadsheet would run as a formula (=, +, -, @) is kept as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _dollars(amount: int | None) -> str:
-    amount = amount or 0
-    return f"{'-' if amount < 0 else ''}{abs(amount) // 100}.{abs(amount) % 100:02d}"
-
-
 @router.get("/billing/bills.csv")
 def export(session: DbSession, viewer: CurrentViewer, status: str = "", contractor: str = "") -> Response:
-    """The bills the page shows (the same filters, every page of them up to EXPORT_LIMIT), newest first;
-    amounts in dollars, dates as YYYY-MM-DD (UTC)."""
-
-    def day(ts: int | None) -> str:
-        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d") if ts else ""
-
-    bills = session.scalars(
-        _query(viewer, status.strip(), contractor.strip()).order_by(Bill.seq.desc()).limit(EXPORT_LIMIT)
-    )
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for b in bills:
-        paid = b.amount_paid or 0
-        row = [
-            b.id,
-            b.status,
-            day(b.bill_date),
-            day(b.due_date),
-            _dollars(b.amount_due),
-            _dollars(paid),
-            _dollars(max(b.amount_due - paid, 0)),
-            b.contractor_id,
-            b.job_id,
-            b.assignment_id,
-            b.purchase_order_number,
-            b.po_contact_name,
-            b.po_contact_email,
-            b.payment_reference,
-            day(b.paid_at),
-            b.pdf_url,
-        ]
-        writer.writerow([_cell(v) if v is not None else "" for v in row])
-    name = (
-        f"bills-{viewer.environment}{'-' + status.strip() if status.strip() in set(BillStatus) else ''}.csv"
-    )
+    """The bills the page shows (the same filters, every page of them), as services.billing exports them."""
+    status, contractor = status.strip(), contractor.strip()
+    name = f"bills-{viewer.environment}{'-' + status if status in set(BillStatus) else ''}.csv"
     return Response(
-        out.getvalue(),
+        billing.export_bills(session, viewer.tenant, status, contractor),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
 def _bill_page(
-    request: Request, session: Session, viewer: Viewer, bill_id: str, status_code: int = 200, **context: Any
+    request: Request, session: Session, viewer: Viewer, bill_id: str, status: int = 200, **context: Any
 ) -> Response:
-    bill = billing.get_bill(session, viewer.tenant, bill_id)
+    shown = billing.bill_overview(session, viewer.tenant, bill_id)
     return page(
-        request,
-        "bill.html",
-        status_code,
-        bill=bill,
-        names=_contractor_names(session, [bill]),
-        remaining=max(bill.amount_due - (bill.amount_paid or 0), 0),
-        **context,
+        request, "bill.html", status, bill=shown.bill, names=shown.names, remaining=shown.remaining, **context
     )
 
 
@@ -227,24 +103,13 @@ def record_payment(
 ) -> Response:
     try:
         body = form_model(BillPayment, amount=cents(amount, "amount"), reference=reference)
-        bill = billing.pay_bill(session, viewer.tenant, bill_id, body)
+        bill = billing.pay_bill(session, viewer.tenant, bill_id, body, viewer.actor)
     except DomainError as error:
-        if STATUS_OF[error.kind] == 404:
-            raise  # another organization's bill: the not-found page, as the API answers 404
-        session.rollback()
-        form = {"amount": amount, "reference": reference}
-        return _bill_page(
-            request, session, viewer, bill_id, STATUS_OF[error.kind], error=error.message, form=form
+        # another organization's bill: the not-found page, as the API answers 404
+        show = partial(_bill_page, request, session, viewer, bill_id)
+        return refused(
+            session, error, show, not_found_page=True, form={"amount": amount, "reference": reference}
         )
-    viewer.audit(
-        session,
-        "bill.payment_recorded",
-        bill.id,
-        amount=body.amount,
-        reference=body.reference,
-        status=bill.status,
-    )
-    session.commit()
     return redirect(f"/dashboard/billing/bills/{bill.id}", "recorded")
 
 
@@ -273,9 +138,8 @@ def save_details(
     target = DETAILS_PAGES.get(back_to, DETAILS_PAGES["billing"])
     try:
         body = form_model(OrganizationSettings, **fields)
-        update_settings(session, viewer.tenant, body, from_dashboard=True)
+        update_settings(session, viewer.tenant, body, actor=viewer.actor)
     except DomainError as error:
-        session.rollback()
         form = {"billing_contact_name": billing_contact_name, "billing_contact_email": billing_contact_email}
         form |= {
             "line1": line1,
@@ -284,25 +148,6 @@ def save_details(
             "region": region,
             "postalcode": postalcode,
         }
-        if back_to == "settings":
-            return settings_page_response(
-                request, session, viewer, STATUS_OF[error.kind], error=error.message, details_form=form
-            )
-        return _billing(
-            request,
-            session,
-            viewer,
-            status_code=STATUS_OF[error.kind],
-            error=error.message,
-            details_form=form,
-        )
-    audit.record(
-        session,
-        viewer.tenant.organization_id,
-        viewer.actor,
-        "organization.billing_details_changed",
-        viewer.tenant.organization_id,
-        billing_contact_email=body.billing_contact_email,
-    )
-    session.commit()
+        show = partial(settings_page if back_to == "settings" else _billing, request, session, viewer)
+        return refused(session, error, show, details_form=form)
     return redirect(target, "saved")

@@ -5,6 +5,7 @@ row and why, then an import that runs as a workflow, with its progress on the pa
 
 Reads are open to every member; acting (upload, import, resend, expire) needs the operate capability."""
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, Response, UploadFile
@@ -13,18 +14,23 @@ from sqlalchemy.orm import Session
 
 from api.dashboard.auth import CurrentViewer, Operator, Viewer
 from api.dashboard.paging import NumberCursor, window
-from api.dashboard.rendering import page, redirect
+from api.dashboard.rendering import page, redirect, refused
 from api.deps import AppSettings, DbSession, Workflows
-from api.errors import STATUS_OF
 from common.settings import Settings
 from contracts.contractor_import import ImportProgress
 from documents.issuing import document_store
 from domain.application import ENDED
-from domain.errors import DomainError, not_found
+from domain.errors import DomainError
 from services import applications, contractor_import
 from services import representations as render
-from services.contractor_records import SHOWN, CoverageStatus, record_of, search, statuses
-from services.lookups import get_application, get_contractor
+from services.contractor_records import (
+    SHOWN,
+    CoverageStatus,
+    contractors_application,
+    record_of,
+    search,
+    statuses,
+)
 
 router = APIRouter()
 PREVIEW_SHOWN = 500  # rows listed per kind on the preview (the counts are always whole)
@@ -104,8 +110,7 @@ def upload(
             session, document_store(settings), viewer.tenant, file.filename or "", data, viewer.actor
         )
     except DomainError as error:
-        session.rollback()
-        return _upload_page(request, 400, error=error.message)
+        return refused(session, error, partial(_upload_page, request), status=400)
     return redirect(f"/dashboard/contractors/uploads/{document.id}")
 
 
@@ -209,19 +214,10 @@ def _refused(
     contractor_id: str,
     error: DomainError,
 ) -> Response:
-    if STATUS_OF[error.kind] == 404:
-        raise error  # the not-found page, as for any object we do not show (nothing was changed yet)
-    session.rollback()
-    return _record(
-        request, session, settings, viewer, contractor_id, STATUS_OF[error.kind], error=error.message
-    )
-
-
-def _own_application(session: Session, viewer: Viewer, contractor_id: str, session_id: str) -> None:
-    """The application must be this contractor's (and, like the contractor, the tenant's)."""
-    contractor = get_contractor(session, viewer.tenant, contractor_id)
-    if get_application(session, viewer.tenant, session_id).contractor_id != contractor.id:
-        raise not_found("invalid_session_id", "session", session_id)
+    """The contractor's record with the refusal; what we do not show: the not-found page (nothing was
+    changed yet)."""
+    show = partial(_record, request, session, settings, viewer, contractor_id)
+    return refused(session, error, show, not_found_page=True)
 
 
 @router.post("/contractors/{contractor_id}/applications/{session_id}/resend")
@@ -234,7 +230,7 @@ def resend_link(
     session_id: str,
 ) -> Response:
     try:
-        _own_application(session, viewer, contractor_id, session_id)
+        contractors_application(session, viewer.tenant, contractor_id, session_id)
         applications.resend_link(session, viewer.tenant, session_id, settings, viewer.actor)
     except DomainError as error:
         return _refused(request, session, settings, viewer, contractor_id, error)
@@ -252,7 +248,7 @@ def expire(
     session_id: str,
 ) -> Response:
     try:
-        _own_application(session, viewer, contractor_id, session_id)
+        contractors_application(session, viewer.tenant, contractor_id, session_id)
         applications.expire_application(session, viewer.tenant, session_id, workflows, viewer.actor)
     except DomainError as error:
         return _refused(request, session, settings, viewer, contractor_id, error)

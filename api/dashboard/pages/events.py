@@ -7,15 +7,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api.dashboard.auth import CurrentViewer
-from api.dashboard.pages.webhooks import event_json
 from api.dashboard.paging import window
 from api.dashboard.rendering import page
 from api.deps import DbSession
-from db.models import WebhookDelivery
 from domain.errors import DomainError, invalid
 from domain.events import EVENT_TYPES
 from services import events as event_log
-from services.lookups import scoped
 
 router = APIRouter()
 BASE = "/dashboard/events"
@@ -69,11 +66,5 @@ def events(
 
 @router.get("/events/{event_id}", response_class=HTMLResponse)
 def event_page(request: Request, session: DbSession, viewer: CurrentViewer, event_id: str) -> Response:
-    event = event_log.get_event(session, viewer.tenant, event_id)
-    deliveries = session.scalars(
-        scoped(WebhookDelivery, viewer.tenant)
-        .where(WebhookDelivery.event_id == event.id)
-        .order_by(WebhookDelivery.seq.desc())
-        .limit(50)
-    )
-    return page(request, "event.html", event=event, event_json=event_json(event), deliveries=list(deliveries))
+    shown = event_log.event_overview(session, viewer.tenant, event_id)
+    return page(request, "event.html", event=shown.event, event_json=shown.json, deliveries=shown.deliveries)

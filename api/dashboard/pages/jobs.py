@@ -3,56 +3,43 @@
 (services.catalog), and any other is refused with the API's message. Everyone reads; operators and admins
 change, each change audited."""
 
-from typing import Annotated, Any
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.dashboard.amounts import cents, dollars
 from api.dashboard.auth import CurrentViewer, Operator, Viewer
-from api.dashboard.paging import page_after
-from api.dashboard.rendering import form_model, page, redirect
+from api.dashboard.rendering import form_model, page, redirect, refused
 from api.deps import DbSession, Workflows
-from api.errors import STATUS_OF
-from db.models import Entity, Job, JobCategory
 from domain.coverage import CoverageType
 from domain.errors import DomainError
 from domain.geography import US_STATES
 from services import entities, jobs
-from services.catalog import approved_categories
 from services.entities import EntityIn, EntityUpdate
+from services.job_overview import JobChoices, entity_overview, job_overview, jobs_overview
 from services.jobs import JobIn, JobUpdate, WageType
-from services.lookups import Page, get_entity, get_job, list_page, scoped
-from services.tenancy import Tenant
+from services.lookups import get_entity, get_job
+
+if TYPE_CHECKING:
+    from db.models import Entity, Job
 
 router = APIRouter()
 PER_PAGE = 50
-CHOICES = 200  # entities offered in a job's form (the newest)
 Text = Annotated[str, Form(max_length=5000)]
 WITHHOLD = {"": None, "yes": True, "no": False}
 
 
-def _choices(session: Session, tenant: Tenant) -> dict[str, Any]:
-    newest = scoped(Entity, tenant).order_by(Entity.seq.desc()).limit(CHOICES)
+def _choices(choices: JobChoices) -> dict[str, Any]:
     return {
-        "entity_choices": list(session.scalars(newest)),
-        "categories": list(approved_categories(session, tenant)),
+        "entity_choices": choices.entities,
+        "categories": choices.categories,
         "wage_types": list(WageType),
         "states": US_STATES,
         "coverage_types": list(CoverageType),
     }
-
-
-def _names(session: Session, rows: list[Job]) -> dict[str, str]:
-    """The entity and category names of these jobs, by id."""
-    entity_ids, category_ids = {j.entity_id for j in rows}, {j.category_id for j in rows}
-    names = {e.id: e.name for e in session.scalars(select(Entity).where(Entity.id.in_(entity_ids)))}
-    names |= {
-        c.id: c.name for c in session.scalars(select(JobCategory).where(JobCategory.id.in_(category_ids)))
-    }
-    return names
 
 
 def _list(
@@ -64,27 +51,17 @@ def _list(
     status: int = 200,
     **context: Any,
 ) -> Response:
-    tenant = viewer.tenant
-    job_rows, older_jobs = page_after(
-        lambda limit: list_page(session, scoped(Job, tenant), Job, Page(limit=limit, starting_after=after)),
-        PER_PAGE,
-    )
-    entity_rows, older_entities = page_after(
-        lambda limit: list_page(
-            session, scoped(Entity, tenant), Entity, Page(limit=limit, starting_after=entities_after)
-        ),
-        PER_PAGE,
-    )
+    shown = jobs_overview(session, viewer.tenant, after, entities_after, PER_PAGE)
     return page(
         request,
         "jobs.html",
         status,
-        jobs=job_rows,
-        entities=entity_rows,
-        names=_names(session, job_rows),
-        older_jobs=older_jobs,
-        older_entities=older_entities,
-        **_choices(session, tenant),
+        jobs=shown.jobs.rows,
+        entities=shown.entities.rows,
+        names=shown.names,
+        older_jobs=shown.jobs.older,
+        older_entities=shown.entities.older,
+        **_choices(shown.choices),
         **context,
     )
 
@@ -235,10 +212,7 @@ def create_job(request: Request, session: DbSession, viewer: Operator, form: Job
         body = form_model(JobIn, **_given(_job_fields(**form)))
         job = jobs.create_job(session, viewer.tenant, body, viewer.actor)
     except DomainError as error:
-        session.rollback()
-        return _list(
-            request, session, viewer, status=STATUS_OF[error.kind], error=error.message, job_form=form
-        )
+        return refused(session, error, partial(_list, request, session, viewer), job_form=form)
     return redirect(f"/dashboard/jobs/{job.id}", "created")
 
 
@@ -248,10 +222,7 @@ def create_entity(request: Request, session: DbSession, viewer: Operator, form: 
         body = form_model(EntityIn, **_given(_entity_fields(**form)))
         created = entities.create_entity(session, viewer.tenant, body, viewer.actor)
     except DomainError as error:
-        session.rollback()
-        return _list(
-            request, session, viewer, status=STATUS_OF[error.kind], error=error.message, entity_form=form
-        )
+        return refused(session, error, partial(_list, request, session, viewer), entity_form=form)
     return redirect(f"/dashboard/jobs/entities/{created.id}", "created")
 
 
@@ -286,7 +257,7 @@ def _entity_fields(
 # One entity ----------------------------------------------------------------------------------------------
 
 
-def _entity_form_of(e: Entity) -> dict[str, Any]:
+def _entity_form_of(e: "Entity") -> dict[str, Any]:
     address, limits = e.address or {}, e.coverage_limit or {}
     return {
         "name": e.name,
@@ -302,22 +273,14 @@ def _entity_form_of(e: Entity) -> dict[str, Any]:
 def _entity_page(
     request: Request, session: Session, viewer: Viewer, entity_id: str, status: int = 200, **context: Any
 ) -> Response:
-    found = get_entity(session, viewer.tenant, entity_id)
-    job_rows = list(
-        session.scalars(
-            scoped(Job, viewer.tenant)
-            .where(Job.entity_id == found.id)
-            .order_by(Job.seq.desc())
-            .limit(PER_PAGE)
-        )
-    )
-    context.setdefault("entity_form", _entity_form_of(found))
+    shown = entity_overview(session, viewer.tenant, entity_id, PER_PAGE)
+    context.setdefault("entity_form", _entity_form_of(shown.entity))
     return page(
         request,
         "entity.html",
         status,
-        entity=found,
-        jobs=job_rows,
+        entity=shown.entity,
+        jobs=shown.jobs,
         coverage_types=list(CoverageType),
         states=US_STATES,
         **context,
@@ -341,19 +304,15 @@ def update_entity(
         body = form_model(EntityUpdate, **{k: v for k, v in fields.items() if k in changed})
         entities.update_entity(session, viewer.tenant, entity_id, body, viewer.actor)
     except DomainError as error:
-        if STATUS_OF[error.kind] == 404:
-            raise
-        session.rollback()
-        return _entity_page(
-            request, session, viewer, entity_id, STATUS_OF[error.kind], error=error.message, entity_form=form
-        )
+        show = partial(_entity_page, request, session, viewer, entity_id)
+        return refused(session, error, show, not_found_page=True, entity_form=form)
     return redirect(f"/dashboard/jobs/entities/{entity_id}", "saved")
 
 
 # One job -------------------------------------------------------------------------------------------------
 
 
-def _job_form_of(j: Job) -> JobForm:
+def _job_form_of(j: "Job") -> JobForm:
     address = j.address or {}
     return {
         "name": j.name,
@@ -372,15 +331,15 @@ def _job_form_of(j: Job) -> JobForm:
 def _job_page(
     request: Request, session: Session, viewer: Viewer, job_id: str, status: int = 200, **context: Any
 ) -> Response:
-    found = get_job(session, viewer.tenant, job_id)
-    context.setdefault("job_form", _job_form_of(found))
+    shown = job_overview(session, viewer.tenant, job_id)
+    context.setdefault("job_form", _job_form_of(shown.job))
     return page(
         request,
         "job.html",
         status,
-        job=found,
-        names=_names(session, [found]),
-        **_choices(session, viewer.tenant),
+        job=shown.job,
+        names=shown.names,
+        **_choices(shown.choices),
         **context,
     )
 
@@ -408,9 +367,6 @@ def update_job(
         )
     except DomainError as error:
         if error.code == "invalid_job_id":
-            raise
-        session.rollback()
-        return _job_page(
-            request, session, viewer, job_id, STATUS_OF[error.kind], error=error.message, job_form=form
-        )
+            raise  # another organization's job: the not-found page (an entity not found is the form's error)
+        return refused(session, error, partial(_job_page, request, session, viewer, job_id), job_form=form)
     return redirect(f"/dashboard/jobs/{job_id}", "saved")

@@ -1,5 +1,6 @@
 """The team (invite, change role, remove) and the audit log: admins only."""
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
@@ -7,9 +8,8 @@ from fastapi.responses import HTMLResponse
 
 from api.dashboard.auth import Admin
 from api.dashboard.paging import NumberCursor, page_after
-from api.dashboard.rendering import form_model, page, redirect
+from api.dashboard.rendering import form_model, page, redirect, refused
 from api.deps import AppSettings, DbSession
-from api.errors import STATUS_OF
 from domain.errors import DomainError
 from domain.roles import Role
 from services import audit, members
@@ -51,8 +51,8 @@ def invite(
         body = form_model(members.NewMember, email=email, name=name, role=role)
         members.invite(session, viewer.tenant.organization_id, body, viewer.actor, settings.public_base_url)
     except DomainError as error:
-        session.rollback()
-        return _team(request, session, viewer, 400, error=error.message, form={"email": email, "name": name})
+        form = {"email": email, "name": name}
+        return refused(session, error, partial(_team, request, session, viewer), status=400, form=form)
     return redirect("/dashboard/team", "invited")
 
 
@@ -69,8 +69,7 @@ def change_role(
             raise DomainError("invalid_input", f"role: one of {', '.join(Role)}", "role")
         members.change_role(session, viewer.tenant.organization_id, member_id, Role(role), viewer.actor)
     except DomainError as error:
-        session.rollback()
-        return _team(request, session, viewer, STATUS_OF[error.kind], error=error.message)
+        return refused(session, error, partial(_team, request, session, viewer))
     return redirect("/dashboard/team", "role_changed")
 
 
@@ -79,8 +78,7 @@ def remove(request: Request, session: DbSession, viewer: Admin, member_id: str) 
     try:
         members.remove_member(session, viewer.tenant.organization_id, member_id, viewer.actor)
     except DomainError as error:
-        session.rollback()
-        return _team(request, session, viewer, STATUS_OF[error.kind], error=error.message)
+        return refused(session, error, partial(_team, request, session, viewer))
     return redirect("/dashboard/team", "member_removed")
 
 

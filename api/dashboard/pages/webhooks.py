@@ -3,35 +3,30 @@ shown once), each endpoint's deliveries with every attempt, and resending one. E
 Every change goes through services.webhooks, the functions the API's /webhook_endpoints and
 /webhook_deliveries call."""
 
-import json
-from typing import Annotated, Any
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api.dashboard.auth import Admin, CurrentViewer, Viewer
 from api.dashboard.paging import window
-from api.dashboard.rendering import form_model, page, redirect
+from api.dashboard.rendering import form_model, page, redirect, refused
 from api.deps import AppSettings, DbSession
-from api.errors import STATUS_OF
-from db.models import Event, WebhookDelivery, WebhookEndpoint
-from domain.errors import DomainError, Refusal, not_found
+from domain.errors import DomainError
 from domain.events import EVENT_TYPES
-from services import representations as render
 from services import webhooks
-from services.lookups import get_endpoint, list_page, scoped
+from services.lookups import get_endpoint
 from services.webhooks import EndpointIn, EndpointUpdate
+
+if TYPE_CHECKING:
+    from db.models import WebhookEndpoint
 
 router = APIRouter()
 BASE = "/dashboard/webhooks"
 DELIVERY_STATUSES = ("pending", "delivered", "failed", "cancelled")
 OVERLAP_CHOICES = (0, 1, 24, 72, 168)  # hours the rolled secret keeps signing beside the new one
 Events = Annotated[list[str], Form(max_length=80)]
-
-
-def event_json(event: Event) -> str:
-    """The event exactly as the API returns it and the webhook body carries it."""
-    return json.dumps(render.event(event), indent=2, sort_keys=True)
 
 
 def secret_hint(secret: str) -> str:
@@ -41,10 +36,6 @@ def secret_hint(secret: str) -> str:
 def _events_field(chosen: list[str]) -> list[str] | str:
     """The form's checkboxes as the API's ``events``: "*" when "All events" is ticked."""
     return "*" if "*" in chosen else chosen
-
-
-def _status(error: DomainError) -> int:
-    return STATUS_OF[error.kind]
 
 
 def _list(
@@ -57,7 +48,7 @@ def _list(
     **context: Any,
 ) -> Response:
     endpoints = window(
-        lambda p: list_page(session, scoped(WebhookEndpoint, viewer.tenant), WebhookEndpoint, p),
+        lambda p: webhooks.list_endpoints(session, viewer.tenant, p),
         BASE,
         starting_after,
         ending_before,
@@ -99,9 +90,8 @@ def add_endpoint(
         body = form_model(EndpointIn, url=url, description=description or None, events=_events_field(events))
         endpoint = webhooks.create_endpoint(session, viewer.tenant, body, settings, viewer.actor)
     except DomainError as error:
-        session.rollback()
         form = {"url": url, "description": description, "events": events}
-        return _list(request, session, viewer, status=_status(error), error=error.message, form=form)
+        return refused(session, error, partial(_list, request, session, viewer), form=form)
     return _endpoint(request, session, viewer, endpoint, 201, revealed=endpoint.secret, revealed_on="created")
 
 
@@ -109,7 +99,7 @@ def _endpoint(
     request: Request,
     session: DbSession,
     viewer: Viewer,
-    endpoint: WebhookEndpoint,
+    endpoint: "WebhookEndpoint",
     status: int = 200,
     starting_after: str | None = None,
     ending_before: str | None = None,
@@ -126,14 +116,7 @@ def _endpoint(
         {"status": delivery_status},
     )
     ids = [d.id for d in deliveries.rows]
-    event_ids = {d.event_id for d in deliveries.rows}
-    types = dict(
-        session.execute(
-            scoped(Event, viewer.tenant)
-            .with_only_columns(Event.id, Event.type)
-            .where(Event.id.in_(event_ids))
-        ).all()
-    )
+    types = webhooks.event_types(session, viewer.tenant, {d.event_id for d in deliveries.rows})
     return page(
         request,
         "webhook_endpoint.html",
@@ -180,9 +163,7 @@ def _update(
         body = form_model(EndpointUpdate, **fields)
         webhooks.update_endpoint(session, viewer.tenant, endpoint.id, body, settings, viewer.actor)
     except DomainError as error:
-        session.rollback()
-        session.refresh(endpoint)
-        return _endpoint(request, session, viewer, endpoint, _status(error), error=error.message)
+        return refused(session, error, partial(_endpoint, request, session, viewer, endpoint))
     return redirect(f"{BASE}/{endpoint.id}", "saved")
 
 
@@ -226,34 +207,22 @@ def roll_secret(
         body = form_model(webhooks.SecretRoll, expires_in_hours=expires_in_hours)
         webhooks.roll_secret(session, viewer.tenant, endpoint.id, viewer.actor, body.expires_in_hours)
     except DomainError as error:
-        session.rollback()
-        session.refresh(endpoint)
-        return _endpoint(request, session, viewer, endpoint, _status(error), error=error.message)
+        return refused(session, error, partial(_endpoint, request, session, viewer, endpoint))
     return _endpoint(request, session, viewer, endpoint, revealed=endpoint.secret, revealed_on="rolled")
-
-
-def _delivery_of(session: DbSession, viewer: Viewer, endpoint_id: str, delivery_id: str) -> WebhookDelivery:
-    """The delivery, if it went to this endpoint of the viewer's; otherwise a 404 refusal."""
-    endpoint = get_endpoint(session, viewer.tenant, endpoint_id)
-    delivery = webhooks.get_delivery(session, viewer.tenant, delivery_id)
-    if delivery.endpoint_id != endpoint.id:
-        raise not_found("resource_not_found", "webhook delivery", delivery_id)
-    return delivery
 
 
 @router.get("/webhooks/{endpoint_id}/deliveries/{delivery_id}", response_class=HTMLResponse)
 def delivery_page(
     request: Request, session: DbSession, viewer: CurrentViewer, endpoint_id: str, delivery_id: str
 ) -> Response:
-    delivery = _delivery_of(session, viewer, endpoint_id, delivery_id)
-    event = session.scalar(scoped(Event, viewer.tenant).where(Event.id == delivery.event_id))
+    shown = webhooks.delivery_overview(session, viewer.tenant, endpoint_id, delivery_id)
     return page(
         request,
         "webhook_delivery.html",
-        delivery=delivery,
-        event=event,
-        event_json=event_json(event) if event else "",
-        attempts=webhooks.attempts_of(session, [delivery.id])[delivery.id],
+        delivery=shown.delivery,
+        event=shown.event,
+        event_json=shown.event_json,
+        attempts=shown.attempts,
     )
 
 
@@ -261,13 +230,15 @@ def delivery_page(
 def resend(
     request: Request, session: DbSession, viewer: Admin, endpoint_id: str, delivery_id: str
 ) -> Response:
-    delivery = _delivery_of(session, viewer, endpoint_id, delivery_id)
     try:
-        sent = webhooks.resend_delivery(session, viewer.tenant, delivery.id, viewer.actor)
+        sent = webhooks.resend_to_endpoint(session, viewer.tenant, endpoint_id, delivery_id, viewer.actor)
     except DomainError as error:
-        if error.kind == Refusal.NOT_FOUND:
-            raise
-        session.rollback()
-        endpoint = get_endpoint(session, viewer.tenant, endpoint_id)
-        return _endpoint(request, session, viewer, endpoint, _status(error), error=error.message)
+        endpoint = partial(_endpoint_by_id, request, session, viewer, endpoint_id)
+        return refused(session, error, endpoint, not_found_page=True)
     return redirect(f"{BASE}/{endpoint_id}/deliveries/{sent.id}", "resent")
+
+
+def _endpoint_by_id(
+    request: Request, session: DbSession, viewer: Viewer, endpoint_id: str, **context: Any
+) -> Response:
+    return _endpoint(request, session, viewer, get_endpoint(session, viewer.tenant, endpoint_id), **context)
