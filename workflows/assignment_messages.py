@@ -88,6 +88,25 @@ class Coverage(BaseModel):
     payment_intent_id: str | None = None  # None: billed (remit)
 
 
+class NewTerms(BaseModel):
+    """New terms for an assignment whose coverage is bound and whose premium is not collected yet (``PUT
+    /assignments/{id}``), as ``POST /assignments`` decided them: its workflow binds them and charges the new
+    premium after a new notice."""
+
+    assignment_id: str
+    contractor_id: str
+    job_id: str
+    policy_id: str | None  # a policy on file; None: bind a new one (general opt-in, application on file)
+    coverage_type: list[str]
+    effective_date: int
+    end_date: int
+    bind: bool
+    coverage_path: str
+    eligible_message: str
+    net_rate: int
+    premium: int
+
+
 class AssignmentState(BaseModel):
     status: str
     premium: int
