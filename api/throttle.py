@@ -69,11 +69,18 @@ class SharedCounter:
         at = time.time() if at is None else at
         if self.limit <= 0:
             return None
-        if (wait := self._known_full(bucket, at)) is not None:
-            return wait
         start, end = self._window(at)
-        held = self._take_held(bucket, start)
-        insert = insert_for(session, RateCounter).values(bucket=bucket, window_start=start, count=1 + held)
+        if (wait := self._known_full(bucket, at)) is not None:
+            if held := self._take_held(bucket, start):  # what the other processes have not seen yet
+                self._add(session, bucket, start, held)
+            return wait
+        count = self._add(session, bucket, start, self._take_held(bucket, start) + 1)
+        return self._mark_full(bucket, end, at) if count > self.limit else None
+
+    def _add(self, session: Session, bucket: str, start: int, hits: int) -> int:
+        """Add ``hits`` to the bucket's count in this window; returns the count. When the write lock stays
+        taken, the hits are held in the process instead, and the count is this process's estimate."""
+        insert = insert_for(session, RateCounter).values(bucket=bucket, window_start=start, count=hits)
         same_window = COUNTERS.c.window_start >= insert.excluded.window_start
         upsert = insert.on_conflict_do_update(
             index_elements=[COUNTERS.c.bucket],
@@ -88,13 +95,12 @@ class SharedCounter:
         ).returning(COUNTERS.c.count)
         try:
             with committed_briefly(session):
-                count = session.execute(upsert).scalar_one()
+                count: int = session.execute(upsert).scalar_one()
         except WriteLockBusy:
-            count = self._hold(bucket, start, held + 1)
             log.info("rate counter %s not written (the database's write lock is taken): held", bucket)
-        else:
-            self._written(bucket, start, count)
-        return self._mark_full(bucket, end, at) if count > self.limit else None
+            return self._hold(bucket, start, hits)
+        self._written(bucket, start, count)
+        return count
 
     def _take_held(self, bucket: str, start: int) -> int:
         """The hits of this window held in the process (handed to the write about to be tried)."""
