@@ -540,12 +540,9 @@ class AssignmentWorkflow:
 
     @rebind.validator
     def _check_rebind(self, terms: NewTerms) -> None:
-        if self.ledger.cancelled:
-            raise ValueError("the assignment is cancelled")
+        """The handler refuses a collected or cancelled one (after any charge under way), with its code."""
         if not binds_now(self.a.coverage_path) or self.a.payer != Payer.CARD:
             raise ValueError("only a card-paid assignment bound at once takes new terms before its charge")
-        if self.ledger.charged:
-            raise ValueError("the premium is collected; its terms are final")
 
     @workflow.signal(name=COVERED_SIGNAL)
     def covered(self, coverage: Coverage) -> None:
