@@ -284,13 +284,13 @@ def _send_application(
 
 
 def _decided(
-    session: Session, tenant: Tenant, body: AssignmentIn
+    session: Session, tenant: Tenant, body: AssignmentIn, today: int | None = None
 ) -> tuple[Assignment, Contractor, Job, Rating]:
     """An assignment of these terms as ``POST /assignments`` decides it (not yet added to the session), with
-    its contractor, job and rating."""
+    its contractor, job and rating. ``today``: the day before which a start is refused (default: now)."""
     contractor = get_contractor(session, tenant, body.contractor)
     job = get_job(session, tenant, body.job)
-    period = coverage_period(now(), body.effective_date, body.end_date)
+    period = coverage_period(now() if today is None else today, body.effective_date, body.end_date)
     coverage, decision = _decide(session, tenant, body, contractor, job, period)
     refuse_state_fund_coverage(contractor, job, coverage)
     rating = rating_of(session, contractor, job, coverage)
@@ -440,7 +440,9 @@ def _rebind(
     /assignments`` would decide them, then bound by its workflow, which restarts the pending charge with the
     new premium (or refuses: the charge collected the premium meanwhile). Nothing is written here before the
     workflow answers: its step stores the new terms."""
-    fresh, *_ = _decided(session, tenant, _terms_of(row, changes))
+    # A start that has passed stays where it is (the coverage began); a new start must not be in the past.
+    today = now() if "effective_date" in changes else min(now(), row.effective_date)
+    fresh, *_ = _decided(session, tenant, _terms_of(row, changes), today)
     if not binds_now(fresh.coverage_path) or not fresh.eligible_result:
         reason = (
             "would need the contractor's application"
