@@ -16,6 +16,7 @@ from contracts.assignment import (
     AssignmentProgress,
     ChargeOutcome,
     ChargeRequest,
+    NewTerms,
     RefundRequest,
 )
 from db.models import (
@@ -29,9 +30,10 @@ from db.models import (
     Policy,
 )
 from documents.issuing import document_store, issue_policy_certificates
+from domain.assignment_coverage import CoveragePath
 from domain.dates import CoveragePeriod
 from domain.payer import Payer
-from domain.statuses import InvoiceStatus, PaymentStatus
+from domain.statuses import AssignmentStatus, InvoiceStatus, PaymentStatus, PolicyStatus
 from integrations.stripe_gateway import CardDeclined, StripeRefused
 from notifications.catalog import (
     AssignmentChargeFailure,
@@ -46,6 +48,7 @@ from outbox.records import committed_items, enqueue_email, record_event
 from services import representations as render
 from services.cards import issue_card_link
 from services.lookups import card_on_file
+from services.policies import cancel as cancel_policy
 from services.policies import new_policy
 from services.quotes import new_quote
 
@@ -69,6 +72,63 @@ class AssignmentActivities(MoneyActivities):
             issue_policy_certificates(session, document_store(self._settings), self._settings, policy)
             row.policy_id, row.certificates = policy.id, dict(policy.certificates)
             session.commit()
+            return policy.id
+
+    @activity.defn
+    def rebind_assignment_terms(self, terms: NewTerms) -> str:
+        """New terms before the premium is collected: the assignment takes them, and its coverage follows.
+        A policy bound for this assignment alone (from a general opt-in or the application on file) is
+        cancelled when the terms no longer match it, and a new one is bound for the new terms; a policy on
+        file is only referred to (and stays). The assignment shows the certificates of its policy now.
+        Returns the policy's id (the same one again on a retry)."""
+        with self._sessions() as session, refusals_are_final():
+            row = _assignment(session, terms.assignment_id)
+            current = (
+                session.scalar(select(Policy).where(Policy.id == row.policy_id)) if row.policy_id else None
+            )
+            unchanged = (
+                row.contractor_id,
+                row.job_id,
+                sorted(row.coverage_type),
+                row.effective_date,
+                row.end_date,
+                row.coverage_path,
+            ) == (
+                terms.contractor_id,
+                terms.job_id,
+                sorted(terms.coverage_type),
+                terms.effective_date,
+                terms.end_date,
+                terms.coverage_path,
+            )
+            keep = current is not None and (
+                current.id == terms.policy_id or (terms.policy_id is None and unchanged)
+            )
+            bound_for_it = row.coverage_path != CoveragePath.EXISTING_POLICY  # not a policy on file
+            if current is not None and not keep and bound_for_it and current.status == PolicyStatus.ACTIVE:
+                cancel_policy(session, current)  # bound for this assignment's old terms alone
+            row.contractor_id, row.job_id, row.coverage_type = (
+                terms.contractor_id,
+                terms.job_id,
+                list(terms.coverage_type),
+            )
+            row.effective_date, row.end_date, row.bind = terms.effective_date, terms.end_date, terms.bind
+            row.coverage_path, row.eligible_result, row.eligible_message = (
+                terms.coverage_path,
+                True,
+                terms.eligible_message,
+            )
+            row.net_rate, row.premium = terms.net_rate, terms.premium
+            row.status, row.charge_due_at = AssignmentStatus.PENDING, None
+            policy = current if keep else None
+            if policy is None and terms.policy_id:
+                policy = session.scalar(select(Policy).where(Policy.id == terms.policy_id))
+            if policy is None:
+                policy = self._bind_new_policy(session, row)
+            issue_policy_certificates(session, document_store(self._settings), self._settings, policy)
+            row.policy_id, row.certificates = policy.id, dict(policy.certificates)
+            session.commit()
+            self._dispatcher.dispatch_from_thread(committed_items(session))  # policy.cancelled's
             return policy.id
 
     def _bind_new_policy(self, session: Session, row: Assignment) -> Policy:

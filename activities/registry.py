@@ -66,6 +66,7 @@ def build_activities(
         applications.payment_method_of_session,
         review.record_review,
         assignments.bind_assignment_coverage,
+        assignments.rebind_assignment_terms,
         assignments.charge_card,
         assignments.refund_card,
         assignments.record_assignment_progress,

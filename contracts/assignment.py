@@ -102,6 +102,25 @@ class Coverage(BaseModel):
     payment_intent_id: str | None = None  # None: billed (remit)
 
 
+class NewTerms(BaseModel):
+    """New terms for an assignment whose coverage is bound and whose premium is not collected yet (``PUT
+    /assignments/{id}``), as ``POST /assignments`` decided them: its workflow binds them and charges the new
+    premium after a new notice."""
+
+    assignment_id: str
+    contractor_id: str
+    job_id: str
+    policy_id: str | None  # a policy on file; None: bind a new one (general opt-in, application on file)
+    coverage_type: list[str]
+    effective_date: int
+    end_date: int
+    bind: bool
+    coverage_path: str
+    eligible_message: str
+    net_rate: int
+    premium: int
+
+
 class AssignmentState(BaseModel):
     status: AssignmentStatus
     premium: int
@@ -168,6 +187,8 @@ class AssignmentProgress(BaseModel):
 ADJUST = UpdateName[InvoiceAdjustment, AdjustmentResult]("adjust", AdjustmentResult)
 EXTEND = UpdateName[int, AssignmentState]("extend", AssignmentState)  # the new end, in epoch seconds
 CANCEL = UpdateName[str, AssignmentState]("cancel", AssignmentState)  # the reason
+# New terms before the premium is collected (PUT /assignments on a bound assignment in its notice window).
+REBIND = UpdateName[NewTerms, AssignmentState]("rebind", AssignmentState)
 COVERED = SignalName[Coverage]("covered")
 CARD_UPDATED = SignalName[NewCard]("card_updated")
 ASSIGNMENT_STATE = QueryName[AssignmentState]("state", AssignmentState)

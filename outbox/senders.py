@@ -174,6 +174,7 @@ class EmailSender:
             if message.status == "sent":
                 return
             mime = to_mime(message, self._settings.mail_from)
+            session.commit()  # nothing written yet: no transaction stays open while the SMTP server talks
             try:
                 self._send(mime, min(at_most, SMTP_TIMEOUT))
             except smtplib.SMTPRecipientsRefused as refused:

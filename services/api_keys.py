@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from common.ids import new_id, random_base62
+from db.engine import WriteLockBusy, committed_briefly
 from db.models import ApiKey, Organization
 from domain.api_keys import KEY_PREFIXES, key_status
 from domain.errors import DomainError, Refusal, conflict, invalid, not_found
@@ -223,15 +224,20 @@ def authenticate(session: Session, key: str, at: int | None = None) -> ApiKey:
 def note_use(session: Session, row: ApiKey, at: int | None = None) -> bool:
     """Record that the key was used now, at most once a minute: a request within a minute of the last
     recorded use writes nothing. (Another process may record the same minute: the update is conditional,
-    so only one write lands.) Commits when it writes; returns whether it did."""
+    so only one write lands.) Bookkeeping, never in a request's way: it waits at most a quarter of a second
+    for the database's write lock, and when that is taken the use goes unrecorded (the next request of the
+    key records it). Commits when it writes; returns whether it did."""
     at = int(time.time()) if at is None else at
     if row.last_used_at is not None and at - row.last_used_at < LAST_USED_PRECISION:
         return False
     stale = or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= at - LAST_USED_PRECISION)
-    result = session.execute(
-        update(ApiKey).where(ApiKey.id == row.id, stale).values(last_used_at=at),
-        execution_options={"synchronize_session": False},
-    )
-    session.commit()
+    try:
+        with committed_briefly(session):
+            result = session.execute(
+                update(ApiKey).where(ApiKey.id == row.id, stale).values(last_used_at=at),
+                execution_options={"synchronize_session": False},
+            )
+    except WriteLockBusy:
+        return False
     set_committed_value(row, "last_used_at", at)  # as stored; not a change the next commit would write
     return bool(getattr(result, "rowcount", 0))

@@ -235,6 +235,7 @@ def expire_application(
 ) -> ApplicationSession:
     row = get_application(session, tenant, session_id)
     _refuse_ended(row)
+    session.commit()  # only reads so far: no transaction stays open while the workflow answers
     workflows.update(application_workflow_id(row.id), EXPIRE, None)
     session.refresh(row)
     if actor is not None:  # expired from the dashboard
@@ -287,6 +288,7 @@ def review_application(
     if row.status != Status.MANUAL_REVIEW:
         raise conflict("not_under_review", f"Application {row.id} is not under review (it is {row.status})")
     decision = ReviewDecision(approve=body.decision == "approve", reason=body.reason)
+    session.commit()  # only reads so far: no transaction stays open while the workflow answers
     workflows.update(application_workflow_id(row.id), REVIEW, decision)
     session.refresh(row)
     audit.record(

@@ -13,7 +13,14 @@ from common.schemas import Strict, UnixTime
 from common.settings import Settings
 from common.validation import validated
 from contracts.application import EXPIRE, application_workflow_id
-from contracts.assignment import ASSIGNMENT_STATE, CANCEL, EXTEND, assignment_workflow_id
+from contracts.assignment import (
+    ASSIGNMENT_STATE,
+    CANCEL,
+    EXTEND,
+    REBIND,
+    NewTerms,
+    assignment_workflow_id,
+)
 from db.models import (
     CHARGE_DUE_UNKNOWN,
     ApplicationSession,
@@ -291,13 +298,13 @@ def _send_application(
 
 
 def _decided(
-    session: Session, tenant: Tenant, body: AssignmentIn
+    session: Session, tenant: Tenant, body: AssignmentIn, today: int | None = None
 ) -> tuple[Assignment, Contractor, Job, Rating]:
     """An assignment of these terms as ``POST /assignments`` decides it (not yet added to the session), with
-    its contractor, job and rating."""
+    its contractor, job and rating. ``today``: the day before which a start is refused (default: now)."""
     contractor = get_contractor(session, tenant, body.contractor)
     job = get_job(session, tenant, body.job)
-    period = coverage_period(now(), body.effective_date, body.end_date)
+    period = coverage_period(now() if today is None else today, body.effective_date, body.end_date)
     coverage, decision = _decide(session, tenant, body, contractor, job, period)
     refuse_state_fund_coverage(contractor, job, coverage)
     rating = rating_of(session, contractor, job, coverage)
@@ -381,11 +388,24 @@ def assignment_snapshot(row: Assignment, workflows: WorkflowCalls) -> dict[str, 
 
 
 def update_assignment(
-    session: Session, tenant: Tenant, assignment_id: str, body: AssignmentUpdate, settings: Settings
+    session: Session,
+    tenant: Tenant,
+    assignment_id: str,
+    body: AssignmentUpdate,
+    settings: Settings,
+    workflows: WorkflowCalls,
 ) -> Assignment:
-    """Allowed until the assignment's premium is collected (or its invoice paid). Its terms (contractor, job,
-    coverage, bind, policy) change while its coverage is not bound: the assignment is decided again as if
-    created with them, and ``bind: true`` binds it now. A bound assignment's end date moves with /extend."""
+    """Allowed until the assignment's premium is collected (or its invoice paid); refused with 409 after.
+
+    - Not bound (``bind: false``, no workflow): the assignment is decided again as if created with the new
+      terms; ``bind: true`` binds it now.
+    - Bound at once and paid by card, in its notice window (or its charge declined): re-bound with the new
+      terms by its workflow. Nothing was collected, so no money moves: the pending charge is cancelled and
+      starts over with the new premium after a new notice (a new reminder email), on the card of the
+      assignment's contractor. A policy on file is referred to; one bound for this assignment alone is
+      cancelled and a new one bound for the new terms, with new certificates. New terms that would need an
+      application, or no coverage, or another payer, are refused: cancel it and create a new assignment.
+    - Waiting for its contractor's application: its terms are those of the application sent (refused)."""
     row = get_assignment(session, tenant, assignment_id)
     paid = session.scalar(
         scoped(Invoice, tenant).where(Invoice.assignment_id == row.id, Invoice.status == InvoiceStatus.PAID)
@@ -401,6 +421,9 @@ def update_assignment(
             f"Assignment {row.id}'s premium is collected; its terms are final: to change them, cancel it "
             "(what was collected is refunded) and create a new assignment",
         )
+    rebinds = binds_now(row.coverage_path) and row.dispatched and row.payer == Payer.CARD
+    if rebinds and any(name in changes for name in (*TERMS, "effective_date", "end_date")):
+        return _rebind(session, tenant, row, changes, workflows)
     if any(name in changes for name in TERMS):
         return _redecide(session, tenant, row, changes, settings)
     if "end_date" in changes and row.coverage_path != CoveragePath.NOT_BOUND:
@@ -423,6 +446,66 @@ def update_assignment(
     return row
 
 
+def _terms_of(row: Assignment, changes: dict[str, Any]) -> AssignmentIn:
+    """The assignment's terms with ``changes`` applied, as ``POST /assignments`` takes them."""
+    return AssignmentIn(
+        contractor=changes.get("contractor") or row.contractor_id,
+        job=changes.get("job") or row.job_id,
+        bind=row.bind if changes.get("bind") is None else changes["bind"],
+        coverage_type=changes.get("coverage_type") or [CoverageType(c) for c in row.coverage_type],
+        effective_date=changes.get("effective_date", row.effective_date),
+        end_date=changes.get("end_date", row.end_date),
+        policy=changes.get("policy"),
+    )
+
+
+def _rebind(
+    session: Session, tenant: Tenant, row: Assignment, changes: dict[str, Any], workflows: WorkflowCalls
+) -> Assignment:
+    """New terms for a card-paid assignment bound at once whose premium is not collected: decided as ``POST
+    /assignments`` would decide them, then bound by its workflow, which restarts the pending charge with the
+    new premium (or refuses: the charge collected the premium meanwhile). Nothing is written here before the
+    workflow answers: its step stores the new terms."""
+    # A start that has passed stays where it is (the coverage began); a new start must not be in the past.
+    today = now() if "effective_date" in changes else min(now(), row.effective_date)
+    fresh, *_ = _decided(session, tenant, _terms_of(row, changes), today)
+    if not binds_now(fresh.coverage_path) or not fresh.eligible_result:
+        reason = (
+            "would need the contractor's application"
+            if fresh.coverage_path == CoveragePath.STANDARD
+            else f"would leave it without coverage ({fresh.eligible_message})"
+        )
+        raise conflict(
+            "assignment_already_bound",
+            f"Assignment {row.id}'s coverage is bound; the new terms {reason}. Cancel it (nothing is "
+            "charged before its notice ends) and create a new assignment with the new terms",
+        )
+    if fresh.payer != row.payer:
+        raise conflict(
+            "assignment_already_bound",
+            f"Assignment {row.id} is paid by card; with the new terms it would be billed to the "
+            "organization. Cancel it and create a new assignment with the new terms",
+        )
+    terms = NewTerms(
+        assignment_id=row.id,
+        contractor_id=fresh.contractor_id,
+        job_id=fresh.job_id,
+        policy_id=fresh.policy_id,
+        coverage_type=list(fresh.coverage_type),
+        effective_date=fresh.effective_date,
+        end_date=fresh.end_date,
+        bind=fresh.bind,
+        coverage_path=fresh.coverage_path,
+        eligible_message=fresh.eligible_message,
+        net_rate=fresh.net_rate,
+        premium=fresh.premium,
+    )
+    session.rollback()  # only reads so far: no transaction stays open while the workflow binds
+    workflows.update(assignment_workflow_id(row.id), REBIND, terms)
+    session.refresh(row)
+    return row
+
+
 def _redecide(
     session: Session, tenant: Tenant, row: Assignment, changes: dict[str, Any], settings: Settings
 ) -> Assignment:
@@ -436,16 +519,7 @@ def _redecide(
             "and policy are fixed. Cancel it (nothing is charged before its notice ends; anything collected "
             "is refunded) and create a new assignment with the new terms",
         )
-    body = AssignmentIn(
-        contractor=changes.get("contractor") or row.contractor_id,
-        job=changes.get("job") or row.job_id,
-        bind=row.bind if changes.get("bind") is None else changes["bind"],
-        coverage_type=changes.get("coverage_type") or [CoverageType(c) for c in row.coverage_type],
-        effective_date=changes.get("effective_date", row.effective_date),
-        end_date=changes.get("end_date", row.end_date),
-        policy=changes.get("policy"),
-    )
-    fresh, contractor, job, rating = _decided(session, tenant, body)
+    fresh, contractor, job, rating = _decided(session, tenant, _terms_of(row, changes))
     for column in (
         "contractor_id", "job_id", "policy_id", "coverage_type", "effective_date", "end_date", "bind",
         "coverage_path", "eligible_result", "eligible_message", "payer", "net_rate", "premium", "status",
@@ -470,6 +544,7 @@ def _cancel(
     """Its workflow refunds what was collected and announces the cancellation; an application the
     assignment sent and the contractor has not finished ends with it."""
     awaiting = row.application_session_id if row.status == AssignmentStatus.AWAITING_APPLICATION else None
+    session.commit()  # only reads so far: no transaction stays open while the workflows answer
     if row.dispatched:
         workflows.update(assignment_workflow_id(row.id), CANCEL, reason)
         session.refresh(row)

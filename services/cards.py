@@ -224,6 +224,7 @@ def start_card_setup(session: Session, settings: Settings, token: str) -> str:
     contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
     assert contractor is not None
     source = card_on_file(session, row.contractor_id)
+    session.commit()  # only reads since the count: no transaction stays open while Stripe answers
     try:
         customer = source.stripe_customer_id if source else None
         if customer is None:

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
-from services import representations as render
 from db.models import Event, WebhookDelivery
+from services import representations as render
 from services.lookups import Page, filtered, get_owned, list_page, scoped
 from services.tenancy import Tenant
 

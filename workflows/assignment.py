@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.assignments import AssignmentActivities
@@ -28,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         CARD_UPDATED,
         COVERED,
         EXTEND,
+        REBIND,
         AdjustmentResult,
         Announcement,
         AssignmentEmail,
@@ -39,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         Coverage,
         InvoiceAdjustment,
         NewCard,
+        NewTerms,
         RefundRequest,
     )
     from contracts.delivery import BillLine, BillRequest
@@ -75,6 +78,9 @@ DECLINED_INCREASE_STAYS_OWED = "declined-increase-stays-owed"
 # it), and its retry runs in the same worker beside the attempt still waiting. Each attempt's processor calls
 # end before its timeout, and a retry asks the processor what the key moved before moving anything.
 MONEY_STEPS = "money-steps-as-activities"
+# Since this patch a bound assignment whose premium is not collected yet takes new terms (``rebind``): the
+# new terms are bound, and the pending charge starts over with the new premium and a new notice.
+REBIND_BEFORE_COLLECTION = "rebind-before-collection"
 MONEY: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
@@ -96,6 +102,7 @@ class AssignmentWorkflow:
         if a.carried is None and a.coverage_path == CoveragePath.STANDARD:
             self.ledger.status = AssignmentStatus.AWAITING_APPLICATION
         self.lock = asyncio.Lock()
+        self.rebinding = False  # new terms are being bound: the charge waits for them
 
     @workflow.run
     async def run(self, a: AssignmentInput) -> AssignmentState:
@@ -172,6 +179,10 @@ class AssignmentWorkflow:
             )
             if a.notice_seconds > 0:  # zero: benchmarks and demos charge at once (no zero-length timer)
                 await workflow.sleep(timedelta(seconds=a.notice_seconds), summary="notice before the charge")
+        if self.rebinding:  # never true in runs from before REBIND_BEFORE_COLLECTION: no command either way
+            await workflow.wait_condition(lambda: not self.rebinding)
+            if self.ledger.revision != revision:
+                return await self._restarted()
         self.ledger.charging = True
         try:
             outcome = await self._money_step(
@@ -202,6 +213,11 @@ class AssignmentWorkflow:
         await self._progress_and_announce(
             "invoice.charge_card_failed", failure_message=self.ledger.last_failure
         )
+        return False
+
+    async def _restarted(self) -> bool:
+        """New terms arrived as this phase was about to charge: _collect_by_card starts it over."""
+        await workflow.wait_condition(lambda: False)  # cancelled by _collect_by_card, which saw the revision
         return False
 
     async def _settle(self, previous: int) -> None:
@@ -519,6 +535,40 @@ class AssignmentWorkflow:
     def _check_extend(self, ends_at: int) -> None:
         if ends_at < self.ledger.ends_at:
             raise ValueError("an assignment cannot be shortened")
+
+    @workflow.update(name=REBIND.name)
+    async def rebind(self, terms: NewTerms) -> AssignmentState:
+        """New terms before the premium is collected: bound now, and the pending charge starts over with the
+        new premium (a new reminder, a new notice, a new idempotency key). A charge already under way is
+        finished first; if it collected the premium, the terms are final (refused)."""
+        async with self.lock:
+            await workflow.wait_condition(lambda: not self.ledger.charging)
+            ledger = self.ledger
+            if ledger.charged or ledger.collected or ledger.cancelled:
+                raise ApplicationError(
+                    "the premium is collected; its terms are final: to change them, cancel the assignment "
+                    "(what was collected is refunded) and create a new one"
+                    if not ledger.cancelled
+                    else "the assignment is cancelled",
+                    type="assignment_cancelled" if ledger.cancelled else "invoice_already_paid",
+                )
+            workflow.patched(REBIND_BEFORE_COLLECTION)
+            self.rebinding = True
+            try:
+                await self._step(AssignmentActivities.rebind_assignment_terms, terms, "bind the new terms")
+            finally:
+                self.rebinding = False
+            ledger.premium, ledger.ends_at = terms.premium, terms.end_date
+            ledger.revision += 1  # the charge phase under way is cancelled and started over
+            ledger.status, ledger.last_failure, ledger.charge_due_at = AssignmentStatus.PENDING, None, None
+            await self._progress()
+            return self.state()
+
+    @rebind.validator
+    def _check_rebind(self, terms: NewTerms) -> None:
+        """The handler refuses a collected or cancelled one (after any charge under way), with its code."""
+        if not binds_now(self.a.coverage_path) or self.a.payer != Payer.CARD:
+            raise ValueError("only a card-paid assignment bound at once takes new terms before its charge")
 
     @workflow.signal(name=COVERED.name)
     def covered(self, coverage: Coverage) -> None:

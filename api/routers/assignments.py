@@ -45,10 +45,13 @@ def update_assignment(
     session: DbSession,
     tenant: CurrentTenant,
     settings: AppSettings,
+    workflows: Workflows,
 ) -> dict[str, Any]:
     """1099Policy's update (contractor, job, coverage_type, bind, policy, dates) until the premium is
     collected; see services.assignments.update_assignment for what each change does."""
-    return render.assignment(assignments.update_assignment(session, tenant, assignment_id, body, settings))
+    return render.assignment(
+        assignments.update_assignment(session, tenant, assignment_id, body, settings, workflows)
+    )
 
 
 @router.post("/cancel")
