@@ -17,13 +17,13 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 import ten99policy
-from db.organizations import hash_key
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.throttle import SharedCounter
 from common.settings import Settings
 from db.models import ApiKey, RateCounter
+from services.api_keys import hash_key
 from tests.support import Org
 from tests.test_assignments_api import _card_paid_assignment
 
