@@ -46,6 +46,7 @@ def test_histories_are_recorded() -> None:
         "assignment_adjusted_after_charge.with_money_activities",
         "assignment_cancelled_after_charge.with_money_activities",
         "assignment_declined_then_recovered.with_money_activities",
+        "assignment_charge_authenticated",
     }
 
 
