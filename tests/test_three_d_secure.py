@@ -14,9 +14,11 @@ import pytest
 import requests
 import stripe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.settings import Settings
+from db.models import EmailMessage
 from tests.support import Org, SmtpSink, eventually, intents_of, raw_stripe
 from tests.test_application_browser import (
     CHROMIUM,
@@ -118,6 +120,13 @@ def test_an_off_session_charge_the_bank_wants_confirmed_waits_for_the_contractor
     text = _email(smtp_sink, "assignment_payment_authentication", email)
     assert "confirm the payment" in text and "not active" in text
     link = _card_link(text)
+    token = link.rsplit("/cards/", 1)[1]
+    with session_factory() as session:  # the stored copy keeps no usable link
+        stored = session.scalars(
+            select(EmailMessage).where(EmailMessage.kind == "assignment_payment_authentication")
+        ).all()
+        mine = [m for m in stored if (m.related or {}).get("assignment") == assignment["id"]]
+        assert mine and all(token not in m.text_body + m.html_body for m in mine)
     assert _status(api_url, org, assignment["id"]) == "charge_failed"
     failed = eventually(lambda: _events(api_url, org, assignment["id"], "invoice.charge_card_failed"), 30)
     assert "authentication_required" in str(failed[0])
