@@ -34,10 +34,11 @@ from domain.assignment_coverage import CoveragePath
 from domain.dates import CoveragePeriod
 from domain.payer import Payer
 from domain.statuses import AssignmentStatus, InvoiceStatus, PaymentStatus, PolicyStatus
-from integrations.stripe_gateway import CardDeclined, StripeRefused
+from integrations.stripe_gateway import AuthenticationRequired, CardDeclined, StripeRefused
 from notifications.catalog import (
     AssignmentChargeFailure,
     AssignmentChargeReminder,
+    AssignmentPaymentAuthentication,
     EmailContext,
     EmailKind,
     PaymentConfirmation,
@@ -51,6 +52,8 @@ from services.lookups import card_on_file
 from services.policies import cancel as cancel_policy
 from services.policies import new_policy
 from services.quotes import new_quote
+
+ASKS_TO_AUTHENTICATE = "your bank asks you to confirm this payment"  # a reason, as the emails quote it
 
 
 def _assignment(session: Session, row_id: str) -> Assignment:
@@ -175,6 +178,15 @@ class AssignmentActivities(MoneyActivities):
                         request.idempotency_key,
                         look_first=done is not None,
                     )
+            except AuthenticationRequired as waiting:  # nothing moved; the intent waits for the contractor
+                payment.status = PaymentStatus.DECLINED
+                session.commit()
+                return ChargeOutcome(
+                    ok=False,
+                    message=ASKS_TO_AUTHENTICATE,
+                    authentication_required=True,
+                    payment_intent_id=waiting.payment_intent_id,
+                )
             except CardDeclined as declined:
                 payment.status = PaymentStatus.DECLINED
                 session.commit()
@@ -292,6 +304,14 @@ class AssignmentActivities(MoneyActivities):
                 reason=email.reason,
                 card_url=issue_card_link(session, self._settings, row.id),  # a fresh token per email
                 coverage_active=email.coverage_active,
+            )
+        if kind is EmailKind.ASSIGNMENT_PAYMENT_AUTHENTICATION:
+            return AssignmentPaymentAuthentication(
+                organization_name=org,
+                contractor_name=name,
+                job_name=job,
+                amount=email.amount,
+                card_url=issue_card_link(session, self._settings, row.id),  # a fresh token per email
             )
         if kind is EmailKind.PAYMENT_CONFIRMATION:
             return PaymentConfirmation(

@@ -41,6 +41,8 @@ class AssignmentLedger(BaseModel):
     cancel_reason: str = ""
     charge_due_at: int | None = None
     last_failure: str | None = None
+    authentication_intent: str | None = None  # the charge (PaymentIntent) waiting for the contractor
+    authentications: int = 0  # bumped when the contractor confirms a waiting charge with their bank
     # Set when an increase after the premium was collected is declined: the card revision it was declined
     # on. The difference (premium - collected) stays owed until a new card (or an adjustment) settles it.
     declined_increase_cards: int | None = None
@@ -128,6 +130,8 @@ class AssignmentState(BaseModel):
     charge_due_at: int | None
     revision: int
     last_failure: str | None = None
+    # The PaymentIntent of a charge that waits for the contractor to confirm it with their bank (3-D Secure).
+    authentication_intent: str | None = None
 
 
 # Activity payloads
@@ -144,6 +148,8 @@ class ChargeOutcome(BaseModel):
     ok: bool
     payment_intent_id: str | None = None
     message: str | None = None
+    # The bank asks the contractor to confirm the payment (3-D Secure): nothing moved, the payment waits.
+    authentication_required: bool = False
 
 
 class RefundRequest(BaseModel):
@@ -191,4 +197,6 @@ CANCEL = UpdateName[str, AssignmentState]("cancel", AssignmentState)  # the reas
 REBIND = UpdateName[NewTerms, AssignmentState]("rebind", AssignmentState)
 COVERED = SignalName[Coverage]("covered")
 CARD_UPDATED = SignalName[NewCard]("card_updated")
+# The contractor confirmed the waiting charge (its PaymentIntent) with their bank (3-D Secure).
+PAYMENT_AUTHENTICATED = SignalName[str]("payment_authenticated")
 ASSIGNMENT_STATE = QueryName[AssignmentState]("state", AssignmentState)

@@ -308,6 +308,46 @@
     this._options = {...(this._options || {}), ...options};
   };
 
+  const AUTHENTICATION_FAILED =
+    'We are unable to authenticate your payment method. Please choose a different payment method and try again.';
+
+  // The bank's challenge (3-D Secure), as Stripe.js shows it: a modal dialog over the page, named for what
+  // it asks, in which the person completes or fails the test authentication. Replaces localstripe's
+  // unlabelled box; localstripe's confirmCardSetup and confirmCardPayment call it.
+  openModal = function (text, confirmText, cancelText) {
+    return new Promise(resolve => {
+      const dialog = document.createElement('dialog');
+      dialog.setAttribute('aria-labelledby', 'localstripe-3ds-title');
+      dialog.setAttribute('aria-describedby', 'localstripe-3ds-text');
+      Object.assign(dialog.style, {maxWidth: '24rem', padding: '1.2rem 1.4rem', border: '1px solid #c4c9d2',
+                                   borderRadius: '8px', fontFamily: 'inherit', textAlign: 'left'});
+      const title = document.createElement('h2');
+      title.id = 'localstripe-3ds-title';
+      title.textContent = 'Confirm with your bank';
+      title.style.fontSize = '1.15rem';
+      const body = document.createElement('p');
+      body.id = 'localstripe-3ds-text';
+      body.textContent = 'Your bank asks you to confirm that it is you (3-D Secure). This is a test page: ' +
+                         'choose what your bank would answer.';
+      const actions = document.createElement('p');
+      actions.style.display = 'flex';
+      actions.style.gap = '.6rem';
+      const complete = document.createElement('button'), fail = document.createElement('button');
+      complete.type = fail.type = 'button';
+      complete.textContent = confirmText;
+      fail.textContent = cancelText;
+      actions.append(complete, fail);
+      dialog.append(title, body, actions);
+      document.body.appendChild(dialog);
+      const finish = answer => { dialog.close(); dialog.remove(); resolve(answer); };
+      complete.addEventListener('click', () => finish(true));
+      fail.addEventListener('click', () => finish(false));
+      dialog.addEventListener('cancel', event => { event.preventDefault(); finish(false); });
+      dialog.showModal();
+      complete.focus();
+    });
+  };
+
   // Stripe(...) as localstripe makes it, with the card checked as Stripe.js checks it before anything is
   // sent, and card errors answered the way Stripe.js answers them.
   const localstripeStripe = Stripe;
@@ -337,11 +377,33 @@
         }
       }
       const result = await confirmCardSetup(clientSecret, data);
+      if (result && result.error && /authentication failed/.test(result.error.message || '')) {
+        result.error = {type: 'invalid_request_error', code: 'setup_intent_authentication_failure',
+                        message: AUTHENTICATION_FAILED};
+      }
       if (result && result.error && !result.error.message) {
         result.error = {type: 'api_error', message: 'Your card could not be saved. Please try again.'};
       }
       return result;
     };
+
+    // A PaymentIntent that waits for its customer's authentication (requires_action, confirmed by the
+    // server): the challenge, then Stripe.js's answer. localstripe answers a failed challenge as if it
+    // were a payment; Stripe.js answers it with an error.
+    const confirmCardPayment = stripe.confirmCardPayment;
+    stripe.confirmCardPayment = async function (clientSecret, data) {
+      const result = await confirmCardPayment(clientSecret, data);
+      const intent = result && result.paymentIntent;
+      if (intent && !['succeeded', 'requires_capture', 'processing'].includes(intent.status)) {
+        return {error: {type: 'invalid_request_error', code: 'payment_intent_authentication_failure',
+                        message: AUTHENTICATION_FAILED, payment_intent: intent}};
+      }
+      if (result && result.error && !result.error.message) {
+        result.error = {type: 'api_error', message: 'Your payment could not be confirmed. Please try again.'};
+      }
+      return result;
+    };
+    stripe.handleCardAction = stripe.confirmCardPayment;
     return stripe;
   };
 })();

@@ -17,6 +17,10 @@ request answers the first answer again (``Idempotent-Replayed: true``), with ano
 ``idempotency_error``, and while the first is still running a 409 ``idempotency_key_in_use``; keys are
 kept 24 hours. PaymentIntents can be listed by ``customer``, as Stripe lists them, so a caller that lost an
 answer can look for what it made.
+
+And it knows 3-D Secure as Stripe's test cards do (``localstripe_3ds.py``): 4000002500003155 is
+authenticated once when set up, 4000002760003184 on every payment, off-session ones failing with
+``authentication_required``; Stripe.js's challenge is a dialog a person completes or fails.
 """
 
 import argparse
@@ -35,6 +39,8 @@ from typing import Any
 from aiohttp import web
 from localstripe import resources, server
 from localstripe.errors import UserError
+
+from devstack.localstripe_3ds import teach_authentication
 
 # Cards that attach fine and are then declined when charged, with Stripe's decline code. 4546381219393284 is
 # the seed's insufficient-funds card; localstripe itself knows neither it nor decline codes.
@@ -394,6 +400,7 @@ def main() -> None:
 
     teach_decline_codes()
     teach_cards()
+    teach_authentication()
     serve_card_form()
     resources.Store.dump_to_disk = lambda self: None
     resources.Store.try_load_from_disk = lambda self: None

@@ -8,6 +8,9 @@ class AssignmentStatus(StrEnum):
     AWAITING_APPLICATION = "awaiting_application"  # standard path: the contractor's application is due
     ACTIVE = "active"
     CHARGE_FAILED = "charge_failed"
+    AWAITING_AUTHENTICATION = (
+        "awaiting_authentication"  # the bank asks the contractor to confirm (3-D Secure)
+    )
     NOT_BOUND = "not_bound"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
@@ -19,6 +22,9 @@ class PaymentStage(StrEnum):
     PENDING = "pending"  # set when the workflow starts, before any step
     NOTICE = "notice"  # the contractor was reminded; the card is charged when the window ends
     CHARGE_FAILED = "charge_failed"
+    AWAITING_AUTHENTICATION = (
+        "awaiting_authentication"  # the bank asks the contractor to confirm (3-D Secure)
+    )
     PAID = "paid"  # charged to the card
     BILLED = "billed"  # billed to the organization (remit)
 

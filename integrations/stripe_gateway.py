@@ -43,6 +43,20 @@ class CardDeclined(Exception):
         return cls(error.user_message or "Your card was declined.", _decline_code(error))
 
 
+class AuthenticationRequired(CardDeclined):
+    """The bank asks the cardholder to authenticate this payment (3-D Secure) and they are not here: the
+    PaymentIntent waits for them (``payment_intent_id``) to confirm it on-session, with the same card. Not a
+    refusal of the card: a caller that cannot ask them treats it as a decline."""
+
+    def __init__(self, message: str, payment_intent_id: str) -> None:
+        super().__init__(message, AUTHENTICATION_REQUIRED)
+        self.payment_intent_id = payment_intent_id
+
+
+AUTHENTICATION_REQUIRED = "authentication_required"
+ASK_TO_AUTHENTICATE = "Your bank asks you to confirm this payment."
+
+
 class StripeRefused(Exception):
     """Stripe answered a 4xx other than a decline or a rate limit (no such PaymentMethod, a detached card, a
     bad key): asking again gets the same answer, so it is final. ``message`` is Stripe's (for logs), not
@@ -219,20 +233,22 @@ class StripeGateway:
             capture_method="manual",
         )
         if intent.status == "requires_confirmation":
-            try:
+            try:  # off-session: the card was saved (and authenticated, where the bank asked) by Stripe.js
                 intent = self._stripe.v1.payment_intents.confirm(
-                    intent.id, options={"idempotency_key": f"{idempotency_key}:confirm"}
+                    intent.id,
+                    params={"off_session": True},
+                    options={"idempotency_key": f"{idempotency_key}:confirm"},
                 )
             except stripe.CardError as error:
                 self.cancel(intent.id)
+                if error.code == AUTHENTICATION_REQUIRED:
+                    raise CardDeclined(HOLD_NEEDS_AUTHENTICATION, AUTHENTICATION_REQUIRED) from None
                 raise CardDeclined.from_stripe(error) from None
         if intent.status == "requires_capture":
             return intent.id
         self.cancel(intent.id)
-        if intent.status == "requires_action":
-            raise CardDeclined(
-                "Your bank asked for extra verification this page cannot do; try another card.", intent.status
-            )
+        if intent.status == "requires_action" or _authentication_asked(intent):
+            raise CardDeclined(HOLD_NEEDS_AUTHENTICATION, AUTHENTICATION_REQUIRED)
         raise _declined(intent)
 
     @stripe_errors_classified()
@@ -272,21 +288,24 @@ class StripeGateway:
         look_first: bool = False,
     ) -> str:
         """Charge a saved card while the contractor is away (off-session). Returns the PaymentIntent id.
-        With ``look_first`` (an earlier attempt may have charged), the charge made under the key counts."""
+        With ``look_first`` (an earlier attempt may have charged), the charge made under the key counts:
+        one the contractor authenticated since (``AuthenticationRequired``) is then the payment.
+        AuthenticationRequired: the bank asks the contractor to confirm; the intent waits for them."""
         try:
             intent = self._intent_under(
                 customer_id, payment_method_id, amount, metadata, idempotency_key, look_first,
                 off_session=True, confirm=True,
             )  # fmt: skip
         except stripe.CardError as error:
+            waiting = error.error.payment_intent if error.error else None
+            waiting_id: str | None = waiting["id"] if waiting else None
+            if error.code == AUTHENTICATION_REQUIRED and waiting_id:
+                raise AuthenticationRequired(ASK_TO_AUTHENTICATE, waiting_id) from None
             raise CardDeclined.from_stripe(error) from None
         if intent.status == "succeeded":
             return intent.id
-        if intent.status == "requires_action":
-            self.cancel(intent.id)
-            raise CardDeclined(
-                "Your bank asked to authenticate this payment; add another card.", intent.status
-            )
+        if intent.status == "requires_action" or _authentication_asked(intent):
+            raise AuthenticationRequired(ASK_TO_AUTHENTICATE, intent.id)  # not cancelled: it waits for them
         if intent.status in ("requires_payment_method", "canceled"):
             raise _declined(intent)
         raise RuntimeError(f"payment intent {intent.id} is {intent.status}; asking again later")
@@ -358,6 +377,43 @@ class StripeGateway:
     @stripe_errors_classified()
     def status(self, payment_intent_id: str) -> str:
         return self._stripe.v1.payment_intents.retrieve(payment_intent_id).status
+
+    @stripe_errors_classified()
+    def authentication_secret(
+        self, payment_intent_id: str, customer_id: str, payment_method_id: str
+    ) -> str | None:
+        """For the contractor back on the page: confirm the waiting PaymentIntent on-session with their card,
+        and answer its client secret for Stripe.js to run the bank's challenge (None: nothing is left to
+        authenticate, it went through). StripeRefused for an intent that is not this customer's, or over."""
+        intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
+        if intent.customer != customer_id:
+            raise StripeRefused("the payment belongs to another customer", None, "customer_mismatch")
+        if intent.status in ("succeeded", "requires_capture", "processing"):
+            return None
+        if intent.status == "requires_payment_method":
+            try:
+                intent = self._stripe.v1.payment_intents.confirm(
+                    payment_intent_id, params={"payment_method": payment_method_id}
+                )
+            except stripe.CardError as error:
+                raise CardDeclined.from_stripe(error) from None
+        if intent.status in ("succeeded", "requires_capture"):
+            return None
+        if intent.status != "requires_action" or not intent.client_secret:
+            raise StripeRefused(f"payment intent {payment_intent_id} is {intent.status}", None, intent.status)
+        return intent.client_secret
+
+
+HOLD_NEEDS_AUTHENTICATION = (
+    "Your bank asks you to confirm every payment with this card, which we cannot do for the premium we "
+    "hold: please use another card."
+)
+
+
+def _authentication_asked(intent: stripe.PaymentIntent) -> bool:
+    """Whether the intent waits because the bank asked for authentication (off-session), not a decline."""
+    error = intent.to_dict().get("last_payment_error") or {}
+    return intent.status == "requires_payment_method" and error.get("code") == AUTHENTICATION_REQUIRED
 
 
 def _declined(intent: stripe.PaymentIntent) -> CardDeclined:

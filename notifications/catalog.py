@@ -21,6 +21,7 @@ class EmailKind(StrEnum):
     PREMIUM_DECREASE_ORGANIZATION = "premium_decrease_organization"
     ASSIGNMENT_CHARGE_REMINDER = "assignment_charge_reminder"
     ASSIGNMENT_CHARGE_FAILURE = "assignment_charge_failure"
+    ASSIGNMENT_PAYMENT_AUTHENTICATION = "assignment_payment_authentication"
     BILL_OVERDUE = "bill_overdue"
     COVERAGE_EXTENDED = "coverage_extended"
     MEMBER_INVITATION = "member_invitation"
@@ -139,6 +140,15 @@ class AssignmentChargeFailure(EmailContext):
     coverage_active: bool = False  # an increase after the premium was paid: the coverage stays in force
 
 
+class AssignmentPaymentAuthentication(EmailContext):
+    """The bank asks the contractor to confirm an off-session charge (3-D Secure)."""
+
+    contractor_name: str
+    job_name: str
+    amount: int
+    card_url: Link  # /cards/<token>: confirm the payment there (or use another card)
+
+
 class BillOverdue(EmailContext):
     representative_name: str
     bill_number: str
@@ -207,6 +217,10 @@ SUBJECTS: dict[EmailKind, tuple[type[EmailContext], str]] = {
     EmailKind.ASSIGNMENT_CHARGE_FAILURE: (
         AssignmentChargeFailure,
         "Action needed: your payment of {{ amount|money }} for {{ job_name }} failed",
+    ),
+    EmailKind.ASSIGNMENT_PAYMENT_AUTHENTICATION: (
+        AssignmentPaymentAuthentication,
+        "Action needed: confirm your payment of {{ amount|money }} for {{ job_name }} with your bank",
     ),
     EmailKind.COVERAGE_EXTENDED: (
         CoverageExtended,

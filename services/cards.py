@@ -20,6 +20,7 @@ from common.settings import Settings
 from contracts.assignment import (
     ASSIGNMENT_STATE,
     CARD_UPDATED,
+    PAYMENT_AUTHENTICATED,
     NewCard,
     assignment_workflow_id,
 )
@@ -175,6 +176,7 @@ class CardPage:
     reason: str | None = None
     publishable_key: str = ""
     stripe_js_url: str = ""
+    authenticate: bool = False  # the charge waits for the contractor to confirm it with their bank (3DS)
 
 
 def card_page(session: Session, settings: Settings, token: str, workflows: WorkflowCalls) -> CardPage:
@@ -197,6 +199,7 @@ def card_page(session: Session, settings: Settings, token: str, workflows: Workf
         reason=live.last_failure if live else None,
         publishable_key=StripeGateway(settings, row.environment).publishable_key,
         stripe_js_url=stripe_js_url(settings),
+        authenticate=bool(live and live.authentication_intent),
     )
 
 
@@ -205,10 +208,8 @@ def _rows_changed(result: Result[Any]) -> int:
     return result.rowcount
 
 
-def start_card_setup(session: Session, settings: Settings, token: str) -> str:
-    """A SetupIntent for the contractor who chose to enter a card (its client secret, for Stripe.js): on the
-    customer of the card on file (else a new one). A link makes SETUP_INTENTS_PER_LINK at most."""
-    link, row = _open(session, token)
+def _count_attempt(session: Session, link: CardLink) -> None:
+    """A link makes SETUP_INTENTS_PER_LINK calls to the processor at most (card setups, authentications)."""
     counted = session.execute(
         update(CardLink)
         .where(CardLink.id == link.id, CardLink.setup_intents < SETUP_INTENTS_PER_LINK)
@@ -221,6 +222,13 @@ def start_card_setup(session: Session, settings: Settings, token: str) -> str:
             "Too many attempts with this link: use the link in your newest email, or contact your platform.",
             kind=Refusal.CONFLICT,
         )
+
+
+def start_card_setup(session: Session, settings: Settings, token: str) -> str:
+    """A SetupIntent for the contractor who chose to enter a card (its client secret, for Stripe.js): on the
+    customer of the card on file (else a new one). A link makes SETUP_INTENTS_PER_LINK at most."""
+    link, row = _open(session, token)
+    _count_attempt(session, link)
     contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
     assert contractor is not None
     source = card_on_file(session, row.contractor_id)
@@ -278,3 +286,65 @@ def replace_card(
     workflows.signal(
         assignment_workflow_id(row.id), CARD_UPDATED, NewCard(payment_method_id=card.payment_method_id)
     )
+
+
+# 3-D Secure: a charge the contractor's bank asks them to confirm --------------------------------------------
+
+NOTHING_TO_CONFIRM = "This payment does not need confirming any more: reload the page."
+NOT_CONFIRMED = "Your bank did not confirm this payment. Please try again, or use another card."
+
+
+def _waiting_charge(
+    session: Session, token: str, workflows: WorkflowCalls
+) -> tuple[CardLink, Assignment, str]:
+    """The link, its assignment, and the PaymentIntent its workflow waits to see confirmed (taken from the
+    workflow, never from the browser)."""
+    link, row = _open(session, token)
+    live = workflows.query(assignment_workflow_id(row.id), ASSIGNMENT_STATE)
+    if live is None:
+        raise unavailable("We could not look up this payment just now. Please try again in a minute.")
+    if not live.authentication_intent:
+        raise DomainError("nothing_to_authenticate", NOTHING_TO_CONFIRM, kind=Refusal.CONFLICT)
+    return link, row, live.authentication_intent
+
+
+def start_authentication(
+    session: Session, settings: Settings, token: str, workflows: WorkflowCalls
+) -> str | None:
+    """The contractor chose to confirm the waiting charge: it is confirmed on-session with their card, and
+    its client secret returned for Stripe.js to run their bank's challenge (None: it needs none any more).
+    Counted with the link's card setups."""
+    link, row, intent = _waiting_charge(session, token, workflows)
+    _count_attempt(session, link)
+    source = card_on_file(session, row.contractor_id)
+    if source is None or source.stripe_customer_id is None or source.payment_method_id is None:
+        raise DomainError("no_card", CARD_NOT_USABLE, kind=Refusal.DECLINED)
+    try:
+        return StripeGateway(settings, row.environment).authentication_secret(
+            intent, source.stripe_customer_id, source.payment_method_id
+        )
+    except CardDeclined as declined:
+        raise DomainError("card_declined", declined.message, kind=Refusal.DECLINED) from None
+    except StripeRefused:
+        raise DomainError("payment_not_confirmable", NOTHING_TO_CONFIRM, kind=Refusal.CONFLICT) from None
+    except StripeUnavailable:
+        raise unavailable(PROCESSOR_UNAVAILABLE) from None
+
+
+def finish_authentication(session: Session, settings: Settings, token: str, workflows: WorkflowCalls) -> None:
+    """The page says the bank confirmed the charge: once the processor says it went through, the link is
+    spent and the workflow takes the charge up (under its own idempotency key: it is not charged again)."""
+    link, row, intent = _waiting_charge(session, token, workflows)
+    try:
+        status = StripeGateway(settings, row.environment).status(intent)
+    except StripeRefused:
+        raise DomainError("payment_not_confirmable", NOTHING_TO_CONFIRM, kind=Refusal.CONFLICT) from None
+    except StripeUnavailable:
+        raise unavailable(PROCESSOR_UNAVAILABLE) from None
+    if status != "succeeded":
+        raise DomainError("authentication_failed", NOT_CONFIRMED, kind=Refusal.DECLINED)
+    session.execute(
+        update(CardLink).where(CardLink.id == link.id, CardLink.used_at.is_(None)).values(used_at=_now())
+    )
+    session.commit()
+    workflows.signal(assignment_workflow_id(row.id), PAYMENT_AUTHENTICATED, intent)

@@ -18,6 +18,7 @@ from notifications.catalog import (
     ApplicationReviewDeclined,
     AssignmentChargeFailure,
     AssignmentChargeReminder,
+    AssignmentPaymentAuthentication,
     BillOverdue,
     CoverageExtended,
     EmailContext,
@@ -174,6 +175,16 @@ CASES: dict[EmailKind, tuple[str, EmailContext, list[str]]] = {
             card_url="http://127.0.0.1:8000/cards/tok",
         ),
         ["insufficient funds", "not active", "$31.25"],
+    ),
+    EmailKind.ASSIGNMENT_PAYMENT_AUTHENTICATION: (
+        "jane@example.com",
+        AssignmentPaymentAuthentication(
+            **CONTRACTOR,
+            job_name="Spring campaign",
+            amount=3125,
+            card_url="http://127.0.0.1:8000/cards/tok",
+        ),
+        ["confirm the payment", "not active", "$31.25"],
     ),
 }
 

@@ -48,6 +48,7 @@ def test_histories_are_recorded() -> None:
         "assignment_declined_then_recovered.with_money_activities",
         "application_hold_renewed.before_hold_renewal_on_its_own",
         "assignment_rebound_before_charge",
+        "assignment_charge_authenticated",
     }
 
 

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         CARD_UPDATED,
         COVERED,
         EXTEND,
+        PAYMENT_AUTHENTICATED,
         REBIND,
         AdjustmentResult,
         Announcement,
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         AssignmentLedger,
         AssignmentProgress,
         AssignmentState,
+        ChargeOutcome,
         ChargeRequest,
         Coverage,
         InvoiceAdjustment,
@@ -81,6 +83,12 @@ MONEY_STEPS = "money-steps-as-activities"
 # Since this patch a bound assignment whose premium is not collected yet takes new terms (``rebind``): the
 # new terms are bound, and the pending charge starts over with the new premium and a new notice.
 REBIND_BEFORE_COLLECTION = "rebind-before-collection"
+
+# Since this patch a charge the bank asks the contractor to authenticate (3-D Secure, off-session) is not a
+# decline: the contractor is emailed a link to confirm it, the platform gets ``invoice.charge_card_failed``
+# with ``failure_code`` ``authentication_required``, and once they have confirmed it the same charge (same
+# idempotency key) is taken up: it moved once, at their bank's answer.
+CHARGE_AUTHENTICATION = "charge-waits-for-authentication"
 MONEY: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
@@ -148,15 +156,20 @@ class AssignmentWorkflow:
                 notice = True
                 continue
             if not phase.result():  # declined: wait for a new card (charged at once), or a new amount
+                authentications = self.ledger.authentications  # or the contractor's confirmation (3DS)
 
-                def new_card_or_amount(revision: int = revision, cards: int = cards) -> bool:
+                def new_card_or_amount(
+                    revision: int = revision, cards: int = cards, authentications: int = authentications
+                ) -> bool:
                     return (
                         self.ledger.card_revision != cards
                         or self.ledger.revision != revision
                         or self.ledger.cancelled
+                        or self.ledger.authentications != authentications
                     )
 
                 await workflow.wait_condition(new_card_or_amount)
+                self.ledger.authentication_intent = None
                 notice = self.ledger.revision != revision
         if self.ledger.charged:
             await self._activate(payment_intent=self.ledger.payments[-1][0])
@@ -201,6 +214,9 @@ class AssignmentWorkflow:
             self.ledger.charged, self.ledger.collected = True, amount
             self.ledger.payments.append((outcome.payment_intent_id, amount))
             return True
+        if outcome.authentication_required and workflow.patched(CHARGE_AUTHENTICATION):
+            await self._ask_to_authenticate(outcome, revision, cards, amount)
+            return False
         self.ledger.last_failure = outcome.message or "the card was declined"
         self.ledger.status = AssignmentStatus.CHARGE_FAILED
         self._stage(PaymentStage.CHARGE_FAILED, None)
@@ -219,6 +235,28 @@ class AssignmentWorkflow:
         """New terms arrived as this phase was about to charge: _collect_by_card starts it over."""
         await workflow.wait_condition(lambda: False)  # cancelled by _collect_by_card, which saw the revision
         return False
+
+    async def _ask_to_authenticate(
+        self, outcome: ChargeOutcome, revision: int, cards: int, amount: int
+    ) -> None:
+        """The bank asks the contractor to confirm the charge: email them the link to do it, tell the
+        platform, and (in _collect_by_card) wait for their confirmation, a new card or a new amount."""
+        ledger = self.ledger
+        ledger.authentication_intent = outcome.payment_intent_id
+        ledger.last_failure = outcome.message or "your bank asks you to confirm this payment"
+        ledger.status = AssignmentStatus.CHARGE_FAILED
+        self._stage(PaymentStage.AWAITING_AUTHENTICATION, None)
+        await self._email(
+            EmailKind.ASSIGNMENT_PAYMENT_AUTHENTICATION,
+            f"authenticate:r{revision}:c{cards}:a{ledger.authentications}",
+            amount=amount,
+            reason=ledger.last_failure,
+        )
+        await self._progress_and_announce(
+            "invoice.charge_card_failed",
+            failure_message=ledger.last_failure,
+            failure_code="authentication_required",
+        )
 
     async def _settle(self, previous: int) -> None:
         """After the premium changed: make what was collected equal the premium, then tell both sides."""
@@ -587,6 +625,12 @@ class AssignmentWorkflow:
         """The contractor saved a new card: a failed charge is tried again."""
         self.ledger.card_revision += 1
 
+    @workflow.signal(name=PAYMENT_AUTHENTICATED.name)
+    def payment_authenticated(self, payment_intent_id: str) -> None:
+        """The contractor confirmed the waiting charge with their bank: it is taken up (the same key)."""
+        if payment_intent_id and self.ledger.authentication_intent == payment_intent_id:
+            self.ledger.authentications += 1
+
     @workflow.update(name=CANCEL.name)
     async def cancel(self, reason: str) -> AssignmentState:
         async with self.lock:
@@ -615,4 +659,5 @@ class AssignmentWorkflow:
             charge_due_at=due,
             revision=self.ledger.revision,
             last_failure=self.ledger.last_failure,
+            authentication_intent=self.ledger.authentication_intent,
         )

@@ -1,7 +1,9 @@
 """The page a contractor reaches from a charge reminder or charge-failure email: save a new card, and the
-assignment's charge is tried again at once. The link's token (services/cards.py) is the capability; the
-assignment's id opens nothing. The page makes nothing at Stripe: its own script asks for a SetupIntent
-(``POST /cards/<token>/setup``) when the contractor chooses to save a card."""
+assignment's charge is tried again at once; or, when their bank asked them to confirm the charge (3-D
+Secure), confirm it here with Stripe.js, and that same charge goes through. The link's token
+(services/cards.py) is the capability; the assignment's id opens nothing. The page makes nothing at Stripe:
+its own script asks for a SetupIntent (``POST /cards/<token>/setup``) when the contractor chooses to save a
+card, or for the waiting charge's challenge (``POST /cards/<token>/authenticate``)."""
 
 from typing import Annotated
 from urllib.parse import quote as urlquote
@@ -43,6 +45,7 @@ def update_card_page(
     workflows: Workflows,
     session: DbSession,
     saved: bool = False,
+    paid: bool = False,
     error: str | None = None,
     sig: str | None = None,
 ) -> Response:
@@ -82,6 +85,10 @@ def update_card_page(
         "setup_url": f"/cards/{token}/setup",
         "publishable_key": page.publishable_key,
         "stripe_js_url": page.stripe_js_url,
+        "authenticate": page.authenticate,
+        "authenticate_url": f"/cards/{token}/authenticate",
+        "authenticated_action": f"/cards/{token}/authenticated",
+        "just_paid": paid,
     }
     return TEMPLATES.TemplateResponse(request, "update_card.html", context, headers=NO_STORE)
 
@@ -95,6 +102,39 @@ def start_card_setup(token: str, settings: AppSettings, session: DbSession) -> R
         status = STATUS.get(refused.kind, 409)
         return JSONResponse({"error": refused.message}, status_code=status, headers=NO_STORE)
     return JSONResponse({"client_secret": secret}, headers=NO_STORE)
+
+
+@router.post("/{token}/authenticate")
+def start_authentication(
+    token: str, settings: AppSettings, workflows: Workflows, session: DbSession
+) -> Response:
+    """The page's script, once the contractor chose to confirm the waiting charge: its client secret, for
+    Stripe.js to run the bank's challenge (null: it needs none any more)."""
+    try:
+        secret = cards.start_authentication(session, settings, token, workflows)
+    except DomainError as refused:
+        status = STATUS.get(refused.kind, 409)
+        return JSONResponse({"error": refused.message}, status_code=status, headers=NO_STORE)
+    return JSONResponse({"client_secret": secret}, headers=NO_STORE)
+
+
+@router.post("/{token}/authenticated")
+def finish_authentication(
+    token: str, request: Request, settings: AppSettings, workflows: Workflows, session: DbSession
+) -> Response:
+    """The bank's challenge is over: the charge is taken up if the processor says it went through."""
+    try:
+        cards.finish_authentication(session, settings, token, workflows)
+    except DomainError as refused:
+        if refused.kind is Refusal.NOT_FOUND:  # a 404: counted by the hosted-link throttle
+            return _ended(
+                request,
+                "This link does not work",
+                "Check that you opened the whole link from your email.",
+                404,
+            )
+        return redirect(_with_message(token, refused.message))
+    return redirect(f"/cards/{token}?paid=true")
 
 
 def _with_message(token: str, message: str) -> str:

@@ -1,0 +1,73 @@
+"""The AssignmentWorkflow when the bank asks the contractor to confirm the off-session charge (3-D Secure),
+with the real 24 hours (time-skipping server), the real activities, the database and localstripe: nothing
+moves and nothing is declined for good; the contractor is emailed, the platform told; once they confirm it,
+that same charge is taken up, once."""
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+import requests
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from common.settings import Settings
+from tests.histories import keep_history
+from tests.support import Org, raw_stripe
+from tests.test_assignment_workflow import charges, emails, make_assignment, settled, start
+from workflows.assignment import AssignmentWorkflow
+
+ALWAYS = "4000002760003184"  # asks for authentication on every payment, off-session ones included
+
+
+def _confirm_as_the_contractor(localstripe: str, payment_intent_id: str) -> None:
+    """What the card page does: the waiting intent confirmed on-session with the card, then the bank's
+    challenge completed in Stripe.js."""
+    client = raw_stripe(localstripe)
+    intent = client.v1.payment_intents.retrieve(payment_intent_id)  # type: ignore[attr-defined]
+    method = intent.to_dict()["last_payment_error"]["payment_method"]["id"]
+    intent = client.v1.payment_intents.confirm(payment_intent_id, params={"payment_method": method})  # type: ignore[attr-defined]
+    assert intent.status == "requires_action"
+    answer = requests.post(
+        f"{localstripe}/v1/payment_intents/{payment_intent_id}/_authenticate?success=true",
+        json={"key": "pk_test_gigcover", "client_secret": intent.client_secret},
+        timeout=10,
+    )
+    assert answer.json()["status"] == "succeeded", answer.text
+
+
+async def test_a_charge_the_bank_wants_confirmed_waits_then_moves_once(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+) -> None:
+    a = await asyncio.to_thread(
+        make_assignment, api_url, org, session_factory, settings, localstripe, number=ALWAYS
+    )
+    handle = await start(skipping, a)
+    await skipping.sleep(timedelta(hours=25))
+    await settled(lambda: "assignment_payment_authentication" in emails(session_factory, a.assignment_id))
+    assert "assignment_charge_failure" not in emails(session_factory, a.assignment_id)
+    state = await handle.query(AssignmentWorkflow.state)
+    assert state.status == "charge_failed" and state.authentication_intent
+    assert charges(localstripe, a) == [("requires_payment_method", a.premium)]  # waiting, nothing moved
+    failed = httpx.get(
+        f"{api_url}/api/v1/events", params={"type": "invoice.charge_card_failed"}, auth=(org.sandbox_key, "")
+    ).json()
+    assert failed[0]["data"]["id"] == a.assignment_id
+    assert failed[0]["data"]["failure_code"] == "authentication_required"
+
+    await handle.signal(AssignmentWorkflow.payment_authenticated, "pi_not_this_one")  # ignored
+    await asyncio.to_thread(_confirm_as_the_contractor, localstripe, state.authentication_intent)
+    await handle.signal(AssignmentWorkflow.payment_authenticated, state.authentication_intent)
+    await handle.signal(AssignmentWorkflow.payment_authenticated, state.authentication_intent)  # twice
+    await settled(lambda: charges(localstripe, a) == [("succeeded", a.premium)])
+    await settled(lambda: "payment_confirmation" in emails(session_factory, a.assignment_id))
+    state = await handle.query(AssignmentWorkflow.state)
+    assert (state.status, state.collected, state.authentication_intent) == ("active", a.premium, None)
+    assert charges(localstripe, a) == [("succeeded", a.premium)]  # the one intent, charged once
+    await handle.terminate("test over")
+    await keep_history(handle, "assignment_charge_authenticated")
