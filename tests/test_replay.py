@@ -46,6 +46,8 @@ def test_histories_are_recorded() -> None:
         "assignment_adjusted_after_charge.with_money_activities",
         "assignment_cancelled_after_charge.with_money_activities",
         "assignment_declined_then_recovered.with_money_activities",
+        "application_capture_refused_back_to_card",
+        "application_renewal_refused_kept_hold",
     }
 
 
