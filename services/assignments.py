@@ -3,6 +3,7 @@ general opt-in, or send an application) and carried out by the assignment's work
 
 import contextlib
 import hashlib
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field
@@ -440,12 +441,24 @@ def _redecide(
     return row
 
 
-def _cancel(session: Session, row: Assignment, reason: str, workflows: WorkflowCalls) -> Assignment:
+@dataclass(frozen=True)
+class Cancellation:
+    """A cancellation, kept; ``pending`` when the workflow took it but has not finished giving the money
+    back (a processor slow to answer): it finishes by itself, and the assignment shows the refund then."""
+
+    assignment: Assignment
+    pending: bool = False
+
+
+def _cancel(session: Session, row: Assignment, reason: str, workflows: WorkflowCalls) -> Cancellation:
     """Its workflow refunds what was collected and announces the cancellation; an application the
-    assignment sent and the contractor has not finished ends with it."""
+    assignment sent and the contractor has not finished ends with it. Once the workflow has taken the
+    cancellation (it cannot be undone) the assignment is cancelled, even if its refund is still under way."""
     awaiting = row.application_session_id if row.status == AssignmentStatus.AWAITING_APPLICATION else None
+    pending = False
     if row.dispatched:
-        workflows.update(assignment_workflow_id(row.id), "cancel", reason, AssignmentState)
+        done = workflows.update_or_accepted(assignment_workflow_id(row.id), "cancel", reason, AssignmentState)
+        pending = done is None
         session.refresh(row)
     if awaiting:
         with contextlib.suppress(DomainError):  # it has ended already (expired, or just completed)
@@ -453,12 +466,12 @@ def _cancel(session: Session, row: Assignment, reason: str, workflows: WorkflowC
     row.cancelled, row.cancellation_date, row.cancellation_reason = True, now(), reason
     row.status = AssignmentStatus.CANCELLED
     session.commit()
-    return row
+    return Cancellation(row, pending)
 
 
 def cancel_assignment(
     session: Session, tenant: Tenant, body: CancelIn, workflows: WorkflowCalls
-) -> Assignment:
+) -> Cancellation:
     """Only before the assignment starts; refunds the card (or credits the organization). Irreversible."""
     row = _assignment_of_job(session, tenant, body.job_id)
     if row.effective_date <= now():

@@ -60,6 +60,9 @@ class RecordingWorkflows:
             raise self.refusal
         return None
 
+    def update_or_accepted(self, workflow_id: str, name: str, arg: Any, result_type: type[Any]) -> Any:
+        return self.update(workflow_id, name, arg, result_type) or "finished"
+
     def signal(self, workflow_id: str, name: str, arg: Any) -> None:
         self.updates.append((workflow_id, name, arg))
 
@@ -296,8 +299,9 @@ def test_cancel_and_extend_follow_the_assignment_rules(
     assert (
         extended.end_date == row.end_date and workflows.updates == []
     )  # not dispatched: no workflow to tell
-    cancelled = assignments.cancel_assignment(session, tenant, CancelIn(job_id=job.id), workflows)
-    assert cancelled.cancelled and cancelled.status == AssignmentStatus.CANCELLED
+    done = assignments.cancel_assignment(session, tenant, CancelIn(job_id=job.id), workflows)
+    cancelled = done.assignment
+    assert not done.pending and cancelled.cancelled and cancelled.status == AssignmentStatus.CANCELLED
     with pytest.raises(DomainError) as error:
         assignments.cancel_assignment(session, tenant, CancelIn(job_id=job.id), workflows)
     refused(error, "invalid_assignment_id", Refusal.NOT_FOUND)

@@ -1,6 +1,7 @@
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from api.deps import AppSettings, CurrentTenant, DbSession, Workflows
 from api.paging import PageParams, deleted_body
@@ -11,6 +12,7 @@ from services.assignments import AssignmentIn, AssignmentUpdate, CancelIn, Exten
 from services.lookups import filtered, get_assignment, list_page, scoped
 
 router = APIRouter(prefix="/assignments", tags=["assignments"])
+CANCEL_ACCEPTED = {202: {"description": "Cancelled; what was collected is still being refunded"}}
 
 
 @router.post("", status_code=201)
@@ -55,12 +57,15 @@ def update_assignment(
     return render.assignment(assignments.update_assignment(session, tenant, assignment_id, body, settings))
 
 
-@router.post("/cancel")
+@router.post("/cancel", responses=CANCEL_ACCEPTED, response_model=None)
 def cancel_assignment(
     body: CancelIn, workflows: Workflows, session: DbSession, tenant: CurrentTenant
-) -> dict[str, Any]:
-    """Only before the assignment starts; refunds the card (or credits the organization). Irreversible."""
-    return render.assignment(assignments.cancel_assignment(session, tenant, body, workflows))
+) -> dict[str, Any] | JSONResponse:
+    """Only before the assignment starts; refunds the card (or credits the organization). Irreversible.
+    202: cancelled, and what was collected is still being refunded (the processor is slow to answer)."""
+    done = assignments.cancel_assignment(session, tenant, body, workflows)
+    shown = render.assignment(done.assignment)
+    return JSONResponse(shown, status_code=202) if done.pending else shown
 
 
 @router.post("/extend")
