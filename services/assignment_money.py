@@ -17,7 +17,7 @@ from workflows.assignment_messages import assignment_workflow_id
 @dataclass(frozen=True)
 class Movement:
     at: int
-    kind: str  # "card charge", "card refund", "declined charge", "bill"
+    kind: str  # "card charge", "card refund", "declined charge", "failed refund", "bill"
     amount: int  # cents: positive collected, negative given back
     reference: str  # the PaymentIntent, the refund, or the bill id
     description: str = ""
@@ -28,6 +28,7 @@ KINDS = {
     PaymentStatus.CAPTURED: "card charge",
     PaymentStatus.REFUNDED: "card refund",
     PaymentStatus.DECLINED: "declined charge",
+    PaymentStatus.REFUND_FAILED: "failed refund",
 }
 
 
@@ -78,7 +79,8 @@ def money_moved(session: Session, tenant: Tenant, assignment: Assignment) -> lis
         kind = KINDS.get(PaymentStatus(payment.status))
         if kind is None:  # still charging, or never reached Stripe
             continue
-        amount = payment.amount if payment.status != PaymentStatus.DECLINED else 0
+        moved_nothing = payment.status in (PaymentStatus.DECLINED, PaymentStatus.REFUND_FAILED)
+        amount = 0 if moved_nothing else payment.amount
         moved.append(Movement(payment.created, kind, amount, payment.payment_intent_id or ""))
     for bill in bills_of(session, tenant, assignment):
         description = "; ".join(str(line.get("description", "")) for line in bill.line_items or [])

@@ -15,9 +15,11 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.assignments import AssignmentActivities
+    from activities.base import REFUND_FAILED
     from activities.documents import DocumentActivities
     from common.temporal import CHARGE_DUE_AT, PAYMENT_STAGE
     from domain.adjustments import refund_plan, settle
@@ -68,6 +70,10 @@ DECLINED_INCREASE_STAYS_OWED = "declined-increase-stays-owed"
 # it), and its retry runs in the same worker beside the attempt still waiting. Each attempt's processor calls
 # end before its timeout, and a retry asks the processor what the key moved before moving anything.
 MONEY_STEPS = "money-steps-as-activities"
+# Since this patch a refund the processor could not complete (``failed``, ``canceled``) is not counted as
+# given back: what was collected stays as it is (owed back to the contractor), ``assignment.refund_failed``
+# is announced and the dashboard lists it; no decrease email promises the refund (before, the step failed).
+REFUND_FAILURE_OWED_BACK = "refund-failure-owed-back"
 MONEY = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
@@ -200,6 +206,7 @@ class AssignmentWorkflow:
     async def _settle(self, previous: int) -> None:
         """After money moved: make what was collected equal the premium, and tell both sides."""
         a, rev = self.a, self.ledger.revision
+        refund_failed = False
         self.ledger.declined_increase_cards = None  # whatever was owed is settled anew from here
         if a.payer == Payer.REMIT:
             difference = self.ledger.premium - self.ledger.collected
@@ -227,23 +234,36 @@ class AssignmentWorkflow:
                 else:
                     self.ledger.last_failure = outcome.message
             for payment_intent, part in refund_plan(self.ledger.payments, move.refund):
-                await self._money_step(
-                    AssignmentActivities.refund_card,
-                    RefundRequest(
-                        assignment_id=a.assignment_id,
-                        payment_intent_id=payment_intent,
-                        amount=part,
-                        idempotency_key=f"{workflow.info().workflow_id}:refund:r{rev}:{payment_intent}",
-                    ),
-                    "refund the decrease",
-                )
+                try:
+                    await self._money_step(
+                        AssignmentActivities.refund_card,
+                        RefundRequest(
+                            assignment_id=a.assignment_id,
+                            payment_intent_id=payment_intent,
+                            amount=part,
+                            idempotency_key=f"{workflow.info().workflow_id}:refund:r{rev}:{payment_intent}",
+                        ),
+                        "refund the decrease",
+                    )
+                except ActivityError as error:
+                    if not (_refund_failed(error) and workflow.patched(REFUND_FAILURE_OWED_BACK)):
+                        raise
+                    refund_failed = True
+                    self.ledger.last_failure = str(error.cause.message)  # type: ignore[union-attr]
+                    await self._progress_and_announce(
+                        "assignment.refund_failed",
+                        refund_amount=part,
+                        payment_intent=payment_intent,
+                        failure_message=self.ledger.last_failure,
+                    )
+                    continue
                 self.ledger.payments = [
                     (p, left - part if p == payment_intent else left) for p, left in self.ledger.payments
                 ]
                 self.ledger.collected -= part
         if self.ledger.premium != previous and not self.ledger.cancelled:
             up = self.ledger.premium > previous
-            if a.payer == Payer.CARD:
+            if a.payer == Payer.CARD and not refund_failed:  # no email promising a refund that failed
                 kind = EmailKind.PREMIUM_INCREASE_CONTRACTOR if up else EmailKind.PREMIUM_DECREASE_CONTRACTOR
                 await self._email(
                     kind, f"change:r{rev}", amount=self.ledger.premium, previous_amount=previous
@@ -542,3 +562,9 @@ class AssignmentWorkflow:
             revision=self.ledger.revision,
             last_failure=self.ledger.last_failure,
         )
+
+
+def _refund_failed(error: ActivityError) -> bool:
+    """The refund step failed because the processor could not complete the refund (not for another reason)."""
+    cause = error.cause
+    return isinstance(cause, ApplicationError) and cause.type == REFUND_FAILED
