@@ -12,7 +12,9 @@ from services.assignments import AssignmentIn, AssignmentUpdate, CancelIn, Exten
 from services.lookups import filtered, get_assignment, list_page, scoped
 
 router = APIRouter(prefix="/assignments", tags=["assignments"])
-CANCEL_ACCEPTED = {202: {"description": "Cancelled; what was collected is still being refunded"}}
+CANCEL_ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Cancelled; what was collected is still being refunded"}
+}
 
 
 @router.post("", status_code=201)
