@@ -48,6 +48,7 @@ def test_histories_are_recorded() -> None:
         "assignment_declined_then_recovered.with_money_activities",
         "application_capture_refused_back_to_card",
         "application_renewal_refused_kept_hold",
+        "engagement_refund_failed_owed_back",
     }
 
 
