@@ -221,7 +221,9 @@ class AssignmentActivities(MoneyActivities):
         (a retry records the event once: its id comes from the workflow). Returns the snapshot."""
         with self._sessions() as session:
             row = _assignment(session, progress.assignment_id)
-            row.status, row.charged, row.premium = progress.status, progress.collected, progress.premium
+            # Cancelled by an answer that did not wait for its refund: the refund's progress keeps it so.
+            status = AssignmentStatus.CANCELLED if row.cancelled else progress.status
+            row.status, row.charged, row.premium = status, progress.collected, progress.premium
             if progress.paid_invoice_id:  # the adjustment's key: the invoice's id, then what changed
                 invoice_id = progress.paid_invoice_id.split(":")[0]
                 invoice = session.scalar(select(Invoice).where(Invoice.id == invoice_id))

@@ -17,11 +17,12 @@ from temporalio.exceptions import ApplicationError
 from common.settings import Settings
 from db.models import Payment, TenantResource
 from domain.statuses import PaymentStatus
-from integrations.stripe_gateway import StripeGateway, StripeRefused, deadline
+from integrations.stripe_gateway import RefundFailed, StripeGateway, StripeRefused, deadline
 from outbox.dispatch import Dispatcher
 from outbox.records import record_event
 
 R = TypeVar("R", bound=TenantResource)
+REFUND_FAILED = "RefundFailed"  # the error type of a refund the processor could not complete
 # The processor's calls of an attempt end this long before the attempt's own timeout: the next attempt (which
 # asks the processor what the key made) never runs beside a request of this one still waiting for an answer.
 ATTEMPT_MARGIN_SECONDS = 3.0
@@ -86,9 +87,13 @@ class MoneyActivities:
     ) -> str:
         """Refund ``amount`` of a payment exactly once for ``key``. The intent is recorded first (a
         ``refunding`` row), so a retry whose predecessor's answer never came asks the processor for the
-        refund made under the key before asking for one; a finished one is found in the row."""
+        refund made under the key before asking for one; a finished one is found in the row. A refund the
+        processor could not complete is recorded ``refund_failed`` (the money was not given back) and fails
+        the step for good with ``RefundFailed``, every time it is asked again."""
         with self._sessions() as session:
             payment = session.scalar(select(Payment).where(Payment.idempotency_key == key))
+            if payment is not None and payment.status == PaymentStatus.REFUND_FAILED:
+                raise _refund_failed(payment.payment_intent_id or "", None)
             if payment is not None and payment.payment_intent_id:
                 return payment.payment_intent_id
             look_first = payment is not None
@@ -114,6 +119,21 @@ class MoneyActivities:
                     )
             except StripeRefused as refused:  # a 4xx: asking again gets the same answer
                 raise ApplicationError(refused.message, type="RefundRefused", non_retryable=True) from None
+            except RefundFailed as failed:
+                payment.payment_intent_id, payment.status = failed.refund_id, PaymentStatus.REFUND_FAILED
+                session.commit()
+                raise _refund_failed(failed.refund_id, failed.reason) from None
             payment.payment_intent_id, payment.status = refund, PaymentStatus.REFUNDED
             session.commit()
             return refund
+
+
+def _refund_failed(refund_id: str, reason: str | None) -> ApplicationError:
+    """Final: the processor took the refund and could not give the money back (the card was closed, say)."""
+    why = f" ({reason.replace('_', ' ')})" if reason else ""
+    return ApplicationError(
+        f"the card processor could not complete refund {refund_id}{why}",
+        refund_id,
+        type=REFUND_FAILED,
+        non_retryable=True,
+    )

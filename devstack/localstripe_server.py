@@ -12,6 +12,13 @@ And it keeps test mode and live mode apart as Stripe does: an object belongs to 
 it (``livemode``), and a key of the other mode neither sees it (404 "No such …") nor uses it, so the sandbox's
 test keys and production's live keys can both run against it and a mix-up shows.
 
+And a refund can fail as Stripe's test card 4000000000005126 makes it fail ("refund fails
+asynchronously"): a refund of a charge made with that card is ``pending`` for ``REFUND_FAILS_AFTER`` seconds,
+then ``failed`` with ``failure_reason`` ``expired_or_canceled_card``, and the charge's ``amount_refunded`` no
+longer counts it. (Stripe shows such a refund ``succeeded`` first and tells of the failure later by the
+``charge.refund.updated`` event; here it is ``pending`` until it fails, so a caller that reads the refund's
+status, as gigcover does, meets the failure.)
+
 And it honours ``Idempotency-Key`` as Stripe does (localstripe ignores it): the same key with the same
 request answers the first answer again (``Idempotent-Replayed: true``), with another request a 400
 ``idempotency_error``, and while the first is still running a 409 ``idempotency_key_in_use``; keys are
@@ -77,6 +84,9 @@ BRANDS = [
     (re.compile(r"4"), "visa", (13, 16, 19), 3),
 ]
 CARD_FIELDS = {"number", "exp_month", "exp_year", "cvc"}
+# Stripe's test card whose charges succeed and whose refunds fail; how long such a refund stays pending.
+REFUND_FAILS = {"4000000000005126": "expired_or_canceled_card"}
+REFUND_FAILS_AFTER = 1.0
 CARD_FORM_JS = Path(__file__).with_name("localstripe_elements.js")
 
 
@@ -200,6 +210,42 @@ def teach_decline_codes() -> None:
     resources.PaymentMethod._charging_is_declined = charging_is_declined
     resources.Charge._set_auth_failure = set_auth_failure
     resources.Charge._raise_failure = raise_failure
+
+
+def teach_refund_failures() -> None:
+    """A refund of a charge made with a card of ``REFUND_FAILS`` is ``pending``, then ``failed`` (looked at
+    after ``REFUND_FAILS_AFTER`` seconds); a failed or canceled refund gives nothing back, so the charge's
+    ``amount_refunded`` leaves it out (localstripe knows only refunds that succeed)."""
+    create = resources.Refund.__init__
+
+    def create_maybe_failing(self: resources.Refund, *args: Any, **kwargs: Any) -> None:
+        create(self, *args, **kwargs)
+        charge = resources.Charge._api_retrieve(self.charge)
+        method = getattr(charge, "payment_method", None)
+        pm = resources.PaymentMethod._api_retrieve(method) if method else None
+        reason = REFUND_FAILS.get(getattr(pm, "_card_number", None) or "")
+        if reason:
+            self.status, self._failure_reason = "pending", reason
+            self._fails_at = time.time() + REFUND_FAILS_AFTER
+
+    def settled(refund: resources.Refund) -> resources.Refund:
+        fails_at = getattr(refund, "_fails_at", None)
+        if refund.status == "pending" and fails_at is not None and time.time() >= fails_at:
+            refund.status, refund.failure_reason = "failed", refund._failure_reason
+        return refund
+
+    export = resources.Refund._export
+
+    def export_settled(self: resources.Refund, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return export(settled(self), *args, **kwargs)
+
+    def amount_refunded(self: resources.Charge) -> int:
+        refunds = [settled(r) for r in self.refunds._list]
+        return sum(r.amount for r in refunds if r.status not in ("failed", "canceled"))
+
+    resources.Refund.__init__ = create_maybe_failing
+    resources.Refund._export = export_settled
+    resources.Charge.amount_refunded = property(amount_refunded)
 
 
 def index_refunds_by_charge() -> None:
@@ -406,6 +452,7 @@ def main() -> None:
     resources.Store.try_load_from_disk = lambda self: None
     if args.state_file and args.state_file.exists():
         resources.store.update(pickle.loads(args.state_file.read_bytes()))
+    teach_refund_failures()
     index_refunds_by_charge()
     separate_modes()
     honour_idempotency_keys()

@@ -21,6 +21,7 @@ EVENT_TYPES = frozenset(
         "assignment.active",
         "assignment.cancelled",
         "assignment.extended",
+        "assignment.refund_failed",
         "invoice.charge_card_succeeded",
         "invoice.charge_card_failed",
         "bill.paid",

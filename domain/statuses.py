@@ -56,3 +56,4 @@ class PaymentStatus(StrEnum):
     DECLINED = "declined"
     REFUNDED = "refunded"
     REFUNDING = "refunding"  # recorded before the refund is asked for; its answer may not have come
+    REFUND_FAILED = "refund_failed"  # the processor could not complete it: the money was not given back

@@ -67,6 +67,15 @@ class StripeRefused(Exception):
         self.message, self.status, self.code = message, status, code
 
 
+class RefundFailed(Exception):
+    """The processor took the refund and then could not give the money back (its status ``failed`` or
+    ``canceled``: the card was closed, say). Final for this refund: the money stays with us, owed back."""
+
+    def __init__(self, refund_id: str, reason: str | None) -> None:
+        super().__init__(f"refund {refund_id} failed: {reason or 'no reason given'}")
+        self.refund_id, self.reason = refund_id, reason
+
+
 class StripeUnavailable(Exception):
     """Stripe did not answer, answered 5xx or 429: asking again later may work (activities retry it)."""
 
@@ -320,21 +329,31 @@ class StripeGateway:
         look_first: bool = False,
     ) -> str:
         """Refund part of a payment. The caller guarantees it never exceeds what is left of the payment
-        (localstripe does not check). With ``look_first``, a refund made under the key is the answer."""
+        (localstripe does not check). With ``look_first``, a refund made under the key is the answer. Only a
+        refund that ``succeeded`` is an answer: a ``failed`` or ``canceled`` one raises RefundFailed, and one
+        still ``pending`` (or ``requires_action``) StripeUnavailable, so the caller asks again later (with
+        ``look_first``, finding the same refund)."""
+        made = None
         if look_first:
             refunds = self._stripe.v1.refunds.list(params={"payment_intent": payment_intent_id, "limit": 100})
-            for made in refunds.auto_paging_iter():
-                if (made.to_dict().get("metadata") or {}).get(KEY) == idempotency_key:
-                    return made.id
-        refund = self._stripe.v1.refunds.create(
-            params={
-                "payment_intent": payment_intent_id,
-                "amount": amount,
-                "metadata": {**metadata, KEY: idempotency_key},
-            },
-            options={"idempotency_key": idempotency_key},
-        )
-        return refund.id
+            for refund in refunds.auto_paging_iter():
+                if (refund.to_dict().get("metadata") or {}).get(KEY) == idempotency_key:
+                    made = refund
+                    break
+        if made is None:
+            made = self._stripe.v1.refunds.create(
+                params={
+                    "payment_intent": payment_intent_id,
+                    "amount": amount,
+                    "metadata": {**metadata, KEY: idempotency_key},
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        if made.status in ("failed", "canceled"):
+            raise RefundFailed(made.id, made.to_dict().get("failure_reason") or made.status)
+        if made.status != "succeeded":
+            raise StripeUnavailable(f"refund {made.id} is {made.status}; asking again later")
+        return made.id
 
     def _intent_under(
         self,

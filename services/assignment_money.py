@@ -17,7 +17,7 @@ from services.tenancy import Tenant
 @dataclass(frozen=True)
 class Movement:
     at: int
-    kind: str  # "card charge", "card refund", "declined charge", "bill"
+    kind: str  # "card charge", "card refund", "declined charge", "failed refund", "bill"
     amount: int  # cents: positive collected, negative given back
     reference: str  # the PaymentIntent, the refund, or the bill id
     description: str = ""
@@ -28,6 +28,7 @@ KINDS = {
     PaymentStatus.CAPTURED: "card charge",
     PaymentStatus.REFUNDED: "card refund",
     PaymentStatus.DECLINED: "declined charge",
+    PaymentStatus.REFUND_FAILED: "failed refund",
 }
 
 
@@ -79,9 +80,10 @@ def money_moved(session: Session, tenant: Tenant, assignment: Assignment) -> lis
         kind = KINDS.get(PaymentStatus(payment.status))
         if kind is None:  # still charging, or never reached Stripe
             continue
-        if payment.status == PaymentStatus.DECLINED:  # nothing moved: say what was asked for
-            asked = f"${payment.amount / 100:,.2f} was not collected"
-            moved.append(Movement(payment.created, kind, 0, payment.payment_intent_id or "", asked))
+        if payment.status in (PaymentStatus.DECLINED, PaymentStatus.REFUND_FAILED):  # nothing moved
+            asked = "was not collected" if payment.status == PaymentStatus.DECLINED else "was not given back"
+            note = f"${payment.amount / 100:,.2f} {asked}"
+            moved.append(Movement(payment.created, kind, 0, payment.payment_intent_id or "", note))
             continue
         moved.append(Movement(payment.created, kind, payment.amount, payment.payment_intent_id or ""))
     for bill in bills_of(session, tenant, assignment):

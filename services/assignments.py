@@ -3,6 +3,7 @@ general opt-in, or send an application) and carried out by the assignment's work
 
 import contextlib
 import hashlib
+from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from pydantic import Field
@@ -533,6 +534,15 @@ def _redecide(
     return row
 
 
+@dataclass(frozen=True)
+class Cancellation:
+    """A cancellation, kept; ``pending`` when the workflow took it but has not finished giving the money
+    back (a processor slow to answer): it finishes by itself, and the assignment shows the refund then."""
+
+    assignment: Assignment
+    pending: bool = False
+
+
 def _cancel(
     session: Session,
     row: Assignment,
@@ -540,13 +550,16 @@ def _cancel(
     workflows: WorkflowCalls,
     tenant: Tenant | None = None,
     actor: Actor | None = None,
-) -> Assignment:
+) -> Cancellation:
     """Its workflow refunds what was collected and announces the cancellation; an application the
-    assignment sent and the contractor has not finished ends with it."""
+    assignment sent and the contractor has not finished ends with it. Once the workflow has taken the
+    cancellation (it cannot be undone) the assignment is cancelled, even if its refund is still under way."""
     awaiting = row.application_session_id if row.status == AssignmentStatus.AWAITING_APPLICATION else None
     session.commit()  # only reads so far: no transaction stays open while the workflows answer
+    pending = False
     if row.dispatched:
-        workflows.update(assignment_workflow_id(row.id), CANCEL, reason)
+        done = workflows.update_or_accepted(assignment_workflow_id(row.id), CANCEL, reason)
+        pending = done is None
         session.refresh(row)
     if awaiting:
         with contextlib.suppress(DomainError):  # it has ended already (expired, or just completed)
@@ -556,12 +569,12 @@ def _cancel(
     if tenant is not None:
         record_change(session, tenant, actor, "assignment.cancelled", row.id, reason=reason)
     session.commit()
-    return row
+    return Cancellation(row, pending)
 
 
 def cancel_assignment(
     session: Session, tenant: Tenant, body: CancelIn, workflows: WorkflowCalls, actor: Actor | None = None
-) -> Assignment:
+) -> Cancellation:
     """Only before the assignment starts; refunds the card (or credits the organization). Irreversible."""
     row = _assignment_of_job(session, tenant, body.job_id)
     if not may_cancel(row.cancelled, row.effective_date, now()):
@@ -634,7 +647,7 @@ def cancel_named(
     reason: str,
     workflows: WorkflowCalls,
     actor: Actor | None = None,
-) -> Assignment:
+) -> Cancellation:
     """``cancel_assignment`` for the assignment of this id, if it is its job's current one."""
     row = the_jobs_current(session, tenant, assignment_id)
     body = validated(CancelIn, {"job_id": row.job_id, "reason": reason})

@@ -78,6 +78,24 @@ def needs_attention(session: Session, tenant: Tenant) -> dict[str, Concern]:
             scoped(Assignment, tenant).where(Assignment.status == AssignmentStatus.CHARGE_FAILED),
             Assignment,
         ),
+        "increases_owed": _concern(
+            session,
+            "Premium increases the contractor's card declined (still owed)",
+            scoped(Assignment, tenant).where(
+                Assignment.status == AssignmentStatus.ACTIVE,
+                Assignment.payer == Payer.CARD,
+                Assignment.charged < Assignment.premium,
+            ),
+            Assignment,
+        ),
+        "refunds_owed": _concern(
+            session,
+            "Refunds the card processor could not complete (owed back to the contractor)",
+            scoped(Assignment, tenant).where(
+                Assignment.payer == Payer.CARD, Assignment.charged > Assignment.premium
+            ),
+            Assignment,
+        ),
         "failing_endpoints": _concern(session, "Failing webhook endpoints", failing, WebhookEndpoint),
         "overdue_bills": _concern(
             session, "Overdue bills", scoped(Bill, tenant).where(Bill.status == BillStatus.OVERDUE), Bill

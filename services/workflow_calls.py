@@ -8,7 +8,12 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import anyio.from_thread
-from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
@@ -61,6 +66,31 @@ class WorkflowCalls:
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             # Not an answer either way: the Update may still be running (a processor slow to answer), and
             # finishes without us. The caller says what it kept, or that it is unsure.
+            raise unavailable("The application service did not answer in time; try again") from None
+        except RPCError as error:
+            raise unavailable(f"The application service is unavailable: {error.message}") from None
+
+    def update_or_accepted(self, workflow_id: str, update: UpdateName[A, T], arg: A) -> T | None:
+        """Run an Update; None when the workflow accepted it (its validator passed and its handler runs) but
+        has not finished it in time: it finishes by itself (a processor slow to answer), so the caller can say
+        the change is kept. Refused as ``update`` refuses; unavailable when it was not even accepted."""
+
+        async def run(client: Client) -> T | None:
+            loop = asyncio.get_running_loop()
+            ends = loop.time() + UPDATE_TIMEOUT
+            running = await client.get_workflow_handle(workflow_id).start_update(
+                update.name, arg, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=update.result_type
+            )
+            try:
+                return await asyncio.wait_for(running.result(), max(ends - loop.time(), 0.1))
+            except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+                return None  # accepted: the workflow finishes it without us
+
+        try:
+            return self.run(run, UPDATE_TIMEOUT + 1.0)
+        except WorkflowUpdateFailedError as failed:
+            raise refusal_of(failed) from None
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             raise unavailable("The application service did not answer in time; try again") from None
         except RPCError as error:
             raise unavailable(f"The application service is unavailable: {error.message}") from None

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import httpx
 import pytest
 import stripe
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -33,7 +33,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 import services.workflow_calls
 from common.settings import Settings
 from contracts.assignment import AssignmentInput, InvoiceAdjustment
-from db.models import ApplicationSession, Payment
+from db.models import ApplicationSession, Assignment, Payment
 from integrations.stripe_gateway import StripeGateway
 from services.lookups import card_on_file
 from tests.held_processor import HeldProcessor
@@ -303,6 +303,71 @@ async def test_an_invoice_whose_update_outlives_the_request_is_accepted_and_repl
             state = await handle.query(AssignmentWorkflow.state)
             assert state.collected == final
         await handle.terminate("test over")
+    assert len(refunds_of(localstripe, a.assignment_id)) == 1
+
+
+async def test_a_cancellation_whose_refund_waits_on_the_processor_is_accepted_and_replayed(
+    temporal: Client,
+    temporal_address: str,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """POST /assignments/cancel after the charge; the refund waits on a processor that stopped answering,
+    so the workflow finishes the cancellation after the request's own wait. The cancellation is kept (the
+    workflow took it and cannot take it back): 202 with the cancelled assignment, the same request with the
+    same Idempotency-Key gets the same answer again, and once the processor answers, the premium is
+    refunded once and the assignment shows it. Before, the answer was a 503 for a change that was kept."""
+    monkeypatch.setattr(services.workflow_calls, "UPDATE_TIMEOUT", 3.0)
+    factory = session_factory
+    a = await asyncio.to_thread(make_assignment, api_url, org, factory, settings, localstripe)
+    a = a.model_copy(update={"notice_seconds": 1})
+    with factory() as session:  # it starts later: a cancellation is still allowed
+        session.execute(
+            update(Assignment)
+            .where(Assignment.id == a.assignment_id)
+            .values(effective_date=int(time.time()) + 3 * 86_400)
+        )
+        session.commit()
+    with (
+        HeldProcessor(localstripe).running() as proxy,
+        worker_behind(proxy, temporal_address, settings, factory) as queue,
+    ):
+        handle = await temporal.start_workflow(
+            AssignmentWorkflow.run, a, id=f"assignment-{a.assignment_id}", task_queue=queue
+        )
+        await until(lambda: status_of(factory, a.assignment_id) == "active")
+        proxy.hold("POST", "/v1/refunds", 15, "request")
+        async with httpx.AsyncClient(
+            base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=60
+        ) as http:
+            _, job = await asyncio.to_thread(_contractor_and_job, factory, a)
+            body = {"job_id": job, "reason": "client_request"}
+            key = {"Idempotency-Key": f"cancel-{uuid.uuid4().hex}"}
+            first = await http.post("/assignments/cancel", json=body, headers=key)
+            assert first.status_code == 202, first.text
+            cancelled = first.json()
+            assert (cancelled["id"], cancelled["status"]) == (a.assignment_id, "cancelled")
+            again = await http.post("/assignments/cancel", json=body, headers=key)
+            assert (again.status_code, again.json()) == (202, cancelled), again.text
+            assert again.headers.get("idempotent-replayed") == "true"
+            await asyncio.to_thread(proxy.settled)
+            await until(lambda: refunded_to(localstripe, a.assignment_id) == a.premium, 60)
+            await until(
+                lambda: (
+                    httpx.get(
+                        f"{api_url}/api/v1/assignments/{a.assignment_id}", auth=(org.sandbox_key, "")
+                    ).json()["premium_collected"]
+                    == 0
+                ),
+                30,
+            )
+            shown = await http.get(f"/assignments/{a.assignment_id}")
+            assert shown.json()["status"] == "cancelled"
+        await handle.result()
     assert len(refunds_of(localstripe, a.assignment_id)) == 1
 
 

@@ -49,6 +49,9 @@ def test_histories_are_recorded() -> None:
         "application_hold_renewed.before_hold_renewal_on_its_own",
         "assignment_rebound_before_charge",
         "assignment_charge_authenticated",
+        "application_capture_refused_back_to_card",
+        "application_renewal_refused_kept_hold",
+        "engagement_refund_failed_owed_back",
     }
 
 

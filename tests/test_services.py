@@ -61,6 +61,9 @@ class RecordingWorkflows:
             raise self.refusal
         return None
 
+    def update_or_accepted(self, workflow_id: str, update: UpdateName[Any, Any], arg: Any) -> Any:
+        return self.update(workflow_id, update, arg) or "finished"
+
     def signal(self, workflow_id: str, signal: SignalName[Any], arg: Any) -> None:
         self.updates.append((workflow_id, signal.name, arg))
 
@@ -297,8 +300,9 @@ def test_cancel_and_extend_follow_the_assignment_rules(
     assert (
         extended.end_date == row.end_date and workflows.updates == []
     )  # not dispatched: no workflow to tell
-    cancelled = assignments.cancel_assignment(session, tenant, CancelIn(job_id=job.id), workflows)
-    assert cancelled.cancelled and cancelled.status == AssignmentStatus.CANCELLED
+    done = assignments.cancel_assignment(session, tenant, CancelIn(job_id=job.id), workflows)
+    cancelled = done.assignment
+    assert not done.pending and cancelled.cancelled and cancelled.status == AssignmentStatus.CANCELLED
     with pytest.raises(DomainError) as error:
         assignments.cancel_assignment(session, tenant, CancelIn(job_id=job.id), workflows)
     refused(error, "invalid_assignment_id", Refusal.NOT_FOUND)

@@ -16,11 +16,15 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from workflows.application_messages import application_workflow_id
 
 from api.main import create_app
 from common.settings import Settings
 from db.models import ApplicationSession
+from tests.histories import keep_history
 from tests.support import (
     Org,
     SmtpSink,
@@ -127,7 +131,7 @@ def test_a_charge_to_a_card_stripe_no_longer_has_fails_with_a_notice_instead_of_
 
 
 def test_a_hold_stripe_no_longer_has_sends_the_contractor_back_to_the_card_step(
-    api_url: str, org: Org, localstripe: str
+    api_url: str, org: Org, localstripe: str, temporal_address: str
 ) -> None:
     with (
         httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http,
@@ -172,6 +176,13 @@ def test_a_hold_stripe_no_longer_has_sends_the_contractor_back_to_the_card_step(
         ("succeeded", quote["premium_due"]),
     ]
 
+    async def record() -> None:
+        client = await Client.connect(temporal_address, data_converter=pydantic_data_converter)
+        handle = client.get_workflow_handle(application_workflow_id(session["id"]))
+        await keep_history(handle, "application_capture_refused_back_to_card")
+
+    asyncio.run(record())
+
 
 async def test_a_renewal_stripe_refuses_keeps_the_hold_and_the_application_completes(
     skipping: WorkflowEnvironment,
@@ -199,3 +210,4 @@ async def test_a_renewal_stripe_refuses_keeps_the_hold_and_the_application_compl
     result = await asyncio.wait_for(handle.execute_update(ApplicationWorkflow.complete), 30)
     assert result.status == "APPLICATION_COMPLETE"  # with the hold it had: the run goes on
     assert intents_of(localstripe, app.session_id) == [("succeeded", app.premium)]
+    await keep_history(handle, "application_renewal_refused_kept_hold")

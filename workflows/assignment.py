@@ -11,14 +11,16 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.assignments import AssignmentActivities
+    from activities.base import REFUND_FAILED
     from activities.documents import DocumentActivities
     from common.temporal import CHARGE_DUE_AT, PAYMENT_STAGE
     from contracts.assignment import (
@@ -89,6 +91,11 @@ REBIND_BEFORE_COLLECTION = "rebind-before-collection"
 # with ``failure_code`` ``authentication_required``, and once they have confirmed it the same charge (same
 # idempotency key) is taken up: it moved once, at their bank's answer.
 CHARGE_AUTHENTICATION = "charge-waits-for-authentication"
+
+# Since this patch a refund the processor could not complete (``failed``, ``canceled``) is not counted as
+# given back: what was collected stays as it is (owed back to the contractor), ``assignment.refund_failed``
+# is announced and the dashboard lists it; no decrease email promises the refund (before, the step failed).
+REFUND_FAILURE_OWED_BACK = "refund-failure-owed-back"
 MONEY: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
@@ -262,20 +269,22 @@ class AssignmentWorkflow:
         """After the premium changed: make what was collected equal the premium, then tell both sides."""
         rev = self.ledger.revision  # the keys of this settlement's steps, whatever arrives meanwhile
         self.ledger.declined_increase_cards = None  # whatever was owed is settled anew from here
-        if not await self._move_the_difference(previous, rev):
+        moved = await self._move_the_difference(previous, rev)
+        if moved is Settlement.INCREASE_DECLINED:
             return  # an increase the card declined: it stays owed, and both sides were told so
-        await self._tell_of_the_change(previous, rev)
+        await self._tell_of_the_change(previous, rev, refund_failed=moved is Settlement.REFUND_FAILED)
         await self._progress(paid_invoice=self.ledger.invoice_id if self.a.payer == Payer.CARD else None)
 
-    async def _move_the_difference(self, previous: int, rev: int) -> bool:
+    async def _move_the_difference(self, previous: int, rev: int) -> "Settlement":
         """Bill (remit), charge or refund (card) the difference between the premium and what was collected.
-        False when the card declined an increase (then handled by ``_increase_declined``)."""
+        An increase the card declined is handled by ``_increase_declined``; a refund the processor could
+        not complete stays owed back."""
         a = self.a
         if a.payer == Payer.REMIT:
             difference = self.ledger.premium - self.ledger.collected
             if difference:
                 await self._bill(difference, f"Adjustment to the premium of assignment {a.assignment_id}")
-            return True
+            return Settlement.SETTLED
         move = settle(self.ledger.collected, self.ledger.premium)
         if move.charge:
             outcome = await self._money_step(
@@ -293,37 +302,56 @@ class AssignmentWorkflow:
                 self.ledger.collected += move.charge
             elif workflow.patched(DECLINED_INCREASE_STAYS_OWED):
                 await self._increase_declined(previous, outcome.message, f"r{rev}")
-                return False
+                return Settlement.INCREASE_DECLINED
             else:
                 self.ledger.last_failure = outcome.message
-        for payment_intent, part in refund_plan(self.ledger.payments, move.refund):
+        given_back = [
             await self._refund(payment_intent, part, rev)
-        return True
+            for payment_intent, part in refund_plan(self.ledger.payments, move.refund)
+        ]
+        return Settlement.SETTLED if all(given_back) else Settlement.REFUND_FAILED
 
-    async def _refund(self, payment_intent: str, part: int, rev: int) -> None:
+    async def _refund(self, payment_intent: str, part: int, rev: int) -> bool:
+        """Give ``part`` back on the charge; False when the processor could not complete the refund (then
+        it stays owed back to the contractor, and the platform is told)."""
         a = self.a
-        await self._money_step(
-            AssignmentActivities.refund_card,
-            RefundRequest(
-                assignment_id=a.assignment_id,
-                payment_intent_id=payment_intent,
-                amount=part,
-                idempotency_key=f"{workflow.info().workflow_id}:refund:r{rev}:{payment_intent}",
-            ),
-            "refund the decrease",
-        )
+        try:
+            await self._money_step(
+                AssignmentActivities.refund_card,
+                RefundRequest(
+                    assignment_id=a.assignment_id,
+                    payment_intent_id=payment_intent,
+                    amount=part,
+                    idempotency_key=f"{workflow.info().workflow_id}:refund:r{rev}:{payment_intent}",
+                ),
+                "refund the decrease",
+            )
+        except ActivityError as error:
+            failure = _refund_failure(error)
+            if failure is None or not workflow.patched(REFUND_FAILURE_OWED_BACK):
+                raise
+            self.ledger.last_failure = failure
+            await self._progress_and_announce(
+                "assignment.refund_failed",
+                refund_amount=part,
+                payment_intent=payment_intent,
+                failure_message=failure,
+            )
+            return False
         self.ledger.payments = [
             (p, left - part if p == payment_intent else left) for p, left in self.ledger.payments
         ]
         self.ledger.collected -= part
+        return True
 
-    async def _tell_of_the_change(self, previous: int, rev: int) -> None:
-        """Email the contractor (card) and the organization that the premium went up or down."""
+    async def _tell_of_the_change(self, previous: int, rev: int, refund_failed: bool = False) -> None:
+        """Email the contractor (card) and the organization that the premium went up or down (the contractor
+        is not promised a refund that failed)."""
         ledger = self.ledger
         if ledger.premium == previous or ledger.cancelled:
             return
         up = ledger.premium > previous
-        if self.a.payer == Payer.CARD:
+        if self.a.payer == Payer.CARD and not refund_failed:
             kind = EmailKind.PREMIUM_INCREASE_CONTRACTOR if up else EmailKind.PREMIUM_DECREASE_CONTRACTOR
             await self._email(kind, f"change:r{rev}", amount=ledger.premium, previous_amount=previous)
         kind = EmailKind.PREMIUM_INCREASE_ORGANIZATION if up else EmailKind.PREMIUM_DECREASE_ORGANIZATION
@@ -661,3 +689,19 @@ class AssignmentWorkflow:
             last_failure=self.ledger.last_failure,
             authentication_intent=self.ledger.authentication_intent,
         )
+
+
+def _refund_failure(error: ActivityError) -> str | None:
+    """Why the processor could not complete the refund, when that is why the step failed (else None)."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type == REFUND_FAILED:
+        return str(cause.message)
+    return None
+
+
+class Settlement(Enum):
+    """How settling the difference ended."""
+
+    SETTLED = "settled"
+    INCREASE_DECLINED = "increase_declined"  # stays owed; both sides were told
+    REFUND_FAILED = "refund_failed"  # stays owed back; the platform was told

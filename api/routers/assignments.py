@@ -1,6 +1,7 @@
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from api.deps import AppSettings, CurrentTenant, DbSession, Workflows
 from api.paging import PageParams, deleted_body
@@ -10,6 +11,9 @@ from services.assignments import AssignmentIn, AssignmentUpdate, CancelIn, Exten
 from services.lookups import get_assignment
 
 router = APIRouter(prefix="/assignments", tags=["assignments"])
+CANCEL_ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Cancelled; what was collected is still being refunded"}
+}
 
 
 @router.post("", status_code=201)
@@ -54,12 +58,15 @@ def update_assignment(
     )
 
 
-@router.post("/cancel")
+@router.post("/cancel", responses=CANCEL_ACCEPTED, response_model=None)
 def cancel_assignment(
     body: CancelIn, workflows: Workflows, session: DbSession, tenant: CurrentTenant
-) -> dict[str, Any]:
-    """Only before the assignment starts; refunds the card (or credits the organization). Irreversible."""
-    return render.assignment(assignments.cancel_assignment(session, tenant, body, workflows))
+) -> dict[str, Any] | JSONResponse:
+    """Only before the assignment starts; refunds the card (or credits the organization). Irreversible.
+    202: cancelled, and what was collected is still being refunded (the processor is slow to answer)."""
+    done = assignments.cancel_assignment(session, tenant, body, workflows)
+    shown = render.assignment(done.assignment)
+    return JSONResponse(shown, status_code=202) if done.pending else shown
 
 
 @router.post("/extend")
