@@ -19,10 +19,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from workflows.application_messages import application_workflow_id
 
 from api.main import create_app
 from common.settings import Settings
+from contracts.application import application_workflow_id
 from db.models import ApplicationSession
 from tests.histories import keep_history
 from tests.support import (
