@@ -85,3 +85,11 @@ class CreatorSyncStatus(StrEnum):
     SYNCED = "synced"  # its contractor, job and application link are made
     FAILED = "failed"
     SKIPPED = "skipped"  # not to be synced (insurance exempt, or not accepted on the campaign)
+
+
+class ImportStatus(StrEnum):
+    """A contractor import (its workflow's progress; not stored in a column)."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"  # a batch failed for good; the batches before it stay imported
