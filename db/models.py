@@ -30,6 +30,8 @@ from common.ids import new_id
 from db.sealed import SealedText
 from domain import bills, people
 from domain.application import Status, Step
+from domain.assignment_coverage import CoveragePath
+from domain.payer import Payer
 from domain.statuses import (
     AssignmentStatus,
     BillStatus,
@@ -48,9 +50,10 @@ Int64 = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def stored_as(enum: type[StrEnum], length: int) -> Enum:
-    """A status column typed by its enum, stored as the plain ``VARCHAR(length)`` of the enum's values it has
-    always been: no native enum type, no CHECK constraint, so the schema and the stored strings are as the
-    migrations made them. Rows read back hold enum members (which compare equal to their strings)."""
+    """A column of a closed set of values (a status, a path, a payer) typed by its enum, stored as the plain
+    ``VARCHAR(length)`` of the enum's values it has always been: no native enum type, no CHECK constraint,
+    so the schema and the stored strings are as the migrations made them. Rows read back hold enum members
+    (which compare equal to their strings); a filter by an unknown string matches nothing, as before."""
     return Enum(
         enum,
         native_enum=False,
@@ -511,10 +514,10 @@ class Assignment(TenantResource):
     effective_date: Mapped[int] = mapped_column(Int64)
     end_date: Mapped[int] = mapped_column(Int64)
     bind: Mapped[bool] = mapped_column(Boolean, default=True)
-    coverage_path: Mapped[str] = mapped_column(String(24))
+    coverage_path: Mapped[CoveragePath] = mapped_column(stored_as(CoveragePath, 24))
     eligible_result: Mapped[bool] = mapped_column(Boolean)
     eligible_message: Mapped[str] = mapped_column(Text)
-    payer: Mapped[str] = mapped_column(String(8))
+    payer: Mapped[Payer] = mapped_column(stored_as(Payer, 8))
     net_rate: Mapped[int] = mapped_column(Integer)
     premium: Mapped[int] = mapped_column(Int64)
     status: Mapped[AssignmentStatus] = mapped_column(
