@@ -8,6 +8,7 @@ from temporalio.exceptions import ApplicationError
 from common.settings import Settings
 from contracts.delivery import DeliveryFailure
 from db.models import EmailMessage
+from domain.statuses import EmailStatus
 from outbox.senders import EmailSender, NotDeliveredYet, Undeliverable, settle
 
 
@@ -30,6 +31,6 @@ class EmailActivities:
     def give_up_email(self, failure: DeliveryFailure) -> None:
         with self._sessions() as session:
             message = session.scalar(select(EmailMessage).where(EmailMessage.id == failure.id))
-            if message is not None and message.status == "pending":
-                settle(message, "failed", failure.reason)
+            if message is not None and message.status == EmailStatus.PENDING:
+                settle(message, EmailStatus.FAILED, failure.reason)
                 session.commit()

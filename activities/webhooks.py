@@ -9,6 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 from contracts.delivery import DeliveryFailure
 from db.models import WebhookDelivery
+from domain.statuses import DeliveryStatus
 from outbox.senders import NotDeliveredYet, Undeliverable, WebhookSender
 
 
@@ -34,7 +35,7 @@ class WebhookActivities:
     def give_up_webhook_delivery(self, failure: DeliveryFailure) -> None:
         with self._sessions() as session:
             delivery = session.scalar(select(WebhookDelivery).where(WebhookDelivery.id == failure.id))
-            if delivery is not None and delivery.status == "pending":
-                delivery.status, delivery.failed_at = "failed", int(time.time())
+            if delivery is not None and delivery.status == DeliveryStatus.PENDING:
+                delivery.status, delivery.failed_at = DeliveryStatus.FAILED, int(time.time())
                 delivery.last_error = failure.reason
                 session.commit()

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from bench.api_latency import load, percentile
 from bench.stack import Stack, running_stack
 from db.models import Assignment
+from domain.statuses import AssignmentStatus
 from tests.support import assignment_request, insured_contractors, raw_stripe
 
 
@@ -45,7 +46,7 @@ async def count_in_stage(stack: Stack, stage: str) -> int:
 
 def active_assignments(stack: Stack) -> int:
     with stack.factory() as session:
-        return session.scalar(select(func.count()).where(Assignment.status == "active")) or 0
+        return session.scalar(select(func.count()).where(Assignment.status == AssignmentStatus.ACTIVE)) or 0
 
 
 def successful_charges(stripe_url: str) -> Counter[str]:

@@ -5,6 +5,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from contracts.calls import QueryName, UpdateName
+from domain.application import Status, Step
 
 APPLICATION_WORKFLOW = "ApplicationWorkflow"
 
@@ -66,16 +67,16 @@ class ReviewDecision(BaseModel):
 
 
 class StepResult(BaseModel):
-    step: str
-    status: str
+    step: Step
+    status: Status
     redirect_url: str | None = None
     message: str | None = None
 
 
 class ApplicationState(BaseModel):
     session_id: str
-    step: str
-    status: str
+    step: Step
+    status: Status
     card_summary: str | None = None
     premium: int
     withhold_premium: bool
@@ -89,8 +90,8 @@ class ApplicationState(BaseModel):
 
 class Progress(BaseModel):
     session_id: str
-    step: str
-    status: str
+    step: Step
+    status: Status
     ended_reason: str | None = None
 
 
@@ -151,8 +152,8 @@ class ReviewRecord(BaseModel):
     (``data``: the session, with ``reason``) and, for a decision, the email telling the contractor."""
 
     session_id: str
-    step: str
-    status: str
+    step: Step
+    status: Status
     event_type: str
     event_id: str
     reason: str | None = None

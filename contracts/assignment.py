@@ -5,6 +5,8 @@ from typing import Any
 from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from contracts.calls import QueryName, SignalName, UpdateName
+from domain.assignment_coverage import CoveragePath
+from domain.payer import Payer
 from domain.statuses import AssignmentStatus
 
 ASSIGNMENT_WORKFLOW = "AssignmentWorkflow"
@@ -71,8 +73,8 @@ class AssignmentInput(BaseModel):
     organization_id: str
     environment: str
     contractor_id: str
-    coverage_path: str
-    payer: str  # "card" or "remit"
+    coverage_path: CoveragePath
+    payer: Payer
     premium: int
     notice_seconds: int
     ends_at: int
@@ -117,7 +119,7 @@ class NewTerms(BaseModel):
     effective_date: int
     end_date: int
     bind: bool
-    coverage_path: str
+    coverage_path: CoveragePath
     eligible_message: str
     net_rate: int
     premium: int

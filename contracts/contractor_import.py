@@ -1,10 +1,9 @@
 """Inputs, outputs and progress of a contractor CSV import (workflows/contractor_import.py)."""
 
-from typing import Literal
-
 from pydantic import BaseModel
 
 from contracts.calls import QueryName
+from domain.statuses import ImportStatus
 
 CONTRACTOR_IMPORT_WORKFLOW = "ContractorImportWorkflow"
 REFUSALS_KEPT = 1000  # the progress lists this many refused rows; past it, only their count
@@ -46,7 +45,7 @@ class BatchResult(BaseModel):
 
 
 class ImportProgress(BaseModel):
-    status: Literal["running", "finished", "failed"] = "running"
+    status: ImportStatus = ImportStatus.RUNNING
     rows: int = 0
     processed: int = 0
     created: int = 0

@@ -4,6 +4,7 @@ from pydantic import BaseModel
 
 from contracts.calls import SignalName
 from domain.creatoriq import CreatorSnapshot, SyncDecision
+from domain.statuses import CreatorSyncStatus
 
 CREATOR_SYNC_WORKFLOW = "CreatorIQCreatorSyncWorkflow"
 CREATORIQ_SCAN_WORKFLOW = "CreatorIQScanWorkflow"
@@ -51,7 +52,7 @@ class ApplySync(BaseModel):
 
 class SyncReport(BaseModel):
     record_id: str
-    status: str
+    status: CreatorSyncStatus
     reasons: list[str]
     contractor_id: str | None = None
     application_session_id: str | None = None

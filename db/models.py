@@ -7,12 +7,14 @@ Rows are soft-deleted (``deleted_at``) so that events and policies keep their hi
 
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, ClassVar, Protocol, Self
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -27,10 +29,38 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 from common.ids import new_id
 from db.sealed import SealedText
 from domain import bills, people
+from domain.application import Status, Step
+from domain.assignment_coverage import CoveragePath
+from domain.payer import Payer
+from domain.statuses import (
+    AssignmentStatus,
+    BillStatus,
+    CreatorSyncStatus,
+    DeliveryStatus,
+    EmailStatus,
+    InvoiceStatus,
+    PaymentStatus,
+    PolicyStatus,
+    WebhookEndpointStatus,
+)
 
 # Times (unix seconds) and amounts (cents): 64-bit, so nothing overflows in 2038. SQLite's INTEGER already
 # holds 64 bits (its declared type stays INTEGER); PostgreSQL's becomes BIGINT (migration 0017).
 Int64 = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def stored_as(enum: type[StrEnum], length: int) -> Enum:
+    """A column of a closed set of values (a status, a path, a payer) typed by its enum, stored as the plain
+    ``VARCHAR(length)`` of the enum's values it has always been: no native enum type, no CHECK constraint,
+    so the schema and the stored strings are as the migrations made them. Rows read back hold enum members
+    (which compare equal to their strings); a filter by an unknown string matches nothing, as before."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 def email_key(email: str) -> str:
@@ -261,7 +291,7 @@ class Policy(TenantResource):
     quote_id: Mapped[str] = mapped_column(String(40), index=True)
     contractor_id: Mapped[str] = mapped_column(String(40), index=True)
     job_id: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[PolicyStatus] = mapped_column(stored_as(PolicyStatus, 20))
     effective_date: Mapped[int] = mapped_column(Int64)
     expiration_date: Mapped[int] = mapped_column(Int64)
     pdf_url: Mapped[str | None] = mapped_column(Text)
@@ -281,7 +311,11 @@ class WebhookEndpoint(TenantResource):
     # After a roll, the old secret keeps signing beside the new one until it expires (two v1= signatures).
     previous_secret: Mapped[str | None] = mapped_column(SealedText)
     previous_secret_expires_at: Mapped[int | None] = mapped_column(Int64)
-    status: Mapped[str] = mapped_column(String(12), default="enabled", server_default="enabled")
+    status: Mapped[WebhookEndpointStatus] = mapped_column(
+        stored_as(WebhookEndpointStatus, 12),
+        default=WebhookEndpointStatus.ENABLED,
+        server_default=WebhookEndpointStatus.ENABLED.value,
+    )
 
     def signing_secrets(self, at: float) -> list[str]:
         """The secrets a delivery made at ``at`` is signed with: the current one, then the rolled one
@@ -314,7 +348,9 @@ class WebhookDelivery(TenantResource):
 
     event_id: Mapped[str] = mapped_column(String(40), index=True)
     endpoint_id: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[DeliveryStatus] = mapped_column(
+        stored_as(DeliveryStatus, 12), default=DeliveryStatus.PENDING
+    )
     dispatched: Mapped[bool] = mapped_column(Boolean, default=False)
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     last_status_code: Mapped[int | None] = mapped_column(Integer)
@@ -360,7 +396,7 @@ class EmailMessage(TenantResource):
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)
     related: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[EmailStatus] = mapped_column(stored_as(EmailStatus, 12), default=EmailStatus.PENDING)
     dispatched: Mapped[bool] = mapped_column(Boolean, default=False)
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -405,7 +441,7 @@ class Bill(TenantResource):
     po_contact_name: Mapped[str | None] = mapped_column(String(200))
     po_contact_email: Mapped[str | None] = mapped_column(String(320))
     line_items: Mapped[list[Any]]
-    status: Mapped[str] = mapped_column(String(12), default="open")
+    status: Mapped[BillStatus] = mapped_column(stored_as(BillStatus, 12), default=BillStatus.OPEN)
     pdf_url: Mapped[str | None] = mapped_column(Text)
     amount_paid: Mapped[int] = mapped_column(Int64, default=0, server_default="0")
     paid_at: Mapped[int | None] = mapped_column(Int64)
@@ -436,8 +472,8 @@ class ApplicationSession(TenantResource):
     coverage_type: Mapped[list[Any]]
     success_url: Mapped[str] = mapped_column(Text)
     cancel_url: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(24), default="CREATED")
-    step: Mapped[str] = mapped_column(String(40), default="verify_info")
+    status: Mapped[Status] = mapped_column(stored_as(Status, 24), default=Status.CREATED)
+    step: Mapped[Step] = mapped_column(stored_as(Step, 40), default=Step.VERIFY_INFO)
     premium: Mapped[int] = mapped_column(Int64, default=0)
     withhold_premium: Mapped[bool] = mapped_column(Boolean, default=False)
     expires_at: Mapped[int] = mapped_column(Int64)
@@ -478,13 +514,15 @@ class Assignment(TenantResource):
     effective_date: Mapped[int] = mapped_column(Int64)
     end_date: Mapped[int] = mapped_column(Int64)
     bind: Mapped[bool] = mapped_column(Boolean, default=True)
-    coverage_path: Mapped[str] = mapped_column(String(24))
+    coverage_path: Mapped[CoveragePath] = mapped_column(stored_as(CoveragePath, 24))
     eligible_result: Mapped[bool] = mapped_column(Boolean)
     eligible_message: Mapped[str] = mapped_column(Text)
-    payer: Mapped[str] = mapped_column(String(8))
+    payer: Mapped[Payer] = mapped_column(stored_as(Payer, 8))
     net_rate: Mapped[int] = mapped_column(Integer)
     premium: Mapped[int] = mapped_column(Int64)
-    status: Mapped[str] = mapped_column(String(24), default="pending")
+    status: Mapped[AssignmentStatus] = mapped_column(
+        stored_as(AssignmentStatus, 24), default=AssignmentStatus.PENDING
+    )
     charged: Mapped[int] = mapped_column(Int64, default=0)
     certificates: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -527,7 +565,7 @@ class Invoice(TenantResource):
     paycycle_enddate: Mapped[int] = mapped_column(Int64)
     purchase_order_number: Mapped[str | None] = mapped_column(String(100))
     premium_due: Mapped[int] = mapped_column(Int64)
-    status: Mapped[str] = mapped_column(String(12), default="open")
+    status: Mapped[InvoiceStatus] = mapped_column(stored_as(InvoiceStatus, 12), default=InvoiceStatus.OPEN)
     paid_at: Mapped[int | None] = mapped_column(Int64)
     voided_at: Mapped[int | None] = mapped_column(Int64)
 
@@ -584,7 +622,7 @@ class CreatorIQCreator(TenantResource):
 
     campaign_id: Mapped[int] = mapped_column(Integer)
     publisher_id: Mapped[int] = mapped_column(Integer, index=True)
-    status: Mapped[str] = mapped_column(String(12))
+    status: Mapped[CreatorSyncStatus] = mapped_column(stored_as(CreatorSyncStatus, 12))
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     contractor_id: Mapped[str | None] = mapped_column(String(40))
     job_id: Mapped[str | None] = mapped_column(String(40))
@@ -607,7 +645,7 @@ class Payment(Base):
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     payment_intent_id: Mapped[str | None] = mapped_column(String(80))
     amount: Mapped[int] = mapped_column(Int64)
-    status: Mapped[str] = mapped_column(String(24))
+    status: Mapped[PaymentStatus] = mapped_column(stored_as(PaymentStatus, 24))
     created: Mapped[int] = mapped_column(Int64)
 
 

@@ -57,3 +57,40 @@ class PaymentStatus(StrEnum):
     REFUNDED = "refunded"
     REFUNDING = "refunding"  # recorded before the refund is asked for; its answer may not have come
     REFUND_FAILED = "refund_failed"  # the processor could not complete it: the money was not given back
+
+
+class WebhookEndpointStatus(StrEnum):
+    ENABLED = "enabled"
+    DISABLED = "disabled"  # no delivery is sent to it; pending ones are cancelled when their turn comes
+
+
+class DeliveryStatus(StrEnum):
+    """A webhook delivery: one event to one endpoint."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"  # the endpoint answered 2xx
+    FAILED = "failed"  # every attempt failed
+    CANCELLED = "cancelled"  # the endpoint was disabled or deleted before it was delivered
+
+
+class EmailStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # the server refused it, or every attempt failed
+
+
+class CreatorSyncStatus(StrEnum):
+    """What the last sync made of one CreatorIQ creator."""
+
+    PENDING = "pending"  # recorded, its first sync not finished
+    SYNCED = "synced"  # its contractor, job and application link are made
+    FAILED = "failed"
+    SKIPPED = "skipped"  # not to be synced (insurance exempt, or not accepted on the campaign)
+
+
+class ImportStatus(StrEnum):
+    """A contractor import (its workflow's progress; not stored in a column)."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"  # a batch failed for good; the batches before it stay imported

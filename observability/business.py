@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import Assignment, Bill, CreatorIQCreator, EmailMessage, WebhookDelivery
 from domain.payer import Payer
-from domain.statuses import AssignmentStatus, BillStatus
+from domain.statuses import (
+    AssignmentStatus,
+    BillStatus,
+    CreatorSyncStatus,
+    DeliveryStatus,
+    EmailStatus,
+)
 
 
 def _gauge(
@@ -61,7 +67,7 @@ class BusinessCollector(Collector):
                 ["environment", "endpoint_id"],
                 session.execute(
                     select(WebhookDelivery.environment, WebhookDelivery.endpoint_id, func.count())
-                    .where(WebhookDelivery.status == "failed")
+                    .where(WebhookDelivery.status == DeliveryStatus.FAILED)
                     .group_by(WebhookDelivery.environment, WebhookDelivery.endpoint_id)
                 ),
             )
@@ -71,7 +77,7 @@ class BusinessCollector(Collector):
                 ["environment"],
                 session.execute(
                     select(EmailMessage.environment, func.count())
-                    .where(EmailMessage.status == "failed")
+                    .where(EmailMessage.status == EmailStatus.FAILED)
                     .group_by(EmailMessage.environment)
                 ),
             )
@@ -91,7 +97,7 @@ class BusinessCollector(Collector):
                 ["environment"],
                 session.execute(
                     select(CreatorIQCreator.environment, func.count())
-                    .where(CreatorIQCreator.status == "failed")
+                    .where(CreatorIQCreator.status == CreatorSyncStatus.FAILED)
                     .group_by(CreatorIQCreator.environment)
                 ),
             )

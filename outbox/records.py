@@ -7,6 +7,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import EmailMessage, Event, Scope, WebhookDelivery, WebhookEndpoint
+from domain.statuses import DeliveryStatus, EmailStatus, WebhookEndpointStatus
 from notifications.catalog import STAFF_KINDS, EmailContext, EmailKind
 from notifications.render import render_email
 
@@ -86,7 +87,7 @@ def record_event(
             WebhookEndpoint.organization_id == organization_id,
             WebhookEndpoint.environment == environment,
             WebhookEndpoint.deleted_at.is_(None),
-            WebhookEndpoint.status == "enabled",
+            WebhookEndpoint.status == WebhookEndpointStatus.ENABLED,
         )
     )
     for endpoint in endpoints:
@@ -103,7 +104,7 @@ def add_delivery(
         created=now,
         event_id=stored.id,
         endpoint_id=endpoint.id,
-        status="pending",
+        status=DeliveryStatus.PENDING,
         dispatched=False,
         attempt_count=0,
         resend_of=resend_of,
@@ -147,7 +148,7 @@ def enqueue_email(
         html_body=shown.html,
         sealed_message=sealed,
         related=related or {},
-        status="pending",
+        status=EmailStatus.PENDING,
         dispatched=False,
         attempt_count=0,
     )

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.settings import Settings
 from common.webhook_signature import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
 from db.models import EmailMessage, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from domain.statuses import DeliveryStatus, EmailStatus, WebhookEndpointStatus
 from integrations.bounded_http import bounded_client, exchange
 from integrations.outbound import TargetRefused, pin
 from outbox.records import OutboxItem, event_payload
@@ -54,13 +55,18 @@ class WebhookSender:
             delivery = session.scalar(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id))
             if delivery is None:
                 raise Undeliverable(f"no webhook delivery {delivery_id}")
-            if delivery.status == "delivered":
+            if delivery.status == DeliveryStatus.DELIVERED:
                 return delivery.last_status_code or 200
             endpoint = session.scalar(
                 select(WebhookEndpoint).where(WebhookEndpoint.id == delivery.endpoint_id)
             )
-            if endpoint is None or endpoint.deleted_at is not None or endpoint.status != "enabled":
-                delivery.status, delivery.last_error = "cancelled", "the endpoint was disabled or deleted"
+            if (
+                endpoint is None
+                or endpoint.deleted_at is not None
+                or endpoint.status != WebhookEndpointStatus.ENABLED
+            ):
+                delivery.status = DeliveryStatus.CANCELLED
+                delivery.last_error = "the endpoint was disabled or deleted"
                 delivery.dispatched = True
                 session.commit()
                 raise Undeliverable("the endpoint was disabled or deleted")
@@ -135,7 +141,7 @@ class WebhookSender:
             delivery.attempt_count = max(delivery.attempt_count, attempt)
             delivery.last_status_code, delivery.last_error = status, error
             if error is None:
-                delivery.status, delivery.delivered_at = "delivered", int(attempted_at)
+                delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, int(attempted_at)
                 delivery.dispatched = True
             session.commit()
 
@@ -153,7 +159,7 @@ def to_mime(message: EmailMessage, sender: str) -> MimeMessage:
     return mime
 
 
-def settle(message: EmailMessage, status: str, error: str | None = None) -> None:
+def settle(message: EmailMessage, status: EmailStatus, error: str | None = None) -> None:
     """Record the email as done with (sent or failed for good): its sealed links are wiped, no retry needs
     them any more."""
     message.status, message.last_error = status, error
@@ -171,14 +177,14 @@ class EmailSender:
             message = session.scalar(select(EmailMessage).where(EmailMessage.id == email_id))
             if message is None:
                 raise Undeliverable(f"no email {email_id}")
-            if message.status == "sent":
+            if message.status == EmailStatus.SENT:
                 return
             mime = to_mime(message, self._settings.mail_from)
             session.commit()  # nothing written yet: no transaction stays open while the SMTP server talks
             try:
                 self._send(mime, min(at_most, SMTP_TIMEOUT))
             except smtplib.SMTPRecipientsRefused as refused:
-                settle(message, "failed", f"recipient refused: {refused.recipients}")
+                settle(message, EmailStatus.FAILED, f"recipient refused: {refused.recipients}")
                 session.commit()
                 raise Undeliverable(message.last_error) from None
             except (OSError, smtplib.SMTPException) as failure:
@@ -188,7 +194,7 @@ class EmailSender:
                 raise NotDeliveredYet(f"SMTP unavailable: {message.last_error}") from None
             message.attempt_count += 1
             message.sent_at = int(time.time())
-            settle(message, "sent")
+            settle(message, EmailStatus.SENT)
             session.commit()
 
     def _send(self, mime: MimeMessage, timeout: float) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from common.ids import new_id, random_base62
 from db.engine import WriteLockBusy, committed_briefly
 from db.models import ApiKey, Organization
-from domain.api_keys import KEY_PREFIXES, key_status
+from domain.api_keys import KEY_PREFIXES, KeyStatus, key_status
 from domain.errors import DomainError, Refusal, conflict, invalid, not_found
 from services import audit
 
@@ -63,7 +63,7 @@ class IssuedKey:
     key: str
 
 
-def status_of(row: ApiKey, at: int | None = None) -> str:
+def status_of(row: ApiKey, at: int | None = None) -> KeyStatus:
     """``active``, ``expiring`` (rolled, still working until ``expires_at``), ``expired`` or ``revoked``."""
     return key_status(row.revoked_at, row.expires_at, int(time.time()) if at is None else at)
 
@@ -177,11 +177,12 @@ def roll_key(
         )
     old = get_key(session, organization_id, key_id, environment)
     state = status_of(old)
-    if state != "active":
+    if state != KeyStatus.ACTIVE:
+        stopped = state in (KeyStatus.REVOKED, KeyStatus.EXPIRED)
         raise conflict(
-            "api_key_revoked" if state in ("revoked", "expired") else "api_key_already_rolled",
+            "api_key_revoked" if stopped else "api_key_already_rolled",
             f"API key {key_id} is {state}: only an active key can be rolled"
-            + (" (roll the key that replaced it)" if state == "expiring" else ""),
+            + (" (roll the key that replaced it)" if state == KeyStatus.EXPIRING else ""),
         )
     at = int(time.time())
     if expires_in_hours:

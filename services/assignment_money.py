@@ -77,7 +77,7 @@ def money_moved(session: Session, tenant: Tenant, assignment: Assignment) -> lis
                 )
             )
     for payment in _keyed_under(session, assignment_workflow_id(assignment.id) + ":"):
-        kind = KINDS.get(PaymentStatus(payment.status))
+        kind = KINDS.get(payment.status)
         if kind is None:  # still charging, or never reached Stripe
             continue
         if payment.status in (PaymentStatus.DECLINED, PaymentStatus.REFUND_FAILED):  # nothing moved

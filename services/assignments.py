@@ -526,7 +526,7 @@ def _redecide(
         "coverage_path", "eligible_result", "eligible_message", "payer", "net_rate", "premium", "status",
     ):  # fmt: skip
         setattr(row, column, getattr(fresh, column))
-    if row.coverage_path == CoveragePath.STANDARD:
+    if fresh.coverage_path == CoveragePath.STANDARD:
         _send_application(session, tenant, row, contractor, job, rating, settings)
     if binds_now(row.coverage_path) or row.application_session_id:
         start_after_commit(session, ("assignment", row.id))

@@ -19,7 +19,7 @@ from db.models import (
 )
 from domain.application import ENDED
 from domain.payer import Payer
-from domain.statuses import AssignmentStatus, BillStatus
+from domain.statuses import AssignmentStatus, BillStatus, CreatorSyncStatus, DeliveryStatus
 from services.lookups import scoped
 from services.tenancy import Tenant
 
@@ -50,7 +50,7 @@ def needs_attention(session: Session, tenant: Tenant) -> dict[str, Concern]:
             select(WebhookDelivery.endpoint_id).where(
                 WebhookDelivery.organization_id == tenant.organization_id,
                 WebhookDelivery.environment == tenant.environment,
-                WebhookDelivery.status == "failed",
+                WebhookDelivery.status == DeliveryStatus.FAILED,
                 WebhookDelivery.created >= now - FAILING_WINDOW,
             )
         ),
@@ -103,7 +103,7 @@ def needs_attention(session: Session, tenant: Tenant) -> dict[str, Concern]:
         "sync_failures": _concern(
             session,
             "CreatorIQ sync failures",
-            scoped(CreatorIQCreator, tenant).where(CreatorIQCreator.status == "failed"),
+            scoped(CreatorIQCreator, tenant).where(CreatorIQCreator.status == CreatorSyncStatus.FAILED),
             CreatorIQCreator,
         ),
     }

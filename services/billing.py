@@ -193,7 +193,7 @@ def bill_totals(session: Session, tenant: Tenant) -> dict[str, dict[str, int]]:
         for status, count, due, paid in rows
     }
     empty = {"count": 0, "amount_due": 0, "remaining": 0}
-    return {s.value: found.get(s.value, empty) for s in SHOWN_STATUSES}
+    return {s.value: found.get(s, empty) for s in SHOWN_STATUSES}
 
 
 def _bills(tenant: Tenant, status: str, contractor: str) -> Select[Bill]:

@@ -48,6 +48,7 @@ from contracts.contractor_import import (
 from db.models import AuditEntry, Document
 from documents.storage import DocumentStore
 from domain.errors import DomainError, Refusal, invalid, not_found, unavailable
+from domain.statuses import ImportStatus
 from services import audit
 from services.audit import Actor
 from services.contractors import ContractorIn, add_contractor, duplicate_email, existing_emails
@@ -550,7 +551,7 @@ def progress_of(
     if entry is None:
         return None
     return ImportProgress(
-        status="finished",
+        status=ImportStatus.FINISHED,
         created=entry.detail.get("created", 0),
         existing=entry.detail.get("existing", 0),
         refused_count=entry.detail.get("refused", 0),

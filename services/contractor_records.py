@@ -39,7 +39,7 @@ class CoverageStatus(StrEnum):
 def _has_active_policy() -> ColumnElement[bool]:
     return exists().where(
         Policy.contractor_id == Contractor.id,
-        Policy.status == PolicyStatus.ACTIVE.value,
+        Policy.status == PolicyStatus.ACTIVE,
         Policy.deleted_at.is_(None),
     )
 
@@ -87,7 +87,7 @@ def statuses(session: Session, tenant: Tenant, contractor_ids: Iterable[str]) ->
     covered = set(
         session.scalars(
             scoped(Policy, tenant)
-            .where(Policy.contractor_id.in_(ids), Policy.status == PolicyStatus.ACTIVE.value)
+            .where(Policy.contractor_id.in_(ids), Policy.status == PolicyStatus.ACTIVE)
             .with_only_columns(Policy.contractor_id)
         )
     )

@@ -20,6 +20,7 @@ from contracts.creatoriq import CREATORIQ_SCAN_WORKFLOW, ScanRequest, scan_workf
 from db.models import CreatorIQConnection, CreatorIQCreator, JobCategory
 from domain.coverage import CoverageType
 from domain.errors import DomainError, Refusal, invalid, unavailable
+from domain.statuses import CreatorSyncStatus
 from integrations.creatoriq.client import (
     CreatorIQClient,
     CreatorIQError,
@@ -34,12 +35,12 @@ from services.lookups import Listing, newest_first, now, scoped
 from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
 
-SYNC_OUTCOMES = ("synced", "failed", "skipped")
+SYNC_OUTCOMES = (CreatorSyncStatus.SYNCED, CreatorSyncStatus.FAILED, CreatorSyncStatus.SKIPPED)
 
 
 @dataclass(frozen=True)
 class SyncStatus:
-    counts: dict[str, int]
+    counts: dict[CreatorSyncStatus, int]
     last_synced_at: int | None
 
 
@@ -285,5 +286,5 @@ def list_failed_creators(
     session: Session, tenant: Tenant, after: str | None, per_page: int
 ) -> Listing[CreatorIQCreator]:
     """The creators whose last sync failed (with their reasons), newest first."""
-    failed = scoped(CreatorIQCreator, tenant).where(CreatorIQCreator.status == "failed")
+    failed = scoped(CreatorIQCreator, tenant).where(CreatorIQCreator.status == CreatorSyncStatus.FAILED)
     return newest_first(session, failed, CreatorIQCreator, after, per_page)

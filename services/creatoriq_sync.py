@@ -23,6 +23,7 @@ from db.models import (
 from domain.application import ENDED, Status
 from domain.creatoriq import SyncDecision, SyncOutcome, SyncPlan
 from domain.errors import DomainError, invalid
+from domain.statuses import CreatorSyncStatus
 from outbox.records import record_event
 from services import representations as render
 from services.applications import SessionIn, email_link, finished_url, open_session
@@ -59,13 +60,14 @@ def apply_sync(
         try:
             superseded = _apply_plan(session, settings, creator, record, decision.plan)
             opened = record.application_session_id != before
-            return _finish(session, settings, record, "synced", [], superseded, opened)
+            return _finish(session, settings, record, CreatorSyncStatus.SYNCED, [], superseded, opened)
         except DomainError as refused:
             session.rollback()
             reread = session.scalar(select(CreatorIQCreator).where(CreatorIQCreator.id == record_id))
             assert reread is not None
-            return _finish(session, settings, reread, "failed", [refused.message], None)
-    return _finish(session, settings, record, decision.outcome.value, list(decision.reasons), None)
+            return _finish(session, settings, reread, CreatorSyncStatus.FAILED, [refused.message], None)
+    stored = CreatorSyncStatus(decision.outcome.value)  # skipped or failed
+    return _finish(session, settings, record, stored, list(decision.reasons), None)
 
 
 def _record(session: Session, creator: CreatorRef) -> CreatorIQCreator:
@@ -81,7 +83,7 @@ def _record(session: Session, creator: CreatorRef) -> CreatorIQCreator:
             creator,
             campaign_id=creator.campaign_id,
             publisher_id=creator.publisher_id,
-            status="pending",
+            status=CreatorSyncStatus.PENDING,
             reasons=[],
             sync_count=0,
         )
@@ -94,7 +96,7 @@ def _finish(
     session: Session,
     settings: Settings,
     record: CreatorIQCreator,
-    status: str,
+    status: CreatorSyncStatus,
     reasons: list[str],
     superseded: str | None,
     opened: bool = False,
@@ -105,13 +107,13 @@ def _finish(
     record.status, record.reasons = status, reasons
     record.sync_count += 1
     record.last_synced_at = int(time.time())
-    if changed and status in ("synced", "failed"):
+    if changed and status in (CreatorSyncStatus.SYNCED, CreatorSyncStatus.FAILED):
         application = _application(session, record)
         record_event(
             session,
             record.organization_id,
             record.environment,
-            "creatoriq.creator_synced" if status == "synced" else "creatoriq.sync_failed",
+            "creatoriq.creator_synced" if status == CreatorSyncStatus.SYNCED else "creatoriq.sync_failed",
             render.creatoriq_creator(record, application, settings.public_base_url),
         )
     session.commit()

@@ -25,7 +25,9 @@ from db.models import (
     WebhookEndpoint,
 )
 from domain.api_keys import key_status
+from domain.application import Status, Step
 from domain.bills import amount_remaining
+from domain.statuses import PolicyStatus
 from outbox.records import event_payload
 
 
@@ -130,7 +132,7 @@ def policy(p: Policy) -> dict[str, Any]:
         "contractor": p.contractor_id,
         "job": p.job_id,
         "status": p.status,
-        "is_active": p.status == "active",
+        "is_active": p.status == PolicyStatus.ACTIVE,
         "effective_date": p.effective_date,
         "expiration_date": p.expiration_date,
         "pdf_url": p.pdf_url,
@@ -203,7 +205,10 @@ def event(e: Event) -> dict[str, Any]:
 
 
 def application_session(
-    s: ApplicationSession, public_base_url: str, live_step: str | None = None, live_status: str | None = None
+    s: ApplicationSession,
+    public_base_url: str,
+    live_step: Step | None = None,
+    live_status: Status | None = None,
 ) -> dict[str, Any]:
     status = live_status or s.status
     return {
@@ -213,7 +218,7 @@ def application_session(
         "url": f"{public_base_url.rstrip('/')}/apply/{s.token}",
         "step": live_step or s.step,
         "status": status,
-        "expired": status == "EXPIRED",
+        "expired": status == Status.EXPIRED,
         "expires_at": s.expires_at,
         "contractor": s.contractor_id,
         "quote": s.quote_id,

@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AnyHttpUrl, Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -15,6 +15,7 @@ from common.settings import Settings
 from db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from domain.errors import conflict, invalid, not_found
 from domain.events import EVENT_TYPES, NOT_SENT, not_sent_reason
+from domain.statuses import WebhookEndpointStatus
 from integrations.outbound import check_target
 from outbox.records import add_delivery
 from services import audit
@@ -62,7 +63,7 @@ class EndpointUpdate(Strict):
     url: AnyHttpUrl | None = None
     description: str | None = Field(None, max_length=500)
     events: list[str] | str | None = Field(None, description=EVENTS_FIELD)
-    status: Literal["enabled", "disabled"] | None = Field(
+    status: WebhookEndpointStatus | None = Field(
         None, description="A disabled endpoint gets no new deliveries, and its pending ones stop retrying."
     )
     disabled: bool | None = Field(None, description="Shorthand for status.")
@@ -119,7 +120,9 @@ def update_endpoint(
     if changes.get("status") is not None:
         endpoint.status = changes["status"]
     if changes.get("disabled") is not None:
-        endpoint.status = "disabled" if changes["disabled"] else "enabled"
+        endpoint.status = (
+            WebhookEndpointStatus.DISABLED if changes["disabled"] else WebhookEndpointStatus.ENABLED
+        )
     _audit(
         session,
         tenant,
@@ -219,7 +222,7 @@ def resend_delivery(
     """Send the same event to the same endpoint again, as a new delivery with its own attempts."""
     original = get_delivery(session, tenant, delivery_id)
     endpoint = get_endpoint(session, tenant, original.endpoint_id)
-    if endpoint.status != "enabled":
+    if endpoint.status != WebhookEndpointStatus.ENABLED:
         raise conflict("bad_request", f"Webhook endpoint {endpoint.id} is disabled; enable it first")
     stored = session.scalar(select(Event).where(Event.id == original.event_id))
     assert stored is not None

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import Enum, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.settings import Settings
@@ -17,9 +17,10 @@ from db.catalog import DATA_DIR, rate_card, seed_catalog
 from db.engine import make_engine, make_session_factory
 from db.migrate import ROOT as DB_ROOT
 from db.migrate import upgrade_to_head
-from db.models import Base, CategoryRate, JobCategory, Organization
+from db.models import Base, CategoryRate, JobCategory, Organization, Payment
 from domain.coverage import CoverageType
 from domain.geography import US_STATES
+from domain.statuses import PaymentStatus
 from services import assignments, contractors, entities, jobs
 from services.assignments import AssignmentIn
 from services.contractors import ContractorIn
@@ -59,6 +60,46 @@ def test_migrations_match_the_models(session_factory: sessionmaker[Session]) -> 
     with session_factory() as session:
         context = MigrationContext.configure(session.connection())
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_every_status_column_is_typed_by_its_enum_and_stores_the_enums_values(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Statuses are enums in the code and the same plain strings in the database: values, never member names,
+    in a VARCHAR with no CHECK and no native enum type (what the migrations made)."""
+    typed = {
+        f"{column.table.name}.{column.name}": column.type
+        for table in Base.metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, Enum)
+    }
+    statuses = {f"{t.name}.status" for t in Base.metadata.sorted_tables if "status" in t.c}
+    assert len(statuses) >= 10 and statuses <= typed.keys()
+    assert {"application_sessions.step", "assignments.coverage_path", "assignments.payer"} <= typed.keys()
+    for name, kind in typed.items():
+        assert kind.enum_class is not None, name
+        assert kind.enums == [m.value for m in kind.enum_class], name
+        assert not kind.native_enum and not kind.create_constraint, name
+
+    key = f"schema-check-{unique_email()}"
+    with session_factory() as session:
+        session.add(Payment(idempotency_key=key, amount=100, status=PaymentStatus.AUTHORIZED, created=0))
+        session.commit()
+        stored = session.execute(text("SELECT status FROM payments WHERE idempotency_key = :k"), {"k": key})
+        value = stored.scalar_one()
+        assert value == "authorized" and type(value) is str
+        row = session.scalar(select(Payment).where(Payment.idempotency_key == key))
+        assert row is not None
+        session.expire(row)
+        assert row.status is PaymentStatus.AUTHORIZED
+        assert (
+            session.scalar(
+                select(func.count()).where(Payment.status == "authorized", Payment.idempotency_key == key)
+            )
+            == 1
+        )
+        session.delete(row)
+        session.commit()
 
 
 def test_migrations_go_down_and_up_again_on_a_populated_sqlite_database(tmp_path: Path) -> None:

@@ -19,9 +19,9 @@ WIRE_NAMES = {
         "signals": set(),
     },
     "AssignmentWorkflow": {
-        "updates": {"adjust", "extend", "cancel"},
+        "updates": {"adjust", "extend", "cancel", "rebind"},
         "queries": {"state"},
-        "signals": {"covered", "card_updated"},
+        "signals": {"covered", "card_updated", "payment_authenticated"},
     },
     "ContractorImportWorkflow": {"updates": set(), "queries": {"progress"}, "signals": set()},
     "CreatorIQCreatorSyncWorkflow": {"updates": set(), "queries": set(), "signals": {"request_sync"}},

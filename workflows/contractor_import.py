@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         ImportProgress,
         ImportRequest,
     )
+    from domain.statuses import ImportStatus
 
 BATCH_TIMEOUT = timedelta(minutes=2)
 DATABASE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -51,7 +52,7 @@ class ContractorImportWorkflow:
                 p.processed += result.rows
         except ActivityError as error:
             cause = error.cause
-            p.status = "failed"
+            p.status = ImportStatus.FAILED
             p.failure = cause.message if isinstance(cause, ApplicationError) else str(error)
         await workflow.execute_activity_method(
             ContractorImportActivities.record_contractor_import_finished,
@@ -60,6 +61,6 @@ class ContractorImportWorkflow:
             retry_policy=DATABASE_RETRY,
             summary="the import's summary in the audit log",
         )
-        if p.status == "running":
-            p.status, p.processed = "finished", request.rows
+        if p.status == ImportStatus.RUNNING:
+            p.status, p.processed = ImportStatus.FINISHED, request.rows
         return p

@@ -8,6 +8,7 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities.emails import EmailActivities
     from contracts.delivery import EMAIL_DELIVERY_WORKFLOW, EmailRequest
+    from domain.statuses import EmailStatus
     from workflows.retry_window import deliver_or_give_up
 
 SMTP_RETRY = RetryPolicy(
@@ -21,7 +22,7 @@ SMTP_RETRY = RetryPolicy(
 @workflow.defn(name=EMAIL_DELIVERY_WORKFLOW)
 class EmailDeliveryWorkflow:
     @workflow.run
-    async def run(self, request: EmailRequest) -> str:
+    async def run(self, request: EmailRequest) -> EmailStatus:
         sent = await deliver_or_give_up(
             EmailActivities.send_email,
             EmailActivities.give_up_email,
@@ -30,4 +31,4 @@ class EmailDeliveryWorkflow:
             retry_policy=SMTP_RETRY,
             summary="hand the message to SMTP",
         )
-        return "sent" if sent else "failed"
+        return EmailStatus.SENT if sent else EmailStatus.FAILED

@@ -8,6 +8,7 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities.webhooks import WebhookActivities
     from contracts.delivery import WEBHOOK_DELIVERY_WORKFLOW, WebhookDeliveryRequest
+    from domain.statuses import DeliveryStatus
     from workflows.retry_window import deliver_or_give_up
 
 # 30 s, 1 min, 2 min, … then every 6 hours until the retry window closes (about 20 attempts in 3 days).
@@ -22,7 +23,7 @@ DELIVERY_RETRY = RetryPolicy(
 @workflow.defn(name=WEBHOOK_DELIVERY_WORKFLOW)
 class WebhookDeliveryWorkflow:
     @workflow.run
-    async def run(self, request: WebhookDeliveryRequest) -> str:
+    async def run(self, request: WebhookDeliveryRequest) -> DeliveryStatus:
         delivered = await deliver_or_give_up(
             WebhookActivities.deliver_webhook,
             WebhookActivities.give_up_webhook_delivery,
@@ -31,4 +32,4 @@ class WebhookDeliveryWorkflow:
             retry_policy=DELIVERY_RETRY,
             summary="POST the signed event",
         )
-        return "delivered" if delivered else "failed"
+        return DeliveryStatus.DELIVERED if delivered else DeliveryStatus.FAILED

@@ -21,6 +21,7 @@ from contracts.contractor_import import ImportProgress
 from documents.issuing import document_store
 from domain.application import ENDED
 from domain.errors import DomainError
+from domain.statuses import ImportStatus
 from services import applications, contractor_import
 from services import representations as render
 from services.contractor_records import (
@@ -159,7 +160,7 @@ def import_progress(
     """What the report page polls: the counts so far (the refused rows are on the page once it finishes)."""
     document = contractor_import.get_upload(session, viewer.tenant, upload_id)
     progress = contractor_import.progress_of(session, viewer.tenant, document, workflows) or ImportProgress(
-        status="running"
+        status=ImportStatus.RUNNING
     )
     return JSONResponse(progress.model_dump(exclude={"refused"}))
 

@@ -15,6 +15,7 @@ from api.dashboard.rendering import form_model, page, redirect, refused
 from api.deps import AppSettings, DbSession
 from domain.errors import DomainError
 from domain.events import EVENT_TYPES
+from domain.statuses import DeliveryStatus
 from services import webhooks
 from services.lookups import get_endpoint
 from services.webhooks import EndpointIn, EndpointUpdate
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 router = APIRouter()
 BASE = "/dashboard/webhooks"
-DELIVERY_STATUSES = ("pending", "delivered", "failed", "cancelled")
 OVERLAP_CHOICES = (0, 1, 24, 72, 168)  # hours the rolled secret keeps signing beside the new one
 Events = Annotated[list[str], Form(max_length=80)]
 
@@ -106,7 +106,7 @@ def _endpoint(
     delivery_status: str | None = None,
     **context: Any,
 ) -> Response:
-    if delivery_status not in DELIVERY_STATUSES:
+    if delivery_status not in set(DeliveryStatus):
         delivery_status = None
     deliveries = window(
         lambda p: webhooks.endpoint_deliveries(session, viewer.tenant, endpoint.id, p, delivery_status),
@@ -127,7 +127,7 @@ def _endpoint(
         attempts=webhooks.attempts_of(session, ids),
         types=types,
         event_types=sorted(EVENT_TYPES),
-        statuses=DELIVERY_STATUSES,
+        statuses=list(DeliveryStatus),
         delivery_status=delivery_status,
         overlaps=OVERLAP_CHOICES,
         **context,
