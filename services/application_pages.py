@@ -96,4 +96,5 @@ def submit_step(
     row = _by_token(session, token)
     if row is None:
         raise DomainError("invalid_session_id", "No such application", kind=Refusal.NOT_FOUND)
+    session.commit()  # only reads so far: no transaction stays open while the workflow answers
     return Submitted(workflows.update(application_workflow_id(row.id), update, payload), row.success_url)

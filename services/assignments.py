@@ -602,9 +602,11 @@ def extend_assignment(
         raise invalid("end_date: at most one year after the effective date", "end_date", "end_date_invalid")
     changed = body.end_date != row.end_date
     if changed:
-        previous, row.end_date = row.end_date, body.end_date
+        previous = row.end_date
         if row.dispatched:
+            session.commit()  # only reads so far: no transaction stays open while the workflow answers
             workflows.update(assignment_workflow_id(row.id), EXTEND, body.end_date)
+        row.end_date = body.end_date
         cover_assignment_through_its_end(session, settings, row)
         record_event(
             session,

@@ -187,6 +187,7 @@ def card_page(session: Session, settings: Settings, token: str, workflows: Workf
     organization = session.get(Organization, row.organization_id)
     job = session.scalar(select(Job).where(Job.id == row.job_id))
     assert organization and job
+    session.commit()  # only reads so far: no transaction stays open while the workflow answers
     live = (
         workflows.query(assignment_workflow_id(row.id), ASSIGNMENT_STATE) if state is LinkState.OPEN else None
     )
