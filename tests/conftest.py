@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import ten99policy
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -31,7 +32,17 @@ from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade_to_head
 from outbox.records import track_commits
 from tests.fake_creatoriq import FakeCreatorIQ
-from tests.support import Org, SmtpSink, WebhookReceiver, free_port, make_org, serve, worker_running
+from tests.support import (
+    CHROMIUM,
+    FLAGS,
+    Org,
+    SmtpSink,
+    WebhookReceiver,
+    free_port,
+    make_org,
+    serve,
+    worker_running,
+)
 from worker import build_worker
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("GIGCOVER_TEST_POSTGRES_URL") else [])
@@ -134,6 +145,15 @@ def localstripe() -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium for a module's browser tests."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="session")

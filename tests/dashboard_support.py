@@ -9,25 +9,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain.roles import Role
 from services import members
 from services.audit import COMMAND_LINE
 from tests.support import unique_email
-from tests.test_application_browser import CHROMIUM, FLAGS
 
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 README_SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"

@@ -189,6 +189,19 @@ class Org:
     production_key: str
 
 
+# Debian's Chromium, as the browser tests drive it (the `browser` fixture in conftest.py).
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
 ISSUED_KEYS: list[str] = []  # every API key the tests made: none may ever show up in the database or logs
 
 

@@ -10,13 +10,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.main import create_app
 from common.settings import Settings
 from common.webhook_signature import verify_signature
-from tests.support import (
+from tests.support import (  # noqa: F401  (the browser's, for the tests that import them here)
+    CHROMIUM,
+    FLAGS,
     Org,
     SmtpSink,
     WebhookReceiver,
@@ -31,24 +33,6 @@ from tests.support import (
 from tests.test_assignment_workflow import save_card
 
 pytestmark = pytest.mark.usefixtures("worker")
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,21 +34,12 @@ from tests.support import (
     serve,
     unique_email,
 )
-from tests.test_application_browser import CHROMIUM, FLAGS
 from tests.test_application_flow import CANCEL, SUCCESS, csrf_token
 from tests.test_assignment_workflow import save_card
 from tests.test_rate_limits import _throttled_per_address
 
 pytestmark = pytest.mark.usefixtures("worker")
 INSUFFICIENT_FUNDS, GOOD = "4546381219393284", "4242424242424242"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

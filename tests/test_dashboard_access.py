@@ -14,7 +14,6 @@ from domain.roles import Role
 from tests.dashboard_support import (
     PASSWORD,
     add_member,
-    browser,
     form_token,
     post_form,
     readme_screenshot,
@@ -25,7 +24,6 @@ from tests.dashboard_support import (
 from tests.support import Org, SmtpSink, eventually, make_org, unique_email
 
 pytestmark = pytest.mark.usefixtures("worker")
-__all__ = ["browser"]
 
 
 def _link_in_mail(smtp_sink: SmtpSink, recipient: str, path: str) -> str:

@@ -13,11 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import ApiKey, AuditEntry
 from domain.roles import Role
-from tests.dashboard_support import add_member, browser, post_form, readme_screenshot, sign_in, signed_in
+from tests.dashboard_support import add_member, post_form, readme_screenshot, sign_in, signed_in
 from tests.support import ISSUED_KEYS, Org, make_org
 
 pytestmark = pytest.mark.usefixtures("worker")
-__all__ = ["browser"]
 KEYS = "/dashboard/api-keys"
 
 

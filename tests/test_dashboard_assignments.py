@@ -21,12 +21,11 @@ from domain.premium import premium_cents
 from domain.roles import Role
 from notifications.render import money
 from tests.dashboard_engagements import active, api, bills_of, remit_contractor_and_job, today
-from tests.dashboard_support import add_member, browser, post_form, readme_screenshot, sign_in, signed_in
+from tests.dashboard_support import add_member, post_form, readme_screenshot, sign_in, signed_in
 from tests.support import Org, eventually, make_org, refunded_to
 from tests.test_engagements import _apply, _assignment_of, _contractor_and_job
 
 pytestmark = pytest.mark.usefixtures("worker")
-__all__ = ["browser"]
 
 
 def _day(offset: int) -> str:

@@ -13,11 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.models import AuditEntry, Bill, Organization
 from domain.roles import Role
 from tests.dashboard_engagements import PO, api, billed_assignment, bills_of
-from tests.dashboard_support import add_member, browser, post_form, readme_screenshot, sign_in, signed_in
+from tests.dashboard_support import add_member, post_form, readme_screenshot, sign_in, signed_in
 from tests.support import Org, make_org
 
 pytestmark = pytest.mark.usefixtures("worker")
-__all__ = ["browser"]
 
 
 def _dollars(cents: int) -> str:

@@ -35,7 +35,6 @@ from services.contractors import ContractorIn, add_contractor
 from services.tenancy import Tenant
 from tests.dashboard_support import (
     add_member,
-    browser,
     form_token,
     post_form,
     readme_screenshot,
@@ -57,7 +56,6 @@ from tests.support import (
 from tests.test_engagements import _apply, _assignment_of, _contractor_and_job
 
 pytestmark = pytest.mark.usefixtures("worker")
-__all__ = ["browser"]
 SUCCESS, CANCEL = "https://platform.example/insured", "https://platform.example/cancelled"
 HEADER = [
     "first_name",

@@ -17,7 +17,6 @@ from domain.roles import Role
 from services.organization import create_organization
 from tests.dashboard_support import (
     add_member,
-    browser,
     form_token,
     post_form,
     readme_screenshot,
@@ -27,7 +26,6 @@ from tests.dashboard_support import (
 from tests.support import INFLUENCER, ISSUED_KEYS, Org, entity_fields, job_fields, make_org
 
 pytestmark = pytest.mark.usefixtures("worker")
-__all__ = ["browser"]
 PHOTOGRAPHER = "jc_mYfgO5MfLoPK5fku"  # data/job_categories.json: "photographer"
 VIDEOGRAPHER = "jc_TOh9et46awfmJZfP"  # not approved for the organizations made here
 

@@ -17,12 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.models import AuditEntry, CreatorIQConnection, Organization
 from domain.roles import Role
 from services.organization import BILLING_DETAILS_NEEDED
-from tests.dashboard_support import add_member, browser, post_form, readme_screenshot, sign_in, signed_in
+from tests.dashboard_support import add_member, post_form, readme_screenshot, sign_in, signed_in
 from tests.fake_creatoriq import Account, FakeCreatorIQ
 from tests.support import Org, eventually
 
 pytestmark = pytest.mark.usefixtures("worker")
-__all__ = ["browser"]
 CAMPAIGN = 8101
 DETAILS = {
     "billing_contact_name": "Ana Finance",

@@ -17,7 +17,7 @@ from common.webhook_signature import SIGNATURE_HEADER, verify_signature
 from db.models import AuditEntry, WebhookDelivery, WebhookEndpoint
 from domain.roles import Role
 from outbox.records import record_event
-from tests.dashboard_support import add_member, browser, post_form, readme_screenshot, sign_in, signed_in
+from tests.dashboard_support import add_member, post_form, readme_screenshot, sign_in, signed_in
 from tests.support import (
     Org,
     WebhookReceiver,
@@ -29,7 +29,6 @@ from tests.support import (
 )
 
 pytestmark = pytest.mark.usefixtures("worker")
-__all__ = ["browser"]
 WEBHOOKS = "/dashboard/webhooks"
 
 

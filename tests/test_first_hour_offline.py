@@ -19,9 +19,9 @@ from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from devstack.mailbox import create_viewer, start_smtp
 from tests.support import Org, free_port, serve
-from tests.test_application_browser import _session, browser, platform
+from tests.test_application_browser import _session, platform
 
-__all__ = ["browser", "platform"]  # fixtures shared with the application's browser test
+__all__ = ["platform"]  # a fixture shared with the application's browser test
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 PHONE = {"width": 390, "height": 844}

@@ -4,15 +4,13 @@ never leaks to success_url), Chromium runs the card page under that policy witho
 message in the URL is shown only when we wrote it for that page."""
 
 import re
-from collections.abc import Iterator
 from urllib.parse import quote
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Route, sync_playwright
+from playwright.sync_api import Browser, Route
 
 from tests.support import Org, contractor_fields, entity_fields, job_fields, unique_email
-from tests.test_application_browser import CHROMIUM, FLAGS
 from tests.test_application_flow import DETAILS_FORM, csrf_token
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -22,14 +20,6 @@ HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def _application(api_url: str, org: Org) -> str:

@@ -26,7 +26,7 @@ from common.settings import Settings
 from db.models import Payment
 from domain.roles import Role
 from notifications.render import money
-from tests.dashboard_support import add_member, browser, sign_in, signed_in
+from tests.dashboard_support import add_member, sign_in, signed_in
 from tests.histories import keep_history
 from tests.support import Org, eventually, raw_stripe
 from tests.test_assignment_workflow import save_card
@@ -40,7 +40,6 @@ from tests.test_engagements import (
 )
 
 pytestmark = pytest.mark.usefixtures("worker")
-__all__ = ["browser"]  # the module's Chromium, a fixture
 REFUND_FAILS = "4000000000005126"  # Stripe's test card: the charge succeeds, its refunds fail
 
 

@@ -6,14 +6,13 @@ waits for the contractor (an email with the link, the platform told), then moves
 Stripe's test cards: 4000002500003155 asks when it is set up, then off-session payments pass;
 4000002760003184 asks on every payment, off-session ones failing with ``authentication_required``."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 import requests
 import stripe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,8 +20,6 @@ from common.settings import Settings
 from db.models import EmailMessage
 from tests.support import Org, SmtpSink, eventually, intents_of, raw_stripe
 from tests.test_application_browser import (
-    CHROMIUM,
-    FLAGS,
     _enter_card,
     _session,
     _up_to_the_card,
@@ -36,14 +33,6 @@ FAILED = (
     "We are unable to authenticate your payment method. Please choose a different payment method and try "
     "again."
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def _answer_the_bank(page: Page, complete: bool) -> None:
