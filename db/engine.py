@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Self, TypeVar, overload
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -160,3 +160,9 @@ def committed_briefly(session: Session, seconds: float = BOOKKEEPING_WAIT_SECOND
         raise
     restore()  # the write lock is ours by now: the commit itself does not wait for it
     session.commit()
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (what ``Session.execute`` answers to one)."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from common.ids import new_id, random_base62
-from db.engine import WriteLockBusy, committed_briefly
+from db.engine import WriteLockBusy, committed_briefly, rows_changed
 from db.models import ApiKey, Organization
 from domain.api_keys import KEY_PREFIXES, KeyStatus, key_status
 from domain.errors import DomainError, Refusal, conflict, invalid, not_found
@@ -241,4 +241,4 @@ def note_use(session: Session, row: ApiKey, at: int | None = None) -> bool:
     except WriteLockBusy:
         return False
     set_committed_value(row, "last_used_at", at)  # as stored; not a change the next commit would write
-    return bool(getattr(result, "rowcount", 0))
+    return rows_changed(result) > 0

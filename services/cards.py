@@ -11,9 +11,8 @@ import secrets
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import CursorResult, Result, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from common.settings import Settings
@@ -24,6 +23,7 @@ from contracts.assignment import (
     NewCard,
     assignment_workflow_id,
 )
+from db.engine import rows_changed
 from db.models import ApplicationSession, Assignment, CardLink, Contractor, Job, Organization
 from domain.errors import DomainError, Refusal, invalid, unavailable
 from domain.payer import Payer
@@ -204,11 +204,6 @@ def card_page(session: Session, settings: Settings, token: str, workflows: Workf
     )
 
 
-def _rows_changed(result: Result[Any]) -> int:
-    assert isinstance(result, CursorResult)  # what an UPDATE answers
-    return result.rowcount
-
-
 def _count_attempt(session: Session, link: CardLink) -> None:
     """A link makes SETUP_INTENTS_PER_LINK calls to the processor at most (card setups, authentications)."""
     counted = session.execute(
@@ -217,7 +212,7 @@ def _count_attempt(session: Session, link: CardLink) -> None:
         .values(setup_intents=CardLink.setup_intents + 1)
     )
     session.commit()
-    if _rows_changed(counted) != 1:
+    if rows_changed(counted) != 1:
         raise DomainError(
             "too_many_attempts",
             "Too many attempts with this link: use the link in your newest email, or contact your platform.",
@@ -264,7 +259,7 @@ def replace_card(
         update(CardLink).where(CardLink.id == link.id, CardLink.used_at.is_(None)).values(used_at=_now())
     )
     session.commit()
-    if _rows_changed(claimed) != 1:
+    if rows_changed(claimed) != 1:
         raise DomainError("card_link_used", "This link has saved a card already.", kind=Refusal.CONFLICT)
     try:
         card = StripeGateway(settings, row.environment).save_card(
