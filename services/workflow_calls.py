@@ -59,16 +59,7 @@ class WorkflowCalls:
                 return await handle.execute_update(update.name, result_type=update.result_type)
             return await handle.execute_update(update.name, arg, result_type=update.result_type)
 
-        try:
-            return self.run(run, UPDATE_TIMEOUT)
-        except WorkflowUpdateFailedError as failed:
-            raise refusal_of(failed) from None
-        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-            # Not an answer either way: the Update may still be running (a processor slow to answer), and
-            # finishes without us. The caller says what it kept, or that it is unsure.
-            raise unavailable("The application service did not answer in time; try again") from None
-        except RPCError as error:
-            raise unavailable(f"The application service is unavailable: {error.message}") from None
+        return self._updated(run, UPDATE_TIMEOUT)
 
     def update_or_accepted(self, workflow_id: str, update: UpdateName[A, T], arg: A) -> T | None:
         """Run an Update; None when the workflow accepted it (its validator passed and its handler runs) but
@@ -86,11 +77,17 @@ class WorkflowCalls:
             except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
                 return None  # accepted: the workflow finishes it without us
 
+        return self._updated(run, UPDATE_TIMEOUT + 1.0)
+
+    def _updated(self, run: Callable[[Client], Awaitable[T]], timeout: float) -> T:
+        """An Update's answer, its refusal as the workflow's own DomainError, else unavailable."""
         try:
-            return self.run(run, UPDATE_TIMEOUT + 1.0)
+            return self.run(run, timeout)
         except WorkflowUpdateFailedError as failed:
             raise refusal_of(failed) from None
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            # Not an answer either way: the Update may still be running (a processor slow to answer), and
+            # finishes without us. The caller says what it kept, or that it is unsure.
             raise unavailable("The application service did not answer in time; try again") from None
         except RPCError as error:
             raise unavailable(f"The application service is unavailable: {error.message}") from None
