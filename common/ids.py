@@ -29,6 +29,8 @@ PREFIXES = {
     "creatoriq_creator": "ciqs",
     "member": "mem",
     "api_key": "ak",
+    "insurance_requirement": "ir",
+    "certificate": "ci",
 }
 
 

@@ -31,6 +31,7 @@ from db.sealed import SealedText
 from domain import bills, people
 from domain.application import Status, Step
 from domain.assignment_coverage import CoveragePath
+from domain.certificates import CertificateStatus
 from domain.payer import Payer
 from domain.statuses import (
     AssignmentStatus,
@@ -548,6 +549,81 @@ class CardLink(Base):
     expires_at: Mapped[int] = mapped_column(Int64)
     used_at: Mapped[int | None] = mapped_column(Int64)
     setup_intents: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InsuranceRequirement(TenantResource):
+    """What an organization requires of the certificates its contractors bring (domain.certificates
+    RequirementRules, as JSON). One is the default; others apply to the jobs of some entities or some job
+    category codes."""
+
+    ID_KIND = "insurance_requirement"
+    __tablename__ = "insurance_requirements"
+    __table_args__ = (Index("ix_insurance_requirements_tenant", "organization_id", "environment"),)
+
+    name: Mapped[str] = mapped_column(String(200))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    rules: Mapped[dict[str, Any]]
+    entity_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    category_codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class Certificate(TenantResource):
+    """A certificate of insurance a contractor brought (``ci_…``), its PDF kept as a Document, and its
+    review: what was read (``parsed``), one result per rule (``review``), and a reviewer's decision."""
+
+    ID_KIND = "certificate"
+    __tablename__ = "certificates"
+    __table_args__ = (
+        Index("ix_certificates_tenant_contractor", "organization_id", "environment", "contractor_id"),
+        Index("ix_certificates_tenant_status", "organization_id", "environment", "status"),
+        # the same file for the same contractor is one review
+        Index(
+            "uq_certificates_tenant_file",
+            "organization_id",
+            "environment",
+            "contractor_id",
+            "sha256",
+            unique=True,
+        ),
+    )
+
+    contractor_id: Mapped[str] = mapped_column(String(40))
+    status: Mapped[CertificateStatus] = mapped_column(
+        stored_as(CertificateStatus, 12), default=CertificateStatus.PENDING
+    )
+    filename: Mapped[str] = mapped_column(String(200))
+    document_id: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Int64)
+    source: Mapped[str] = mapped_column(String(12), default="api")  # api, hosted (the contractor's page)
+    requirement_id: Mapped[str | None] = mapped_column(String(40))
+    assignment_id: Mapped[str | None] = mapped_column(String(40))
+    parsed: Mapped[dict[str, Any] | None]
+    review: Mapped[list[Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)  # why the file could not be read
+    processed_at: Mapped[int | None] = mapped_column(Int64)
+    coverage_ends: Mapped[int | None] = mapped_column(Int64)  # the first required policy's expiry (unix)
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    decided_at: Mapped[int | None] = mapped_column(Int64)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    superseded_by: Mapped[str | None] = mapped_column(String(40))  # a newer upload for the contractor
+    lapsed_at: Mapped[int | None] = mapped_column(Int64)  # when its coverage ended without a renewal
+
+
+class CertificateLink(Base):
+    """A link emailed to a contractor to upload their own certificate (``/certificates/<token>``): only its
+    SHA-256 is kept; it works until ``expires_at`` for one contractor of one organization's environment."""
+
+    __tablename__ = "certificate_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    organization_id: Mapped[str] = mapped_column(String(40))
+    environment: Mapped[str] = mapped_column(String(12))
+    contractor_id: Mapped[str] = mapped_column(String(40), index=True)
+    created: Mapped[int] = mapped_column(Int64)
+    expires_at: Mapped[int] = mapped_column(Int64)
+    uploads: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Invoice(TenantResource):

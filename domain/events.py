@@ -29,17 +29,15 @@ EVENT_TYPES = frozenset(
         "category_code.added",
         "creatoriq.creator_synced",
         "creatoriq.sync_failed",
+        "certificate.approved",
+        "certificate.flagged",
+        "certificate.denied",
+        "certificate.error",
+        "certificate.lapsed",
     }
 )
 
-_NO_UPLOADS = (
-    "it reports 1099Policy's review of a certificate of insurance a contractor uploads, and gigcover takes "
-    "no certificate uploads (it issues the certificates itself)"
-)
 NOT_SENT: dict[str, str] = {
-    "certificate.approved": _NO_UPLOADS,
-    "certificate.flagged": _NO_UPLOADS,
-    "certificate.denied": _NO_UPLOADS,
     "policy.active.media": "it announces a media liability policy, and gigcover writes no media coverage",
 }
 

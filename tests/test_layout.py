@@ -8,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUTERS = ("api.routers.", "api.hosted.pages", "api.hosted.cards")
-STDLIB_OK = {"collections", "dataclasses", "enum", "typing", "re", "ipaddress", "email_validator"}
+STDLIB_OK = {"collections", "dataclasses", "datetime", "enum", "typing", "re", "ipaddress", "email_validator"}
 
 
 def imports_of(path: Path) -> set[str]:
