@@ -1,6 +1,7 @@
 """What the dashboard shows of contractors: a search over them (name or email, coverage status), and one
-contractor's record: policies, applications, assignments, invoices, the money their assignments moved and
-every email we sent them. Reads only; every query is scoped to the tenant and bounded."""
+contractor's record: policies, applications, assignments, invoices, the money their assignments moved, the
+certificates they brought (and their compliance) and every email we sent them. Reads only; every query is
+scoped to the tenant and bounded."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from domain.application import ENDED
 from domain.errors import not_found
 from domain.statuses import PolicyStatus
 from services.assignment_money import Movement, money_moved
+from services.certificate_overview import ContractorCertificates, contractor_certificates
 from services.lookups import Page, get_application, get_contractor, list_page, scoped
 from services.tenancy import Tenant
 
@@ -137,6 +139,7 @@ class ContractorRecord:
     money: list[AssignmentMovement]
     emails: list[EmailMessage]
     older_emails: int | None  # the ``emails_before`` cursor of the next page of emails, if there is one
+    certificates: ContractorCertificates  # certificates the contractor brought, and their compliance
 
 
 def _newest(session: Session, query: Select[R], model: type[R]) -> list[R]:
@@ -171,6 +174,7 @@ def record_of(
         money=money_of(session, tenant, assignments),
         emails=emails[:SHOWN],
         older_emails=emails[SHOWN - 1].seq if len(emails) > SHOWN else None,
+        certificates=contractor_certificates(session, tenant, mine),
     )
 
 

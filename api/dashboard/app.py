@@ -13,6 +13,7 @@ from api.dashboard.pages import (
     api_keys,
     assignments,
     billing,
+    certificates,
     contractors,
     events,
     jobs,
@@ -28,7 +29,7 @@ from api.errors import serve_pages_on
 from common.settings import Settings
 
 PAGES = [access, overview, team, webhooks, events, contractors, billing, org_settings, assignments]
-PAGES += [api_keys, jobs]
+PAGES += [api_keys, jobs, certificates]
 FORGED = (
     "This form was sent from somewhere else or has expired: nothing was changed. "
     "Reload the page and try again."

@@ -22,6 +22,7 @@ NAV = [
     ("/dashboard/contractors", "Contractors", Capability.READ),
     ("/dashboard/jobs", "Jobs & entities", Capability.READ),
     ("/dashboard/assignments", "Assignments", Capability.READ),
+    ("/dashboard/certificates", "Certificates", Capability.READ),
     ("/dashboard/billing", "Billing", Capability.READ),
     ("/dashboard/webhooks", "Webhooks", Capability.READ),
     ("/dashboard/events", "Events", Capability.READ),
@@ -50,6 +51,10 @@ NOTICES = {
     "sync_started": "Sync started.",
     "final_pay_reported": "Final pay reported: the adjustment it caused is under Money moved.",
     "creatoriq_saved": "CreatorIQ accepted the key: it is saved.",
+    "rule_approved": "Rule approved.",
+    "certificate_approved": "Certificate approved.",
+    "certificate_denied": "Certificate denied.",
+    "link_sent": "Upload link sent.",
 }
 
 

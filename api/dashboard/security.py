@@ -1,7 +1,9 @@
 """What every dashboard response carries, and what every dashboard form must carry.
 
 - Headers: a Content-Security-Policy with a fresh nonce (scripts only from us), no framing, no Referer,
-  no MIME sniffing, no caching of pages (they show personal and financial data), HSTS over https.
+  no MIME sniffing, no caching of pages (they show personal and financial data), HSTS over https. One
+  route replaces the policy and framing headers with its own: a certificate's PDF, which only the
+  certificate's own page (same origin) may frame and which may load nothing.
 - CSRF: every form carries ``csrf_token``, an HMAC (server secret) of what this browser holds that nobody
   else can know or choose. Signed in, that is the server-side session's token (from the signed session
   cookie): a token minted in another browser or another session, even sent with a planted cookie, is
@@ -25,6 +27,9 @@ from common.constant_time import equal
 from common.settings import Settings, server_secret
 
 PREFIX = "/dashboard"
+# Headers a route may set itself, replacing ours: the certificate's PDF (pages/certificates.py) may be framed
+# by its own page (same origin) and loads nothing.
+NARROWED = {b"content-security-policy", b"x-frame-options"}
 CSRF_COOKIE, SESSION_COOKIE = "gigcover_dash_csrf", "gigcover_session"
 
 
@@ -112,7 +117,8 @@ class DashboardHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 kept = [(k, v) for k, v in message.get("headers", []) if k != b"cache-control"]
-                message["headers"] = [*kept, *headers]
+                own = {k for k, _ in kept} & NARROWED  # a route's own, narrower policy for what it serves
+                message["headers"] = [*kept, *((k, v) for k, v in headers if k not in own)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
