@@ -1,0 +1,453 @@
+"""The certificate review queue and a reviewer's decisions, through a real server and Chromium: a flagged
+certificate comes first in the queue; its page shows the PDF beside the fields read and each rule's result;
+a reviewer approves the failed rule with a reason, then the certificate, or denies it; the contractor's
+page says their compliance in words; the platform gets the certificate.* event. Attacks: another
+organization's or environment's certificate, a role that may not decide, a forged form, hostile text."""
+
+import html
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+import httpx
+import pytest
+from fpdf import FPDF
+from playwright.sync_api import Browser, Page, expect
+from pydantic import TypeAdapter
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.ids import new_document_token
+from common.settings import Settings
+from db.models import AuditEntry, Certificate, Document, Event, Organization
+from documents.issuing import document_store
+from domain.certificates import (
+    CertificateStatus,
+    CoverageKind,
+    Insurer,
+    LimitKind,
+    ParsedCertificate,
+    Party,
+    PolicyEntry,
+    Read,
+    ReadMethod,
+    RuleResult,
+)
+from domain.dates import DAY
+from domain.roles import Role
+from services.contractors import ContractorIn, add_contractor
+from services.tenancy import Tenant
+from tests.dashboard_support import add_member, form_token, readme_screenshot, sign_in, signed_in
+from tests.support import Org, contractor_fields, make_org, unique_email
+
+REVIEW = TypeAdapter(list[RuleResult])
+PARSED = TypeAdapter(ParsedCertificate)
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+LOW_LIMIT = RuleResult(
+    rule="general_liability.each_occurrence",
+    description="General liability: each occurrence at least $1,000,000",
+    passed=False,
+    required="at least $1,000,000",
+    found="$500,000",
+    where="form field GENERAL LIABILITY EACH OCCURRENCE",
+    reason="the limit is below the minimum",
+)
+NO_HOLDER = RuleResult(
+    rule="certificate_holder",
+    description="Certificate holder is Test Platform",
+    passed=False,
+    required="Test Platform",
+    found="not found",
+    reason="the certificate holder could not be read",
+)
+IN_FORCE = RuleResult(
+    rule="expiry.in_force_today",
+    description="Coverage in force today",
+    passed=True,
+    required="in force today",
+    found="until June 1, 2027",
+)
+
+
+def _parsed(holder: Read[str]) -> ParsedCertificate:
+    year = time.gmtime().tm_year + 1
+    return ParsedCertificate(
+        method=ReadMethod.OCR,
+        form="ACORD 25",
+        pages=1,
+        issued=Read(date(year - 1, 6, 1), 0.97, "OCR page 1 line 2"),
+        producer=Party(Read("Acme Brokers", 0.95, "OCR page 1 line 5")),
+        insured=Party(Read("Dana Reyes LLC", 0.62, "OCR page 1 line 9")),  # unsure: check the PDF
+        insurers=(
+            Insurer("A", Read("Hartford Fire Insurance Co", 0.93, "line 6"), Read("19682", 0.9, "line 6")),
+        ),
+        policies=(
+            PolicyEntry(
+                CoverageKind.GENERAL_LIABILITY,
+                Read("A", 0.9, "line 14"),
+                Read("GL-123", 0.9, "line 14"),
+                Read(date(year - 1, 6, 1), 0.9, "line 14"),
+                Read(date(year, 6, 1), 0.9, "line 14"),
+                {LimitKind.EACH_OCCURRENCE: Read(500_000, 0.9, "line 15")},
+            ),
+        ),
+        certificate_holder=Party(holder),
+    )
+
+
+def _pdf() -> bytes:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=14)
+    pdf.cell(text="CERTIFICATE OF LIABILITY INSURANCE")
+    return bytes(pdf.output())
+
+
+@dataclass(frozen=True)
+class Made:
+    contractor: str
+    certificate: str
+
+
+def _contractor(
+    factory: sessionmaker[Session], org_id: str, environment: str = "sandbox", name: str = "Dana Reyes"
+) -> str:
+    first, last = name.split()
+    with factory() as session:
+        tenant = Tenant(session.get(Organization, org_id), environment)  # type: ignore[arg-type]
+        body = ContractorIn.model_validate(
+            contractor_fields(unique_email(first.lower()), first_name=first, last_name=last)
+        )
+        row = add_contractor(session, tenant, body)
+        session.commit()
+        return row.id
+
+
+def _certificate(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    org_id: str,
+    contractor_id: str,
+    *,
+    status: CertificateStatus = CertificateStatus.FLAGGED,
+    results: tuple[RuleResult, ...] = (LOW_LIMIT, IN_FORCE),
+    filename: str = "coi-2026.pdf",
+    environment: str = "sandbox",
+    age_days: int = 0,
+) -> str:
+    """A certificate as the review leaves it: its PDF stored, what was read, one result per rule."""
+    data = _pdf()
+    created = int(time.time()) - age_days * DAY
+    with factory() as session:
+        tenant = Tenant(session.get(Organization, org_id), environment)  # type: ignore[arg-type]
+        document = Document.new(
+            tenant,
+            kind="certificate",
+            token=new_document_token(),
+            filename="certificate.pdf",
+            content_type="application/pdf",
+            size=len(data),
+            storage_key="",
+        )
+        document.storage_key = f"{org_id}/{document.id}.pdf"
+        document_store(settings).put(document.storage_key, data)
+        row = Certificate.new(
+            tenant,
+            created=created,
+            contractor_id=contractor_id,
+            status=status,
+            filename=filename,
+            document_id=document.id,
+            sha256=f"{time.time_ns():064d}",
+            size=len(data),
+            parsed=None
+            if status is CertificateStatus.ERROR
+            else PARSED.dump_python(_parsed(Read()), mode="json"),
+            review=None
+            if status is CertificateStatus.ERROR
+            else REVIEW.dump_python(list(results), mode="json"),
+            error="the file is encrypted" if status is CertificateStatus.ERROR else None,
+            processed_at=created + 5,
+            coverage_ends=int(time.time()) + 200 * DAY,
+        )
+        session.add_all([document, row])
+        session.commit()
+        return row.id
+
+
+def _row(factory: sessionmaker[Session], certificate_id: str) -> Certificate:
+    with factory() as session:
+        row = session.scalar(select(Certificate).where(Certificate.id == certificate_id))
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def _events(factory: sessionmaker[Session], org_id: str, certificate_id: str) -> list[str]:
+    with factory() as session:
+        rows = session.scalars(select(Event).where(Event.organization_id == org_id).order_by(Event.created))
+        return [e.type for e in rows if e.data.get("id") == certificate_id]
+
+
+def _audit(factory: sessionmaker[Session], org_id: str, certificate_id: str) -> list[AuditEntry]:
+    with factory() as session:
+        query = select(AuditEntry).where(
+            AuditEntry.organization_id == org_id, AuditEntry.target == certificate_id
+        )
+        return list(session.scalars(query.order_by(AuditEntry.id)))
+
+
+@pytest.fixture
+def flagged(session_factory: sessionmaker[Session], settings: Settings, org: Org) -> Iterator[Made]:
+    contractor = _contractor(session_factory, org.id)
+    yield Made(contractor, _certificate(session_factory, settings, org.id, contractor))
+
+
+def _open_queue(page: Page, api_url: str, email: str) -> None:
+    sign_in(page, api_url, email)
+    page.get_by_role("link", name="Certificates", exact=True).click()
+    expect(page.get_by_role("heading", name="Certificates")).to_be_visible()
+
+
+def test_a_reviewer_approves_the_failed_rule_then_the_certificate(
+    api_url: str, org: Org, settings: Settings, session_factory: sessionmaker[Session], browser: Browser
+) -> None:
+    contractor = _contractor(session_factory, org.id)
+    # older, but not flagged: the flagged one still comes first
+    _certificate(
+        session_factory, settings, org.id, contractor, status=CertificateStatus.APPROVED, age_days=30
+    )
+    other = _contractor(session_factory, org.id)
+    _certificate(session_factory, settings, org.id, other, status=CertificateStatus.ERROR, age_days=20)
+    flagged = _certificate(session_factory, settings, org.id, contractor, filename="dana-coi.pdf", age_days=1)
+    operator = add_member(session_factory, org.id, Role.OPERATOR)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _open_queue(page, api_url, operator)
+    first = page.locator("#review-queue tbody tr").first
+    expect(first).to_contain_text("dana-coi.pdf")
+    expect(first).to_contain_text("Dana Reyes")
+    expect(first).to_contain_text("flagged")
+    expect(first.locator("td").nth(4)).to_have_text("1")
+    readme_screenshot(page, "certificates")
+    first.get_by_role("link", name="dana-coi.pdf").click()
+
+    expect(page.locator("#certificate-status")).to_have_text("flagged")
+    holder = page.locator("#fields-read tr", has_text="Certificate holder")
+    expect(holder.locator("td.value")).to_have_text("not found")
+    expect(page.locator("#fields-read tr", has_text="Insured").first).to_contain_text(
+        "unsure: 62% confidence"
+    )
+    failed = page.locator("#rule-results tr.rule", has_text=LOW_LIMIT.description)
+    expect(failed).to_contain_text("failed")
+    expect(failed).to_contain_text("$500,000")
+    expect(failed).to_contain_text(LOW_LIMIT.reason)
+    expect(page.locator("#approve-blocked")).to_contain_text("1 left")
+    expect(page.locator("iframe[title='The certificate as uploaded (PDF)']")).to_be_visible()
+    shown = page.request.get(f"{api_url}/dashboard/certificates/{flagged}/pdf")
+    assert (shown.status, shown.headers["content-type"]) == (200, "application/pdf")
+    assert shown.body().startswith(b"%PDF") and shown.headers["x-frame-options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'self'" in shown.headers["content-security-policy"]
+    if os.environ.get("GIGCOVER_README_SCREENSHOTS"):
+        page.wait_for_timeout(2000)  # Chromium's PDF viewer draws the page in the frame
+    readme_screenshot(page, "certificate")
+    page.locator("#h-rules").scroll_into_view_if_needed()
+    readme_screenshot(page, "certificate-rules")
+
+    failed.get_by_label(f"Reason to approve “{LOW_LIMIT.description}”").fill("Umbrella policy covers the gap")
+    failed.get_by_role("button", name="Approve this rule").click()
+    expect(page.get_by_role("status")).to_have_text("Rule approved.")
+    waived = page.locator("#rule-results tr.rule", has_text=LOW_LIMIT.description)
+    expect(waived).to_contain_text("approved by a reviewer")
+    expect(waived).to_contain_text(f"Approved by {operator}")
+    expect(waived).to_contain_text("Umbrella policy covers the gap")
+    page.get_by_label("Note for the approval").fill("Checked with the broker")
+    page.get_by_role("button", name="Approve the certificate").click()
+    expect(page.get_by_role("status")).to_have_text("Certificate approved.")
+    expect(page.locator("#certificate-status")).to_have_text("approved")
+    expect(page.locator("#decision-history")).to_contain_text("Umbrella policy covers the gap")
+    expect(page.locator("#decision-history")).to_contain_text("Approved the certificate")
+    expect(page.get_by_role("button", name="Approve the certificate")).to_have_count(0)
+
+    page.get_by_role("link", name="Dana Reyes").first.click()
+    expect(page.locator("#compliance")).to_have_text(f"Compliant until {_day(int(time.time()) + 200 * DAY)}")
+    page.close()
+
+    row = _row(session_factory, flagged)
+    assert (row.status, row.decided_by, row.decision_reason) == (
+        CertificateStatus.APPROVED,
+        operator,
+        "Checked with the broker",
+    )
+    (result, _) = REVIEW.validate_python(row.review)
+    assert result.waiver is not None and (result.waiver.by, result.waiver.reason) == (
+        operator,
+        "Umbrella policy covers the gap",
+    )
+    assert _events(session_factory, org.id, flagged) == ["certificate.approved"]
+    entries = _audit(session_factory, org.id, flagged)
+    assert [(e.action, e.actor) for e in entries] == [
+        ("certificate.rule_approved", operator),
+        ("certificate.approved", operator),
+    ]
+    assert entries[1].detail["before"] == {"status": "flagged"}
+    assert entries[1].detail["after"]["status"] == "approved"
+
+
+def _day(ts: int) -> str:
+    moment = time.gmtime(ts)
+    return f"{time.strftime('%B', moment)} {moment.tm_mday}, {moment.tm_year}"
+
+
+def test_a_reviewer_denies_a_certificate_with_a_reason(
+    api_url: str,
+    org: Org,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    browser: Browser,
+    flagged: Made,
+) -> None:
+    admin = add_member(session_factory, org.id, Role.ADMIN)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    sign_in(page, api_url, admin)
+    page.goto(f"{api_url}/dashboard/certificates/{flagged.certificate}")
+    page.get_by_role("button", name="Deny the certificate").click()  # no reason: the browser asks for one
+    expect(page.locator("#certificate-status")).to_have_text("flagged")
+    page.get_by_label("Reason to deny").fill(f"Forged holder {HOSTILE}")
+    page.get_by_role("button", name="Deny the certificate").click()
+    expect(page.get_by_role("status")).to_have_text("Certificate denied.")
+    expect(page.locator("#certificate-status")).to_have_text("denied")
+    expect(page.locator("#certificate-decision")).to_contain_text(f"Forged holder {HOSTILE}")  # as text
+    expect(page.get_by_role("button", name="Deny the certificate")).to_have_count(0)
+    expect(page.get_by_role("button", name="Approve this rule")).to_have_count(0)
+    page.goto(f"{api_url}/dashboard/contractors/{flagged.contractor}")
+    expect(page.locator("#compliance")).to_have_text("Denied")
+    page.close()
+    assert _events(session_factory, org.id, flagged.certificate) == ["certificate.denied"]
+
+    with signed_in(api_url, admin) as dashboard:  # the same decision again: refused, nothing recorded
+        path = f"/dashboard/certificates/{flagged.certificate}"
+        token = form_token(dashboard, "/dashboard/certificates")
+        again = dashboard.post(f"{path}/deny", data={"csrf_token": token, "reason": "again"})
+        approve = dashboard.post(f"{path}/approve", data={"csrf_token": token})
+    assert again.status_code == 409 and "already denied" in again.text
+    assert approve.status_code == 409
+    assert _events(session_factory, org.id, flagged.certificate) == ["certificate.denied"]
+    assert [e.action for e in _audit(session_factory, org.id, flagged.certificate)] == ["certificate.denied"]
+
+
+def _post(client: httpx.Client, action: str, **data: str) -> httpx.Response:
+    return client.post(action, data={"csrf_token": form_token(client, "/dashboard/certificates"), **data})
+
+
+def test_refusals_change_nothing(
+    api_url: str, org: Org, settings: Settings, session_factory: sessionmaker[Session], flagged: Made
+) -> None:
+    operator = add_member(session_factory, org.id, Role.OPERATOR)
+    path = f"/dashboard/certificates/{flagged.certificate}"
+    error = _certificate(
+        session_factory, settings, org.id, flagged.contractor, status=CertificateStatus.ERROR
+    )
+    replaced = _certificate(session_factory, settings, org.id, flagged.contractor)
+    with session_factory() as session:
+        newer = (
+            update(Certificate).where(Certificate.id == replaced).values(superseded_by=flagged.certificate)
+        )
+        session.execute(newer)
+        session.commit()
+    with signed_in(api_url, operator) as dashboard:
+        early = _post(dashboard, f"{path}/approve")  # a failed rule nobody approved
+        no_reason = _post(dashboard, f"{path}/rules/approve", rule=LOW_LIMIT.rule, reason="   ")
+        passed = _post(dashboard, f"{path}/rules/approve", rule=IN_FORCE.rule, reason="fine")
+        unknown = _post(dashboard, f"{path}/rules/approve", rule="nope", reason="fine")
+        deny_blank = _post(dashboard, f"{path}/deny", reason="")
+        on_error = _post(dashboard, f"/dashboard/certificates/{error}/approve")
+        deny_error = _post(dashboard, f"/dashboard/certificates/{error}/deny", reason="unreadable")
+        on_replaced = _post(dashboard, f"/dashboard/certificates/{replaced}/deny", reason="old")
+    assert early.status_code == 409 and "Approve each failed rule first" in html.unescape(early.text)
+    assert no_reason.status_code == 400 and "say why" in no_reason.text
+    assert passed.status_code == 409 and unknown.status_code == 404
+    assert deny_blank.status_code == 400
+    assert on_error.status_code == 409 and "could not be read" in on_error.text
+    assert deny_error.status_code == 409
+    assert on_replaced.status_code == 409 and "replaced by a newer upload" in on_replaced.text
+    for certificate_id in (flagged.certificate, error, replaced):
+        assert _audit(session_factory, org.id, certificate_id) == []
+        assert _events(session_factory, org.id, certificate_id) == []
+    assert _row(session_factory, flagged.certificate).status is CertificateStatus.FLAGGED
+    assert REVIEW.validate_python(_row(session_factory, flagged.certificate).review)[0].waiver is None
+
+
+def test_another_organizations_or_environments_certificate_is_not_found(
+    api_url: str, org: Org, settings: Settings, session_factory: sessionmaker[Session], flagged: Made
+) -> None:
+    other = make_org(session_factory, "Other Platform")
+    intruder = add_member(session_factory, other.id, Role.ADMIN)
+    production = _contractor(session_factory, org.id, "production")
+    in_production = _certificate(session_factory, settings, org.id, production, environment="production")
+    mine = add_member(session_factory, org.id, Role.ADMIN)  # views sandbox
+    cases = [(intruder, flagged.certificate), (mine, in_production)]
+    for email, certificate_id in cases:
+        with signed_in(api_url, email) as dashboard:
+            path = f"/dashboard/certificates/{certificate_id}"
+            assert dashboard.get(path).status_code == 404
+            assert dashboard.get(f"{path}/pdf").status_code == 404
+            listed = dashboard.get("/dashboard/certificates").text
+            assert certificate_id not in listed
+            for action, data in [
+                ("rules/approve", {"rule": LOW_LIMIT.rule, "reason": "mine now"}),
+                ("deny", {"reason": "mine now"}),
+                ("approve", {}),
+            ]:
+                assert _post(dashboard, f"{path}/{action}", **data).status_code == 404
+    for certificate_id in (flagged.certificate, in_production):
+        assert _row(session_factory, certificate_id).status is CertificateStatus.FLAGGED
+        assert _audit(session_factory, org.id, certificate_id) == []
+        assert _events(session_factory, org.id, certificate_id) == []
+
+
+def test_members_who_may_not_decide_are_refused_and_forged_forms_change_nothing(
+    api_url: str, org: Org, session_factory: sessionmaker[Session], flagged: Made
+) -> None:
+    path = f"/dashboard/certificates/{flagged.certificate}"
+    for role in (Role.VIEWER, Role.FINANCE):
+        with signed_in(api_url, add_member(session_factory, org.id, role)) as dashboard:
+            shown = dashboard.get(path)
+            assert shown.status_code == 200 and "Approve this rule" not in shown.text
+            assert "Deny the certificate" not in shown.text
+            assert _post(dashboard, f"{path}/deny", reason="no").status_code == 403
+            assert (
+                _post(dashboard, f"{path}/rules/approve", rule=LOW_LIMIT.rule, reason="x").status_code == 403
+            )
+    with signed_in(api_url, add_member(session_factory, org.id, Role.OPERATOR)) as dashboard:
+        forged = dashboard.post(f"{path}/deny", data={"reason": "no token"})
+        other_token = dashboard.post(f"{path}/deny", data={"reason": "x", "csrf_token": "0" * 64})
+    assert forged.status_code == 403 and other_token.status_code == 403
+    assert _row(session_factory, flagged.certificate).status is CertificateStatus.FLAGGED
+    assert _audit(session_factory, org.id, flagged.certificate) == []
+
+
+def test_hostile_filenames_and_reasons_are_shown_as_text(
+    api_url: str, org: Org, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    contractor = _contractor(session_factory, org.id)
+    certificate = _certificate(session_factory, settings, org.id, contractor, filename=f"{HOSTILE}.pdf")
+    operator = add_member(session_factory, org.id, Role.OPERATOR)
+    with signed_in(api_url, operator) as dashboard:
+        path = f"/dashboard/certificates/{certificate}"
+        assert (
+            _post(dashboard, f"{path}/rules/approve", rule=LOW_LIMIT.rule, reason=HOSTILE).status_code == 303
+        )
+        pages = [
+            dashboard.get(p).text
+            for p in (path, "/dashboard/certificates", f"/dashboard/contractors/{contractor}")
+        ]
+        pdf = dashboard.get(f"{path}/pdf")
+        framed = dashboard.get(path).headers
+    for text in pages:
+        assert "<script>alert" not in text and "<img src=x" not in text
+        assert "&lt;script&gt;alert" in text
+    assert pdf.headers["content-disposition"] == f'inline; filename="{certificate}.pdf"'
+    assert "frame-ancestors 'none'" in framed["content-security-policy"]  # pages stay unframeable
+    assert framed["x-frame-options"] == "DENY"
