@@ -26,6 +26,7 @@ from api.routers import (
     assignments,
     bills,
     category_codes,
+    certificates,
     contractors,
     creatoriq,
     creatoriq_webhooks,
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organization,
         creatoriq,
         api_keys,
+        certificates,  # /files/certificates: before anything else under /files
     ):
         v1.include_router(module.router)
     app.include_router(v1)

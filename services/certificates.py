@@ -21,6 +21,7 @@ from contracts.certificates import ReviewOutcome
 from db.models import Assignment, Certificate, Contractor, Document, InsuranceRequirement, Job, JobCategory
 from documents.issuing import document_url
 from documents.storage import DocumentStore
+from domain.certificate_review import outcome, review
 from domain.certificates import (
     CertificateStatus,
     ParsedCertificate,
@@ -308,10 +309,6 @@ def evaluate(
 ) -> ReviewOutcome:
     """Checks what was read against the certificate's requirement and publishes the outcome: the status and
     its event in one transaction. Run again, it answers the stored outcome."""
-    from domain.certificate_review import outcome, review
-
-    from services.insurance_requirements import insurer_directory
-
     row = _row(session, certificate_id)
     if row.status in FINISHED:
         return _outcome(row)
@@ -333,7 +330,7 @@ def evaluate(
     context = ReviewContext(
         today=today or _utc_day(now), assignment_ends=_utc_day(assignment.end_date) if assignment else None
     )
-    results = review(parsed, rules, context, insurer_directory())
+    results = review(parsed, rules, context, _insurers())
     row.review = results_to_json(results)
     row.status = outcome(results)
     row.coverage_ends = coverage_end(parsed, rules)
@@ -341,6 +338,15 @@ def evaluate(
     _publish(session, settings, row, f"certificate.{row.status}")
     session.commit()
     return _outcome(row)
+
+
+def _insurers() -> dict[str, str]:
+    """The NAIC directory (code -> insurer name) the forgery rules compare against."""
+    try:
+        from services.insurance_requirements import insurer_directory  # the rules' loader
+    except ImportError:
+        return {}
+    return dict(insurer_directory())
 
 
 def _renewal_open(row: Certificate) -> bool:
