@@ -9,21 +9,12 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from api.deps import AppSettings, CurrentTenant, DbSession
 from api.paging import PageParams
+from api.uploads import read_certificate_part
 from documents.issuing import document_store
-from services import certificates
-from services.certificates import MAX_CERTIFICATE_BYTES, UploadedFile
+from services import certificate_links, certificates
 
 router = APIRouter(prefix="/files/certificates", tags=["certificates"])
 Expand = Annotated[list[str] | None, Query(alias="expand[]")]
-
-
-def read_upload(certificate: UploadFile | str | None) -> UploadedFile | None:
-    """The file part as the service checks it: a plain form value is no file. Reads one byte more than the
-    limit, so an oversized file is refused without being read whole."""
-    if certificate is None or isinstance(certificate, str):
-        return None
-    data = certificate.file.read(MAX_CERTIFICATE_BYTES + 1)
-    return UploadedFile(certificate.filename or "", certificate.content_type or "", data)
 
 
 @router.post("", status_code=201)
@@ -41,7 +32,7 @@ def upload_certificate(
         document_store(settings),
         tenant,
         contractor,
-        read_upload(certificate),
+        read_certificate_part(certificate),
         requirement_id=insurance_requirement or None,
         assignment_id=assignment or None,
     )
@@ -72,3 +63,20 @@ def retrieve_certificate(
 ) -> dict[str, Any]:
     row = certificates.get_certificate(session, tenant, certificate_id)
     return certificates.present(session, settings, row, expand or ())
+
+
+requests_router = APIRouter(prefix="/contractors", tags=["certificates"])
+
+
+@requests_router.post("/{contractor_id}/certificate_requests", status_code=201)
+def request_certificate(
+    contractor_id: str, settings: AppSettings, session: DbSession, tenant: CurrentTenant
+) -> dict[str, Any]:
+    """Emails the contractor a link to upload their certificate themselves (``/certificates/<token>``)."""
+    sent = certificate_links.request_certificate(session, settings, tenant, contractor_id)
+    return {
+        "object": "certificate_request",
+        "contractor": sent.contractor_id,
+        "email": sent.email_id,
+        "expires_at": sent.expires_at,
+    }
