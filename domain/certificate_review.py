@@ -112,8 +112,24 @@ _COMPANY_SUFFIXES = frozenset(
 # Words an insurer's name is written with or without ("Hartford Fire Ins. Co." is "Hartford Fire Insurance
 # Company").
 _INSURER_FILLER = frozenset(
-    {"the", "of", "and", "insurance", "ins", "company", "co", "inc", "corp", "corporation"}
+    {"the", "of", "and", "insurance", "ins", "company", "co", "inc", "corp", "corporation", "ltd", "limited"}
 )
+# A state in an insurer's name is written out or abbreviated ("of Reading, PA", "of Connecticut").
+_STATES = {
+    "connecticut": "ct",
+    "pennsylvania": "pa",
+    "illinois": "il",
+    "california": "ca",
+    "maryland": "md",
+    "texas": "tx",
+    "florida": "fl",
+    "ohio": "oh",
+    "michigan": "mi",
+    "minnesota": "mn",
+    "massachusetts": "ma",
+    "wisconsin": "wi",
+    "indiana": "in",
+}
 
 
 # ----------------------------------------------------------------------------------------------- words
@@ -159,7 +175,8 @@ def same_holder(required: str, found: str) -> bool:
 
 
 def _insurer_words(name: str) -> list[str]:
-    return [w for w in _words(name.replace(".", "")) if w not in _INSURER_FILLER]
+    words = (_STATES.get(w, w) for w in _words(name.replace(".", "")))
+    return [w for w in words if w not in _INSURER_FILLER]
 
 
 def same_insurer(directory_name: str, found: str) -> bool:

@@ -3,6 +3,7 @@ with the reason in words, on one with that defect."""
 
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -33,6 +34,7 @@ from domain.certificates import (
     RuleResult,
     Waiver,
 )
+from integrations.naic import naic_directory, read_directory
 
 TODAY = date(2026, 3, 10)
 GL, WC = CoverageKind.GENERAL_LIABILITY, CoverageKind.WORKERS_COMP
@@ -502,3 +504,33 @@ def test_the_review_never_raises_on_any_dates(effective: date, expires: date) ->
     results = run(certificate(policies=(gl,), issued=sure(expires)))
     in_force = effective <= TODAY < expires
     assert results["general_liability.expiry"].passed is in_force
+
+
+def test_the_naic_directory_loads_five_digit_codes_with_names() -> None:
+    directory = naic_directory()
+    assert len(directory) >= 40
+    assert all(len(code) == 5 and code.isdigit() and name for code, name in directory.items())
+    assert directory["19682"] == "Hartford Fire Insurance Company"
+
+
+@pytest.mark.parametrize(
+    ("code", "written"),
+    [
+        ("19445", "National Union Fire Ins Co Pittsburgh PA"),
+        ("25682", "Travelers Indemnity Company of CT"),
+        ("20427", "American Casualty Co. of Reading, Pennsylvania"),
+        ("11000", "SENTINEL INSURANCE CO LTD"),
+        ("22357", "Hartford Accident & Indemnity Co"),
+    ],
+)
+def test_the_directory_names_match_as_certificates_write_them(code: str, written: str) -> None:
+    insurer = Insurer("A", name=sure(written), naic=sure(code))
+    results = review(certificate(insurers=(insurer,)), RULES, ReviewContext(TODAY), naic_directory())
+    assert next(r for r in results if r.rule == "forgery.naic.A").passed
+
+
+def test_a_directory_row_that_is_not_a_naic_code_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "naic.csv"
+    bad.write_text("# comment\ncode,name\n1234567,Someone\n")
+    with pytest.raises(ValueError, match="not a NAIC code"):
+        read_directory(bad)
