@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from activities.application_review import ApplicationReviewActivities
 from activities.applications import ApplicationActivities
 from activities.assignments import AssignmentActivities
+from activities.certificates import CertificateActivities
 from activities.contractor_import import ContractorImportActivities
 from activities.creatoriq import CreatorIQActivities
 from activities.documents import DocumentActivities
@@ -42,6 +43,7 @@ def build_activities(
     creatoriq = CreatorIQActivities(session_factory, settings, dispatcher)
     lifecycle = LifecycleActivities(session_factory, dispatcher, settings)
     contractor_import = ContractorImportActivities(session_factory, settings)
+    certificates = CertificateActivities(session_factory, settings, dispatcher)
     return [
         events.record_event,
         webhooks.deliver_webhook,
@@ -79,4 +81,8 @@ def build_activities(
         creatoriq.apply_sync,
         contractor_import.import_contractor_batch,
         contractor_import.record_contractor_import_finished,
+        certificates.read_certificate,
+        certificates.evaluate_certificate,
+        certificates.request_certificate_renewal,
+        certificates.record_certificate_lapse,
     ]

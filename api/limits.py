@@ -3,6 +3,7 @@ than the limit 400, both in our error format (a page on the browser fronts' path
 parses the body into models."""
 
 import re
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -39,19 +40,40 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, code:
     await response(scope, receive, send)
 
 
+@dataclass(frozen=True)
+class UploadLimit:
+    """A larger body limit for the uploads of one path (or every path under a prefix ending in "/")."""
+
+    path: str
+    max_bytes: int
+    error_code: str
+    message: str
+
+    def applies_to(self, path: str) -> bool:
+        return path.startswith(self.path) if self.path.endswith("/") else path.rstrip("/") == self.path
+
+
 class BodyLimits:
-    def __init__(self, app: ASGIApp, max_bytes: int, max_json_depth: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, max_json_depth: int, uploads: tuple[UploadLimit, ...] = ()
+    ) -> None:
         self.app, self.max_bytes, self.max_json_depth = app, max_bytes, max_json_depth
+        self.uploads = uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        too_large = f"The request body is larger than {self.max_bytes} bytes"
+        upload = next(
+            (u for u in self.uploads if scope["method"] == "POST" and u.applies_to(scope["path"])), None
+        )
+        max_bytes = upload.max_bytes if upload else self.max_bytes
+        code = upload.error_code if upload else "request_too_large"
+        too_large = upload.message if upload else f"The request body is larger than {self.max_bytes} bytes"
         declared = headers.get(b"content-length", b"0")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await _refuse(scope, receive, send, 413, "request_too_large", too_large)
+        if declared.isdigit() and int(declared) > max_bytes:
+            await _refuse(scope, receive, send, 413, code, too_large)
             return
         body, more = b"", True
         while more:
@@ -60,8 +82,8 @@ class BodyLimits:
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > self.max_bytes:
-                await _refuse(scope, receive, send, 413, "request_too_large", too_large)
+            if len(body) > max_bytes:
+                await _refuse(scope, receive, send, 413, code, too_large)
                 return
         content_type = headers.get(b"content-type", b"")
         if body and (b"json" in content_type or not content_type):  # FastAPI reads both as JSON

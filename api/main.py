@@ -14,10 +14,11 @@ from api.deps import no_nul_in_parameters
 from api.docs import install_docs
 from api.errors import install_error_handlers, serve_pages_on
 from api.hosted import cards, pages
+from api.hosted import certificates as certificate_pages
 from api.hosted.rendering import refusal_page
 from api.hosted.security import HOSTED_PREFIXES, HostedPageHeaders
 from api.idempotency import IdempotencyMiddleware
-from api.limits import BodyLimits
+from api.limits import BodyLimits, UploadLimit
 from api.ops import install_ops
 from api.request_id import RequestIdMiddleware
 from api.routers import (
@@ -26,6 +27,7 @@ from api.routers import (
     assignments,
     bills,
     category_codes,
+    certificates,
     contractors,
     creatoriq,
     creatoriq_webhooks,
@@ -51,8 +53,16 @@ from integrations import temporal
 from observability.tracing import configure_tracing, tracing_enabled
 from outbox.dispatch import Dispatcher
 from outbox.records import track_commits
+from services.certificates import MAX_CERTIFICATE_BYTES
 
 API_PREFIX = "/api/v1"
+# A certificate may be 15 MB (1099Policy's limit), plus the multipart framing and the other fields.
+_CERTIFICATE_BODY = MAX_CERTIFICATE_BYTES + 64 * 1024
+_TOO_LARGE = "The certificate must be 15 MB or smaller"
+CERTIFICATE_UPLOADS = (
+    UploadLimit(f"{API_PREFIX}/files/certificates", _CERTIFICATE_BODY, "invalid_file_size", _TOO_LARGE),
+    UploadLimit("/certificates/", _CERTIFICATE_BODY, "invalid_file_size", _TOO_LARGE),
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -95,7 +105,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(HostedPageHeaders, settings=settings)
     app.add_middleware(
-        BodyLimits, max_bytes=settings.max_request_bytes, max_json_depth=settings.max_json_depth
+        BodyLimits,
+        max_bytes=settings.max_request_bytes,
+        max_json_depth=settings.max_json_depth,
+        uploads=CERTIFICATE_UPLOADS,
     )
     app.add_middleware(AccessLog)
     app.add_middleware(RequestIdMiddleware)
@@ -120,14 +133,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organization,
         creatoriq,
         api_keys,
+        certificates,  # /files/certificates: before anything else under /files
     ):
         v1.include_router(module.router)
+    v1.include_router(certificates.requests_router)
     app.include_router(v1)
     checked = [Depends(no_nul_in_parameters)]
     app.include_router(creatoriq_webhooks.router, dependencies=checked)
     app.include_router(files.router, dependencies=checked)
     app.include_router(pages.router, dependencies=checked)
     app.include_router(cards.router, dependencies=checked)
+    app.include_router(certificate_pages.router, dependencies=checked)
     install_dashboard(app, settings)
     install_ops(app, settings)
     if tracing_enabled(settings):

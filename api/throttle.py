@@ -149,7 +149,7 @@ class SharedCounter:
         return None
 
 
-HOSTED_PREFIXES = ("/apply/", "/cards/")
+HOSTED_PREFIXES = ("/apply/", "/cards/", "/certificates/")
 TOO_MANY = (
     "<!doctype html><html lang=en><head><meta charset=utf-8><title>Too many attempts</title></head><body>"
     "<h1>Too many attempts</h1><p>Too many links that do not work were opened from your network. "

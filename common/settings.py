@@ -129,6 +129,10 @@ class Settings(BaseSettings):
         14 * 86_400,
         description="How long the update-card link in a charge reminder or charge-failure email works.",
     )
+    certificate_link_lifetime_seconds: int = Field(
+        14 * 86_400,
+        description="How long the link a contractor gets to upload their certificate of insurance works.",
+    )
     assignment_notice_seconds: int = Field(
         24 * 3600, description="Notice before an assignment's card charge."
     )

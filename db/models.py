@@ -585,6 +585,7 @@ class Certificate(TenantResource):
             "sha256",
             unique=True,
         ),
+        Index("ix_certificates_undispatched", "dispatched", "created"),
     )
 
     contractor_id: Mapped[str] = mapped_column(String(40))
@@ -608,6 +609,7 @@ class Certificate(TenantResource):
     decision_reason: Mapped[str | None] = mapped_column(Text)
     superseded_by: Mapped[str | None] = mapped_column(String(40))  # a newer upload for the contractor
     lapsed_at: Mapped[int | None] = mapped_column(Int64)  # when its coverage ended without a renewal
+    dispatched: Mapped[bool] = mapped_column(Boolean, default=False)  # its review workflow was started
 
 
 class CertificateLink(Base):

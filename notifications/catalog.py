@@ -26,6 +26,8 @@ class EmailKind(StrEnum):
     COVERAGE_EXTENDED = "coverage_extended"
     MEMBER_INVITATION = "member_invitation"
     PASSWORD_RESET = "password_reset"
+    CERTIFICATE_REQUEST = "certificate_request"
+    CERTIFICATE_RENEWAL = "certificate_renewal"
 
 
 # Emails to the dashboard's members: staff mail, filed apart from every tenant's (see outbox/records.py).
@@ -177,6 +179,24 @@ class CoverageExtended(EmailContext):
     end_date: int
 
 
+class CertificateRequest(EmailContext):
+    """The platform asks the contractor for their certificate of insurance."""
+
+    contractor_name: str
+    url: Link  # /certificates/<token>
+    expires_at: int
+
+
+class CertificateRenewal(EmailContext):
+    """The contractor's certificate on file ends soon: upload the renewed one."""
+
+    contractor_name: str
+    url: Link  # /certificates/<token>
+    coverage_ends: int
+    days_left: int
+    expires_at: int
+
+
 SUBJECTS: dict[EmailKind, tuple[type[EmailContext], str]] = {
     EmailKind.MEMBER_INVITATION: (
         MemberInvitation,
@@ -225,6 +245,14 @@ SUBJECTS: dict[EmailKind, tuple[type[EmailContext], str]] = {
     EmailKind.COVERAGE_EXTENDED: (
         CoverageExtended,
         "Your coverage for {{ job_name }} now runs until {{ end_date|date }}",
+    ),
+    EmailKind.CERTIFICATE_REQUEST: (
+        CertificateRequest,
+        "{{ organization_name }} asks for your certificate of insurance",
+    ),
+    EmailKind.CERTIFICATE_RENEWAL: (
+        CertificateRenewal,
+        "Your certificate of insurance ends in {{ days_left }} days: send the renewed one",
     ),
     EmailKind.BILL_OVERDUE: (
         BillOverdue,

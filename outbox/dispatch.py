@@ -40,6 +40,12 @@ from contracts.assignment import (
     InvoiceAdjustment,
     assignment_workflow_id,
 )
+from contracts.certificates import (
+    CERTIFICATE_REVIEW_WORKFLOW,
+    SUPERSEDED,
+    CertificateReviewRequest,
+    certificate_workflow_id,
+)
 from contracts.delivery import (
     EMAIL_DELIVERY_WORKFLOW,
     WEBHOOK_DELIVERY_WORKFLOW,
@@ -51,6 +57,7 @@ from contracts.delivery import (
 from db.models import (
     ApplicationSession,
     Assignment,
+    Certificate,
     EmailMessage,
     PremiumAdjustment,
     TenantResource,
@@ -70,15 +77,19 @@ WORKFLOW_IDS = {
     "email": email_workflow_id,
     "application": application_workflow_id,
     "assignment": assignment_workflow_id,
+    "certificate": certificate_workflow_id,
 }
 # An API request waits UPDATE_TIMEOUT_SECONDS for its Update; an adjustment still unsent twice that long
 # after its commit lost its sender.
 ADJUSTMENT_GRACE_SECONDS = int(2 * UPDATE_TIMEOUT_SECONDS)
-MODELS: dict[OutboxKind, type[WebhookDelivery | EmailMessage | ApplicationSession | Assignment]] = {
+MODELS: dict[
+    OutboxKind, type[WebhookDelivery | EmailMessage | ApplicationSession | Assignment | Certificate]
+] = {
     "webhook": WebhookDelivery,
     "email": EmailMessage,
     "application": ApplicationSession,
     "assignment": Assignment,
+    "certificate": Certificate,
 }
 
 
@@ -237,6 +248,8 @@ class Dispatcher:
                 static_details=f"Contractor {row.contractor_id} · quote {row.quote_id or 'general opt-in'}",
                 **common,
             )
+        elif kind == "certificate":
+            await self._start_certificate(row_id, common)
         elif kind == "webhook":
             await self._client.start_workflow(
                 WEBHOOK_DELIVERY_WORKFLOW,
@@ -252,6 +265,32 @@ class Dispatcher:
                 EmailRequest(email_id=row_id, retry_window_seconds=settings.email_retry_window_seconds),
                 static_summary=f"Send email {row_id}",
                 **common,
+            )
+
+    async def _start_certificate(self, certificate_id: str, common: _StartOptions) -> None:
+        """The certificates this upload replaced hear it first (their reminders stop; one that ended
+        already needs nothing), then this one's review starts. A failure leaves the row undispatched, so
+        the sweep does both again: a second SUPERSEDED is a no-op."""
+        replaced = await to_thread.run_sync(self._superseded_by, certificate_id)
+        for old_id in replaced:
+            try:
+                await self._client.get_workflow_handle(certificate_workflow_id(old_id)).signal(
+                    SUPERSEDED.name, certificate_id
+                )
+            except RPCError as error:
+                if error.status != RPCStatusCode.NOT_FOUND:
+                    raise
+        await self._client.start_workflow(
+            CERTIFICATE_REVIEW_WORKFLOW,
+            CertificateReviewRequest(certificate_id=certificate_id),
+            static_summary=f"Review certificate {certificate_id}",
+            **common,
+        )
+
+    def _superseded_by(self, certificate_id: str) -> list[str]:
+        with self._sessions() as session:
+            return list(
+                session.scalars(select(Certificate.id).where(Certificate.superseded_by == certificate_id))
             )
 
     async def _start_assignment(self, row: Assignment, **signal: Any) -> None:

@@ -11,7 +11,7 @@ from domain.statuses import DeliveryStatus, EmailStatus, WebhookEndpointStatus
 from notifications.catalog import STAFF_KINDS, EmailContext, EmailKind
 from notifications.render import render_email
 
-OutboxKind = Literal["webhook", "email", "application", "assignment"]
+OutboxKind = Literal["webhook", "email", "application", "assignment", "certificate"]
 OutboxItem = tuple[OutboxKind, str]
 
 _NEW, _COMMITTED = "outbox_new", "outbox_committed"

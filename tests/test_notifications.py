@@ -20,6 +20,8 @@ from notifications.catalog import (
     AssignmentChargeReminder,
     AssignmentPaymentAuthentication,
     BillOverdue,
+    CertificateRenewal,
+    CertificateRequest,
     CoverageExtended,
     EmailContext,
     EmailKind,
@@ -58,6 +60,22 @@ CASES: dict[EmailKind, tuple[str, EmailContext, list[str]]] = {
         "ops@platform.example",
         PasswordReset(organization_name=ORG, url="http://127.0.0.1:8000/dashboard/reset/abc", expires_at=AT),
         ["reset the password", "/dashboard/reset/abc", "March 3, 2027"],
+    ),
+    EmailKind.CERTIFICATE_REQUEST: (
+        "jane@example.com",
+        CertificateRequest(**CONTRACTOR, url="http://127.0.0.1:8000/certificates/abc", expires_at=AT),
+        ["Hi Jane Doe", "certificate of insurance", "/certificates/abc", "March 3, 2027"],
+    ),
+    EmailKind.CERTIFICATE_RENEWAL: (
+        "jane@example.com",
+        CertificateRenewal(
+            **CONTRACTOR,
+            url="http://127.0.0.1:8000/certificates/abc",
+            coverage_ends=AT,
+            days_left=30,
+            expires_at=AT,
+        ),
+        ["Hi Jane Doe", "renewed certificate", "/certificates/abc", "March 3, 2027", "30 days"],
     ),
     EmailKind.COVERAGE_EXTENDED: (
         "jane@example.com",

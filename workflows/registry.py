@@ -4,6 +4,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from workflows.application import ApplicationWorkflow
 from workflows.assignment import AssignmentWorkflow
+from workflows.certificate_review import CertificateReviewWorkflow
 from workflows.contractor_import import ContractorImportWorkflow
 from workflows.creatoriq_sync import CreatorIQPollWorkflow, CreatorIQScanWorkflow, CreatorSyncWorkflow
 from workflows.email_delivery import EmailDeliveryWorkflow
@@ -22,6 +23,7 @@ WORKFLOWS: list[type] = [
     CreatorIQScanWorkflow,
     CreatorIQPollWorkflow,
     ContractorImportWorkflow,
+    CertificateReviewWorkflow,
 ]
 
 # The sandbox re-imports each workflow's module for every run unless it is passed through. Ours keep no

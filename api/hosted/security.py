@@ -20,7 +20,7 @@ from api.errors import refusal
 from common.constant_time import equal
 from common.settings import Settings, server_secret
 
-HOSTED_PREFIXES = ("/apply/", "/cards/")
+HOSTED_PREFIXES = ("/apply/", "/cards/", "/certificates/")
 FORM_COOKIE = "gigcover_form"
 FORGED = "This page was open too long or was sent from somewhere else: please try again."
 _MESSAGES: ContextVar["PageMessages"] = ContextVar("page_messages")
@@ -86,7 +86,7 @@ class HostedPageHeaders:
             return
         if scope["method"] == "POST":
             body = await _body(receive)
-            sent = parse_qs(body.decode("latin-1")).get("csrf_token", [""])[0]
+            sent = _csrf_token(body, dict(scope["headers"]).get(b"content-type", b""))
             if not cookie or not equal(self.messages.form_token(page, cookie), sent):
                 location = f"/{prefix}/{page}?error={quote(FORGED)}&sig={self.messages.sign(page, FORGED)}"
                 await send(
@@ -116,6 +116,17 @@ class HostedPageHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+# The token as a multipart form (a file upload page) sends it: a part of its own, before the file.
+_MULTIPART_TOKEN = re.compile(rb'name="csrf_token"\r\n\r\n([A-Za-z0-9_-]{1,64})\r\n')
+
+
+def _csrf_token(body: bytes, content_type: bytes) -> str:
+    if content_type.lower().startswith(b"multipart/form-data"):
+        found = _MULTIPART_TOKEN.search(body)
+        return found.group(1).decode() if found else ""
+    return parse_qs(body.decode("latin-1")).get("csrf_token", [""])[0]
 
 
 async def _body(receive: Receive) -> bytes:

@@ -1,0 +1,35 @@
+"""What reading one certificate may cost, and the refusal when a file cannot be read."""
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ReadingLimits:
+    """Bounds on reading one PDF. The reading runs in a child process that holds them (see reading.py)."""
+
+    max_pages: int = 20  # an ACORD 25 is one or two pages; a longer file is refused before any heavy work
+    cpu_seconds: int = 30  # RLIMIT_CPU of the child (and of each Tesseract it runs)
+    memory_bytes: int = 1024 * 1024 * 1024  # RLIMIT_AS of the child (address space, so a zip bomb dies)
+    wall_seconds: float = 60.0  # the whole reading, start of the child to its answer
+    ocr_dpi: int = 300  # a scan's pages are rasterized at this resolution for Tesseract
+    ocr_pages: int = 2  # only the first pages of a scan are read by OCR
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ReadingLimits":
+        return cls(**data)
+
+
+class UnreadableCertificate(Exception):
+    """The file cannot be read as a certificate; ``str()`` is the reason in words, for the platform and
+    the reviewer (e.g. "the PDF is encrypted")."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
