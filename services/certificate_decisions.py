@@ -11,22 +11,21 @@ certificate a newer upload replaced, one not yet reviewed or unreadable (``error
 
 import time
 from dataclasses import replace
-from typing import Any
 
-from pydantic import TypeAdapter
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from common.settings import Settings
 from db.engine import rows_changed
 from db.models import Certificate
 from domain.certificates import CertificateStatus, RuleResult, Waiver
 from domain.errors import conflict, invalid, not_found
 from outbox.records import record_event
 from services.audit import Actor, record_change
-from services.lookups import get_owned
+from services.certificate_records import results_from_json, results_to_json
+from services.certificates import get_certificate, present
 from services.tenancy import Tenant
 
-REVIEW = TypeAdapter(list[RuleResult])
 REASON_MAX = 500
 # The audit actions a certificate's decision history is made of (services.certificate_overview reads them).
 RULE_APPROVED, APPROVED, DENIED = "certificate.rule_approved", "certificate.approved", "certificate.denied"
@@ -37,12 +36,8 @@ DECIDABLE = {CertificateStatus.FLAGGED}
 DENIABLE = {CertificateStatus.FLAGGED, CertificateStatus.APPROVED}
 
 
-def get_certificate(session: Session, tenant: Tenant, certificate_id: str) -> Certificate:
-    return get_owned(session, Certificate, tenant, certificate_id, "invalid_certificate_id", "certificate")
-
-
 def rule_results(row: Certificate) -> list[RuleResult]:
-    return REVIEW.validate_python(row.review or [])
+    return results_from_json(row.review)
 
 
 def _reason(reason: str | None, required: bool) -> str:
@@ -75,27 +70,6 @@ def _refuse_undecidable(row: Certificate, allowed: set[CertificateStatus], doing
     raise conflict("certificate_not_decidable", f"This certificate cannot be {doing}: {why}.")
 
 
-def event_data(row: Certificate) -> dict[str, Any]:
-    """The certificate as its ``certificate.*`` events carry it."""
-    results = rule_results(row)
-    return {
-        "id": row.id,
-        "object": "certificate",
-        "contractor": row.contractor_id,
-        "status": row.status.value,
-        "created": row.created,
-        "filename": row.filename,
-        "decided_at": row.decided_at,
-        "decision_reason": row.decision_reason,
-        "review_results": {
-            "rules": len(results),
-            "passed": sum(r.passed for r in results),
-            "failed": sum(not r.passed for r in results),
-            "approved_by_reviewer": sum(r.waiver is not None for r in results),
-        },
-    }
-
-
 def approve_rule(
     session: Session, tenant: Tenant, certificate_id: str, rule: str, reason: str | None, actor: Actor
 ) -> Certificate:
@@ -115,7 +89,7 @@ def approve_rule(
         raise conflict("rule_already_approved", f"The rule '{found.description}' is already approved.")
     waiver = Waiver(by=actor.label, at=int(time.time()), reason=why)
     results[index] = replace(found, waiver=waiver)
-    row.review = REVIEW.dump_python(results, mode="json")
+    row.review = results_to_json(results)
     record_change(
         session,
         tenant,
@@ -150,7 +124,12 @@ def _decide(
 
 
 def approve(
-    session: Session, tenant: Tenant, certificate_id: str, reason: str | None, actor: Actor
+    session: Session,
+    settings: Settings,
+    tenant: Tenant,
+    certificate_id: str,
+    reason: str | None,
+    actor: Actor,
 ) -> Certificate:
     """Approve a flagged certificate whose every failed rule a reviewer approved."""
     row = get_certificate(session, tenant, certificate_id)
@@ -164,12 +143,17 @@ def approve(
             f"Approve each failed rule first (with its reason); still failed: {'; '.join(open_rules)}.",
         )
     before = _decide(session, row, CertificateStatus.APPROVED, actor, why)
-    _record(session, tenant, row, actor, APPROVED, before, why)
+    _record(session, settings, tenant, row, actor, APPROVED, before, why)
     return row
 
 
 def deny(
-    session: Session, tenant: Tenant, certificate_id: str, reason: str | None, actor: Actor
+    session: Session,
+    settings: Settings,
+    tenant: Tenant,
+    certificate_id: str,
+    reason: str | None,
+    actor: Actor,
 ) -> Certificate:
     """Deny a flagged (or approved) certificate, with the reason (required): only a reviewer denies."""
     row = get_certificate(session, tenant, certificate_id)
@@ -177,12 +161,13 @@ def deny(
     _refuse_undecidable(row, DENIABLE, "denied")
     why = _reason(reason, required=True)
     before = _decide(session, row, CertificateStatus.DENIED, actor, why)
-    _record(session, tenant, row, actor, DENIED, before, why)
+    _record(session, settings, tenant, row, actor, DENIED, before, why)
     return row
 
 
 def _record(
     session: Session,
+    settings: Settings,
     tenant: Tenant,
     row: Certificate,
     actor: Actor,
@@ -199,5 +184,6 @@ def _record(
         before={"status": before.value},
         after={"status": row.status.value, "reason": reason},
     )
-    record_event(session, tenant.organization_id, tenant.environment, action, event_data(row))
+    data = present(session, settings, row, ["review_results"])  # as the review's own events carry it
+    record_event(session, tenant.organization_id, tenant.environment, action, data)
     session.commit()

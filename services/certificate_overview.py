@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from pydantic import TypeAdapter
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
@@ -16,11 +15,12 @@ from documents.storage import DocumentStore
 from domain.certificate_compliance import ComplianceStatus, compliance
 from domain.certificates import CertificateStatus, ParsedCertificate, Read, RuleResult
 from domain.errors import not_found
-from services.certificate_decisions import DECIDABLE, DECISIONS, DENIABLE, get_certificate, rule_results
+from services.certificate_decisions import DECIDABLE, DECISIONS, DENIABLE, rule_results
+from services.certificate_records import parsed_from_json
+from services.certificates import get_certificate
 from services.lookups import get_contractor, get_owned, scoped
 from services.tenancy import Tenant
 
-PARSED = TypeAdapter(ParsedCertificate)
 PER_PAGE = 50
 MAX_PAGE = 200  # the queue's pages go this deep (10,000 certificates); filters narrow beyond
 SHOWN = 50  # a contractor's certificates shown, newest first
@@ -194,7 +194,7 @@ def certificate_view(session: Session, tenant: Tenant, certificate_id: str) -> C
     """Another organization's (or environment's) certificate is not found, as in the API."""
     row = get_certificate(session, tenant, certificate_id)
     contractor = get_contractor(session, tenant, row.contractor_id)
-    parsed = PARSED.validate_python(row.parsed) if row.parsed else None
+    parsed = parsed_from_json(row.parsed) if row.parsed else None
     results = rule_results(row)
     return CertificateView(
         certificate=row,
@@ -211,9 +211,9 @@ def certificate_view(session: Session, tenant: Tenant, certificate_id: str) -> C
 def certificate_pdf(session: Session, store: DocumentStore, tenant: Tenant, certificate_id: str) -> bytes:
     """The certificate's PDF, for the member's own organization and environment only."""
     row = get_certificate(session, tenant, certificate_id)
-    document = get_owned(session, Document, tenant, row.document_id, "invalid_certificate_id", "certificate")
+    document = get_owned(session, Document, tenant, row.document_id, "resource_not_found", "certificate")
     if document.erased_at is not None:
-        raise not_found("invalid_certificate_id", "certificate", certificate_id)
+        raise not_found("resource_not_found", "certificate", certificate_id)
     return store.get(document.storage_key)
 
 

@@ -6,6 +6,7 @@ organization's or environment's certificate, a role that may not decide, a forge
 
 import html
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.ids import new_document_token
 from common.settings import Settings
-from db.models import AuditEntry, Certificate, Document, Event, Organization
+from db.models import AuditEntry, Certificate, Contractor, Document, Event, Organization
 from documents.issuing import document_store
 from domain.certificates import (
     CertificateStatus,
@@ -40,7 +41,7 @@ from domain.roles import Role
 from services.contractors import ContractorIn, add_contractor
 from services.tenancy import Tenant
 from tests.dashboard_support import add_member, form_token, readme_screenshot, sign_in, signed_in
-from tests.support import Org, contractor_fields, make_org, unique_email
+from tests.support import Org, SmtpSink, contractor_fields, eventually, make_org, unique_email
 
 REVIEW = TypeAdapter(list[RuleResult])
 PARSED = TypeAdapter(ParsedCertificate)
@@ -171,6 +172,7 @@ def _certificate(
             error="the file is encrypted" if status is CertificateStatus.ERROR else None,
             processed_at=created + 5,
             coverage_ends=int(time.time()) + 200 * DAY,
+            dispatched=True,  # no review workflow: this is what one left
         )
         session.add_all([document, row])
         session.commit()
@@ -451,3 +453,39 @@ def test_hostile_filenames_and_reasons_are_shown_as_text(
     assert pdf.headers["content-disposition"] == f'inline; filename="{certificate}.pdf"'
     assert "frame-ancestors 'none'" in framed["content-security-policy"]  # pages stay unframeable
     assert framed["x-frame-options"] == "DENY"
+
+
+@pytest.mark.usefixtures("worker")
+def test_an_operator_emails_a_contractor_an_upload_link(
+    api_url: str, org: Org, session_factory: sessionmaker[Session], smtp_sink: SmtpSink, browser: Browser
+) -> None:
+    contractor = _contractor(session_factory, org.id)
+    with session_factory() as session:
+        email = session.scalars(select(Contractor.email).where(Contractor.id == contractor)).one()
+    operator = add_member(session_factory, org.id, Role.OPERATOR)
+    page = browser.new_page()
+    sign_in(page, api_url, operator)
+    page.goto(f"{api_url}/dashboard/contractors/{contractor}")
+    expect(page.locator("#compliance")).to_have_text("No certificate")
+    page.get_by_role("button", name="Email an upload link").click()
+    expect(page.get_by_role("status")).to_have_text("Upload link sent.")
+    page.close()
+    (body,) = eventually(lambda: _mail_to(smtp_sink, email), timeout=30)
+    link = re.search(r"http://\S+/certificates/\S+", body)
+    assert link, body
+    assert httpx.get(link.group(0).rstrip("."), timeout=30).status_code == 200  # the contractor's upload page
+    with signed_in(api_url, add_member(session_factory, org.id, Role.VIEWER)) as dashboard:
+        path = f"/dashboard/contractors/{contractor}"
+        assert "Email an upload link" not in dashboard.get(path).text
+        assert _post(dashboard, f"{path}/certificate-link").status_code == 403
+    time.sleep(1)
+    assert len(_mail_to(smtp_sink, email)) == 1
+    assert [e.action for e in _audit(session_factory, org.id, contractor)] == ["certificate.requested"]
+
+
+def _mail_to(smtp_sink: SmtpSink, recipient: str) -> list[str]:
+    return [
+        m.get_body(preferencelist=("plain",)).get_content()  # type: ignore[attr-defined]
+        for m in list(smtp_sink.messages)
+        if m["To"] == recipient  # type: ignore[index]
+    ]

@@ -109,12 +109,13 @@ def approve_rule(
 def approve(
     request: Request,
     session: DbSession,
+    settings: AppSettings,
     viewer: Operator,
     certificate_id: str,
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     try:
-        certificate_decisions.approve(session, viewer.tenant, certificate_id, reason, viewer.actor)
+        certificate_decisions.approve(session, settings, viewer.tenant, certificate_id, reason, viewer.actor)
     except DomainError as error:
         return _again(request, session, viewer, certificate_id, error, approve_form={"reason": reason})
     return redirect(f"/dashboard/certificates/{certificate_id}", "certificate_approved")
@@ -124,12 +125,13 @@ def approve(
 def deny(
     request: Request,
     session: DbSession,
+    settings: AppSettings,
     viewer: Operator,
     certificate_id: str,
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     try:
-        certificate_decisions.deny(session, viewer.tenant, certificate_id, reason, viewer.actor)
+        certificate_decisions.deny(session, settings, viewer.tenant, certificate_id, reason, viewer.actor)
     except DomainError as error:
         return _again(request, session, viewer, certificate_id, error, deny_form={"reason": reason})
     return redirect(f"/dashboard/certificates/{certificate_id}", "certificate_denied")

@@ -1,9 +1,11 @@
 """Contractors: the list (search by name or email, filter by coverage status, 50 a page), each contractor's
-record (policies and certificates, applications with their link — copy, resend, expire —, assignments,
-invoices, money moved, emails sent), and uploading contractors from a CSV file (a preview that marks each bad
-row and why, then an import that runs as a workflow, with its progress on the page).
+record (policies and certificates, the certificates of insurance they brought with their compliance and a
+button that emails them an upload link, applications with their link — copy, resend, expire —,
+assignments, invoices, money moved, emails sent), and uploading contractors from a CSV file (a preview that
+marks each bad row and why, then an import that runs as a workflow, with its progress on the page).
 
-Reads are open to every member; acting (upload, import, resend, expire) needs the operate capability."""
+Reads are open to every member; acting (upload, import, resend, expire, email a link) needs the operate
+capability."""
 
 from functools import partial
 from typing import Annotated, Any
@@ -22,7 +24,7 @@ from documents.issuing import document_store
 from domain.application import ENDED
 from domain.errors import DomainError
 from domain.statuses import ImportStatus
-from services import applications, contractor_import
+from services import applications, certificate_links, contractor_import
 from services import representations as render
 from services.contractor_records import (
     SHOWN,
@@ -254,3 +256,15 @@ def expire(
     except DomainError as error:
         return _refused(request, session, settings, viewer, contractor_id, error)
     return redirect(f"/dashboard/contractors/{contractor_id}", "expired")
+
+
+@router.post("/contractors/{contractor_id}/certificate-link")
+def email_certificate_link(
+    request: Request, session: DbSession, settings: AppSettings, viewer: Operator, contractor_id: str
+) -> Response:
+    """Emails the contractor a link to a page where they upload their certificate of insurance."""
+    try:
+        certificate_links.request_certificate(session, settings, viewer.tenant, contractor_id, viewer.actor)
+    except DomainError as error:
+        return _refused(request, session, settings, viewer, contractor_id, error)
+    return redirect(f"/dashboard/contractors/{contractor_id}", "link_sent")
