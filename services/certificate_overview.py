@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from services.certificates import get_certificate
 from services.lookups import get_contractor, get_owned, scoped
 from services.tenancy import Tenant
 
+T = TypeVar("T")
 PER_PAGE = 50
 MAX_PAGE = 200  # the queue's pages go this deep (10,000 certificates); filters narrow beyond
 SHOWN = 50  # a contractor's certificates shown, newest first
@@ -41,10 +43,6 @@ class Queue:
     more: bool
 
 
-def _name(contractor: Contractor) -> str:
-    return " ".join(p for p in (contractor.first_name, contractor.middle_name, contractor.last_name) if p)
-
-
 def _open_failures(row: Certificate) -> int:
     return sum(not r.satisfied for r in rule_results(row))
 
@@ -60,8 +58,9 @@ def review_queue(session: Session, tenant: Tenant, status: CertificateStatus | N
     found = list(session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)))
     shown = found[:PER_PAGE]
     ids = {c.contractor_id for c in shown}
-    contractors = session.scalars(scoped(Contractor, tenant).where(Contractor.id.in_(ids))) if ids else []
-    names = {c.id: _name(c) for c in contractors}
+    query_names = scoped(Contractor, tenant).where(Contractor.id.in_(ids))
+    contractors: Sequence[Contractor] = list(session.scalars(query_names)) if ids else []
+    names = {c.id: c.full_name for c in contractors}
     rows = [QueueRow(c, names.get(c.contractor_id, c.contractor_id), _open_failures(c)) for c in shown]
     return Queue(rows, page, len(found) > PER_PAGE)
 
@@ -91,7 +90,7 @@ def _words(value: object) -> str:
     return str(value)
 
 
-def _field(label: str, read: Read[object]) -> FieldRead:
+def _field(label: str, read: Read[T]) -> FieldRead:
     value = _words(read.value) if read.found else "not found"
     return FieldRead(label, value, read.found, read.confidence, read.where)
 
@@ -199,7 +198,7 @@ def certificate_view(session: Session, tenant: Tenant, certificate_id: str) -> C
     return CertificateView(
         certificate=row,
         contractor=contractor,
-        contractor_name=_name(contractor),
+        contractor_name=contractor.full_name,
         parsed=parsed,
         fields=fields_read(parsed) if parsed else [],
         results=sorted(results, key=lambda r: (r.passed, r.waiver is not None)),  # failing first
