@@ -81,6 +81,32 @@ LIMIT_NAMES: dict[LimitKind, str] = {
     LimitKind.EL_DISEASE_POLICY_LIMIT: "employer's liability disease, policy limit",
 }
 
+# The limits each coverage kind has on an ACORD 25 (what a requirement may set a minimum for).
+LIMITS_BY_COVERAGE: dict[CoverageKind, tuple[LimitKind, ...]] = {
+    CoverageKind.GENERAL_LIABILITY: (
+        LimitKind.EACH_OCCURRENCE,
+        LimitKind.DAMAGE_TO_RENTED_PREMISES,
+        LimitKind.MEDICAL_EXPENSE,
+        LimitKind.PERSONAL_ADVERTISING_INJURY,
+        LimitKind.GENERAL_AGGREGATE,
+        LimitKind.PRODUCTS_COMPLETED_OPERATIONS,
+    ),
+    CoverageKind.AUTO: (
+        LimitKind.COMBINED_SINGLE_LIMIT,
+        LimitKind.BODILY_INJURY_PER_PERSON,
+        LimitKind.BODILY_INJURY_PER_ACCIDENT,
+        LimitKind.PROPERTY_DAMAGE,
+    ),
+    CoverageKind.UMBRELLA: (LimitKind.EACH_OCCURRENCE, LimitKind.AGGREGATE),
+    CoverageKind.WORKERS_COMP: (
+        LimitKind.EL_EACH_ACCIDENT,
+        LimitKind.EL_DISEASE_EACH_EMPLOYEE,
+        LimitKind.EL_DISEASE_POLICY_LIMIT,
+    ),
+    CoverageKind.PROFESSIONAL: (LimitKind.EACH_CLAIM, LimitKind.AGGREGATE),
+    CoverageKind.CYBER: (LimitKind.EACH_CLAIM, LimitKind.AGGREGATE),
+}
+
 EXPIRY_NAMES: dict[ExpiryRule, str] = {
     ExpiryRule.IN_FORCE_TODAY: "in force on the day of the review",
     ExpiryRule.THROUGH_ASSIGNMENT_END: "in force through the end of the assignment",
