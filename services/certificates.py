@@ -29,6 +29,7 @@ from domain.certificates import (
     ReviewContext,
 )
 from domain.errors import DomainError, Refusal, invalid, not_found
+from integrations.naic import naic_directory
 from outbox.records import record_event, start_after_commit
 from services import audit
 from services.audit import Actor
@@ -330,7 +331,7 @@ def evaluate(
     context = ReviewContext(
         today=today or _utc_day(now), assignment_ends=_utc_day(assignment.end_date) if assignment else None
     )
-    results = review(parsed, rules, context, _insurers())
+    results = review(parsed, rules, context, naic_directory())
     row.review = results_to_json(results)
     row.status = outcome(results)
     row.coverage_ends = coverage_end(parsed, rules)
@@ -338,15 +339,6 @@ def evaluate(
     _publish(session, settings, row, f"certificate.{row.status}")
     session.commit()
     return _outcome(row)
-
-
-def _insurers() -> dict[str, str]:
-    """The NAIC directory (code -> insurer name) the forgery rules compare against."""
-    try:
-        from services.insurance_requirements import insurer_directory  # the rules' loader
-    except ImportError:
-        return {}
-    return dict(insurer_directory())
 
 
 def _renewal_open(row: Certificate) -> bool:
