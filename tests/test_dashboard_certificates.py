@@ -9,6 +9,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -40,7 +41,14 @@ from domain.dates import DAY
 from domain.roles import Role
 from services.contractors import ContractorIn, add_contractor
 from services.tenancy import Tenant
-from tests.dashboard_support import add_member, form_token, readme_screenshot, sign_in, signed_in
+from tests.dashboard_support import (
+    add_member,
+    form_token,
+    readme_screenshot,
+    sign_in,
+    signed_in,
+    signed_in_client,
+)
 from tests.support import Org, SmtpSink, contractor_fields, eventually, make_org, unique_email
 
 REVIEW = TypeAdapter(list[RuleResult])
@@ -489,3 +497,29 @@ def _mail_to(smtp_sink: SmtpSink, recipient: str) -> list[str]:
         for m in list(smtp_sink.messages)
         if m["To"] == recipient  # type: ignore[index]
     ]
+
+
+def test_reviewers_deciding_at_once_make_one_decision(
+    api_url: str, org: Org, session_factory: sessionmaker[Session], flagged: Made
+) -> None:
+    path = f"/dashboard/certificates/{flagged.certificate}"
+    reviewers = [add_member(session_factory, org.id, Role.OPERATOR) for _ in range(4)]
+    clients = [signed_in_client(api_url, email) for email in reviewers]
+    tokens = [form_token(c, path) for c in clients]
+    try:
+        with ThreadPoolExecutor(len(clients)) as pool:
+            answers = list(
+                pool.map(
+                    lambda i: clients[i].post(
+                        f"{path}/deny", data={"csrf_token": tokens[i], "reason": f"reviewer {i}"}
+                    ),
+                    range(len(clients)),
+                )
+            )
+    finally:
+        for c in clients:
+            c.close()
+    assert sorted(a.status_code for a in answers) == [303, 409, 409, 409]
+    assert _events(session_factory, org.id, flagged.certificate) == ["certificate.denied"]
+    (entry,) = _audit(session_factory, org.id, flagged.certificate)
+    assert _row(session_factory, flagged.certificate).decided_by == entry.actor
