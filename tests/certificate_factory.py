@@ -8,6 +8,7 @@ reader must refuse with a reason.
 The field names are ACORD's (as the published fillable ACORD 25 names them, without the ``F[0].P1[0].``
 prefix of its XFA hierarchy); the "OTHER" rows use suffixes _A and _B, one per row."""
 
+import functools
 import io
 import random
 import zlib
@@ -18,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen.canvas import Canvas
 
-from domain.certificates import CoverageKind, LimitKind
+from domain.certificates import CoverageKind, LimitKind, ParsedCertificate, Read
 
 # Real NAIC company codes (the NAIC's public directory).
 HARTFORD = ("Hartford Fire Insurance Company", "19682")
@@ -635,25 +636,26 @@ def _pdf(objects: list[bytes]) -> bytes:
     return bytes(out)
 
 
-_BOMB_CACHE: dict[int, bytes] = {}
+@functools.cache
+def _bomb_stream(inflated_mb: int) -> bytes:
+    """A FlateDecode stream of spaces (a valid, if endless, content stream) that inflates to
+    ``inflated_mb`` MB: about 4.6 KB per MB, so 1 GB fits in a 5 MB upload."""
+    compressor = zlib.compressobj(1)
+    chunk = b" " * (1024 * 1024)
+    return b"".join(compressor.compress(chunk) for _ in range(inflated_mb)) + compressor.flush()
 
 
-def zip_bomb(inflated_mb: int = 2048) -> bytes:
-    """A one-page PDF whose content stream is a FlateDecode stream of a few MB that inflates to
-    ``inflated_mb`` MB (spaces: a valid, if endless, content stream)."""
-    if inflated_mb not in _BOMB_CACHE:
-        compressor = zlib.compressobj(9)
-        chunk = b" " * (1024 * 1024)
-        stream = b"".join(compressor.compress(chunk) for _ in range(inflated_mb)) + compressor.flush()
-        _BOMB_CACHE[inflated_mb] = _pdf(
-            [
-                b"<< /Type /Catalog /Pages 2 0 R >>",
-                b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-                b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
-            ]
-        )
-    return _BOMB_CACHE[inflated_mb]
+def zip_bomb(inflated_mb: int = 1024) -> bytes:
+    """A one-page PDF whose content stream inflates to ``inflated_mb`` MB."""
+    stream = _bomb_stream(inflated_mb)
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+            b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        ]
+    )
 
 
 def blank_scan() -> bytes:
@@ -676,3 +678,191 @@ def many_pages(count: int = 300) -> bytes:
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()
+
+
+def zip_bomb_in_a_form(inflated_mb: int = 1024) -> bytes:
+    """A zip bomb one step removed: the page's own content is small and draws a form XObject whose stream
+    inflates to ``inflated_mb`` MB, which a reader only meets when it interprets the page."""
+    stream = _bomb_stream(inflated_mb)
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+            b" /Resources << /XObject << /Bomb 5 0 R >> >> >>",
+            b"<< /Length 11 >>\nstream\n/Bomb Do   \nendstream",
+            b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Length %d /Filter /FlateDecode >>\nstream\n"
+            % len(stream)
+            + stream
+            + b"\nendstream",
+        ]
+    )
+
+
+# ---- reading back ---------------------------------------------------------------------------------------
+
+
+def expected_fields(spec: CertificateSpec) -> dict[str, object]:
+    """Every value the certificate shows, by a stable name ("general_liability.limit.each_occurrence")."""
+    fields: dict[str, object] = {
+        "issued": spec.issued,
+        "producer.name": spec.producer.name,
+        "producer.address": spec.producer.address,
+        "insured.name": spec.insured.name,
+        "insured.address": spec.insured.address,
+        "certificate_holder.name": spec.holder.name,
+        "certificate_holder.address": spec.holder.address,
+        "description": spec.description,
+    }
+    for insurer in spec.insurers:
+        fields[f"insurer.{insurer.letter}.name"] = insurer.name
+        fields[f"insurer.{insurer.letter}.naic"] = insurer.naic
+    for policy in spec.policies:
+        key = policy.coverage.value
+        fields |= {
+            f"{key}.insurer_letter": policy.letter,
+            f"{key}.policy_number": policy.number,
+            f"{key}.effective": policy.effective,
+            f"{key}.expires": policy.expires,
+        }
+        if policy.additional_insured is not None:
+            fields[f"{key}.additional_insured"] = policy.additional_insured
+        if policy.waiver_of_subrogation is not None:
+            fields[f"{key}.waiver_of_subrogation"] = policy.waiver_of_subrogation
+        for kind, amount in policy.limits.items():
+            fields[f"{key}.limit.{kind.value}"] = amount
+    return {name: value for name, value in fields.items() if value not in ("", None)}
+
+
+def found_fields(parsed: ParsedCertificate) -> dict[str, object]:
+    """What the reader found, by the same names; a field not found is left out."""
+    reads: dict[str, Read[object]] = {
+        "issued": parsed.issued,
+        "producer.name": parsed.producer.name,
+        "producer.address": parsed.producer.address,
+        "insured.name": parsed.insured.name,
+        "insured.address": parsed.insured.address,
+        "certificate_holder.name": parsed.certificate_holder.name,
+        "certificate_holder.address": parsed.certificate_holder.address,
+        "description": parsed.description,
+    }
+    for insurer in parsed.insurers:
+        reads[f"insurer.{insurer.letter}.name"] = insurer.name
+        reads[f"insurer.{insurer.letter}.naic"] = insurer.naic
+    for policy in parsed.policies:
+        key = policy.coverage.value
+        reads |= {
+            f"{key}.insurer_letter": policy.insurer_letter,
+            f"{key}.policy_number": policy.policy_number,
+            f"{key}.effective": policy.effective,
+            f"{key}.expires": policy.expires,
+            f"{key}.additional_insured": policy.additional_insured,
+            f"{key}.waiver_of_subrogation": policy.waiver_of_subrogation,
+        }
+        for kind, read in policy.limits.items():
+            reads[f"{key}.limit.{kind.value}"] = read
+    return {name: read.value for name, read in reads.items() if read.found}
+
+
+def score(spec: CertificateSpec, parsed: ParsedCertificate) -> tuple[int, int, dict[str, tuple[object, object]]]:
+    """(fields read correctly, fields present, {field: (expected, found)} for each one missed or wrong)."""
+    expected, found = expected_fields(spec), found_fields(parsed)
+    wrong = {name: (value, found.get(name)) for name, value in expected.items() if found.get(name) != value}
+    return len(expected) - len(wrong), len(expected), wrong
+
+
+# ---- many different certificates (the benchmark's set) -------------------------------------------------
+
+_PRODUCERS = (
+    PartySpec("Bayside Risk Partners", "88 Harbor Way, Suite 300", "Oakland", "CA", "94607"),
+    PartySpec("Keystone Insurance Agency Inc", "2200 Walnut St", "Philadelphia", "PA", "19103"),
+    PartySpec("Lone Star Brokerage LLC", "915 Congress Ave", "Austin", "TX", "78701"),
+    PartySpec("Cascade Coverage Group", "1201 3rd Ave, Floor 12", "Seattle", "WA", "98101"),
+)
+_INSUREDS = (
+    PartySpec("Marisol Vega Studio LLC", "1417 Valencia St", "San Francisco", "CA", "94110"),
+    PartySpec("Tomasz Kowalczyk", "77 Greenpoint Ave, Apt 4R", "Brooklyn", "NY", "11222"),
+    PartySpec("Bright Path Electrical Services", "4030 Industrial Blvd", "Denver", "CO", "80216"),
+    PartySpec("Amara Okafor Consulting", "250 Peachtree St NE", "Atlanta", "GA", "30303"),
+    PartySpec("Northside Landscaping & Snow", "18 Birch Rd", "Duluth", "MN", "55803"),
+)
+_HOLDERS = (
+    PartySpec("Acme Brands Inc", "500 Market St", "San Francisco", "CA", "94105"),
+    PartySpec("Gigwork Marketplace Corp", "1 Main St, Suite 900", "Cambridge", "MA", "02142"),
+    PartySpec("Fieldday Events LLC", "3300 Ocean Park Blvd", "Santa Monica", "CA", "90405"),
+)
+_INSURERS = (HARTFORD, TRAVELERS, ZURICH, FEDERAL, CONTINENTAL)
+_AMOUNTS = (250_000, 300_000, 500_000, 1_000_000, 2_000_000, 3_000_000, 5_000_000)
+
+
+def varied(seed: int) -> CertificateSpec:
+    """A certificate whose names, insurers, amounts, dates, coverages and answers vary with ``seed``."""
+    pick = random.Random(seed)
+    issued = date(2025, 1, 1) + timedelta(days=pick.randrange(0, 730))
+    effective = issued - timedelta(days=pick.randrange(0, 300))
+    expires = effective + timedelta(days=pick.choice((182, 365, 365, 366)))
+    insurers = pick.sample(_INSURERS, 3)
+    letters = "ABC"
+
+    def answer() -> bool | None:
+        return pick.choice((True, True, False, None))
+
+    def policy(coverage: CoverageKind, limits: dict[LimitKind, int], addl: bool = True) -> PolicySpec:
+        number = f"{pick.choice(('GL', 'CA', 'UMB', 'WC', 'PL', 'CY', 'TB'))}-{pick.randrange(10**6, 10**8)}"
+        return PolicySpec(
+            coverage, pick.choice(letters), number, effective, expires, limits,
+            answer() if addl else None, answer(),
+        )
+
+    occurrence = pick.choice(_AMOUNTS)
+    policies = [
+        policy(
+            CoverageKind.GENERAL_LIABILITY,
+            {
+                LimitKind.EACH_OCCURRENCE: occurrence,
+                LimitKind.DAMAGE_TO_RENTED_PREMISES: pick.choice((50_000, 100_000, 300_000)),
+                LimitKind.MEDICAL_EXPENSE: pick.choice((5_000, 10_000)),
+                LimitKind.PERSONAL_ADVERTISING_INJURY: occurrence,
+                LimitKind.GENERAL_AGGREGATE: 2 * occurrence,
+                LimitKind.PRODUCTS_COMPLETED_OPERATIONS: 2 * occurrence,
+            },
+        )
+    ]
+    if pick.random() < 0.6:
+        policies.append(policy(CoverageKind.AUTO, {LimitKind.COMBINED_SINGLE_LIMIT: pick.choice(_AMOUNTS)}))
+    if pick.random() < 0.4:
+        amount = pick.choice(_AMOUNTS)
+        policies.append(
+            policy(CoverageKind.UMBRELLA, {LimitKind.EACH_OCCURRENCE: amount, LimitKind.AGGREGATE: amount})
+        )
+    if pick.random() < 0.7:
+        el = pick.choice((500_000, 1_000_000))
+        policies.append(
+            policy(
+                CoverageKind.WORKERS_COMP,
+                {
+                    LimitKind.EL_EACH_ACCIDENT: el,
+                    LimitKind.EL_DISEASE_EACH_EMPLOYEE: el,
+                    LimitKind.EL_DISEASE_POLICY_LIMIT: el,
+                },
+                addl=False,
+            )
+        )
+    for coverage in pick.sample((CoverageKind.PROFESSIONAL, CoverageKind.CYBER), pick.randrange(0, 3)):
+        amount = pick.choice(_AMOUNTS)
+        policies.append(policy(coverage, {LimitKind.EACH_CLAIM: amount, LimitKind.AGGREGATE: 2 * amount}))
+    return CertificateSpec(
+        issued=issued,
+        producer=pick.choice(_PRODUCERS),
+        insured=pick.choice(_INSUREDS),
+        insurers=tuple(InsurerSpec(letter, *insurer) for letter, insurer in zip(letters, insurers, strict=True)),
+        policies=tuple(policies),
+        holder=pick.choice(_HOLDERS),
+        description=pick.choice(
+            (
+                "Certificate holder is included as additional insured on general liability and auto.",
+                "Re: spring campaign shoots. Waiver of subrogation applies where required by written contract.",
+                "All operations of the named insured.",
+            )
+        ),
+    )

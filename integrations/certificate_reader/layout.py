@@ -23,6 +23,7 @@ from integrations.certificate_reader.words import (
     Word,
     find,
     first,
+    identifier,
     inside,
     insurer_letter,
     lines,
@@ -36,6 +37,7 @@ from integrations.certificate_reader.words import (
 )
 
 _BIG = 10_000.0
+_LINE_GAP = 9.0  # points of white between two lines of one box's text, at most
 _COLUMNS = (
     "INSR",
     "TYPE OF INSURANCE",
@@ -62,7 +64,13 @@ def _below(words: Sequence[Word], label: Span | None, x1: float, bottom: float) 
     if label is None:
         return []
     box = Box(label.x0 - 6, label.bottom + 0.5, x1, bottom)
-    return lines(inside(words, box))
+    found = lines(inside(words, box))
+    kept: list[list[Word]] = []
+    for line in found:  # the box's text runs on from line to line; a mark far below is not part of it
+        if kept and min(w.top for w in line) - max(w.bottom for w in kept[-1]) > _LINE_GAP:
+            break
+        kept.append(line)
+    return kept
 
 
 def _party(words: Sequence[Word], label: Span | None, x1: float, bottom: float) -> Party:
@@ -164,7 +172,7 @@ class _Table:
         entry = PolicyEntry(
             coverage=row.coverage,
             insurer_letter=read(cells.get("INSR", []), insurer_letter, joiner=""),
-            policy_number=read(cells.get("POLICY NUMBER", []), text),
+            policy_number=read(cells.get("POLICY NUMBER", []), identifier, joiner=""),
             effective=read(cells.get("POLICY EFF", []), us_date, joiner=""),
             expires=read(cells.get("POLICY EXP", []), us_date, joiner=""),
             limits=self.limits(row),
@@ -189,13 +197,17 @@ def _last(spans: list[Span]) -> Span | None:
     return max(spans, key=lambda s: s.top) if spans else None
 
 
-def _date(words: Sequence[Word]) -> Read[object]:
+def _date(words: Sequence[Word], above: float, middle: float) -> Read[object]:
+    """The date under DATE (MM/DD/YYYY), in the form's top right corner; where the label cannot be read
+    (a scan), the one date written in that corner above the PRODUCER box."""
     label = first(words, "DATE (MM/DD/YYYY)")
-    if label is None:
-        return Read()
-    box = Box(label.x0 - 20, label.bottom + 0.5, label.x1 + 40, label.bottom + 24)
-    candidates = lines(inside(words, box))
-    return read(candidates[0], us_date, joiner="") if candidates else Read()
+    if label is not None:
+        box = Box(label.x0 - 20, label.bottom + 0.5, label.x1 + 40, label.bottom + 24)
+    else:
+        box = Box(middle, 0, _BIG, above)
+    dated = [read([w], us_date) for w in inside(words, box)]
+    dated = [d for d in dated if d.found]
+    return dated[0] if len(dated) == 1 or (dated and label is not None) else Read()
 
 
 def read_acord(words: Sequence[Word], method: ReadMethod, pages: int) -> ParsedCertificate:
@@ -248,7 +260,7 @@ def read_acord(words: Sequence[Word], method: ReadMethod, pages: int) -> ParsedC
         method=method,
         form="ACORD 25",
         pages=pages,
-        issued=_date(words),  # type: ignore[arg-type]
+        issued=_date(words, producer.top if producer else 80, middle),  # type: ignore[arg-type]
         producer=_party(words, producer, insurers_x0 - 2, insured.top - 1 if insured else _BIG),
         insured=_party(words, insured, insurers_x0 - 2, coverages.top - 1 if coverages else _BIG),
         insurers=_insurers(words, naic_label.x0 if naic_label else _BIG, insurers_x0 - 2),

@@ -4,6 +4,7 @@ the words' positions are turned back by the slant of the lines Tesseract found, 
 "the same column" still hold."""
 
 import math
+import signal
 from collections import defaultdict
 from statistics import median
 
@@ -14,7 +15,7 @@ from integrations.certificate_reader.limits import ReadingLimits, UnreadableCert
 from integrations.certificate_reader.words import Word
 
 MAX_PIXELS = 12_000_000  # a letter page at 300 dpi is 8.4 million; a huge page is rendered coarser
-MIN_WORDS = 5
+MIN_WORDS = 10  # words of three letters or more, read with confidence, at least 3.5 pt tall
 
 
 def _scale(width_pt: float, height_pt: float, dpi: int) -> float:
@@ -27,7 +28,7 @@ def _kept(text: str, conf: float) -> bool:
     """Not the marks a scanner or the form's rules leave: no confidence, or mostly not letters or digits."""
     if not text or conf < 30:
         return False
-    letters = sum(1 for c in text if c.isalnum() or c in "$¥")
+    letters = sum(1 for c in text if c.isalnum() or c in "$¥&")
     return letters * 2 >= len(text)
 
 
@@ -72,6 +73,12 @@ def _tesseract(image: object, page: int, scale: float, limits: ReadingLimits, co
             config=config,
             timeout=max(1, int(limits.wall_seconds)),
         )
+    except pytesseract.TesseractError as error:
+        if error.status in (-signal.SIGXCPU, -signal.SIGKILL):
+            raise UnreadableCertificate(
+                f"reading used more than {limits.cpu_seconds} s of processor time"
+            ) from error
+        raise UnreadableCertificate("Tesseract could not read the scanned pages") from error
     except RuntimeError as error:  # pytesseract's timeout
         raise UnreadableCertificate(f"reading took longer than {limits.wall_seconds:g} s") from error
     slope = _slant(data)
@@ -80,7 +87,7 @@ def _tesseract(image: object, page: int, scale: float, limits: ReadingLimits, co
     for i, raw in enumerate(data["text"]):
         text, conf = str(raw).strip(), float(str(data["conf"][i]))
         left, top, width, height = (int(str(data[k][i])) for k in ("left", "top", "width", "height"))
-        if not _kept(text, conf) or width > 2.5 * height * len(text):  # a rule read as "III"
+        if not _kept(text, conf) or width > 2.5 * height * len(text) or height < 2.5 * scale:  # a rule, a speck
             continue
         text = text.replace("¥", "Y")  # Tesseract's usual misreading of a lone Y (its low confidence stays)
         cx, cy = left + width / 2, top + height / 2
@@ -114,6 +121,7 @@ def words(pdf: bytes, pages: int, limits: ReadingLimits) -> list[Word]:
             page.close()
     finally:
         document.close()
-    if sum(1 for w in found if len(w.key) >= 2 and w.confidence >= 40) < MIN_WORDS:
+    real = [w for w in found if len(w.key) >= 3 and w.confidence >= 60 and w.bottom - w.top >= 3.5]
+    if len(real) < MIN_WORDS:
         raise UnreadableCertificate("no text could be read from the certificate, even by OCR")
     return found

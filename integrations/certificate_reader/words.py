@@ -101,14 +101,19 @@ def lines(words: Iterable[Word]) -> list[list[Word]]:
 def find(words: Sequence[Word], phrase: str, within: Box | None = None) -> list[Span]:
     """Every place ``phrase`` is written as consecutive words of one line (compared as ``normal`` words;
     punctuation-only words are skipped), top to bottom."""
-    wanted = [normal(part) for part in phrase.split() if normal(part)]
+    wanted = "".join(normal(part) for part in phrase.split())
     found: list[Span] = []
     pool = [w for w in words if within is None or within.holds(w)]
     for line in lines(pool):
         tokens = [w for w in line if w.key]
-        for start in range(len(tokens) - len(wanted) + 1):
-            if all(tokens[start + i].key == wanted[i] for i in range(len(wanted))):
-                found.append(Span(tuple(tokens[start : start + len(wanted)])))
+        for start in range(len(tokens)):
+            # the words' letters run together as the phrase's: OCR may split a word or join two
+            joined, end = "", start
+            while end < len(tokens) and len(joined) < len(wanted):
+                joined += tokens[end].key
+                end += 1
+            if joined == wanted:
+                found.append(Span(tuple(tokens[start:end])))
     return found
 
 
@@ -191,6 +196,12 @@ def yes_no(value: str) -> bool | None:
     """ACORD's ADDL INSD / SUBR WVD boxes: "Y" or "X" is yes, "N" is no; anything else is not read."""
     key = normal(value)
     return True if key in ("Y", "YES", "X") else False if key in ("N", "NO") else None
+
+
+def identifier(value: str) -> str | None:
+    """A policy number: one token, without the specks a scan leaves at its ends ("_CA-8034" → "CA-8034")."""
+    value = value.strip(" _|.,:;'\"`~")
+    return value if value and " " not in value else None
 
 
 def naic(value: str) -> str | None:
