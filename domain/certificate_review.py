@@ -635,5 +635,6 @@ def describe(rules: RequirementRules) -> list[str]:
     else:
         lines.append("Each policy in force on the day of the review.")
     if rules.certificate_holder:
-        lines.append(f"Certificate made out to {rules.certificate_holder}.")
+        holder = rules.certificate_holder
+        lines.append(f"Certificate made out to {holder}{'' if holder.endswith('.') else '.'}")
     return lines
