@@ -57,7 +57,7 @@ def test_compliance_staff_make_and_edit_a_requirement_in_the_browser(
     expect(page.get_by_role("heading", name="Event crews")).to_be_visible()
     expect(page.get_by_text("General liability: each occurrence at least $1,000,000;")).to_be_visible()
     expect(page.get_by_text("Each policy in force with at least 30 days left.")).to_be_visible()
-    readme_screenshot(page, "dashboard-insurance-requirement")
+    readme_screenshot(page, "insurance-requirement")
 
     edit = page.locator("form[action^='/dashboard/requirements/ir_']").first
     edit.get_by_label("Minimum days left").fill("0")
