@@ -181,7 +181,7 @@ def _lock_defaults(session: Session, tenant: Tenant) -> None:
     )
 
 
-def _others(tenant: Tenant, requirement_id: str) -> Select[tuple[InsuranceRequirement]]:
+def _others(tenant: Tenant, requirement_id: str) -> Select[InsuranceRequirement]:
     return scoped(InsuranceRequirement, tenant).where(InsuranceRequirement.id != requirement_id)
 
 

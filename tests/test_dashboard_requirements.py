@@ -7,8 +7,10 @@ import re
 
 import httpx
 from playwright.sync_api import Browser, expect
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from db.models import AuditEntry
 from domain.roles import Role
 from tests.dashboard_support import add_member, form_token, post_form, readme_screenshot, sign_in, signed_in
 from tests.support import Org, entity_fields, make_org
@@ -90,6 +92,16 @@ def test_compliance_staff_make_and_edit_a_requirement_in_the_browser(
     ]
     assert shown["expiry"] == {"rule": "days_left", "minimum_days_left": 45}
     assert shown["certificate_holder"] == "Acme Events LLC" and shown["entity_ids"] == [entity]
+    with session_factory() as session:
+        audited = session.execute(
+            select(AuditEntry.action, AuditEntry.actor, AuditEntry.target).where(
+                AuditEntry.organization_id == org.id, AuditEntry.action.like("insurance_requirement.%")
+            )
+        ).all()
+    assert sorted(audited) == [
+        ("insurance_requirement.created", operator, shown["id"]),
+        ("insurance_requirement.updated", operator, shown["id"]),
+    ]
     page.close()
 
 

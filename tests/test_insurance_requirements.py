@@ -2,8 +2,10 @@
 class for them), and the attacks on it: another organization's ids, the other environment, hostile values.
 Also how the requirement a certificate is reviewed against is chosen (services.insurance_requirements)."""
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
 import ten99policy
 from sqlalchemy import func, select
@@ -238,3 +240,17 @@ def test_the_requirement_a_certificate_is_reviewed_against(
         with pytest.raises(DomainError) as other_environment:
             requirement_for(session, production, requirement_id=named["id"])
         assert other_environment.value.code == "no_insurance_requirement_found"
+
+
+def test_requirements_made_default_at_once_leave_exactly_one_default(
+    client: object, api_url: str, org: Org
+) -> None:
+    def make(i: int) -> int:
+        with httpx.Client(base_url=api_url, auth=(org.sandbox_key, ""), timeout=60) as http:
+            return http.post(PATH, json={"name": f"Default {i}", "is_default": True}).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(make, range(8)))
+    made = call("get", params={"limit": 100})
+    assert len(made) == statuses.count(201) >= 1
+    assert [r["is_default"] for r in made].count(True) == 1
