@@ -31,6 +31,7 @@ The rules (README, "Insurance requirements"):
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from typing import Any
 
 from domain.certificates import (
     CertificateStatus,
@@ -237,7 +238,7 @@ def _add_years(value: date, years: int) -> date:
 # ----------------------------------------------------------------------------------------------- reads
 
 
-def _unreadable(read: Read[object]) -> str | None:
+def _unreadable(read: Read[Any]) -> str | None:
     """Why a read value cannot be relied on, or None when it can."""
     if not read.found:
         return NOT_FOUND
@@ -248,7 +249,7 @@ def _unreadable(read: Read[object]) -> str | None:
     return None
 
 
-def _found_words(read: Read[object], shown: str) -> str:
+def _found_words(read: Read[Any], shown: str) -> str:
     return shown if read.found else "not found"
 
 
@@ -635,5 +636,6 @@ def describe(rules: RequirementRules) -> list[str]:
     else:
         lines.append("Each policy in force on the day of the review.")
     if rules.certificate_holder:
-        lines.append(f"Certificate made out to {rules.certificate_holder}.")
+        holder = rules.certificate_holder
+        lines.append(f"Certificate made out to {holder}{'' if holder.endswith('.') else '.'}")
     return lines

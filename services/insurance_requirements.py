@@ -37,6 +37,7 @@ Days = Annotated[int, Field(strict=True, ge=1, le=MAX_DAYS_LEFT)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Reference = Annotated[str, Field(min_length=1, max_length=80)]
 _RULES = TypeAdapter(RequirementRules)
+Requirement = InsuranceRequirement  # for the fronts, which import no db module
 
 
 class CoverageIn(Strict):
@@ -180,7 +181,7 @@ def _lock_defaults(session: Session, tenant: Tenant) -> None:
     )
 
 
-def _others(tenant: Tenant, requirement_id: str) -> Select[tuple[InsuranceRequirement]]:
+def _others(tenant: Tenant, requirement_id: str) -> Select[InsuranceRequirement]:
     return scoped(InsuranceRequirement, tenant).where(InsuranceRequirement.id != requirement_id)
 
 

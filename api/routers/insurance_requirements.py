@@ -8,7 +8,6 @@ from fastapi import APIRouter
 
 from api.deps import CurrentTenant, DbSession
 from api.paging import PageParams, deleted_body
-from db.models import InsuranceRequirement
 from services import insurance_requirements as requirements
 from services import representations as render
 from services.insurance_requirements import RequirementIn, RequirementUpdate
@@ -16,7 +15,7 @@ from services.insurance_requirements import RequirementIn, RequirementUpdate
 router = APIRouter(prefix="/insurance_requirements", tags=["insurance_requirements"])
 
 
-def _shown(requirement: InsuranceRequirement) -> dict[str, Any]:
+def _shown(requirement: requirements.Requirement) -> dict[str, Any]:
     return render.insurance_requirement(requirement, requirements.rules_of(requirement))
 
 

@@ -92,7 +92,7 @@ def _fields(typed: FormFields) -> dict[str, Any]:
     days: int | None = None
     if typed["expiry"] == ExpiryRule.DAYS_LEFT.value:
         if not days_text.isdigit() or len(days_text) > 6:
-            raise invalid("Days left: a whole number of days, e.g. 30", "minimum_days_left")
+            raise invalid("Minimum days left: a whole number of days, e.g. 30", "minimum_days_left")
         days = int(days_text)
     return {
         "name": typed["name"].strip(),
