@@ -48,6 +48,10 @@ FINISHED = frozenset(
     {CertificateStatus.APPROVED, CertificateStatus.FLAGGED, CertificateStatus.DENIED, CertificateStatus.ERROR}
 )
 DAY = 86_400
+OUTCOME_EVENTS = {
+    CertificateStatus.APPROVED: "certificate.approved",
+    CertificateStatus.FLAGGED: "certificate.flagged",
+}
 _RULES = TypeAdapter(RequirementRules)
 
 
@@ -336,7 +340,7 @@ def evaluate(
     row.status = outcome(results)
     row.coverage_ends = coverage_end(parsed, rules)
     row.processed_at = now
-    _publish(session, settings, row, f"certificate.{row.status}")
+    _publish(session, settings, row, OUTCOME_EVENTS[row.status])
     session.commit()
     return _outcome(row)
 
