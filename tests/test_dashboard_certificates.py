@@ -41,6 +41,7 @@ from domain.dates import DAY
 from domain.roles import Role
 from services.contractors import ContractorIn, add_contractor
 from services.tenancy import Tenant
+from tests import certificate_factory as factory
 from tests.dashboard_support import (
     add_member,
     form_token,
@@ -50,6 +51,15 @@ from tests.dashboard_support import (
     signed_in_client,
 )
 from tests.support import Org, SmtpSink, contractor_fields, eventually, make_org, unique_email
+from tests.test_certificate_uploads import (
+    GOOD,
+    add_requirement,
+    failed_rules,
+    new_contractor,
+    retrieve,
+    reviewed,
+    upload,
+)
 
 REVIEW = TypeAdapter(list[RuleResult])
 PARSED = TypeAdapter(ParsedCertificate)
@@ -221,43 +231,48 @@ def _open_queue(page: Page, api_url: str, email: str) -> None:
     expect(page.get_by_role("heading", name="Certificates")).to_be_visible()
 
 
-def test_a_reviewer_approves_the_failed_rule_then_the_certificate(
-    api_url: str, org: Org, settings: Settings, session_factory: sessionmaker[Session], browser: Browser
+@pytest.mark.usefixtures("worker")
+def test_a_reviewer_approves_the_failed_rules_then_the_certificate(
+    api_url: str, org: Org, session_factory: sessionmaker[Session], browser: Browser
 ) -> None:
-    contractor = _contractor(session_factory, org.id)
-    # older, but not flagged: the flagged one still comes first
-    _certificate(
-        session_factory, settings, org.id, contractor, status=CertificateStatus.APPROVED, age_days=30
-    )
-    other = _contractor(session_factory, org.id)
-    _certificate(session_factory, settings, org.id, other, status=CertificateStatus.ERROR, age_days=20)
-    flagged = _certificate(session_factory, settings, org.id, contractor, filename="dana-coi.pdf", age_days=1)
+    """Certificates uploaded through the API and reviewed by the worker: a scan made out to the wrong holder
+    is flagged; the queue shows it first; the reviewer approves each failed rule, then the certificate."""
+    add_requirement(session_factory, org)
+    key = org.sandbox_key
+    others = [new_contractor(api_url, key) for _ in range(2)]
+    approved = upload(api_url, key, others[0], factory.fillable(GOOD), "vega-acord25.pdf")
+    unreadable = upload(api_url, key, others[1], factory.corrupt(), "scan-from-phone.pdf")
+    contractor = new_contractor(api_url, key)
+    scan = factory.scanned(factory.wrong_holder(GOOD))
+    flagged = upload(api_url, key, contractor, scan, "dana-coi.pdf")
+    assert reviewed(api_url, key, approved["id"])["status"] == "approved"
+    assert reviewed(api_url, key, unreadable["id"])["status"] == "error"
+    before = reviewed(api_url, key, flagged["id"])
+    assert before["status"] == "flagged" and "certificate_holder" in failed_rules(before)
+    failures = [r for r in before["review_results"]["results"] if not r["passed"]]
+
     operator = add_member(session_factory, org.id, Role.OPERATOR)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     _open_queue(page, api_url, operator)
     first = page.locator("#review-queue tbody tr").first
     expect(first).to_contain_text("dana-coi.pdf")
-    expect(first).to_contain_text("Dana Reyes")
+    expect(first).to_contain_text("Jane Doe")
     expect(first).to_contain_text("flagged")
-    expect(first.locator("td").nth(4)).to_have_text("1")
+    expect(first.locator("td").nth(4)).to_have_text(str(len(failures)))
+    expect(page.locator("#review-queue tbody tr")).to_have_count(3)
     readme_screenshot(page, "certificates")
     first.get_by_role("link", name="dana-coi.pdf").click()
 
     expect(page.locator("#certificate-status")).to_have_text("flagged")
-    holder = page.locator("#fields-read tr", has_text="Certificate holder")
-    expect(holder.locator("td.value")).to_have_text("not found")
-    expect(page.locator("#fields-read tr", has_text="Insured").first).to_contain_text(
-        "unsure: 62% confidence"
-    )
-    failed = page.locator("#rule-results tr.rule", has_text=LOW_LIMIT.description)
-    expect(failed).to_contain_text("failed")
-    expect(failed).to_contain_text("$500,000")
-    expect(failed).to_contain_text(LOW_LIMIT.reason)
-    expect(page.locator("#approve-blocked")).to_contain_text("1 left")
+    expect(page.locator("#fields-read")).to_contain_text("Marisol Vega Studio LLC")
+    holder = page.locator("#rule-results tr.rule", has_text="Certificate")
+    expect(holder.first).to_contain_text("failed")
+    expect(page.locator("#approve-blocked")).to_contain_text(f"{len(failures)} left")
     expect(page.locator("iframe[title='The certificate as uploaded (PDF)']")).to_be_visible()
-    shown = page.request.get(f"{api_url}/dashboard/certificates/{flagged}/pdf")
+    shown = page.request.get(f"{api_url}/dashboard/certificates/{flagged['id']}/pdf")
     assert (shown.status, shown.headers["content-type"]) == (200, "application/pdf")
-    assert shown.body().startswith(b"%PDF") and shown.headers["x-frame-options"] == "SAMEORIGIN"
+    assert shown.body() == scan
+    assert shown.headers["x-frame-options"] == "SAMEORIGIN"
     assert "frame-ancestors 'self'" in shown.headers["content-security-policy"]
     if os.environ.get("GIGCOVER_README_SCREENSHOTS"):
         page.wait_for_timeout(2000)  # Chromium's PDF viewer draws the page in the frame
@@ -265,44 +280,46 @@ def test_a_reviewer_approves_the_failed_rule_then_the_certificate(
     page.locator("#h-rules").scroll_into_view_if_needed()
     readme_screenshot(page, "certificate-rules")
 
-    failed.get_by_label(f"Reason to approve “{LOW_LIMIT.description}”").fill("Umbrella policy covers the gap")
-    failed.get_by_role("button", name="Approve this rule").click()
-    expect(page.get_by_role("status")).to_have_text("Rule approved.")
-    waived = page.locator("#rule-results tr.rule", has_text=LOW_LIMIT.description)
-    expect(waived).to_contain_text("approved by a reviewer")
-    expect(waived).to_contain_text(f"Approved by {operator}")
-    expect(waived).to_contain_text("Umbrella policy covers the gap")
-    page.get_by_label("Note for the approval").fill("Checked with the broker")
+    for n, rule in enumerate(failures):
+        row = page.locator(f"#rule-results tr.rule[data-rule='{rule['rule']}']")
+        expect(row).to_contain_text(rule["reason"])
+        row.get_by_label(f"Reason to approve “{rule['description']}”").fill(f"Checked with the broker ({n})")
+        row.get_by_role("button", name="Approve this rule").click()
+        expect(page.get_by_role("status")).to_have_text("Rule approved.")
+        expect(row).to_contain_text(f"Approved by {operator}")
+    page.get_by_label("Note for the approval").fill("Holder's name changed after the merger")
     page.get_by_role("button", name="Approve the certificate").click()
     expect(page.get_by_role("status")).to_have_text("Certificate approved.")
     expect(page.locator("#certificate-status")).to_have_text("approved")
-    expect(page.locator("#decision-history")).to_contain_text("Umbrella policy covers the gap")
+    expect(page.locator("#decision-history")).to_contain_text("Checked with the broker (0)")
     expect(page.locator("#decision-history")).to_contain_text("Approved the certificate")
     expect(page.get_by_role("button", name="Approve the certificate")).to_have_count(0)
 
-    page.get_by_role("link", name="Dana Reyes").first.click()
-    expect(page.locator("#compliance")).to_have_text(f"Compliant until {_day(int(time.time()) + 200 * DAY)}")
+    page.get_by_role("link", name="Jane Doe").first.click()
+    ends = before["coverage_ends"]
+    expect(page.locator("#compliance")).to_have_text(f"Compliant until {_day(ends)}")
     page.close()
 
-    row = _row(session_factory, flagged)
-    assert (row.status, row.decided_by, row.decision_reason) == (
-        CertificateStatus.APPROVED,
-        operator,
-        "Checked with the broker",
-    )
-    (result, _) = REVIEW.validate_python(row.review)
-    assert result.waiver is not None and (result.waiver.by, result.waiver.reason) == (
-        operator,
-        "Umbrella policy covers the gap",
-    )
-    assert _events(session_factory, org.id, flagged) == ["certificate.approved"]
-    entries = _audit(session_factory, org.id, flagged)
+    after = retrieve(api_url, key, flagged["id"], "review_results.full")  # what the platform sees
+    assert after["status"] == "approved" and after["review_results"]["failed"] == 0
+    waivers = [r["waiver"] for r in after["review_results"]["results"] if not r["passed"]]
+    assert [(w["by"], w["reason"]) for w in waivers] == [
+        (operator, f"Checked with the broker ({n})") for n in range(len(failures))
+    ]
+    events = httpx.get(
+        f"{api_url}/api/v1/events", params={"type": "certificate.approved"}, auth=(key, ""), timeout=30
+    ).json()
+    assert [e["data"]["id"] for e in events] == [flagged["id"], approved["id"]]
+    assert events[0]["data"]["status"] == "approved"
+    entries = _audit(session_factory, org.id, flagged["id"])
     assert [(e.action, e.actor) for e in entries] == [
-        ("certificate.rule_approved", operator),
+        *[("certificate.rule_approved", operator)] * len(failures),
         ("certificate.approved", operator),
     ]
-    assert entries[1].detail["before"] == {"status": "flagged"}
-    assert entries[1].detail["after"]["status"] == "approved"
+    assert entries[-1].detail["before"] == {"status": "flagged"}
+    assert entries[-1].detail["after"]["status"] == "approved"
+    row = _row(session_factory, flagged["id"])
+    assert (row.decided_by, row.decision_reason) == (operator, "Holder's name changed after the merger")
 
 
 def _day(ts: int) -> str:
@@ -310,41 +327,47 @@ def _day(ts: int) -> str:
     return f"{time.strftime('%B', moment)} {moment.tm_mday}, {moment.tm_year}"
 
 
+@pytest.mark.usefixtures("worker")
 def test_a_reviewer_denies_a_certificate_with_a_reason(
-    api_url: str,
-    org: Org,
-    settings: Settings,
-    session_factory: sessionmaker[Session],
-    browser: Browser,
-    flagged: Made,
+    api_url: str, org: Org, session_factory: sessionmaker[Session], browser: Browser
 ) -> None:
+    add_requirement(session_factory, org)
+    contractor = new_contractor(api_url, org.sandbox_key)
+    uploaded = upload(api_url, org.sandbox_key, contractor, factory.flattened(factory.expired(GOOD, 40)))
+    assert reviewed(api_url, org.sandbox_key, uploaded["id"])["status"] == "flagged"
+    certificate = uploaded["id"]
     admin = add_member(session_factory, org.id, Role.ADMIN)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     sign_in(page, api_url, admin)
-    page.goto(f"{api_url}/dashboard/certificates/{flagged.certificate}")
+    page.goto(f"{api_url}/dashboard/certificates?status=flagged")
+    page.get_by_role("link", name="certificate.pdf").click()
+    expect(page.locator("#rule-results tr.rule[data-rule='general_liability.expiry']")).to_contain_text(
+        "failed"
+    )
     page.get_by_role("button", name="Deny the certificate").click()  # no reason: the browser asks for one
     expect(page.locator("#certificate-status")).to_have_text("flagged")
-    page.get_by_label("Reason to deny").fill(f"Forged holder {HOSTILE}")
+    page.get_by_label("Reason to deny").fill(f"Expired policies {HOSTILE}")
     page.get_by_role("button", name="Deny the certificate").click()
     expect(page.get_by_role("status")).to_have_text("Certificate denied.")
     expect(page.locator("#certificate-status")).to_have_text("denied")
-    expect(page.locator("#certificate-decision")).to_contain_text(f"Forged holder {HOSTILE}")  # as text
+    expect(page.locator("#certificate-decision")).to_contain_text(f"Expired policies {HOSTILE}")  # as text
     expect(page.get_by_role("button", name="Deny the certificate")).to_have_count(0)
     expect(page.get_by_role("button", name="Approve this rule")).to_have_count(0)
-    page.goto(f"{api_url}/dashboard/contractors/{flagged.contractor}")
+    page.goto(f"{api_url}/dashboard/contractors/{contractor}")
     expect(page.locator("#compliance")).to_have_text("Denied")
     page.close()
-    assert _events(session_factory, org.id, flagged.certificate) == ["certificate.denied"]
+    assert retrieve(api_url, org.sandbox_key, certificate)["status"] == "denied"
+    assert _events(session_factory, org.id, certificate) == ["certificate.flagged", "certificate.denied"]
 
     with signed_in(api_url, admin) as dashboard:  # the same decision again: refused, nothing recorded
-        path = f"/dashboard/certificates/{flagged.certificate}"
+        path = f"/dashboard/certificates/{certificate}"
         token = form_token(dashboard, "/dashboard/certificates")
         again = dashboard.post(f"{path}/deny", data={"csrf_token": token, "reason": "again"})
         approve = dashboard.post(f"{path}/approve", data={"csrf_token": token})
     assert again.status_code == 409 and "already denied" in again.text
     assert approve.status_code == 409
-    assert _events(session_factory, org.id, flagged.certificate) == ["certificate.denied"]
-    assert [e.action for e in _audit(session_factory, org.id, flagged.certificate)] == ["certificate.denied"]
+    assert _events(session_factory, org.id, certificate) == ["certificate.flagged", "certificate.denied"]
+    assert [e.action for e in _audit(session_factory, org.id, certificate)] == ["certificate.denied"]
 
 
 def _post(client: httpx.Client, action: str, **data: str) -> httpx.Response:
