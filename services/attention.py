@@ -12,12 +12,14 @@ from db.models import (
     ApplicationSession,
     Assignment,
     Bill,
+    Certificate,
     CreatorIQCreator,
     TenantResource,
     WebhookDelivery,
     WebhookEndpoint,
 )
 from domain.application import ENDED
+from domain.certificates import CertificateStatus
 from domain.payer import Payer
 from domain.statuses import AssignmentStatus, BillStatus, CreatorSyncStatus, DeliveryStatus
 from services.lookups import scoped
@@ -99,6 +101,14 @@ def needs_attention(session: Session, tenant: Tenant) -> dict[str, Concern]:
         "failing_endpoints": _concern(session, "Failing webhook endpoints", failing, WebhookEndpoint),
         "overdue_bills": _concern(
             session, "Overdue bills", scoped(Bill, tenant).where(Bill.status == BillStatus.OVERDUE), Bill
+        ),
+        "flagged_certificates": _concern(
+            session,
+            "Certificates flagged for review",
+            scoped(Certificate, tenant).where(
+                Certificate.status == CertificateStatus.FLAGGED, Certificate.superseded_by.is_(None)
+            ),
+            Certificate,
         ),
         "sync_failures": _concern(
             session,
