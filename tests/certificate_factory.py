@@ -691,10 +691,8 @@ def zip_bomb_in_a_form(inflated_mb: int = 1024) -> bytes:
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
             b" /Resources << /XObject << /Bomb 5 0 R >> >> >>",
             b"<< /Length 11 >>\nstream\n/Bomb Do   \nendstream",
-            b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Length %d /Filter /FlateDecode >>\nstream\n"
-            % len(stream)
-            + stream
-            + b"\nendstream",
+            b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Length %d /Filter /FlateDecode >>"
+            b"\nstream\n" % len(stream) + stream + b"\nendstream",
         ]
     )
 
@@ -764,7 +762,9 @@ def found_fields(parsed: ParsedCertificate) -> dict[str, object]:
     return {name: read.value for name, read in reads.items() if read.found}
 
 
-def score(spec: CertificateSpec, parsed: ParsedCertificate) -> tuple[int, int, dict[str, tuple[object, object]]]:
+def score(
+    spec: CertificateSpec, parsed: ParsedCertificate
+) -> tuple[int, int, dict[str, tuple[object, object]]]:
     """(fields read correctly, fields present, {field: (expected, found)} for each one missed or wrong)."""
     expected, found = expected_fields(spec), found_fields(parsed)
     wrong = {name: (value, found.get(name)) for name, value in expected.items() if found.get(name) != value}
@@ -810,8 +810,14 @@ def varied(seed: int) -> CertificateSpec:
     def policy(coverage: CoverageKind, limits: dict[LimitKind, int], addl: bool = True) -> PolicySpec:
         number = f"{pick.choice(('GL', 'CA', 'UMB', 'WC', 'PL', 'CY', 'TB'))}-{pick.randrange(10**6, 10**8)}"
         return PolicySpec(
-            coverage, pick.choice(letters), number, effective, expires, limits,
-            answer() if addl else None, answer(),
+            coverage,
+            pick.choice(letters),
+            number,
+            effective,
+            expires,
+            limits,
+            answer() if addl else None,
+            answer(),
         )
 
     occurrence = pick.choice(_AMOUNTS)
@@ -855,13 +861,15 @@ def varied(seed: int) -> CertificateSpec:
         issued=issued,
         producer=pick.choice(_PRODUCERS),
         insured=pick.choice(_INSUREDS),
-        insurers=tuple(InsurerSpec(letter, *insurer) for letter, insurer in zip(letters, insurers, strict=True)),
+        insurers=tuple(
+            InsurerSpec(letter, *insurer) for letter, insurer in zip(letters, insurers, strict=True)
+        ),
         policies=tuple(policies),
         holder=pick.choice(_HOLDERS),
         description=pick.choice(
             (
                 "Certificate holder is included as additional insured on general liability and auto.",
-                "Re: spring campaign shoots. Waiver of subrogation applies where required by written contract.",
+                "Re: spring campaign shoots. Waiver of subrogation applies where required by contract.",
                 "All operations of the named insured.",
             )
         ),

@@ -5,6 +5,7 @@ date), beside it (an insurer's name and NAIC #, a limit's amount), or in its col
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from domain.certificates import (
     CoverageKind,
@@ -136,11 +137,13 @@ class _Table:
                 starts.append((top, None, ""))
         starts.sort(key=lambda s: s[0])
         rows = []
-        for index, (top, block, description) in enumerate(starts):
+        for index, (top, printed, description) in enumerate(starts):
             bottom = starts[index + 1][0] if index + 1 < len(starts) else self.bottom
-            if block is not None:
-                limits = tuple((line.label, line.kind) for line in block.limits)
-                rows.append(_Row(block.coverage, top, bottom, limits, block.additional_insured is not None))
+            if printed is not None:
+                limits = tuple((line.label, line.kind) for line in printed.limits)
+                rows.append(
+                    _Row(printed.coverage, top, bottom, limits, printed.additional_insured is not None)
+                )
                 continue
             coverage = acord.other_coverage(description)
             if coverage is not None:
@@ -197,7 +200,7 @@ def _last(spans: list[Span]) -> Span | None:
     return max(spans, key=lambda s: s.top) if spans else None
 
 
-def _date(words: Sequence[Word], above: float, middle: float) -> Read[object]:
+def _date(words: Sequence[Word], above: float, middle: float) -> Read[date]:
     """The date under DATE (MM/DD/YYYY), in the form's top right corner; where the label cannot be read
     (a scan), the one date written in that corner above the PRODUCER box."""
     label = first(words, "DATE (MM/DD/YYYY)")
@@ -260,7 +263,7 @@ def read_acord(words: Sequence[Word], method: ReadMethod, pages: int) -> ParsedC
         method=method,
         form="ACORD 25",
         pages=pages,
-        issued=_date(words, producer.top if producer else 80, middle),  # type: ignore[arg-type]
+        issued=_date(words, producer.top if producer else 80, middle),
         producer=_party(words, producer, insurers_x0 - 2, insured.top - 1 if insured else _BIG),
         insured=_party(words, insured, insurers_x0 - 2, coverages.top - 1 if coverages else _BIG),
         insurers=_insurers(words, naic_label.x0 if naic_label else _BIG, insurers_x0 - 2),

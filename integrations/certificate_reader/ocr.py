@@ -87,8 +87,8 @@ def _tesseract(image: object, page: int, scale: float, limits: ReadingLimits, co
     for i, raw in enumerate(data["text"]):
         text, conf = str(raw).strip(), float(str(data["conf"][i]))
         left, top, width, height = (int(str(data[k][i])) for k in ("left", "top", "width", "height"))
-        if not _kept(text, conf) or width > 2.5 * height * len(text) or height < 2.5 * scale:  # a rule, a speck
-            continue
+        if not _kept(text, conf) or width > 2.5 * height * len(text) or height < 2.5 * scale:
+            continue  # a form's rule read as "III", or a speck
         text = text.replace("¥", "Y")  # Tesseract's usual misreading of a lone Y (its low confidence stays)
         cx, cy = left + width / 2, top + height / 2
         x, y = cx * cos + cy * sin, -cx * sin + cy * cos  # turned back by the lines' slant

@@ -71,7 +71,8 @@ def _check_streams(reader: PdfReader, limits: ReadingLimits) -> None:
                 contents.get_data()
         except LimitReachedError as error:
             raise UnreadableCertificate(
-                "the PDF holds a compressed stream that inflates beyond what a certificate needs (a zip bomb?)"
+                "the PDF holds a compressed stream that inflates beyond what a certificate needs "
+                "(a zip bomb?)"
             ) from error
         except MemoryError:
             raise
