@@ -35,6 +35,7 @@ from api.routers import (
     entities,
     events,
     files,
+    insurance_requirements,
     invoices,
     jobs,
     organization,
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         creatoriq,
         api_keys,
         certificates,  # /files/certificates: before anything else under /files
+        insurance_requirements,
     ):
         v1.include_router(module.router)
     v1.include_router(certificates.requests_router)

@@ -31,6 +31,7 @@ The rules (README, "Insurance requirements"):
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from typing import Any
 
 from domain.certificates import (
     CertificateStatus,
@@ -79,6 +80,32 @@ LIMIT_NAMES: dict[LimitKind, str] = {
     LimitKind.EL_EACH_ACCIDENT: "employer's liability each accident",
     LimitKind.EL_DISEASE_EACH_EMPLOYEE: "employer's liability disease, each employee",
     LimitKind.EL_DISEASE_POLICY_LIMIT: "employer's liability disease, policy limit",
+}
+
+# The limits each coverage kind has on an ACORD 25 (what a requirement may set a minimum for).
+LIMITS_BY_COVERAGE: dict[CoverageKind, tuple[LimitKind, ...]] = {
+    CoverageKind.GENERAL_LIABILITY: (
+        LimitKind.EACH_OCCURRENCE,
+        LimitKind.DAMAGE_TO_RENTED_PREMISES,
+        LimitKind.MEDICAL_EXPENSE,
+        LimitKind.PERSONAL_ADVERTISING_INJURY,
+        LimitKind.GENERAL_AGGREGATE,
+        LimitKind.PRODUCTS_COMPLETED_OPERATIONS,
+    ),
+    CoverageKind.AUTO: (
+        LimitKind.COMBINED_SINGLE_LIMIT,
+        LimitKind.BODILY_INJURY_PER_PERSON,
+        LimitKind.BODILY_INJURY_PER_ACCIDENT,
+        LimitKind.PROPERTY_DAMAGE,
+    ),
+    CoverageKind.UMBRELLA: (LimitKind.EACH_OCCURRENCE, LimitKind.AGGREGATE),
+    CoverageKind.WORKERS_COMP: (
+        LimitKind.EL_EACH_ACCIDENT,
+        LimitKind.EL_DISEASE_EACH_EMPLOYEE,
+        LimitKind.EL_DISEASE_POLICY_LIMIT,
+    ),
+    CoverageKind.PROFESSIONAL: (LimitKind.EACH_CLAIM, LimitKind.AGGREGATE),
+    CoverageKind.CYBER: (LimitKind.EACH_CLAIM, LimitKind.AGGREGATE),
 }
 
 EXPIRY_NAMES: dict[ExpiryRule, str] = {
@@ -211,7 +238,7 @@ def _add_years(value: date, years: int) -> date:
 # ----------------------------------------------------------------------------------------------- reads
 
 
-def _unreadable(read: Read[object]) -> str | None:
+def _unreadable(read: Read[Any]) -> str | None:
     """Why a read value cannot be relied on, or None when it can."""
     if not read.found:
         return NOT_FOUND
@@ -222,7 +249,7 @@ def _unreadable(read: Read[object]) -> str | None:
     return None
 
 
-def _found_words(read: Read[object], shown: str) -> str:
+def _found_words(read: Read[Any], shown: str) -> str:
     return shown if read.found else "not found"
 
 
@@ -609,5 +636,6 @@ def describe(rules: RequirementRules) -> list[str]:
     else:
         lines.append("Each policy in force on the day of the review.")
     if rules.certificate_holder:
-        lines.append(f"Certificate made out to {rules.certificate_holder}.")
+        holder = rules.certificate_holder
+        lines.append(f"Certificate made out to {holder}{'' if holder.endswith('.') else '.'}")
     return lines

@@ -6,6 +6,7 @@ Its limits are set first, before the PDF is read or a PDF library imported."""
 import json
 import resource
 import sys
+from typing import Any
 
 
 def _limit(kind: int, value: int) -> None:
@@ -13,6 +14,20 @@ def _limit(kind: int, value: int) -> None:
     if hard != resource.RLIM_INFINITY:
         value = min(value, hard)
     resource.setrlimit(kind, (value, hard))
+
+
+def _answer(pdf: bytes, limits: Any) -> dict[str, Any]:
+    from pydantic import TypeAdapter
+
+    from domain.certificates import ParsedCertificate
+    from integrations.certificate_reader.limits import UnreadableCertificate
+    from integrations.certificate_reader.parse import parse
+
+    try:
+        certificate = parse(pdf, limits)
+    except UnreadableCertificate as unreadable:
+        return {"unreadable": unreadable.reason}
+    return {"certificate": TypeAdapter(ParsedCertificate).dump_python(certificate, mode="json")}
 
 
 def main() -> None:
@@ -23,18 +38,8 @@ def main() -> None:
     _limit(resource.RLIMIT_AS, limits.memory_bytes)
     _limit(resource.RLIMIT_CORE, 0)
     pdf = sys.stdin.buffer.read()
-
-    from pydantic import TypeAdapter
-
-    from domain.certificates import ParsedCertificate
-    from integrations.certificate_reader.limits import UnreadableCertificate
-    from integrations.certificate_reader.parse import parse
-
     try:
-        certificate = parse(pdf, limits)
-        answer = {"certificate": TypeAdapter(ParsedCertificate).dump_python(certificate, mode="json")}
-    except UnreadableCertificate as unreadable:
-        answer = {"unreadable": unreadable.reason}
+        answer = _answer(pdf, limits)
     except MemoryError:
         memory = limits.memory_bytes // (1024 * 1024)
         answer = {"unreadable": f"reading the PDF needed more than the {memory} MB of memory allowed"}

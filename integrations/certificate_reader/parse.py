@@ -2,14 +2,29 @@
 
 import io
 import logging
+from dataclasses import replace
 
+import pytesseract
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from pypdf.errors import LimitReachedError, PdfReadError
 
-from domain.certificates import ParsedCertificate
+from domain.certificates import ParsedCertificate, ReadMethod
+from integrations.certificate_reader import fields, ocr, text_layer
+from integrations.certificate_reader.gigcover import is_gigcover, read_gigcover
+from integrations.certificate_reader.layout import read_acord
 from integrations.certificate_reader.limits import ReadingLimits, UnreadableCertificate
+from integrations.certificate_reader.words import Word, first
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+def _out_of_memory(error: BaseException | None) -> bool:
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, MemoryError) or any(isinstance(arg, MemoryError) for arg in error.args):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
 
 
 def _open(pdf: bytes, limits: ReadingLimits) -> PdfReader:
@@ -37,16 +52,59 @@ def _open(pdf: bytes, limits: ReadingLimits) -> PdfReader:
     return reader
 
 
+def _by_layout(words: list[Word], method: ReadMethod, pages: int) -> ParsedCertificate:
+    if is_gigcover(words):
+        return read_gigcover(words, method, pages)
+    certificate = read_acord(words, method, pages)
+    if first(words, "CERTIFICATE OF LIABILITY INSURANCE") is None and first(words, "ACORD 25") is None:
+        return replace(certificate, form="unknown")
+    return certificate
+
+
+def _check_streams(reader: PdfReader, limits: ReadingLimits) -> None:
+    """Inflate each page's content with pypdf, which stops at its output limit: a zip bomb is refused here,
+    before pdfplumber (which has no such limit) would try to inflate it."""
+    for page in reader.pages[: limits.max_pages]:
+        try:
+            contents = page.get_contents()
+            if contents is not None:
+                contents.get_data()
+        except LimitReachedError as error:
+            raise UnreadableCertificate(
+                "the PDF holds a compressed stream that inflates beyond what a certificate needs (a zip bomb?)"
+            ) from error
+        except MemoryError:
+            raise
+        except Exception as error:
+            raise UnreadableCertificate("the PDF is damaged and cannot be opened") from error
+
+
 def parse(pdf: bytes, limits: ReadingLimits) -> ParsedCertificate:
     """Read one PDF (in the bounded child). Raises ``UnreadableCertificate`` with the reason."""
-    from integrations.certificate_reader import fields, ocr, text_layer
-
     reader = _open(pdf, limits)
     pages = len(reader.pages)
     certificate = fields.read(reader, pages)
     if certificate is not None:
         return certificate
-    certificate = text_layer.read(pdf, pages)
-    if certificate is not None:
-        return certificate
-    return ocr.read(pdf, pages, limits)
+    _check_streams(reader, limits)
+    try:
+        found = text_layer.words(pdf, min(pages, limits.max_pages))
+    except MemoryError:
+        raise
+    except Exception as error:
+        if _out_of_memory(error):  # pdfplumber wraps pdfminer's MemoryError
+            raise MemoryError from error
+        raise UnreadableCertificate("the PDF is damaged and its text cannot be read") from error
+    if sum(1 for w in found if w.key) >= text_layer.MIN_WORDS:
+        return _by_layout(found, ReadMethod.TEXT_LAYER, pages)
+    try:
+        found = ocr.words(pdf, pages, limits)
+    except (UnreadableCertificate, MemoryError):
+        raise
+    except pytesseract.TesseractNotFoundError as error:
+        raise UnreadableCertificate(
+            "the certificate is a scan and Tesseract (OCR) is not installed"
+        ) from error
+    except Exception as error:
+        raise UnreadableCertificate("the scanned pages could not be rendered for OCR") from error
+    return _by_layout(found, ReadMethod.OCR, pages)
