@@ -12,7 +12,7 @@ from documents.issuing import document_store
 from integrations.certificate_reader import UnreadableCertificate, read_certificate
 from outbox.dispatch import Dispatcher
 from outbox.records import committed_items
-from services import certificates
+from services import certificate_links, certificates
 
 
 class CertificateActivities:
@@ -47,7 +47,9 @@ class CertificateActivities:
     @activity.defn
     def request_certificate_renewal(self, step: RenewalStep) -> bool:
         with self._sessions() as session, refusals_are_final():
-            sent = certificates.request_renewal(session, self._settings, step.certificate_id, step.days_left)
+            sent = certificate_links.request_renewal(
+                session, self._settings, step.certificate_id, step.days_left
+            )
             self._dispatcher.dispatch_from_thread(committed_items(session))
             return sent
 

@@ -92,10 +92,14 @@ def request_certificate(
     return RequestSent(contractor.id, message.id, expires_at)
 
 
-def send_renewal_request(
-    session: Session, settings: Settings, row: Certificate, days_left: int, email_id: str
-) -> bool:
-    """The renewal reminder, ``days_left`` days before the coverage ends; sent once, committed."""
+def request_renewal(session: Session, settings: Settings, certificate_id: str, days_left: int) -> bool:
+    """Emails the contractor a link to upload their renewed certificate, ``days_left`` days before its
+    coverage ends; once per reminder, committed. False when there is nothing to renew: the certificate was
+    superseded, denied or has lapsed."""
+    row = certificates.row_by_id(session, certificate_id)
+    if not certificates.renewal_open(row):
+        return False
+    email_id = certificates.renewal_email_id(row.id, days_left)
     if session.scalar(select(EmailMessage.id).where(EmailMessage.id == email_id)) is not None:
         return True
     organization = session.get(Organization, row.organization_id)

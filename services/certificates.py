@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pydantic import TypeAdapter
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -34,6 +33,7 @@ from outbox.records import record_event, start_after_commit
 from services import audit
 from services.audit import Actor
 from services.certificate_records import certificate_json, parsed_from_json, parsed_to_json, results_to_json
+from services.insurance_requirements import requirement_for, rules_of
 from services.lookups import Page, filtered, get_assignment, get_owned, list_page, scoped
 from services.tenancy import Tenant
 
@@ -52,7 +52,6 @@ OUTCOME_EVENTS = {
     CertificateStatus.APPROVED: "certificate.approved",
     CertificateStatus.FLAGGED: "certificate.flagged",
 }
-_RULES = TypeAdapter(RequirementRules)
 
 
 @dataclass(frozen=True)
@@ -96,8 +95,6 @@ def safe_filename(name: str) -> str:
 def _requirement(
     session: Session, tenant: Tenant, requirement_id: str | None, assignment: Assignment | None
 ) -> InsuranceRequirement:
-    from services.insurance_requirements import requirement_for
-
     entity_id = category_code = None
     if assignment is not None:
         job = session.scalar(select(Job).where(Job.id == assignment.job_id))
@@ -237,7 +234,7 @@ def present(
 # The review (the workflow's activities) ---------------------------------------------------------------
 
 
-def _row(session: Session, certificate_id: str) -> Certificate:
+def row_by_id(session: Session, certificate_id: str) -> Certificate:
     row = session.scalar(select(Certificate).where(Certificate.id == certificate_id))
     if row is None:
         raise DomainError("resource_not_found", f"No certificate {certificate_id}", kind=Refusal.NOT_FOUND)
@@ -246,7 +243,7 @@ def _row(session: Session, certificate_id: str) -> Certificate:
 
 def begin_reading(session: Session, store: DocumentStore, certificate_id: str) -> bytes | None:
     """Marks the certificate processing and returns its PDF; None when it needs no reading (read already)."""
-    row = _row(session, certificate_id)
+    row = row_by_id(session, certificate_id)
     if row.status in FINISHED or row.parsed is not None or row.error is not None:
         return None
     row.status = CertificateStatus.PROCESSING
@@ -259,7 +256,7 @@ def record_reading(
     session: Session, certificate_id: str, parsed: ParsedCertificate | None, unreadable: str | None
 ) -> None:
     """What the reader found, or why it could not read the file; evaluated by ``evaluate``."""
-    row = _row(session, certificate_id)
+    row = row_by_id(session, certificate_id)
     if row.status in FINISHED:
         return
     row.parsed = parsed_to_json(parsed) if parsed is not None else None
@@ -287,12 +284,13 @@ def coverage_end(parsed: ParsedCertificate, rules: RequirementRules) -> int | No
 
 
 def requirement_rules(session: Session, row: Certificate) -> RequirementRules:
+    """The rules of the requirement chosen at upload (none left: nothing required but the forgery signs)."""
     requirement = (
         session.scalar(select(InsuranceRequirement).where(InsuranceRequirement.id == row.requirement_id))
         if row.requirement_id
         else None
     )
-    return _RULES.validate_python(requirement.rules) if requirement is not None else RequirementRules()
+    return rules_of(requirement) if requirement is not None else RequirementRules()
 
 
 def _outcome(row: Certificate) -> ReviewOutcome:
@@ -314,7 +312,7 @@ def evaluate(
 ) -> ReviewOutcome:
     """Checks what was read against the certificate's requirement and publishes the outcome: the status and
     its event in one transaction. Run again, it answers the stored outcome."""
-    row = _row(session, certificate_id)
+    row = row_by_id(session, certificate_id)
     if row.status in FINISHED:
         return _outcome(row)
     now = int(time.time())
@@ -345,7 +343,8 @@ def evaluate(
     return _outcome(row)
 
 
-def _renewal_open(row: Certificate) -> bool:
+def renewal_open(row: Certificate) -> bool:
+    """Whether the certificate still gets reminders and a lapse: not superseded, denied or lapsed."""
     return row.superseded_by is None and row.status != CertificateStatus.DENIED and row.lapsed_at is None
 
 
@@ -353,23 +352,10 @@ def renewal_email_id(certificate_id: str, days_left: int) -> str:
     return f"em_renew{days_left}_{certificate_id.removeprefix('ci_')}"
 
 
-def request_renewal(session: Session, settings: Settings, certificate_id: str, days_left: int) -> bool:
-    """Emails the contractor a link to upload their renewed certificate (once per reminder). False when
-    there is nothing to renew: the certificate was superseded, denied or has lapsed."""
-    from services import certificate_links
-
-    row = _row(session, certificate_id)
-    if not _renewal_open(row):
-        return False
-    return certificate_links.send_renewal_request(
-        session, settings, row, days_left, renewal_email_id(row.id, days_left)
-    )
-
-
 def record_lapse(session: Session, settings: Settings, certificate_id: str) -> bool:
     """The certificate's coverage ended with no newer certificate: ``certificate.lapsed``, once."""
-    row = _row(session, certificate_id)
-    if not _renewal_open(row):
+    row = row_by_id(session, certificate_id)
+    if not renewal_open(row):
         return False
     row.lapsed_at = int(time.time())
     _publish(session, settings, row, "certificate.lapsed")

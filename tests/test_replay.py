@@ -52,6 +52,8 @@ def test_histories_are_recorded() -> None:
         "application_capture_refused_back_to_card",
         "application_renewal_refused_kept_hold",
         "engagement_refund_failed_owed_back",
+        "certificate_reminded_then_lapsed",
+        "certificate_superseded",
     }
 
 
