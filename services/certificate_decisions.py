@@ -36,6 +36,19 @@ DECIDABLE = {CertificateStatus.FLAGGED}
 DENIABLE = {CertificateStatus.FLAGGED, CertificateStatus.APPROVED}
 
 
+def _hold(session: Session, row: Certificate) -> None:
+    """Two reviewers at once: the second waits until the first has committed, then reads what it decided.
+    A write that changes nothing takes the row (PostgreSQL) or the database's write lock (SQLite, whose
+    reads before it ran outside any transaction), and the row is read again under it."""
+    session.execute(
+        update(Certificate)
+        .where(Certificate.id == row.id)
+        .values(status=Certificate.status)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(row)
+
+
 def rule_results(row: Certificate) -> list[RuleResult]:
     return results_from_json(row.review)
 
@@ -75,7 +88,7 @@ def approve_rule(
 ) -> Certificate:
     """Approve one failed rule of a flagged certificate, with the reason (required)."""
     row = get_certificate(session, tenant, certificate_id)
-    session.refresh(row, with_for_update=True)  # two reviewers at once: one waits for the other
+    _hold(session, row)
     _refuse_undecidable(row, DECIDABLE, "changed")
     why = _reason(reason, required=True)
     results = rule_results(row)
@@ -133,7 +146,7 @@ def approve(
 ) -> Certificate:
     """Approve a flagged certificate whose every failed rule a reviewer approved."""
     row = get_certificate(session, tenant, certificate_id)
-    session.refresh(row, with_for_update=True)
+    _hold(session, row)
     _refuse_undecidable(row, DECIDABLE, "approved")
     why = _reason(reason, required=False)
     open_rules = [r.description for r in rule_results(row) if not r.satisfied]
@@ -157,7 +170,7 @@ def deny(
 ) -> Certificate:
     """Deny a flagged (or approved) certificate, with the reason (required): only a reviewer denies."""
     row = get_certificate(session, tenant, certificate_id)
-    session.refresh(row, with_for_update=True)
+    _hold(session, row)
     _refuse_undecidable(row, DENIABLE, "denied")
     why = _reason(reason, required=True)
     before = _decide(session, row, CertificateStatus.DENIED, actor, why)

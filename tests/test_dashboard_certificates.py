@@ -543,3 +543,34 @@ def test_reviewers_deciding_at_once_make_one_decision(
     assert _events(session_factory, org.id, flagged.certificate) == ["certificate.denied"]
     (entry,) = _audit(session_factory, org.id, flagged.certificate)
     assert _row(session_factory, flagged.certificate).decided_by == entry.actor
+
+
+def test_reviewers_approving_two_rules_at_once_keep_both(
+    api_url: str, org: Org, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    contractor = _contractor(session_factory, org.id)
+    certificate = _certificate(
+        session_factory, settings, org.id, contractor, results=(LOW_LIMIT, NO_HOLDER, IN_FORCE)
+    )
+    path = f"/dashboard/certificates/{certificate}"
+    rules = [LOW_LIMIT.rule, NO_HOLDER.rule] * 2
+    clients = [signed_in_client(api_url, add_member(session_factory, org.id, Role.OPERATOR)) for _ in rules]
+    tokens = [form_token(c, path) for c in clients]
+    try:
+        with ThreadPoolExecutor(len(clients)) as pool:
+            answers = list(
+                pool.map(
+                    lambda i: clients[i].post(
+                        f"{path}/rules/approve",
+                        data={"csrf_token": tokens[i], "rule": rules[i], "reason": f"reviewer {i}"},
+                    ),
+                    range(len(clients)),
+                )
+            )
+    finally:
+        for c in clients:
+            c.close()
+    assert sorted(a.status_code for a in answers) == [303, 303, 409, 409]
+    waived = {r.rule: r.waiver for r in REVIEW.validate_python(_row(session_factory, certificate).review)}
+    assert waived[LOW_LIMIT.rule] is not None and waived[NO_HOLDER.rule] is not None
+    assert len(_audit(session_factory, org.id, certificate)) == 2
