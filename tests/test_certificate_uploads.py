@@ -313,6 +313,9 @@ def test_bad_uploads_are_refused_with_1099policys_codes_and_change_nothing(
         timeout=30,
     )
     assert refused.status_code == 400 and refused.json()["error_code"] == "invalid_mime_type"
+    requestor = APIRequestor(key=key, api_base=api_url)  # what the official client makes of that answer
+    with pytest.raises(client_errors.InvalidMimeTypeError):
+        requestor.interpret_response(refused.content, refused.status_code, refused.headers)
     # a 40 MB upload is refused before it is read whole
     huge = httpx.post(
         f"{api_url}/api/v1/files/certificates",
@@ -322,6 +325,8 @@ def test_bad_uploads_are_refused_with_1099policys_codes_and_change_nothing(
         timeout=60,
     )
     assert huge.status_code == 413 and huge.json()["error_code"] == "invalid_file_size"
+    with pytest.raises(client_errors.InvalidFileSizeError):
+        requestor.interpret_response(huge.content, huge.status_code, huge.headers)
     assert _counts(session_factory, org) == before
     # while a certificate of 14 MB (a large scan) goes through, on this route only
     large = pdf + b"\n%" + b"0" * (14 * 1024 * 1024)
