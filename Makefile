@@ -4,13 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
+TESSERACT := /usr/bin/tesseract
 
-.PHONY: run test typecheck install lint format seed org histories screenshots bench bench-waiting clean
+.PHONY: run test typecheck install lint format seed org histories screenshots bench bench-waiting bench-certificates clean
 
-run: $(STAMP)
+run: $(STAMP) $(TESSERACT)
 	$(BIN)/python -m devstack.run
 
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(TESSERACT)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python tests/run_suite.py $(PYTEST_ARGS)
@@ -30,6 +31,10 @@ $(STAMP): pyproject.toml
 # The browser tests drive Debian's Chromium (no browser download): install it once.
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+# Scanned certificates are read by Debian's Tesseract OCR (English data comes with it): install it once.
+$(TESSERACT):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -52,6 +57,11 @@ histories: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.assignment_throughput --count 200 --rounds 3
 	$(BIN)/python -m bench.api_latency --requests 500 --clients 50
+
+# Reading certificates: accuracy per form (fields read correctly / fields present) over generated
+# certificates, and the time and peak memory to read one of each form (README "Reading certificates").
+bench-certificates: $(STAMP) $(TESSERACT)
+	$(BIN)/python -m bench.certificate_reading --count 40 --scans 12
 
 # About 35 minutes: 10,000 assignments waiting in their notice window at once, then charged.
 bench-waiting: $(STAMP)

@@ -460,8 +460,28 @@ def _naic_rule(insurer: Insurer, insurers: Mapping[str, str]) -> RuleResult:
         return _result(
             rule, description, required, f"{found} (not in the directory: not checked)", naic.where
         )
+    exact = _insurer_words(name.value)
     if same_insurer(owner, name.value):
-        return _result(rule, description, required, f"{found} ({owner} in the directory)", naic.where)
+        # A shortened name matches the directory's, unless it is exactly another insurer's: "Travelers
+        # Indemnity Company" with the number of "The Travelers Indemnity Company of Connecticut".
+        other = next(
+            (
+                (other_code, other_name)
+                for other_code, other_name in insurers.items()
+                if other_code != code and _insurer_words(other_name) == exact != _insurer_words(owner)
+            ),
+            None,
+        )
+        if other is None:
+            return _result(rule, description, required, f"{found} ({owner} in the directory)", naic.where)
+        return _result(
+            rule,
+            description,
+            required,
+            found,
+            naic.where,
+            f"NAIC {code} belongs to {owner}; {name.value} is NAIC {other[0]}",
+        )
     if (why := _unreadable(naic)) is not None or (why := _unreadable(name)) is not None:
         return _result(
             rule, description, required, found, naic.where, f"the NAIC number or the name was {why}"

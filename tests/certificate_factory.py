@@ -585,20 +585,27 @@ def flattened(spec: CertificateSpec) -> bytes:
 def scanned(spec: CertificateSpec, angle: float = 0.6, seed: int = 7, dpi: int = 200) -> bytes:
     """The flattened page printed to a grey image, turned ``angle`` degrees and speckled, in a PDF that
     holds only that image (no text layer), as a scanner makes it."""
+    return scan(flattened(spec), angle, seed, dpi)
+
+
+def scan(pdf: bytes, angle: float = 0.6, seed: int = 7, dpi: int = 200) -> bytes:
+    """Any PDF's pages as a scanner gives them back: grey images, turned a little, speckled, no text."""
     import pypdfium2
 
-    document = pypdfium2.PdfDocument(flattened(spec))
-    image = document[0].render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
-    document.close()
-    image = image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
+    document = pypdfium2.PdfDocument(pdf)
     speckles = random.Random(seed)
-    draw = ImageDraw.Draw(image)
-    for _ in range(image.width * image.height // 4000):
-        x, y = speckles.randrange(image.width), speckles.randrange(image.height)
-        draw.point((x, y), fill=speckles.randrange(90, 200))
-    image = image.filter(ImageFilter.GaussianBlur(0.4))
+    images = []
+    for page in document:
+        image = page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+        image = image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
+        draw = ImageDraw.Draw(image)
+        for _ in range(image.width * image.height // 4000):
+            x, y = speckles.randrange(image.width), speckles.randrange(image.height)
+            draw.point((x, y), fill=speckles.randrange(90, 200))
+        images.append(image.filter(ImageFilter.GaussianBlur(0.4)))
+    document.close()
     buffer = io.BytesIO()
-    image.save(buffer, "PDF", resolution=dpi)
+    images[0].save(buffer, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
     return buffer.getvalue()
 
 
@@ -691,10 +698,8 @@ def zip_bomb_in_a_form(inflated_mb: int = 1024) -> bytes:
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
             b" /Resources << /XObject << /Bomb 5 0 R >> >> >>",
             b"<< /Length 11 >>\nstream\n/Bomb Do   \nendstream",
-            b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Length %d /Filter /FlateDecode >>\nstream\n"
-            % len(stream)
-            + stream
-            + b"\nendstream",
+            b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Length %d /Filter /FlateDecode >>"
+            b"\nstream\n" % len(stream) + stream + b"\nendstream",
         ]
     )
 
@@ -764,7 +769,9 @@ def found_fields(parsed: ParsedCertificate) -> dict[str, object]:
     return {name: read.value for name, read in reads.items() if read.found}
 
 
-def score(spec: CertificateSpec, parsed: ParsedCertificate) -> tuple[int, int, dict[str, tuple[object, object]]]:
+def score(
+    spec: CertificateSpec, parsed: ParsedCertificate
+) -> tuple[int, int, dict[str, tuple[object, object]]]:
     """(fields read correctly, fields present, {field: (expected, found)} for each one missed or wrong)."""
     expected, found = expected_fields(spec), found_fields(parsed)
     wrong = {name: (value, found.get(name)) for name, value in expected.items() if found.get(name) != value}
@@ -810,8 +817,14 @@ def varied(seed: int) -> CertificateSpec:
     def policy(coverage: CoverageKind, limits: dict[LimitKind, int], addl: bool = True) -> PolicySpec:
         number = f"{pick.choice(('GL', 'CA', 'UMB', 'WC', 'PL', 'CY', 'TB'))}-{pick.randrange(10**6, 10**8)}"
         return PolicySpec(
-            coverage, pick.choice(letters), number, effective, expires, limits,
-            answer() if addl else None, answer(),
+            coverage,
+            pick.choice(letters),
+            number,
+            effective,
+            expires,
+            limits,
+            answer() if addl else None,
+            answer(),
         )
 
     occurrence = pick.choice(_AMOUNTS)
@@ -855,13 +868,15 @@ def varied(seed: int) -> CertificateSpec:
         issued=issued,
         producer=pick.choice(_PRODUCERS),
         insured=pick.choice(_INSUREDS),
-        insurers=tuple(InsurerSpec(letter, *insurer) for letter, insurer in zip(letters, insurers, strict=True)),
+        insurers=tuple(
+            InsurerSpec(letter, *insurer) for letter, insurer in zip(letters, insurers, strict=True)
+        ),
         policies=tuple(policies),
         holder=pick.choice(_HOLDERS),
         description=pick.choice(
             (
                 "Certificate holder is included as additional insured on general liability and auto.",
-                "Re: spring campaign shoots. Waiver of subrogation applies where required by written contract.",
+                "Re: spring campaign shoots. Waiver of subrogation applies where required by contract.",
                 "All operations of the named insured.",
             )
         ),

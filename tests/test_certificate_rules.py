@@ -534,3 +534,13 @@ def test_a_directory_row_that_is_not_a_naic_code_is_refused(tmp_path: Path) -> N
     bad.write_text("# comment\ncode,name\n1234567,Someone\n")
     with pytest.raises(ValueError, match="not a NAIC code"):
         read_directory(bad)
+
+
+def test_a_shortened_name_that_is_exactly_an_affiliates_is_not_its_number() -> None:
+    affiliate = Insurer("A", name=sure("Travelers Indemnity Company"), naic=sure("25682"))
+    results = review(certificate(insurers=(affiliate,)), RULES, ReviewContext(TODAY), naic_directory())
+    result = next(r for r in results if r.rule == "forgery.naic.A")
+    assert result.reason == (
+        "NAIC 25682 belongs to The Travelers Indemnity Company of Connecticut; "
+        "Travelers Indemnity Company is NAIC 25658"
+    )

@@ -180,3 +180,24 @@ def test_hostile_form_values_are_refused_with_a_message_and_change_nothing(
             assert words in alert(response), alert(response)
     with api(org, api_url) as http:
         assert http.get("/insurance_requirements").json() == []
+
+
+def test_the_default_is_not_deleted_while_others_remain(
+    api_url: str, org: Org, session_factory: sessionmaker[Session]
+) -> None:
+    with api(org, api_url) as http:
+        default = http.post("/insurance_requirements", json={"name": "Default"}).json()["id"]
+        other = http.post("/insurance_requirements", json={"name": "Other"}).json()["id"]
+    operator = add_member(session_factory, org.id, Role.OPERATOR)
+    page = "/dashboard/requirements"
+    with signed_in(api_url, operator) as client:
+        refused = post_form(client, f"{page}/{default}", f"{page}/{default}/delete", {})
+        assert refused.status_code == 409
+        assert (
+            alert(refused)
+            == "This is the default requirement: make another one the default before deleting it"
+        )
+        deleted = post_form(client, f"{page}/{other}", f"{page}/{other}/delete", {})
+        assert deleted.status_code == 303 and deleted.headers["location"] == f"{page}?notice=deleted"
+    with api(org, api_url) as http:
+        assert [r["id"] for r in http.get("/insurance_requirements").json()] == [default]

@@ -3,8 +3,9 @@ and each value is read where the form puts it relative to its label: below it (p
 date), beside it (an insurer's name and NAIC #, a limit's amount), or in its column of the COVERAGES table
 (INSR LTR, ADDL INSD, SUBR WVD, POLICY NUMBER, POLICY EFF, POLICY EXP) within the coverage's rows."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from domain.certificates import (
     CoverageKind,
@@ -29,6 +30,7 @@ from integrations.certificate_reader.words import (
     lines,
     money,
     naic,
+    normal,
     read,
     read_lines,
     text,
@@ -38,6 +40,10 @@ from integrations.certificate_reader.words import (
 
 _BIG = 10_000.0
 _LINE_GAP = 9.0  # points of white between two lines of one box's text, at most
+# The boxes that hold one character, and the characters they may hold.
+_ONE_CHARACTER = {"INSR": acord.INSURER_LETTERS, "ADDL": "YNX", "SUBR": "YNX"}
+# Reads one character in a box of a page (by OCR), or nothing when the box holds no ink.
+CellReader = Callable[[int, Box, str], list[Word]]
 _COLUMNS = (
     "INSR",
     "TYPE OF INSURANCE",
@@ -97,8 +103,10 @@ def _insurers(words: Sequence[Word], naic_x0: float, right_of: float) -> tuple[I
 
 
 class _Table:
-    def __init__(self, words: Sequence[Word], header: dict[str, Span], bottom: float) -> None:
-        self.words, self.header, self.bottom = words, header, bottom
+    def __init__(
+        self, words: Sequence[Word], header: dict[str, Span], bottom: float, cells: CellReader | None
+    ) -> None:
+        self.words, self.header, self.bottom, self.cells = words, header, bottom, cells
         self.top = max(s.bottom for s in header.values()) + 1
         starts = sorted((s.x0, name) for name, s in header.items())
         self.columns: dict[str, tuple[float, float]] = {}
@@ -136,11 +144,13 @@ class _Table:
                 starts.append((top, None, ""))
         starts.sort(key=lambda s: s[0])
         rows = []
-        for index, (top, block, description) in enumerate(starts):
+        for index, (top, printed, description) in enumerate(starts):
             bottom = starts[index + 1][0] if index + 1 < len(starts) else self.bottom
-            if block is not None:
-                limits = tuple((line.label, line.kind) for line in block.limits)
-                rows.append(_Row(block.coverage, top, bottom, limits, block.additional_insured is not None))
+            if printed is not None:
+                limits = tuple((line.label, line.kind) for line in printed.limits)
+                rows.append(
+                    _Row(printed.coverage, top, bottom, limits, printed.additional_insured is not None)
+                )
                 continue
             coverage = acord.other_coverage(description)
             if coverage is not None:
@@ -169,19 +179,29 @@ class _Table:
         cells = {
             name: self.first_line(name, row.top, row.bottom) for name in _COLUMNS if name in self.columns
         }
-        entry = PolicyEntry(
+        number = read(cells.get("POLICY NUMBER", []), identifier, joiner="")
+        letter = read(cells.get("INSR", []), insurer_letter, joiner="")
+        limits = self.limits(row)
+        if not (number.found or limits or letter.found):
+            return None
+        for name, characters in _ONE_CHARACTER.items():
+            key = normal("".join(w.text for w in cells.get(name, [])))
+            if name in self.columns and not (len(key) == 1 and key in characters) and self.cells is not None:
+                if name == "ADDL" and not row.has_additional_insured:
+                    continue
+                x0, x1 = self.columns[name]
+                page = self.words[0].page if self.words else 1
+                cells[name] = self.cells(page, Box(x0, row.top, x1, row.top + 12), characters) or cells[name]
+        return PolicyEntry(
             coverage=row.coverage,
             insurer_letter=read(cells.get("INSR", []), insurer_letter, joiner=""),
-            policy_number=read(cells.get("POLICY NUMBER", []), identifier, joiner=""),
+            policy_number=number,
             effective=read(cells.get("POLICY EFF", []), us_date, joiner=""),
             expires=read(cells.get("POLICY EXP", []), us_date, joiner=""),
-            limits=self.limits(row),
+            limits=limits,
             additional_insured=read(cells.get("ADDL", []), yes_no) if row.has_additional_insured else Read(),
             waiver_of_subrogation=read(cells.get("SUBR", []), yes_no),
         )
-        if entry.policy_number.found or entry.limits or entry.insurer_letter.found:
-            return entry
-        return None
 
 
 def _line_starts(words: Sequence[Word], spans: list[Span]) -> list[Span]:
@@ -197,7 +217,7 @@ def _last(spans: list[Span]) -> Span | None:
     return max(spans, key=lambda s: s.top) if spans else None
 
 
-def _date(words: Sequence[Word], above: float, middle: float) -> Read[object]:
+def _date(words: Sequence[Word], above: float, middle: float) -> Read[date]:
     """The date under DATE (MM/DD/YYYY), in the form's top right corner; where the label cannot be read
     (a scan), the one date written in that corner above the PRODUCER box."""
     label = first(words, "DATE (MM/DD/YYYY)")
@@ -210,8 +230,12 @@ def _date(words: Sequence[Word], above: float, middle: float) -> Read[object]:
     return dated[0] if len(dated) == 1 or (dated and label is not None) else Read()
 
 
-def read_acord(words: Sequence[Word], method: ReadMethod, pages: int) -> ParsedCertificate:
-    """Everything an ACORD 25's page shows, by position; what cannot be found is ``Read()``."""
+def read_acord(
+    words: Sequence[Word], method: ReadMethod, pages: int, cells: CellReader | None = None
+) -> ParsedCertificate:
+    """Everything an ACORD 25's page shows, by position; what cannot be found is ``Read()``. ``cells``
+    (a scan's) reads again, as one character, an INSR LTR / ADDL INSD / SUBR WVD box found empty in a
+    policy's row: OCR of a whole page often drops a lone letter."""
     words = [w for w in words if w.page == 1]
     page_width = max((w.x1 for w in words), default=612.0)
     middle = max(page_width, 560.0) / 2
@@ -248,7 +272,7 @@ def read_acord(words: Sequence[Word], method: ReadMethod, pages: int) -> ParsedC
     policies: list[PolicyEntry] = []
     if {"TYPE OF INSURANCE", "POLICY NUMBER", "LIMITS"} <= header.keys():
         bottom = description.top - 2 if description is not None else (holder.top - 2 if holder else _BIG)
-        table = _Table(words, header, bottom)
+        table = _Table(words, header, bottom, cells)
         policies = [p for row in table.rows() if (p := table.policy(row)) is not None]
 
     holder_bottom = (
@@ -260,7 +284,7 @@ def read_acord(words: Sequence[Word], method: ReadMethod, pages: int) -> ParsedC
         method=method,
         form="ACORD 25",
         pages=pages,
-        issued=_date(words, producer.top if producer else 80, middle),  # type: ignore[arg-type]
+        issued=_date(words, producer.top if producer else 80, middle),
         producer=_party(words, producer, insurers_x0 - 2, insured.top - 1 if insured else _BIG),
         insured=_party(words, insured, insurers_x0 - 2, coverages.top - 1 if coverages else _BIG),
         insurers=_insurers(words, naic_label.x0 if naic_label else _BIG, insurers_x0 - 2),

@@ -10,7 +10,7 @@ class ReadingLimits:
 
     max_pages: int = 20  # an ACORD 25 is one or two pages; a longer file is refused before any heavy work
     cpu_seconds: int = 30  # RLIMIT_CPU of the child (and of each Tesseract it runs)
-    memory_bytes: int = 512 * 1024 * 1024  # RLIMIT_AS of the child (address space): a zip bomb dies, not the worker
+    memory_bytes: int = 512 * 1024 * 1024  # RLIMIT_AS of the child: a zip bomb kills it, not the worker
     wall_seconds: float = 60.0  # the whole reading, start of the child to its answer
     ocr_dpi: int = 300  # a scan's pages are rasterized at this resolution for Tesseract
     ocr_pages: int = 2  # only the first pages of a scan are read by OCR
