@@ -585,20 +585,27 @@ def flattened(spec: CertificateSpec) -> bytes:
 def scanned(spec: CertificateSpec, angle: float = 0.6, seed: int = 7, dpi: int = 200) -> bytes:
     """The flattened page printed to a grey image, turned ``angle`` degrees and speckled, in a PDF that
     holds only that image (no text layer), as a scanner makes it."""
+    return scan(flattened(spec), angle, seed, dpi)
+
+
+def scan(pdf: bytes, angle: float = 0.6, seed: int = 7, dpi: int = 200) -> bytes:
+    """Any PDF's pages as a scanner gives them back: grey images, turned a little, speckled, no text."""
     import pypdfium2
 
-    document = pypdfium2.PdfDocument(flattened(spec))
-    image = document[0].render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
-    document.close()
-    image = image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
+    document = pypdfium2.PdfDocument(pdf)
     speckles = random.Random(seed)
-    draw = ImageDraw.Draw(image)
-    for _ in range(image.width * image.height // 4000):
-        x, y = speckles.randrange(image.width), speckles.randrange(image.height)
-        draw.point((x, y), fill=speckles.randrange(90, 200))
-    image = image.filter(ImageFilter.GaussianBlur(0.4))
+    images = []
+    for page in document:
+        image = page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+        image = image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
+        draw = ImageDraw.Draw(image)
+        for _ in range(image.width * image.height // 4000):
+            x, y = speckles.randrange(image.width), speckles.randrange(image.height)
+            draw.point((x, y), fill=speckles.randrange(90, 200))
+        images.append(image.filter(ImageFilter.GaussianBlur(0.4)))
+    document.close()
     buffer = io.BytesIO()
-    image.save(buffer, "PDF", resolution=dpi)
+    images[0].save(buffer, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
     return buffer.getvalue()
 
 

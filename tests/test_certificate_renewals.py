@@ -153,3 +153,30 @@ async def test_a_newer_upload_ends_the_older_certificates_reminders(
     assert ("certificate.lapsed", older) not in _events(session_factory, org)
     with session_factory() as session:
         assert session.scalar(select(Certificate.superseded_by).where(Certificate.id == older)) == newer
+
+
+async def test_an_upload_whose_api_process_died_after_the_commit_is_reviewed_from_the_sweep(
+    skipping: WorkflowEnvironment,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    api_url: str,
+    org: Org,
+) -> None:
+    await asyncio.to_thread(add_requirement, session_factory, org)
+    contractor = await asyncio.to_thread(new_contractor, api_url, org.sandbox_key)
+    # committed, and then nothing: the process that would have started its workflow is gone
+    certificate_id = await asyncio.to_thread(
+        _upload, session_factory, settings, org, contractor, _ending_in(3)
+    )
+    dispatcher = Dispatcher(skipping.client, settings, session_factory, asyncio.get_running_loop())
+    assert await dispatcher.dispatch_undispatched(0) >= 1  # the outbox sweep's step
+    workflow_id = certificate_workflow_id(certificate_id)
+    run = (await skipping.client.get_workflow_handle(workflow_id).describe()).run_id
+    handle = skipping.client.get_workflow_handle(workflow_id, run_id=run, result_type=ReviewOutcome)
+    assert (await _result(skipping, handle)).status == "approved"
+    assert [t for t, i in _events(session_factory, org) if i == certificate_id] == [
+        "certificate.approved",
+        "certificate.lapsed",
+    ]
+    with session_factory() as session:
+        assert session.scalar(select(Certificate.dispatched).where(Certificate.id == certificate_id))

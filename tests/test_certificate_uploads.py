@@ -6,6 +6,8 @@ file twice is one review."""
 
 import io
 import json
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +22,8 @@ from ten99policy.api_requestor import APIRequestor
 from ten99policy.multipart_data_generator import MultipartDataGenerator
 
 from db.models import Certificate, Document, Event, InsuranceRequirement, Scope
+from documents.certificate import CertificateOfInsurance, render_certificates
+from documents.certificate import Party as CoiParty
 from domain.certificates import (
     CoverageKind,
     CoverageRequirement,
@@ -27,8 +31,9 @@ from domain.certificates import (
     LimitKind,
     RequirementRules,
 )
+from domain.coverage import CoverageType
 from tests import certificate_factory as factory
-from tests.support import Org, contractor_fields, eventually, make_org, unique_email
+from tests.support import Org, WebhookReceiver, contractor_fields, eventually, make_org, unique_email
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -48,13 +53,15 @@ RULES = RequirementRules(
 )
 
 
-def add_requirement(factory_: sessionmaker[Session], org: Org, environment: str = "sandbox") -> str:
+def add_requirement(
+    factory_: sessionmaker[Session], org: Org, environment: str = "sandbox", rules: RequirementRules = RULES
+) -> str:
     with factory_() as session:
         row = InsuranceRequirement.new(
             Scope(org.id, environment),
             name="Standard vendor requirement",
             is_default=True,
-            rules=TypeAdapter(RequirementRules).dump_python(RULES, mode="json"),
+            rules=TypeAdapter(RequirementRules).dump_python(rules, mode="json"),
             entity_ids=[],
             category_codes=[],
         )
@@ -136,9 +143,23 @@ def tenant(api_url: str, org: Org, session_factory: sessionmaker[Session]) -> tu
 
 
 def test_an_upload_answers_1099policys_object_and_a_good_certificate_is_approved(
-    api_url: str, tenant: tuple[Org, str], session_factory: sessionmaker[Session]
+    api_url: str,
+    tenant: tuple[Org, str],
+    session_factory: sessionmaker[Session],
+    receiver: tuple[WebhookReceiver, str],
 ) -> None:
     org, contractor = tenant
+    hook, hook_url = receiver
+    subscribed = httpx.post(
+        f"{api_url}/api/v1/webhook_endpoints",
+        json={
+            "url": hook_url,
+            "events": ["certificate.approved", "certificate.flagged", "certificate.error"],
+        },
+        auth=(org.sandbox_key, ""),
+        timeout=30,
+    )
+    assert subscribed.status_code == 201, subscribed.text
     created = upload(api_url, org.sandbox_key, contractor, factory.fillable(GOOD), "acord25.pdf")
     assert created["id"].startswith("ci_") and created["object"] == "certificate"
     assert created["contractor"] == contractor and created["status"] == "pending"
@@ -165,6 +186,10 @@ def test_an_upload_answers_1099policys_object_and_a_good_certificate_is_approved
         timeout=30,
     ).json()
     assert [c["id"] for c in listed] == [created["id"]]
+    [(_headers, body)] = hook.wait_for(1)
+    delivered = json.loads(body)
+    assert delivered["type"] == "certificate.approved" and delivered["data"]["id"] == created["id"]
+    assert delivered["data"]["object"] == "certificate" and delivered["data"]["review_results"]["failed"] == 0
 
 
 DEFECTS = {
@@ -202,6 +227,45 @@ def test_each_form_with_each_defect_is_flagged_for_that_rule(
         api_url, org.sandbox_key, upload(api_url, org.sandbox_key, contractor, render(GOOD))["id"]
     )
     assert good["status"] == "approved", (form, failed_rules(good))
+
+
+def test_gigcovers_own_certificate_passes_the_same_review(
+    api_url: str, org: Org, session_factory: sessionmaker[Session]
+) -> None:
+    """A certificate gigcover issues for a policy it binds (documents/certificate.py), brought elsewhere."""
+    general_liability = RULES.coverages[0]
+    add_requirement(
+        session_factory,
+        org,
+        rules=replace(RULES, coverages=(replace(general_liability, additional_insured=False),)),
+    )
+    contractor = new_contractor(api_url, org.sandbox_key)
+    now = int(time.time())
+    ours = render_certificates(
+        [
+            CertificateOfInsurance(
+                certificate_number=f"pl_Ab12Cd34Ef-GL-{now}",
+                policy_id="pl_Ab12Cd34Ef",
+                coverage=CoverageType.GENERAL,
+                insured=CoiParty("Jane Doe", ("123 Main St", "San Francisco, CA 94102")),
+                holder=CoiParty("Acme Brands Inc", ("500 Market St", "San Francisco, CA 94105")),
+                effective_date=now - 30 * 86_400,
+                expiration_date=now + 335 * 86_400,
+                job_category="Influencer",
+                description_of_operations="Spring campaign: social media content",
+                work_state="CA",
+                occurrence_limit=100_000_000,  # cents: $1M, as gigcover binds by default
+                aggregate_limit=200_000_000,
+                issued_at=now,
+                sandbox=False,
+            )
+        ]
+    )
+    done = reviewed(
+        api_url, org.sandbox_key, upload(api_url, org.sandbox_key, contractor, ours, "coi.pdf")["id"]
+    )
+    assert done["status"] == "approved", failed_rules(done)
+    assert done["review_results"]["certificate"]["form"] == "gigcover"
 
 
 def _counts(factory_: sessionmaker[Session], org: Org) -> tuple[int, int, int]:
@@ -249,6 +313,9 @@ def test_bad_uploads_are_refused_with_1099policys_codes_and_change_nothing(
         timeout=30,
     )
     assert refused.status_code == 400 and refused.json()["error_code"] == "invalid_mime_type"
+    requestor = APIRequestor(key=key, api_base=api_url)  # what the official client makes of that answer
+    with pytest.raises(client_errors.InvalidMimeTypeError):
+        requestor.interpret_response(refused.content, refused.status_code, refused.headers)
     # a 40 MB upload is refused before it is read whole
     huge = httpx.post(
         f"{api_url}/api/v1/files/certificates",
@@ -258,7 +325,14 @@ def test_bad_uploads_are_refused_with_1099policys_codes_and_change_nothing(
         timeout=60,
     )
     assert huge.status_code == 413 and huge.json()["error_code"] == "invalid_file_size"
+    with pytest.raises(client_errors.InvalidFileSizeError):
+        requestor.interpret_response(huge.content, huge.status_code, huge.headers)
     assert _counts(session_factory, org) == before
+    # while a certificate of 14 MB (a large scan) goes through, on this route only
+    large = pdf + b"\n%" + b"0" * (14 * 1024 * 1024)
+    assert upload(api_url, key, contractor, large, "large-scan.pdf")["status"] == "pending"
+    elsewhere = httpx.post(f"{api_url}/api/v1/contractors", content=large, auth=(key, ""), timeout=60)
+    assert elsewhere.status_code == 413 and elsewhere.json()["error_code"] == "request_too_large"
 
 
 def test_no_requirement_is_refused(api_url: str, org: Org) -> None:
@@ -280,23 +354,25 @@ def test_unreadable_files_end_in_error_with_the_reason(
     api_url: str, tenant: tuple[Org, str], session_factory: sessionmaker[Session]
 ) -> None:
     org, contractor = tenant
+    before = _counts(session_factory, org)
     ids = {name: upload(api_url, org.sandbox_key, contractor, data)["id"] for name, data in HOSTILE.items()}
+    reasons = {}
     for name, certificate_id in ids.items():
         done = reviewed(api_url, org.sandbox_key, certificate_id)
-        assert done["status"] in ("error", "flagged"), name
-        if done["status"] == "error":
-            assert done["error"] and done["review_results"]["error"] == done["error"], name
+        assert done["status"] == "error", (name, done["status"], failed_rules(done))
+        assert done["error"] and done["review_results"]["error"] == done["error"], name
+        reasons[name] = done["error"]
+    assert "encrypted" in reasons["encrypted"] and "300" in reasons["300 pages"], reasons
+    # each is one certificate, its PDF and its certificate.error event: nothing else changed
+    certificates, documents, events = _counts(session_factory, org)
+    assert (certificates, documents, events) == (before[0] + 5, before[1] + 5, before[2] + 5)
     with session_factory() as session:
         errors = session.scalar(
             select(func.count())
             .select_from(Event)
             .where(Event.organization_id == org.id, Event.type == "certificate.error")
         )
-    assert (
-        errors
-        == sum(1 for i in ids.values() if retrieve(api_url, org.sandbox_key, i)["status"] == "error")
-        > 0
-    )
+    assert errors == len(HOSTILE)
 
 
 def test_the_same_file_twice_is_one_review_and_a_newer_one_supersedes(

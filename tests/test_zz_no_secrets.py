@@ -125,7 +125,9 @@ def test_no_card_numbers_or_api_keys_in_the_database_or_logs(
 
 
 # A capability link as emails carry one: the path, then the token (or, for old card links, an id).
-EMAILED_LINK = re.compile(r"/(?:apply|cards|certificates|files|dashboard/invitation|dashboard/reset)/([A-Za-z0-9_\-]{8,})")
+EMAILED_LINK = re.compile(
+    r"/(?:apply|cards|certificates|files|dashboard/invitation|dashboard/reset)/([A-Za-z0-9_\-]{8,})"
+)
 
 
 def _mailed_tokens(smtp_sink: SmtpSink) -> set[str]:

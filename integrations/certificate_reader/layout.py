@@ -3,7 +3,7 @@ and each value is read where the form puts it relative to its label: below it (p
 date), beside it (an insurer's name and NAIC #, a limit's amount), or in its column of the COVERAGES table
 (INSR LTR, ADDL INSD, SUBR WVD, POLICY NUMBER, POLICY EFF, POLICY EXP) within the coverage's rows."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -30,6 +30,7 @@ from integrations.certificate_reader.words import (
     lines,
     money,
     naic,
+    normal,
     read,
     read_lines,
     text,
@@ -39,6 +40,10 @@ from integrations.certificate_reader.words import (
 
 _BIG = 10_000.0
 _LINE_GAP = 9.0  # points of white between two lines of one box's text, at most
+# The boxes that hold one character, and the characters they may hold.
+_ONE_CHARACTER = {"INSR": acord.INSURER_LETTERS, "ADDL": "YNX", "SUBR": "YNX"}
+# Reads one character in a box of a page (by OCR), or nothing when the box holds no ink.
+CellReader = Callable[[int, Box, str], list[Word]]
 _COLUMNS = (
     "INSR",
     "TYPE OF INSURANCE",
@@ -98,8 +103,10 @@ def _insurers(words: Sequence[Word], naic_x0: float, right_of: float) -> tuple[I
 
 
 class _Table:
-    def __init__(self, words: Sequence[Word], header: dict[str, Span], bottom: float) -> None:
-        self.words, self.header, self.bottom = words, header, bottom
+    def __init__(
+        self, words: Sequence[Word], header: dict[str, Span], bottom: float, cells: CellReader | None
+    ) -> None:
+        self.words, self.header, self.bottom, self.cells = words, header, bottom, cells
         self.top = max(s.bottom for s in header.values()) + 1
         starts = sorted((s.x0, name) for name, s in header.items())
         self.columns: dict[str, tuple[float, float]] = {}
@@ -172,19 +179,29 @@ class _Table:
         cells = {
             name: self.first_line(name, row.top, row.bottom) for name in _COLUMNS if name in self.columns
         }
-        entry = PolicyEntry(
+        number = read(cells.get("POLICY NUMBER", []), identifier, joiner="")
+        letter = read(cells.get("INSR", []), insurer_letter, joiner="")
+        limits = self.limits(row)
+        if not (number.found or limits or letter.found):
+            return None
+        for name, characters in _ONE_CHARACTER.items():
+            key = normal("".join(w.text for w in cells.get(name, [])))
+            if name in self.columns and not (len(key) == 1 and key in characters) and self.cells is not None:
+                if name == "ADDL" and not row.has_additional_insured:
+                    continue
+                x0, x1 = self.columns[name]
+                page = self.words[0].page if self.words else 1
+                cells[name] = self.cells(page, Box(x0, row.top, x1, row.top + 12), characters) or cells[name]
+        return PolicyEntry(
             coverage=row.coverage,
             insurer_letter=read(cells.get("INSR", []), insurer_letter, joiner=""),
-            policy_number=read(cells.get("POLICY NUMBER", []), identifier, joiner=""),
+            policy_number=number,
             effective=read(cells.get("POLICY EFF", []), us_date, joiner=""),
             expires=read(cells.get("POLICY EXP", []), us_date, joiner=""),
-            limits=self.limits(row),
+            limits=limits,
             additional_insured=read(cells.get("ADDL", []), yes_no) if row.has_additional_insured else Read(),
             waiver_of_subrogation=read(cells.get("SUBR", []), yes_no),
         )
-        if entry.policy_number.found or entry.limits or entry.insurer_letter.found:
-            return entry
-        return None
 
 
 def _line_starts(words: Sequence[Word], spans: list[Span]) -> list[Span]:
@@ -213,8 +230,12 @@ def _date(words: Sequence[Word], above: float, middle: float) -> Read[date]:
     return dated[0] if len(dated) == 1 or (dated and label is not None) else Read()
 
 
-def read_acord(words: Sequence[Word], method: ReadMethod, pages: int) -> ParsedCertificate:
-    """Everything an ACORD 25's page shows, by position; what cannot be found is ``Read()``."""
+def read_acord(
+    words: Sequence[Word], method: ReadMethod, pages: int, cells: CellReader | None = None
+) -> ParsedCertificate:
+    """Everything an ACORD 25's page shows, by position; what cannot be found is ``Read()``. ``cells``
+    (a scan's) reads again, as one character, an INSR LTR / ADDL INSD / SUBR WVD box found empty in a
+    policy's row: OCR of a whole page often drops a lone letter."""
     words = [w for w in words if w.page == 1]
     page_width = max((w.x1 for w in words), default=612.0)
     middle = max(page_width, 560.0) / 2
@@ -251,7 +272,7 @@ def read_acord(words: Sequence[Word], method: ReadMethod, pages: int) -> ParsedC
     policies: list[PolicyEntry] = []
     if {"TYPE OF INSURANCE", "POLICY NUMBER", "LIMITS"} <= header.keys():
         bottom = description.top - 2 if description is not None else (holder.top - 2 if holder else _BIG)
-        table = _Table(words, header, bottom)
+        table = _Table(words, header, bottom, cells)
         policies = [p for row in table.rows() if (p := table.policy(row)) is not None]
 
     holder_bottom = (

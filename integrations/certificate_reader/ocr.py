@@ -6,15 +6,18 @@ the words' positions are turned back by the slant of the lines Tesseract found, 
 import math
 import signal
 from collections import defaultdict
+from dataclasses import dataclass, replace
 from statistics import median
 
 import pypdfium2
 import pytesseract
+from PIL import Image, ImageOps
 
 from integrations.certificate_reader.limits import ReadingLimits, UnreadableCertificate
-from integrations.certificate_reader.words import Word
+from integrations.certificate_reader.words import Box, Word
 
 MAX_PIXELS = 12_000_000  # a letter page at 300 dpi is 8.4 million; a huge page is rendered coarser
+MIN_INK = 80  # dark pixels at 300 dpi: a letter of 8 pt has several hundred, a speck a few
 MIN_WORDS = 10  # words of three letters or more, read with confidence, at least 3.5 pt tall
 
 
@@ -56,16 +59,57 @@ def _overlaps(a: Word, b: Word) -> bool:
     return a.x0 < b.x1 and b.x0 < a.x1 and a.top < b.bottom and b.top < a.bottom
 
 
-def _page_words(image: object, page: int, scale: float, limits: ReadingLimits) -> list[Word]:
+@dataclass
+class _Page:
+    image: Image.Image
+    scale: float  # pixels per point
+    slope: float  # the scan's slant, which the words' positions were turned back by
+
+
+def _page_words(page: _Page, number: int, limits: ReadingLimits) -> list[Word]:
     """Tesseract's words read twice: as a page of text (``--psm 3``, which finds the table's lone letters)
     and as sparse text (``--psm 11``, which finds small isolated labels the first misses); the second
     adds only words where the first found none."""
-    words = _tesseract(image, page, scale, limits, "--psm 3")
-    sparse = _tesseract(image, page, scale, limits, "--psm 11")
+    words, page.slope = _tesseract(page.image, number, page.scale, limits, "--psm 3")
+    sparse, _ = _tesseract(page.image, number, page.scale, limits, "--psm 11")
     return words + [w for w in sparse if not any(_overlaps(w, v) for v in words)]
 
 
-def _tesseract(image: object, page: int, scale: float, limits: ReadingLimits, config: str) -> list[Word]:
+class Cells:
+    """Reads one character in a box of a scanned page again (``--psm 10``, limited to the characters the box
+    may hold), for the layout reading; nothing when the box holds no more ink than a scanner's specks."""
+
+    def __init__(self, pages: dict[int, _Page], limits: ReadingLimits) -> None:
+        self.pages, self.limits = pages, limits
+
+    def __call__(self, number: int, box: Box, characters: str) -> list[Word]:
+        page = self.pages.get(number)
+        if page is None:
+            return []
+        cos, sin = math.cos(math.atan(page.slope)), math.sin(math.atan(page.slope))
+        corners = [(x * page.scale, y * page.scale) for x in (box.x0, box.x1) for y in (box.top, box.bottom)]
+        turned = [(x * cos - y * sin, x * sin + y * cos) for x, y in corners]  # back onto the scan
+        left, top = min(p[0] for p in turned) - 2, min(p[1] for p in turned) - 2
+        right, bottom = max(p[0] for p in turned) + 2, max(p[1] for p in turned) + 2
+        crop = page.image.crop((int(left), int(top), int(right), int(bottom)))
+        ink = sum(count for value, count in enumerate(crop.histogram()) if value < 128)
+        if ink < MIN_INK * (page.scale / (300 / 72)) ** 2:
+            return []
+        larger = crop.resize((crop.width * 2, crop.height * 2), Image.Resampling.LANCZOS)
+        framed = ImageOps.expand(larger.point(lambda v: 255 if v > 140 else 0), border=20, fill=255)
+        found, _ = _tesseract(
+            framed, number, page.scale, self.limits, f"--psm 10 -c tessedit_char_whitelist={characters}"
+        )
+        found = [w for w in found if len(w.text) == 1 and w.text in characters and w.confidence >= 50]
+        if len(found) != 1:
+            return []
+        word = found[0]
+        return [replace(word, x0=box.x0, top=box.top, x1=box.x1, bottom=box.bottom)]
+
+
+def _tesseract(
+    image: Image.Image, page: int, scale: float, limits: ReadingLimits, config: str
+) -> tuple[list[Word], float]:
     try:
         data = pytesseract.image_to_data(
             image,
@@ -104,24 +148,26 @@ def _tesseract(image: object, page: int, scale: float, limits: ReadingLimits, co
                 ocr=True,
             )
         )
-    return words
+    return words, slope
 
 
-def words(pdf: bytes, pages: int, limits: ReadingLimits) -> list[Word]:
-    """The words Tesseract reads on the first ``limits.ocr_pages`` pages; refuses when there are none."""
+def words(pdf: bytes, pages: int, limits: ReadingLimits) -> tuple[list[Word], Cells]:
+    """The words Tesseract reads on the first ``limits.ocr_pages`` pages, and a reader of single characters
+    on those pages; refuses when there are no words."""
     found: list[Word] = []
+    rendered: dict[int, _Page] = {}
     document = pypdfium2.PdfDocument(pdf)
     try:
         for index in range(min(pages, limits.ocr_pages)):
             page = document[index]
             width, height = page.get_size()
             scale = _scale(width, height, limits.ocr_dpi)
-            image = page.render(scale=scale, grayscale=True).to_pil()
-            found += _page_words(image, index + 1, scale, limits)
+            rendered[index + 1] = _Page(page.render(scale=scale, grayscale=True).to_pil(), scale, 0.0)
+            found += _page_words(rendered[index + 1], index + 1, limits)
             page.close()
     finally:
         document.close()
     real = [w for w in found if len(w.key) >= 3 and w.confidence >= 60 and w.bottom - w.top >= 3.5]
     if len(real) < MIN_WORDS:
         raise UnreadableCertificate("no text could be read from the certificate, even by OCR")
-    return found
+    return found, Cells(rendered, limits)

@@ -11,7 +11,7 @@ from pypdf.errors import LimitReachedError, PdfReadError
 from domain.certificates import ParsedCertificate, ReadMethod
 from integrations.certificate_reader import fields, ocr, text_layer
 from integrations.certificate_reader.gigcover import is_gigcover, read_gigcover
-from integrations.certificate_reader.layout import read_acord
+from integrations.certificate_reader.layout import CellReader, read_acord
 from integrations.certificate_reader.limits import ReadingLimits, UnreadableCertificate
 from integrations.certificate_reader.words import Word, first
 
@@ -52,10 +52,12 @@ def _open(pdf: bytes, limits: ReadingLimits) -> PdfReader:
     return reader
 
 
-def _by_layout(words: list[Word], method: ReadMethod, pages: int) -> ParsedCertificate:
+def _by_layout(
+    words: list[Word], method: ReadMethod, pages: int, cells: CellReader | None = None
+) -> ParsedCertificate:
     if is_gigcover(words):
         return read_gigcover(words, method, pages)
-    certificate = read_acord(words, method, pages)
+    certificate = read_acord(words, method, pages, cells)
     if first(words, "CERTIFICATE OF LIABILITY INSURANCE") is None and first(words, "ACORD 25") is None:
         return replace(certificate, form="unknown")
     return certificate
@@ -99,7 +101,7 @@ def parse(pdf: bytes, limits: ReadingLimits) -> ParsedCertificate:
     if sum(1 for w in found if w.key) >= text_layer.MIN_WORDS:
         return _by_layout(found, ReadMethod.TEXT_LAYER, pages)
     try:
-        found = ocr.words(pdf, pages, limits)
+        found, cells = ocr.words(pdf, pages, limits)
     except (UnreadableCertificate, MemoryError):
         raise
     except pytesseract.TesseractNotFoundError as error:
@@ -108,4 +110,4 @@ def parse(pdf: bytes, limits: ReadingLimits) -> ParsedCertificate:
         ) from error
     except Exception as error:
         raise UnreadableCertificate("the scanned pages could not be rendered for OCR") from error
-    return _by_layout(found, ReadMethod.OCR, pages)
+    return _by_layout(found, ReadMethod.OCR, pages, cells)
