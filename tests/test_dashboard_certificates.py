@@ -295,6 +295,11 @@ def test_a_reviewer_approves_the_failed_rules_then_the_certificate(
     page.get_by_role("link", name="Jane Doe").first.click()
     ends = before["coverage_ends"]
     expect(page.locator("#compliance")).to_have_text(f"Compliant until {_day(ends)}")
+    page.goto(f"{api_url}/dashboard/contractors")  # the list says it too, beside the unreadable one
+    expected = [(contractor, f"Compliant until {_day(ends)}"), (others[1], "Certificate could not be read")]
+    for who, words in expected:
+        row = page.locator("tr", has=page.locator(f"a[href='/dashboard/contractors/{who}']"))
+        expect(row.locator("td").nth(4)).to_have_text(words)
     page.close()
 
     after = retrieve(api_url, key, flagged["id"], "review_results.full")  # what the platform sees

@@ -26,6 +26,7 @@ from domain.errors import DomainError
 from domain.statuses import ImportStatus
 from services import applications, certificate_links, contractor_import
 from services import representations as render
+from services.certificate_overview import compliance_of
 from services.contractor_records import (
     SHOWN,
     CoverageStatus,
@@ -63,6 +64,7 @@ def contractors(
         "contractors.html",
         rows=shown.rows,
         statuses=statuses(session, viewer.tenant, [r.id for r in shown.rows]),
+        certificates=compliance_of(session, viewer.tenant, [r.id for r in shown.rows]),
         q=q,
         status=chosen.value if chosen else "",
         choices=list(CoverageStatus),
