@@ -5,6 +5,7 @@ page says their compliance in words; the platform gets the certificate.* event. 
 organization's or environment's certificate, a role that may not decide, a forged form, hostile text."""
 
 import html
+import json
 import os
 import re
 import time
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import httpx
 import pytest
@@ -50,7 +52,15 @@ from tests.dashboard_support import (
     signed_in,
     signed_in_client,
 )
-from tests.support import Org, SmtpSink, contractor_fields, eventually, make_org, unique_email
+from tests.support import (
+    Org,
+    SmtpSink,
+    WebhookReceiver,
+    contractor_fields,
+    eventually,
+    make_org,
+    unique_email,
+)
 from tests.test_certificate_uploads import (
     GOOD,
     add_requirement,
@@ -331,8 +341,20 @@ def _day(ts: int) -> str:
 
 @pytest.mark.usefixtures("worker")
 def test_a_reviewer_denies_a_certificate_with_a_reason(
-    api_url: str, org: Org, session_factory: sessionmaker[Session], browser: Browser
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    browser: Browser,
+    receiver: tuple[WebhookReceiver, str],
 ) -> None:
+    hook, hook_url = receiver
+    subscribed = httpx.post(
+        f"{api_url}/api/v1/webhook_endpoints",
+        json={"url": hook_url, "events": ["certificate.denied"]},
+        auth=(org.sandbox_key, ""),
+        timeout=30,
+    )
+    assert subscribed.status_code in (200, 201), subscribed.text
     add_requirement(session_factory, org)
     contractor = new_contractor(api_url, org.sandbox_key)
     uploaded = upload(api_url, org.sandbox_key, contractor, factory.flattened(factory.expired(GOOD, 40)))
@@ -359,6 +381,8 @@ def test_a_reviewer_denies_a_certificate_with_a_reason(
     expect(page.locator("#compliance")).to_have_text("Denied")
     page.close()
     assert retrieve(api_url, org.sandbox_key, certificate)["status"] == "denied"
+    delivered = eventually(lambda: _delivered(hook, certificate), timeout=30)  # the platform hears of it
+    assert (delivered["type"], delivered["data"]["status"]) == ("certificate.denied", "denied")
     assert _events(session_factory, org.id, certificate) == ["certificate.flagged", "certificate.denied"]
 
     with signed_in(api_url, admin) as dashboard:  # the same decision again: refused, nothing recorded
@@ -370,6 +394,14 @@ def test_a_reviewer_denies_a_certificate_with_a_reason(
     assert approve.status_code == 409
     assert _events(session_factory, org.id, certificate) == ["certificate.flagged", "certificate.denied"]
     assert [e.action for e in _audit(session_factory, org.id, certificate)] == ["certificate.denied"]
+
+
+def _delivered(hook: WebhookReceiver, certificate_id: str) -> dict[str, Any] | None:
+    for _headers, body in list(hook.requests):
+        event = json.loads(body)
+        if event["data"].get("id") == certificate_id:
+            return dict(event)
+    return None
 
 
 def _post(client: httpx.Client, action: str, **data: str) -> httpx.Response:
