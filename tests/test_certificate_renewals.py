@@ -17,6 +17,7 @@ from common.settings import Settings
 from contracts.certificates import ReviewOutcome, certificate_workflow_id
 from db.models import Certificate, Event, Organization
 from documents.issuing import document_store
+from domain.certificates import CertificateStatus
 from outbox.dispatch import Dispatcher
 from outbox.records import committed_items
 from services import certificates
@@ -149,6 +150,13 @@ async def test_a_newer_upload_ends_the_older_certificates_reminders(
     await _start(skipping, settings, session_factory, newer)  # signals the older one first
     assert (await _result(skipping, old_handle)).status == "approved"
     await keep_history(old_handle, "certificate_superseded")
+    history = await old_handle.fetch_history()
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert scheduled == ["read_certificate", "evaluate_certificate"]  # the signal ended it: no later step
     assert _renewals(smtp_sink, older) == []
     assert ("certificate.lapsed", older) not in _events(session_factory, org)
     with session_factory() as session:
@@ -180,3 +188,36 @@ async def test_an_upload_whose_api_process_died_after_the_commit_is_reviewed_fro
     ]
     with session_factory() as session:
         assert session.scalar(select(Certificate.dispatched).where(Certificate.id == certificate_id))
+
+
+async def test_a_denied_certificate_gets_no_reminder_and_no_lapse(
+    skipping: WorkflowEnvironment,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    api_url: str,
+    org: Org,
+    smtp_sink: SmtpSink,
+) -> None:
+    await asyncio.to_thread(add_requirement, session_factory, org)
+    contractor = await asyncio.to_thread(new_contractor, api_url, org.sandbox_key)
+    certificate_id = await asyncio.to_thread(
+        _upload, session_factory, settings, org, contractor, _ending_in(40)
+    )
+    handle = await _start(skipping, settings, session_factory, certificate_id)
+
+    def deny() -> bool:  # as a reviewer does once it was reviewed
+        with session_factory() as session:
+            row = session.scalar(select(Certificate).where(Certificate.id == certificate_id))
+            if row is None or row.status != "approved":
+                return False
+            row.status = CertificateStatus.DENIED
+            session.commit()
+            return True
+
+    for _ in range(600):
+        if await asyncio.to_thread(deny):
+            break
+        await asyncio.sleep(0.1)
+    assert (await _result(skipping, handle)).status == "approved"  # what the review concluded
+    assert _renewals(smtp_sink, certificate_id) == []
+    assert [t for t, i in _events(session_factory, org) if i == certificate_id] == ["certificate.approved"]

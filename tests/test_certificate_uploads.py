@@ -33,7 +33,17 @@ from domain.certificates import (
 )
 from domain.coverage import CoverageType
 from tests import certificate_factory as factory
-from tests.support import Org, WebhookReceiver, contractor_fields, eventually, make_org, unique_email
+from tests.support import (
+    Org,
+    WebhookReceiver,
+    assignment_request,
+    contractor_fields,
+    entity_fields,
+    eventually,
+    job_fields,
+    make_org,
+    unique_email,
+)
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -402,7 +412,9 @@ def test_other_tenants_cannot_read_or_upload_for_our_contractor(
     org, contractor = tenant
     mine = upload(api_url, org.sandbox_key, contractor, factory.fillable(GOOD))
     other = make_org(session_factory, "Other Platform")
-    add_requirement(session_factory, other)
+    theirs = add_requirement(session_factory, other)
+    with pytest.raises(client_errors.NoInsuranceRequirementFoundError):  # their requirement is not ours
+        upload(api_url, org.sandbox_key, contractor, factory.flattened(GOOD), insurance_requirement=theirs)
     add_requirement(session_factory, org, "production")
     for key in (other.sandbox_key, org.production_key):
         assert (
@@ -421,3 +433,53 @@ def test_other_tenants_cannot_read_or_upload_for_our_contractor(
         with pytest.raises(client_errors.ResourceNotFoundError):
             upload(api_url, key, contractor, factory.scanned(GOOD))
     assert json.dumps(retrieve(api_url, org.sandbox_key, mine["id"]))  # still ours, unchanged
+
+
+def test_an_upload_for_an_assignment_is_held_to_its_entitys_requirement_through_its_end(
+    api_url: str, org: Org, session_factory: sessionmaker[Session]
+) -> None:
+    add_requirement(session_factory, org)  # the default: in force today
+    contractor = new_contractor(api_url, org.sandbox_key)
+    with httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http:
+        entity = http.post("/entities", json=entity_fields()).json()["id"]
+        job = http.post("/jobs", json=job_fields(entity)).json()["id"]
+        quote = http.post(
+            "/quotes", json={"contractor": contractor, "job": job, "coverage_type": ["general"]}
+        )
+        body = {
+            **assignment_request(contractor, job, quote.json()),
+            "end_date": int(time.time()) + 300 * 86_400,
+        }
+        assignment = http.post("/assignments", json=body)
+        assert assignment.status_code == 201, assignment.text
+    through_its_end = replace(RULES, expiry=ExpiryRule.THROUGH_ASSIGNMENT_END)
+    with session_factory() as session:  # a second requirement, for this entity's jobs
+        session.add(
+            InsuranceRequirement.new(
+                Scope(org.id, "sandbox"),
+                name="Long jobs",
+                is_default=False,
+                rules=TypeAdapter(RequirementRules).dump_python(through_its_end, mode="json"),
+                entity_ids=[entity],
+                category_codes=[],
+            )
+        )
+        session.commit()
+    certificate = factory.fillable(GOOD)  # in force for another 275 days: not through the assignment's end
+    for_the_job = upload(
+        api_url, org.sandbox_key, contractor, certificate, assignment=assignment.json()["id"]
+    )
+    assert for_the_job["assignment"] == assignment.json()["id"]
+    done = reviewed(api_url, org.sandbox_key, for_the_job["id"])
+    assert done["status"] == "flagged" and "general_liability.expiry" in failed_rules(done), failed_rules(
+        done
+    )
+    other = new_contractor(api_url, org.sandbox_key)  # the same file, for no assignment: the default
+    assert (
+        reviewed(api_url, org.sandbox_key, upload(api_url, org.sandbox_key, other, certificate)["id"])[
+            "status"
+        ]
+        == "approved"
+    )
+    with pytest.raises(client_errors.InvalidInputError):  # an assignment that is not this contractor's
+        upload(api_url, org.sandbox_key, other, factory.flattened(GOOD), assignment=assignment.json()["id"])

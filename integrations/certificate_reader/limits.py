@@ -13,7 +13,7 @@ class ReadingLimits:
     memory_bytes: int = 512 * 1024 * 1024  # RLIMIT_AS of the child: a zip bomb kills it, not the worker
     wall_seconds: float = 60.0  # the whole reading, start of the child to its answer
     ocr_dpi: int = 300  # a scan's pages are rasterized at this resolution for Tesseract
-    ocr_pages: int = 2  # only the first pages of a scan are read by OCR
+    ocr_pages: int = 3  # only the first pages of a scan are read by OCR (gigcover: a page per coverage)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
