@@ -1,7 +1,7 @@
 """Certificates go through the outbox: ``dispatched`` turns true once the certificate's review workflow was
 started, so an upload whose process died between its commit and the start is picked up by the sweep.
 
-Revision ID: 0021
+Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-06 20:10:00
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021"
+revision: str = "0019"
 down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
