@@ -222,6 +222,8 @@ def test_the_limits_hold_whatever_the_file() -> None:
         assert time.monotonic() - started < 10
     with pytest.raises(UnreadableCertificate, match="the PDF has 3 pages; a certificate has at most 2"):
         read_certificate(factory.many_pages(3), ReadingLimits(max_pages=2))
+    with pytest.raises(UnreadableCertificate, match="the file is 40 MB; a certificate is at most 20 MB"):
+        read_certificate(b"%PDF-1.7\n" + b" " * (40 * 1024 * 1024))
 
 
 def test_tesseract_is_installed() -> None:
