@@ -33,6 +33,7 @@ from api.routers import (
     entities,
     events,
     files,
+    insurance_requirements,
     invoices,
     jobs,
     organization,
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organization,
         creatoriq,
         api_keys,
+        insurance_requirements,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

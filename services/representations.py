@@ -15,6 +15,7 @@ from db.models import (
     EmailMessage,
     Entity,
     Event,
+    InsuranceRequirement,
     Invoice,
     Job,
     JobCategory,
@@ -27,6 +28,8 @@ from db.models import (
 from domain.api_keys import key_status
 from domain.application import Status, Step
 from domain.bills import amount_remaining
+from domain.certificate_review import describe
+from domain.certificates import RequirementRules
 from domain.statuses import PolicyStatus
 from outbox.records import event_payload
 
@@ -46,6 +49,34 @@ def entity(e: Entity) -> dict[str, Any]:
         "address": e.address,
         "coverage_limit": e.coverage_limit,
         "required_coverage": e.required_coverage or [],
+    }
+
+
+def insurance_requirement(r: InsuranceRequirement, rules: RequirementRules) -> dict[str, Any]:
+    """``rules``: the requirement's stored rules as read by services.insurance_requirements.rules_of."""
+    return {
+        "id": r.id,
+        "object": "insurance_requirement",
+        "created": r.created,
+        "name": r.name,
+        "is_default": r.is_default,
+        "coverages": [
+            {
+                "coverage": c.coverage.value,
+                "minimum_limits": {k.value: v for k, v in c.minimum_limits.items()},
+                "additional_insured": c.additional_insured,
+                "waiver_of_subrogation": c.waiver_of_subrogation,
+            }
+            for c in rules.coverages
+        ],
+        "expiry": {
+            "rule": rules.expiry.value,
+            "minimum_days_left": rules.minimum_days_left or None,
+        },
+        "certificate_holder": rules.certificate_holder,
+        "entity_ids": list(r.entity_ids or []),
+        "category_codes": list(r.category_codes or []),
+        "description": describe(rules),
     }
 
 

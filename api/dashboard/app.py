@@ -18,6 +18,7 @@ from api.dashboard.pages import (
     jobs,
     org_settings,
     overview,
+    requirements,
     team,
     webhooks,
 )
@@ -28,7 +29,7 @@ from api.errors import serve_pages_on
 from common.settings import Settings
 
 PAGES = [access, overview, team, webhooks, events, contractors, billing, org_settings, assignments]
-PAGES += [api_keys, jobs]
+PAGES += [api_keys, jobs, requirements]
 FORGED = (
     "This form was sent from somewhere else or has expired: nothing was changed. "
     "Reload the page and try again."
