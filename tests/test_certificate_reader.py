@@ -14,9 +14,20 @@ import pytesseract
 import pytest
 
 from documents.certificate import CertificateOfInsurance, Party, render_certificates
-from domain.certificates import CoverageKind, LimitKind, ParsedCertificate, ReadMethod
+from domain.certificate_review import outcome, review
+from domain.certificates import (
+    CertificateStatus,
+    CoverageKind,
+    CoverageRequirement,
+    LimitKind,
+    ParsedCertificate,
+    ReadMethod,
+    RequirementRules,
+    ReviewContext,
+)
 from domain.coverage import CoverageType
 from integrations.certificate_reader import ReadingLimits, UnreadableCertificate, read_certificate
+from integrations.naic import naic_directory
 from tests import certificate_factory as factory
 from tests.certificate_factory import CertificateSpec, expected_fields, found_fields, score
 
@@ -236,3 +247,51 @@ def test_a_scan_without_tesseract_says_so(monkeypatch: pytest.MonkeyPatch, tmp_p
     monkeypatch.setenv("PATH", str(tmp_path))  # the child finds no tesseract
     with pytest.raises(UnreadableCertificate, match="Tesseract \\(OCR\\) is not installed"):
         read_certificate(factory.scanned(CertificateSpec()))
+
+
+REQUIREMENT = RequirementRules(
+    coverages=(
+        CoverageRequirement(
+            CoverageKind.GENERAL_LIABILITY,
+            {LimitKind.EACH_OCCURRENCE: 1_000_000, LimitKind.GENERAL_AGGREGATE: 2_000_000},
+            additional_insured=True,
+            waiver_of_subrogation=True,
+        ),
+        CoverageRequirement(CoverageKind.WORKERS_COMP, {LimitKind.EL_EACH_ACCIDENT: 1_000_000}),
+    ),
+    certificate_holder="Acme Brands Inc",
+)
+
+
+@pytest.mark.parametrize("form", [*FORMS, "scanned"])
+def test_what_is_read_passes_the_review_or_fails_the_right_rule(form: str) -> None:
+    """The reader's output through the review as uploads meet it: a sound certificate is approved in every
+    form (a scan too: its values are read surely enough), a forged NAIC is flagged for that rule alone."""
+    make = factory.scanned if form == "scanned" else FORMS[form][0]
+    context = ReviewContext(today=date(2026, 11, 10))
+    sound = review(read_certificate(make(CertificateSpec())), REQUIREMENT, context, naic_directory())
+    assert [r.rule for r in sound if not r.passed] == []
+    assert outcome(sound) is CertificateStatus.APPROVED
+    forged = read_certificate(make(factory.forged_naic(CertificateSpec())))
+    results = review(forged, REQUIREMENT, context, naic_directory())
+    assert [r.rule for r in results if not r.passed] == ["forgery.naic.A"]
+
+
+def test_gigcovers_own_certificate_passes_the_same_review() -> None:
+    pdf = render_certificates(
+        [_gigcover_certificate(CoverageType.GENERAL), _gigcover_certificate(CoverageType.WORKERS_COMP)]
+    )
+    requirement = RequirementRules(
+        coverages=(
+            CoverageRequirement(
+                CoverageKind.GENERAL_LIABILITY,
+                {LimitKind.EACH_OCCURRENCE: 1_000_000, LimitKind.GENERAL_AGGREGATE: 2_000_000},
+            ),
+            CoverageRequirement(CoverageKind.WORKERS_COMP, {LimitKind.EL_EACH_ACCIDENT: 1_000_000}),
+        ),
+        certificate_holder="Acme Brands",
+    )
+    results = review(
+        read_certificate(pdf), requirement, ReviewContext(today=date(2026, 11, 10)), naic_directory()
+    )
+    assert [r.rule for r in results if not r.passed] == []
