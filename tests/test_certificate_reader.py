@@ -14,9 +14,20 @@ import pytesseract
 import pytest
 
 from documents.certificate import CertificateOfInsurance, Party, render_certificates
-from domain.certificates import CoverageKind, LimitKind, ParsedCertificate, ReadMethod
+from domain.certificate_review import outcome, review
+from domain.certificates import (
+    CertificateStatus,
+    CoverageKind,
+    CoverageRequirement,
+    LimitKind,
+    ParsedCertificate,
+    ReadMethod,
+    RequirementRules,
+    ReviewContext,
+)
 from domain.coverage import CoverageType
 from integrations.certificate_reader import ReadingLimits, UnreadableCertificate, read_certificate
+from integrations.naic import naic_directory
 from tests import certificate_factory as factory
 from tests.certificate_factory import CertificateSpec, expected_fields, found_fields, score
 
@@ -222,6 +233,8 @@ def test_the_limits_hold_whatever_the_file() -> None:
         assert time.monotonic() - started < 10
     with pytest.raises(UnreadableCertificate, match="the PDF has 3 pages; a certificate has at most 2"):
         read_certificate(factory.many_pages(3), ReadingLimits(max_pages=2))
+    with pytest.raises(UnreadableCertificate, match="the file is 40 MB; a certificate is at most 20 MB"):
+        read_certificate(b"%PDF-1.7\n" + b" " * (40 * 1024 * 1024))
 
 
 def test_tesseract_is_installed() -> None:
@@ -234,3 +247,51 @@ def test_a_scan_without_tesseract_says_so(monkeypatch: pytest.MonkeyPatch, tmp_p
     monkeypatch.setenv("PATH", str(tmp_path))  # the child finds no tesseract
     with pytest.raises(UnreadableCertificate, match="Tesseract \\(OCR\\) is not installed"):
         read_certificate(factory.scanned(CertificateSpec()))
+
+
+REQUIREMENT = RequirementRules(
+    coverages=(
+        CoverageRequirement(
+            CoverageKind.GENERAL_LIABILITY,
+            {LimitKind.EACH_OCCURRENCE: 1_000_000, LimitKind.GENERAL_AGGREGATE: 2_000_000},
+            additional_insured=True,
+            waiver_of_subrogation=True,
+        ),
+        CoverageRequirement(CoverageKind.WORKERS_COMP, {LimitKind.EL_EACH_ACCIDENT: 1_000_000}),
+    ),
+    certificate_holder="Acme Brands Inc",
+)
+
+
+@pytest.mark.parametrize("form", [*FORMS, "scanned"])
+def test_what_is_read_passes_the_review_or_fails_the_right_rule(form: str) -> None:
+    """The reader's output through the review as uploads meet it: a sound certificate is approved in every
+    form (a scan too: its values are read surely enough), a forged NAIC is flagged for that rule alone."""
+    make = factory.scanned if form == "scanned" else FORMS[form][0]
+    context = ReviewContext(today=date(2026, 11, 10))
+    sound = review(read_certificate(make(CertificateSpec())), REQUIREMENT, context, naic_directory())
+    assert [r.rule for r in sound if not r.passed] == []
+    assert outcome(sound) is CertificateStatus.APPROVED
+    forged = read_certificate(make(factory.forged_naic(CertificateSpec())))
+    results = review(forged, REQUIREMENT, context, naic_directory())
+    assert [r.rule for r in results if not r.passed] == ["forgery.naic.A"]
+
+
+def test_gigcovers_own_certificate_passes_the_same_review() -> None:
+    pdf = render_certificates(
+        [_gigcover_certificate(CoverageType.GENERAL), _gigcover_certificate(CoverageType.WORKERS_COMP)]
+    )
+    requirement = RequirementRules(
+        coverages=(
+            CoverageRequirement(
+                CoverageKind.GENERAL_LIABILITY,
+                {LimitKind.EACH_OCCURRENCE: 1_000_000, LimitKind.GENERAL_AGGREGATE: 2_000_000},
+            ),
+            CoverageRequirement(CoverageKind.WORKERS_COMP, {LimitKind.EL_EACH_ACCIDENT: 1_000_000}),
+        ),
+        certificate_holder="Acme Brands",
+    )
+    results = review(
+        read_certificate(pdf), requirement, ReviewContext(today=date(2026, 11, 10)), naic_directory()
+    )
+    assert [r.rule for r in results if not r.passed] == []

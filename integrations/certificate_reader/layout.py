@@ -4,7 +4,7 @@ date), beside it (an insurer's name and NAIC #, a limit's amount), or in its col
 (INSR LTR, ADDL INSD, SUBR WVD, POLICY NUMBER, POLICY EFF, POLICY EXP) within the coverage's rows."""
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from domain.certificates import (
@@ -41,9 +41,16 @@ from integrations.certificate_reader.words import (
 _BIG = 10_000.0
 _LINE_GAP = 9.0  # points of white between two lines of one box's text, at most
 # The boxes that hold one character, and the characters they may hold.
+_SURE = 80  # OCR confidence (0..100) above which a one-character box is not read again
 _ONE_CHARACTER = {"INSR": acord.INSURER_LETTERS, "ADDL": "YNX", "SUBR": "YNX"}
-# Reads one character in a box of a page (by OCR), or nothing when the box holds no ink.
-CellReader = Callable[[int, Box, str], list[Word]]
+# Reads one character (or one line) in a box of a page again (by OCR), or nothing when the box holds no ink.
+CellReader = Callable[[int, Box, str, bool], list[Word]]
+# The boxes that hold one line of known characters, read again when OCR of the page was unsure of them.
+_ONE_LINE = {
+    "POLICY EFF": "0123456789/",
+    "POLICY EXP": "0123456789/",
+    "POLICY NUMBER": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-",
+}
 _COLUMNS = (
     "INSR",
     "TYPE OF INSURANCE",
@@ -175,6 +182,44 @@ class _Table:
                     found[kind] = value
         return found
 
+    def _one_character(self, found: list[Word], name: str, characters: str, row: _Row) -> list[Word]:
+        """A one-character box of a scan read again alone when the page's OCR left it empty, unreadable
+        or unsure; where the two readings differ, the second is kept at half its confidence (a person
+        should look)."""
+        key = normal("".join(w.text for w in found))
+        sure = len(key) == 1 and key in characters and min(w.confidence for w in found) >= _SURE
+        if sure or self.cells is None:
+            return found
+        x0, x1 = self.columns[name]
+        page = self.words[0].page if self.words else 1
+        again = self.cells(page, Box(x0, row.top, x1, row.top + 12), characters, False)
+        if not again:
+            return found
+        if len(key) == 1 and key in characters and key != normal(again[0].text):
+            return [replace(again[0], confidence=again[0].confidence / 2)]  # two readings disagree
+        return again if not found or again[0].confidence > max(w.confidence for w in found) else found
+
+    def _one_line(self, found: list[Word], characters: str) -> list[Word]:
+        """A date or policy number OCR of the page was unsure of, read again alone (one line, its
+        characters only): the same text, read surely, raises the confidence; a different one halves it."""
+        if not found or self.cells is None or min(w.confidence for w in found) >= _SURE:
+            return found
+        box = Box(
+            min(w.x0 for w in found) - 2,
+            min(w.top for w in found) - 2,
+            max(w.x1 for w in found) + 2,
+            max(w.bottom for w in found) + 2,
+        )
+        again = self.cells(found[0].page, box, characters, True)
+        text = "".join(w.text for w in found).strip(" _|.,:;'\"`~")
+        if not again:
+            return found
+        if again[0].text == text:
+            best = max(again[0].confidence, min(w.confidence for w in found))
+            return [replace(w, confidence=best) for w in found]
+        low = min(w.confidence for w in found) / 2
+        return [replace(w, confidence=low) for w in found]
+
     def policy(self, row: _Row) -> PolicyEntry | None:
         cells = {
             name: self.first_line(name, row.top, row.bottom) for name in _COLUMNS if name in self.columns
@@ -184,18 +229,18 @@ class _Table:
         limits = self.limits(row)
         if not (number.found or limits or letter.found):
             return None
+        for name, characters in _ONE_LINE.items():
+            if name in cells:
+                cells[name] = self._one_line(cells[name], characters)
         for name, characters in _ONE_CHARACTER.items():
-            key = normal("".join(w.text for w in cells.get(name, [])))
-            if name in self.columns and not (len(key) == 1 and key in characters) and self.cells is not None:
+            if name in self.columns and self.cells is not None:
                 if name == "ADDL" and not row.has_additional_insured:
                     continue
-                x0, x1 = self.columns[name]
-                page = self.words[0].page if self.words else 1
-                cells[name] = self.cells(page, Box(x0, row.top, x1, row.top + 12), characters) or cells[name]
+                cells[name] = self._one_character(cells[name], name, characters, row)
         return PolicyEntry(
             coverage=row.coverage,
             insurer_letter=read(cells.get("INSR", []), insurer_letter, joiner=""),
-            policy_number=number,
+            policy_number=read(cells.get("POLICY NUMBER", []), identifier, joiner=""),
             effective=read(cells.get("POLICY EFF", []), us_date, joiner=""),
             expires=read(cells.get("POLICY EXP", []), us_date, joiner=""),
             limits=limits,

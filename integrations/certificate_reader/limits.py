@@ -8,6 +8,7 @@ from typing import Any
 class ReadingLimits:
     """Bounds on reading one PDF. The reading runs in a child process that holds them (see reading.py)."""
 
+    max_bytes: int = 20 * 1024 * 1024  # the file itself (the upload API takes 15 MB)
     max_pages: int = 20  # an ACORD 25 is one or two pages; a longer file is refused before any heavy work
     cpu_seconds: int = 30  # RLIMIT_CPU of the child (and of each Tesseract it runs)
     memory_bytes: int = 512 * 1024 * 1024  # RLIMIT_AS of the child: a zip bomb kills it, not the worker

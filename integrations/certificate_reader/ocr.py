@@ -6,7 +6,7 @@ the words' positions are turned back by the slant of the lines Tesseract found, 
 import math
 import signal
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from statistics import median
 
 import pypdfium2
@@ -82,7 +82,9 @@ class Cells:
     def __init__(self, pages: dict[int, _Page], limits: ReadingLimits) -> None:
         self.pages, self.limits = pages, limits
 
-    def __call__(self, number: int, box: Box, characters: str) -> list[Word]:
+    def __call__(self, number: int, box: Box, characters: str, line: bool = False) -> list[Word]:
+        """The one character (or, with ``line``, the one line of text) in ``box``, as a single word
+        placed at the box; nothing when the box holds no ink or Tesseract is unsure of it."""
         page = self.pages.get(number)
         if page is None:
             return []
@@ -97,14 +99,16 @@ class Cells:
             return []
         larger = crop.resize((crop.width * 2, crop.height * 2), Image.Resampling.LANCZOS)
         framed = ImageOps.expand(larger.point(lambda v: 255 if v > 140 else 0), border=20, fill=255)
+        mode = "7" if line else "10"
         found, _ = _tesseract(
-            framed, number, page.scale, self.limits, f"--psm 10 -c tessedit_char_whitelist={characters}"
+            framed, number, page.scale, self.limits, f"--psm {mode} -c tessedit_char_whitelist={characters}"
         )
-        found = [w for w in found if len(w.text) == 1 and w.text in characters and w.confidence >= 50]
-        if len(found) != 1:
+        found = [w for w in found if w.confidence >= 50 and all(c in characters for c in w.text)]
+        if not found or (not line and (len(found) != 1 or len(found[0].text) != 1)):
             return []
-        word = found[0]
-        return [replace(word, x0=box.x0, top=box.top, x1=box.x1, bottom=box.bottom)]
+        text = "".join(w.text for w in sorted(found, key=lambda w: w.x0))
+        confidence = min(w.confidence for w in found)
+        return [Word(text, box.x0, box.top, box.x1, box.bottom, number, confidence, ocr=True)]
 
 
 def _tesseract(

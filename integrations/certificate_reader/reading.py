@@ -53,6 +53,9 @@ def _reason_for_death(returncode: int, limits: ReadingLimits) -> str:
 
 def read_certificate(pdf: bytes, limits: ReadingLimits = ReadingLimits()) -> ParsedCertificate:
     """Read one certificate of insurance. Raises ``UnreadableCertificate`` with the reason in words."""
+    if len(pdf) > limits.max_bytes:
+        size, most = len(pdf) / (1024 * 1024), limits.max_bytes / (1024 * 1024)
+        raise UnreadableCertificate(f"the file is {size:.0f} MB; a certificate is at most {most:.0f} MB")
     if not pdf.lstrip()[:5].startswith(b"%PDF"):
         raise UnreadableCertificate("the file is not a PDF")
     process = subprocess.Popen(
