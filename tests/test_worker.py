@@ -27,4 +27,5 @@ async def test_worker_registers_every_workflow(
         "CreatorIQScanWorkflow",
         "CreatorIQPollWorkflow",
         "ContractorImportWorkflow",
+        "CertificateReviewWorkflow",
     }
