@@ -85,7 +85,7 @@ def update_settings(
         (enabling and withheld_here) or (removing and (withheld_here or org.withholds_premium(other)))
     ):
         missing = [f for f in BILLING_DETAILS if not changes.get(f, getattr(org, f))]
-        raise invalid(BILLING_DETAILS_NEEDED, "withhold_premium", missing=missing)
+        raise invalid(BILLING_DETAILS_NEEDED, "withhold_premium", missing=missing, removing=not enabling)
     if "withhold_premium" in changes:
         withhold = changes.pop("withhold_premium")
         org.set_withhold_premium(tenant.environment, withhold)

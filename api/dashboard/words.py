@@ -29,17 +29,25 @@ def _link(href: str, text: str) -> Markup:
     return Markup('<a href="{}">{}</a>').format(href, text)
 
 
-def _billing_details_needed(error: DomainError) -> Markup:
-    """Only the details that are missing, and the form that adds them."""
+def _billing_details_needed(error: DomainError) -> Markup | None:
+    """Only the details that are missing, and the form that adds them (or, when a change would remove
+    them, what to do first)."""
     fields = error.facts.get("missing")
-    missing = [DETAIL_WORDS[f] for f in fields if f in DETAIL_WORDS] if isinstance(fields, list) else []
+    if not isinstance(fields, list):
+        return None  # another refusal of the same field: the service's message
+    missing = _listed([DETAIL_WORDS[f] for f in fields if f in DETAIL_WORDS] or list(DETAIL_WORDS.values()))
+    if error.facts.get("removing"):
+        return Markup(
+            "Your organization is billed for premiums, so its {} cannot be removed: stop withholding "
+            "premiums in {} first."
+        ).format(missing, _link("/dashboard/settings#h-withhold", "Settings"))
     return Markup("Add your organization's {} in {} before billing premiums to the organization.").format(
-        _listed(missing or list(DETAIL_WORDS.values())), _link(BILLING_DETAILS_FORM, "Settings")
+        missing, _link(BILLING_DETAILS_FORM, "Settings")
     )
 
 
-# (code, field) -> the page words for that refusal
-WORDS: dict[tuple[str, str | None], Callable[[DomainError], Markup]] = {
+# (code, field) -> the page words for that refusal (None: it has none, the service's message is shown)
+WORDS: dict[tuple[str, str | None], Callable[[DomainError], Markup | None]] = {
     ("invalid_input", "withhold_premium"): _billing_details_needed,
 }
 
@@ -47,4 +55,5 @@ WORDS: dict[tuple[str, str | None], Callable[[DomainError], Markup]] = {
 def page_words(error: DomainError) -> Markup:
     """The refusal as the page shows it (safe HTML: every value in it is escaped)."""
     words = WORDS.get((error.code, error.field))
-    return words(error) if words is not None else escape(error.message)
+    said = words(error) if words is not None else None
+    return said if said is not None else escape(error.message)
