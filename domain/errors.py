@@ -3,6 +3,7 @@
 Each front maps it to its own form: the API to its error JSON (the kind picks the HTTP status), a page to a
 message on the page, an activity to a non-retryable application error."""
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 
@@ -18,14 +19,23 @@ class Refusal(StrEnum):
 
 class DomainError(Exception):
     def __init__(
-        self, code: str, message: str, field: str | None = None, kind: Refusal = Refusal.INVALID
+        self,
+        code: str,
+        message: str,
+        field: str | None = None,
+        kind: Refusal = Refusal.INVALID,
+        facts: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(message)
         self.code, self.message, self.field, self.kind = code, message, field, kind
+        # what a front may need to say it in its own words (the dashboard's: api/dashboard/words.py)
+        self.facts: Mapping[str, object] = facts or {}
 
 
-def invalid(message: str, field: str | None = None, code: str = "invalid_input") -> DomainError:
-    return DomainError(code, message, field)
+def invalid(
+    message: str, field: str | None = None, code: str = "invalid_input", **facts: object
+) -> DomainError:
+    return DomainError(code, message, field, facts=facts)
 
 
 def not_found(code: str, kind: str, object_id: str) -> DomainError:

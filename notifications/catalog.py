@@ -3,6 +3,7 @@
 The kinds are the notifications of 1099Policy's payments guide (seed 001), plus the application link.
 """
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Self
 
@@ -30,8 +31,15 @@ class EmailKind(StrEnum):
     CERTIFICATE_RENEWAL = "certificate_renewal"
 
 
-# Emails to the dashboard's members: staff mail, filed apart from every tenant's (see outbox/records.py).
-STAFF_KINDS = frozenset({EmailKind.MEMBER_INVITATION, EmailKind.PASSWORD_RESET})
+class Audience(StrEnum):
+    """Who an email is written to: it picks the footer (who sent it, why they got it) and, for staff,
+    where the email is filed."""
+
+    CONTRACTOR = "contractor"  # covered, or applying for coverage, through the organization
+    ORGANIZATION = "organization"  # the organization's billing contact: bills and premiums it remits
+    STAFF = "staff"  # a member of the organization's dashboard, or someone invited to it
+
+
 WITHHELD = "(link sent to the recipient only)"
 
 
@@ -197,65 +205,126 @@ class CertificateRenewal(EmailContext):
     expires_at: int
 
 
-SUBJECTS: dict[EmailKind, tuple[type[EmailContext], str]] = {
-    EmailKind.MEMBER_INVITATION: (
+@dataclass(frozen=True)
+class EmailDefinition:
+    """What each kind of email is: the facts it needs, its subject (a template over them) and its audience.
+    No field has a default: a new kind says who it is written to, and so which footer it carries."""
+
+    context: type[EmailContext]
+    subject: str
+    audience: Audience
+    reason: str | None = None  # why this recipient gets it (a template), when not the audience's REASONS
+
+    @property
+    def why(self) -> str:
+        return self.reason or REASONS[self.audience]
+
+
+# Why a recipient gets an email, ending its footer ("You receive this email because …").
+REASONS = {
+    Audience.CONTRACTOR: "you are covered, or applying for coverage, through {{ organization_name }}",
+    Audience.ORGANIZATION: (
+        "you are {{ organization_name }}'s billing contact for the insurance premiums it pays for its "
+        "contractors"
+    ),
+    Audience.STAFF: "you are a member of {{ organization_name }}'s insurance dashboard",
+}
+
+
+CATALOG: dict[EmailKind, EmailDefinition] = {
+    EmailKind.MEMBER_INVITATION: EmailDefinition(
         MemberInvitation,
         "{{ invited_by }} invited you to the {{ organization_name }} dashboard",
+        Audience.STAFF,
+        "{{ invited_by }} invited this address to join it",
     ),
-    EmailKind.PASSWORD_RESET: (PasswordReset, "Reset your {{ organization_name }} dashboard password"),
-    EmailKind.APPLICATION_LINK: (ApplicationLink, "Your insurance application for {{ organization_name }}"),
-    EmailKind.APPLICATION_REVIEW_APPROVED: (
+    EmailKind.PASSWORD_RESET: EmailDefinition(
+        PasswordReset,
+        "Reset your {{ organization_name }} dashboard password",
+        Audience.STAFF,
+        "someone asked, on its sign-in page, to reset the password of the account with this address",
+    ),
+    EmailKind.APPLICATION_LINK: EmailDefinition(
+        ApplicationLink,
+        "Your insurance application for {{ organization_name }}",
+        Audience.CONTRACTOR,
+    ),
+    EmailKind.APPLICATION_REVIEW_APPROVED: EmailDefinition(
         ApplicationReviewApproved,
         "You can continue your insurance application for {{ organization_name }}",
+        Audience.CONTRACTOR,
     ),
-    EmailKind.APPLICATION_REVIEW_DECLINED: (
+    EmailKind.APPLICATION_REVIEW_DECLINED: EmailDefinition(
         ApplicationReviewDeclined,
         "The underwriter's decision on your insurance application",
+        Audience.CONTRACTOR,
     ),
-    EmailKind.PAYMENT_REMINDER: (PaymentReminder, "Upcoming insurance payment of {{ amount|money }}"),
-    EmailKind.PAYMENT_CONFIRMATION: (PaymentConfirmation, "Payment received: {{ amount|money }}"),
-    EmailKind.PREMIUM_INCREASE_CONTRACTOR: (
+    EmailKind.PAYMENT_REMINDER: EmailDefinition(
+        PaymentReminder,
+        "Upcoming insurance payment of {{ amount|money }}",
+        Audience.CONTRACTOR,
+    ),
+    EmailKind.PAYMENT_CONFIRMATION: EmailDefinition(
+        PaymentConfirmation,
+        "Payment received: {{ amount|money }}",
+        Audience.CONTRACTOR,
+    ),
+    EmailKind.PREMIUM_INCREASE_CONTRACTOR: EmailDefinition(
         PremiumChangeForContractor,
         "Your premium for {{ job_name }} went up by {{ difference|money }}",
+        Audience.CONTRACTOR,
     ),
-    EmailKind.PREMIUM_INCREASE_ORGANIZATION: (
+    EmailKind.PREMIUM_INCREASE_ORGANIZATION: EmailDefinition(
         PremiumChangeForOrganization,
         "Premium increase of {{ difference|money }} for {{ contractor_name }}",
+        Audience.ORGANIZATION,
     ),
-    EmailKind.PREMIUM_DECREASE_CONTRACTOR: (
+    EmailKind.PREMIUM_DECREASE_CONTRACTOR: EmailDefinition(
         PremiumChangeForContractor,
         "Your premium for {{ job_name }} went down by {{ difference|money }}",
+        Audience.CONTRACTOR,
     ),
-    EmailKind.PREMIUM_DECREASE_ORGANIZATION: (
+    EmailKind.PREMIUM_DECREASE_ORGANIZATION: EmailDefinition(
         PremiumChangeForOrganization,
         "Premium decrease of {{ difference|money }} for {{ contractor_name }}",
+        Audience.ORGANIZATION,
     ),
-    EmailKind.ASSIGNMENT_CHARGE_REMINDER: (
+    EmailKind.ASSIGNMENT_CHARGE_REMINDER: EmailDefinition(
         AssignmentChargeReminder,
         "We will charge {{ amount|money }} for {{ job_name }} on {{ charge_at|date }}",
+        Audience.CONTRACTOR,
     ),
-    EmailKind.ASSIGNMENT_CHARGE_FAILURE: (
+    EmailKind.ASSIGNMENT_CHARGE_FAILURE: EmailDefinition(
         AssignmentChargeFailure,
         "Action needed: your payment of {{ amount|money }} for {{ job_name }} failed",
+        Audience.CONTRACTOR,
     ),
-    EmailKind.ASSIGNMENT_PAYMENT_AUTHENTICATION: (
+    EmailKind.ASSIGNMENT_PAYMENT_AUTHENTICATION: EmailDefinition(
         AssignmentPaymentAuthentication,
         "Action needed: confirm your payment of {{ amount|money }} for {{ job_name }} with your bank",
+        Audience.CONTRACTOR,
     ),
-    EmailKind.COVERAGE_EXTENDED: (
+    EmailKind.COVERAGE_EXTENDED: EmailDefinition(
         CoverageExtended,
         "Your coverage for {{ job_name }} now runs until {{ end_date|date }}",
+        Audience.CONTRACTOR,
     ),
-    EmailKind.CERTIFICATE_REQUEST: (
+    EmailKind.CERTIFICATE_REQUEST: EmailDefinition(
         CertificateRequest,
         "{{ organization_name }} asks for your certificate of insurance",
+        Audience.CONTRACTOR,
     ),
-    EmailKind.CERTIFICATE_RENEWAL: (
+    EmailKind.CERTIFICATE_RENEWAL: EmailDefinition(
         CertificateRenewal,
         "Your certificate of insurance ends in {{ days_left }} days: send the renewed one",
+        Audience.CONTRACTOR,
     ),
-    EmailKind.BILL_OVERDUE: (
+    EmailKind.BILL_OVERDUE: EmailDefinition(
         BillOverdue,
         "Overdue: insurance premium bill {{ bill_number }} of {{ amount_due|money }}",
+        Audience.ORGANIZATION,
     ),
 }
+
+# Emails to the dashboard's members: staff mail, filed apart from every tenant's (see outbox/records.py).
+STAFF_KINDS = frozenset(kind for kind, definition in CATALOG.items() if definition.audience is Audience.STAFF)

@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from notifications.catalog import SUBJECTS, EmailContext, EmailKind
+from notifications.catalog import CATALOG, EmailContext, EmailKind
 
 
 def money(cents: int) -> str:
@@ -42,7 +42,9 @@ def _environment(autoescape: bool) -> Environment:
 
 
 TEXT, HTML = _environment(autoescape=False), _environment(autoescape=True)
-SUBJECT_TEMPLATES = {kind: TEXT.from_string(subject) for kind, (_context, subject) in SUBJECTS.items()}
+SUBJECT_TEMPLATES = {kind: TEXT.from_string(definition.subject) for kind, definition in CATALOG.items()}
+REASON_TEMPLATES = {kind: TEXT.from_string(definition.why) for kind, definition in CATALOG.items()}
+FOOTER = TEXT.get_template("_footer.txt.j2")
 
 
 @dataclass(frozen=True)
@@ -60,13 +62,17 @@ def _variables(context: EmailContext) -> dict[str, Any]:
 
 
 def render_email(kind: EmailKind, context: EmailContext) -> RenderedEmail:
-    expected, _subject = SUBJECTS[kind]
-    if not isinstance(context, expected):
-        raise TypeError(f"{kind.value} needs a {expected.__name__}, not a {type(context).__name__}")
-    variables = {"kind": kind.value, **_variables(context)}
+    """The email of ``kind``; its footer (who sent it, why the recipient gets it) is its audience's, added
+    here to every kind's text, and by the layout every kind's HTML extends."""
+    definition = CATALOG[kind]
+    if not isinstance(context, definition.context):
+        expected = definition.context.__name__
+        raise TypeError(f"{kind.value} needs a {expected}, not a {type(context).__name__}")
+    variables = {**_variables(context), "kind": kind.value, "audience": definition.audience.value}
+    variables["recipient_reason"] = " ".join(REASON_TEMPLATES[kind].render(variables).split())
     return RenderedEmail(
         # one line: a job or a name with a line break must not end the header (the email could not go)
         subject=" ".join(SUBJECT_TEMPLATES[kind].render(variables).split()),
-        text=TEXT.get_template(f"{kind.value}.txt.j2").render(variables),
+        text=TEXT.get_template(f"{kind.value}.txt.j2").render(variables) + FOOTER.render(variables),
         html=HTML.get_template(f"{kind.value}.html.j2").render(variables),
     )

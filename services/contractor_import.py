@@ -35,7 +35,7 @@ from temporalio.service import RPCError
 from common.ids import new_document_token
 from common.schemas import Address, has_nul
 from common.settings import Settings
-from common.validation import validated
+from common.validation import describe_for_people, validated
 from contracts.contractor_import import (
     CONTRACTOR_IMPORT_WORKFLOW,
     PROGRESS,
@@ -213,8 +213,10 @@ def _validate(row: CsvRow, first_row_of: dict[str, int]) -> Verdict:
         return Verdict(row, Outcome.REFUSED, "This row has more cells than the header row has columns")
     try:
         body = validated(ContractorIn, body_of(row))
-    except DomainError as error:
-        return Verdict(row, Outcome.REFUSED, error.message)
+    except DomainError as error:  # said for the people who fixed the file, not as the API says it
+        problems = error.facts.get("problems")
+        reason = describe_for_people(problems) if isinstance(problems, list) else error.message
+        return Verdict(row, Outcome.REFUSED, reason)
     first = first_row_of.get(body.email.lower())
     if first is not None and first != row.number:
         return Verdict(

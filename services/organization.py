@@ -84,7 +84,8 @@ def update_settings(
     if not complete and (
         (enabling and withheld_here) or (removing and (withheld_here or org.withholds_premium(other)))
     ):
-        raise invalid(BILLING_DETAILS_NEEDED, "withhold_premium")
+        missing = [f for f in BILLING_DETAILS if not changes.get(f, getattr(org, f))]
+        raise invalid(BILLING_DETAILS_NEEDED, "withhold_premium", missing=missing, removing=not enabling)
     if "withhold_premium" in changes:
         withhold = changes.pop("withhold_premium")
         org.set_withhold_premium(tenant.environment, withhold)

@@ -245,3 +245,67 @@ def test_a_declined_assignment_charge_is_paid_through_the_emailed_link(
             assert time.monotonic() < deadline, "the assignment never became active"
             time.sleep(0.2)
     assert ("succeeded", assignment["premium"]) in intents_of(localstripe, assignment["id"], key="assignment")
+
+
+CARD_NOTE = "Card details go straight to our payment processor"
+
+
+def test_only_a_page_that_takes_a_card_speaks_of_card_details(
+    browser: Browser, api_url: str, org: Org, platform: str
+) -> None:
+    session = _session(api_url, org, platform)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(str(session["url"]))
+    expect(page.get_by_role("heading", name="Check your details")).to_be_visible()
+    expect(page.locator("footer")).not_to_contain_text(CARD_NOTE)  # no card asked for here
+    _up_to_the_card(page, str(session["url"]))
+    expect(page.locator("footer")).to_contain_text(CARD_NOTE)  # the card step: it is true here
+    page.close()
+
+
+def test_a_general_opt_in_review_says_what_the_contractor_pays_not_a_zero_premium(
+    browser: Browser, api_url: str, org: Org, platform: str
+) -> None:
+    """A general opt-in has no premium of its own: its review page says what applies instead of
+    "Premium $0.00", and no page of it takes a card or speaks of card details."""
+    with httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, "")) as http:
+        contractor = http.post("/contractors", json=contractor_fields(withhold_premium=True)).json()["id"]
+        session = http.post(
+            "/apply/sessions",
+            json={
+                "contractor": contractor,
+                "is_general_opt_in": True,
+                "work_state": "CA",
+                "success_url": f"{platform}/insured",
+                "cancel_url": f"{platform}/cancelled",
+            },
+        )
+        assert session.status_code == 201, session.text
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(session.json()["url"])
+    for heading, button in (
+        ("Check your details", "Continue"),
+        ("About your work", "Continue"),
+        ("Review and sign", "Sign application"),
+    ):
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        expect(page.locator("footer")).not_to_contain_text(CARD_NOTE)
+        if heading == "Check your details":
+            page.get_by_label("Street address").fill("500 Market St")
+        elif heading == "About your work":
+            page.get_by_label("No, I work alone").check()
+            page.get_by_label("No license needed, or I hold it").check()
+            page.get_by_label("Years of experience in this kind of work").fill("7")
+        else:
+            page.get_by_label("Type your full name to sign").fill("Jane Doe")
+            page.get_by_label("I have read and agree to the statements above.").check()
+        page.get_by_role("button", name=button).click()
+    expect(page.get_by_role("heading", name="Review and complete")).to_be_visible()
+    review = page.get_by_role("main")
+    expect(review).not_to_contain_text("$0.00")
+    expect(review).to_contain_text("Nothing to pay now")
+    expect(review).to_contain_text("Test Platform pays its premium")
+    expect(page.locator("footer")).not_to_contain_text(CARD_NOTE)
+    page.get_by_role("button", name="Complete application").click()
+    page.wait_for_url(f"{platform}/insured")
+    page.close()

@@ -341,3 +341,47 @@ def test_another_organizations_assignment_is_not_found(
         assert http.get(f"/assignments/{theirs['id']}").status_code == 404  # as the API answers
     with api(api_url, other) as http:
         assert http.get(f"/assignments/{theirs['id']}").json()["status"] == "active"
+
+
+DEVELOPER_WORDS = (
+    "POST /",
+    "PUT /",
+    "The same as",
+    "(set through the API)",
+    "Coverage path",
+    "<code>withhold_premium",
+)
+
+
+def test_staff_pages_explain_in_plain_words_not_in_api_calls(
+    api_url: str, org: Org, session_factory: sessionmaker[Session], browser: Browser
+) -> None:
+    """An operations member reads how an assignment is covered, what a new assignment does, what final pay
+    is and who pays, with no API call or field name to decode."""
+    with api(api_url, org) as http:
+        contractor, job = remit_contractor_and_job(http, session_factory, org)
+        made = http.post(
+            "/assignments", json={"contractor": contractor, "job": job, "effective_date": _day(3)}
+        )
+        assignment = active(http, made.json()["id"])
+    admin = add_member(session_factory, org.id)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    sign_in(page, api_url, admin)
+    for path in (
+        f"/dashboard/assignments/{assignment['id']}",
+        "/dashboard/assignments",
+        "/dashboard/settings",
+        "/dashboard/jobs",
+        f"/dashboard/jobs/{job}",
+        "/dashboard/requirements",
+    ):
+        page.goto(f"{api_url}{path}")
+        shown = page.get_by_role("main").inner_html()
+        for words in DEVELOPER_WORDS:
+            assert words not in shown, (path, words)
+    page.goto(f"{api_url}/dashboard/assignments/{assignment['id']}")
+    expect(page.locator("#how-covered")).to_have_text(
+        "Covered through the contractor's general opt-in application for this state."
+    )
+    expect(page.get_by_text("Report what the contractor was paid for this work.")).to_be_visible()
+    page.close()

@@ -77,7 +77,10 @@ def test_an_admin_enables_withhold_premium_once_the_billing_details_exist(
     page.goto(f"{api_url}/dashboard/settings")
     expect(page.locator("#withhold-state")).to_contain_text("Contractors pay by card")
     page.get_by_role("button", name=re.compile("Withhold premium")).click()
-    expect(page.get_by_role("alert")).to_have_text(BILLING_DETAILS_NEEDED)
+    expect(page.get_by_role("alert")).to_have_text(
+        "Add your organization's billing contact's name, billing contact's email and billing address in "
+        "Settings before billing premiums to the organization."
+    )
     assert _organization(session_factory, org).sandbox_withhold_premium is False
 
     page.get_by_text("Edit billing details").click()
@@ -113,22 +116,33 @@ def test_an_admin_enables_withhold_premium_once_the_billing_details_exist(
     assert "organization.withhold_premium_changed" in actions
 
 
-def test_the_dashboard_and_the_api_refuse_withhold_premium_with_the_same_message(
-    api_url: str, org: Org, session_factory: sessionmaker[Session]
+def test_withhold_premium_refused_for_a_missing_address_names_only_the_address_and_links_to_the_form(
+    api_url: str, org: Org, session_factory: sessionmaker[Session], browser: Browser
 ) -> None:
+    """The page says what is missing in its users' words and links to where to add it; the API keeps its
+    own message for the same refusal."""
+    contact = {k: v for k, v in _api_details().items() if k != "billing_address"}
+    with _api(api_url, org) as http:
+        assert http.put("/organization", json=contact, auth=(org.production_key, "")).status_code == 200
     admin = add_member(session_factory, org.id)
-    with signed_in(api_url, admin) as client:
-        refused = post_form(
-            client,
-            "/dashboard/settings",
-            "/dashboard/settings/withhold-premium",
-            {"withhold_premium": "true"},
-        )
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    sign_in(page, api_url, admin)
+    page.goto(f"{api_url}/dashboard/settings")
+    page.get_by_role("button", name=re.compile("Withhold premium")).click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_have_text(
+        "Add your organization's billing address in Settings before billing premiums to the organization."
+    )
+    expect(alert).not_to_contain_text("withhold_premium")
+    alert.get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("heading", name="Billing details and contact")).to_be_in_viewport()
+    page.get_by_text("Edit billing details").click()
+    expect(page.get_by_label("Address line 1")).to_be_visible()
+    page.close()
     with _api(api_url, org) as http:
         api = http.put("/organization", json={"withhold_premium": True})
-    assert (refused.status_code, api.status_code) == (400, 400)
+    assert api.status_code == 400
     assert api.json() == {"message": BILLING_DETAILS_NEEDED, "error_code": "invalid_input"}
-    assert f'role="alert">{BILLING_DETAILS_NEEDED}<' in refused.text.replace("&#39;", "'")
     assert _organization(session_factory, org).sandbox_withhold_premium is False
 
 

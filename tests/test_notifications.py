@@ -12,6 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from common.settings import Settings
 from notifications.catalog import (
+    CATALOG,
     STAFF_KINDS,
     ApplicationLink,
     ApplicationReviewApproved,
@@ -19,6 +20,7 @@ from notifications.catalog import (
     AssignmentChargeFailure,
     AssignmentChargeReminder,
     AssignmentPaymentAuthentication,
+    Audience,
     BillOverdue,
     CertificateRenewal,
     CertificateRequest,
@@ -42,6 +44,16 @@ ORG = "Test Platform"
 CONTRACTOR = {"organization_name": ORG, "contractor_name": "Jane Doe"}
 CHANGE = {"job_name": "Spring campaign", "previous_amount": 3125, "new_amount": 4000}
 REP = {"organization_name": ORG, "representative_name": "Pat Payables", "contractor_name": "Jane Doe"}
+
+FOOTERS = {
+    Audience.CONTRACTOR: f"because you are covered, or applying for coverage, through {ORG}.",
+    Audience.ORGANIZATION: f"because you are {ORG}'s billing contact for the insurance premiums it pays",
+    Audience.STAFF: f"Sent by gigcover, which runs {ORG}'s insurance dashboard.",
+}
+STAFF_REASONS = {
+    EmailKind.MEMBER_INVITATION: "because admin@platform.example invited this address to join it.",
+    EmailKind.PASSWORD_RESET: "asked, on its sign-in page, to reset the password of the account",
+}
 
 # kind -> (recipient, context, phrases the text must contain)
 CASES: dict[EmailKind, tuple[str, EmailContext, list[str]]] = {
@@ -270,6 +282,13 @@ async def test_each_notification_arrives_over_smtp(
         for phrase in phrases:
             assert phrase in text, (kind, phrase)
         assert ORG in text and ORG in html and "<html" in html
+        audience = CATALOG[kind].audience  # each email's footer is its audience's, in both parts
+        for body in (text, html.replace("&#39;", "'")):
+            assert FOOTERS[audience] in body, kind
+            assert ("covered, or applying for coverage" in body) == (audience is Audience.CONTRACTOR), kind
+            assert ("insurance dashboard." in body) == (audience is Audience.STAFF), kind
+            if kind in STAFF_REASONS:
+                assert STAFF_REASONS[kind] in body, kind
 
     async with httpx.AsyncClient(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, "")) as http:
         deadline = time.monotonic() + 10

@@ -26,7 +26,16 @@ from domain.roles import Role
 from notifications.catalog import WITHHELD
 from services import members
 from tests.dashboard_support import add_member, post_form, signed_in, signed_in_client
-from tests.support import Org, SmtpSink, contractor_fields, eventually, make_org, unique_email
+from tests.support import (
+    Org,
+    SmtpSink,
+    contractor_fields,
+    entity_fields,
+    eventually,
+    job_fields,
+    make_org,
+    unique_email,
+)
 from tests.test_dashboard_contractors import contractors_csv, import_upload, upload
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -41,6 +50,18 @@ def _production_api(org: Org, api_url: str) -> httpx.Client:
 def _mails_to(smtp_sink: SmtpSink, recipient: str) -> list[str]:
     return [
         m.get_body(preferencelist=("plain",)).get_content()  # type: ignore[attr-defined]
+        for m in list(smtp_sink.messages)
+        if m["To"] == recipient  # type: ignore[index]
+    ]
+
+
+def _parts_to(smtp_sink: SmtpSink, recipient: str) -> list[tuple[str, str]]:
+    """(plain text, HTML) of each email delivered to ``recipient``."""
+    return [
+        (
+            m.get_body(preferencelist=("plain",)).get_content(),  # type: ignore[attr-defined]
+            m.get_body(preferencelist=("html",)).get_content(),  # type: ignore[attr-defined]
+        )
         for m in list(smtp_sink.messages)
         if m["To"] == recipient  # type: ignore[index]
     ]
@@ -276,6 +297,59 @@ def test_inviting_someone_with_an_account_elsewhere_answers_as_for_anyone_and_se
     with session_factory() as session:
         account = session.scalar(select(Member).where(Member.email == elsewhere))
         assert account is not None and account.organization_id != org.id
+
+
+COVERAGE_FOOTER = "covered, or applying for coverage"
+
+
+def test_staff_mail_carries_the_staff_footer_and_a_contractors_mail_the_coverage_footer(
+    api_url: str, org: Org, session_factory: sessionmaker[Session], smtp_sink: SmtpSink
+) -> None:
+    """An invitation and a reset say who sent them and why, as dashboard mail; neither tells the member
+    they are covered or applying for coverage. An application link still does."""
+    admin = add_member(session_factory, org.id)
+    newcomer = unique_email("invitee")
+    with signed_in(api_url, admin) as client:
+        invited = post_form(
+            client, "/dashboard/team", "/dashboard/team/invite", {"email": newcomer, "role": "finance"}
+        )
+        assert invited.status_code == 303
+    _forgot(api_url, admin)
+    contractor_email = unique_email("covered")
+    with httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http:
+        entity = http.post("/entities", json=entity_fields()).json()["id"]
+        contractor = http.post("/contractors", json=contractor_fields(contractor_email)).json()["id"]
+        job = http.post("/jobs", json=job_fields(entity)).json()["id"]
+        quote = http.post(
+            "/quotes", json={"contractor": contractor, "job": job, "coverage_type": ["workers-comp"]}
+        ).json()["id"]
+        opened = http.post(
+            "/apply/sessions",
+            json={
+                "quote": quote,
+                "success_url": "https://platform.example/done",
+                "cancel_url": "https://platform.example/cancel",
+                "send_email": True,
+            },
+        )
+        assert opened.status_code == 201, opened.text
+
+    def delivered() -> dict[str, tuple[str, str]] | None:
+        found = {who: _parts_to(smtp_sink, who) for who in (newcomer, admin, contractor_email)}
+        return {who: parts[0] for who, parts in found.items()} if all(found.values()) else None
+
+    mails = eventually(delivered, timeout=60)
+    for member in (newcomer, admin):
+        text, html = mails[member]
+        for body in (text, html):
+            assert COVERAGE_FOOTER not in body and "coverage by gigcover" not in body
+            assert "which runs Test Platform&#39;s insurance dashboard" in body.replace("'", "&#39;")
+    assert f"because {admin} invited this address to join it" in mails[newcomer][0]
+    assert "asked, on its sign-in page, to reset the password" in mails[admin][0]
+    text, html = mails[contractor_email]
+    assert f"because you are {COVERAGE_FOOTER}, through Test Platform" in text
+    assert f"because you are {COVERAGE_FOOTER}, through Test Platform" in html
+    assert "insurance dashboard" not in text + html
 
 
 def test_the_migration_withholds_the_links_of_emails_already_recorded(tmp_path: Path) -> None:

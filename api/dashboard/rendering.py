@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
+from api.dashboard.words import page_words
 from api.errors import STATUS_OF, describe_validation_errors
 from domain.errors import DomainError, Refusal, invalid
 from domain.roles import Capability
@@ -95,7 +96,8 @@ def form_model(model: type[M], **fields: Any) -> M:
     try:
         return model.model_validate(fields)
     except ValidationError as error:
-        raise invalid(describe_validation_errors(list(error.errors()))) from None
+        problems = list(error.errors())
+        raise invalid(describe_validation_errors(problems), problems=problems) from None
 
 
 def refused(
@@ -110,8 +112,9 @@ def refused(
     """A change a service refused, answered on the page it was asked from: whatever the service began is
     rolled back, and ``show(status=…, error=…, **context)`` renders the page again with the refusal's message
     and the API's status for it (or ``status``). With ``not_found_page``, an object that is not the viewer's
-    gets the not-found page instead, as the API answers 404."""
+    gets the not-found page instead, as the API answers 404. The message is in the page's users' words
+    (``api/dashboard/words.py``), not the API's."""
     if not_found_page and error.kind == Refusal.NOT_FOUND:
         raise error
     session.rollback()
-    return show(status=status or STATUS_OF[error.kind], error=error.message, **context)
+    return show(status=status or STATUS_OF[error.kind], error=page_words(error), **context)

@@ -153,6 +153,7 @@ def application_page(
         "work_state": row.work_state,
         "premium": money(row.premium),
         "withheld": row.withhold_premium,
+        "general_opt_in": row.is_general_opt_in,  # no premium now: each assignment's is billed to the org
         "card_summary": page.card_summary,
         "c": contractor,
         "a": row.answers or {},
