@@ -25,7 +25,9 @@ with workflow.unsafe.imports_passed_through():
 # The reader bounds its own child process (60 s wall by default); the attempt gets a margin over that.
 READ_TIMEOUT = timedelta(minutes=3)
 STEP_TIMEOUT = timedelta(minutes=1)
-READ_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=5))
+# Retried until it is done: the reader turns every problem with the file into a recorded reason (the
+# certificate's error), so a failing attempt is the store, the database or the worker, never the file.
+READ_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10))
 DATABASE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 DAY_SECONDS = 86_400
 
@@ -59,7 +61,7 @@ class CertificateReviewWorkflow:
 
     @workflow.run
     async def run(self, request: CertificateReviewRequest) -> ReviewOutcome:
-        # Read nothing after its attempts: the evaluation records the certificate as an error.
+        # Only a final refusal ends the read early (the certificate is gone); the evaluation then says so.
         with contextlib.suppress(ActivityError):
             await workflow.execute_activity_method(
                 CertificateActivities.read_certificate,
