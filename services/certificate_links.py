@@ -3,7 +3,6 @@ so the platform need not relay PDFs. The token is random (256 bits) and exists o
 contractor's browser: we keep its SHA-256. A link works for one contractor of one organization's
 environment, until it expires, for a few uploads at most; the contractor's id opens nothing."""
 
-import hashlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from common.settings import Settings
+from common.tokens import token_digest
 from db.engine import rows_changed
 from db.models import Certificate, CertificateLink, Contractor, EmailMessage, Organization
 from documents.storage import DocumentStore
@@ -35,10 +35,6 @@ class LinkState(StrEnum):
     UNKNOWN = "unknown"
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def issue(session: Session, settings: Settings, tenant: Tenant, contractor_id: str) -> tuple[str, int]:
     """A new upload link for the contractor (added to the session; the caller commits): its URL, the only
     place its token exists, and when it expires."""
@@ -47,7 +43,7 @@ def issue(session: Session, settings: Settings, tenant: Tenant, contractor_id: s
     expires_at = now + settings.certificate_link_lifetime_seconds
     session.add(
         CertificateLink(
-            token_hash=_digest(token),
+            token_hash=token_digest(token),
             organization_id=tenant.organization_id,
             environment=tenant.environment,
             contractor_id=contractor_id,
@@ -144,7 +140,7 @@ class LinkPage:
 def _find(
     session: Session, token: str
 ) -> tuple[LinkState, CertificateLink | None, Tenant | None, Contractor | None]:
-    link = session.scalar(select(CertificateLink).where(CertificateLink.token_hash == _digest(token)))
+    link = session.scalar(select(CertificateLink).where(CertificateLink.token_hash == token_digest(token)))
     organization = session.get(Organization, link.organization_id) if link is not None else None
     contractor = (
         session.scalar(
@@ -188,6 +184,9 @@ def page(session: Session, token: str, certificate_id: str | None = None) -> Lin
     )
 
 
+UNKNOWN_LINK = "link_not_found"  # the one refusal a page shows as a link that does not work
+
+
 def upload_through_link(
     session: Session, store: DocumentStore, token: str, file: UploadedFile | None
 ) -> Certificate:
@@ -195,7 +194,7 @@ def upload_through_link(
     default requirement. Refused (NOT_FOUND kind) for an unknown link, CONFLICT for one expired or used up."""
     state, link, tenant, contractor = _find(session, token)
     if link is None or tenant is None or contractor is None:
-        raise DomainError("resource_not_found", "This link does not work", kind=Refusal.NOT_FOUND)
+        raise DomainError(UNKNOWN_LINK, "This link does not work", kind=Refusal.NOT_FOUND)
     if state is LinkState.EXPIRED:
         raise conflict("link_expired", "This link has expired. Ask for a new one.")
     if state is LinkState.USED_UP:

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, expect
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import Certificate, CertificateLink
+from db.models import Certificate, CertificateLink, InsuranceRequirement
 from services.certificate_links import UPLOADS_PER_LINK
 from tests import certificate_factory as factory
 from tests.support import Org, SmtpSink, eventually, make_org
@@ -174,3 +174,34 @@ def test_the_page_refuses_bad_files_forged_posts_and_spent_or_foreign_links(
     other = make_org(session_factory, "Other Platform")
     assert _request(api_url, other, contractor).status_code == 404
     assert _request(api_url, org, contractor, org.production_key).status_code == 404
+
+
+def test_a_link_of_an_organization_with_no_requirement_says_so_and_keeps_its_uploads(
+    api_url: str, org: Org, session_factory: sessionmaker[Session], smtp_sink: SmtpSink
+) -> None:
+    """The link works; what is missing is the organization's requirement: the contractor is told that (not
+    that the link is broken, which the hosted-link throttle would count against them) and spends nothing."""
+    contractor, link = _requested(api_url, org, session_factory, smtp_sink)
+    with session_factory() as session:
+        session.execute(
+            update(InsuranceRequirement)
+            .where(InsuranceRequirement.organization_id == org.id)
+            .values(deleted_at=int(time.time()))
+        )
+        session.commit()
+    path = "/certificates/" + link.rsplit("/certificates/", 1)[1]
+    with httpx.Client(base_url=api_url, timeout=60) as browser:
+        token = csrf_token(browser, path)
+        answer = browser.post(
+            path,
+            data={"csrf_token": token},
+            files={"certificate": ("certificate.pdf", factory.fillable(GOOD), "application/pdf")},
+        )
+        assert answer.status_code == 303, answer.text
+        assert "has not set up its insurance requirements yet" in browser.get(answer.headers["location"]).text
+    assert _certificates(session_factory, org) == 0
+    with session_factory() as session:
+        assert (
+            session.scalar(select(CertificateLink.uploads).where(CertificateLink.contractor_id == contractor))
+            == 0
+        )

@@ -16,7 +16,7 @@ from api.hosted.security import page_messages
 from api.uploads import read_certificate_part
 from documents.issuing import document_store
 from domain.certificates import CertificateStatus
-from domain.errors import DomainError, Refusal
+from domain.errors import DomainError
 from services import certificate_links
 from services.certificate_links import LinkState
 from services.certificates import MAX_CERTIFICATE_BYTES
@@ -106,7 +106,7 @@ def upload_certificate(
             read_certificate_part(certificate),
         )
     except DomainError as refused:
-        if refused.kind is Refusal.NOT_FOUND:  # a 404: counted by the hosted-link throttle
+        if refused.code == certificate_links.UNKNOWN_LINK:  # a 404: counted by the hosted-link throttle
             return _ended(request, *NO_LINK, 404)
         return redirect(_with_message(token, FRIENDLY.get(refused.code, refused.message)))
     return redirect(f"/certificates/{token}?received={row.id}")
