@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.client_address import client_address
+from api.hosted.security import HOSTED_PREFIXES
 from db.engine import WriteLockBusy, committed_briefly
 from db.models import RateCounter
 from db.upsert import insert_for
@@ -149,7 +150,6 @@ class SharedCounter:
         return None
 
 
-HOSTED_PREFIXES = ("/apply/", "/cards/", "/certificates/")
 TOO_MANY = (
     "<!doctype html><html lang=en><head><meta charset=utf-8><title>Too many attempts</title></head><body>"
     "<h1>Too many attempts</h1><p>Too many links that do not work were opened from your network. "

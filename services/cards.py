@@ -6,7 +6,6 @@ emailed to the contractor, of which we keep the SHA-256. It works for one assign
 saves one card, and makes a few SetupIntents at most, each when the contractor chooses to enter a card.
 The assignment's id, which the platform, its webhooks and Stripe's metadata all see, opens nothing."""
 
-import hashlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from common.settings import Settings
+from common.tokens import token_digest
 from contracts.assignment import (
     ASSIGNMENT_STATE,
     CARD_UPDATED,
@@ -91,10 +91,6 @@ class LinkState(StrEnum):
     UNKNOWN = "unknown"  # no such link (or not one for a card-paid assignment)
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _now() -> int:
     return int(time.time())
 
@@ -106,7 +102,7 @@ def issue_card_link(session: Session, settings: Settings, assignment_id: str) ->
     now = _now()
     session.add(
         CardLink(
-            token_hash=_digest(token),
+            token_hash=token_digest(token),
             assignment_id=assignment_id,
             created=now,
             expires_at=now + settings.card_link_lifetime_seconds,
@@ -117,7 +113,7 @@ def issue_card_link(session: Session, settings: Settings, assignment_id: str) ->
 
 
 def _link(session: Session, token: str) -> tuple[LinkState, CardLink | None, Assignment | None]:
-    link = session.scalar(select(CardLink).where(CardLink.token_hash == _digest(token)))
+    link = session.scalar(select(CardLink).where(CardLink.token_hash == token_digest(token)))
     row = (
         session.scalar(
             select(Assignment).where(Assignment.id == link.assignment_id, Assignment.deleted_at.is_(None))

@@ -20,7 +20,6 @@ from db.models import Entity, InsuranceRequirement, JobCategory, Organization
 from domain.certificate_review import LIMITS_BY_COVERAGE, describe
 from domain.certificates import CoverageKind, CoverageRequirement, ExpiryRule, LimitKind, RequirementRules
 from domain.errors import DomainError, Refusal, conflict, invalid
-from integrations.naic import naic_directory
 from services import audit
 from services.audit import Actor
 from services.catalog import approved_categories
@@ -126,11 +125,6 @@ def rules_of(requirement: InsuranceRequirement) -> RequirementRules:
 def _stored(rules: RequirementRules) -> dict[str, Any]:
     stored: dict[str, Any] = _RULES.dump_python(rules, mode="json")
     return stored
-
-
-def insurer_directory() -> Mapping[str, str]:
-    """NAIC code → insurer name, for the review's forgery check."""
-    return naic_directory()
 
 
 # Attachments ----------------------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """The dashboard's people: invitations, passwords (argon2id), sign-in with throttling, server-side
 sessions, password resets, roles. No HTTP here: the dashboard's pages and ``manage.py`` call these."""
 
-import hashlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from common.ids import new_id
 from common.schemas import Strict
+from common.tokens import token_digest
 from db.engine import WriteLockBusy, committed_briefly
 from db.models import Member, MemberSession, MemberToken, Organization, ResetRequest, SignInAttempt
 from domain.errors import DomainError, Refusal, invalid
@@ -43,10 +43,6 @@ INVITATION, RESET = "invitation", "reset"
 # apart from every sandbox and production list, with the link withheld from the stored copy.
 MAIL_ENVIRONMENT = STAFF_ENVIRONMENT
 WRONG = "The email or password is not right."
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _now() -> int:
@@ -88,7 +84,7 @@ def _issue_token(session: Session, member: Member, purpose: str, seconds: int) -
     expires = _now() + seconds
     session.add(
         MemberToken(
-            token_hash=_digest(token),
+            token_hash=token_digest(token),
             purpose=purpose,
             member_id=member.id,
             created=_now(),
@@ -189,7 +185,7 @@ def invite(session: Session, organization_id: str, body: NewMember, actor: Actor
 
 
 def _usable_token(session: Session, token: str, purpose: str) -> MemberToken:
-    row = session.scalar(select(MemberToken).where(MemberToken.token_hash == _digest(token)))
+    row = session.scalar(select(MemberToken).where(MemberToken.token_hash == token_digest(token)))
     if row is None or row.purpose != purpose or row.used_at is not None:
         raise DomainError("link_invalid", "This link is not valid (it may have been used already).")
     if row.expires_at < _now():
@@ -353,7 +349,7 @@ def start_session(session: Session, member: Member, environment: str, ip_address
     now = _now()
     session.add(
         MemberSession(
-            token_hash=_digest(token),
+            token_hash=token_digest(token),
             member_id=member.id,
             environment=environment,
             ip_address=ip_address,
@@ -368,7 +364,7 @@ def start_session(session: Session, member: Member, environment: str, ip_address
 
 def signed_in(session: Session, token: str) -> SignedIn | None:
     """The live session of this token (touching it), or None when it ended, idled out or never was."""
-    row = session.scalar(select(MemberSession).where(MemberSession.token_hash == _digest(token)))
+    row = session.scalar(select(MemberSession).where(MemberSession.token_hash == token_digest(token)))
     now = _now()
     if row is None or row.ended_at is not None:
         return None
@@ -403,7 +399,7 @@ def _touch(session: Session, row: MemberSession, now: int) -> None:
 def end_session(session: Session, token: str) -> None:
     session.execute(
         update(MemberSession)
-        .where(MemberSession.token_hash == _digest(token), MemberSession.ended_at.is_(None))
+        .where(MemberSession.token_hash == token_digest(token), MemberSession.ended_at.is_(None))
         .values(ended_at=_now())
     )
     session.commit()
