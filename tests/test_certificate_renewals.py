@@ -243,5 +243,4 @@ async def test_a_certificate_replaced_before_its_review_ends_tells_the_platform_
         await _result(skipping, await _start(skipping, settings, session_factory, older))
     ).status == "approved"
     events = await asyncio.to_thread(_events, session_factory, org)
-    assert [e for e in events if e[1] == older] == []  # neither its outcome nor, later, a lapse
-    assert ("certificate.approved", newer) in events
+    assert [e for e in events if e[0].startswith("certificate.")] == [("certificate.approved", newer)]
