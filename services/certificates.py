@@ -47,6 +47,7 @@ SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 FINISHED = frozenset(
     {CertificateStatus.APPROVED, CertificateStatus.FLAGGED, CertificateStatus.DENIED, CertificateStatus.ERROR}
 )
+DAY = 86_400
 OUTCOME_EVENTS = {
     CertificateStatus.APPROVED: "certificate.approved",
     CertificateStatus.FLAGGED: "certificate.flagged",
@@ -296,13 +297,6 @@ def _outcome(row: Certificate) -> ReviewOutcome:
     return ReviewOutcome(status=row.status, coverage_ends=row.coverage_ends, error=row.error)
 
 
-def _announce(session: Session, settings: Settings, row: Certificate, event_type: str) -> None:
-    """The review's outcome, told to the platform, unless a newer certificate replaced this one before its
-    review ended: the newer one's outcome is the contractor's, and an older one's must not come after it."""
-    if row.superseded_by is None:
-        _publish(session, settings, row, event_type)
-
-
 def _publish(session: Session, settings: Settings, row: Certificate, event_type: str) -> None:
     record_event(
         session,
@@ -326,7 +320,7 @@ def evaluate(
         row.status = CertificateStatus.ERROR
         row.error = row.error or "the certificate could not be read"
         row.processed_at = now
-        _announce(session, settings, row, "certificate.error")
+        _publish(session, settings, row, "certificate.error")
         session.commit()
         return _outcome(row)
     parsed = parsed_from_json(row.parsed)
@@ -344,7 +338,7 @@ def evaluate(
     row.status = outcome(results)
     row.coverage_ends = coverage_end(parsed, rules)
     row.processed_at = now
-    _announce(session, settings, row, OUTCOME_EVENTS[row.status])
+    _publish(session, settings, row, OUTCOME_EVENTS[row.status])
     session.commit()
     return _outcome(row)
 

@@ -221,26 +221,3 @@ async def test_a_denied_certificate_gets_no_reminder_and_no_lapse(
     assert (await _result(skipping, handle)).status == "approved"  # what the review concluded
     assert _renewals(smtp_sink, certificate_id) == []
     assert [t for t, i in _events(session_factory, org) if i == certificate_id] == ["certificate.approved"]
-
-
-async def test_a_certificate_replaced_before_its_review_ends_tells_the_platform_nothing(
-    skipping: WorkflowEnvironment,
-    session_factory: sessionmaker[Session],
-    settings: Settings,
-    api_url: str,
-    org: Org,
-) -> None:
-    """Two uploads, the older one's review started late (its API process died, say): its outcome is kept,
-    but no certificate.* event about it comes after the newer certificate's."""
-    await asyncio.to_thread(add_requirement, session_factory, org)
-    contractor = await asyncio.to_thread(new_contractor, api_url, org.sandbox_key)
-    older = await asyncio.to_thread(_upload, session_factory, settings, org, contractor, _ending_in(100))
-    newer = await asyncio.to_thread(_upload, session_factory, settings, org, contractor, _ending_in(300))
-    assert (
-        await _result(skipping, await _start(skipping, settings, session_factory, newer))
-    ).status == "approved"
-    assert (
-        await _result(skipping, await _start(skipping, settings, session_factory, older))
-    ).status == "approved"
-    events = await asyncio.to_thread(_events, session_factory, org)
-    assert [e for e in events if e[0].startswith("certificate.")] == [("certificate.approved", newer)]
