@@ -8,12 +8,13 @@ from urllib.parse import urlencode
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.dashboard.words import page_words
-from api.errors import STATUS_OF, describe_validation_errors
-from domain.errors import DomainError, Refusal, invalid
+from api.errors import STATUS_OF
+from common.validation import validated
+from domain.errors import DomainError, Refusal
 from domain.roles import Capability
 from notifications.render import date, datetime_utc, money
 
@@ -93,11 +94,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def form_model(model: type[M], **fields: Any) -> M:
     """A service's input model from form fields; a field that does not fit is a DomainError, as in the API."""
-    try:
-        return model.model_validate(fields)
-    except ValidationError as error:
-        problems = list(error.errors())
-        raise invalid(describe_validation_errors(problems), problems=problems) from None
+    return validated(model, fields)
 
 
 def refused(
