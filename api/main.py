@@ -54,15 +54,14 @@ from integrations import temporal
 from observability.tracing import configure_tracing, tracing_enabled
 from outbox.dispatch import Dispatcher
 from outbox.records import track_commits
-from services.certificates import MAX_CERTIFICATE_BYTES
+from services.certificates import MAX_CERTIFICATE_BYTES, TOO_LARGE
 
 API_PREFIX = "/api/v1"
 # A certificate may be 15 MB (1099Policy's limit), plus the multipart framing and the other fields.
 _CERTIFICATE_BODY = MAX_CERTIFICATE_BYTES + 64 * 1024
-_TOO_LARGE = "The certificate must be 15 MB or smaller"
 CERTIFICATE_UPLOADS = (
-    UploadLimit(f"{API_PREFIX}/files/certificates", _CERTIFICATE_BODY, "invalid_file_size", _TOO_LARGE),
-    UploadLimit("/certificates/", _CERTIFICATE_BODY, "invalid_file_size", _TOO_LARGE),
+    UploadLimit(f"{API_PREFIX}/files/certificates", _CERTIFICATE_BODY, "invalid_file_size", TOO_LARGE),
+    UploadLimit("/certificates/", _CERTIFICATE_BODY, "invalid_file_size", TOO_LARGE),
 )
 
 

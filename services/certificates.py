@@ -38,6 +38,7 @@ from services.lookups import Page, filtered, get_assignment, get_owned, list_pag
 from services.tenancy import Tenant
 
 MAX_CERTIFICATE_BYTES = 15 * 1024 * 1024  # 1099Policy's limit
+TOO_LARGE = "The certificate must be 15 MB or smaller"
 PDF_TYPES = frozenset({"application/pdf", "application/x-pdf"})
 # What a client sends when it does not say (the official client sends every file as octet-stream): the
 # file's own bytes (its %PDF magic) decide then.
@@ -78,7 +79,7 @@ def check_file(file: UploadedFile | None) -> UploadedFile:
             "certificate",
         )
     if len(file.data) > MAX_CERTIFICATE_BYTES:
-        raise DomainError("invalid_file_size", "The certificate must be 15 MB or smaller", "certificate")
+        raise DomainError("invalid_file_size", TOO_LARGE, "certificate")
     if not file.data[:1024].lstrip().startswith(b"%PDF"):
         raise DomainError(
             "invalid_file_type", "The file is not a PDF (it does not start with %PDF)", "certificate"
