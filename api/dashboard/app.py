@@ -19,6 +19,7 @@ from api.dashboard.pages import (
     jobs,
     org_settings,
     overview,
+    pickers,
     requirements,
     team,
     webhooks,
@@ -30,7 +31,7 @@ from api.errors import serve_pages_on
 from common.settings import Settings
 
 PAGES = [access, overview, team, webhooks, events, contractors, billing, org_settings, assignments]
-PAGES += [api_keys, jobs, certificates, requirements]
+PAGES += [api_keys, jobs, certificates, requirements, pickers]
 FORGED = (
     "This form was sent from somewhere else or has expired: nothing was changed. "
     "Reload the page and try again."

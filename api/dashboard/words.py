@@ -46,9 +46,30 @@ def _billing_details_needed(error: DomainError) -> Markup | None:
     )
 
 
+PICKED_PLACES = {"contractor": ("Contractors", "/dashboard/contractors"), "job": ("Jobs", "/dashboard/jobs")}
+
+
+def _not_named(error: DomainError) -> Markup | None:
+    """A contractor or job field whose text names none or several (services.pickers): what was typed, the
+    matches by name, and what to do."""
+    kind = "contractor" if error.code.endswith("contractor") else "job"
+    typed = str(error.facts.get("typed", ""))
+    choices = error.facts.get("choices")
+    named = [f"{c['label']}" + (f" ({c['detail']})" if c.get("detail") else "") for c in choices or []]
+    place, href = PICKED_PLACES[kind]
+    if not named:
+        return Markup("No {} matches “{}”. Check the spelling, or find it under {}.").format(
+            kind, typed, _link(href, place)
+        )
+    return Markup("Several {}s match “{}”: {}. Tick the one you mean below, and send the form again.").format(
+        kind, typed, "; ".join(named)
+    )
+
+
 # (code, field) -> the page words for that refusal (None: it has none, the service's message is shown)
 WORDS: dict[tuple[str, str | None], Callable[[DomainError], Markup | None]] = {
     ("invalid_input", "withhold_premium"): _billing_details_needed,
+    **{(f"{how}_{kind}", kind): _not_named for how in ("no_such", "ambiguous") for kind in PICKED_PLACES},
 }
 
 
