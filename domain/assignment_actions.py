@@ -13,3 +13,12 @@ def may_cancel(cancelled: bool, effective_date: int, now: int) -> bool:
 def may_extend(status: str, cancelled: bool) -> bool:
     """Not once it is cancelled or has expired."""
     return not cancelled and status not in ENDED
+
+
+SETTLED = (AssignmentStatus.ACTIVE, AssignmentStatus.NOT_BOUND, *ENDED)
+
+
+def settled(status: str, charge_due: bool) -> bool:
+    """Waiting on nothing (no binding, application, charge or bank confirmation): a page showing it need not
+    watch it for changes."""
+    return status in SETTLED and not charge_due

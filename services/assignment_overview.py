@@ -2,21 +2,21 @@
 assignment with its invoices, its money and what may still be done to it (domain.assignment_actions, the
 rules services.assignments enforces)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from db.models import Assignment, Contractor, Invoice, Job
+from db.models import Assignment, Contractor, Invoice, Job, JobCategory
 from domain.assignment_actions import may_cancel, may_extend
+from domain.errors import DomainError
 from services.assignment_money import Movement, money_moved
 from services.assignments import assignment_snapshot, current_assignment
 from services.lookups import Listing, filtered, get_assignment, newest_first, now, scoped
+from services.pickers import Choice, Typed, resolve
 from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
-
-CHOICES = 50  # the newest contractors and jobs offered in the form (any id may be typed)
 
 
 def names_of(session: Session, rows: list[Assignment]) -> dict[str, str]:
@@ -32,30 +32,82 @@ def names_of(session: Session, rows: list[Assignment]) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class AssignmentFilters:
+    """What the list is narrowed to; each empty one is no filter. ``state``: where the work happens (the
+    job's state, else the contractor's for remote work); ``job_type``: the job's category."""
+
+    status: str = ""
+    contractor: Typed = field(default_factory=Typed)
+    job: Typed = field(default_factory=Typed)
+    state: str = ""
+    job_type: str = ""
+
+
+@dataclass(frozen=True)
 class AssignmentList:
     listing: Listing[Assignment]
     names: dict[str, str]
-    contractors: list[Contractor]
-    jobs: list[Job]
+    job_types: list[JobCategory]
+    picked: dict[str, Choice]  # the contractor and job the filters name
+    unresolved: dict[str, DomainError]  # a filter naming none or several: no rows, and why
+
+
+def job_types_of(session: Session, tenant: Tenant) -> list[JobCategory]:
+    """The job types (categories) the tenant's jobs are of, by name: what the filters offer."""
+    used = scoped(Job, tenant).with_only_columns(Job.category_id).distinct()
+    return list(
+        session.scalars(select(JobCategory).where(JobCategory.id.in_(used)).order_by(JobCategory.name))
+    )
 
 
 def list_assignments(
-    session: Session, tenant: Tenant, filters: dict[str, str], after: str | None, per_page: int
+    session: Session, tenant: Tenant, filters: AssignmentFilters, after: str | None, per_page: int
 ) -> AssignmentList:
-    """A page of the tenant's assignments (by status, contractor and job), and the newest contractors and
-    jobs to suggest in the form."""
+    """A page of the tenant's assignments (by status, contractor, job, state and job type). The contractor
+    and job are named as a person types them (services.pickers); one that names none or several of the
+    tenant's is in ``unresolved`` and the page lists nothing."""
+    picked: dict[str, Choice] = {}
+    unresolved: dict[str, DomainError] = {}
+    for kind, typed in (("contractor", filters.contractor), ("job", filters.job)):
+        try:
+            choice = resolve(session, tenant, kind, typed)
+        except DomainError as error:
+            unresolved[kind] = error
+            continue
+        if choice is not None:
+            picked[kind] = choice
+    types = job_types_of(session, tenant)
+    if unresolved:
+        return AssignmentList(Listing([], None), {}, types, picked, unresolved)
     query = filtered(
         scoped(Assignment, tenant),
         {
-            Assignment.status: filters.get("status") or None,
-            Assignment.contractor_id: filters.get("contractor") or None,
-            Assignment.job_id: filters.get("job") or None,
+            Assignment.status: filters.status or None,
+            Assignment.contractor_id: picked["contractor"].id if "contractor" in picked else None,
+            Assignment.job_id: picked["job"].id if "job" in picked else None,
         },
     )
+    if filters.job_type:
+        of_type = scoped(Job, tenant).where(Job.category_id == filters.job_type).with_only_columns(Job.id)
+        query = query.where(Assignment.job_id.in_(of_type))
+    if filters.state:
+        state = filters.state.upper()
+        job_state = Job.address["region"].as_string()
+        in_state = scoped(Job, tenant).where(job_state == state).with_only_columns(Job.id)
+        remote = scoped(Job, tenant).where(func.coalesce(job_state, "") == "").with_only_columns(Job.id)
+        lives_in = (
+            scoped(Contractor, tenant)
+            .where(Contractor.address["region"].as_string() == state)
+            .with_only_columns(Contractor.id)
+        )
+        query = query.where(
+            or_(
+                Assignment.job_id.in_(in_state),
+                and_(Assignment.job_id.in_(remote), Assignment.contractor_id.in_(lives_in)),
+            )
+        )
     listing = newest_first(session, query, Assignment, after, per_page)
-    contractors = session.scalars(scoped(Contractor, tenant).order_by(Contractor.seq.desc()).limit(CHOICES))
-    jobs = session.scalars(scoped(Job, tenant).order_by(Job.seq.desc()).limit(CHOICES))
-    return AssignmentList(listing, names_of(session, listing.rows), list(contractors), list(jobs))
+    return AssignmentList(listing, names_of(session, listing.rows), types, picked, {})
 
 
 @dataclass(frozen=True)

@@ -4,28 +4,35 @@ the service POST /assignments, /assignments/cancel, /assignments/extend and POST
 
 from functools import partial
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Form, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
+from api.dashboard import labels
 from api.dashboard.amounts import cents
 from api.dashboard.auth import CurrentViewer, Operator, Viewer
-from api.dashboard.rendering import form_model, page, redirect, refused
+from api.dashboard.rendering import page, redirect, refused
+from api.dashboard.words import page_words
 from api.deps import AppSettings, DbSession, Workflows
 from common.settings import Settings
 from contracts.assignment import assignment_workflow_id
+from domain.assignment_actions import settled
 from domain.coverage import CoverageType
 from domain.errors import DomainError
 from domain.statuses import AssignmentStatus
+from notifications.render import datetime_utc, money
 from services import assignments, invoices
-from services.assignment_overview import assignment_overview, list_assignments
-from services.assignments import CANCEL_REASONS, AssignmentIn
+from services.assignment_overview import AssignmentFilters, assignment_overview, list_assignments
+from services.assignment_requests import AssignmentRequest, request_assignment
+from services.assignments import CANCEL_REASONS
+from services.pickers import Choice, Typed
 from services.workflow_calls import WorkflowCalls
 
 router = APIRouter()
 PER_PAGE = 50
+KINDS = ("contractor", "job")  # the fields picked by name
 
 
 def temporal_link(settings: Settings, assignment_id: str) -> str | None:
@@ -37,28 +44,58 @@ def temporal_link(settings: Settings, assignment_id: str) -> str | None:
     return f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{namespace}/workflows?query={query}"
 
 
+def _picked(typed: Typed, choice: Choice | None, error: DomainError | None) -> dict[str, Any]:
+    """A picker field as the page shows it again: the name chosen (or the text typed), and, when the text
+    named several, the choices to tick."""
+    if choice is not None:
+        return {"text": choice.label, "id": choice.id, "choices": []}
+    choices = error.facts.get("choices") if error is not None else None
+    return {"text": typed.text, "id": "", "choices": choices if isinstance(choices, list) else []}
+
+
 def _list(
     request: Request,
     session: Session,
     viewer: Viewer,
-    filters: dict[str, str],
+    filters: AssignmentFilters,
     after: str | None,
     status: int = 200,
     **context: Any,
 ) -> Response:
     shown = list_assignments(session, viewer.tenant, filters, after, PER_PAGE)
+    problem = next(iter(shown.unresolved.values()), None)
+    if problem is not None and "error" not in context:
+        context["error"] = page_words(problem)
+    shown_pickers = {
+        kind: _picked(getattr(filters, kind), shown.picked.get(kind), shown.unresolved.get(kind))
+        for kind in KINDS
+    }
+    query = {"status": filters.status, "state": filters.state, "job_type": filters.job_type}
+    for kind, shown_picker in shown_pickers.items():
+        query |= {kind: shown_picker["text"], f"{kind}_id": shown_picker["id"]}
+    kept = {k: v for k, v in query.items() if v}
     return page(
         request,
         "assignments.html",
         status,
         assignments=shown.listing.rows,
         names=shown.names,
-        filters=filters,
-        statuses=list(AssignmentStatus),
-        older=shown.listing.older,
+        filters=query,
+        filtered=bool(kept),
+        filter_pickers=shown_pickers,
+        older_url=(
+            f"/dashboard/assignments?{urlencode({**kept, 'after': shown.listing.older})}"
+            if shown.listing.older
+            else None
+        ),
+        statuses=[(s.value, labels.ASSIGNMENT_STATUS[s]) for s in AssignmentStatus],
+        status_words=labels.ASSIGNMENT_STATUS,
+        states=labels.STATES,
+        job_types=shown.job_types,
         form=context.pop("form", {"bind": True, "coverage_type": [CoverageType.WORKERS_COMP.value]}),
-        contractors=shown.contractors,
-        jobs=shown.jobs,
+        pickers=context.pop(
+            "pickers", {k: {"text": "", "id": "", "choices": []} for k in ("contractor", "job")}
+        ),
         coverage_types=list(CoverageType),
         **context,
     )
@@ -69,12 +106,24 @@ def assignment_list(
     request: Request,
     session: DbSession,
     viewer: CurrentViewer,
-    status: str = "",
-    contractor: str = "",
-    job: str = "",
-    after: str = "",
+    status: Annotated[str, Query(max_length=40)] = "",
+    contractor: Annotated[str, Query(max_length=200)] = "",
+    contractor_id: Annotated[str, Query(max_length=40)] = "",
+    contractor_choice: Annotated[str, Query(max_length=40)] = "",
+    job: Annotated[str, Query(max_length=200)] = "",
+    job_id: Annotated[str, Query(max_length=40)] = "",
+    job_choice: Annotated[str, Query(max_length=40)] = "",
+    state: Annotated[str, Query(max_length=2)] = "",
+    job_type: Annotated[str, Query(max_length=40)] = "",
+    after: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
-    filters = {"status": status.strip(), "contractor": contractor.strip(), "job": job.strip()}
+    filters = AssignmentFilters(
+        status=status.strip(),
+        contractor=Typed(contractor, contractor_choice or contractor_id),
+        job=Typed(job, job_choice or job_id),
+        state=state.strip().upper(),
+        job_type=job_type.strip(),
+    )
     return _list(request, session, viewer, filters, after)
 
 
@@ -84,28 +133,62 @@ def create(
     session: DbSession,
     settings: AppSettings,
     viewer: Operator,
-    contractor: Annotated[str, Form(max_length=40)] = "",
-    job: Annotated[str, Form(max_length=40)] = "",
+    contractor: Annotated[str, Form(max_length=200)] = "",
+    contractor_id: Annotated[str, Form(max_length=40)] = "",
+    contractor_choice: Annotated[str, Form(max_length=40)] = "",
+    job: Annotated[str, Form(max_length=200)] = "",
+    job_id: Annotated[str, Form(max_length=40)] = "",
+    job_choice: Annotated[str, Form(max_length=40)] = "",
     effective_date: Annotated[str, Form(max_length=40)] = "",
     end_date: Annotated[str, Form(max_length=40)] = "",
     coverage_type: Annotated[list[str] | None, Form()] = None,
     bind: Annotated[str, Form(max_length=10)] = "",
+    confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    fields = {
-        "contractor": contractor,
-        "job": job,
+    """A contractor and job named as typed; a likely duplicate of an assignment in force is created only
+    once the person confirms it (``confirm``), after seeing the one that exists."""
+    terms = {
         "bind": bind == "true",
         "coverage_type": coverage_type or None,
         "effective_date": effective_date or None,
         "end_date": end_date or None,
     }
+    asked = AssignmentRequest(
+        contractor=Typed(contractor, contractor_choice or contractor_id),
+        job=Typed(job, job_choice or job_id),
+        terms=terms,
+        confirmed=confirm == "true",
+    )
+    form = {**terms, "effective_date": effective_date, "end_date": end_date}
+    form |= {"coverage_type": coverage_type or [], "bind": bind == "true"}
     try:
-        body = form_model(AssignmentIn, **fields)
-        row = assignments.create_assignment(session, viewer.tenant, body, settings, viewer.actor)
+        done = request_assignment(session, viewer.tenant, asked, settings, viewer.actor)
     except DomainError as error:
-        form = {**fields, "coverage_type": coverage_type or [], "bind": bind == "true"}
-        return refused(session, error, partial(_list, request, session, viewer, {}, None), form=form)
-    return redirect(f"/dashboard/assignments/{row.id}", "created")
+        field = error.field if error.field in ("contractor", "job") else None
+        pickers = {
+            kind: _picked(getattr(asked, kind), None, error if kind == field else None) for kind in KINDS
+        }
+        for kind in KINDS:  # a pick the refusal is not about is kept as sent (the service checks it again)
+            pickers[kind]["id"] = getattr(asked, kind).picked if kind != field else ""
+        show = partial(_list, request, session, viewer, AssignmentFilters(), None)
+        return refused(session, error, show, form=form, pickers=pickers)
+    if done.created is None:  # a likely duplicate: show what exists and ask
+        pickers = {
+            kind: _picked(getattr(asked, kind), getattr(done, kind), None) for kind in ("contractor", "job")
+        }
+        return _list(
+            request,
+            session,
+            viewer,
+            AssignmentFilters(),
+            None,
+            status=409,
+            form=form,
+            pickers=pickers,
+            duplicates=done.duplicates,
+            duplicate_names=done.names,
+        )
+    return redirect(f"/dashboard/assignments/{done.created.id}", "created")
 
 
 def _detail(
@@ -124,6 +207,8 @@ def _detail(
         "assignment.html",
         status,
         a=shown.snapshot,
+        live=_live_fields(shown.snapshot),
+        watch=not _settled(shown.snapshot),
         row=shown.row,
         names=shown.names,
         invoices=shown.invoices,
@@ -135,6 +220,33 @@ def _detail(
         cancel_reasons=CANCEL_REASONS,
         **context,
     )
+
+
+def _live_fields(snapshot: dict[str, Any]) -> dict[str, str]:
+    """What the assignment's page shows that its workflow changes, by element id (static/live.js)."""
+    due = snapshot.get("charge_due_at")
+    return {
+        "assignment-status": labels.assignment_status(snapshot["status"]),
+        "premium": money(snapshot["premium"]),
+        "collected": money(snapshot["premium_collected"]),
+        "policy": snapshot.get("policy") or "none yet",
+        "charge-due": datetime_utc(due) if due and due > 0 else "none",
+    }
+
+
+def _settled(snapshot: dict[str, Any]) -> bool:
+    due = snapshot.get("charge_due_at")
+    return settled(snapshot["status"], bool(due and due > 0))
+
+
+@router.get("/assignments/{assignment_id}/live")
+def assignment_live(
+    assignment_id: str, session: DbSession, workflows: Workflows, viewer: CurrentViewer
+) -> Response:
+    """What the assignment's page polls while the assignment waits on something: the fields that change,
+    and whether it is settled (the page then stops asking)."""
+    shown = assignment_overview(session, viewer.tenant, assignment_id, workflows)
+    return JSONResponse({"final": _settled(shown.snapshot), "fields": _live_fields(shown.snapshot)})
 
 
 @router.get("/assignments/{assignment_id}", response_class=HTMLResponse)
