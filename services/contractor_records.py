@@ -17,7 +17,9 @@ from db.models import (
     Contractor,
     EmailMessage,
     Invoice,
+    Job,
     Policy,
+    Quote,
     TenantResource,
 )
 from domain.application import ENDED
@@ -60,9 +62,24 @@ def search(
     text: str | None = None,
     status: CoverageStatus | None = None,
     page: Page | None = None,
+    state: str | None = None,
+    job_type: str | None = None,
 ) -> Sequence[Contractor]:
-    """Newest first. ``text`` matches part of the name ("first last") or of the email, ignoring case."""
+    """Newest first. ``text`` matches part of the name ("first last") or of the email, ignoring case;
+    ``state``: where they live (their address); ``job_type``: a job category they were quoted or assigned
+    a job of."""
     query = scoped(Contractor, tenant)
+    if state:
+        query = query.where(Contractor.address["region"].as_string() == state.upper())
+    if job_type:
+        of_type = scoped(Job, tenant).where(Job.category_id == job_type).with_only_columns(Job.id)
+        quoted = scoped(Quote, tenant).where(Quote.job_id.in_(of_type)).with_only_columns(Quote.contractor_id)
+        assigned = (
+            scoped(Assignment, tenant)
+            .where(Assignment.job_id.in_(of_type))
+            .with_only_columns(Assignment.contractor_id)
+        )
+        query = query.where(or_(Contractor.id.in_(quoted), Contractor.id.in_(assigned)))
     if text and text.strip():
         needle = text.strip().lower()
         full_name = func.lower(Contractor.first_name + " " + Contractor.last_name)

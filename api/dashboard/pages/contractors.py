@@ -10,10 +10,11 @@ capability."""
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Request, Response, UploadFile
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
+from api.dashboard import labels
 from api.dashboard.auth import CurrentViewer, Operator, Viewer
 from api.dashboard.paging import NumberCursor, window
 from api.dashboard.rendering import page, redirect, refused
@@ -22,13 +23,16 @@ from common.settings import Settings
 from contracts.contractor_import import ImportProgress
 from documents.issuing import document_store
 from domain.application import ENDED
+from domain.assignment_actions import settled
 from domain.errors import DomainError
 from domain.statuses import ImportStatus
 from services import applications, certificate_links, contractor_import
 from services import representations as render
+from services.assignment_overview import job_types_of
 from services.certificate_overview import compliance_of
 from services.contractor_records import (
     SHOWN,
+    ContractorRecord,
     CoverageStatus,
     contractors_application,
     record_of,
@@ -47,16 +51,21 @@ def contractors(
     viewer: CurrentViewer,
     q: str = "",
     status: str = "",
+    state: Annotated[str, Query(max_length=2)] = "",
+    job_type: Annotated[str, Query(max_length=40)] = "",
     starting_after: str | None = None,
     ending_before: str | None = None,
 ) -> Response:
     chosen = CoverageStatus(status) if status in set(CoverageStatus) else None
+    state = state.strip().upper()
     shown = window(
-        lambda page_of: search(session, viewer.tenant, q[:200], chosen, page_of),
+        lambda page_of: search(
+            session, viewer.tenant, q[:200], chosen, page_of, state=state, job_type=job_type.strip()
+        ),
         "/dashboard/contractors",
         starting_after,
         ending_before,
-        {"q": q, "status": chosen.value if chosen else None},
+        {"q": q, "status": chosen.value if chosen else None, "state": state, "job_type": job_type},
         SHOWN,
     )
     return page(
@@ -67,7 +76,12 @@ def contractors(
         certificates=compliance_of(session, viewer.tenant, [r.id for r in shown.rows]),
         q=q,
         status=chosen.value if chosen else "",
-        choices=list(CoverageStatus),
+        choices=[(s.value, labels.INSURANCE_STATUS[s]) for s in CoverageStatus],
+        status_words=labels.INSURANCE_STATUS,
+        states=labels.STATES,
+        state=state,
+        job_types=job_types_of(session, viewer.tenant),
+        job_type=job_type,
         pages=shown,
     )
 
@@ -195,8 +209,30 @@ def _record(
         shown=render.contractor(record.contractor),
         links=links,
         ended={s.value for s in ENDED},
+        live=_live(record),
         **context,
     )
+
+
+def _live(record: ContractorRecord) -> dict[str, Any]:
+    """What the contractor's page shows that applications and assignments change, by element id
+    (static/live.js), and whether anything is still under way (else the page stops asking)."""
+    fields = {"contractor-status": labels.INSURANCE_STATUS[record.status]}
+    for a in record.applications:
+        fields[f"application-status-{a.id}"] = str(a.status).lower().replace("_", " ")
+        fields[f"application-step-{a.id}"] = (a.step or "").replace("_", " ")
+    for s in record.assignments:
+        fields[f"assignment-status-{s.id}"] = labels.assignment_status(s.status)
+    under_way = any(a.status not in ENDED for a in record.applications) or any(
+        not settled(s.status, bool(s.charge_due_at and s.charge_due_at > 0)) for s in record.assignments
+    )
+    return {"final": not under_way, "fields": fields}
+
+
+@router.get("/contractors/{contractor_id}/live")
+def contractor_live(session: DbSession, viewer: CurrentViewer, contractor_id: str) -> Response:
+    """What the contractor's page polls while an application or assignment of theirs is under way."""
+    return JSONResponse(_live(record_of(session, viewer.tenant, contractor_id)))
 
 
 @router.get("/contractors/{contractor_id}", response_class=HTMLResponse)
