@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from common.schemas import Strict
 from db.models import Assignment, Bill, Contractor, Invoice, Organization, Policy
 from domain.bills import amount_remaining
-from domain.errors import conflict, invalid
+from domain.errors import DomainError, conflict, invalid
 from domain.limits import MAX_PAYMENT_CENTS
 from domain.statuses import BillStatus, PolicyStatus
 from notifications.catalog import BillOverdue, EmailKind
@@ -22,6 +22,7 @@ from outbox.records import enqueue_email, record_event
 from services import representations as render
 from services.audit import Actor, record_change
 from services.lookups import Listing, filtered, get_owned, newest_first, now, scoped
+from services.pickers import Choice, Typed, resolve
 from services.policies import announce
 from services.tenancy import Tenant
 
@@ -216,19 +217,30 @@ class BillList:
     names: dict[str, str]
     totals: dict[str, dict[str, int]]
     organization: Organization
+    contractor: Choice | None = None  # the contractor the filter names
+    unresolved: DomainError | None = None  # the filter names none or several: no bills listed, and why
+
+
+def _filter_contractor(session: Session, tenant: Tenant, typed: Typed) -> tuple[Choice | None, str]:
+    """The contractor a filter names as typed (services.pickers), and its id (an unknown one: no bills)."""
+    choice = resolve(session, tenant, "contractor", typed)
+    return choice, choice.id if choice else ""
 
 
 def list_bills(
-    session: Session, tenant: Tenant, status: str, contractor: str, after: str | None, per_page: int
+    session: Session, tenant: Tenant, status: str, contractor: Typed, after: str | None, per_page: int
 ) -> BillList:
-    """A page of the tenant's bills (by status and contractor) with the totals per status, and the
-    organization whose billing details the page shows."""
-    listing = newest_first(session, _bills(tenant, status, contractor), Bill, after, per_page)
+    """A page of the tenant's bills (by status and contractor, named as typed) with the totals per status,
+    and the organization whose billing details the page shows."""
     organization = session.get(Organization, tenant.organization_id)
     assert organization is not None
-    return BillList(
-        listing, contractor_names(session, listing.rows), bill_totals(session, tenant), organization
-    )
+    totals = bill_totals(session, tenant)
+    try:
+        choice, contractor_id = _filter_contractor(session, tenant, contractor)
+    except DomainError as error:
+        return BillList(Listing([], None), {}, totals, organization, None, error)
+    listing = newest_first(session, _bills(tenant, status, contractor_id), Bill, after, per_page)
+    return BillList(listing, contractor_names(session, listing.rows), totals, organization, choice)
 
 
 @dataclass(frozen=True)
@@ -261,10 +273,15 @@ def _day(ts: int | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d") if ts else ""
 
 
-def export_bills(session: Session, tenant: Tenant, status: str, contractor: str) -> str:
+def export_bills(session: Session, tenant: Tenant, status: str, contractor: Typed) -> str:
     """The bills the page shows as CSV (the same filters, every page of them up to EXPORT_LIMIT), newest
     first; amounts in dollars, dates as YYYY-MM-DD (UTC)."""
-    bills = session.scalars(_bills(tenant, status, contractor).order_by(Bill.seq.desc()).limit(EXPORT_LIMIT))
+    try:
+        contractor_id = _filter_contractor(session, tenant, contractor)[1]
+    except DomainError:
+        contractor_id = "-"  # names none or several: no bills
+    query = _bills(tenant, status, contractor_id)
+    bills = session.scalars(query.order_by(Bill.seq.desc()).limit(EXPORT_LIMIT))
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)

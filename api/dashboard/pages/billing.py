@@ -5,8 +5,9 @@ the service that makes it."""
 
 from functools import partial
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
@@ -14,12 +15,14 @@ from api.dashboard.amounts import cents
 from api.dashboard.auth import CurrentViewer, Finance, Viewer
 from api.dashboard.rendering import form_model, page, redirect, refused
 from api.dashboard.settings_view import settings_page
+from api.dashboard.words import page_words
 from api.deps import DbSession
 from domain.errors import DomainError
 from domain.statuses import BillStatus
 from services import billing
 from services.billing import BillPayment
 from services.organization import OrganizationSettings, update_settings
+from services.pickers import Typed
 
 router = APIRouter()
 PER_PAGE = 50
@@ -32,12 +35,24 @@ def _billing(
     session: Session,
     viewer: Viewer,
     status_filter: str = "",
-    contractor: str = "",
+    contractor: Typed | None = None,
     after: str = "",
     status: int = 200,
     **context: Any,
 ) -> Response:
-    shown = billing.list_bills(session, viewer.tenant, status_filter, contractor, after or None, PER_PAGE)
+    typed = contractor or Typed()
+    shown = billing.list_bills(session, viewer.tenant, status_filter, typed, after or None, PER_PAGE)
+    if shown.unresolved is not None and "error" not in context:
+        context["error"] = page_words(shown.unresolved)
+    picked = shown.contractor
+    chosen = shown.unresolved.facts.get("choices") if shown.unresolved is not None else None
+    picker = {
+        "text": picked.label if picked else typed.text,
+        "id": picked.id if picked else "",
+        "choices": chosen if isinstance(chosen, list) else [],
+    }
+    kept = {"status": status_filter, "contractor": picker["text"], "contractor_id": picker["id"]}
+    kept = {k: v for k, v in kept.items() if v}
     return page(
         request,
         "billing.html",
@@ -46,7 +61,9 @@ def _billing(
         names=shown.names,
         totals=shown.totals,
         statuses=billing.SHOWN_STATUSES,
-        filters={"status": status_filter, "contractor": contractor},
+        filters={"status": status_filter},
+        contractor_picker=picker,
+        kept_query=urlencode(kept),
         older=shown.listing.older,
         org=shown.organization,
         details_from="billing",
@@ -60,19 +77,28 @@ def billing_page(
     session: DbSession,
     viewer: CurrentViewer,
     status: str = "",
-    contractor: str = "",
+    contractor: Annotated[str, Query(max_length=200)] = "",
+    contractor_id: Annotated[str, Query(max_length=40)] = "",
+    contractor_choice: Annotated[str, Query(max_length=40)] = "",
     after: str = "",
 ) -> Response:
-    return _billing(request, session, viewer, status.strip(), contractor.strip(), after.strip())
+    typed = Typed(contractor, contractor_choice or contractor_id)
+    return _billing(request, session, viewer, status.strip(), typed, after.strip())
 
 
 @router.get("/billing/bills.csv")
-def export(session: DbSession, viewer: CurrentViewer, status: str = "", contractor: str = "") -> Response:
+def export(
+    session: DbSession,
+    viewer: CurrentViewer,
+    status: str = "",
+    contractor: Annotated[str, Query(max_length=200)] = "",
+    contractor_id: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
     """The bills the page shows (the same filters, every page of them), as services.billing exports them."""
-    status, contractor = status.strip(), contractor.strip()
+    status = status.strip()
     name = f"bills-{viewer.environment}{'-' + status if status in set(BillStatus) else ''}.csv"
     return Response(
-        billing.export_bills(session, viewer.tenant, status, contractor),
+        billing.export_bills(session, viewer.tenant, status, Typed(contractor, contractor_id)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
