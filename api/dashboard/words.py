@@ -55,7 +55,8 @@ def _not_named(error: DomainError) -> Markup | None:
     kind = "contractor" if error.code.endswith("contractor") else "job"
     typed = str(error.facts.get("typed", ""))
     choices = error.facts.get("choices")
-    named = [f"{c['label']}" + (f" ({c['detail']})" if c.get("detail") else "") for c in choices or []]
+    listed = choices if isinstance(choices, list) else []
+    named = [f"{c['label']}" + (f" ({c['detail']})" if c.get("detail") else "") for c in listed]
     place, href = PICKED_PLACES[kind]
     if not named:
         return Markup("No {} matches “{}”. Check the spelling, or find it under {}.").format(
