@@ -140,6 +140,23 @@ def test_without_the_script_a_typed_name_is_resolved_and_an_ambiguous_one_lists_
     with api(api_url, org) as http:
         assert [a["job"] for a in http.get("/assignments", params={"contractor": leeds}).json()] == [job]
         assert [a["job"] for a in http.get("/assignments", params={"contractor": lee}).json()] == [job]
+        twin = _job(http, "Pier painting")  # another job of the same name, for another entity
+    with signed_in(api_url, operator) as client:
+        same_name = {**form, "contractor": "Sam Leeds", "effective_date": _day(60)}
+        both = post_form(client, "/dashboard/assignments", "/dashboard/assignments", same_name)
+        assert both.status_code == 400 and "Several jobs match “pier painting”" in both.text
+        assert "Pier painting (Pier painting Co)" in both.text  # told apart by their entity
+        assert (
+            f'name="job_choice" value="{twin}"' in both.text
+            and f'name="job_choice" value="{job}"' in both.text
+        )
+        ticked = post_form(
+            client, "/dashboard/assignments", "/dashboard/assignments", {**same_name, "job_choice": twin}
+        )
+        assert ticked.status_code == 303
+    with api(api_url, org) as http:
+        jobs = [a["job"] for a in http.get("/assignments", params={"contractor": leeds}).json()]
+        assert jobs == [twin, job]
 
 
 def test_filters_by_location_job_type_and_insurance_status_are_kept_in_the_link(
