@@ -28,6 +28,7 @@
       if (!found.length) {
         var none = document.createElement("li");
         none.className = "none"; none.textContent = "No match";
+        none.setAttribute("role", "option"); none.setAttribute("aria-disabled", "true");
         list.appendChild(none);
       }
       found.forEach(function (option, i) {
