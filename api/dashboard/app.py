@@ -16,9 +16,11 @@ from api.dashboard.pages import (
     certificates,
     contractors,
     events,
+    job_codes,
     jobs,
     org_settings,
     overview,
+    premium_calculator,
     requirements,
     team,
     webhooks,
@@ -31,6 +33,7 @@ from common.settings import Settings
 
 PAGES = [access, overview, team, webhooks, events, contractors, billing, org_settings, assignments]
 PAGES += [api_keys, jobs, certificates, requirements]
+PAGES += [premium_calculator, job_codes]
 FORGED = (
     "This form was sent from somewhere else or has expired: nothing was changed. "
     "Reload the page and try again."
