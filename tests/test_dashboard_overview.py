@@ -2,6 +2,7 @@
 engagement or a CSV file, the same premiums as the API's quotes, nothing created) and the job codes with
 their rates by state: in Chromium, found by label and role as staff would, through a real server."""
 
+import base64
 import calendar
 import csv
 import datetime as dt
@@ -123,6 +124,9 @@ def test_the_overview_shows_how_the_program_is_doing_by_period_state_and_categor
         chart = page.get_by_role("figure", name=title).get_by_role("img")
         expect(chart).to_have_attribute("alt", re.compile(f"^{re.escape(title)}.*table below"))
         assert chart.evaluate("img => img.complete && img.naturalWidth > 0"), f"{title} was not drawn"
+        source = str(chart.get_attribute("src"))
+        assert source.startswith("data:image/svg+xml;base64,")  # drawn here, nothing from elsewhere
+        assert b"<script" not in base64.b64decode(source.split(",", 1)[1])
     assert cells(page, "Month by month", "Feb 2026") == ["1", "1", "100%", "$12.34", "$1,000.00"]
     assert cells(page, "Month by month", "Mar 2026") == ["2", "1", "50%", "$5.00", "$2,500.00"]
     assert cells(page, "Month by month", "Jun 2026") == ["0", "0", "none started", "$0.00", "$0.00"]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pygal
+from pygal.etree import etree
 from pygal.style import Style
 
 from notifications.render import money
@@ -35,6 +36,8 @@ class Chart:
     title: str
     summary: str  # the image's alternative text
     src: str  # a data: URL of the SVG
+    width: int = 860
+    height: int = 380
 
 
 def _config(formatter: Callable[[float], str], horizontal: bool = False) -> pygal.Config:
@@ -55,7 +58,13 @@ def _config(formatter: Callable[[float], str], horizontal: bool = False) -> pyga
 
 
 def _src(chart: pygal.graph.graph.Graph) -> str:
-    svg = chart.render(is_unicode=True)
+    """The chart as a data: URL, without the configuration script pygal writes into every SVG."""
+    tree = chart.render_tree()
+    for parent in list(tree.iter()):
+        for child in list(parent):
+            if str(child.tag).rsplit("}", 1)[-1] == "script":
+                parent.remove(child)
+    svg = etree.tostring(tree, encoding="unicode")  # lxml's or the standard library's, as pygal chose
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
@@ -101,6 +110,7 @@ def ranked(title: str, labels: Sequence[str], values: Sequence[int], shown: int 
     chart = pygal.HorizontalBar(_config(_count, horizontal=True))
     chart.show_legend = False
     chart.y_labels = _whole_steps(max((value for _, value in pairs), default=0))
+    chart.height = max(180, 110 + 44 * len(pairs))  # a bar's height, however many there are
     chart.x_labels = [label for label, _ in reversed(pairs)]
     chart.add(title, [value for _, value in reversed(pairs)])
     if pairs:
@@ -108,4 +118,4 @@ def ranked(title: str, labels: Sequence[str], values: Sequence[int], shown: int 
         summary = f"{title}: {listed}"
     else:
         summary = f"{title}: none in this period"
-    return Chart(title, f"{summary}. The numbers are in the table below.", _src(chart))
+    return Chart(title, f"{summary}. The numbers are in the table below.", _src(chart), height=chart.height)
