@@ -31,6 +31,9 @@ STYLE = Style(
 )
 
 
+LABELLED = 14  # at most this many steps named under a chart over time
+
+
 @dataclass(frozen=True)
 class Chart:
     title: str
@@ -96,6 +99,9 @@ def over_time(
     say = _dollars if money_values else _count
     chart = pygal.Bar(_config(say))
     chart.x_labels = list(labels)
+    if len(labels) > LABELLED:  # many weeks: name every few, so the names stay readable
+        chart.x_labels_major_every = -(-len(labels) // LABELLED)
+        chart.show_minor_x_labels = False
     if not money_values:
         chart.y_labels = _whole_steps(max((max(v, default=0) for v in series.values()), default=0))
     for name, values in series.items():
