@@ -271,6 +271,7 @@ def test_the_premium_calculator_states_the_api_quotes_premium_and_creates_nothin
         "astronaut,CA,CA,general,100,flat fee,,,",
         "photographer,CA,CA,general,lots,flat fee,,,",
         "photographer,CA,CA,general,100,flat fee,,2020-01-01,",
+        '"=HYPERLINK(""http://evil.example"")",CA,CA,general,100,flat fee,,,',
     ]
     page.get_by_label("CSV file").set_input_files(
         files=[{"name": "engagements.csv", "mimeType": "text/csv", "buffer": "\n".join(lines).encode()}]
@@ -278,7 +279,7 @@ def test_the_premium_calculator_states_the_api_quotes_premium_and_creates_nothin
     page.get_by_role("button", name="Calculate premiums").click()
     total = money(int(hourly["premium_due"]) + int(flat["premium_due"]))  # type: ignore[call-overload]
     expect(page.get_by_role("status")).to_have_text(
-        f"2 engagements priced, {total} in premium in all; 4 could not be priced (why is in each row)."
+        f"2 engagements priced, {total} in premium in all; 5 could not be priced (why is in each row)."
     )
     with page.expect_download() as downloaded:
         page.get_by_role("link", name="Download the results (CSV)").click()
@@ -293,6 +294,7 @@ def test_the_premium_calculator_states_the_api_quotes_premium_and_creates_nothin
     assert problems[1].startswith("“astronaut” is not one of your organization's job categories")
     assert problems[2] == "Write the pay in dollars, e.g. 1200 or 1,200.50."
     assert problems[3] == "The start date is in the past: coverage starts today or later."
+    assert rows[6]["job_category"] == '\'=HYPERLINK("http://evil.example")'  # a spreadsheet shows it as text
     assert len(http.get("/quotes", params={"limit": 100}).json()) == quotes_before  # nothing created
 
     too_many = "\n".join([lines[0]] + [lines[2]] * 5_001).encode()
