@@ -40,6 +40,7 @@ class Step:
     start: int
     end: int
     label: str
+    short: str  # under a chart: "Mar 9" for a week, "Mar 2026" for a month
 
 
 @dataclass(frozen=True)
@@ -117,12 +118,13 @@ def steps(period: Period) -> list[Step]:
     found: list[Step] = []
     while _ts(cursor) < period.end:
         if period.grouping is Grouping.WEEK:
-            following = cursor + dt.timedelta(days=7)
-            label = f"Week of {max(cursor, first):%b} {max(cursor, first).day}, {max(cursor, first).year}"
+            following, shown = cursor + dt.timedelta(days=7), max(cursor, first)
+            short = f"{shown:%b} {shown.day}"
+            label = f"Week of {short}, {shown.year}"
         else:
             following = _add_months(cursor, 1)
-            label = f"{cursor:%b %Y}"
-        found.append(Step(max(_ts(cursor), period.start), min(_ts(following), period.end), label))
+            label = short = f"{cursor:%b %Y}"
+        found.append(Step(max(_ts(cursor), period.start), min(_ts(following), period.end), label, short))
         cursor = following
     return found
 

@@ -57,6 +57,7 @@ class ProgramOverview:
     period: Period
     total: Figures
     over_time: list[Figures]
+    short_labels: list[str]  # each step of over_time named briefly, for a chart
     by_state: list[Figures]
     by_category: list[Figures]
 
@@ -165,6 +166,7 @@ def program_overview(session: Session, tenant: Tenant, period: Period) -> Progra
         period,
         total,
         over_time,
+        [s.short for s in found],
         _ranked(states),
         _ranked(categories),
     )

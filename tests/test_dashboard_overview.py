@@ -127,6 +127,10 @@ def test_the_overview_shows_how_the_program_is_doing_by_period_state_and_categor
         source = str(chart.get_attribute("src"))
         assert source.startswith("data:image/svg+xml;base64,")  # drawn here, nothing from elsewhere
         assert b"<script" not in base64.b64decode(source.split(",", 1)[1])
+    premium_chart = page.get_by_role("figure", name="Premium by month").get_by_role("img")
+    expect(premium_chart).to_have_attribute(
+        "alt", re.compile(r"\$17\.34 in all, the most in Feb 2026 \(\$12\.34\)")
+    )
     assert cells(page, "Month by month", "Feb 2026") == ["1", "1", "100%", "$12.34", "$1,000.00"]
     assert cells(page, "Month by month", "Mar 2026") == ["2", "1", "50%", "$5.00", "$2,500.00"]
     assert cells(page, "Month by month", "Jun 2026") == ["0", "0", "none started", "$0.00", "$0.00"]

@@ -93,9 +93,13 @@ def _peak(labels: Sequence[str], values: Sequence[int], say: Callable[[float], s
 
 
 def over_time(
-    title: str, labels: Sequence[str], series: dict[str, Sequence[int]], money_values: bool = False
+    title: str,
+    labels: Sequence[str],
+    series: dict[str, Sequence[int]],
+    money_values: bool = False,
+    names: Sequence[str] | None = None,
 ) -> Chart:
-    """Bars per week or month, one colour per series."""
+    """Bars per week or month, one colour per series; ``names``: the steps in full, for the summary."""
     say = _dollars if money_values else _count
     chart = pygal.Bar(_config(say))
     chart.x_labels = list(labels)
@@ -106,7 +110,7 @@ def over_time(
         chart.y_labels = _whole_steps(max((max(v, default=0) for v in series.values()), default=0))
     for name, values in series.items():
         chart.add(name, list(values))
-    summary = "; ".join(f"{name}: {_peak(labels, values, say)}" for name, values in series.items())
+    summary = "; ".join(f"{name}: {_peak(names or labels, values, say)}" for name, values in series.items())
     return Chart(title, f"{title}. {summary}. The numbers are in the table below.", _src(chart))
 
 

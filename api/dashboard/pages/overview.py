@@ -20,7 +20,7 @@ router = APIRouter()
 
 def _charts(overview: ProgramOverview) -> list[charts.Chart]:
     step = "week" if overview.period.grouping is Grouping.WEEK else "month"
-    labels = [f.label for f in overview.over_time]
+    labels, names = overview.short_labels, [f.label for f in overview.over_time]
     return [
         charts.over_time(
             f"Applications started and completed by {step}",
@@ -29,15 +29,21 @@ def _charts(overview: ProgramOverview) -> list[charts.Chart]:
                 "Started": [f.started for f in overview.over_time],
                 "Completed": [f.completed for f in overview.over_time],
             },
+            names=names,
         ),
         charts.over_time(
-            f"Premium by {step}", labels, {"Premium": [f.premium for f in overview.over_time]}, True
+            f"Premium by {step}",
+            labels,
+            {"Premium": [f.premium for f in overview.over_time]},
+            True,
+            names,
         ),
         charts.over_time(
             f"Contractor pay by {step}",
             labels,
             {"Contractor pay": [f.pay for f in overview.over_time]},
             True,
+            names,
         ),
     ]
 
