@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from common.schemas import has_nul
-from db.models import JobCategory
+from db.models import Job, JobCategory
 from domain.coverage import CoverageType, rating_state
 from domain.dates import CoverageDateError, CoveragePeriod, coverage_period
 from domain.errors import DomainError, invalid
@@ -27,7 +27,7 @@ from domain.premium import QuotedRates
 from domain.state_funds import state_fund_refusal
 from services.catalog import approved_categories
 from services.jobs import WageType
-from services.lookups import now
+from services.lookups import get_job, now, scoped
 from services.quotes import category_rating, coverage_list, priced
 from services.tenancy import Tenant
 
@@ -281,6 +281,36 @@ def _rate_of(rates: QuotedRates, coverage: CoverageType) -> int:
     if coverage is CoverageType.WORKERS_COMP:
         return rates.wc_net_rate
     return rates.pl_net_rate
+
+
+JOB_CHOICES = 200  # the newest jobs offered to start from
+
+
+@dataclass(frozen=True)
+class CalculatorChoices:
+    categories: list[JobCategory]
+    jobs: list[Job]
+
+
+def choices(session: Session, tenant: Tenant) -> CalculatorChoices:
+    """What the form offers: the organization's approved categories, and its newest jobs to start from."""
+    jobs = session.scalars(scoped(Job, tenant).order_by(Job.seq.desc()).limit(JOB_CHOICES))
+    return CalculatorChoices(list(approved_categories(session, tenant)), list(jobs))
+
+
+def from_job(session: Session, tenant: Tenant, job_id: str) -> dict[str, str]:
+    """The form filled from one of the organization's jobs (its category, work state and pay), as typed;
+    another tenant's job is not found."""
+    job = get_job(session, tenant, job_id)
+    category = session.get(JobCategory, job.category_id)
+    return {
+        "job": job.id,
+        "job_category": category.code if category else "",
+        "work_state": str((job.address or {}).get("region") or ""),
+        "pay": f"{job.wage // 100}.{job.wage % 100:02d}",
+        "pay_type": job.wage_type,
+        "hours": f"{job.duration_hours:g}" if job.duration_hours else "",
+    }
 
 
 def estimate_one(session: Session, tenant: Tenant, cells: dict[str, str]) -> Estimate:

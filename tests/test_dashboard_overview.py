@@ -267,6 +267,25 @@ def test_the_premium_calculator_states_the_api_quotes_premium_and_creates_nothin
     page.get_by_role("button", name="Calculate premium", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("Workers' comp for work in Ohio is written only by")
 
+    page.get_by_label("Start from a job").select_option(label="Spring campaign · Texas · $45.50")
+    page.get_by_role("button", name="Use this job").click()
+    expect(page.get_by_label("Job category")).to_have_value("photographer")
+    expect(page.get_by_label("Hours")).to_have_value("37.5")
+    page.get_by_label("Contractor's home state").select_option(label="New York")
+    for words in ("Workers' comp", "General liability", "Professional liability"):
+        page.get_by_label(words).check()
+    page.get_by_role("button", name="Calculate premium", exact=True).click()
+    expect(page.get_by_role("heading", name=f"Premium: {money(hourly['premium_due'])}")).to_be_visible()
+
+    elsewhere = make_org(session_factory, "Elsewhere Platform")
+    theirs = httpx.Client(base_url=f"{api_url}/api/v1", auth=(elsewhere.sandbox_key, ""), timeout=30)
+    their_entity = theirs.post("/entities", json=entity_fields()).json()["id"]
+    their_job = theirs.post("/jobs", json=job_fields(their_entity, wage=777_700)).json()["id"]
+    page.goto(f"{api_url}/dashboard/premium-calculator?job={their_job}")
+    expect(page.get_by_role("alert")).to_have_text("That job was not found: choose another one.")
+    expect(page.get_by_label("Pay (dollars)")).to_have_value("")  # nothing of another organization's job
+    expect(page.get_by_label("Start from a job").locator("option", has_text="$7,777.00")).to_have_count(0)
+
     lines = [
         "job_category,work_state,home_state,coverage,pay,pay_type,hours,start_date,end_date",
         "photographer,TX,NY,workers' comp; general liability; professional liability,45.50,per hour,37.5,,",

@@ -15,7 +15,6 @@ from api.deps import DbSession
 from domain.errors import DomainError
 from domain.geography import US_STATES
 from services import premium_calculator as calculator
-from services.catalog import approved_categories
 
 router = APIRouter()
 PATH = "/dashboard/premium-calculator"
@@ -26,11 +25,13 @@ Text = Annotated[str, Form(max_length=200)]
 def _show(
     request: Request, session: DbSession, viewer: CurrentViewer, status: int = 200, **context: Any
 ) -> Response:
+    offered = calculator.choices(session, viewer.tenant)
     return page(
         request,
         "premium_calculator.html",
         status,
-        categories=approved_categories(session, viewer.tenant),
+        categories=offered.categories,
+        jobs=offered.jobs,
         states=US_STATES,
         coverage_words=calculator.COVERAGE_WORDS,
         pay_types=calculator.PAY_TYPE_WORDS,
@@ -44,8 +45,15 @@ def _show(
 
 
 @router.get("/premium-calculator", response_class=HTMLResponse)
-def calculator_page(request: Request, session: DbSession, viewer: CurrentViewer) -> Response:
-    return _show(request, session, viewer)
+def calculator_page(request: Request, session: DbSession, viewer: CurrentViewer, job: str = "") -> Response:
+    """The form, filled from one of the organization's jobs when one is chosen."""
+    if not job:
+        return _show(request, session, viewer)
+    try:
+        typed = calculator.from_job(session, viewer.tenant, job[:40])
+    except DomainError:
+        return _show(request, session, viewer, 404, error="That job was not found: choose another one.")
+    return _show(request, session, viewer, typed=typed)
 
 
 @router.get("/premium-calculator/template.csv")
