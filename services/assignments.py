@@ -47,9 +47,7 @@ from domain.assignment_coverage import (
 from domain.coverage import CoverageType, work_state
 from domain.dates import MAX_TERM, CoveragePeriod, coverage_period
 from domain.errors import DomainError, conflict, invalid, not_found
-from domain.limits import check_estimated_pay, check_premium
 from domain.payer import Payer, payer
-from domain.premium import estimated_gross_pay, premium_cents
 from domain.rating import Rating
 from domain.statuses import AssignmentStatus, InvoiceStatus, PolicyStatus
 from notifications.catalog import CoverageExtended, EmailKind
@@ -60,7 +58,7 @@ from services.audit import Actor, record_change
 from services.catalog import is_approved
 from services.lookups import card_on_file, get_assignment, get_contractor, get_job, now, scoped
 from services.policies import cover_through
-from services.quotes import coverage_list, offer, rating_of, refuse_state_fund_coverage
+from services.quotes import coverage_list, offer, priced, rating_of, refuse_state_fund_coverage
 from services.tenancy import Tenant
 from services.workflow_calls import WorkflowCalls
 
@@ -254,7 +252,7 @@ def _new_assignment(
         CoveragePath.STANDARD: AssignmentStatus.AWAITING_APPLICATION,
         CoveragePath.NOT_BOUND: AssignmentStatus.NOT_BOUND,
     }.get(path, AssignmentStatus.PENDING)
-    gross = check_estimated_pay(estimated_gross_pay(job.wage, job.wage_type, job.duration_hours))
+    price = priced(rating, job.wage, job.wage_type, job.duration_hours)
     return Assignment.new(
         tenant,
         contractor_id=contractor.id,
@@ -269,7 +267,7 @@ def _new_assignment(
         eligible_message=message,
         payer=payer(job.withhold_premium, contractor.withhold_premium, tenant.withhold_premium),
         net_rate=rating.rates.net_rate,
-        premium=check_premium(premium_cents(gross, rating.rates.net_rate)),
+        premium=price.premium_due,
         status=status,
         charged=0,
         certificates={},

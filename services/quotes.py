@@ -1,6 +1,7 @@
 """Quotes: a contractor's job rated for the coverage asked for (eligibility, rates, the premium due)."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
@@ -61,16 +62,44 @@ def coverage_list(coverage: Iterable[CoverageType | str]) -> list[CoverageType]:
     return sorted({CoverageType(c) for c in coverage}, key=lambda c: c.value)
 
 
-def rating_of(session: Session, contractor: Contractor, job: Job, coverage: list[CoverageType]) -> Rating:
-    category = session.get(JobCategory, job.category_id)
-    assert category is not None
+def category_rating(
+    session: Session,
+    category: JobCategory,
+    coverage: list[CoverageType],
+    work_state: str,
+    residence_state: str,
+) -> Rating:
+    """The rates for work of ``category`` in ``work_state`` by a contractor living in ``residence_state``."""
     return rate_quote(
         rate_card(session, category.id),
         category.name,
         coverage,
-        work_state=work_state(job.address, contractor.address),
-        residence_state=contractor.address["region"],
+        work_state=work_state,
+        residence_state=residence_state,
     )
+
+
+def rating_of(session: Session, contractor: Contractor, job: Job, coverage: list[CoverageType]) -> Rating:
+    category = session.get(JobCategory, job.category_id)
+    assert category is not None
+    return category_rating(
+        session, category, coverage, work_state(job.address, contractor.address), contractor.address["region"]
+    )
+
+
+@dataclass(frozen=True)
+class Priced:
+    """What a job's pay comes to, and its premium at the rating's rates (both in cents)."""
+
+    estimated_gross_pay: int
+    premium_due: int
+
+
+def priced(rating: Rating, wage: int, wage_type: str, duration_hours: float | None) -> Priced:
+    """The premium a quote states for a job paying ``wage`` (refused when the pay or the premium is more than
+    one job may come to)."""
+    gross = check_estimated_pay(estimated_gross_pay(wage, wage_type, duration_hours))
+    return Priced(gross, check_premium(premium_cents(gross, rating.rates.net_rate)))
 
 
 def fill(
@@ -82,7 +111,7 @@ def fill(
     rating: Rating,
 ) -> None:
     """The quote's terms and its rating fields."""
-    gross = check_estimated_pay(estimated_gross_pay(job.wage, job.wage_type, job.duration_hours))
+    price = priced(rating, job.wage, job.wage_type, job.duration_hours)
     quote.coverage_type = [c.value for c in coverage]
     quote.effective_date, quote.end_date = period.effective_date, period.end_date
     quote.work_state = work_state(job.address, contractor.address)
@@ -91,8 +120,7 @@ def fill(
     quote.net_rate, quote.gl_net_rate = rating.rates.net_rate, rating.rates.gl_net_rate
     quote.wc_net_rate, quote.pl_net_rate = rating.rates.wc_net_rate, rating.rates.pl_net_rate
     quote.quote_json = rating.rates.as_quote_json()
-    quote.estimated_gross_pay = gross
-    quote.premium_due = check_premium(premium_cents(gross, rating.rates.net_rate))
+    quote.estimated_gross_pay, quote.premium_due = price.estimated_gross_pay, price.premium_due
 
 
 def new_quote(

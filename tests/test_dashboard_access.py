@@ -68,7 +68,6 @@ def test_an_invited_admin_sets_a_password_signs_in_switches_environment_and_sign
     readme_screenshot(page, "sign-in")
     sign_in(page, api_url, newcomer)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-    readme_screenshot(page, "overview")
     page.goto(f"{api_url}/dashboard/team")
     expect(page.get_by_role("heading", name="Team")).to_be_visible()
     readme_screenshot(page, "team")

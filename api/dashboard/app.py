@@ -16,10 +16,12 @@ from api.dashboard.pages import (
     certificates,
     contractors,
     events,
+    job_codes,
     jobs,
     org_settings,
     overview,
     pickers,
+    premium_calculator,
     requirements,
     team,
     webhooks,
@@ -32,6 +34,7 @@ from common.settings import Settings
 
 PAGES = [access, overview, team, webhooks, events, contractors, billing, org_settings, assignments]
 PAGES += [api_keys, jobs, certificates, requirements, pickers]
+PAGES += [premium_calculator, job_codes]
 FORGED = (
     "This form was sent from somewhere else or has expired: nothing was changed. "
     "Reload the page and try again."

@@ -23,6 +23,8 @@ NAV = [
     ("/dashboard", "Overview", Capability.READ),
     ("/dashboard/contractors", "Contractors", Capability.READ),
     ("/dashboard/jobs", "Jobs & entities", Capability.READ),
+    ("/dashboard/job-codes", "Job codes", Capability.READ),
+    ("/dashboard/premium-calculator", "Premium calculator", Capability.READ),
     ("/dashboard/requirements", "Insurance requirements", Capability.READ),
     ("/dashboard/assignments", "Assignments", Capability.READ),
     ("/dashboard/certificates", "Certificates", Capability.READ),
