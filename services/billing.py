@@ -71,7 +71,11 @@ def pay_bill(
         raise conflict("bill_already_paid", f"Bill {bill.id} is already paid")
     remaining = amount_remaining(bill.amount_due, bill.amount_paid)
     if body.amount > remaining:
-        raise invalid(f"amount: {body.amount} is more than the {remaining} cents still due", "amount")
+        raise invalid(
+            f"amount: {body.amount} is more than the {remaining} cents still due",
+            "amount",
+            remaining=remaining,
+        )
     bill.amount_paid = (bill.amount_paid or 0) + body.amount
     bill.payment_reference = body.reference
     if bill.amount_paid >= bill.amount_due:

@@ -1,7 +1,7 @@
 """Billing: the organization's premium bills by status with totals, each bill (its lines with the job,
 coverage and period they are for, its PDF, PO number and contact, recording a payment the organization made),
-a CSV export, and the organization's billing details and contact. Everyone reads; finance and admins change, each change audited by
-the service that makes it."""
+a CSV export, and the organization's billing details and contact. Everyone reads; finance and admins
+change, each change audited by the service that makes it."""
 
 from functools import partial
 from typing import Annotated, Any
