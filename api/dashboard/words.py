@@ -42,6 +42,8 @@ FIELD_WORDS = {
     "name": "name",
     "api_key": "API key",
     "password": "password",
+    "category_code": "category",
+    "events": "events",
 }
 # What was not found, in words, and the list to pick one from.
 NOT_FOUND_WORDS: dict[str, tuple[str, str, str]] = {
@@ -203,6 +205,20 @@ def _unknown_column(error: DomainError) -> Markup | None:
     ).format(column, column, _link("/dashboard/contractors/upload/template.csv", "Download the template"))
 
 
+def _category_missing(_error: DomainError) -> Markup:
+    return Markup(
+        "Choose the job's category in the form: the list holds those approved for your organization."
+    )
+
+
+def _category_not_approved(error: DomainError) -> Markup:
+    name = error.facts.get("category_name")
+    return Markup(
+        "The category{} is not approved for your organization: choose one from the form's list, or ask us "
+        "to approve it."
+    ).format(Markup(" “{}”").format(name) if isinstance(name, str) else "")
+
+
 # (code, field) -> the page words for that refusal (None: it has none, it is said from what it is);
 # (code, None) also answers that code for any field.
 WORDS: dict[tuple[str, str | None], Callable[[DomainError], Markup | None]] = {
@@ -220,6 +236,8 @@ WORDS: dict[tuple[str, str | None], Callable[[DomainError], Markup | None]] = {
     ("application_already_complete", None): _application_complete,
     ("invalid_creatoriq_api_key", "api_key"): _creatoriq_key,
     ("invalid_input", "file"): _unknown_column,
+    ("missing_job_category_code", "category_code"): _category_missing,
+    ("job_category_not_approved", "category_code"): _category_not_approved,
 }
 
 
@@ -247,7 +265,11 @@ def _field_problem(error: DomainError) -> Markup | None:
         return None
     label = FIELD_WORDS.get(field.rsplit(".", 1)[-1], field.replace("_", " ").replace(".", " "))
     said = error.message.removeprefix(prefix)
-    return Markup("The {}: {}. Correct it in the form and send it again.").format(label, said.rstrip("."))
+    if said == "cannot be removed":
+        return Markup("The {} cannot be empty: fill it in and send the form again.").format(label)
+    return Markup("{}: {}. Correct it in the form and send it again.").format(
+        label[:1].upper() + label[1:], said.rstrip(".")
+    )
 
 
 def _said_from_what_it_is(error: DomainError) -> Markup | None:
