@@ -195,3 +195,44 @@ def test_the_overdue_email_tells_finance_what_to_do_and_links_to_the_bill(
     assert bill_page in text and f'href="{bill_page}"' in body
     with httpx.Client(base_url=api_url) as browser_less:  # the link is the dashboard's bill page
         assert browser_less.get(bill_page.removeprefix(settings.public_base_url)).status_code in (200, 303)
+
+
+def test_staff_choose_a_jobs_po_contact_and_its_next_bill_goes_to_them(
+    api_url: str, org: Org, session_factory: sessionmaker[Session], browser: Browser
+) -> None:
+    with api(api_url, org) as http:
+        first, bill = _bill_without_po_contact(http, session_factory, org)
+    operator = add_member(session_factory, org.id, Role.OPERATOR)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, api_url, operator)
+    page.goto(f"{api_url}/dashboard/billing/bills/{bill['id']}")
+    page.get_by_role("link", name="the job", exact=True).click()
+    form = page.locator(f"form[action='/dashboard/jobs/{first['job']}']")
+    expect(form.get_by_label("PO number")).to_have_value("PO-5150")
+    expect(form.get_by_label("PO contact email")).to_have_accessible_description(
+        re.compile("Left empty, bills go to your organization's billing contact")
+    )
+    form.get_by_label("PO contact", exact=True).fill("Lee Agency")
+    form.get_by_label("PO contact email").fill("lee@agency.example")
+    form.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    page.close()
+
+    with api(api_url, org) as http:
+        job = http.get(f"/jobs/{first['job']}").json()
+        assert job["custom_metadata"] == {
+            "purchase_order_number": "PO-5150",
+            "po_contact_name": "Lee Agency",
+            "po_contact_email": "lee@agency.example",
+        }
+        contractor = http.post(
+            "/contractors", json=contractor_fields(unique_email("bills"), withhold_premium=True)
+        ).json()["id"]
+        _opt_in(session_factory, org, contractor, "CA")
+        made = http.post(
+            "/assignments",
+            json={"contractor": contractor, "job": job["id"], "coverage_type": ["workers-comp"]},
+        )
+        active(http, made.json()["id"])
+        (second,) = eventually(lambda: bills_of(http, contractor), timeout=30)
+    assert (second["po_contact_name"], second["po_contact_email"]) == ("Lee Agency", "lee@agency.example")
