@@ -18,10 +18,10 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.bill_ids import derived_bill_id
 from common.ids import new_id
 from common.settings import Settings
 from db.models import Bill
-from domain.bill_ids import derived_bill_id
 from domain.roles import Role
 from notifications.render import money
 from tests.dashboard_engagements import active, api, billing_contact, bills_of

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.assignments import AssignmentActivities
     from activities.base import REFUND_FAILED
     from activities.documents import DocumentActivities
+    from common.bill_ids import derived_bill_id
     from common.temporal import CHARGE_DUE_AT, PAYMENT_STAGE
     from contracts.assignment import (
         ADJUST,
@@ -51,7 +52,6 @@ with workflow.unsafe.imports_passed_through():
     from contracts.delivery import BillLine, BillRequest
     from domain.adjustments import refund_plan, settle
     from domain.assignment_coverage import CoveragePath, binds_now
-    from domain.bill_ids import derived_bill_id
     from domain.payer import Payer
     from domain.statuses import AssignmentStatus, PaymentStage
     from notifications.catalog import EmailKind
