@@ -25,7 +25,7 @@ from db.models import Bill
 from domain.roles import Role
 from notifications.render import money
 from tests.dashboard_engagements import active, api, billing_contact, bills_of
-from tests.dashboard_support import add_member, sign_in
+from tests.dashboard_support import add_member, readme_screenshot, sign_in
 from tests.support import (
     Org,
     SmtpSink,
@@ -109,6 +109,7 @@ def test_a_bill_names_the_job_coverage_and_period_and_whose_po_contact_it_is(
     expect(row.get_by_role("cell").nth(2)).to_have_text("Workers' compensation")
     expect(row.get_by_role("cell").nth(3)).to_have_text(period)
     expect(row.get_by_role("cell").nth(4)).to_have_text(money(bill["amount_due"]))
+    readme_screenshot(page, "bill")
 
     # the PO contact the bill went to is the organization's billing contact: the page says so, and where
     # to change it
