@@ -24,8 +24,8 @@ from common.settings import Settings
 from db.models import Bill
 from domain.roles import Role
 from notifications.render import money
-from tests.dashboard_engagements import active, api, billing_contact, bills_of
-from tests.dashboard_support import add_member, readme_screenshot, sign_in
+from tests.dashboard_engagements import active, api, billed_assignment, billing_contact, bills_of
+from tests.dashboard_support import add_member, readme_screenshot, sign_in, signed_in
 from tests.support import (
     Org,
     SmtpSink,
@@ -144,9 +144,6 @@ def test_a_bill_names_the_job_coverage_and_period_and_whose_po_contact_it_is(
 def test_the_jobs_own_po_contact_is_said_to_be_the_jobs(
     api_url: str, org: Org, session_factory: sessionmaker[Session]
 ) -> None:
-    from tests.dashboard_engagements import billed_assignment
-    from tests.dashboard_support import signed_in
-
     with api(api_url, org) as http:
         _contractor, _job, _assignment, bill = billed_assignment(http, session_factory, org)
     with session_factory() as session:
@@ -237,3 +234,31 @@ def test_staff_choose_a_jobs_po_contact_and_its_next_bill_goes_to_them(
         active(http, made.json()["id"])
         (second,) = eventually(lambda: bills_of(http, contractor), timeout=30)
     assert (second["po_contact_name"], second["po_contact_email"]) == ("Lee Agency", "lee@agency.example")
+
+
+def test_a_bill_issued_before_lines_said_what_for_still_shows_it(
+    api_url: str, org: Org, session_factory: sessionmaker[Session]
+) -> None:
+    """A bill from before (its one line "Insurance premium, policy pl_…", its id bl_<assignment>r0) keeps its
+    id and shows the job, coverage and period of the assignment it is for."""
+    with api(api_url, org) as http:
+        assignment, bill = _bill_without_po_contact(http, session_factory, org)
+    old_id = f"bl_{assignment['id'].removeprefix('an_')}r0"
+    with session_factory() as session:
+        stored = session.scalar(select(Bill).where(Bill.id == bill["id"]))
+        assert stored is not None
+        stored.id, stored.po_contact_from = old_id, None
+        stored.line_items = [{"description": "Insurance premium, policy pl_x", "amount": bill["amount_due"]}]
+        session.commit()
+    viewer = add_member(session_factory, org.id, Role.VIEWER)
+    with signed_in(api_url, viewer) as client:
+        shown = html.unescape(client.get(f"/dashboard/billing/bills/{old_id}").text)
+    period = f"{_day(assignment['effective_date'])} to {_day(assignment['end_date'])}"
+    assert f">{JOB_NAME}</a></td>" in shown and "<td>Workers' compensation</td>" in shown
+    assert f"<td>{period}</td>" in shown and "<td>Insurance premium</td>" in shown
+    with api(api_url, org) as http:
+        assert (
+            http.get(f"/bills/{old_id}")
+            .json()["line_items"][0]["description"]
+            .startswith("Insurance premium, ")
+        )
