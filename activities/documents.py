@@ -8,8 +8,8 @@ from temporalio.exceptions import ApplicationError
 from common.settings import Settings
 from contracts.delivery import BillRequest, IssuedBill
 from db.models import Policy
-from documents.bill import LineItem
 from documents.issuing import document_store, issue_bill, issue_policy_certificates
+from services.bill_lines import billed_coverage, issued_lines
 from services.billing import billed_job
 
 
@@ -31,7 +31,8 @@ class DocumentActivities:
     @activity.defn
     def issue_bill(self, request: BillRequest) -> IssuedBill:
         """The bill names the job it is for (its PO number and contact come from the job's metadata) and the
-        PO number of the assignment's newest invoice, which wins over the job's."""
+        PO number of the assignment's newest invoice, which wins over the job's; each line says the job, the
+        coverage and the period it is for."""
         with self._sessions() as session:
             job_id, purchase_order = billed_job(
                 session, request.job_id, request.policy_id, request.assignment_id
@@ -48,7 +49,10 @@ class DocumentActivities:
                 policy_id=request.policy_id,
                 assignment_id=request.assignment_id,
                 bill_id=request.bill_id,
-                line_items=[LineItem(line.description, line.amount) for line in request.lines],
+                line_items=issued_lines(
+                    billed_coverage(session, job_id, request.policy_id, request.assignment_id),
+                    [(line.description, line.amount) for line in request.lines],
+                ),
             )
             session.commit()
             assert bill.pdf_url

@@ -22,13 +22,14 @@ class LifecycleActivities:
     ) -> None:
         self._sessions, self._dispatcher = session_factory, dispatcher
         self._store, self._upload_seconds = document_store(settings), settings.upload_retention_seconds
+        self._base_url = settings.public_base_url
 
     @activity.defn
     def sweep_lifecycle(self) -> LifecycleResult:
         moment = int(time.time())
         with self._sessions() as session:
             expired = expire_policies(session, moment)
-            overdue = mark_overdue_bills(session, moment)
+            overdue = mark_overdue_bills(session, moment, base_url=self._base_url)
             self._dispatcher.dispatch_from_thread(committed_items(session))
             deleted = erase_abandoned_uploads(session, self._store, moment, self._upload_seconds)
         return LifecycleResult(

@@ -41,6 +41,8 @@ def random_base62(length: int = RANDOM_PART_LENGTH) -> str:
 def new_id(kind: str) -> str:
     if kind == "application_session":
         return new_session_id()  # sortable by time, like 1099Policy's own session ids
+    if kind == "bill":
+        return f"bl_{ULID()}"  # the one shape of bill ids (common/bill_ids.py)
     return f"{PREFIXES[kind]}_{random_base62()}"
 
 

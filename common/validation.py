@@ -43,8 +43,23 @@ LABELS = {
     "withhold_premium": "withhold premium",
     "billing_contact_name": "billing contact name",
     "billing_contact_email": "billing contact email",
+    "url": "URL",
+    "expires_in_hours": "hours the old one keeps working",
 }
 SHOWN_INPUTS = frozenset({"email", "region", "billing_contact_email"})  # never a tax id or other's value
+MONEY_FIELDS = frozenset({"wage", "gross_pay", "amount"})  # cents in the model: dollars to people
+BOUNDS = {
+    "greater_than_equal": ("ge", "at least"),
+    "greater_than": ("gt", "more than"),
+    "less_than_equal": ("le", "at most"),
+    "less_than": ("lt", "less than"),
+}
+
+
+def _bound(last: str, value: object) -> str:
+    if isinstance(value, int) and last in MONEY_FIELDS:
+        return f"${value / 100:,.2f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def _label(location: list[str]) -> str:
@@ -85,6 +100,15 @@ def _problem_in_words(error: Any) -> str:
         return f"{label} must be true, false or empty"
     if kind == "extra_forbidden":
         return f"{label} is not a field we know"
+    if kind in BOUNDS:
+        name, words = BOUNDS[kind]
+        return f"the {label} must be {words} {_bound(last, ctx.get(name))}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"the {label} must be a whole number"
+    if kind.startswith("url_"):
+        return f"the {label} is not a web address (it starts with https://, e.g. https://example.com/hooks)"
+    if kind in ("literal_error", "enum"):
+        return f"the {label} is not one of the choices: choose one"
     message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
     return f"the {label}: {message}"
 

@@ -31,6 +31,7 @@ from db.sealed import SealedText
 from domain import bills, people
 from domain.application import Status, Step
 from domain.assignment_coverage import CoveragePath
+from domain.bill_lines import PoContactFrom
 from domain.certificates import CertificateStatus
 from domain.payer import Payer
 from domain.statuses import (
@@ -441,6 +442,8 @@ class Bill(TenantResource):
     purchase_order_number: Mapped[str | None] = mapped_column(String(100))
     po_contact_name: Mapped[str | None] = mapped_column(String(200))
     po_contact_email: Mapped[str | None] = mapped_column(String(320))
+    # "job" (the job's metadata) or "organization" (its billing contact: the job names none); None before 0022
+    po_contact_from: Mapped[PoContactFrom | None] = mapped_column(stored_as(PoContactFrom, 12))
     line_items: Mapped[list[Any]]
     status: Mapped[BillStatus] = mapped_column(stored_as(BillStatus, 12), default=BillStatus.OPEN)
     pdf_url: Mapped[str | None] = mapped_column(Text)

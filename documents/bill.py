@@ -1,7 +1,8 @@
 """Premium bills for organizations that remit on their contractors' behalf, due in 30 days."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from documents.certificate import ISSUER, Party
 from documents.pdf import FAMILY, DocumentPdf
@@ -14,6 +15,22 @@ PAYMENT_TERMS_DAYS = 30
 class LineItem:
     description: str
     amount: int
+    # what the line is for (kept with the bill and in the API's line_items; the description says it too)
+    job: str | None = None
+    coverage_type: tuple[str, ...] = field(default=())
+    period_start: int | None = None
+    period_end: int | None = None
+
+    def stored(self) -> dict[str, Any]:
+        line: dict[str, Any] = {"description": self.description, "amount": self.amount}
+        if self.job or self.coverage_type or self.period_start is not None:
+            line |= {
+                "job": self.job,
+                "coverage_type": list(self.coverage_type),
+                "period_start": self.period_start,
+                "period_end": self.period_end,
+            }
+        return line
 
 
 @dataclass(frozen=True)

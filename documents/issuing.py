@@ -1,6 +1,7 @@
 """Issuing documents: render, store, record, and return the unguessable URL they are served at."""
 
 import time
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from db.models import (
 from documents.bill import LineItem, PremiumBill, due_date_for, render_bill
 from documents.certificate import DEFAULT_LIMITS, SUFFIX, CertificateOfInsurance, Party, render_certificates
 from documents.storage import DocumentStore, LocalFolderStore
+from domain.bill_lines import PoContactFrom
 from domain.coverage import CoverageType
 from domain.statuses import BillStatus
 
@@ -30,6 +32,13 @@ CERTIFICATE_FIELDS = {
     CoverageType.WORKERS_COMP: "wc_coi_pdf_url",
     CoverageType.PROFESSIONAL: "pl_coi_pdf_url",
 }
+
+
+def po_contact_from(job_metadata: dict[str, Any]) -> PoContactFrom:
+    """Whose contact a bill's PO contact is: the job's (its metadata names one) or, when it names none, the
+    organization's billing contact (the bill page says so)."""
+    named = job_metadata.get("po_contact_name") or job_metadata.get("po_contact_email")
+    return PoContactFrom.JOB if named else PoContactFrom.ORGANIZATION
 
 
 def document_store(settings: Settings) -> DocumentStore:
@@ -179,7 +188,8 @@ def issue_bill(
         purchase_order_number=purchase_order_number or metadata.get("purchase_order_number") or None,
         po_contact_name=metadata.get("po_contact_name") or organization.billing_contact_name,
         po_contact_email=metadata.get("po_contact_email") or organization.billing_contact_email,
-        line_items=[{"description": i.description, "amount": i.amount} for i in line_items],
+        po_contact_from=po_contact_from(metadata),
+        line_items=[i.stored() for i in line_items],
         status=BillStatus.OPEN,
     )
     bill_to = Party(

@@ -39,7 +39,9 @@ def invalid(
 
 
 def not_found(code: str, kind: str, object_id: str) -> DomainError:
-    return DomainError(code, f"No such {kind}: '{object_id}'", kind=Refusal.NOT_FOUND)
+    return DomainError(
+        code, f"No such {kind}: '{object_id}'", kind=Refusal.NOT_FOUND, facts={"kind": kind, "id": object_id}
+    )
 
 
 def conflict(code: str, message: str) -> DomainError:

@@ -166,6 +166,9 @@ class BillOverdue(EmailContext):
     due_date: int
     purchase_order_number: str | None = None
     pdf_url: Link
+    # what the bill is for (its lines' words) and its page in the dashboard (sign-in needed: no capability)
+    lines: list[str] = []
+    bill_url: str = ""
 
 
 class MemberInvitation(EmailContext):

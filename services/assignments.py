@@ -576,7 +576,9 @@ def cancel_assignment(
     """Only before the assignment starts; refunds the card (or credits the organization). Irreversible."""
     row = _assignment_of_job(session, tenant, body.job_id)
     if not may_cancel(row.cancelled, row.effective_date, now()):
-        raise invalid("job_id: an assignment can only be cancelled before its start date", "job_id")
+        raise invalid(
+            "job_id: an assignment can only be cancelled before its start date", "job_id", rule="started"
+        )
     return _cancel(session, row, body.reason, workflows, tenant, actor)
 
 
@@ -593,11 +595,23 @@ def extend_assignment(
     the pay reported, not the dates, so it does not change."""
     row = _assignment_of_job(session, tenant, body.job_id)
     if not may_extend(row.status, row.cancelled):
-        raise invalid(f"job_id: the assignment is {row.status}", "job_id")
+        raise invalid(f"job_id: the assignment is {row.status}", "job_id", status=str(row.status))
     if body.end_date < row.end_date:
-        raise invalid("end_date: an assignment cannot be shortened", "end_date", "end_date_invalid")
+        raise invalid(
+            "end_date: an assignment cannot be shortened",
+            "end_date",
+            "end_date_invalid",
+            rule="shortened",
+            end_date=row.end_date,
+        )
     if body.end_date > row.effective_date + MAX_TERM:
-        raise invalid("end_date: at most one year after the effective date", "end_date", "end_date_invalid")
+        raise invalid(
+            "end_date: at most one year after the effective date",
+            "end_date",
+            "end_date_invalid",
+            rule="max_term",
+            latest=row.effective_date + MAX_TERM,
+        )
     changed = body.end_date != row.end_date
     if changed:
         previous = row.end_date

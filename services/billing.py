@@ -21,6 +21,7 @@ from notifications.catalog import BillOverdue, EmailKind
 from outbox.records import enqueue_email, record_event
 from services import representations as render
 from services.audit import Actor, record_change
+from services.bill_lines import ShownLine, shown_lines
 from services.lookups import Listing, filtered, get_owned, newest_first, now, scoped
 from services.pickers import Choice, Typed, resolve
 from services.policies import announce
@@ -71,7 +72,11 @@ def pay_bill(
         raise conflict("bill_already_paid", f"Bill {bill.id} is already paid")
     remaining = amount_remaining(bill.amount_due, bill.amount_paid)
     if body.amount > remaining:
-        raise invalid(f"amount: {body.amount} is more than the {remaining} cents still due", "amount")
+        raise invalid(
+            f"amount: {body.amount} is more than the {remaining} cents still due",
+            "amount",
+            remaining=remaining,
+        )
     bill.amount_paid = (bill.amount_paid or 0) + body.amount
     bill.payment_reference = body.reference
     if bill.amount_paid >= bill.amount_due:
@@ -91,9 +96,10 @@ def pay_bill(
     return bill
 
 
-def mark_overdue_bills(session: Session, moment: int, limit: int = 500) -> Sequence[str]:
+def mark_overdue_bills(session: Session, moment: int, limit: int = 500, base_url: str = "") -> Sequence[str]:
     """Open bills past their due date become overdue, each with ``bill.overdue`` and an email to the
-    organization's billing contact. Returns their ids."""
+    organization's billing contact (what the bill is for, and its page in the dashboard at ``base_url``,
+    where the payment is recorded). Returns their ids."""
     bills = session.scalars(
         select(Bill)
         .where(Bill.status == BillStatus.OPEN, Bill.due_date < moment, Bill.amount_due > 0)
@@ -125,6 +131,8 @@ def mark_overdue_bills(session: Session, moment: int, limit: int = 500) -> Seque
                     due_date=bill.due_date,
                     purchase_order_number=bill.purchase_order_number,
                     pdf_url=bill.pdf_url or "",
+                    lines=[str(line.get("description", "")) for line in bill.line_items or []],
+                    bill_url=f"{base_url.rstrip('/')}/dashboard/billing/bills/{bill.id}" if base_url else "",
                 ),
                 related={"bill": bill.id},
                 email_id=f"em_overdue_{bill.id.removeprefix('bl_')}",
@@ -248,12 +256,22 @@ class BillOverview:
     bill: Bill
     names: dict[str, str]
     remaining: int
+    lines: list[ShownLine]
+    organization: Organization
 
 
 def bill_overview(session: Session, tenant: Tenant, bill_id: str) -> BillOverview:
+    """The bill, its lines with what each is for, and the organization (whose billing contact a bill's PO
+    contact falls back to)."""
     bill = get_bill(session, tenant, bill_id)
+    organization = session.get(Organization, tenant.organization_id)
+    assert organization is not None
     return BillOverview(
-        bill, contractor_names(session, [bill]), amount_remaining(bill.amount_due, bill.amount_paid)
+        bill,
+        contractor_names(session, [bill]),
+        amount_remaining(bill.amount_due, bill.amount_paid),
+        shown_lines(session, bill),
+        organization,
     )
 
 

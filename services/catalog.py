@@ -54,6 +54,7 @@ def approved_category(session: Session, tenant: Tenant, category_id: str | None)
             f"Job category {category.id} ({category.name}) is not approved for your organization",
             "category_code",
             "job_category_not_approved",
+            category_name=category.name,
         )
     return category
 

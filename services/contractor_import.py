@@ -136,6 +136,7 @@ def _check_header(header: list[str]) -> list[str]:
                 f"{column}: unknown field (the columns are the contractor's fields: "
                 f"{', '.join(COLUMNS)}, and custom_metadata.<key> for metadata)",
                 "file",
+                unknown_column=column,
             )
     if "email" not in seen:
         raise invalid("email: the file needs an email column (it names each contractor)", "file")

@@ -101,15 +101,24 @@ def reprice(
 def _billable(session: Session, tenant: Tenant, contractor_id: str, job_id: str) -> Assignment:
     assignment = current_assignment(session, tenant, contractor_id, job_id)
     if assignment is None:
-        raise invalid("The contractor has no assignment with coverage for this job", code="no_active_policy")
+        raise invalid(
+            "The contractor has no assignment with coverage for this job",
+            code="no_active_policy",
+            reason="none",
+        )
     if assignment.coverage_path == CoveragePath.STANDARD and assignment.status != AssignmentStatus.ACTIVE:
         raise invalid(
             f"Assignment {assignment.id} is waiting for the contractor's application; invoice it once the "
             "application is complete",
             code="no_active_policy",
+            reason="application",
         )
     if not binds_now(assignment.coverage_path) and assignment.coverage_path != CoveragePath.STANDARD:
-        raise invalid(f"Assignment {assignment.id} has no bound coverage to invoice", code="no_active_policy")
+        raise invalid(
+            f"Assignment {assignment.id} has no bound coverage to invoice",
+            code="no_active_policy",
+            reason="unbound",
+        )
     return assignment
 
 

@@ -3,6 +3,7 @@ Chromium: create one from the form with the API's eligibility answer, report fin
 adjustment it caused (an adjustment bill, a refund on the card), cancel, extend (with or without the email),
 the Temporal UI link; roles, CSRF, another organization's ids, and the API's answers for each operation."""
 
+import html
 import re
 import time
 from typing import Any
@@ -93,7 +94,7 @@ def test_an_operator_creates_an_assignment_reports_final_pay_and_sees_the_adjust
     final_premium = premium_cents(600_000, first["net_rate"])
     difference = final_premium - first["premium"]
     moved = page.locator("#adjustment")
-    expect(moved).to_contain_text(f"Adjustment to the premium of assignment {assignment_id}")
+    expect(moved).to_contain_text("Premium adjustment: Spring campaign · Workers' compensation")
     expect(moved).to_contain_text(money(difference))
     page.locator("#h-money").scroll_into_view_if_needed()
     readme_screenshot(page, "assignment")
@@ -146,23 +147,37 @@ def test_final_pay_below_the_charged_premium_is_refunded_to_the_card(
     assert invoice["premium_due"] == premium_cents(120_000, quote["net_rate"])
 
 
-def test_the_form_gives_the_apis_answers_for_the_same_request(
+def test_the_form_refuses_what_the_api_refuses_in_its_users_words(
     api_url: str, org: Org, session_factory: sessionmaker[Session]
 ) -> None:
     with api(api_url, org) as http:
         contractor, job = remit_contractor_and_job(http, session_factory, org)
-        requests: list[dict[str, Any]] = [
-            {"contractor": "cn_nope0000000000", "job": job},
-            {"contractor": contractor, "job": job, "effective_date": _day(-3)},
-            {"contractor": contractor, "job": job, "effective_date": _day(5), "end_date": _day(2)},
+        requests: list[tuple[dict[str, Any], str, str]] = [
+            (
+                {"contractor": "cn_nope0000000000", "job": job},
+                "This contractor is not one of your organization's",
+                "/dashboard/contractors",
+            ),
+            (
+                {"contractor": contractor, "job": job, "effective_date": _day(-3)},
+                "The start date is in the past: choose today or a later day",
+                "",
+            ),
+            (
+                {"contractor": contractor, "job": job, "effective_date": _day(5), "end_date": _day(2)},
+                "The end date is before the start date: choose an end date after the start date",
+                "",
+            ),
         ]
         operator = add_member(session_factory, org.id, Role.OPERATOR)
         with signed_in(api_url, operator) as dashboard:
-            for body in requests:
+            for body, words, link in requests:
                 from_api = http.post("/assignments", json=body)
                 refused = _create(dashboard, **body, bind="true")
                 assert refused.status_code == from_api.status_code, body
-                assert from_api.json()["message"] in refused.text.replace("&#39;", "'"), body
+                shown = html.unescape(refused.text)
+                assert words in shown and from_api.json()["message"] not in shown, body
+                assert f'href="{link}"' in refused.text or not link, body
             not_bound = _create(dashboard, contractor=contractor, job=job)  # "Bind coverage now" unticked
             assert not_bound.status_code == 303
             made = http.get(f"/assignments/{_id_from(not_bound.headers['location'])}").json()
@@ -183,7 +198,9 @@ def test_the_form_gives_the_apis_answers_for_the_same_request(
             },
         )
     assert (refused.status_code, from_api.status_code) == (400, 400)
-    assert from_api.json()["message"] in refused.text
+    shown = html.unescape(refused.text)
+    assert "Final pay can be reported only for an assignment with coverage" in shown
+    assert from_api.json()["message"] not in shown and 'href="/dashboard/assignments#h-new"' in refused.text
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Invoice).where(Invoice.job_id == job)) == 0
 
@@ -237,7 +254,8 @@ def test_cancel_and_extend_from_the_dashboard_as_the_api_does(
             shorter = post_form(dashboard, path, f"{path}/extend", {"end_date": _day(4)})
             from_api = http.post("/assignments/extend", json={"job_id": job, "end_date": _day(4)})
             assert (shorter.status_code, from_api.status_code) == (400, 400)
-            assert from_api.json()["message"] in shorter.text
+            assert "Coverage cannot be shortened: choose an end date after" in shorter.text
+            assert from_api.json()["message"] not in shorter.text  # the API's own words
 
             cancelled = post_form(dashboard, path, f"{path}/cancel", {"reason": "contractor_request"})
             assert cancelled.status_code == 303
@@ -252,7 +270,8 @@ def test_cancel_and_extend_from_the_dashboard_as_the_api_does(
             again = post_form(dashboard, path, f"{path}/cancel", {"reason": "other"})
             from_api = http.post("/assignments/cancel", json={"job_id": job, "reason": "other"})
             assert (again.status_code, from_api.status_code) == (404, 404)
-            assert from_api.json()["message"].replace("'", "&#39;") in again.text
+            assert "This job has no current assignment (it was cancelled or replaced)" in again.text
+            assert from_api.json()["message"].replace("'", "&#39;") not in again.text
             listed = dashboard.get("/dashboard/assignments", params={"status": "cancelled", "job": job}).text
             assert assignment_id in listed
             assert (
@@ -336,7 +355,7 @@ def test_another_organizations_assignment_is_not_found(
             response = post_form(client, "/dashboard/assignments", f"{path}/{action}", data)
             assert response.status_code == 404, action
         used = _create(client, contractor=contractor, job=job, bind="true")  # their contractor, in our form
-        assert used.status_code == 404 and f"No such contractor: &#39;{contractor}&#39;" in used.text
+        assert used.status_code == 404 and "This contractor is not one of your organization" in used.text
         assert theirs["id"] not in client.get("/dashboard/assignments", params={"job": job}).text
     with api(api_url, org) as http:
         assert http.get(f"/assignments/{theirs['id']}").status_code == 404  # as the API answers

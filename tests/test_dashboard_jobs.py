@@ -226,12 +226,17 @@ def test_editing_a_job_or_an_entity_is_the_apis_put(
         form = job_form(entity, name="Summer campaign", wage="1,200.50", region="", locality="")
         assert post_form(client, page, page, form).status_code == 303
         too_low = post_form(client, page, page, {**form, "wage": "0.50"})
-        assert too_low.status_code == 400 and error_of(too_low) == too_low_api
+        assert too_low.status_code == 400
+        assert (
+            error_of(too_low) == "The wage must be at least $1.00. Correct it in the form and send it again."
+        )
+        assert too_low_api == "wage: Input should be greater than or equal to 100"  # the API's, in cents
         entity_page = f"/dashboard/jobs/entities/{entity}"
         renamed = {**entity_form(name="Acme Brands West", aggregate_limit="", occurrence_limit="")}
         assert post_form(client, entity_page, entity_page, renamed).status_code == 303
         unnamed = post_form(client, entity_page, entity_page, {**renamed, "name": ""})
-        assert unnamed.status_code == 400 and error_of(unnamed) == unnamed_api
+        assert unnamed.status_code == 400 and unnamed_api == "name: cannot be removed"
+        assert error_of(unnamed) == "The name cannot be empty: fill it in and send the form again."
     with api(org, api_url) as http:
         edited = http.get(f"/jobs/{job}").json()
         edited_entity = http.get(f"/entities/{entity}").json()
@@ -263,9 +268,15 @@ def test_a_category_not_approved_is_refused_with_the_apis_message(
         refused = post_form(
             client, "/dashboard/jobs", "/dashboard/jobs", job_form(entity, category_code=VIDEOGRAPHER)
         )
-        assert refused.status_code == 400 and error_of(refused) == through_api.json()["message"]
+        assert refused.status_code == 400 and "is not approved for your organization: choose one" in error_of(
+            refused
+        )
+        assert error_of(refused) != through_api.json()["message"]
         missing = post_form(client, "/dashboard/jobs", "/dashboard/jobs", job_form(entity, category_code=""))
-        assert missing.status_code == 400 and error_of(missing) == missing_api.json()["message"]
+        assert missing.status_code == 400 and error_of(missing).startswith(
+            "Choose the job's category in the form"
+        )
+        assert missing_api.json()["message"].startswith("category_code: ")  # the API keeps its words
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Job).where(Job.organization_id == org.id)) == 0
 
@@ -319,7 +330,8 @@ def test_another_organizations_jobs_and_entities_answer_404(
         )
         assert edit.status_code == 404
         with_their_entity = post_form(client, "/dashboard/jobs", "/dashboard/jobs", job_form(entity))
-        assert with_their_entity.status_code == 404 and error_of(with_their_entity) == theirs_api
+        assert with_their_entity.status_code == 404 and theirs_api.startswith("No such entity")
+        assert error_of(with_their_entity).startswith("This entity is not one of your organization")
     with api(other, api_url) as http:
         assert http.get(f"/jobs/{job}").json()["name"] == "Spring campaign"
         assert http.get(f"/entities/{entity}").json()["name"] == "Acme Brands"

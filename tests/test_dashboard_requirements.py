@@ -48,7 +48,8 @@ def test_compliance_staff_make_and_edit_a_requirement_in_the_browser(
     form.get_by_label("Acme Events").check()
     form.get_by_role("button", name="Create requirement").click()
     expect(page.get_by_role("alert")).to_have_text(
-        "General liability, each occurrence: whole dollars, e.g. 1,000,000"
+        "General liability, each occurrence: whole dollars, e.g. 1,000,000. Correct it in the form and "
+        "send it again."
     )
     form = page.locator("form[action='/dashboard/requirements']")
     expect(form.get_by_label("Name", exact=True)).to_have_value("Event crews")  # what was typed stays
@@ -64,7 +65,7 @@ def test_compliance_staff_make_and_edit_a_requirement_in_the_browser(
     edit = page.locator("form[action^='/dashboard/requirements/ir_']").first
     edit.get_by_label("Minimum days left").fill("0")
     edit.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("alert")).to_contain_text("minimum_days_left")
+    expect(page.get_by_role("alert")).to_contain_text("The minimum days left must be at least 1")
     edit = page.locator("form[action^='/dashboard/requirements/ir_']").first
     edit.get_by_label("Minimum days left").fill("45")
     edit.get_by_label("Workers' compensation: employer's liability each accident (minimum, $)").fill(
@@ -167,10 +168,13 @@ def test_hostile_form_values_are_refused_with_a_message_and_change_nothing(
     with signed_in(api_url, operator) as client:
         for fields, words in [
             (form_fields(name="x" * 10_000), "name"),
-            (form_fields(**{"auto.combined_single_limit": "9" * 19}), "combined_single_limit"),
+            (
+                form_fields(**{"auto.combined_single_limit": "9" * 19}),
+                "combined single limit must be at most",
+            ),
             (form_fields(**{"auto.combined_single_limit": "-5"}), "whole dollars"),
             (form_fields(coverage="pet_insurance"), "unknown coverage"),
-            (form_fields(expiry="forever"), "expiry"),
+            (form_fields(expiry="forever"), "is not one of the choices"),
             (form_fields(expiry="days_left", minimum_days_left="lots"), "Minimum days left"),
             (form_fields(entity_ids="en_doesnotexist0000"), "no such entity"),
             (form_fields(category_codes="jc_doesnotexist0000"), "no such job category"),

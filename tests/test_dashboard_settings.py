@@ -162,7 +162,7 @@ def test_an_admin_saves_a_creatoriq_key_syncs_now_and_sees_why_a_creator_failed(
 
     page.get_by_label("CreatorIQ API key").fill("ciq_" + "0" * 32)  # no such CreatorIQ account
     page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.get_by_role("alert")).to_have_text("CreatorIQ refused this API key")
+    expect(page.get_by_role("alert")).to_contain_text("CreatorIQ did not accept this API key")
 
     page.get_by_label("CreatorIQ API key").fill(account.api_key)
     page.get_by_role("button", name="Save", exact=True).click()
@@ -205,7 +205,11 @@ def test_the_api_and_the_dashboard_refuse_a_wrong_creatoriq_key_alike(
     with _api(api_url, org) as http:
         api = http.put("/organization/creatoriq", json={"api_key": "ciq_wrong_key_123"})
     assert (refused.status_code, api.status_code) == (400, 400)
-    assert api.json()["message"] in refused.text
+    assert (
+        "CreatorIQ did not accept this API key" in refused.text
+        and 'href="/dashboard/settings#h-ciq"' in refused.text
+    )
+    assert api.json()["message"] not in refused.text  # the API keeps its own words
     with session_factory() as session:
         assert (
             session.scalar(select(CreatorIQConnection).where(CreatorIQConnection.organization_id == org.id))

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.assignments import AssignmentActivities
     from activities.base import REFUND_FAILED
     from activities.documents import DocumentActivities
+    from common.bill_ids import derived_bill_id
     from common.temporal import CHARGE_DUE_AT, PAYMENT_STAGE
     from contracts.assignment import (
         ADJUST,
@@ -96,6 +97,10 @@ CHARGE_AUTHENTICATION = "charge-waits-for-authentication"
 # given back: what was collected stays as it is (owed back to the contractor), ``assignment.refund_failed``
 # is announced and the dashboard lists it; no decrease email promises the refund (before, the step failed).
 REFUND_FAILURE_OWED_BACK = "refund-failure-owed-back"
+# Since this patch a bill's id has the one shape every bill's has (``bl_`` and a ULID's 26 characters),
+# derived from the billing step's key (the assignment and revision), so a step run again finds its bill;
+# before, it was ``bl_<assignment id>r<revision>``.
+BILL_IDS_ONE_SHAPE = "bill-ids-one-shape"
 MONEY: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
@@ -419,12 +424,18 @@ class AssignmentWorkflow:
                 payment_intent_id=outcome.payment_intent_id,
             )
 
+    def _bill_id(self) -> str:
+        key = f"{self.a.assignment_id}r{self.ledger.revision}"
+        if workflow.patched(BILL_IDS_ONE_SHAPE):
+            return derived_bill_id(key)
+        return f"bl_{key.removeprefix('an_')}"
+
     async def _bill(self, amount: int, description: str) -> None:
         a = self.a
         await self._step(
             DocumentActivities.issue_bill,
             BillRequest(
-                bill_id=f"bl_{a.assignment_id.removeprefix('an_')}r{self.ledger.revision}",
+                bill_id=self._bill_id(),
                 organization_id=a.organization_id,
                 environment=a.environment,
                 contractor_id=a.contractor_id,

@@ -12,7 +12,7 @@ _DOLLARS = re.compile(r"^\$?\s*(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?$")
 def cents(text: str, field: str) -> int:
     value = text.strip()
     if not _DOLLARS.match(value):
-        raise invalid(f"{field}: an amount in dollars, e.g. 1200 or 1,200.50", field)
+        raise invalid(f"{field}: an amount in dollars, e.g. 1200 or 1,200.50", field, rule="dollars")
     try:
         return int(Decimal(value.lstrip("$").strip().replace(",", "")) * 100)
     except InvalidOperation:  # pragma: no cover - the pattern admits only decimals

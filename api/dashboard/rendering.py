@@ -114,6 +114,7 @@ def refused(
     gets the not-found page instead, as the API answers 404. The message is in the page's users' words
     (``api/dashboard/words.py``), not the API's."""
     if not_found_page and error.kind == Refusal.NOT_FOUND:
-        raise error
+        # the not-found page, in the page's words too (safe HTML: a str the page does not escape again)
+        raise DomainError(error.code, page_words(error), error.field, error.kind, error.facts) from error
     session.rollback()
     return show(status=status or STATUS_OF[error.kind], error=page_words(error), **context)

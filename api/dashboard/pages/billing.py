@@ -1,7 +1,7 @@
-"""Billing: the organization's premium bills by status with totals, each bill (its PDF, PO number and
-contact, recording a payment as POST /bills/{id}/pay does), a CSV export, and the organization's billing
-details and contact (PUT /organization). Everyone reads; finance and admins change, each change audited by
-the service that makes it."""
+"""Billing: the organization's premium bills by status with totals, each bill (its lines with the job,
+coverage and period they are for, its PDF, PO number and contact, recording a payment the organization made),
+a CSV export, and the organization's billing details and contact. Everyone reads; finance and admins
+change, each change audited by the service that makes it."""
 
 from functools import partial
 from typing import Annotated, Any
@@ -109,7 +109,15 @@ def _bill_page(
 ) -> Response:
     shown = billing.bill_overview(session, viewer.tenant, bill_id)
     return page(
-        request, "bill.html", status, bill=shown.bill, names=shown.names, remaining=shown.remaining, **context
+        request,
+        "bill.html",
+        status,
+        bill=shown.bill,
+        names=shown.names,
+        remaining=shown.remaining,
+        lines=shown.lines,
+        org=shown.organization,
+        **context,
     )
 
 

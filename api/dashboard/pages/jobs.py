@@ -105,8 +105,17 @@ def _job_fields(
     region: str,
     postalcode: str,
     withhold_premium: str,
+    purchase_order_number: str = "",
+    po_contact_name: str = "",
+    po_contact_email: str = "",
 ) -> dict[str, Any]:
-    """Every field of the form; an empty one is None (left out when creating, cleared when editing)."""
+    """Every field of the form; an empty one is None (left out when creating, cleared when editing). The PO
+    number and contact are kept in the job's metadata (an empty one removes its key, the others stay)."""
+    po = {
+        "purchase_order_number": purchase_order_number.strip(),
+        "po_contact_name": po_contact_name.strip(),
+        "po_contact_email": po_contact_email.strip(),
+    }
     return {
         "name": _some(name),
         "description": _some(description),
@@ -118,6 +127,7 @@ def _job_fields(
         "duration_hours": _some(duration_hours),
         "address": _location(line1, locality, region, postalcode),
         "withhold_premium": WITHHOLD.get(withhold_premium.strip()),
+        "custom_metadata": po,
     }
 
 
@@ -143,6 +153,9 @@ def job_form(
     region: Text = "",
     postalcode: Text = "",
     withhold_premium: Text = "",
+    purchase_order_number: Annotated[str, Form(max_length=100)] = "",
+    po_contact_name: Annotated[str, Form(max_length=200)] = "",
+    po_contact_email: Annotated[str, Form(max_length=320)] = "",
 ) -> JobForm:
     """The job form's fields as typed."""
     return {
@@ -159,6 +172,9 @@ def job_form(
         "region": region,
         "postalcode": postalcode,
         "withhold_premium": withhold_premium,
+        "purchase_order_number": purchase_order_number,
+        "po_contact_name": po_contact_name,
+        "po_contact_email": po_contact_email,
     }
 
 
@@ -189,7 +205,10 @@ def entity_form(
 
 JobFormFields = Annotated[JobForm, Depends(job_form)]
 EntityFormFields = Annotated[EntityForm, Depends(entity_form)]
-JOB_GROUPS: dict[str, tuple[str, ...]] = {"address": ("line1", "locality", "region", "postalcode")}
+JOB_GROUPS: dict[str, tuple[str, ...]] = {
+    "address": ("line1", "locality", "region", "postalcode"),
+    "custom_metadata": ("purchase_order_number", "po_contact_name", "po_contact_email"),
+}
 ENTITY_GROUPS = {
     "address": ("line1", "line2", "locality", "region", "postalcode"),
     "coverage_limit": ("aggregate_limit", "occurrence_limit"),
@@ -325,6 +344,7 @@ def _job_form_of(j: "Job") -> JobForm:
         "duration_hours": "" if j.duration_hours is None else f"{j.duration_hours:g}",
         **{k: str(address.get(k) or "") for k in ("line1", "locality", "region", "postalcode")},
         "withhold_premium": {None: "", True: "yes", False: "no"}[j.withhold_premium],
+        **{k: str((j.custom_metadata or {}).get(k) or "") for k in JOB_GROUPS["custom_metadata"]},
     }
 
 
