@@ -232,19 +232,21 @@ def test_filters_by_location_job_type_and_insurance_status_are_kept_in_the_link(
 
 
 def test_an_assignments_page_updates_itself_without_losing_what_was_typed(
-    api_url: str, org: Org, session_factory: sessionmaker[Session], browser: Browser
+    api_url: str, org: Org, session_factory: sessionmaker[Session], browser: Browser, worker: None
 ) -> None:
-    """No worker runs here: the assignment stays pending until the test does what its workflow would
-    (store the status and what it collected), while the page is open."""
+    """The worker runs, but the contractor has no application yet, so the assignment waits, being set up,
+    until the test does what its workflow would (store the status and what it collected) while the page
+    is open."""
     with api(api_url, org) as http:
-        contractor = _remit(http, session_factory, org, "Ivy", "Marsh")
+        billing_contact(http, org)
+        contractor = _contractor(http, "Ivy", "Marsh", withhold_premium=True)["id"]
         job = _job(http, "Mural restoration")
         made = _assignment(http, contractor, job)
     operator = add_member(session_factory, org.id, Role.OPERATOR)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     sign_in(page, api_url, operator)
     page.goto(f"{api_url}/dashboard/assignments/{made['id']}")
-    expect(page.locator("#assignment-status")).to_have_text("Being set up")
+    expect(page.locator("#assignment-status")).to_have_text("Waiting on the contractor's application")
     expect(page.locator("#collected")).to_have_text(money(0))
     page.get_by_label("New end date", exact=True).fill(
         _day(60)
@@ -253,7 +255,7 @@ def test_an_assignments_page_updates_itself_without_losing_what_was_typed(
     contractor_page = browser.new_page(viewport={"width": 1280, "height": 900})
     sign_in(contractor_page, api_url, operator)
     contractor_page.goto(f"{api_url}/dashboard/contractors/{contractor}")
-    expect(contractor_page.locator(f"#assignment-status-{made['id']}")).to_have_text("Being set up")
+    expect(contractor_page.locator(f"#assignment-status-{made['id']}")).not_to_have_text("Covered")
 
     with session_factory() as session:
         session.execute(
