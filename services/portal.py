@@ -128,7 +128,9 @@ def _record(session: Session, viewer: SignedIn, record_id: str) -> Contractor:
 
 
 def _jobs(session: Session, ids: set[str]) -> dict[str, str]:
-    return dict(session.execute(select(Job.id, Job.name).where(Job.id.in_(ids))).tuples()) if ids else {}
+    if not ids:
+        return {}
+    return {job_id: name for job_id, name in session.execute(select(Job.id, Job.name).where(Job.id.in_(ids)))}
 
 
 def _money(

@@ -1,0 +1,222 @@
+"""The contractor portal (/my) against the real server, worker, SMTP sink and localstripe, and Chromium with a
+phone's viewport: a contractor signs in with the link emailed to the address on file, downloads their
+certificate, replaces their card, and the charge that waited for it goes through on the new card. And what
+an attacker tries: a spent, expired or made-up link, someone else's certificate or card by id, probing
+which addresses are on file, flooding the sign-in form, a form posted from elsewhere, and a session cookie
+kept from before signing out."""
+
+import re
+import secrets
+import statistics
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, expect
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.main import create_app
+from common.settings import Settings
+from db.models import ApplicationSession, PortalLink
+from tests.accessibility import assert_accessible
+from tests.support import (
+    Org,
+    SmtpSink,
+    assignment_request,
+    card,
+    contractor_fields,
+    entity_fields,
+    eventually,
+    free_port,
+    job_fields,
+    raw_stripe,
+    serve,
+    unique_email,
+)
+from tests.test_assignment_workflow import save_card
+
+pytestmark = pytest.mark.usefixtures("worker")
+INSUFFICIENT_FUNDS, GOOD = "4546381219393284", "4242424242424242"
+PHONE = {"width": 390, "height": 844}
+LINK = re.compile(r"http://\S+/my/link/[A-Za-z0-9_-]+")
+
+
+@pytest.fixture(scope="module")
+def portal(settings: Settings) -> Iterator[str]:
+    """The API, with assignments charging one second after their reminder (to watch a charge fail), small
+    sign-in limits, and the loopback proxy trusted (each test asks from addresses of its own)."""
+    port = free_port()
+    fast = settings.model_copy(
+        update={
+            "assignment_notice_seconds": 1,
+            "public_base_url": f"http://127.0.0.1:{port}",
+            "trusted_proxies": "127.0.0.1",
+            "portal_links_per_address": 3,
+            "portal_requests_per_client": 6,
+            "portal_answer_seconds": 0.4,
+        }
+    )
+    with serve(create_app(fast), port, fast) as url:
+        yield url
+
+
+def _from(address: str) -> dict[str, str]:
+    return {"X-Forwarded-For": address}
+
+
+def _client_address() -> str:
+    return f"198.51.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}"
+
+
+def _contractor(
+    api: str, org: Org, settings: Settings, factory: sessionmaker[Session], localstripe: str, number: str
+) -> dict[str, Any]:
+    """A contractor with a policy (and its certificate), ``number`` as their card on file, and a card-paid
+    assignment whose charge is made one second after its reminder."""
+    email = unique_email("portal")
+    with httpx.Client(base_url=f"{api}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http:
+        entity = http.post("/entities", json=entity_fields()).json()["id"]
+        contractor = http.post("/contractors", json=contractor_fields(email=email)).json()["id"]
+        job = http.post("/jobs", json=job_fields(entity, name="Kitchen remodel")).json()["id"]
+        quote = http.post(
+            "/quotes", json={"contractor": contractor, "job": job, "coverage_type": ["workers-comp"]}
+        ).json()
+        policy = http.post("/policies", json={"quote": quote["id"]}).json()
+        save_card(factory, settings, org, contractor, number, localstripe)
+        assignment = http.post("/assignments", json=assignment_request(contractor, job, quote)).json()
+    assert assignment["payer"] == "card", assignment
+    return {"email": email, "contractor": contractor, "policy": policy["id"], "assignment": assignment}
+
+
+def _mail(sink: SmtpSink, kind: str, to: str, count: int = 1) -> list[str]:
+    def arrived() -> list[Any]:
+        found = [m for m in sink.messages if m["X-Gigcover-Kind"] == kind and m["To"] == to]  # type: ignore[index]
+        return found if len(found) >= count else []
+
+    return [str(m.get_body(("plain",)).get_content()) for m in eventually(arrived, 30)]
+
+
+def _sign_in_link(sink: SmtpSink, to: str, count: int = 1) -> str:
+    text = _mail(sink, "portal_sign_in", to, count)[-1]
+    found = LINK.search(text)
+    assert found, text
+    return found.group(0)
+
+
+def _form_token(client: httpx.Client, path: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert found, path
+    return found.group(1)
+
+
+def _ask(client: httpx.Client, email: str) -> httpx.Response:
+    return client.post("/my/sign-in", data={"email": email, "csrf_token": _form_token(client, "/my/sign-in")})
+
+
+def _signed_in(portal: str, sink: SmtpSink, email: str) -> httpx.Client:
+    """An HTTP client signed in as ``email`` through the emailed link."""
+    client = httpx.Client(base_url=portal, headers=_from(_client_address()), timeout=30)
+    assert _ask(client, email).status_code == 200
+    path = _sign_in_link(sink, email).split("/my/", 1)[1]
+    used = client.post(f"/my/{path}", data={"csrf_token": _form_token(client, f"/my/{path}")})
+    assert used.status_code == 303 and used.headers["location"] == "/my/home", used.text
+    return client
+
+
+def _status(api: str, org: Org, assignment_id: str) -> str:
+    with httpx.Client(base_url=f"{api}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http:
+        return str(http.get(f"/assignments/{assignment_id}").json()["status"])
+
+
+def _intents(localstripe: str, assignment_id: str) -> list[dict[str, Any]]:
+    listed = raw_stripe(localstripe).v1.payment_intents.list(params={"limit": 100})  # type: ignore[attr-defined]
+    return [
+        pi.to_dict()
+        for pi in listed.auto_paging_iter()
+        if pi.to_dict().get("metadata", {}).get("assignment") == assignment_id
+    ]
+
+
+def test_a_contractor_signs_in_by_link_downloads_the_certificate_and_replaces_the_card(
+    browser: Browser,
+    portal: str,
+    org: Org,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    localstripe: str,
+    smtp_sink: SmtpSink,
+) -> None:
+    who = _contractor(portal, org, settings, session_factory, localstripe, INSUFFICIENT_FUNDS)
+    failure = _mail(smtp_sink, "assignment_charge_failure", who["email"])[0]
+    assert f"{settings.public_base_url}/my" in failure and "/cards/" not in failure  # the portal, only
+    reminder = _mail(smtp_sink, "assignment_charge_reminder", who["email"])[0]
+    assert f"{settings.public_base_url}/my" in reminder and "/cards/" not in reminder
+    eventually(lambda: _status(portal, org, who["assignment"]["id"]) == "charge_failed")
+
+    page = browser.new_page(viewport=PHONE, accept_downloads=True)
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security" in m.text else None)
+    page.goto(f"{portal}/my")
+    expect(page.get_by_role("heading", name="Sign in to your insurance portal")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Your email address").fill(who["email"])
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    assert_accessible(page)
+
+    page.goto(_sign_in_link(smtp_sink, who["email"]))
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Your insurance")).to_be_visible()
+    expect(page.get_by_text("Payment failed: replace your card")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("Test Platform.*Sandbox: test data"))).to_be_visible()
+    assert_accessible(page)
+    wide = page.evaluate(
+        "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
+        "window.innerWidth).map(e => e.tagName + ' ' + e.textContent.slice(0, 40))"
+    )
+    assert wide == []  # nothing off the side of a phone
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download certificate of insurance for Kitchen remodel (PDF)").click()
+    pdf = download.value.path().read_bytes()
+    assert pdf.startswith(b"%PDF")
+
+    page.get_by_role("link", name=re.compile("Replace your card")).click()
+    expect(page.get_by_role("heading", name="Replace your card")).to_be_visible()
+    assert_accessible(page)
+    form = page.locator("#card-element")
+    form.get_by_label("Card number").fill(GOOD)
+    form.get_by_label("Expiration date").fill("12 / 31")
+    form.get_by_label("Security code").fill("123")
+    form.get_by_label("ZIP code").fill("94105")
+    page.get_by_role("button", name="Save card").click()
+    expect(page.get_by_text("Your new card is saved.")).to_be_visible()
+    assert_accessible(page)
+
+    assignment = who["assignment"]
+    eventually(lambda: _status(portal, org, assignment["id"]) == "active", 30)
+    with session_factory() as session:
+        on_file = session.scalars(
+            select(ApplicationSession.payment_method_id).where(
+                ApplicationSession.contractor_id == who["contractor"]
+            )
+        ).one()
+    intents = _intents(localstripe, assignment["id"])
+    paid = [pi for pi in intents if pi["status"] == "succeeded"]
+    assert [(pi["amount"], pi["payment_method"]) for pi in paid] == [(assignment["premium"], on_file)]
+    assert all(pi["payment_method"] != on_file for pi in intents if pi["status"] != "succeeded")
+
+    page.goto(f"{portal}/my/home")
+    expect(page.get_by_text(re.compile(r"Payment of \$"))).to_be_visible()  # what they paid
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
+    page.goto(f"{portal}/my/home")
+    expect(page.get_by_role("heading", name="Sign in to your insurance portal")).to_be_visible()
+    page.close()
+    assert violations == []
