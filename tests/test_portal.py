@@ -11,6 +11,7 @@ import statistics
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from typing import Any
 
 import httpx
@@ -220,3 +221,208 @@ def test_a_contractor_signs_in_by_link_downloads_the_certificate_and_replaces_th
     expect(page.get_by_role("heading", name="Sign in to your insurance portal")).to_be_visible()
     page.close()
     assert violations == []
+
+
+def _token_of(link: str) -> str:
+    return link.rsplit("/my/link/", 1)[1]
+
+
+def test_a_link_signs_in_once_and_a_spent_expired_or_made_up_one_opens_nothing(
+    portal: str,
+    org: Org,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    localstripe: str,
+    smtp_sink: SmtpSink,
+) -> None:
+    who = _contractor(portal, org, settings, session_factory, localstripe, GOOD)
+    with httpx.Client(base_url=portal, headers=_from(_client_address()), timeout=30) as browser:
+        assert _ask(browser, who["email"]).status_code == 200
+        token = _token_of(_sign_in_link(smtp_sink, who["email"]))
+        path = f"/my/link/{token}"
+        for _ in range(2):  # an email scanner opening the link spends nothing
+            assert browser.get(path).status_code == 200
+        form = _form_token(browser, path)
+        with ThreadPoolExecutor(4) as pool:  # two clicks (or four) at once: one signs in
+            answers = list(pool.map(lambda _: browser.post(path, data={"csrf_token": form}), range(4)))
+        signed = [a for a in answers if a.status_code == 303]
+        assert len(signed) == 1, [a.status_code for a in answers]
+        assert all(
+            a.status_code == 410 and "gigcover_portal=" not in a.headers.get("set-cookie", "")
+            for a in answers
+            if a not in signed
+        )
+        again = browser.get(path)
+        assert again.status_code == 410 and "does not work any more" in again.text
+
+        assert _ask(browser, who["email"]).status_code == 200  # a second link, left to expire
+        late = _token_of(_sign_in_link(smtp_sink, who["email"], 2))
+        with session_factory() as session:
+            session.execute(
+                update(PortalLink)
+                .where(PortalLink.used_at.is_(None))
+                .where(PortalLink.email == who["email"].lower())
+                .values(expires_at=int(time.time()) - 1)
+            )
+            session.commit()
+        assert browser.get(f"/my/link/{late}").status_code == 410
+        refused = browser.post(f"/my/link/{late}", data={"csrf_token": form})
+        assert refused.status_code == 410 and "gigcover_portal=" not in refused.headers.get("set-cookie", "")
+
+    with httpx.Client(base_url=portal, headers=_from(_client_address()), timeout=30) as stranger:
+        made_up = secrets.token_urlsafe(32)
+        assert stranger.get(f"/my/link/{made_up}").status_code == 404
+        posted = stranger.post(
+            f"/my/link/{made_up}", data={"csrf_token": _form_token(stranger, "/my/sign-in")}
+        )
+        assert posted.status_code in (303, 410) and "gigcover_portal=" not in posted.headers.get(
+            "set-cookie", ""
+        )
+        home = stranger.get("/my/home")
+        assert home.status_code == 303 and home.headers["location"] == "/my/sign-in"
+    with session_factory() as session:  # only the hash of a token is kept
+        assert session.scalar(select(PortalLink).where(PortalLink.token_hash == token)) is None
+
+
+def test_a_contractor_gets_only_their_own_certificate_and_card(
+    portal: str,
+    org: Org,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    localstripe: str,
+    smtp_sink: SmtpSink,
+) -> None:
+    victim = _contractor(portal, org, settings, session_factory, localstripe, GOOD)
+    attacker = _contractor(portal, org, settings, session_factory, localstripe, GOOD)
+    with closing(_signed_in(portal, smtp_sink, attacker["email"])) as browser:
+        mine = browser.get(f"/my/certificates/{attacker['policy']}")
+        assert mine.status_code == 200 and mine.content.startswith(b"%PDF")
+        theirs = browser.get(f"/my/certificates/{victim['policy']}")
+        assert theirs.status_code == 404 and not theirs.content.startswith(b"%PDF")
+        home = browser.get("/my/home").text
+        assert (
+            victim["policy"] not in home and victim["contractor"] not in home and victim["email"] not in home
+        )
+        assert browser.get(f"/my/card/{victim['contractor']}").status_code == 404
+        form = _form_token(browser, f"/my/card/{attacker['contractor']}")
+        setup = browser.post(f"/my/card/{victim['contractor']}/setup", data={"csrf_token": form})
+        assert setup.status_code == 404 and "seti_" not in setup.text
+        replaced = browser.post(
+            f"/my/card/{victim['contractor']}",
+            data={"csrf_token": form, "payment_method_id": card(localstripe, GOOD)},
+        )
+        assert replaced.status_code == 404
+    with session_factory() as session:
+        kept = session.scalars(
+            select(ApplicationSession.payment_method_id).where(
+                ApplicationSession.contractor_id == victim["contractor"]
+            )
+        ).one()
+    assert kept is not None
+    with httpx.Client(base_url=portal, headers=_from(_client_address()), timeout=30) as anonymous:
+        assert anonymous.get(f"/my/certificates/{victim['policy']}").status_code == 303
+
+
+def test_an_address_not_on_file_gets_the_same_answer_at_the_same_pace_and_no_email(
+    portal: str,
+    org: Org,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    localstripe: str,
+    smtp_sink: SmtpSink,
+) -> None:
+    who = _contractor(portal, org, settings, session_factory, localstripe, GOOD)
+    unknown = unique_email("nobody")
+    answers: dict[str, list[tuple[int, str, float]]] = {who["email"]: [], unknown: []}
+    for _ in range(2):
+        for address in answers:
+            with httpx.Client(base_url=portal, headers=_from(_client_address()), timeout=30) as browser:
+                token = _form_token(browser, "/my/sign-in")
+                started = time.monotonic()
+                answer = browser.post("/my/sign-in", data={"email": address, "csrf_token": token})
+                took = time.monotonic() - started
+                shown = answer.text.replace(address, "ADDRESS")
+                shown = re.sub(r'name="csrf_token" value="[^"]+"', "", shown)
+                answers[address].append((answer.status_code, shown, took))
+    known, nobody = answers[who["email"]], answers[unknown]
+    assert {(s, t) for s, t, _ in known} == {(s, t) for s, t, _ in nobody}  # one answer, word for word
+    assert known[0][0] == 200 and "Check your email" in known[0][1]
+    times = [took for *_, took in known + nobody]
+    assert min(times) >= 0.4  # every answer waits out the same floor ...
+    assert abs(statistics.median(t for *_, t in known) - statistics.median(t for *_, t in nobody)) < 0.15
+    _sign_in_link(smtp_sink, who["email"], 2)  # ... while the address on file got its links
+    time.sleep(1)
+    assert not [m for m in smtp_sink.messages if m["To"] == unknown]  # type: ignore[index]
+
+
+def test_asking_for_links_is_limited_per_address_and_per_client(
+    portal: str,
+    org: Org,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    localstripe: str,
+    smtp_sink: SmtpSink,
+) -> None:
+    who = _contractor(portal, org, settings, session_factory, localstripe, GOOD)
+    statuses = []
+    for _ in range(5):  # from five clients: the address gets three links an hour
+        with httpx.Client(base_url=portal, headers=_from(_client_address()), timeout=30) as browser:
+            statuses.append(_ask(browser, who["email"]).status_code)
+    assert statuses == [200, 200, 200, 429, 429]
+    _sign_in_link(smtp_sink, who["email"], 3)
+    time.sleep(1)
+    assert (
+        len(
+            [
+                m
+                for m in smtp_sink.messages
+                if m["To"] == who["email"] and m["X-Gigcover-Kind"] == "portal_sign_in"
+            ]
+        )
+        == 3
+    )  # type: ignore[index]
+
+    with httpx.Client(base_url=portal, headers=_from(_client_address()), timeout=30) as flooder:
+        flood = [_ask(flooder, unique_email("spray")) for _ in range(8)]  # six an hour per client
+    assert [answer.status_code for answer in flood] == [200] * 6 + [429] * 2
+    assert "Too many sign-in links were asked for" in flood[-1].text
+
+
+def test_forms_need_their_token_and_a_cookie_from_before_sign_out_opens_nothing(
+    portal: str,
+    org: Org,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    localstripe: str,
+    smtp_sink: SmtpSink,
+) -> None:
+    who = _contractor(portal, org, settings, session_factory, localstripe, GOOD)
+    with httpx.Client(base_url=portal, headers=_from(_client_address()), timeout=30) as browser:
+        asked = browser.post("/my/sign-in", data={"email": who["email"]})  # no token: another site's form
+        assert asked.status_code == 303 and "error=" in asked.headers["location"]
+        assert _ask(browser, who["email"]).status_code == 200
+        path = "/my/link/" + _token_of(_sign_in_link(smtp_sink, who["email"]))  # only the one with its token
+        forged = browser.post(path, data={"csrf_token": "x" * 32})
+        assert forged.status_code == 303 and "gigcover_portal=" not in forged.headers.get("set-cookie", "")
+        used = browser.post(path, data={"csrf_token": _form_token(browser, path)})  # the link still works
+        assert used.status_code == 303 and used.headers["location"] == "/my/home"
+        assert "HttpOnly" in used.headers["set-cookie"] and "SameSite=Lax" in used.headers["set-cookie"]
+        assert "Your insurance" in browser.get("/my/home").text
+        cookie = browser.cookies.get("gigcover_portal")
+        assert cookie
+
+        no_token = browser.post("/my/home/sign-out", data={})
+        assert no_token.status_code == 303 and "error=" in no_token.headers["location"]
+        assert "Signed in as" in browser.get("/my/home").text  # still signed in
+        card_form = browser.post(
+            f"/my/card/{who['contractor']}", data={"payment_method_id": card(localstripe, GOOD)}
+        )
+        assert card_form.status_code == 303 and "error=" in card_form.headers["location"]
+
+        signed_out = browser.post("/my/home/sign-out", data={"csrf_token": _form_token(browser, "/my/home")})
+        assert signed_out.status_code == 200 and "signed out" in signed_out.text
+    with httpx.Client(base_url=portal, headers=_from(_client_address()), timeout=30) as replay:
+        replay.cookies.set("gigcover_portal", cookie, path="/my")
+        home = replay.get("/my/home")
+        assert home.status_code == 303 and home.headers["location"] == "/my/sign-in"
+        assert replay.get(f"/my/certificates/{who['policy']}").status_code == 303
