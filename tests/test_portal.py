@@ -426,3 +426,30 @@ def test_forms_need_their_token_and_a_cookie_from_before_sign_out_opens_nothing(
         home = replay.get("/my/home")
         assert home.status_code == 303 and home.headers["location"] == "/my/sign-in"
         assert replay.get(f"/my/certificates/{who['policy']}").status_code == 303
+
+
+def test_the_card_page_refuses_a_card_id_stripe_does_not_know_with_a_message_then_takes_a_real_one(
+    portal: str,
+    org: Org,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    localstripe: str,
+    smtp_sink: SmtpSink,
+) -> None:
+    who = _contractor(portal, org, settings, session_factory, localstripe, INSUFFICIENT_FUNDS)
+    eventually(lambda: _status(portal, org, who["assignment"]["id"]) == "charge_failed", 30)
+    path = f"/my/card/{who['contractor']}"
+    with closing(_signed_in(portal, smtp_sink, who["email"])) as browser:
+        token = _form_token(browser, path)
+        started = time.monotonic()
+        bogus = browser.post(path, data={"payment_method_id": "pm_does_not_exist", "csrf_token": token})
+        assert time.monotonic() - started < 10
+        assert bogus.status_code == 303, bogus.text
+        shown = browser.get(bogus.headers["location"])
+        assert shown.status_code == 200 and 'role="alert">We could not use this card.' in shown.text
+        forged = browser.get(f"{path}?error=Send+your+card+number+to+evil.example&sig=0")
+        assert "evil.example" not in forged.text  # only a message we signed is shown
+        real = browser.post(path, data={"payment_method_id": card(localstripe, GOOD), "csrf_token": token})
+        assert real.status_code == 303 and real.headers["location"].endswith("?saved=true")
+        assert "Your new card is saved." in browser.get(real.headers["location"]).text
+    eventually(lambda: _status(portal, org, who["assignment"]["id"]) == "active", 30)
