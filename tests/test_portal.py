@@ -24,6 +24,7 @@ from api.main import create_app
 from common.settings import Settings
 from db.models import ApplicationSession, PortalLink
 from tests.accessibility import assert_accessible
+from tests.dashboard_support import readme_screenshot
 from tests.support import (
     Org,
     SmtpSink,
@@ -177,11 +178,8 @@ def test_a_contractor_signs_in_by_link_downloads_the_certificate_and_replaces_th
     expect(page.get_by_text("Payment failed: replace your card")).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile("Test Platform.*Sandbox: test data"))).to_be_visible()
     assert_accessible(page)
-    wide = page.evaluate(
-        "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
-        "window.innerWidth).map(e => e.tagName + ' ' + e.textContent.slice(0, 40))"
-    )
-    assert wide == []  # nothing off the side of a phone
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # nothing off the side
+    readme_screenshot(page, "portal-home")
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download certificate of insurance for Kitchen remodel (PDF)").click()
@@ -199,6 +197,7 @@ def test_a_contractor_signs_in_by_link_downloads_the_certificate_and_replaces_th
     page.get_by_role("button", name="Save card").click()
     expect(page.get_by_text("Your new card is saved.")).to_be_visible()
     assert_accessible(page)
+    readme_screenshot(page, "portal-card")
 
     assignment = who["assignment"]
     eventually(lambda: _status(portal, org, assignment["id"]) == "active", 30)
