@@ -35,6 +35,7 @@ from tests.support import (
     eventually,
     free_port,
     job_fields,
+    make_org,
     raw_stripe,
     serve,
     unique_email,
@@ -452,3 +453,22 @@ def test_the_card_page_refuses_a_card_id_stripe_does_not_know_with_a_message_the
         assert real.status_code == 303 and real.headers["location"].endswith("?saved=true")
         assert "Your new card is saved." in browser.get(real.headers["location"]).text
     eventually(lambda: _status(portal, org, who["assignment"]["id"]) == "active", 30)
+
+
+def test_every_organization_that_covers_the_address_is_shown_the_sandbox_apart(
+    portal: str, session_factory: sessionmaker[Session], smtp_sink: SmtpSink
+) -> None:
+    email = unique_email("two.platforms")
+    live, trying = make_org(session_factory, "Live Platform"), make_org(session_factory, "Trying Platform")
+    for key, address in ((live.production_key, email.upper()), (trying.sandbox_key, email)):
+        with httpx.Client(base_url=f"{portal}/api/v1", auth=(key, ""), timeout=30) as http:
+            made = http.post("/contractors", json=contractor_fields(email=address))
+            assert made.status_code in (200, 201), made.text
+    with httpx.Client(base_url=f"{portal}/api/v1", auth=(live.production_key, ""), timeout=30) as http:
+        http.post("/contractors", json=contractor_fields(email=unique_email("someone.else")))
+    with closing(_signed_in(portal, smtp_sink, email)) as browser:
+        home = browser.get("/my/home").text
+    assert home.index("Live Platform") < home.index("Trying Platform")  # live first
+    headings = re.findall(r"<h2[^>]*>(.*?)</h2>", home, re.S)
+    assert [h.split("<")[0].strip() for h in headings] == ["Live Platform", "Trying Platform"]
+    assert "Sandbox" not in headings[0] and "Sandbox: test data" in headings[1]
