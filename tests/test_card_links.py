@@ -20,6 +20,7 @@ from api.main import create_app
 from common.settings import Settings
 from db.models import CardLink
 from services.cards import issue_card_link
+from tests.accessibility import assert_accessible
 from tests.support import (
     Org,
     SmtpSink,
@@ -170,6 +171,7 @@ def test_an_old_card_link_saves_no_card_and_sends_the_contractor_to_the_portal(
     page.goto(link)
     expect(page.get_by_role("heading", name="Change your card in your insurance portal")).to_be_visible()
     expect(page.locator("#card-element")).to_have_count(0)
+    assert_accessible(page)
     page.get_by_role("link", name="Sign in to your insurance portal").click()
     expect(page.get_by_role("heading", name="Sign in to your insurance portal")).to_be_visible()
     page.close()

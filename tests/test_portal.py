@@ -217,6 +217,7 @@ def test_a_contractor_signs_in_by_link_downloads_the_certificate_and_replaces_th
     expect(page.get_by_text(re.compile(r"Payment of \$"))).to_be_visible()  # what they paid
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
+    assert_accessible(page)
     page.goto(f"{portal}/my/home")
     expect(page.get_by_role("heading", name="Sign in to your insurance portal")).to_be_visible()
     page.close()
