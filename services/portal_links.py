@@ -14,6 +14,7 @@ server-side session it opens. No password.
 import secrets
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -89,11 +90,14 @@ def request_link(session: Session, settings: Settings, email: str) -> None:
     session.commit()
 
 
-class LinkState:
-    OPEN, SPENT, EXPIRED, UNKNOWN = "open", "spent", "expired", "unknown"
+class LinkState(StrEnum):
+    OPEN = "open"
+    SPENT = "spent"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
 
 
-def link_state(session: Session, token: str) -> str:
+def link_state(session: Session, token: str) -> LinkState:
     """What the link's page offers (reads only: an email scanner opening it spends nothing)."""
     link = session.scalar(select(PortalLink).where(PortalLink.token_hash == token_digest(token)))
     session.rollback()

@@ -84,9 +84,9 @@ def no_page(request: Request, error: str | None = None, sig: str | None = None) 
 def link_page(request: Request, token: str, session: DbSession) -> Response:
     """Only a button: an email scanner that opens the link spends nothing; the contractor's click does."""
     state = portal_links.link_state(session, token)
-    if state == LinkState.UNKNOWN:  # a 404: counted by the hosted-link throttle
+    if state is LinkState.UNKNOWN:  # a 404: counted by the hosted-link throttle
         return _message(request, "This link does not work", "Check that you opened the whole link.", 404)
-    if state != LinkState.OPEN:
+    if state is not LinkState.OPEN:
         text = "Sign-in links work once, for 15 minutes. Ask for a new one."
         return _message(request, "This link does not work any more", text, 410)
     return _page(request, "portal_link.html", action=f"/my/link/{token}")
