@@ -473,3 +473,24 @@ def test_every_organization_that_covers_the_address_is_shown_the_sandbox_apart(
     headings = re.findall(r"<h2[^>]*>(.*?)</h2>", home, re.S)
     assert [h.split("<")[0].strip() for h in headings] == ["Live Platform", "Trying Platform"]
     assert "Sandbox" not in headings[0] and "Sandbox: test data" in headings[1]
+
+
+def test_an_upcoming_charge_shows_its_date_and_amount(
+    api_url: str,
+    portal: str,
+    org: Org,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    localstripe: str,
+    smtp_sink: SmtpSink,
+) -> None:
+    who = _contractor(api_url, org, settings, session_factory, localstripe, GOOD)  # charged in 24 hours
+    reminder = _mail(smtp_sink, "assignment_charge_reminder", who["email"])[0]
+    assert f"{settings.public_base_url}/my" in reminder
+    premium = f"${who['assignment']['premium'] / 100:,.2f}"
+    with closing(_signed_in(portal, smtp_sink, who["email"])) as browser:
+        home = browser.get("/my/home").text
+    due = re.search(r"<h3>Upcoming charges</h3>\s*<ul class=\"items\">\s*<li>([^<]+)</li>", home)
+    assert due, home
+    assert due.group(1).startswith(f"{premium} on ") and due.group(1).endswith("for Kitchen remodel")
+    assert "Being set up" in home
