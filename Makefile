@@ -5,13 +5,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 TESSERACT := /usr/bin/tesseract
+NPM    := /usr/bin/npm
+AXE    := node_modules/axe-core/axe.min.js
 
 .PHONY: run test typecheck install lint format seed org histories screenshots bench bench-waiting bench-certificates clean
 
 run: $(STAMP) $(TESSERACT)
 	$(BIN)/python -m devstack.run
 
-test: $(STAMP) $(CHROMIUM) $(TESSERACT)
+test: $(STAMP) $(CHROMIUM) $(TESSERACT) $(AXE)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python tests/run_suite.py $(PYTEST_ARGS)
@@ -20,7 +22,7 @@ test: $(STAMP) $(CHROMIUM) $(TESSERACT)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-install: $(STAMP)
+install: $(STAMP) $(AXE)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +37,15 @@ $(CHROMIUM):
 # Scanned certificates are read by Debian's Tesseract OCR (English data comes with it): install it once.
 $(TESSERACT):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr
+
+# The browser tests' accessibility check runs axe-core, pinned in package.json / package-lock.json and
+# installed from the npm registry into node_modules/ (test tooling only: nothing there is served).
+$(AXE): package.json package-lock.json | $(NPM)
+	npm ci --no-audit --no-fund
+	touch $(AXE)
+
+$(NPM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -71,5 +82,6 @@ clean:
 	rm -rf .data
 
 # Retake the README's dashboard screenshots (docs/screenshots/) with the browser tests that show each page.
-screenshots: $(STAMP) $(CHROMIUM)
-	GIGCOVER_README_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_dashboard_access.py tests/test_dashboard_contractors.py tests/test_dashboard_jobs.py tests/test_dashboard_assignments.py tests/test_dashboard_billing.py tests/test_dashboard_settings.py tests/test_dashboard_webhooks.py tests/test_dashboard_api_keys.py tests/test_dashboard_certificates.py tests/test_dashboard_overview.py -k sqlite
+SCREENSHOT_TESTS := access contractors jobs assignments billing bills settings webhooks api_keys certificates requirements overview
+screenshots: $(STAMP) $(CHROMIUM) $(AXE)
+	GIGCOVER_README_SCREENSHOTS=1 $(BIN)/python -m pytest $(SCREENSHOT_TESTS:%=tests/test_dashboard_%.py) tests/test_portal.py -k sqlite

@@ -35,6 +35,7 @@ from outbox.records import committed_items, enqueue_email, record_event
 from services import representations as render
 from services.assignments import cover_assignment_through_its_end, engagement_assignment
 from services.policies import new_policy
+from services.portal_links import portal_url
 
 log = logging.getLogger("gigcover.applications")
 # Stripe refused the card's id itself (no such PaymentMethod, one of another customer...): final, and the
@@ -186,6 +187,7 @@ class ApplicationActivities(MoneyActivities):
                 payment_date=int(time.time()),
                 payment_method=row.card_summary or "your card",
                 job_name=job.name if job else None,
+                portal_url=portal_url(self._settings),
             ),
             related={"application_session": row.id},
             email_id=f"em_{key}",
@@ -357,6 +359,7 @@ class ApplicationActivities(MoneyActivities):
                     payment_method=row.card_summary or "card",
                     paid_at=int(time.time()),
                     job_name=job.name if job else None,
+                    portal_url=portal_url(self._settings),
                 ),
                 related={"application_session": row.id},
                 email_id=f"em_confirm_{row.id.removeprefix('ias_')}",

@@ -51,6 +51,7 @@ from services.cards import issue_card_link
 from services.lookups import card_on_file
 from services.policies import cancel as cancel_policy
 from services.policies import new_policy
+from services.portal_links import portal_url
 from services.quotes import new_quote
 
 ASKS_TO_AUTHENTICATE = "your bank asks you to confirm this payment"  # a reason, as the emails quote it
@@ -295,7 +296,7 @@ class AssignmentActivities(MoneyActivities):
                 amount=email.amount,
                 charge_at=email.charge_at,
                 payment_method=method,
-                card_url=issue_card_link(session, self._settings, row.id),  # a fresh token per email
+                portal_url=portal_url(self._settings),
             )
         if kind is EmailKind.ASSIGNMENT_CHARGE_FAILURE:
             return AssignmentChargeFailure(
@@ -304,7 +305,7 @@ class AssignmentActivities(MoneyActivities):
                 job_name=job,
                 amount=email.amount,
                 reason=email.reason,
-                card_url=issue_card_link(session, self._settings, row.id),  # a fresh token per email
+                portal_url=portal_url(self._settings),
                 coverage_active=email.coverage_active,
             )
         if kind is EmailKind.ASSIGNMENT_PAYMENT_AUTHENTICATION:
@@ -314,6 +315,7 @@ class AssignmentActivities(MoneyActivities):
                 job_name=job,
                 amount=email.amount,
                 card_url=issue_card_link(session, self._settings, row.id),  # a fresh token per email
+                portal_url=portal_url(self._settings),
             )
         if kind is EmailKind.PAYMENT_CONFIRMATION:
             return PaymentConfirmation(
@@ -324,6 +326,7 @@ class AssignmentActivities(MoneyActivities):
                 payment_method=method,
                 paid_at=int(time.time()),
                 job_name=job,
+                portal_url=portal_url(self._settings),
             )
         if kind in (EmailKind.PREMIUM_INCREASE_CONTRACTOR, EmailKind.PREMIUM_DECREASE_CONTRACTOR):
             return PremiumChangeForContractor(
@@ -333,6 +336,7 @@ class AssignmentActivities(MoneyActivities):
                 previous_amount=email.previous_amount,
                 new_amount=email.amount,
                 payment_method=method,
+                portal_url=portal_url(self._settings),
             )
         paid_by = "your organization (remit)" if row.payer == Payer.REMIT else "the contractor's card"
         return PremiumChangeForOrganization(

@@ -20,6 +20,8 @@ from api.hosted.security import HOSTED_PREFIXES, HostedPageHeaders
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimits, UploadLimit
 from api.ops import install_ops
+from api.portal import pages as portal_pages
+from api.portal.security import EvenAnswerTime, SignInLimits
 from api.request_id import RequestIdMiddleware
 from api.routers import (
     api_keys,
@@ -97,7 +99,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     serve_pages_on(app, HOSTED_PREFIXES, refusal_page)  # a contractor's browser gets pages, not JSON
     app.state.api_rate_limit = SharedCounter(settings.rate_limit_requests, settings.rate_limit_window_seconds)
+    app.state.portal_limits = SignInLimits(settings)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(EvenAnswerTime, seconds=settings.portal_answer_seconds)
     app.add_middleware(
         HostedLinkThrottle,
         limit=settings.unknown_link_limit,
@@ -145,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router, dependencies=checked)
     app.include_router(cards.router, dependencies=checked)
     app.include_router(certificate_pages.router, dependencies=checked)
+    app.include_router(portal_pages.router, dependencies=checked)
     install_dashboard(app, settings)
     install_ops(app, settings)
     if tracing_enabled(settings):

@@ -129,6 +129,24 @@ class Settings(BaseSettings):
         14 * 86_400,
         description="How long the update-card link in a charge reminder or charge-failure email works.",
     )
+    portal_link_lifetime_seconds: int = Field(
+        15 * 60, description="How long a contractor portal sign-in link works (it signs in once)."
+    )
+    portal_session_seconds: int = Field(
+        2 * 3600, description="How long a contractor stays signed in to the portal."
+    )
+    portal_links_per_address: int = Field(
+        5, description="Portal sign-in links one email address may be sent per portal_limit_window_seconds."
+    )
+    portal_requests_per_client: int = Field(
+        20, description="Portal sign-in requests one client address may make per portal_limit_window_seconds."
+    )
+    portal_limit_window_seconds: int = Field(3600, description="The window the portal's limits count over.")
+    portal_answer_seconds: float = Field(
+        0.4,
+        description="The portal's answer to a sign-in request takes at least this long, whether or not the "
+        "address is on file, so its timing tells nothing.",
+    )
     certificate_link_lifetime_seconds: int = Field(
         14 * 86_400,
         description="How long the link a contractor gets to upload their certificate of insurance works.",

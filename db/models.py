@@ -714,6 +714,35 @@ class CreatorIQCreator(TenantResource):
     last_synced_at: Mapped[int | None] = mapped_column(Int64)
 
 
+class PortalLink(Base):
+    """A one-time sign-in link to the contractor portal, emailed to ``email``: only its SHA-256 is kept. It
+    works until ``expires_at`` and signs in once (``used_at``, set by one atomic update)."""
+
+    __tablename__ = "portal_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320))  # lower-cased, trimmed
+    created: Mapped[int] = mapped_column(Int64)
+    expires_at: Mapped[int] = mapped_column(Int64)
+    used_at: Mapped[int | None] = mapped_column(Int64)
+
+
+class PortalSession(Base):
+    """A browser signed in to the contractor portal as ``email``. The cookie holds the token; only its hash is
+    kept, so signing out (``ended_at``) or ``expires_at`` ends it whatever the browser still holds."""
+
+    __tablename__ = "portal_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    created: Mapped[int] = mapped_column(Int64)
+    expires_at: Mapped[int] = mapped_column(Int64)
+    ended_at: Mapped[int | None] = mapped_column(Int64)
+    setup_intents: Mapped[int] = mapped_column(Integer, default=0)  # card setups asked for: a few at most
+
+
 class Payment(Base):
     """One Stripe PaymentIntent (or refund) per (workflow, step, revision) key: the project's own idempotency,
     because real Stripe forgets keys after 24 hours. Written before the processor is asked (``charging``,

@@ -27,6 +27,7 @@ class EmailKind(StrEnum):
     COVERAGE_EXTENDED = "coverage_extended"
     MEMBER_INVITATION = "member_invitation"
     PASSWORD_RESET = "password_reset"
+    PORTAL_SIGN_IN = "portal_sign_in"
     CERTIFICATE_REQUEST = "certificate_request"
     CERTIFICATE_RENEWAL = "certificate_renewal"
 
@@ -90,7 +91,14 @@ class ApplicationReviewDeclined(EmailContext):
     job_name: str | None = None
 
 
-class PaymentReminder(EmailContext):
+class MoneyEmail(EmailContext):
+    """An email to a contractor about their money (a charge, a failed charge, a receipt, a refund): it links
+    to the contractor portal, where they see what they paid and change their card (the only place to)."""
+
+    portal_url: str  # /my: not a capability (it asks them to sign in)
+
+
+class PaymentReminder(MoneyEmail):
     contractor_name: str
     amount: int
     payment_date: int
@@ -98,7 +106,7 @@ class PaymentReminder(EmailContext):
     job_name: str | None = None
 
 
-class PaymentConfirmation(EmailContext):
+class PaymentConfirmation(MoneyEmail):
     contractor_name: str
     amount: int
     reference_number: str
@@ -107,7 +115,7 @@ class PaymentConfirmation(EmailContext):
     job_name: str | None = None
 
 
-class PremiumChangeForContractor(EmailContext):
+class PremiumChangeForContractor(MoneyEmail):
     contractor_name: str
     job_name: str
     previous_amount: int
@@ -132,31 +140,29 @@ class PremiumChangeForOrganization(EmailContext):
         return abs(self.new_amount - self.previous_amount)
 
 
-class AssignmentChargeReminder(EmailContext):
+class AssignmentChargeReminder(MoneyEmail):
     contractor_name: str
     job_name: str
     amount: int
     charge_at: int
     payment_method: str
-    card_url: Link  # /cards/<token>
 
 
-class AssignmentChargeFailure(EmailContext):
+class AssignmentChargeFailure(MoneyEmail):
     contractor_name: str
     job_name: str
     amount: int
     reason: str
-    card_url: Link  # /cards/<token>
     coverage_active: bool = False  # an increase after the premium was paid: the coverage stays in force
 
 
-class AssignmentPaymentAuthentication(EmailContext):
+class AssignmentPaymentAuthentication(MoneyEmail):
     """The bank asks the contractor to confirm an off-session charge (3-D Secure)."""
 
     contractor_name: str
     job_name: str
     amount: int
-    card_url: Link  # /cards/<token>: confirm the payment there (or use another card)
+    card_url: Link  # /cards/<token>: confirm the payment there (another card: in the portal)
 
 
 class BillOverdue(EmailContext):
@@ -179,6 +185,13 @@ class MemberInvitation(EmailContext):
 
 
 class PasswordReset(EmailContext):
+    url: Link
+    expires_at: int
+
+
+class PortalSignIn(EmailContext):
+    """A one-time link that signs the contractor in to their portal (``/my/link/<token>``)."""
+
     url: Link
     expires_at: int
 
@@ -246,6 +259,11 @@ CATALOG: dict[EmailKind, EmailDefinition] = {
         "Reset your {{ organization_name }} dashboard password",
         Audience.STAFF,
         "someone asked, on its sign-in page, to reset the password of the account with this address",
+    ),
+    EmailKind.PORTAL_SIGN_IN: EmailDefinition(
+        PortalSignIn,
+        "Your sign-in link for your insurance portal",
+        Audience.CONTRACTOR,
     ),
     EmailKind.APPLICATION_LINK: EmailDefinition(
         ApplicationLink,

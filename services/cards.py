@@ -1,10 +1,12 @@
-"""The contractor's card: the form that saves one (a Stripe customer and a SetupIntent), and a new card for
-an assignment whose charge failed (the charge is tried again at once).
+"""The contractor's card: the form that saves one in an application (a Stripe customer and a SetupIntent), and
+the page where the contractor confirms a charge their bank asked them to confirm (3-D Secure).
 
-The update-card page of an assignment opens only with a card link (``/cards/<token>``): a random token
-emailed to the contractor, of which we keep the SHA-256. It works for one assignment, until it expires,
-saves one card, and makes a few SetupIntents at most, each when the contractor chooses to enter a card.
-The assignment's id, which the platform, its webhooks and Stripe's metadata all see, opens nothing."""
+A card is replaced only in the contractor portal (services/portal.py). The confirm page of an assignment
+opens only with a card link (``/cards/<token>``), emailed when the bank asks: a random token of which we
+keep the SHA-256. It works for one assignment, until it expires, confirms one charge, and asks the
+processor a few times at most. The assignment's id, which the platform, its webhooks and Stripe's metadata
+all see, opens nothing. An older link (from a charge reminder or failure email, before the portal) saves
+no card: its page sends the contractor to the portal."""
 
 import secrets
 import time
@@ -18,14 +20,12 @@ from common.settings import Settings
 from common.tokens import token_digest
 from contracts.assignment import (
     ASSIGNMENT_STATE,
-    CARD_UPDATED,
     PAYMENT_AUTHENTICATED,
-    NewCard,
     assignment_workflow_id,
 )
 from db.engine import rows_changed
 from db.models import ApplicationSession, Assignment, CardLink, Contractor, Job, Organization
-from domain.errors import DomainError, Refusal, invalid, unavailable
+from domain.errors import DomainError, Refusal, unavailable
 from domain.payer import Payer
 from domain.statuses import AssignmentStatus
 from integrations.stripe_gateway import CardDeclined, StripeGateway, StripeRefused, StripeUnavailable
@@ -148,7 +148,7 @@ def _open(session: Session, token: str) -> tuple[CardLink, Assignment]:
     if state is LinkState.UNKNOWN or link is None or row is None:
         raise DomainError("card_link_unknown", "This link does not work.", kind=Refusal.NOT_FOUND)
     if state is LinkState.USED:
-        raise DomainError("card_link_used", "This link has saved a card already.", kind=Refusal.CONFLICT)
+        raise DomainError("card_link_used", "This link has done its job already.", kind=Refusal.CONFLICT)
     if state is LinkState.EXPIRED:
         raise DomainError(
             "card_link_expired",
@@ -214,70 +214,6 @@ def _count_attempt(session: Session, link: CardLink) -> None:
             "Too many attempts with this link: use the link in your newest email, or contact your platform.",
             kind=Refusal.CONFLICT,
         )
-
-
-def start_card_setup(session: Session, settings: Settings, token: str) -> str:
-    """A SetupIntent for the contractor who chose to enter a card (its client secret, for Stripe.js): on the
-    customer of the card on file (else a new one). A link makes SETUP_INTENTS_PER_LINK at most."""
-    link, row = _open(session, token)
-    _count_attempt(session, link)
-    contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
-    assert contractor is not None
-    source = card_on_file(session, row.contractor_id)
-    session.commit()  # only reads since the count: no transaction stays open while Stripe answers
-    try:
-        customer = source.stripe_customer_id if source else None
-        if customer is None:
-            customer = customer_for(
-                settings,
-                row.environment,
-                contractor,
-                {"contractor": contractor.id},
-                f"customer:{contractor.id}",
-            )
-        return StripeGateway(settings, row.environment).create_setup_intent(customer, {"assignment": row.id})
-    except StripeRefused:
-        raise DomainError("card_setup_refused", CARD_NOT_USABLE, kind=Refusal.DECLINED) from None
-    except StripeUnavailable:
-        raise unavailable(PROCESSOR_UNAVAILABLE) from None
-
-
-def replace_card(
-    session: Session, settings: Settings, token: str, payment_method_id: str, workflows: WorkflowCalls
-) -> None:
-    """Save the new card on file, and tell the assignment's workflow to charge it. The link is spent once
-    the card is saved (a refused card leaves it open for another try)."""
-    link, row = _open(session, token)
-    source = card_on_file(session, row.contractor_id)
-    if source is None or source.stripe_customer_id is None or not payment_method_id:
-        raise invalid("Please enter your card.", "payment_method_id")
-    claimed = session.execute(
-        update(CardLink).where(CardLink.id == link.id, CardLink.used_at.is_(None)).values(used_at=_now())
-    )
-    session.commit()
-    if rows_changed(claimed) != 1:
-        raise DomainError("card_link_used", "This link has saved a card already.", kind=Refusal.CONFLICT)
-    try:
-        card = StripeGateway(settings, row.environment).save_card(
-            source.stripe_customer_id, payment_method_id
-        )
-    except (CardDeclined, StripeRefused, StripeUnavailable) as failed:
-        session.execute(update(CardLink).where(CardLink.id == link.id).values(used_at=None))
-        session.commit()
-        if isinstance(failed, CardDeclined):
-            raise DomainError(
-                "card_declined", failed.message, "payment_method_id", Refusal.DECLINED
-            ) from None
-        if isinstance(failed, StripeRefused):
-            raise DomainError(
-                "card_rejected", CARD_NOT_USABLE, "payment_method_id", Refusal.DECLINED
-            ) from None
-        raise unavailable(PROCESSOR_UNAVAILABLE) from None
-    source.payment_method_id, source.card_summary = card.payment_method_id, card.summary
-    session.commit()
-    workflows.signal(
-        assignment_workflow_id(row.id), CARD_UPDATED, NewCard(payment_method_id=card.payment_method_id)
-    )
 
 
 # 3-D Secure: a charge the contractor's bank asks them to confirm --------------------------------------------

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.main import create_app
 from common.settings import Settings
 from common.webhook_signature import verify_signature
+from tests.portal_support import replace_card_in_portal
 from tests.support import (  # noqa: F401  (the browser's, for the tests that import them here)
     CHROMIUM,
     FLAGS,
@@ -23,6 +24,7 @@ from tests.support import (  # noqa: F401  (the browser's, for the tests that im
     SmtpSink,
     WebhookReceiver,
     assignment_request,
+    card,
     contractor_fields,
     entity_fields,
     free_port,
@@ -185,7 +187,7 @@ def test_an_insufficient_funds_card_is_declined_clearly_then_another_card_works(
     assert statuses == ["canceled", "succeeded"] or statuses == ["succeeded"]
 
 
-def test_a_declined_assignment_charge_is_paid_through_the_emailed_link(
+def test_a_declined_assignment_charge_is_paid_with_a_card_replaced_in_the_portal(
     browser: Browser,
     api_url: str,
     org: Org,
@@ -230,16 +232,11 @@ def test_a_declined_assignment_charge_is_paid_through_the_emailed_link(
             time.sleep(0.1)
         text = failures[0].get_body(("plain",)).get_content()  # type: ignore[attr-defined]
         assert "insufficient funds" in text
-        link = next(word for word in text.split() if "/cards/" in word)
-        assert link.startswith(f"{api_url}/cards/")  # the service's public URL, known to the worker
-        assert assignment["id"] not in link  # its own token (tests/test_card_links.py), not the id
-
-        page = browser.new_page()
-        page.goto(link)
-        expect(page.get_by_role("heading", name="Update your card")).to_be_visible()
-        _enter_card(page, "4242424242424242", button="Save card and pay")
-        expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
-        page.close()
+        assert f"{api_url}/my" in text and "/cards/" not in text  # the card is changed in the portal only
+        # (the portal's own browser test, tests/test_portal.py, enters the card with Stripe.js)
+        replace_card_in_portal(
+            api, smtp_sink, "card.fail@example.com", contractor, card(localstripe, "4242424242424242")
+        )
         deadline = time.monotonic() + 30
         while http.get(f"/assignments/{assignment['id']}").json()["status"] != "active":
             assert time.monotonic() < deadline, "the assignment never became active"

@@ -1,9 +1,9 @@
-"""The update-card page against the real server, worker, SMTP and localstripe (and Chromium where the page
-needs Stripe.js): it opens only with the token its email carries, never with the assignment id the platform,
-its webhooks and Stripe's metadata see; that token expires, saves one card, and opens nothing else; guessing
-is throttled; loading the page makes nothing at Stripe; and a card id Stripe does not know is answered at
-once with a message, the link staying good for the real card. (tests/test_stripe_refusals.py: the same
-refusals elsewhere.)"""
+"""Card links (``/cards/<token>``) against the real server, worker, SMTP and localstripe. A card is changed
+only in the contractor portal now (tests/test_portal.py); a card link is what a 3-D Secure email carries
+(tests/test_three_d_secure.py), and what charge emails carried before the portal. Such a link opens only
+with its token, never with the assignment id the platform, its webhooks and Stripe's metadata see; it
+expires and opens nothing else; guessing is throttled; and it saves no card: its page sends the contractor
+to the portal, and makes nothing at Stripe."""
 
 import time
 from collections.abc import Iterator
@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.main import create_app
 from common.settings import Settings
 from db.models import CardLink
+from services.cards import issue_card_link
+from tests.accessibility import assert_accessible
 from tests.support import (
     Org,
     SmtpSink,
@@ -28,13 +30,12 @@ from tests.support import (
     entity_fields,
     eventually,
     free_port,
-    intents_of,
     job_fields,
     raw_stripe,
     serve,
     unique_email,
 )
-from tests.test_application_flow import CANCEL, SUCCESS, csrf_token
+from tests.test_application_flow import CANCEL, SUCCESS
 from tests.test_assignment_workflow import save_card
 from tests.test_rate_limits import _throttled_per_address
 
@@ -92,11 +93,15 @@ def _card_link(text: str) -> str:
 def _failed_charge(
     api: str, org: Org, settings: Settings, factory: sessionmaker[Session], localstripe: str, sink: SmtpSink
 ) -> tuple[dict[str, Any], str]:
-    """An assignment whose charge was declined, and the link its charge-failure email carries."""
+    """An assignment whose charge was declined, and a card link for it, as an email of before the portal
+    carried (the charge-failure email links to the portal now)."""
     assignment, email = _assignment(api, org, settings, factory, localstripe)
     text = _email(sink, "assignment_charge_failure", email)
-    assert "insufficient funds" in text
-    return assignment, _card_link(text)
+    assert "insufficient funds" in text and "/cards/" not in text
+    with factory() as session:
+        link = issue_card_link(session, settings, assignment["id"])
+        session.commit()
+    return assignment, link
 
 
 def _setup_intents(localstripe: str, assignment_id: str) -> list[str]:
@@ -150,7 +155,7 @@ def test_a_stranger_with_the_assignment_id_gets_no_card_page_and_no_setup_intent
     assert _status(api_url, org, assignment["id"]) == "charge_failed"  # the stranger's card charged nothing
 
 
-def test_the_emailed_link_makes_a_setup_intent_only_when_the_contractor_saves_a_card_then_is_spent(
+def test_an_old_card_link_saves_no_card_and_sends_the_contractor_to_the_portal(
     browser: Browser,
     charging_api: str,
     api_url: str,
@@ -161,35 +166,24 @@ def test_the_emailed_link_makes_a_setup_intent_only_when_the_contractor_saves_a_
     smtp_sink: SmtpSink,
 ) -> None:
     assignment, link = _failed_charge(charging_api, org, settings, session_factory, localstripe, smtp_sink)
-    assert link.startswith(f"{api_url}/cards/")  # the service's public URL, known to the worker
+    assert link.startswith(f"{api_url}/cards/")
     page = browser.new_page()
-    violations: list[str] = []
-    page.on("console", lambda m: violations.append(m.text) if "Content Security" in m.text else None)
     page.goto(link)
-    expect(page.get_by_role("heading", name="Update your card")).to_be_visible()
-    page.reload()
-    expect(page.get_by_role("heading", name="Update your card")).to_be_visible()
-    assert _setup_intents(localstripe, assignment["id"]) == []  # looking at the page makes nothing
-
-    form = page.locator("#card-element")
-    form.get_by_label("Card number").fill(GOOD)
-    form.get_by_label("Expiration date").fill("12 / 31")
-    form.get_by_label("Security code").fill("123")
-    form.get_by_label("ZIP code").fill("94105")
-    page.get_by_role("button", name="Save card and pay").click()
-    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
-    assert len(_setup_intents(localstripe, assignment["id"])) == 1
-    eventually(lambda: _status(api_url, org, assignment["id"]) == "active")
-    assert ("succeeded", assignment["premium"]) in intents_of(localstripe, assignment["id"], key="assignment")
-
-    page.goto(link)  # the link has saved its card: it offers no form any more
-    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
-    expect(page.get_by_role("button", name="Save card and pay")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Change your card in your insurance portal")).to_be_visible()
+    expect(page.locator("#card-element")).to_have_count(0)
+    assert_accessible(page)
+    page.get_by_role("link", name="Sign in to your insurance portal").click()
+    expect(page.get_by_role("heading", name="Sign in to your insurance portal")).to_be_visible()
     page.close()
-    assert violations == []
-    with httpx.Client(base_url=api_url, timeout=30) as again:
-        assert again.post(f"{link.removeprefix(api_url)}/setup", data={}).status_code == 303  # no CSRF token
-        assert len(_setup_intents(localstripe, assignment["id"])) == 1
+    path = link.removeprefix(api_url)
+    with httpx.Client(base_url=api_url, timeout=30) as contractor:  # the page has no form to post
+        contractor.get(path)
+        saved = contractor.post(path, data={"payment_method_id": card(localstripe, GOOD)})
+        assert saved.status_code in (303, 404, 405)
+        setup = contractor.post(f"{path}/setup", data={})
+        assert setup.status_code in (303, 404, 405) and "seti_" not in setup.text
+    assert _setup_intents(localstripe, assignment["id"]) == []
+    assert _status(api_url, org, assignment["id"]) == "charge_failed"
 
 
 def test_a_card_link_expires_and_is_good_for_nothing_but_its_card_page(
@@ -254,29 +248,3 @@ def test_guessing_card_links_is_throttled_like_application_links(
     with serve(create_app(proxied), settings=proxied) as behind_proxy:
         _throttled_per_address(behind_proxy, urlsplit(link).path, guesser, contractor)
     assert _setup_intents(localstripe, assignment["id"]) == []
-
-
-def test_the_card_page_refuses_a_card_id_stripe_does_not_know_with_a_message_then_takes_a_real_one(
-    charging_api: str,
-    api_url: str,
-    org: Org,
-    settings: Settings,
-    session_factory: sessionmaker[Session],
-    localstripe: str,
-    smtp_sink: SmtpSink,
-) -> None:
-    assignment, link = _failed_charge(charging_api, org, settings, session_factory, localstripe, smtp_sink)
-    path = link.removeprefix(api_url)
-    with httpx.Client(base_url=api_url, timeout=20) as browser:
-        token = csrf_token(browser, path)
-        started = time.monotonic()
-        bogus = browser.post(path, data={"payment_method_id": "pm_does_not_exist", "csrf_token": token})
-        assert time.monotonic() - started < 10
-        assert bogus.status_code == 303, bogus.text
-        shown = browser.get(bogus.headers["location"])
-        assert shown.status_code == 200 and 'role="alert">We could not use this card.' in shown.text
-        assert "Save card and pay" in shown.text  # the link still works for the real card
-        real = browser.post(path, data={"payment_method_id": card(localstripe, GOOD), "csrf_token": token})
-        assert real.status_code == 303 and real.headers["location"].endswith("?saved=true")
-        assert "Thank you" in browser.get(real.headers["location"]).text
-    eventually(lambda: _status(api_url, org, assignment["id"]) == "active")

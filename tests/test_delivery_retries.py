@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from common.settings import Settings
 from contracts.delivery import EmailRequest, WebhookDeliveryRequest
 from db.models import EmailMessage, WebhookDelivery
-from notifications.catalog import AssignmentChargeFailure, EmailKind
+from notifications.catalog import AssignmentPaymentAuthentication, EmailKind
 from outbox.dispatch import Dispatcher
 from outbox.records import OutboxItem, committed_items, enqueue_email, record_event
 from outbox.senders import FirstAttempt
@@ -153,7 +153,9 @@ async def test_email_waits_for_the_smtp_server_to_come_back(
                 sink.stop()
             await keep_history(handle, "email_retried_then_sent")
     [received] = sink.messages
-    assert received["Subject"] == "Action needed: your payment of $31.25 for Spring campaign failed"  # type: ignore[index]
+    assert received["Subject"] == (  # type: ignore[index]
+        "Action needed: confirm your payment of $31.25 for Spring campaign with your bank"
+    )
     # the retried message still carries the link, though the stored copy never showed it
     assert "https://example.com/card" in received.get_body(preferencelist=("plain",)).get_content()  # type: ignore[attr-defined]
     record = httpx.get(f"{api_url}/api/v1/emails/{email_id}", auth=(org.sandbox_key, "")).json()
@@ -171,15 +173,15 @@ def _charge_failure_email(session_factory: sessionmaker[Session], org: Org) -> t
             session,
             org.id,
             "sandbox",
-            EmailKind.ASSIGNMENT_CHARGE_FAILURE,
+            EmailKind.ASSIGNMENT_PAYMENT_AUTHENTICATION,
             "jane@example.com",
-            AssignmentChargeFailure(
+            AssignmentPaymentAuthentication(
                 organization_name="Test Platform",
                 contractor_name="Jane Doe",
                 job_name="Spring campaign",
                 amount=3125,
-                reason="the card has insufficient funds",
-                card_url="https://example.com/card",
+                card_url="https://example.com/card",  # a capability link: withheld from the stored copy
+                portal_url="https://example.com/my",
             ),
         )
         session.commit()

@@ -5,7 +5,6 @@ on file, invoices PUT back and forth, the PO number on the bills, and the events
 
 import asyncio
 import os
-import re
 import time
 from typing import Any
 
@@ -29,6 +28,7 @@ from integrations.stripe_gateway import StripeGateway
 from outbox.dispatch import Dispatcher
 from tests.dashboard_support import add_member, signed_in
 from tests.histories import keep_history
+from tests.portal_support import replace_card_in_portal
 from tests.support import (
     Org,
     SmtpSink,
@@ -504,23 +504,6 @@ def test_the_insufficient_funds_card_is_declined_with_the_banks_reason(
     assert "insufficient funds" in page.lower()
 
 
-def _save_card_on_the_card_page(link: str, number: str, localstripe: str, owed: str | None = None) -> None:
-    """What the contractor does with the emailed link: open it, enter a card (Stripe.js makes it a
-    PaymentMethod), send the form (with the page's CSRF token and cookie, as a browser would). With
-    ``owed``, the page must ask for that amount."""
-    with httpx.Client(timeout=60) as browser:
-        page = browser.get(link)
-        assert page.status_code == 200 and "Update your card" in page.text, page.text
-        if owed is not None:
-            assert f"We could not charge <strong>{owed}</strong>" in page.text, page.text
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert token, page.text
-        sent = browser.post(
-            link, data={"csrf_token": token.group(1), "payment_method_id": card(localstripe, number)}
-        )
-        assert sent.status_code == 303 and sent.headers["location"].endswith("?saved=true"), sent.headers
-
-
 def _mail_about(smtp_sink: SmtpSink, kind: str, recipient: str) -> list[str]:
     """The plain text of the emails of a kind sent to the contractor."""
     return [
@@ -528,12 +511,6 @@ def _mail_about(smtp_sink: SmtpSink, kind: str, recipient: str) -> list[str]:
         for m in smtp_sink.messages
         if m["X-Gigcover-Kind"] == kind and m["To"] == recipient  # type: ignore[index]
     ]
-
-
-def _card_link_in(text: str) -> str:
-    found = re.search(r"https?://\S+/cards/[A-Za-z0-9_-]{40,}", text)
-    assert found, text
-    return found.group(0)
 
 
 def test_a_declined_increase_stays_owed_until_a_new_card_pays_it(
@@ -547,8 +524,8 @@ def test_a_declined_increase_stays_owed_until_a_new_card_pays_it(
 ) -> None:
     """Issue 22: after the application's capture, final pay raises the premium and the card on file is
     declined for the difference. The invoice stays unpaid, the platform gets ``invoice.charge_card_failed``,
-    the contractor an email with the card link (coverage stays active), the assignment shows what was really
-    collected; a new card saved through that link is charged the difference at once."""
+    the contractor an email that links to their portal (coverage stays active), the assignment shows what
+    was really collected; a new card saved in the portal is charged the difference at once."""
     email = unique_email("declined.increase")
     entity = ten99policy.Entities.create(**entity_fields())["id"]
     contractor = ten99policy.Contractors.create(**contractor_fields(email))["id"]
@@ -575,8 +552,7 @@ def test_a_declined_increase_stays_owed_until_a_new_card_pays_it(
     )
     assert "insufficient funds" in text and "Your coverage stays active" in text
     assert f"${debit / 100:,.2f}" in text
-    card_page = _card_link_in(text)  # a link of its own, not the assignment's id
-    assert assignment["id"] not in card_page
+    assert f"{settings.public_base_url}/my" in text and "/cards/" not in text  # the card is changed there
     assert not _emails("premium_increase_contractor", assignment["id"])  # no "we will charge" promise
     live = ten99policy.Assignments.retrieve(assignment["id"])
     assert (live["status"], live["premium"], live["premium_collected"]) == (
@@ -592,7 +568,9 @@ def test_a_declined_increase_stays_owed_until_a_new_card_pays_it(
         shown = dashboard.get(f"/dashboard/assignments/{assignment['id']}").text
     assert f'declined charge <span class="hint">· ${debit / 100:,.2f} was not collected' in shown, shown
 
-    _save_card_on_the_card_page(card_page, "4242424242424242", localstripe, owed=f"${debit / 100:,.2f}")
+    replace_card_in_portal(
+        api_url, smtp_sink, to, contractor, card(localstripe, "4242424242424242"), owed=f"${debit / 100:,.2f}"
+    )
     eventually(
         lambda: ("succeeded", debit) in intents_of(localstripe, assignment["id"], key="assignment"),
         timeout=30,

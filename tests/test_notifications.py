@@ -28,9 +28,11 @@ from notifications.catalog import (
     EmailContext,
     EmailKind,
     MemberInvitation,
+    MoneyEmail,
     PasswordReset,
     PaymentConfirmation,
     PaymentReminder,
+    PortalSignIn,
     PremiumChangeForContractor,
     PremiumChangeForOrganization,
 )
@@ -42,6 +44,8 @@ from tests.support import Org, SmtpSink
 AT = 1_804_075_200  # March 3, 2027 12:00 UTC
 ORG = "Test Platform"
 CONTRACTOR = {"organization_name": ORG, "contractor_name": "Jane Doe"}
+PORTAL = "http://127.0.0.1:8000/my"
+MONEY = {**CONTRACTOR, "portal_url": PORTAL}  # an email about the contractor's money links to their portal
 CHANGE = {"job_name": "Spring campaign", "previous_amount": 3125, "new_amount": 4000}
 REP = {"organization_name": ORG, "representative_name": "Pat Payables", "contractor_name": "Jane Doe"}
 
@@ -137,13 +141,13 @@ CASES: dict[EmailKind, tuple[str, EmailContext, list[str]]] = {
     ),
     EmailKind.PAYMENT_REMINDER: (
         "jane@example.com",
-        PaymentReminder(**CONTRACTOR, amount=3125, payment_date=AT, payment_method="Visa ending 4242"),
+        PaymentReminder(**MONEY, amount=3125, payment_date=AT, payment_method="Visa ending 4242"),
         ["$31.25", "March 3, 2027", "Visa ending 4242"],
     ),
     EmailKind.PAYMENT_CONFIRMATION: (
         "jane@example.com",
         PaymentConfirmation(
-            **CONTRACTOR,
+            **MONEY,
             amount=3125,
             reference_number="pi_3Nabc",
             payment_method="Visa ending 4242",
@@ -153,7 +157,7 @@ CASES: dict[EmailKind, tuple[str, EmailContext, list[str]]] = {
     ),
     EmailKind.PREMIUM_INCREASE_CONTRACTOR: (
         "jane@example.com",
-        PremiumChangeForContractor(**CONTRACTOR, **CHANGE, payment_method="Visa ending 4242"),
+        PremiumChangeForContractor(**MONEY, **CHANGE, payment_method="Visa ending 4242"),
         ["went up", "$31.25", "$40.00", "difference of $8.75"],
     ),
     EmailKind.PREMIUM_INCREASE_ORGANIZATION: (
@@ -164,7 +168,7 @@ CASES: dict[EmailKind, tuple[str, EmailContext, list[str]]] = {
     EmailKind.PREMIUM_DECREASE_CONTRACTOR: (
         "jane@example.com",
         PremiumChangeForContractor(
-            **CONTRACTOR,
+            **MONEY,
             job_name="Spring campaign",
             previous_amount=4000,
             new_amount=3125,
@@ -186,37 +190,59 @@ CASES: dict[EmailKind, tuple[str, EmailContext, list[str]]] = {
     EmailKind.ASSIGNMENT_CHARGE_REMINDER: (
         "jane@example.com",
         AssignmentChargeReminder(
-            **CONTRACTOR,
+            **MONEY,
             job_name="Spring campaign",
             amount=3125,
             charge_at=AT,
             payment_method="Visa ending 4242",
-            card_url="http://127.0.0.1:8000/cards/tok",
         ),
         ["$31.25", "March 3, 2027 at 12:00 UTC", "24 hours"],
     ),
     EmailKind.ASSIGNMENT_CHARGE_FAILURE: (
         "jane@example.com",
         AssignmentChargeFailure(
-            **CONTRACTOR,
+            **MONEY,
             job_name="Spring campaign",
             amount=3125,
             reason="the card has insufficient funds",
-            card_url="http://127.0.0.1:8000/cards/tok",
         ),
         ["insufficient funds", "not active", "$31.25"],
     ),
     EmailKind.ASSIGNMENT_PAYMENT_AUTHENTICATION: (
         "jane@example.com",
         AssignmentPaymentAuthentication(
-            **CONTRACTOR,
+            **MONEY,
             job_name="Spring campaign",
             amount=3125,
             card_url="http://127.0.0.1:8000/cards/tok",
         ),
-        ["confirm the payment", "not active", "$31.25"],
+        ["confirm the payment", "not active", "$31.25", "/cards/tok"],
+    ),
+    EmailKind.PORTAL_SIGN_IN: (
+        "jane@example.com",
+        PortalSignIn(organization_name=ORG, url="http://127.0.0.1:8000/my/link/tok", expires_at=AT),
+        ["http://127.0.0.1:8000/my/link/tok", "works", "March 3, 2027"],
     ),
 }
+
+
+def test_every_email_about_the_contractors_money_links_to_their_portal() -> None:
+    money_kinds = {kind for kind, (_, context, _) in CASES.items() if isinstance(context, MoneyEmail)}
+    assert money_kinds == {
+        EmailKind.PAYMENT_REMINDER,
+        EmailKind.PAYMENT_CONFIRMATION,
+        EmailKind.PREMIUM_INCREASE_CONTRACTOR,
+        EmailKind.PREMIUM_DECREASE_CONTRACTOR,
+        EmailKind.ASSIGNMENT_CHARGE_REMINDER,
+        EmailKind.ASSIGNMENT_CHARGE_FAILURE,
+        EmailKind.ASSIGNMENT_PAYMENT_AUTHENTICATION,
+    }
+    for kind in money_kinds:
+        rendered = render_email(kind, CASES[kind][1])
+        assert PORTAL in rendered.text and f'href="{PORTAL}"' in rendered.html, kind
+    for kind in (EmailKind.ASSIGNMENT_CHARGE_REMINDER, EmailKind.ASSIGNMENT_CHARGE_FAILURE):
+        rendered = render_email(kind, CASES[kind][1])  # the card is changed in the portal, only
+        assert "/cards/" not in rendered.text + rendered.html and "portal" in rendered.text, kind
 
 
 def test_every_kind_has_a_case() -> None:
@@ -237,7 +263,12 @@ def test_wrong_context_is_refused() -> None:
 
 def test_html_is_escaped() -> None:
     context = PaymentReminder(
-        organization_name="<script>", contractor_name="Jane", amount=1, payment_date=AT, payment_method="card"
+        organization_name="<script>",
+        contractor_name="Jane",
+        amount=1,
+        payment_date=AT,
+        payment_method="card",
+        portal_url=PORTAL,
     )
     assert "<script>" not in render_email(EmailKind.PAYMENT_REMINDER, context).html
 

@@ -66,7 +66,7 @@ def test_a_line_break_in_a_job_or_name_keeps_the_subject_on_one_line() -> None:
             amount=1500,
             charge_at=1_800_000_000,
             payment_method="Visa ending 4242",
-            card_url="https://example.com/cards/token",
+            portal_url="https://example.com/my",
         ),
     )
     assert "\n" not in rendered.subject and "\r" not in rendered.subject

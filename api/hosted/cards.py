@@ -1,20 +1,19 @@
-"""The page a contractor reaches from a charge reminder or charge-failure email: save a new card, and the
-assignment's charge is tried again at once; or, when their bank asked them to confirm the charge (3-D
-Secure), confirm it here with Stripe.js, and that same charge goes through. The link's token
-(services/cards.py) is the capability; the assignment's id opens nothing. The page makes nothing at Stripe:
-its own script asks for a SetupIntent (``POST /cards/<token>/setup``) when the contractor chooses to save a
-card, or for the waiting charge's challenge (``POST /cards/<token>/authenticate``)."""
+"""The page a contractor reaches when their bank asked them to confirm a charge (3-D Secure): confirm it here
+with Stripe.js, and that same charge goes through. The link's token (services/cards.py) is the capability;
+the assignment's id opens nothing. The page makes nothing at Stripe: its own script asks for the waiting
+charge's challenge (``POST /cards/<token>/authenticate``) when the contractor chooses to confirm.
 
-from typing import Annotated
+A card is changed only in the contractor portal (/my): this page saves none. An older link, from a charge
+reminder or failure email of before the portal, shows the way there."""
+
 from urllib.parse import quote as urlquote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import AppSettings, DbSession, Workflows
 from api.hosted.rendering import NO_STORE, TEMPLATES, redirect
 from api.hosted.security import page_messages
-from common.schemas import TextInput
 from domain.errors import DomainError, Refusal
 from notifications.render import money
 from services import cards
@@ -44,7 +43,6 @@ def update_card_page(
     settings: AppSettings,
     workflows: Workflows,
     session: DbSession,
-    saved: bool = False,
     paid: bool = False,
     error: str | None = None,
     sig: str | None = None,
@@ -71,6 +69,17 @@ def update_card_page(
             410,
             page.organization_name,
         )
+    if page.state is LinkState.OPEN and not page.authenticate:
+        context = {
+            "organization_name": page.organization_name,
+            "steps": None,
+            "heading": "Change your card in your insurance portal",
+            "message": "Cards are now changed in one place: sign in to your insurance portal with your email "
+            "address, and replace your card there. A payment that failed is tried again at once with it.",
+            "again": True,
+            "link_text": "Sign in to your insurance portal",
+        }
+        return TEMPLATES.TemplateResponse(request, "portal_message.html", context, headers=NO_STORE)
     context = {
         "organization_name": page.organization_name,
         "sandbox": page.sandbox,
@@ -80,9 +89,6 @@ def update_card_page(
         "job_name": page.job_name,
         "reason": page.reason,
         "saved": page.state is LinkState.USED,
-        "just_saved": saved,
-        "action": f"/cards/{token}",
-        "setup_url": f"/cards/{token}/setup",
         "publishable_key": page.publishable_key,
         "stripe_js_url": page.stripe_js_url,
         "authenticate": page.authenticate,
@@ -91,17 +97,6 @@ def update_card_page(
         "just_paid": paid,
     }
     return TEMPLATES.TemplateResponse(request, "update_card.html", context, headers=NO_STORE)
-
-
-@router.post("/{token}/setup")
-def start_card_setup(token: str, settings: AppSettings, session: DbSession) -> Response:
-    """The page's script, once the contractor chose to save a card: a SetupIntent's client secret."""
-    try:
-        secret = cards.start_card_setup(session, settings, token)
-    except DomainError as refused:
-        status = STATUS.get(refused.kind, 409)
-        return JSONResponse({"error": refused.message}, status_code=status, headers=NO_STORE)
-    return JSONResponse({"client_secret": secret}, headers=NO_STORE)
 
 
 @router.post("/{token}/authenticate")
@@ -140,30 +135,3 @@ def finish_authentication(
 def _with_message(token: str, message: str) -> str:
     signature = page_messages().sign(token, message)
     return f"/cards/{token}?error={urlquote(message)}&sig={signature}"
-
-
-class CardForm(TextInput):
-    payment_method_id: str = ""
-
-
-@router.post("/{token}")
-def save_new_card(
-    token: str,
-    request: Request,
-    form: Annotated[CardForm, Form()],
-    settings: AppSettings,
-    workflows: Workflows,
-    session: DbSession,
-) -> Response:
-    try:
-        cards.replace_card(session, settings, token, form.payment_method_id, workflows)
-    except DomainError as refused:
-        if refused.kind is Refusal.NOT_FOUND:  # a 404: counted by the hosted-link throttle
-            return _ended(
-                request,
-                "This link does not work",
-                "Check that you opened the whole link from your email.",
-                404,
-            )
-        return redirect(_with_message(token, refused.message))
-    return redirect(f"/cards/{token}?saved=true")

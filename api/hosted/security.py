@@ -20,7 +20,7 @@ from api.errors import refusal
 from common.constant_time import equal
 from common.settings import Settings, server_secret
 
-HOSTED_PREFIXES = ("/apply/", "/cards/", "/certificates/")
+HOSTED_PREFIXES = ("/apply/", "/cards/", "/certificates/", "/my/")
 FORM_COOKIE = "gigcover_form"
 FORGED = "This page was open too long or was sent from somewhere else: please try again."
 _MESSAGES: ContextVar["PageMessages"] = ContextVar("page_messages")

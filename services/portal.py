@@ -1,0 +1,386 @@
+"""What the contractor portal shows a signed-in contractor, and the one place they change their card.
+
+A portal session is for an email address (services/portal_links.py); it sees every contractor record with
+that address, in every organization and both environments, and nothing else: each read below starts from
+those records, and an id from the browser (a policy, a record) is used only once it is found among them.
+Sandbox records are shown too, apart and marked as test data (no real coverage, no real money): a platform
+trying its integration sees its contractors' side of it, and nobody mistakes it for real coverage."""
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from common.settings import Settings
+from contracts.assignment import CARD_UPDATED, NewCard, assignment_workflow_id
+from db.engine import rows_changed
+from db.models import (
+    ApplicationSession,
+    Assignment,
+    Contractor,
+    Document,
+    Job,
+    Organization,
+    Payment,
+    Policy,
+    PortalSession,
+)
+from documents.issuing import document_store
+from domain.errors import DomainError, Refusal, invalid, unavailable
+from domain.payer import Payer
+from domain.statuses import AssignmentStatus, PaymentStatus
+from integrations.stripe_gateway import CardDeclined, StripeGateway, StripeRefused, StripeUnavailable
+from services.audit import Actor, record
+from services.cards import CARD_NOT_USABLE, PROCESSOR_UNAVAILABLE, customer_for, stripe_js_url
+from services.lookups import card_on_file
+from services.portal_links import SignedIn
+from services.workflow_calls import WorkflowCalls
+
+SETUP_INTENTS_PER_SESSION = 10  # a contractor who tries a few cards; not a way to make SetupIntents in bulk
+# An assignment whose charge waits for a card: a new one is tried at once (the workflow's CARD_UPDATED).
+WAITING_FOR_A_CARD = (AssignmentStatus.CHARGE_FAILED, AssignmentStatus.AWAITING_AUTHENTICATION)
+STATUS_WORDS = {
+    AssignmentStatus.PENDING: "Being set up",
+    AssignmentStatus.AWAITING_APPLICATION: "Waiting for your application",
+    AssignmentStatus.ACTIVE: "Covered",
+    AssignmentStatus.CHARGE_FAILED: "Payment failed: replace your card",
+    AssignmentStatus.AWAITING_AUTHENTICATION: "Your bank asks you to confirm the payment",
+    AssignmentStatus.NOT_BOUND: "Not covered",
+    AssignmentStatus.CANCELLED: "Cancelled",
+    AssignmentStatus.EXPIRED: "Ended",
+}
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    id: str
+    job_name: str
+    status: str
+    effective_date: int
+    expiration_date: int
+    has_certificate: bool
+
+
+@dataclass(frozen=True)
+class AssignmentView:
+    job_name: str
+    status: str
+    status_words: str
+    effective_date: int
+    end_date: int
+    premium: int
+    paid: int
+    pays_by_card: bool
+    charge_due_at: int | None  # an upcoming charge: when
+    charge_amount: int  # and how much
+
+
+@dataclass(frozen=True)
+class MoneyView:
+    at: int
+    amount: int
+    refund: bool
+    job_name: str
+
+
+@dataclass(frozen=True)
+class CardView:
+    record_id: str
+    summary: str
+
+
+@dataclass
+class OrganizationView:
+    name: str
+    sandbox: bool
+    support_name: str
+    support_email: str
+    card: CardView | None = None
+    policies: list[PolicyView] = field(default_factory=list)
+    assignments: list[AssignmentView] = field(default_factory=list)
+    money: list[MoneyView] = field(default_factory=list)
+
+    @property
+    def upcoming(self) -> list[AssignmentView]:
+        return [a for a in self.assignments if a.charge_due_at is not None]
+
+
+def _records(session: Session, email: str) -> list[Contractor]:
+    return list(
+        session.scalars(
+            select(Contractor)
+            .where(Contractor.email_key == email, Contractor.deleted_at.is_(None))
+            .order_by(Contractor.environment.desc(), Contractor.seq)  # production before sandbox
+        )
+    )
+
+
+def _record(session: Session, viewer: SignedIn, record_id: str) -> Contractor:
+    found = session.scalar(
+        select(Contractor).where(
+            Contractor.id == record_id, Contractor.email_key == viewer.email, Contractor.deleted_at.is_(None)
+        )
+    )
+    if found is None:
+        raise DomainError("not_found", "There is nothing here for you.", kind=Refusal.NOT_FOUND)
+    return found
+
+
+def _jobs(session: Session, ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    return {job_id: name for job_id, name in session.execute(select(Job.id, Job.name).where(Job.id.in_(ids)))}
+
+
+def _money(
+    session: Session, rows: list[Assignment], applications: list[ApplicationSession]
+) -> list[MoneyView]:
+    """Every charge the processor took and every refund it made, for these assignments and applications."""
+    keyed = {f"assignment-{a.id}:": a.job_id for a in rows} | {
+        f"application-{s.id}:": s.job_id or "" for s in applications
+    }
+    if not keyed:
+        return []
+    payments = session.scalars(
+        select(Payment).where(
+            or_(*(Payment.idempotency_key.startswith(prefix, autoescape=True) for prefix in keyed)),
+            Payment.status.in_((PaymentStatus.CAPTURED, PaymentStatus.REFUNDED)),
+        )
+    ).all()
+    jobs = _jobs(session, {job for job in keyed.values() if job})
+    shown = []
+    for payment in payments:
+        prefix = payment.idempotency_key.split(":", 1)[0] + ":"
+        refund = ":refund:" in payment.idempotency_key
+        if payment.status is PaymentStatus.REFUNDED and not refund:
+            continue
+        job = jobs.get(keyed.get(prefix, ""), "")
+        shown.append(MoneyView(payment.created, payment.amount, refund, job))
+    return sorted(shown, key=lambda m: m.at, reverse=True)
+
+
+def overview(session: Session, viewer: SignedIn) -> list[OrganizationView]:
+    """Everything the contractor's records hold, one group per organization and environment."""
+    groups: dict[tuple[str, str], OrganizationView] = {}
+    for contractor in _records(session, viewer.email):
+        key = (contractor.organization_id, contractor.environment)
+        if key not in groups:
+            organization = session.get(Organization, contractor.organization_id)
+            assert organization is not None
+            groups[key] = OrganizationView(
+                name=organization.name,
+                sandbox=contractor.environment != "production",
+                support_name=organization.billing_contact_name or organization.name,
+                support_email=organization.billing_contact_email or "",
+            )
+        group = groups[key]
+        source = card_on_file(session, contractor.id)
+        if source is not None and source.stripe_customer_id and group.card is None:
+            group.card = CardView(contractor.id, source.card_summary or "Your card")
+        policies = session.scalars(
+            select(Policy)
+            .where(Policy.contractor_id == contractor.id, Policy.deleted_at.is_(None))
+            .order_by(Policy.seq.desc())
+        ).all()
+        rows = session.scalars(
+            select(Assignment)
+            .where(Assignment.contractor_id == contractor.id, Assignment.deleted_at.is_(None))
+            .order_by(Assignment.seq.desc())
+        ).all()
+        applications = session.scalars(
+            select(ApplicationSession).where(ApplicationSession.contractor_id == contractor.id)
+        ).all()
+        jobs = _jobs(session, {p.job_id for p in policies} | {a.job_id for a in rows})
+        group.policies += [
+            PolicyView(
+                p.id, jobs.get(p.job_id, ""), p.status, p.effective_date, p.expiration_date, bool(p.pdf_url)
+            )
+            for p in policies
+        ]
+        for a in rows:
+            card = a.payer == Payer.CARD
+            upcoming = card and a.status is AssignmentStatus.PENDING and (a.charge_due_at or 0) > 0
+            group.assignments.append(
+                AssignmentView(
+                    job_name=jobs.get(a.job_id, ""),
+                    status=a.status,
+                    status_words=STATUS_WORDS.get(a.status, a.status),
+                    effective_date=a.effective_date,
+                    end_date=a.end_date,
+                    premium=a.premium,
+                    paid=a.charged,
+                    pays_by_card=card,
+                    charge_due_at=a.charge_due_at if upcoming else None,
+                    charge_amount=max(0, a.premium - a.charged),
+                )
+            )
+        group.money += _money(session, list(rows), list(applications))
+    session.rollback()  # reads only
+    return sorted(groups.values(), key=lambda g: (g.sandbox, g.name.lower()))
+
+
+@dataclass(frozen=True)
+class Download:
+    filename: str
+    data: bytes
+
+
+def certificate(session: Session, settings: Settings, viewer: SignedIn, policy_id: str) -> Download:
+    """The certificate of insurance (PDF) of one of the contractor's own policies; any other is not found."""
+    nothing = DomainError("not_found", "There is no such certificate for you.", kind=Refusal.NOT_FOUND)
+    policy = session.scalar(select(Policy).where(Policy.id == policy_id, Policy.deleted_at.is_(None)))
+    if policy is None or not policy.pdf_url:
+        raise nothing
+    owner = session.scalar(select(Contractor).where(Contractor.id == policy.contractor_id))
+    if owner is None or owner.deleted_at is not None or owner.email_key != viewer.email:
+        raise nothing
+    parts = urlsplit(policy.pdf_url).path.split("/")  # /files/<token>/<filename>
+    token = parts[2] if len(parts) == 4 and parts[1] == "files" else ""
+    document = session.scalar(
+        select(Document).where(
+            Document.token == token,
+            Document.organization_id == policy.organization_id,
+            Document.deleted_at.is_(None),
+            Document.erased_at.is_(None),
+        )
+    )
+    session.rollback()
+    if document is None:
+        raise nothing
+    return Download(document.filename, document_store(settings).get(document.storage_key))
+
+
+# The card ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardForm:
+    organization_name: str
+    sandbox: bool
+    summary: str
+    owed: int  # what waits for a new card (a failed charge, a declined increase)
+    publishable_key: str
+    stripe_js_url: str
+
+
+def _waiting(session: Session, contractor_id: str) -> list[Assignment]:
+    """The card-paid assignments whose charge waits for a new card."""
+    rows = session.scalars(
+        select(Assignment).where(
+            Assignment.contractor_id == contractor_id,
+            Assignment.deleted_at.is_(None),
+            Assignment.payer == Payer.CARD,
+            Assignment.cancelled.is_(False),
+        )
+    ).all()
+    return [
+        a
+        for a in rows
+        if a.status in WAITING_FOR_A_CARD or (a.status is AssignmentStatus.ACTIVE and a.charged < a.premium)
+    ]
+
+
+def card_form(session: Session, settings: Settings, viewer: SignedIn, record_id: str) -> CardForm:
+    """What the replace-card page shows. Nothing is made at Stripe to show it."""
+    contractor = _record(session, viewer, record_id)
+    source = card_on_file(session, contractor.id)
+    organization = session.get(Organization, contractor.organization_id)
+    assert organization is not None
+    owed = sum(a.premium - a.charged for a in _waiting(session, contractor.id))
+    session.rollback()
+    return CardForm(
+        organization_name=organization.name,
+        sandbox=contractor.environment != "production",
+        summary=(source.card_summary or "") if source else "",
+        owed=owed,
+        publishable_key=StripeGateway(settings, contractor.environment).publishable_key,
+        stripe_js_url=stripe_js_url(settings),
+    )
+
+
+def start_card_setup(session: Session, settings: Settings, viewer: SignedIn, record_id: str) -> str:
+    """A SetupIntent (its client secret, for Stripe.js) on the customer of the record's card on file (else a
+    new customer). A session makes SETUP_INTENTS_PER_SESSION at most."""
+    contractor = _record(session, viewer, record_id)
+    counted = session.execute(
+        update(PortalSession)
+        .where(PortalSession.id == viewer.session_id, PortalSession.setup_intents < SETUP_INTENTS_PER_SESSION)
+        .values(setup_intents=PortalSession.setup_intents + 1)
+    )
+    session.commit()
+    if rows_changed(counted) != 1:
+        raise DomainError(
+            "too_many_attempts",
+            "Too many attempts: sign out, sign in again with a new link, and try once more.",
+            kind=Refusal.CONFLICT,
+        )
+    source = card_on_file(session, contractor.id)
+    environment, contractor_id = contractor.environment, contractor.id
+    customer = source.stripe_customer_id if source else None
+    session.commit()  # no transaction stays open while Stripe answers
+    try:
+        if customer is None:
+            customer = customer_for(
+                settings, environment, contractor, {"contractor": contractor_id}, f"customer:{contractor_id}"
+            )
+        return StripeGateway(settings, environment).create_setup_intent(
+            customer, {"contractor": contractor_id}
+        )
+    except StripeRefused:
+        raise DomainError("card_setup_refused", CARD_NOT_USABLE, kind=Refusal.DECLINED) from None
+    except StripeUnavailable:
+        raise unavailable(PROCESSOR_UNAVAILABLE) from None
+
+
+def replace_card(
+    session: Session,
+    settings: Settings,
+    viewer: SignedIn,
+    record_id: str,
+    payment_method_id: str,
+    workflows: WorkflowCalls,
+    ip_address: str = "",
+) -> None:
+    """Save the new card on file for the record, and have every charge that waits for a card tried again at
+    once with it; later charges use it (they read the card on file when they run)."""
+    contractor = _record(session, viewer, record_id)
+    source = card_on_file(session, contractor.id)
+    if source is None or source.stripe_customer_id is None:
+        raise DomainError(
+            "no_card_on_file",
+            "You have no card on file here yet: your card is saved when you complete an application.",
+            kind=Refusal.CONFLICT,
+        )
+    if not payment_method_id:
+        raise invalid("Please enter your card.", "payment_method_id")
+    customer = source.stripe_customer_id
+    session.commit()
+    try:
+        card = StripeGateway(settings, contractor.environment).save_card(customer, payment_method_id)
+    except CardDeclined as declined:
+        raise DomainError("card_declined", declined.message, "payment_method_id", Refusal.DECLINED) from None
+    except StripeRefused:
+        raise DomainError("card_rejected", CARD_NOT_USABLE, "payment_method_id", Refusal.DECLINED) from None
+    except StripeUnavailable:
+        raise unavailable(PROCESSOR_UNAVAILABLE) from None
+    source = card_on_file(session, contractor.id)
+    assert source is not None
+    source.payment_method_id, source.card_summary = card.payment_method_id, card.summary
+    waiting = [a.id for a in _waiting(session, contractor.id)]
+    record(
+        session,
+        contractor.organization_id,
+        Actor(contractor.email, None, ip_address),
+        "contractor.card_replaced",
+        contractor.id,
+        environment=contractor.environment,
+        card=card.summary,
+    )
+    session.commit()
+    for assignment_id in waiting:
+        workflows.signal(
+            assignment_workflow_id(assignment_id),
+            CARD_UPDATED,
+            NewCard(payment_method_id=card.payment_method_id),
+        )
