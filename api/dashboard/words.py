@@ -46,9 +46,15 @@ def _billing_details_needed(error: DomainError) -> Markup | None:
     )
 
 
+def _reminder_days(error: DomainError) -> Markup:
+    said = Markup("Choose after how many days, from 1 to 30, contractors are reminded in {}, or Never.")
+    return said.format(_link("/dashboard/settings#h-reminders", "Settings"))
+
+
 # (code, field) -> the page words for that refusal (None: it has none, the service's message is shown)
 WORDS: dict[tuple[str, str | None], Callable[[DomainError], Markup | None]] = {
     ("invalid_input", "withhold_premium"): _billing_details_needed,
+    ("invalid_input", "application_reminder_days"): _reminder_days,
 }
 
 
