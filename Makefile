@@ -51,7 +51,7 @@ org: $(STAMP)
 
 # Re-record tests/histories/*.json from the scenario tests (commit them with the workflow change).
 histories: $(STAMP)
-	GIGCOVER_RECORD_HISTORIES=1 $(BIN)/python -m pytest tests/test_webhooks.py tests/test_delivery_retries.py tests/test_application_workflow.py tests/test_assignment_workflow.py tests/test_creatoriq.py tests/test_assignments_api.py tests/test_engagements.py tests/test_dashboard_contractors.py tests/test_stripe_refusals.py tests/test_money_owed.py tests/test_certificate_renewals.py -k sqlite
+	GIGCOVER_RECORD_HISTORIES=1 $(BIN)/python -m pytest tests/test_webhooks.py tests/test_delivery_retries.py tests/test_application_workflow.py tests/test_assignment_workflow.py tests/test_creatoriq.py tests/test_assignments_api.py tests/test_engagements.py tests/test_dashboard_contractors.py tests/test_stripe_refusals.py tests/test_money_owed.py tests/test_certificate_renewals.py tests/test_application_reminders.py -k sqlite
 
 # Benchmarks (not timed tests): ratios against a bare baseline measured in the same run.
 bench: $(STAMP)
