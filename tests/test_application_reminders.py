@@ -82,14 +82,35 @@ async def _until(check: Callable[[], T], timeout: float = 30) -> T:
     return value
 
 
-async def _reminder_mail(smtp_sink: SmtpSink, email: str, count: int) -> list[EmailMessage]:
-    """The reminders ``email`` got, once there are ``count`` (and no more than that)."""
-    mails = await _until(lambda: len(_mail_to(smtp_sink, email)) >= count or count == 0)
-    assert mails
-    await asyncio.sleep(0.3)  # a second one, had it been sent, would be here by now
+def _kept(factory: sessionmaker[Session], email: str) -> int:
+    """How many reminders to ``email`` were queued (the rows that queue them)."""
+    with factory() as session:
+        kept = select(Stored.id).where(Stored.kind == "application_reminder", Stored.recipient == email)
+        return len(session.scalars(kept).all())
+
+
+async def _reminder_mail(
+    smtp_sink: SmtpSink, factory: sessionmaker[Session], email: str, count: int
+) -> list[EmailMessage]:
+    """The reminders ``email`` received, once ``count`` or more were queued and every one queued arrived:
+    there must be ``count``."""
+    await _until(lambda: count <= _kept(factory, email) <= len(_mail_to(smtp_sink, email)))
     got = _mail_to(smtp_sink, email)
     assert len(got) == count, [m["Subject"] for m in got]
     return got
+
+
+async def _days_pass(env: WorkflowEnvironment, hours: float) -> None:
+    """Skip ``hours``, then wait for the sweep running at that moment (if one is) to finish."""
+    await env.sleep(timedelta(hours=hours))
+    sweep = env.client.get_workflow_handle(APPLICATION_REMINDERS_WORKFLOW_ID)
+
+    async def pending() -> int:
+        return len((await sweep.describe()).raw_description.pending_activities)
+
+    deadline = time.monotonic() + 30
+    while await pending() and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
 
 
 async def test_reminders_go_on_the_chosen_days_once_a_day_and_stop_when_the_application_ends(
@@ -123,24 +144,24 @@ async def test_reminders_go_on_the_chosen_days_once_a_day_and_stop_when_the_appl
     await ensure_reminder_sweep(skipping.client, settings)
     assert (await sweep.describe()).run_id == first_run
 
-    await skipping.sleep(timedelta(hours=25))  # the sweep ran every hour of day 1
-    assert len(await _reminder_mail(smtp_sink, to[unfinished.session_id], 1)) == 1
-    await _reminder_mail(smtp_sink, to[finished.session_id], 1)
-    await _reminder_mail(smtp_sink, to[others.session_id], 0)  # its organization chose 2 days
+    await _days_pass(skipping, 24.5)  # the sweep ran every hour of day 1
+    assert len(await _reminder_mail(smtp_sink, session_factory, to[unfinished.session_id], 1)) == 1
+    await _reminder_mail(smtp_sink, session_factory, to[finished.session_id], 1)
+    await _reminder_mail(smtp_sink, session_factory, to[others.session_id], 0)  # its organization: 2 days
 
     completing = handles[finished.session_id]
     await to_final_review(completing, None)
     await completing.execute_update(ApplicationWorkflow.complete)
     assert (await completing.result()).status == "APPLICATION_COMPLETE"
 
-    await skipping.sleep(timedelta(hours=24))  # day 2
-    await _reminder_mail(smtp_sink, to[unfinished.session_id], 2)
-    await _reminder_mail(smtp_sink, to[finished.session_id], 1)  # completed: no more
-    await _reminder_mail(smtp_sink, to[others.session_id], 1)
+    await _days_pass(skipping, 24)  # day 2
+    await _reminder_mail(smtp_sink, session_factory, to[unfinished.session_id], 2)
+    await _reminder_mail(smtp_sink, session_factory, to[finished.session_id], 1)  # completed: no more
+    await _reminder_mail(smtp_sink, session_factory, to[others.session_id], 1)
 
-    await skipping.sleep(timedelta(hours=26))  # day 3: the unfinished application expired at 2.5 days
-    await _reminder_mail(smtp_sink, to[unfinished.session_id], 2)
-    await _reminder_mail(smtp_sink, to[others.session_id], 1)
+    await _days_pass(skipping, 25)  # day 3: the unfinished application expired at 2.5 days
+    await _reminder_mail(smtp_sink, session_factory, to[unfinished.session_id], 2)
+    await _reminder_mail(smtp_sink, session_factory, to[others.session_id], 1)
 
     assert _reminded_days(session_factory, unfinished.session_id) == [1, 2]
     assert _reminded_days(session_factory, finished.session_id) == [1]
@@ -189,7 +210,7 @@ async def test_the_reminder_arrives_over_smtp_and_its_link_opens_the_contractors
         task_queue=settings.task_queue,
     )
     try:
-        [mail] = await _reminder_mail(smtp_sink, email, 1)
+        [mail] = await _reminder_mail(smtp_sink, session_factory, email, 1)
     finally:
         await sweep.terminate("test over")
     assert mail["Subject"] == "Reminder: finish your insurance application for Test Platform"
