@@ -30,4 +30,4 @@ class ReminderActivities:
                     sent += 1
                 self._dispatcher.dispatch_from_thread(committed_items(session))
             activity.heartbeat(session_id)
-        return ReminderReport(looked_at=len(candidates), sent=sent)
+        return ReminderReport(looked_at=len(candidates), sent=sent, at=sweep.at)

@@ -20,3 +20,7 @@ class ReminderSweep(BaseModel):
 class ReminderReport(BaseModel):
     looked_at: int
     sent: int
+    at: int = 0  # the sweep's moment
+
+
+LAST_SWEEP = "last_sweep"  # query: the last finished sweep's report (ops, tests), None before the first

@@ -100,16 +100,23 @@ async def _reminder_mail(
     return got
 
 
-async def _days_pass(env: WorkflowEnvironment, hours: float) -> None:
-    """Skip ``hours``, then wait for the sweep running at that moment (if one is) to finish."""
+async def _days_pass(env: WorkflowEnvironment, hours: float, since_start: float) -> None:
+    """Skip ``hours``, then wait for the last sweep due by then (``since_start`` hours after the sweep
+    started: one every hour) to have finished."""
     await env.sleep(timedelta(hours=hours))
-    sweep = env.client.get_workflow_handle(APPLICATION_REMINDERS_WORKFLOW_ID)
+    sweep = env.client.get_workflow_handle_for(
+        ApplicationRemindersWorkflow.run, APPLICATION_REMINDERS_WORKFLOW_ID
+    )
+    started = int((await sweep.describe()).start_time.timestamp())  # of its current run: one a day
+    due = started + int(since_start % 24) * 3600 - 600  # (each sweep starts an instant after the hour)
 
-    async def pending() -> int:
-        return len((await sweep.describe()).raw_description.pending_activities)
+    async def finished() -> bool:
+        last = await sweep.query(ApplicationRemindersWorkflow.last_sweep)
+        return last is not None and last.at >= due
 
     deadline = time.monotonic() + 30
-    while await pending() and time.monotonic() < deadline:
+    while not await finished():
+        assert time.monotonic() < deadline, "the sweep did not run"
         await asyncio.sleep(0.1)
 
 
@@ -144,7 +151,7 @@ async def test_reminders_go_on_the_chosen_days_once_a_day_and_stop_when_the_appl
     await ensure_reminder_sweep(skipping.client, settings)
     assert (await sweep.describe()).run_id == first_run
 
-    await _days_pass(skipping, 24.5)  # the sweep ran every hour of day 1
+    await _days_pass(skipping, 24.5, since_start=24.5)  # the sweep ran every hour of day 1
     assert len(await _reminder_mail(smtp_sink, session_factory, to[unfinished.session_id], 1)) == 1
     await _reminder_mail(smtp_sink, session_factory, to[finished.session_id], 1)
     await _reminder_mail(smtp_sink, session_factory, to[others.session_id], 0)  # its organization: 2 days
@@ -154,12 +161,12 @@ async def test_reminders_go_on_the_chosen_days_once_a_day_and_stop_when_the_appl
     await completing.execute_update(ApplicationWorkflow.complete)
     assert (await completing.result()).status == "APPLICATION_COMPLETE"
 
-    await _days_pass(skipping, 24)  # day 2
+    await _days_pass(skipping, 24, since_start=48.5)  # day 2
     await _reminder_mail(smtp_sink, session_factory, to[unfinished.session_id], 2)
     await _reminder_mail(smtp_sink, session_factory, to[finished.session_id], 1)  # completed: no more
     await _reminder_mail(smtp_sink, session_factory, to[others.session_id], 1)
 
-    await _days_pass(skipping, 25)  # day 3: the unfinished application expired at 2.5 days
+    await _days_pass(skipping, 25, since_start=73.5)  # day 3: the unfinished application expired at 2.5 days
     await _reminder_mail(smtp_sink, session_factory, to[unfinished.session_id], 2)
     await _reminder_mail(smtp_sink, session_factory, to[others.session_id], 1)
 

@@ -15,7 +15,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.reminders import ReminderActivities
     from contracts.reminders import (
         APPLICATION_REMINDERS_WORKFLOW,
+        LAST_SWEEP,
         SWEEP_EVERY,
+        ReminderReport,
         ReminderSchedule,
         ReminderSweep,
     )
@@ -27,6 +29,11 @@ SWEEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interva
 class ApplicationRemindersWorkflow:
     def __init__(self) -> None:
         self._every_seconds = 0
+        self._last: ReminderReport | None = None
+
+    @workflow.query(name=LAST_SWEEP)
+    def last_sweep(self) -> ReminderReport | None:
+        return self._last
 
     @workflow.signal(name=SWEEP_EVERY)
     def sweep_every(self, seconds: int) -> None:
@@ -41,7 +48,7 @@ class ApplicationRemindersWorkflow:
             every = timedelta(seconds=self._every_seconds)
             at = int(workflow.now().timestamp())
             try:
-                await workflow.execute_activity_method(
+                self._last = await workflow.execute_activity_method(
                     ReminderActivities.send_application_reminders,
                     ReminderSweep(at=at),
                     start_to_close_timeout=timedelta(minutes=10),
