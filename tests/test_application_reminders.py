@@ -61,10 +61,6 @@ def _recipient(factory: sessionmaker[Session], session_id: str) -> tuple[str, st
         return contractor.email, row.token
 
 
-def _mail_to(smtp_sink: SmtpSink, email: str) -> list[EmailMessage]:
-    return [m for m in smtp_sink.messages if isinstance(m, EmailMessage) and m["To"] == email]
-
-
 def _reminded_days(factory: sessionmaker[Session], session_id: str) -> list[int]:
     """On which day after the application was opened each reminder went (the sweep's clock)."""
     with factory() as session:
@@ -82,20 +78,29 @@ async def _until(check: Callable[[], T], timeout: float = 30) -> T:
     return value
 
 
-def _kept(factory: sessionmaker[Session], email: str) -> int:
-    """How many reminders to ``email`` were queued (the rows that queue them)."""
+def _kept(factory: sessionmaker[Session], session_id: str) -> list[str]:
+    """The reminder emails queued for application ``session_id`` (whatever address they went to: the
+    contractor may change it on the application's first page)."""
     with factory() as session:
-        kept = select(Stored.id).where(Stored.kind == "application_reminder", Stored.recipient == email)
-        return len(session.scalars(kept).all())
+        kept = select(Stored.id).where(
+            Stored.kind == "application_reminder",
+            Stored.related["application_session"].as_string() == session_id,
+        )
+        return list(session.scalars(kept))
+
+
+def _arrived(smtp_sink: SmtpSink, email_ids: list[str]) -> list[EmailMessage]:
+    ids = {f"<{email_id}@gigcover>" for email_id in email_ids}
+    return [m for m in smtp_sink.messages if isinstance(m, EmailMessage) and m["Message-ID"] in ids]
 
 
 async def _reminder_mail(
-    smtp_sink: SmtpSink, factory: sessionmaker[Session], email: str, count: int
+    smtp_sink: SmtpSink, factory: sessionmaker[Session], session_id: str, count: int
 ) -> list[EmailMessage]:
-    """The reminders ``email`` received, once ``count`` or more were queued and every one queued arrived:
-    there must be ``count``."""
-    await _until(lambda: count <= _kept(factory, email) <= len(_mail_to(smtp_sink, email)))
-    got = _mail_to(smtp_sink, email)
+    """The reminders of application ``session_id`` received over SMTP, once ``count`` or more were queued
+    and every one queued arrived: there must be ``count``."""
+    await _until(lambda: count <= len(kept := _kept(factory, session_id)) <= len(_arrived(smtp_sink, kept)))
+    got = _arrived(smtp_sink, _kept(factory, session_id))
     assert len(got) == count, [m["Subject"] for m in got]
     return got
 
@@ -139,10 +144,6 @@ async def test_reminders_go_on_the_chosen_days_once_a_day_and_stop_when_the_appl
     finished = await asyncio.to_thread(open_session, api_url, first, session_factory, settings, withhold=True)
     others = await asyncio.to_thread(open_session, api_url, other, session_factory, settings, withhold=True)
     handles = {app.session_id: await start(skipping, app) for app in (unfinished, finished, others)}
-    to = {
-        app.session_id: _recipient(session_factory, app.session_id)[0]
-        for app in (unfinished, finished, others)
-    }
 
     # As the worker does on startup; a second worker starting finds it running and starts no other.
     await ensure_reminder_sweep(skipping.client, settings)
@@ -152,9 +153,9 @@ async def test_reminders_go_on_the_chosen_days_once_a_day_and_stop_when_the_appl
     assert (await sweep.describe()).run_id == first_run
 
     await _days_pass(skipping, 24.5, since_start=24.5)  # the sweep ran every hour of day 1
-    assert len(await _reminder_mail(smtp_sink, session_factory, to[unfinished.session_id], 1)) == 1
-    await _reminder_mail(smtp_sink, session_factory, to[finished.session_id], 1)
-    await _reminder_mail(smtp_sink, session_factory, to[others.session_id], 0)  # its organization: 2 days
+    assert len(await _reminder_mail(smtp_sink, session_factory, unfinished.session_id, 1)) == 1
+    await _reminder_mail(smtp_sink, session_factory, finished.session_id, 1)
+    await _reminder_mail(smtp_sink, session_factory, others.session_id, 0)  # its organization: 2 days
 
     completing = handles[finished.session_id]
     await to_final_review(completing, None)
@@ -162,18 +163,19 @@ async def test_reminders_go_on_the_chosen_days_once_a_day_and_stop_when_the_appl
     assert (await completing.result()).status == "APPLICATION_COMPLETE"
 
     await _days_pass(skipping, 24, since_start=48.5)  # day 2
-    await _reminder_mail(smtp_sink, session_factory, to[unfinished.session_id], 2)
-    await _reminder_mail(smtp_sink, session_factory, to[finished.session_id], 1)  # completed: no more
-    await _reminder_mail(smtp_sink, session_factory, to[others.session_id], 1)
+    await _reminder_mail(smtp_sink, session_factory, unfinished.session_id, 2)
+    await _reminder_mail(smtp_sink, session_factory, finished.session_id, 1)  # completed: no more
+    await _reminder_mail(smtp_sink, session_factory, others.session_id, 1)
 
     await _days_pass(skipping, 25, since_start=73.5)  # day 3: the unfinished application expired at 2.5 days
-    await _reminder_mail(smtp_sink, session_factory, to[unfinished.session_id], 2)
-    await _reminder_mail(smtp_sink, session_factory, to[others.session_id], 1)
+    await _reminder_mail(smtp_sink, session_factory, unfinished.session_id, 2)
+    await _reminder_mail(smtp_sink, session_factory, others.session_id, 1)
 
     assert _reminded_days(session_factory, unfinished.session_id) == [1, 2]
     assert _reminded_days(session_factory, finished.session_id) == [1]
     assert _reminded_days(session_factory, others.session_id) == [2]
-    for mail in _mail_to(smtp_sink, to[unfinished.session_id]):
+    for mail in await _reminder_mail(smtp_sink, session_factory, unfinished.session_id, 2):
+        assert mail["To"] == _recipient(session_factory, unfinished.session_id)[0]
         assert mail["Subject"] == "Reminder: finish your insurance application for First Platform"
 
     # the sweep kept going (continuing as new each day), one run at a time
@@ -217,9 +219,10 @@ async def test_the_reminder_arrives_over_smtp_and_its_link_opens_the_contractors
         task_queue=settings.task_queue,
     )
     try:
-        [mail] = await _reminder_mail(smtp_sink, session_factory, email, 1)
+        [mail] = await _reminder_mail(smtp_sink, session_factory, app.session_id, 1)
     finally:
         await sweep.terminate("test over")
+    assert mail["To"] == email
     assert mail["Subject"] == "Reminder: finish your insurance application for Test Platform"
     text = str(mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
     html = str(mail.get_body(("html",)).get_content())  # type: ignore[union-attr]
