@@ -72,4 +72,4 @@ clean:
 
 # Retake the README's dashboard screenshots (docs/screenshots/) with the browser tests that show each page.
 screenshots: $(STAMP) $(CHROMIUM)
-	GIGCOVER_README_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_dashboard_access.py tests/test_dashboard_contractors.py tests/test_dashboard_jobs.py tests/test_dashboard_assignments.py tests/test_dashboard_billing.py tests/test_dashboard_settings.py tests/test_dashboard_webhooks.py tests/test_dashboard_api_keys.py tests/test_dashboard_certificates.py -k sqlite
+	GIGCOVER_README_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_dashboard_access.py tests/test_dashboard_contractors.py tests/test_dashboard_jobs.py tests/test_dashboard_assignments.py tests/test_dashboard_billing.py tests/test_dashboard_settings.py tests/test_dashboard_webhooks.py tests/test_dashboard_api_keys.py tests/test_dashboard_certificates.py tests/test_application_reminders.py -k sqlite
