@@ -29,10 +29,11 @@ def _chosen_days() -> Case[int | None]:
     )
 
 
-def applications_to_look_at(session: Session, at: int, limit: int = 10_000) -> list[str]:
+def applications_to_look_at(session: Session, at: int) -> list[str]:
     """Applications that may be due a reminder at ``at``: waiting for the contractor, not past their
     lifetime, in an environment with reminders on, open for at least the chosen number of days; oldest
-    first. Whether each is due is decided by ``remind``."""
+    first (ids only, every one: open applications live days, so they are few). Whether each is due is
+    decided by ``remind``."""
     days = _chosen_days()
     query = (
         select(ApplicationSession.id)
@@ -45,7 +46,6 @@ def applications_to_look_at(session: Session, at: int, limit: int = 10_000) -> l
             ApplicationSession.created + days * DAY_SECONDS <= at,
         )
         .order_by(ApplicationSession.created)
-        .limit(limit)
     )
     return list(session.scalars(query))
 

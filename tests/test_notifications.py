@@ -126,7 +126,7 @@ CASES: dict[EmailKind, tuple[str, EmailContext, list[str]]] = {
             opened_at=AT,
             expires_at=AT + 3 * 86_400,
         ),
-        ["Hi Jane Doe", "is not finished yet", "Spring campaign", "http://127.0.0.1:8000/apply/tok", "March 6"],
+        ["Hi Jane Doe", "is not finished yet", "Spring campaign", "/apply/tok", "March 6"],
     ),
     EmailKind.APPLICATION_REVIEW_APPROVED: (
         "jane@example.com",
