@@ -2,10 +2,11 @@
 
 from pydantic import BaseModel
 
+from contracts.calls import QueryName, SignalName
+
 APPLICATION_REMINDERS_WORKFLOW = "ApplicationRemindersWorkflow"
 # One sweep for the whole service: the worker starts it under this id (outbox/schedule.py), once.
 APPLICATION_REMINDERS_WORKFLOW_ID = "application-reminders"
-SWEEP_EVERY = "sweep_every"  # signal: the interval of the worker that (re)started it, in seconds
 
 
 class ReminderSchedule(BaseModel):
@@ -23,4 +24,7 @@ class ReminderReport(BaseModel):
     at: int = 0  # the sweep's moment
 
 
-LAST_SWEEP = "last_sweep"  # query: the last finished sweep's report (ops, tests), None before the first
+# The interval, in seconds, of the worker that made sure the sweep runs (it applies from the next wait on).
+SWEEP_EVERY = SignalName[int]("sweep_every")
+# The last finished sweep's report, for ops and the tests (``at`` 0 before the run's first sweep).
+LAST_SWEEP = QueryName[ReminderReport]("last_sweep", ReminderReport)

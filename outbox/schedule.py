@@ -82,7 +82,7 @@ async def ensure_reminder_sweep(client: Client, settings: Settings) -> WorkflowH
         ReminderSchedule(every_seconds=every),
         id=APPLICATION_REMINDERS_WORKFLOW_ID,
         task_queue=settings.task_queue,
-        start_signal=SWEEP_EVERY,
+        start_signal=SWEEP_EVERY.name,
         start_signal_args=[every],
         static_summary="Reminds contractors whose insurance application is unfinished",
     )

@@ -117,7 +117,7 @@ async def _days_pass(env: WorkflowEnvironment, hours: float, since_start: float)
 
     async def finished() -> bool:
         last = await sweep.query(ApplicationRemindersWorkflow.last_sweep)
-        return last is not None and last.at >= due
+        return last.at >= due
 
     deadline = time.monotonic() + 30
     while not await finished():

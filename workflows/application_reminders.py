@@ -29,13 +29,13 @@ SWEEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interva
 class ApplicationRemindersWorkflow:
     def __init__(self) -> None:
         self._every_seconds = 0
-        self._last: ReminderReport | None = None
+        self._last = ReminderReport(looked_at=0, sent=0, at=0)
 
-    @workflow.query(name=LAST_SWEEP)
-    def last_sweep(self) -> ReminderReport | None:
+    @workflow.query(name=LAST_SWEEP.name)
+    def last_sweep(self) -> ReminderReport:
         return self._last
 
-    @workflow.signal(name=SWEEP_EVERY)
+    @workflow.signal(name=SWEEP_EVERY.name)
     def sweep_every(self, seconds: int) -> None:
         """The interval a starting worker has (its setting): it applies from the next wait on."""
         if seconds > 0:
