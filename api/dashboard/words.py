@@ -29,6 +29,11 @@ def _link(href: str, text: str) -> Markup:
     return Markup('<a href="{}">{}</a>').format(href, text)
 
 
+def _reminder_days(error: DomainError) -> Markup:
+    said = Markup("Choose after how many days, from 1 to 30, contractors are reminded in {}, or Never.")
+    return said.format(_link("/dashboard/settings#h-reminders", "Settings"))
+
+
 def _billing_details_needed(error: DomainError) -> Markup | None:
     """Only the details that are missing, and the form that adds them (or, when a change would remove
     them, what to do first)."""
@@ -46,15 +51,10 @@ def _billing_details_needed(error: DomainError) -> Markup | None:
     )
 
 
-def _reminder_days(error: DomainError) -> Markup:
-    said = Markup("Choose after how many days, from 1 to 30, contractors are reminded in {}, or Never.")
-    return said.format(_link("/dashboard/settings#h-reminders", "Settings"))
-
-
 # (code, field) -> the page words for that refusal (None: it has none, the service's message is shown)
 WORDS: dict[tuple[str, str | None], Callable[[DomainError], Markup | None]] = {
-    ("invalid_input", "withhold_premium"): _billing_details_needed,
     ("invalid_input", "application_reminder_days"): _reminder_days,
+    ("invalid_input", "withhold_premium"): _billing_details_needed,
 }
 
 
