@@ -62,7 +62,7 @@ org: $(STAMP)
 
 # Re-record tests/histories/*.json from the scenario tests (commit them with the workflow change).
 histories: $(STAMP)
-	GIGCOVER_RECORD_HISTORIES=1 $(BIN)/python -m pytest tests/test_webhooks.py tests/test_delivery_retries.py tests/test_application_workflow.py tests/test_assignment_workflow.py tests/test_creatoriq.py tests/test_assignments_api.py tests/test_engagements.py tests/test_dashboard_contractors.py tests/test_stripe_refusals.py tests/test_money_owed.py tests/test_certificate_renewals.py -k sqlite
+	GIGCOVER_RECORD_HISTORIES=1 $(BIN)/python -m pytest tests/test_webhooks.py tests/test_delivery_retries.py tests/test_application_workflow.py tests/test_assignment_workflow.py tests/test_creatoriq.py tests/test_assignments_api.py tests/test_engagements.py tests/test_dashboard_contractors.py tests/test_stripe_refusals.py tests/test_money_owed.py tests/test_certificate_renewals.py tests/test_application_reminders.py -k sqlite
 
 # Benchmarks (not timed tests): ratios against a bare baseline measured in the same run.
 bench: $(STAMP)
@@ -84,4 +84,4 @@ clean:
 # Retake the README's dashboard screenshots (docs/screenshots/) with the browser tests that show each page.
 SCREENSHOT_TESTS := access contractors jobs assignments billing bills settings webhooks api_keys certificates requirements overview
 screenshots: $(STAMP) $(CHROMIUM) $(AXE)
-	GIGCOVER_README_SCREENSHOTS=1 $(BIN)/python -m pytest $(SCREENSHOT_TESTS:%=tests/test_dashboard_%.py) tests/test_portal.py -k sqlite
+	GIGCOVER_README_SCREENSHOTS=1 $(BIN)/python -m pytest $(SCREENSHOT_TESTS:%=tests/test_dashboard_%.py) tests/test_portal.py tests/test_application_reminders.py -k sqlite

@@ -16,6 +16,7 @@ from activities.emails import EmailActivities
 from activities.events import EventActivities
 from activities.lifecycle import LifecycleActivities
 from activities.outbox import OutboxActivities
+from activities.reminders import ReminderActivities
 from activities.webhooks import WebhookActivities
 from common import encryption
 from common.settings import Settings
@@ -44,6 +45,7 @@ def build_activities(
     lifecycle = LifecycleActivities(session_factory, dispatcher, settings)
     contractor_import = ContractorImportActivities(session_factory, settings)
     certificates = CertificateActivities(session_factory, settings, dispatcher)
+    reminders = ReminderActivities(session_factory, settings, dispatcher)
     return [
         events.record_event,
         webhooks.deliver_webhook,
@@ -85,4 +87,5 @@ def build_activities(
         certificates.evaluate_certificate,
         certificates.request_certificate_renewal,
         certificates.record_certificate_lapse,
+        reminders.send_application_reminders,
     ]

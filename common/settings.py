@@ -158,6 +158,12 @@ class Settings(BaseSettings):
     lifecycle_sweep_seconds: int = Field(
         900, description="How often expired policies and overdue bills are looked for."
     )
+    application_reminder_sweep_seconds: int = Field(
+        3600,
+        description="How often contractors whose application is unfinished are looked for, to be reminded "
+        "on the days their organization chose (the sweep starts with the worker; a change applies to a "
+        'sweep started afterwards: see the README\'s "What ops see").',
+    )
     upload_retention_seconds: int = Field(
         86_400,
         description="How long an uploaded contractor CSV (it holds tax ids) that was never imported is kept "

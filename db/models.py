@@ -85,6 +85,21 @@ class Organization(Base):
     billing_contact_email: Mapped[str | None] = mapped_column(String(320))
     billing_address: Mapped[dict[str, Any] | None]
     created: Mapped[int] = mapped_column(Int64)
+    # After how many days a contractor whose application is unfinished is reminded, in each environment
+    # (domain/reminders.py); None: no reminders.
+    application_reminder_days: Mapped[int | None] = mapped_column(Integer)  # production's
+    sandbox_application_reminder_days: Mapped[int | None] = mapped_column(Integer)
+
+    def reminder_days(self, environment: str) -> int | None:
+        if environment == "production":
+            return self.application_reminder_days
+        return self.sandbox_application_reminder_days
+
+    def set_reminder_days(self, environment: str, days: int | None) -> None:
+        if environment == "production":
+            self.application_reminder_days = days
+        else:
+            self.sandbox_application_reminder_days = days
 
     def withholds_premium(self, environment: str) -> bool:
         """Who pays by default in ``environment``: a setting of each environment, so the sandbox can try
@@ -465,6 +480,7 @@ class ApplicationSession(TenantResource):
     __table_args__ = (
         Index("ix_application_sessions_tenant", "organization_id", "environment"),
         Index("ix_application_sessions_undispatched", "dispatched", "created"),
+        Index("ix_application_sessions_open", "status", "expires_at"),  # the reminder sweep's
     )
 
     token: Mapped[str] = mapped_column(String(64), unique=True)
@@ -492,6 +508,23 @@ class ApplicationSession(TenantResource):
     bill_id: Mapped[str | None] = mapped_column(String(40))
     completed_at: Mapped[int | None] = mapped_column(Int64)
     ended_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ApplicationReminder(Base):
+    """One reminder emailed to a contractor whose application was unfinished. Written in the transaction
+    that queues its email, and unique per application and UTC day: a sweep that runs twice, a worker that
+    died after the commit, or two workers at once cannot send a second one that day."""
+
+    __tablename__ = "application_reminders"
+    __table_args__ = (UniqueConstraint("application_session_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(String(40))
+    environment: Mapped[str] = mapped_column(String(12))
+    application_session_id: Mapped[str] = mapped_column(String(40))
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, UTC
+    sent_at: Mapped[int] = mapped_column(Int64)  # the sweep's moment
+    email_id: Mapped[str] = mapped_column(String(40))
 
 
 CHARGE_DUE_UNKNOWN = -1  # Assignment.charge_due_at of a row upgraded in its notice window: ask its workflow

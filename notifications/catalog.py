@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 class EmailKind(StrEnum):
     APPLICATION_LINK = "application_link"
+    APPLICATION_REMINDER = "application_reminder"
     APPLICATION_REVIEW_APPROVED = "application_review_approved"
     APPLICATION_REVIEW_DECLINED = "application_review_declined"
     PAYMENT_REMINDER = "payment_reminder"
@@ -75,6 +76,17 @@ class ApplicationLink(EmailContext):
     contractor_name: str
     url: Link
     job_name: str | None = None
+    expires_at: int
+
+
+class ApplicationReminder(EmailContext):
+    """The contractor has not finished the application the organization offered them (domain/reminders.py):
+    the same link as the application's own, to continue where they left off."""
+
+    contractor_name: str
+    url: Link  # /apply/<token>
+    job_name: str | None = None
+    opened_at: int
     expires_at: int
 
 
@@ -268,6 +280,11 @@ CATALOG: dict[EmailKind, EmailDefinition] = {
     EmailKind.APPLICATION_LINK: EmailDefinition(
         ApplicationLink,
         "Your insurance application for {{ organization_name }}",
+        Audience.CONTRACTOR,
+    ),
+    EmailKind.APPLICATION_REMINDER: EmailDefinition(
+        ApplicationReminder,
+        "Reminder: finish your insurance application for {{ organization_name }}",
         Audience.CONTRACTOR,
     ),
     EmailKind.APPLICATION_REVIEW_APPROVED: EmailDefinition(

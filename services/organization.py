@@ -1,5 +1,5 @@
-"""The organization's own settings: who pays by default (per environment), and where bills go (the whole
-organization's).
+"""The organization's own settings: who pays by default and after how many days contractors with an
+unfinished application are reminded (per environment), and where bills go (the whole organization's).
 
 Which is which: ``withhold_premium`` is a setting of each environment, so a sandbox key can try the remit
 and the card flows without changing who pays in production. The billing contact and address are the
@@ -18,6 +18,7 @@ from common.schemas import Address, Strict
 from db.models import CreatorIQConnection, CreatorIQCreator, Organization
 from domain.api_keys import PRODUCTION, SANDBOX
 from domain.errors import forbidden, invalid
+from domain.reminders import MAX_REMINDERS, REMINDER_DAYS
 from services.api_keys import issue_key
 from services.audit import Actor, record_change
 from services.catalog import approve
@@ -28,7 +29,7 @@ from services.tenancy import Tenant
 # Seed 001: to remit on the contractors' behalf, "you'll need to add your billing details and contact
 # information in the organization settings page so we know where to direct the payable invoice".
 BILLING_DETAILS = ("billing_contact_name", "billing_contact_email", "billing_address")
-ORGANIZATION_WIDE = BILLING_DETAILS  # the rest (withhold_premium) is per environment
+ORGANIZATION_WIDE = BILLING_DETAILS  # the rest (withhold_premium, reminder days) is per environment
 BILLING_DETAILS_NEEDED = (
     "withhold_premium: add your billing details first (billing contact name, billing contact email and "
     "billing address): bills for the premiums you remit are sent there"
@@ -50,6 +51,14 @@ class OrganizationSettings(Strict):
     billing_contact_name: str | None = Field(None, max_length=200, description=WIDE)
     billing_contact_email: EmailStr | None = Field(None, description=WIDE)
     billing_address: Address | None = Field(None, description=WIDE)
+    application_reminder_days: int | None = Field(
+        None,
+        ge=REMINDER_DAYS.start,
+        le=REMINDER_DAYS.stop - 1,
+        description="This key's environment's: after how many days (1 to 30) a contractor whose application "
+        f"is unfinished is emailed a reminder with its link, then again every as many days, at most "
+        f"{MAX_REMINDERS} times, while it stays unfinished; null (the default): no reminders.",
+    )
 
 
 def missing_billing_details(org: Organization) -> list[str]:
@@ -91,6 +100,17 @@ def update_settings(
         org.set_withhold_premium(tenant.environment, withhold)
         record_change(
             session, tenant, actor, "organization.withhold_premium_changed", org.id, withhold_premium=withhold
+        )
+    if "application_reminder_days" in changes:
+        days = changes.pop("application_reminder_days")
+        org.set_reminder_days(tenant.environment, days)
+        record_change(
+            session,
+            tenant,
+            actor,
+            "organization.application_reminders_changed",
+            org.id,
+            application_reminder_days=days,
         )
     for field, value in changes.items():
         setattr(org, field, value)

@@ -25,6 +25,7 @@ WIRE_NAMES = {
     },
     "ContractorImportWorkflow": {"updates": set(), "queries": {"progress"}, "signals": set()},
     "CreatorIQCreatorSyncWorkflow": {"updates": set(), "queries": set(), "signals": {"request_sync"}},
+    "ApplicationRemindersWorkflow": {"updates": set(), "queries": {"last_sweep"}, "signals": {"sweep_every"}},
 }
 
 

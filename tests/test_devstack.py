@@ -125,6 +125,10 @@ async def test_make_run_starts_every_piece_and_stops_them(
         pollers = list(described.pollers)
         await asyncio.sleep(0.5)
     assert pollers, "the worker is not polling the gigcover task queue"
+    # Every worker made sure of the reminder sweep: one run of it, running.
+    running = 'WorkflowId="application-reminders" AND ExecutionStatus="Running"'
+    reminders = [w async for w in client.list_workflows(running)]
+    assert len(reminders) == 1 and reminders[0].workflow_type == "ApplicationRemindersWorkflow", reminders
     workers = stack.pieces()["worker"]
     attributes = await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace="default")

@@ -15,6 +15,7 @@ from notifications.catalog import (
     CATALOG,
     STAFF_KINDS,
     ApplicationLink,
+    ApplicationReminder,
     ApplicationReviewApproved,
     ApplicationReviewDeclined,
     AssignmentChargeFailure,
@@ -119,6 +120,17 @@ CASES: dict[EmailKind, tuple[str, EmailContext, list[str]]] = {
             **CONTRACTOR, url="http://127.0.0.1:8000/apply/ias_01", job_name="Spring campaign", expires_at=AT
         ),
         ["Hi Jane Doe", "http://127.0.0.1:8000/apply/ias_01", "March 3, 2027"],
+    ),
+    EmailKind.APPLICATION_REMINDER: (
+        "jane@example.com",
+        ApplicationReminder(
+            **CONTRACTOR,
+            url="http://127.0.0.1:8000/apply/tok",
+            job_name="Spring campaign",
+            opened_at=AT,
+            expires_at=AT + 3 * 86_400,
+        ),
+        ["Hi Jane Doe", "is not finished yet", "Spring campaign", "/apply/tok", "March 6"],
     ),
     EmailKind.APPLICATION_REVIEW_APPROVED: (
         "jane@example.com",

@@ -54,6 +54,7 @@ def test_histories_are_recorded() -> None:
         "engagement_refund_failed_owed_back",
         "certificate_reminded_then_lapsed",
         "certificate_superseded",
+        "application_reminders_swept_for_a_day",
     }
 
 

@@ -28,4 +28,5 @@ async def test_worker_registers_every_workflow(
         "CreatorIQPollWorkflow",
         "ContractorImportWorkflow",
         "CertificateReviewWorkflow",
+        "ApplicationRemindersWorkflow",
     }

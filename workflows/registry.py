@@ -3,6 +3,7 @@
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows.application import ApplicationWorkflow
+from workflows.application_reminders import ApplicationRemindersWorkflow
 from workflows.assignment import AssignmentWorkflow
 from workflows.certificate_review import CertificateReviewWorkflow
 from workflows.contractor_import import ContractorImportWorkflow
@@ -24,6 +25,7 @@ WORKFLOWS: list[type] = [
     CreatorIQPollWorkflow,
     ContractorImportWorkflow,
     CertificateReviewWorkflow,
+    ApplicationRemindersWorkflow,
 ]
 
 # The sandbox re-imports each workflow's module for every run unless it is passed through. Ours keep no

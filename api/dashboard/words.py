@@ -74,6 +74,11 @@ def _day(ts: object) -> str:
     return f"{moment:%B} {moment.day}, {moment.year}"
 
 
+def _reminder_days(error: DomainError) -> Markup:
+    said = Markup("Choose after how many days, from 1 to 30, contractors are reminded in {}, or Never.")
+    return said.format(_link("/dashboard/settings#h-reminders", "Settings"))
+
+
 def _billing_details_needed(error: DomainError) -> Markup | None:
     """Only the details that are missing, and the form that adds them (or, when a change would remove
     them, what to do first)."""
@@ -243,6 +248,7 @@ def _category_not_approved(error: DomainError) -> Markup:
 # (code, field) -> the page words for that refusal (None: it has none, it is said from what it is);
 # (code, None) also answers that code for any field.
 WORDS: dict[tuple[str, str | None], Callable[[DomainError], Markup | None]] = {
+    ("invalid_input", "application_reminder_days"): _reminder_days,
     ("invalid_input", "withhold_premium"): _billing_details_needed,
     ("invalid_input", "amount"): _amount,
     ("invalid_input", "gross_pay"): _not_in_dollars,

@@ -12,13 +12,15 @@ router = APIRouter(prefix="/organization", tags=["organization"])
 
 
 def _render(org: "Organization", environment: str) -> dict[str, Any]:
-    """``withhold_premium`` is this environment's; the billing details are the whole organization's."""
+    """``withhold_premium`` and ``application_reminder_days`` are this environment's; the billing details
+    are the whole organization's."""
     return {
         "id": org.id,
         "object": "organization",
         "name": org.name,
         "environment": environment,
         "withhold_premium": org.withholds_premium(environment),
+        "application_reminder_days": org.reminder_days(environment),
         "billing_contact_name": org.billing_contact_name,
         "billing_contact_email": org.billing_contact_email,
         "billing_address": org.billing_address,

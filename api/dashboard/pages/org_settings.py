@@ -1,5 +1,6 @@
 """Settings: withhold premium (remit on the contractors' behalf) in the environment on view, which needs
-the organization's billing details first (services.organization, as PUT /organization); the CreatorIQ key
+the organization's billing details first, and after how many days contractors with an unfinished
+application are reminded (services.organization, as PUT /organization); the CreatorIQ key
 (checked with CreatorIQ when saved, then shown only as its last 4, as PUT /organization/creatoriq), the sync
 status, the creators that failed to sync with their reasons, and "sync now" (POST /creatoriq/syncs). Admins
 change; everyone else reads. Each change is audited by the service that makes it."""
@@ -14,7 +15,8 @@ from api.dashboard.auth import Admin, CurrentViewer
 from api.dashboard.rendering import form_model, redirect, refused
 from api.dashboard.settings_view import settings_page
 from api.deps import AppSettings, DbSession, Workflows
-from domain.errors import DomainError
+from domain.errors import DomainError, invalid
+from domain.reminders import REMINDER_DAYS, REMINDER_DAYS_REFUSED
 from services import creatoriq
 from services.organization import OrganizationSettings, update_settings
 
@@ -36,6 +38,26 @@ def withhold_premium(
     """On: your organization is billed for every contractor's premium (no card is asked for)."""
     try:
         body = form_model(OrganizationSettings, withhold_premium=withhold_premium == "true")
+        update_settings(session, viewer.tenant, body, actor=viewer.actor)
+    except DomainError as error:
+        return refused(session, error, partial(settings_page, request, session, viewer))
+    return redirect("/dashboard/settings", "saved")
+
+
+@router.post("/settings/reminders")
+def application_reminders(
+    request: Request,
+    session: DbSession,
+    viewer: Admin,
+    days: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """After how many days contractors with an unfinished application are reminded in this environment;
+    empty: never. The same setting as ``application_reminder_days`` of PUT /organization."""
+    chosen = days.strip()
+    try:
+        if chosen and not (chosen.isdigit() and int(chosen) in REMINDER_DAYS):
+            raise invalid(REMINDER_DAYS_REFUSED, "application_reminder_days")
+        body = form_model(OrganizationSettings, application_reminder_days=int(chosen) if chosen else None)
         update_settings(session, viewer.tenant, body, actor=viewer.actor)
     except DomainError as error:
         return refused(session, error, partial(settings_page, request, session, viewer))
