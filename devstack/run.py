@@ -354,6 +354,7 @@ def main() -> int:
             f"  Sandbox API key  {sandbox_key}\n"
             f"  Dashboard        {api_url}/dashboard  (sign in as {demo.admin_email}, "
             f"password {demo.admin_password})\n"
+            f"  Contractor portal {api_url}/my  (contractors sign in with a link sent to their email)\n"
             f"  Data and logs    {data_dir}\n\n"
             f"Try:  curl {api_url}/api/v1/category_codes -H 'Authorization: Bearer {sandbox_key}'\n"
             "Press Ctrl-C to stop.",
