@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.main import create_app
 from common.settings import Settings
 from db.models import CardLink
+from tests.accessibility import assert_accessible
 from tests.support import (
     Org,
     SmtpSink,
@@ -170,6 +171,7 @@ def test_the_emailed_link_makes_a_setup_intent_only_when_the_contractor_saves_a_
     page.reload()
     expect(page.get_by_role("heading", name="Update your card")).to_be_visible()
     assert _setup_intents(localstripe, assignment["id"]) == []  # looking at the page makes nothing
+    assert_accessible(page)
 
     form = page.locator("#card-element")
     form.get_by_label("Card number").fill(GOOD)
@@ -185,6 +187,7 @@ def test_the_emailed_link_makes_a_setup_intent_only_when_the_contractor_saves_a_
     page.goto(link)  # the link has saved its card: it offers no form any more
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     expect(page.get_by_role("button", name="Save card and pay")).to_have_count(0)
+    assert_accessible(page)
     page.close()
     assert violations == []
     with httpx.Client(base_url=api_url, timeout=30) as again:
