@@ -4,12 +4,14 @@ page: no serious or critical violation anywhere."""
 import threading
 from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain.roles import Role
+from tests import accessibility
 from tests.accessibility import assert_accessible
 from tests.dashboard_engagements import api, billed_assignment
 from tests.dashboard_support import add_member, sign_in
@@ -70,6 +72,21 @@ def test_the_check_fails_listing_each_serious_violation_under_a_strict_csp(
         assert f"] {rule}: " in report, report
     assert "5 serious or critical" in report and "contrast of 1.6" in report, report
     page.close()
+
+
+def test_without_axe_installed_the_check_fails_and_says_how_to_install_it(
+    browser: Browser, strict_pages: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(accessibility, "AXE", tmp_path / "axe.min.js")
+    accessibility._axe_source.cache_clear()
+    page = browser.new_page()
+    page.goto(f"{strict_pages}/good")
+    try:
+        with pytest.raises(AssertionError, match="make install"):  # a failure, never a skip
+            assert_accessible(page)
+    finally:
+        accessibility._axe_source.cache_clear()
+        page.close()
 
 
 def test_the_check_passes_a_page_without_serious_violations(browser: Browser, strict_pages: str) -> None:
