@@ -126,6 +126,7 @@ def test_every_dashboard_page_its_details_and_its_forms_refusals_pass_the_check(
         hook = http.post("/webhook_endpoints", json={"url": "https://platform.example/hooks"})
         assert hook.status_code == 201, hook.text
         http.post("/contractors", json=contractor_fields(unique_email("after")))  # an event to deliver
+        entity = http.get(f"/jobs/{job}").json()["entity"]
     admin = add_member(session_factory, org.id)
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     sign_in(page, api_url, admin)
@@ -178,11 +179,19 @@ def test_every_dashboard_page_its_details_and_its_forms_refusals_pass_the_check(
         ("/dashboard/team", "/dashboard/team/invite", {"Email": "not-an-email"}),
         ("/dashboard/contractors/upload", "/dashboard/contractors/upload", {"CSV file": b"x,y\n1,2\n"}),
         ("/dashboard/settings", "/dashboard/settings/creatoriq", {}),
+        (f"/dashboard/jobs/entities/{entity}", f"/dashboard/jobs/entities/{entity}", {"Name": ""}),
+        (
+            f"/dashboard/webhooks/{hook.json()['id']}",
+            f"/dashboard/webhooks/{hook.json()['id']}/edit",
+            {"URL": "x"},
+        ),
     ):
         page.goto(f"{api_url}{path}")
-        for closed in page.locator("main details:not([open]) > summary").all():
-            closed.click()  # a form folded away (billing details) is opened as a person would
-        _refused(page, page.locator(f"form[method=post][action='{action}']"), fill)
+        form = page.locator(f"form[method=post][action='{action}']")
+        folded = page.locator("details:not([open])", has=form).locator("> summary")
+        if folded.count():  # a form folded away (billing details) is opened as a person would
+            folded.first.click()
+        _refused(page, form, fill)
     page.close()
     assert len(checked) >= len(pages)
 
@@ -215,9 +224,7 @@ def test_the_signed_out_pages_and_their_refusals_pass_the_check(
     page.close()
 
 
-def test_the_contractors_pages_that_end_or_refuse_pass_the_check(
-    api_url: str, org: Org, browser: Browser
-) -> None:
+def _application(api_url: str, org: Org) -> dict[str, str]:
     with api(api_url, org) as http:
         entity = http.post("/entities", json=entity_fields()).json()["id"]
         contractor = http.post("/contractors", json=contractor_fields(unique_email("apply"))).json()["id"]
@@ -234,20 +241,36 @@ def test_the_contractors_pages_that_end_or_refuse_pass_the_check(
             },
         )
         assert made.status_code == 201, made.text
-    session = made.json()
-    page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
-    page.goto(session["url"])
+    return dict(made.json())
+
+
+def _details_and_questions(page: Page, url: str, claims: str, refuse: bool = False) -> None:
+    page.goto(url)
     expect(page.get_by_role("heading", name="Check your details")).to_be_visible()
-    _refused(page, page.locator("form").first, {"First name": "", "Street address": ""})
+    if refuse:
+        _refused(page, page.locator("form").first, {"First name": "", "Street address": ""})
     page.get_by_label("Street address").fill("500 Market St")
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="About your work")).to_be_visible()
-    _refused(page, page.locator("form").first)  # nothing answered
+    if refuse:
+        _refused(page, page.locator("form").first)  # nothing answered
     page.get_by_label("No, I work alone").check()
     page.get_by_label("No license needed, or I hold it").check()
-    page.get_by_label("Insurance claims you made in the last three years").fill("4")
+    page.get_by_label("Insurance claims you made in the last three years").fill(claims)
     page.get_by_label("Years of experience in this kind of work").fill("7")
-    page.get_by_role("button", name="Continue").click()  # many claims: an underwriter looks first
+    page.get_by_role("button", name="Continue").click()
+
+
+def test_the_contractors_pages_that_end_or_refuse_pass_the_check(
+    api_url: str, org: Org, browser: Browser
+) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+    _details_and_questions(page, _application(api_url, org)["url"], "0", refuse=True)
+    expect(page.get_by_role("heading", name="Review and sign")).to_be_visible()
+    _refused(page, page.locator("form").first)  # not signed
+
+    session = _application(api_url, org)
+    _details_and_questions(page, session["url"], "4")  # many claims: an underwriter looks first
     expect(page.get_by_role("heading", name="An underwriter is reviewing your answers")).to_be_visible()
     assert_accessible(page)
     for path in ("/apply/finished", "/apply/not-a-token", "/cards/not-a-token", "/certificates/not-a-token"):
