@@ -1,5 +1,6 @@
 // A table wider than the screen (a phone) scrolls inside its frame. Such a frame takes keyboard focus, so
-// the arrow keys scroll it, and is named after its section's heading; a frame that fits takes no tab stop.
+// the arrow keys scroll it, and is a group named after its section's heading (not a second landmark of the
+// same name); a frame that fits takes no tab stop.
 (function () {
   function nameOf(wrap) {
     var table = wrap.querySelector("table");
@@ -10,7 +11,7 @@
     document.querySelectorAll(".table-wrap").forEach(function (wrap) {
       if (wrap.scrollWidth > wrap.clientWidth) {
         wrap.tabIndex = 0;
-        wrap.setAttribute("role", "region");
+        wrap.setAttribute("role", "group");
         var labelledBy = nameOf(wrap);
         var heading = document.querySelector("main h1");
         if (labelledBy) wrap.setAttribute("aria-labelledby", labelledBy);
