@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
 AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -32,7 +33,18 @@ def _axe_source() -> str:
 
 
 def axe_violations(page: Page, impacts: tuple[str, ...] = FAILING_IMPACTS) -> list[dict[str, Any]]:
-    """axe's violations on the page as it is now, those of the given impacts only."""
+    """axe's violations on the page as it is now, those of the given impacts only. A page that reloads
+    itself (one that updates by itself) while axe runs is checked again once it has loaded."""
+    for _ in range(2):
+        try:
+            return _run_axe(page, impacts)
+        except PlaywrightError as error:
+            if "context was destroyed" not in str(error):
+                raise
+    return _run_axe(page, impacts)
+
+
+def _run_axe(page: Page, impacts: tuple[str, ...]) -> list[dict[str, Any]]:
     page.wait_for_load_state("load")
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(f"() => {{ {_axe_source()}\n }}")

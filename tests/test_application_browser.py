@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.main import create_app
 from common.settings import Settings
 from common.webhook_signature import verify_signature
+from tests.accessibility import assert_accessible
 from tests.portal_support import replace_card_in_portal
 from tests.support import (  # noqa: F401  (the browser's, for the tests that import them here)
     CHROMIUM,
@@ -82,6 +83,7 @@ def _up_to_the_card(page: Page, url: str, shots: Path | None = None) -> None:
     each page is saved there."""
 
     def shot(name: str) -> None:
+        assert_accessible(page)  # each step of the application, filled in, before it is sent
         if shots:
             page.screenshot(path=shots / f"{name}.png", full_page=True)
 
@@ -141,6 +143,7 @@ def test_a_contractor_completes_the_application_in_a_browser(
     expect(page.get_by_role("heading", name="Review and complete")).to_be_visible()
     expect(page.get_by_text("Visa ending 4242 is pre-authorized")).to_be_visible()
     page.screenshot(path=tmp_path / "5-review.png", full_page=True)
+    assert_accessible(page)
     page.get_by_role("button", name="Complete application").click()
     page.wait_for_url(f"{platform}/insured")
     expect(page.get_by_role("heading", name="Welcome back: you are insured")).to_be_visible()
@@ -177,6 +180,7 @@ def test_an_insufficient_funds_card_is_declined_clearly_then_another_card_works(
     _up_to_the_card(page, str(session["url"]))
     _enter_card(page, "4546381219393284")
     expect(page.get_by_role("alert")).to_have_text("Your card has insufficient funds.")
+    assert_accessible(page)
     expect(page.get_by_role("heading", name="Add a card")).to_be_visible()
     _enter_card(page, "5555555555554444")
     expect(page.get_by_role("heading", name="Review and complete")).to_be_visible()
@@ -302,6 +306,7 @@ def test_a_general_opt_in_review_says_what_the_contractor_pays_not_a_zero_premiu
     expect(review).not_to_contain_text("$0.00")
     expect(review).to_contain_text("Nothing to pay now")
     expect(review).to_contain_text("Test Platform pays its premium")
+    assert_accessible(page)
     expect(page.locator("footer")).not_to_contain_text(CARD_NOTE)
     page.get_by_role("button", name="Complete application").click()
     page.wait_for_url(f"{platform}/insured")

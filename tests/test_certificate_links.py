@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.models import Certificate, CertificateLink, InsuranceRequirement
 from services.certificate_links import UPLOADS_PER_LINK
 from tests import certificate_factory as factory
+from tests.accessibility import assert_accessible
 from tests.support import Org, SmtpSink, eventually, make_org
 from tests.test_application_flow import csrf_token
 from tests.test_certificate_uploads import GOOD, add_requirement, new_contractor, retrieve
@@ -90,6 +91,7 @@ def test_a_contractor_uploads_their_certificate_from_a_phone(
     assert "nonce-" in headers["content-security-policy"] and headers["x-frame-options"] == "DENY"
     assert headers["referrer-policy"] == "no-referrer" and headers["cache-control"] == "no-store"
     expect(page.get_by_role("heading", name="Upload your certificate of insurance")).to_be_visible()
+    assert_accessible(page)
     chooser = page.get_by_label("Certificate of insurance")
     chooser.set_input_files(str(not_pdf))
     expect(page.get_by_role("alert")).to_have_text(re.compile("This file is not a PDF"))
@@ -99,11 +101,13 @@ def test_a_contractor_uploads_their_certificate_from_a_phone(
     expect(page.get_by_role("alert")).to_have_text(re.compile("larger than 15 MB"))
     assert _certificates(session_factory, org) == 0
     page.screenshot(path=tmp_path / "refused.png", full_page=True)
+    assert_accessible(page)
 
     chooser.set_input_files(str(good))
     page.get_by_role("button", name="Upload certificate").click()
     expect(page.get_by_role("heading", name="We received your certificate")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Status:")
+    assert_accessible(page)
     listed = httpx.get(
         f"{api_url}/api/v1/files/certificates", params={"contractor": contractor}, auth=(org.sandbox_key, "")
     ).json()

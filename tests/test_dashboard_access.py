@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import AuditEntry, Member
 from domain.roles import Role
+from tests.accessibility import assert_accessible
 from tests.dashboard_support import (
     PASSWORD,
     add_member,
@@ -54,34 +55,43 @@ def test_an_invited_admin_sets_a_password_signs_in_switches_environment_and_sign
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(link)
     expect(page.get_by_text(newcomer)).to_be_visible()
+    assert_accessible(page)
     page.get_by_label("New password").evaluate(
         "field => field.removeAttribute('minlength')"
     )  # the server checks too
     page.get_by_label("New password").fill("short")
     page.get_by_role("button", name="Set password").click()
     expect(page.get_by_role("alert")).to_contain_text("at least 12 characters")
+    assert_accessible(page)
     page.get_by_label("New password").fill(PASSWORD)
     page.get_by_role("button", name="Set password").click()
     expect(page.get_by_role("status")).to_contain_text("Your password is set")
+    assert_accessible(page)
 
     page.goto(f"{api_url}/dashboard/sign-in")
     readme_screenshot(page, "sign-in")
+    assert_accessible(page)
     sign_in(page, api_url, newcomer)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    assert_accessible(page)
     page.goto(f"{api_url}/dashboard/team")
     expect(page.get_by_role("heading", name="Team")).to_be_visible()
     readme_screenshot(page, "team")
+    assert_accessible(page)
     page.goto(f"{api_url}/dashboard")
     expect(page.get_by_label("Showing sandbox data")).to_be_visible()
     page.get_by_role("button", name="View production").click()
     expect(page.get_by_label("Showing production data")).to_be_visible()
+    assert_accessible(page)
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("status")).to_contain_text("You are signed out")
+    assert_accessible(page)
     page.goto(f"{api_url}/dashboard/team")
     expect(page.get_by_role("heading", name="Sign in to the dashboard")).to_be_visible()
 
     page.goto(link)  # the invitation works once
     expect(page.get_by_text("This link does not work")).to_be_visible()
+    assert_accessible(page)
     page.close()
     with session_factory() as session:
         actions = set(session.scalars(select(AuditEntry.action).where(AuditEntry.organization_id == org.id)))

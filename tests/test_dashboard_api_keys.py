@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import ApiKey, AuditEntry
 from domain.roles import Role
+from tests.accessibility import assert_accessible
 from tests.dashboard_support import add_member, post_form, readme_screenshot, sign_in, signed_in
 from tests.support import ISSUED_KEYS, Org, make_org
 
@@ -54,6 +55,7 @@ def test_an_admin_creates_a_key_uses_it_and_revokes_it(
     sign_in(page, api_url, admin)
     page.get_by_role("link", name="API keys").click()
     expect(page.get_by_role("heading", name="API keys")).to_be_visible()
+    assert_accessible(page)
     page.locator("#key-name").fill("Payroll service")
     page.get_by_role("button", name="Create sandbox key").click()
     expect(page.get_by_role("status")).to_contain_text("Key created: copy it now")
@@ -61,6 +63,7 @@ def test_an_admin_creates_a_key_uses_it_and_revokes_it(
     ISSUED_KEYS.append(key)
     key_id = page.locator("#revealed-key").get_attribute("data-key-id")
     assert key.startswith("t9k_test_")
+    assert_accessible(page)
 
     with _api(api_url, key) as http:
         assert http.get("/contractors").status_code == 200
@@ -70,10 +73,12 @@ def test_an_admin_creates_a_key_uses_it_and_revokes_it(
     expect(row).not_to_contain_text("never")  # last used: just now
     expect(page.get_by_text(key)).to_have_count(0)  # shown once
     readme_screenshot(page, "api-keys")
+    assert_accessible(page)
 
     row.get_by_role("button", name="Revoke").click()
     expect(page.get_by_role("status")).to_contain_text("Revoked")
     expect(page.locator(f"#key-{key_id}")).to_contain_text("revoked")
+    assert_accessible(page)
     with _api(api_url, key) as http:
         refused = http.get("/contractors")
     assert refused.status_code == 401 and refused.json()["error_code"] == "invalid_api_key"

@@ -21,6 +21,7 @@ from domain.dates import DAY
 from domain.premium import premium_cents
 from domain.roles import Role
 from notifications.render import money
+from tests.accessibility import assert_accessible
 from tests.dashboard_engagements import active, api, bills_of, remit_contractor_and_job, today
 from tests.dashboard_support import add_member, post_form, readme_screenshot, sign_in, signed_in
 from tests.support import Org, eventually, make_org, refunded_to
@@ -56,6 +57,8 @@ def test_an_operator_creates_an_assignment_reports_final_pay_and_sees_the_adjust
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     sign_in(page, api_url, operator)
     page.get_by_role("link", name="Assignments").click()
+    expect(page.get_by_role("heading", name="Assignments", exact=True)).to_be_visible()
+    assert_accessible(page)
     form = page.get_by_role("region", name="New assignment")
     form.get_by_label("Contractor", exact=True).fill(contractor)
     form.get_by_label("Job", exact=True).fill(job)
@@ -65,6 +68,7 @@ def test_an_operator_creates_an_assignment_reports_final_pay_and_sees_the_adjust
     expect(page.get_by_role("status")).to_have_text("Created.")
     assignment_id = _id_from(page.url)
     expect(page.locator("#eligibility")).to_contain_text("Eligible")
+    assert_accessible(page)
 
     with api(api_url, org) as http:  # the API's answer for the assignment the form created
         from_api = http.get(f"/assignments/{assignment_id}").json()
@@ -98,9 +102,11 @@ def test_an_operator_creates_an_assignment_reports_final_pay_and_sees_the_adjust
     expect(moved).to_contain_text(money(difference))
     page.locator("#h-money").scroll_into_view_if_needed()
     readme_screenshot(page, "assignment")
+    assert_accessible(page)
     page.goto(f"{api_url}/dashboard/assignments")
     expect(page.get_by_role("link", name=assignment_id)).to_be_visible()
     readme_screenshot(page, "assignments")
+    assert_accessible(page)
     page.close()
 
     with api(api_url, org) as http:  # the invoice and the adjustment bill, as the API shows them

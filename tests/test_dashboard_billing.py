@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.models import AuditEntry, Bill, Organization
 from domain.roles import Role
 from notifications.render import money
+from tests.accessibility import assert_accessible
 from tests.dashboard_engagements import PO, api, billed_assignment, bills_of
 from tests.dashboard_support import add_member, post_form, readme_screenshot, sign_in, signed_in
 from tests.support import Org, make_org
@@ -38,9 +39,11 @@ def test_finance_sees_the_bill_downloads_its_pdf_and_records_its_payment(
     expect(open_total).to_contain_text("1 bill")
     expect(open_total).to_contain_text(f"${_dollars(bill['amount_due'])}")
     readme_screenshot(page, "billing")
+    assert_accessible(page)
 
     page.get_by_role("link", name=bill["id"]).click()
     expect(page.locator("#bill-status")).to_have_text("open")
+    assert_accessible(page)
     expect(page.get_by_text(PO["purchase_order_number"])).to_be_visible()
     expect(page.get_by_text(f"{PO['po_contact_name']} · {PO['po_contact_email']}")).to_be_visible()
     expect(page.get_by_role("link", name=assignment["id"])).to_be_visible()
@@ -55,6 +58,7 @@ def test_finance_sees_the_bill_downloads_its_pdf_and_records_its_payment(
     expect(page.get_by_role("status")).to_have_text("Recorded.")
     expect(page.locator("#bill-status")).to_have_text("paid")
     expect(page.get_by_role("button", name="Record payment")).to_have_count(0)
+    assert_accessible(page)
     page.close()
 
     with api(api_url, org) as http:  # the API's bill is the one the dashboard paid

@@ -44,6 +44,7 @@ from domain.roles import Role
 from services.contractors import ContractorIn, add_contractor
 from services.tenancy import Tenant
 from tests import certificate_factory as factory
+from tests.accessibility import assert_accessible
 from tests.dashboard_support import (
     add_member,
     form_token,
@@ -260,6 +261,7 @@ def test_a_reviewer_approves_the_failed_rules_then_the_certificate(
     sign_in(page, api_url, operator)
     flagged_now = page.locator("section", has=page.locator("#h-flagged_certificates"))
     expect(flagged_now.get_by_role("link", name=flagged["id"])).to_be_visible()  # the overview says so
+    assert_accessible(page)
     page.get_by_role("link", name="Certificates", exact=True).click()
     first = page.locator("#review-queue tbody tr").first
     expect(first).to_contain_text("dana-coi.pdf")
@@ -268,6 +270,7 @@ def test_a_reviewer_approves_the_failed_rules_then_the_certificate(
     expect(first.locator("td").nth(4)).to_have_text(str(len(failures)))
     expect(page.locator("#review-queue tbody tr")).to_have_count(3)
     readme_screenshot(page, "certificates")
+    assert_accessible(page)
     first.get_by_role("link", name="dana-coi.pdf").click()
 
     expect(page.locator("#certificate-status")).to_have_text("flagged")
@@ -286,6 +289,7 @@ def test_a_reviewer_approves_the_failed_rules_then_the_certificate(
     readme_screenshot(page, "certificate")
     page.locator("#h-rules").scroll_into_view_if_needed()
     readme_screenshot(page, "certificate-rules")
+    assert_accessible(page)
 
     for n, rule in enumerate(failures):
         row = page.locator(f"#rule-results tr.rule[data-rule='{rule['rule']}']")
@@ -301,10 +305,12 @@ def test_a_reviewer_approves_the_failed_rules_then_the_certificate(
     expect(page.locator("#decision-history")).to_contain_text("Checked with the broker (0)")
     expect(page.locator("#decision-history")).to_contain_text("Approved the certificate")
     expect(page.get_by_role("button", name="Approve the certificate")).to_have_count(0)
+    assert_accessible(page)
 
     page.get_by_role("link", name="Jane Doe").first.click()
     ends = before["coverage_ends"]
     expect(page.locator("#compliance")).to_have_text(f"Compliant until {_day(ends)}")
+    assert_accessible(page)
     page.goto(f"{api_url}/dashboard/contractors")  # the list says it too, beside the unreadable one
     expected = [(contractor, f"Compliant until {_day(ends)}"), (others[1], "Certificate could not be read")]
     for who, words in expected:
@@ -377,6 +383,7 @@ def test_a_reviewer_denies_a_certificate_with_a_reason(
     expect(page.locator("#certificate-decision")).to_contain_text(f"Expired policies {HOSTILE}")  # as text
     expect(page.get_by_role("button", name="Deny the certificate")).to_have_count(0)
     expect(page.get_by_role("button", name="Approve this rule")).to_have_count(0)
+    assert_accessible(page)
     page.goto(f"{api_url}/dashboard/contractors/{contractor}")
     expect(page.locator("#compliance")).to_have_text("Denied")
     page.close()
@@ -534,6 +541,7 @@ def test_an_operator_emails_a_contractor_an_upload_link(
     expect(page.locator("#compliance")).to_have_text("No certificate")
     page.get_by_role("button", name="Email an upload link").click()
     expect(page.get_by_role("status")).to_have_text("Upload link sent.")
+    assert_accessible(page)
     page.close()
     (body,) = eventually(lambda: _mail_to(smtp_sink, email), timeout=30)
     link = re.search(r"http://\S+/certificates/\S+", body)

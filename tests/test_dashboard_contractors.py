@@ -33,6 +33,7 @@ from services import contractor_import
 from services.audit import Actor
 from services.contractors import ContractorIn, add_contractor
 from services.tenancy import Tenant
+from tests.accessibility import assert_accessible
 from tests.dashboard_support import (
     add_member,
     form_token,
@@ -192,6 +193,7 @@ def test_an_operator_uploads_50_contractors_with_3_bad_rows_and_a_second_upload_
     page.goto(f"{api_url}/dashboard/contractors")
     page.get_by_role("link", name="Upload contractors").click()
     expect(page.get_by_role("heading", name="Upload contractors")).to_be_visible()
+    assert_accessible(page)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the template").click()
     header = Path(download.value.path()).read_text().splitlines()[0]
@@ -210,6 +212,7 @@ def test_an_operator_uploads_50_contractors_with_3_bad_rows_and_a_second_upload_
         "The state 'ZZ' is not a US state (use the two-letter code, e.g. CA)"
     )
     readme_screenshot(page, "upload-preview")
+    assert_accessible(page)
     assert count_contractors(session_factory, org) == 0  # a preview creates nobody
 
     page.get_by_role("button", name="Import 47 contractors").click()
@@ -221,11 +224,13 @@ def test_an_operator_uploads_50_contractors_with_3_bad_rows_and_a_second_upload_
     expect(page.locator("tr.refused").filter(has_text="ZZ")).to_contain_text(  # the report says it alike
         "The state 'ZZ' is not a US state (use the two-letter code, e.g. CA)"
     )
+    assert_accessible(page)
     assert count_contractors(session_factory, org) == 47
 
     page.goto(f"{api_url}/dashboard/contractors")
     expect(page.get_by_role("link", name="Ada Lovelace")).to_be_visible()
     readme_screenshot(page, "contractors")
+    assert_accessible(page)
 
     page.goto(f"{api_url}/dashboard/contractors/upload")  # the same file again
     page.get_by_label("CSV file").set_input_files(str(path))
@@ -235,6 +240,7 @@ def test_an_operator_uploads_50_contractors_with_3_bad_rows_and_a_second_upload_
     expect(page.locator("#count-refused")).to_have_text("3")
     expect(page.get_by_text("Nothing to import")).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("^Import"))).to_have_count(0)
+    assert_accessible(page)
     second = page.url.removeprefix(api_url)
     page.close()
     with signed_in(api_url, operator) as client:  # importing it anyway creates nothing
@@ -432,6 +438,7 @@ def test_a_contractor_page_shows_the_application_link_and_resending_it_sends_an_
     expect(page.get_by_text("Copied.")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == application["url"]
     readme_screenshot(page, "contractor")
+    assert_accessible(page)
     page.get_by_role("button", name="Resend by email").click()
     expect(page.get_by_role("status")).to_have_text("Sent again.")
     mails = eventually(lambda: _mail_to(smtp_sink, contractor["email"]) or None, timeout=60)
@@ -440,6 +447,7 @@ def test_a_contractor_page_shows_the_application_link_and_resending_it_sends_an_
     page.reload()
     expect(page.locator("tr.email")).to_have_count(1)
     expect(page.locator("tr.email")).to_contain_text("sent")
+    assert_accessible(page)
     page.close()
     with session_factory() as session:
         entry = session.scalar(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.models import AuditEntry, Entity, Job
 from domain.roles import Role
 from services.organization import create_organization
+from tests.accessibility import assert_accessible
 from tests.dashboard_support import (
     add_member,
     form_token,
@@ -105,6 +106,7 @@ def test_an_operator_adds_an_entity_and_a_job_in_the_browser_choosing_only_appro
     sign_in(page, api_url, operator)
     page.get_by_role("link", name="Jobs & entities").click()
     expect(page.get_by_role("heading", name="Jobs and entities")).to_be_visible()
+    assert_accessible(page)
     entity_form_ = page.locator("form[action='/dashboard/jobs/entities']")
     entity_form_.get_by_label("Name").fill("Acme Brands")
     entity_form_.get_by_label("Street").fill("500 Howard St")
@@ -117,6 +119,7 @@ def test_an_operator_adds_an_entity_and_a_job_in_the_browser_choosing_only_appro
     entity_form_.get_by_role("button", name="Create entity").click()
     expect(page.get_by_role("status")).to_have_text("Created.")
     expect(page.get_by_role("heading", name="Acme Brands")).to_be_visible()
+    assert_accessible(page)
 
     page.goto(f"{api_url}/dashboard/jobs")
     form = page.locator("form[action='/dashboard/jobs']")
@@ -131,6 +134,7 @@ def test_an_operator_adds_an_entity_and_a_job_in_the_browser_choosing_only_appro
     form.get_by_role("button", name="Create job").click()
     expect(page.get_by_role("status")).to_have_text("Created.")
     job_id = page.url.split("/")[-1].split("?")[0]
+    assert_accessible(page)
 
     edit = page.locator(f"form[action='/dashboard/jobs/{job_id}']")
     edit.get_by_label("Wage in dollars").fill("3,000")
@@ -141,6 +145,7 @@ def test_an_operator_adds_an_entity_and_a_job_in_the_browser_choosing_only_appro
     page.goto(f"{api_url}/dashboard/jobs")
     expect(page.get_by_role("link", name="Spring campaign")).to_be_visible()
     readme_screenshot(page, "jobs")
+    assert_accessible(page)
     page.close()
     with api(org, api_url) as http:
         job = http.get(f"/jobs/{job_id}").json()

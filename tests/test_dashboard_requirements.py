@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import AuditEntry
 from domain.roles import Role
+from tests.accessibility import assert_accessible
 from tests.dashboard_support import add_member, form_token, post_form, readme_screenshot, sign_in, signed_in
 from tests.support import Org, entity_fields, make_org
 
@@ -36,6 +37,7 @@ def test_compliance_staff_make_and_edit_a_requirement_in_the_browser(
     sign_in(page, api_url, operator)
     page.get_by_role("link", name="Insurance requirements").click()
     expect(page.get_by_role("heading", name="Insurance requirements", exact=True)).to_be_visible()
+    assert_accessible(page)
 
     form = page.locator("form[action='/dashboard/requirements']")
     form.get_by_label("Name", exact=True).fill("Event crews")
@@ -51,6 +53,7 @@ def test_compliance_staff_make_and_edit_a_requirement_in_the_browser(
         "General liability, each occurrence: whole dollars, e.g. 1,000,000. Correct it in the form and "
         "send it again."
     )
+    assert_accessible(page)
     form = page.locator("form[action='/dashboard/requirements']")
     expect(form.get_by_label("Name", exact=True)).to_have_value("Event crews")  # what was typed stays
     form.get_by_label("General liability: each occurrence (minimum, $)").fill("1,000,000")
@@ -61,11 +64,13 @@ def test_compliance_staff_make_and_edit_a_requirement_in_the_browser(
     expect(page.get_by_text("General liability: each occurrence at least $1,000,000;")).to_be_visible()
     expect(page.get_by_text("Each policy in force with at least 30 days left.")).to_be_visible()
     readme_screenshot(page, "insurance-requirement")
+    assert_accessible(page)
 
     edit = page.locator("form[action^='/dashboard/requirements/ir_']").first
     edit.get_by_label("Minimum days left").fill("0")
     edit.get_by_role("button", name="Save").click()
     expect(page.get_by_role("alert")).to_contain_text("The minimum days left must be at least 1")
+    assert_accessible(page)
     edit = page.locator("form[action^='/dashboard/requirements/ir_']").first
     edit.get_by_label("Minimum days left").fill("45")
     edit.get_by_label("Workers' compensation: employer's liability each accident (minimum, $)").fill(

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.models import AuditEntry, CreatorIQConnection, Organization
 from domain.roles import Role
 from services.organization import BILLING_DETAILS_NEEDED
+from tests.accessibility import assert_accessible
 from tests.dashboard_support import add_member, post_form, readme_screenshot, sign_in, signed_in
 from tests.fake_creatoriq import Account, FakeCreatorIQ
 from tests.support import Org, eventually
@@ -76,11 +77,13 @@ def test_an_admin_enables_withhold_premium_once_the_billing_details_exist(
     sign_in(page, api_url, admin)
     page.goto(f"{api_url}/dashboard/settings")
     expect(page.locator("#withhold-state")).to_contain_text("Contractors pay by card")
+    assert_accessible(page)
     page.get_by_role("button", name=re.compile("Withhold premium")).click()
     expect(page.get_by_role("alert")).to_have_text(
         "Add your organization's billing contact's name, billing contact's email and billing address in "
         "Settings before billing premiums to the organization."
     )
+    assert_accessible(page)  # the refusal, with its link
     assert _organization(session_factory, org).sandbox_withhold_premium is False
 
     page.get_by_text("Edit billing details").click()
@@ -94,6 +97,7 @@ def test_an_admin_enables_withhold_premium_once_the_billing_details_exist(
     expect(page.get_by_role("status")).to_have_text("Saved.")
     page.get_by_role("button", name=re.compile("Withhold premium")).click()
     expect(page.locator("#withhold-state")).to_contain_text("Your organization remits the premium")
+    assert_accessible(page)
     page.close()
 
     stored = _organization(session_factory, org)
@@ -134,10 +138,12 @@ def test_withhold_premium_refused_for_a_missing_address_names_only_the_address_a
         "Add your organization's billing address in Settings before billing premiums to the organization."
     )
     expect(alert).not_to_contain_text("withhold_premium")
+    assert_accessible(page)
     alert.get_by_role("link", name="Settings").click()
     expect(page.get_by_role("heading", name="Billing details and contact")).to_be_in_viewport()
     page.get_by_text("Edit billing details").click()
     expect(page.get_by_label("Address line 1")).to_be_visible()
+    assert_accessible(page)
     page.close()
     with _api(api_url, org) as http:
         api = http.put("/organization", json={"withhold_premium": True})
@@ -163,6 +169,7 @@ def test_an_admin_saves_a_creatoriq_key_syncs_now_and_sees_why_a_creator_failed(
     page.get_by_label("CreatorIQ API key").fill("ciq_" + "0" * 32)  # no such CreatorIQ account
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("CreatorIQ did not accept this API key")
+    assert_accessible(page)
 
     page.get_by_label("CreatorIQ API key").fill(account.api_key)
     page.get_by_role("button", name="Save", exact=True).click()
@@ -181,6 +188,7 @@ def test_an_admin_saves_a_creatoriq_key_syncs_now_and_sees_why_a_creator_failed(
     expect(page.locator("#sync-status")).to_contain_text("1 failed")
     page.goto(f"{api_url}/dashboard/settings#h-ciq")
     readme_screenshot(page, "settings")
+    assert_accessible(page)
     page.close()
 
     with _api(api_url, org) as http:  # the API shows the same connection and the same failure

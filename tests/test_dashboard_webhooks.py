@@ -17,6 +17,7 @@ from common.webhook_signature import SIGNATURE_HEADER, verify_signature
 from db.models import AuditEntry, WebhookDelivery, WebhookEndpoint
 from domain.roles import Role
 from outbox.records import record_event
+from tests.accessibility import assert_accessible
 from tests.dashboard_support import add_member, post_form, readme_screenshot, sign_in, signed_in
 from tests.support import (
     Org,
@@ -93,12 +94,14 @@ def test_an_admin_adds_an_endpoint_sees_the_delivery_and_its_attempts_and_resend
     sign_in(page, api_url, admin)
     page.get_by_role("link", name="Webhooks").click()
     expect(page.get_by_role("heading", name="Webhooks")).to_be_visible()
+    assert_accessible(page)
     page.get_by_label("URL").fill(url)
     page.get_by_label("Description").fill("Our receiver")
     page.get_by_label("All events").uncheck()
     page.get_by_label("policy.active", exact=True).check()
     page.get_by_role("button", name="Add endpoint").click()
     expect(page.get_by_role("status")).to_contain_text("copy its signing secret now")
+    assert_accessible(page)
     secret = page.get_by_label("Signing secret", exact=True).input_value()
     endpoint_id = page.locator("#endpoint-id").inner_text()
 
@@ -116,11 +119,14 @@ def test_an_admin_adds_an_endpoint_sees_the_delivery_and_its_attempts_and_resend
         expect(row).to_contain_text("policy.active")
         expect(page.get_by_text(secret)).to_have_count(0)  # shown once, then only its hint
         readme_screenshot(page, "deliveries")
+        assert_accessible(page)
 
         row.get_by_role("link", name=str(delivery["id"])).click()
         expect(page.get_by_role("heading", name="Webhook delivery")).to_be_visible()
+        assert_accessible(page)
         page.get_by_role("button", name="Resend").click()
         expect(page.get_by_role("status")).to_contain_text("Sent again")
+        assert_accessible(page)
         resent_id = page.locator("#delivery-id").inner_text()
         assert resent_id != delivery["id"]
         _, (again, again_body) = hook.wait_for(2)
@@ -136,6 +142,7 @@ def test_an_admin_adds_an_endpoint_sees_the_delivery_and_its_attempts_and_resend
         page.goto(f"{api_url}{WEBHOOKS}")
         expect(page.get_by_role("link", name=url)).to_be_visible()
         readme_screenshot(page, "webhooks")
+        assert_accessible(page)
 
         page.get_by_role("link", name="Events", exact=True).click()
         page.get_by_label("Type").select_option("policy.active")
@@ -143,8 +150,10 @@ def test_an_admin_adds_an_endpoint_sees_the_delivery_and_its_attempts_and_resend
         page.get_by_role("button", name="Filter").click()
         expect(page.get_by_role("link", name=event_id)).to_be_visible()
         readme_screenshot(page, "events")
+        assert_accessible(page)
         page.get_by_role("link", name=event_id).click()
         shown = json.loads(page.locator("#event-json").inner_text())
+        assert_accessible(page)
         assert shown == http.get(f"/events/{event_id}").json()
     page.close()
     with session_factory() as session:
@@ -398,7 +407,7 @@ def test_the_event_log_filters_and_pages_as_the_api_lists(
 
         event_page = client.get(f"/dashboard/events/{api_all[0]}").text
         shown = json.loads(
-            _found(r'<pre class="json" id="event-json">(.*?)</pre>', event_page.replace("\n", " "))
+            _found(r'<pre class="json" id="event-json"[^>]*>(.*?)</pre>', event_page.replace("\n", " "))
         )
         assert shown == http.get(f"/events/{api_all[0]}").json()
 

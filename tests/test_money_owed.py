@@ -26,6 +26,7 @@ from common.settings import Settings
 from db.models import Payment
 from domain.roles import Role
 from notifications.render import money
+from tests.accessibility import assert_accessible
 from tests.dashboard_support import add_member, sign_in, signed_in
 from tests.histories import keep_history
 from tests.support import Org, eventually, raw_stripe
@@ -96,6 +97,7 @@ def test_a_declined_increase_is_listed_on_the_overview_as_still_owed(
         item = section.get_by_role("listitem").filter(has_text=assignment["id"])
         expect(item).to_contain_text(f"{money(owed)} still owed of {money(higher['premium_due'])}")
         expect(item).to_contain_text("the card was declined")
+        assert_accessible(page)
         item.get_by_role("link", name=assignment["id"]).click()
         page.wait_for_url(f"**/dashboard/assignments/{assignment['id']}")
     finally:

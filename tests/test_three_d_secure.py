@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.settings import Settings
 from db.models import EmailMessage
+from tests.accessibility import assert_accessible
 from tests.support import Org, SmtpSink, eventually, intents_of, raw_stripe
 from tests.test_application_browser import (
     _enter_card,
@@ -80,6 +81,7 @@ def test_a_failed_authentication_says_so_and_the_card_step_stays_open(
     expect(page.get_by_role("alert")).to_have_text(FAILED)
     expect(page.get_by_role("heading", name="Add a card")).to_be_visible()
     expect(page.get_by_role("button", name="Save card")).to_be_enabled()
+    assert_accessible(page)
     assert intents_of(localstripe, str(session["id"])) == []  # nothing held on a card not authenticated
 
     _enter_card(page, SET_UP_ONCE)  # the same step, tried again: the bank's challenge, completed this time
@@ -126,13 +128,16 @@ def test_an_off_session_charge_the_bank_wants_confirmed_waits_for_the_contractor
     page = browser.new_page()
     page.goto(link)
     expect(page.get_by_role("heading", name="Confirm your payment")).to_be_visible()
+    assert_accessible(page)
     page.get_by_role("button", name="Confirm payment with your bank").click()
     _answer_the_bank(page, complete=False)  # first the contractor fails it: told so, the page stays
     expect(page.get_by_role("alert").filter(has_text="unable to authenticate")).to_have_text(FAILED)
+    assert_accessible(page)
     page.get_by_role("button", name="Confirm payment with your bank").click()
     _answer_the_bank(page, complete=True)
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     expect(page.get_by_text("Your bank confirmed the payment")).to_be_visible()
+    assert_accessible(page)
     page.close()
 
     eventually(lambda: _status(api_url, org, assignment["id"]) == "active", 30)
