@@ -1,6 +1,6 @@
 """The API's access log, written by the app instead of uvicorn: one line per request with the client, the
 method, the route's template and the status — ``"GET /apply/{token} HTTP/1.1" 200`` — never the path
-itself nor its query, which carry application, card, document, reset and invitation links (the token is the
+itself nor its query, which carry application, card, certificate upload, document, portal sign-in, reset and invitation links (the token is the
 contractor's or the member's access). The same template replaces the path in the request's trace span.
 
 uvicorn's own access log (which writes the whole path) is off (``ServerConfig``); this one goes to the
@@ -25,7 +25,7 @@ ACCESS_LOGGER = "gigcover.access"
 log = logging.getLogger(ACCESS_LOGGER)
 # Paths whose segments after the prefix are a capability (a token or a link's key).
 CAPABILITY = re.compile(
-    r"^(/apply|/cards|/files|/dashboard/reset|/dashboard/invitation)/(?!finished$)[^/]+(.*)"
+    r"^(/apply|/cards|/certificates|/files|/my/link|/dashboard/reset|/dashboard/invitation)/(?!finished$)[^/]+(.*)"
 )
 # Span attributes that hold the path or the query (old and new HTTP semantic conventions).
 PATH_ATTRIBUTES = ("http.target", "http.url", "url.path", "url.full")

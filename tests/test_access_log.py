@@ -19,7 +19,7 @@ from tests.support import ROOT, Org, contractor_fields, entity_fields, free_port
 
 pytestmark = pytest.mark.usefixtures("worker")
 # A capability path with anything but a template after its prefix.
-LINK = re.compile(r"/(?:apply|cards|files|dashboard/reset|dashboard/invitation)/(?!\{|finished\b|…)[^\s\"?]+")
+LINK = re.compile(r"/(?:apply|cards|certificates|files|my/link|dashboard/reset|dashboard/invitation)/(?!\{|finished\b|…)[^\s\"?]+")
 
 
 @contextmanager
@@ -75,6 +75,8 @@ def test_the_access_log_holds_route_templates_not_tokens(
         "/files/Q2x8Lr5Tn7Vw9Yb4Kd6Hg3Jm1Pc0Zs8A/certificate.pdf",
         "/dashboard/reset/reset-token-Jq4Wz8Xc2Vb6Nm0Lk3Hg",
         "/dashboard/invitation/invite-token-Pt7Rs5Qa1Zx9Cv3Bn",
+        "/certificates/Ue2Rk7Yh4Wq9Lp3Zx6Cv1Bn8Mt5Gs0Ad",
+        "/my/link/Hx4Kq8Vn2Rb6Tz0Pw3Ly7Jm5Cd9Fs1Ge",
     ]
     log = tmp_path / "api.log"
     with served_api(settings, temporal_address, log, GIGCOVER_LOG_FORMAT=log_format) as url:
@@ -87,6 +89,10 @@ def test_the_access_log_holds_route_templates_not_tokens(
         for path in others:
             httpx.get(f"{url}{path}", timeout=30)
         httpx.get(f"{url}/apply/{token}/no/such/page", timeout=30)  # a path no route takes
+        # a sign-in link posted from a browser without the form's cookie: refused before any route runs
+        refused = httpx.post(f"{url}/my/link/Sg5Dt1Qw8Er3Ty6Ui0Op2As7Df4Gh9Jk", data={}, timeout=30)
+        assert refused.status_code == 303
+        httpx.get(f"{url}/certificates/Cz3Xv7Bn1Mq5Wl9Ek2Rj6Th0Yu4Ip8Os/no/such/page", timeout=30)
     written = log.read_text(errors="replace")
     if log_format == "json":
         lines = [json.loads(line) for line in written.splitlines() if line.startswith("{")]
@@ -99,6 +105,10 @@ def test_the_access_log_holds_route_templates_not_tokens(
     assert '"GET /dashboard/reset/{token} HTTP/1.1"' in written
     assert '"GET /dashboard/invitation/{token} HTTP/1.1"' in written
     assert '"GET /apply/{token}/no/such/page HTTP/1.1" 404' in written
+    assert '"POST /my/link/{token} HTTP/1.1" 303' in written
+    assert '"GET /certificates/{token}/no/such/page HTTP/1.1" 404' in written
+    for secret in ("Sg5Dt1Qw8Er3Ty6Ui0Op2As7Df4Gh9Jk", "Cz3Xv7Bn1Mq5Wl9Ek2Rj6Th0Yu4Ip8Os"):
+        assert secret not in written, f"{secret} was logged"
     assert token not in written
     for path in others:
         secret = path.split("/")[-1 if "files" not in path else -2].split("?")[0]

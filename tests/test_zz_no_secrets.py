@@ -83,7 +83,7 @@ def _as_production_logs(logs: str) -> str:
 # A capability path (application, card, document, reset or invitation link) with its token, not a template.
 CAPABILITY_LINK = re.compile(
     r"(?:^|[\s\"'(=]|://[^/\s\"']+)"  # where a path starts: at a space or quote, or after a URL's host
-    r"(/(?:apply|cards|files|dashboard/reset|dashboard/invitation)/(?!\{|finished\b)[A-Za-z0-9_-][^\s\"'?]*)",
+    r"(/(?:apply|cards|certificates|files|my/link|dashboard/reset|dashboard/invitation)/(?!\{|finished\b)[A-Za-z0-9_-][^\s\"'?]*)",
     re.MULTILINE,
 )
 
