@@ -146,16 +146,30 @@ def resolve(session: Session, tenant: Tenant, kind: str, typed: Typed) -> Choice
         if kind == "contractor":
             return _contractor_choice(get_contractor(session, tenant, text))
         return _job_choices(session, tenant, [get_job(session, tenant, text)])[0]
-    picked = typed.picked.strip()[:MAX_TYPED]
-    if picked:  # only the tenant's own (another's, or one gone: what was typed decides)
-        if kind == "contractor":
-            contractor = session.scalar(scoped(Contractor, tenant).where(Contractor.id == picked))
-            if contractor is not None:
-                return _contractor_choice(contractor)
-        else:
-            job = session.scalar(scoped(Job, tenant).where(Job.id == picked))
-            if job is not None:
-                return _job_choices(session, tenant, [job])[0]
-    if not typed.text.strip():
+    chosen = _picked(session, tenant, kind, typed.picked.strip()[:MAX_TYPED])
+    if chosen is not None and _still_meant(session, tenant, kind, text, chosen):
+        return chosen
+    if not text:
         return None
     return named(session, tenant, typed.text)
+
+
+def _picked(session: Session, tenant: Tenant, kind: str, picked: str) -> Choice | None:
+    """The picked id's contractor or job, only the tenant's own (another's, or one gone: None)."""
+    if not picked:
+        return None
+    if kind == "contractor":
+        contractor = session.scalar(scoped(Contractor, tenant).where(Contractor.id == picked))
+        return _contractor_choice(contractor) if contractor is not None else None
+    job = session.scalar(scoped(Job, tenant).where(Job.id == picked))
+    return _job_choices(session, tenant, [job])[0] if job is not None else None
+
+
+def _still_meant(session: Session, tenant: Tenant, kind: str, text: str, chosen: Choice) -> bool:
+    """Whether the field's text still names the picked one: the picker wrote its label, or the text is what
+    was typed when the page listed several to tick from. Text typed over a pick (the page sent back after a
+    refusal, no script to clear the hidden id) names someone else: the text decides."""
+    if not text or text == chosen.label:
+        return True
+    suggest = suggest_contractors if kind == "contractor" else suggest_jobs
+    return any(match.id == chosen.id for match in suggest(session, tenant, text))

@@ -162,6 +162,18 @@ def test_without_the_script_a_typed_name_is_resolved_and_an_ambiguous_one_lists_
     with api(api_url, org) as http:
         jobs = [a["job"] for a in http.get("/assignments", params={"contractor": leeds}).json()]
         assert jobs == [twin, job]
+        ann = _remit(http, session_factory, org, "Ann", "Wu")
+    with signed_in(api_url, operator) as client:  # Sam Lee was picked, then the name typed over (no script)
+        typed_over = {**form, "job_id": job, "contractor": "Ann Wu", "contractor_id": lee}
+        made = post_form(
+            client,
+            "/dashboard/assignments",
+            "/dashboard/assignments",
+            {**typed_over, "effective_date": _day(5)},
+        )
+        assert made.status_code == 303, made.text
+    assert _assignments_of(session_factory, ann) == 1  # for whom the field names, not the stale pick
+    assert _assignments_of(session_factory, lee) == 1
 
 
 def test_filters_by_location_job_type_and_insurance_status_are_kept_in_the_link(
