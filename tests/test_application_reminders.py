@@ -298,7 +298,7 @@ def test_one_reminder_a_day_whatever_runs_twice(
 
 
 def test_the_api_sets_each_environments_own_reminder_days(api_url: str, org: Org) -> None:
-    assert _choose(api_url, org.sandbox_key, 3).json()["application_reminder_days"] == 3
+    assert _choose(api_url, org.sandbox_key, 2).json()["application_reminder_days"] == 2
     production = httpx.get(f"{api_url}/api/v1/organization", auth=(org.production_key, ""), timeout=30)
     assert production.json()["application_reminder_days"] is None
     for wrong in (0, 31, -1, "soon"):
@@ -306,7 +306,22 @@ def test_the_api_sets_each_environments_own_reminder_days(api_url: str, org: Org
         assert refused.status_code == 400, refused.text
         assert refused.json()["message"].startswith("application_reminder_days:"), refused.text
     sandbox = httpx.get(f"{api_url}/api/v1/organization", auth=(org.sandbox_key, ""), timeout=30)
-    assert sandbox.json()["application_reminder_days"] == 3
+    assert sandbox.json()["application_reminder_days"] == 2
+
+
+def test_reminder_days_that_could_never_send_are_refused(api_url: str, org: Org) -> None:
+    """An application's link works 3 days (the default lifetime) and no reminder goes once it has expired:
+    3 days or more would be accepted and never send a thing, so the API refuses them, changing nothing."""
+    assert _choose(api_url, org.sandbox_key, 2).status_code == 200
+    for never in (3, 4, 30):
+        refused = _choose(api_url, org.sandbox_key, never)
+        assert refused.status_code == 400, refused.text
+        body = refused.json()
+        assert body["error_code"] == "invalid_input", body
+        assert body["message"].startswith("application_reminder_days:"), body
+        assert "would never be sent" in body["message"] and "3 days" in body["message"], body
+    sandbox = httpx.get(f"{api_url}/api/v1/organization", auth=(org.sandbox_key, ""), timeout=30)
+    assert sandbox.json()["application_reminder_days"] == 2
 
 
 @pytest.mark.usefixtures("worker")
@@ -327,6 +342,9 @@ def test_an_admin_chooses_the_reminder_days_in_settings(
     expect(state).to_contain_text("get a reminder 2 days after it was started")
     expect(page.get_by_label("Remind contractors with an unfinished application")).to_have_value("2")
     expect(page.locator("#h-reminders ~ p.hint").first).to_contain_text("link works for 3 days")
+    # Only the days that can send (fewer than the application's 3-day lifetime) are offered.
+    options = page.get_by_label("Remind contractors with an unfinished application").locator("option")
+    expect(options).to_have_text(["Never", "1 day after they start it", "2 days after they start it"])
     readme_screenshot(page, "settings-reminders")
     page.close()
 
@@ -347,6 +365,12 @@ def test_an_admin_chooses_the_reminder_days_in_settings(
         assert refused.status_code == 400
         assert "Choose after how many days, from 1 to 30, contractors are reminded" in refused.text
         assert "application_reminder_days" not in refused.text
+        never = post_form(client, "/dashboard/settings", "/dashboard/settings/reminders", {"days": "5"})
+        assert never.status_code == 400
+        assert "A reminder after that many days would never be sent" in never.text, never.text
+        assert "link works for 3 days" in never.text and "choose 2 days or fewer in" in never.text
+        assert 'href="/dashboard/settings#h-reminders"' in never.text
+        assert "application_reminder_days" not in never.text
         off = post_form(client, "/dashboard/settings", "/dashboard/settings/reminders", {"days": ""})
         assert off.status_code == 303
     with session_factory() as session:

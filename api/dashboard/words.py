@@ -75,8 +75,22 @@ def _day(ts: object) -> str:
 
 
 def _reminder_days(error: DomainError) -> Markup:
+    settings = _link("/dashboard/settings#h-reminders", "Settings")
+    if error.facts.get("rule") == "too_late":
+        latest = error.facts.get("latest")
+        choose = (
+            Markup("choose {} day{} or fewer in {}, or Never").format(
+                latest, "" if latest == 1 else "s", settings
+            )
+            if isinstance(latest, int)
+            else Markup("choose Never in {}").format(settings)
+        )
+        return Markup(
+            "A reminder after that many days would never be sent: an application's link works for {} and no "
+            "reminder goes once it has expired. To remind contractors, {}."
+        ).format(error.facts.get("lifetime"), choose)
     said = Markup("Choose after how many days, from 1 to 30, contractors are reminded in {}, or Never.")
-    return said.format(_link("/dashboard/settings#h-reminders", "Settings"))
+    return said.format(settings)
 
 
 def _billing_details_needed(error: DomainError) -> Markup | None:
