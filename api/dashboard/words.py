@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from markupsafe import Markup, escape
 
+from api.dashboard import labels
 from common.validation import LABELS, describe_for_people
 from domain.errors import DomainError, Refusal
 from notifications.render import money
@@ -193,9 +194,9 @@ def _job_assignment(error: DomainError) -> Markup | None:
     status = error.facts.get("status")
     if status is not None:
         return Markup(
-            "This assignment is {}: only an upcoming or active assignment can be extended. To cover the "
-            "contractor again, create a new assignment in {}."
-        ).format(status, _link("/dashboard/assignments#h-new", "Assignments"))
+            "This assignment's status is “{}”: only an upcoming or active assignment can be extended. To "
+            "cover the contractor again, create a new assignment in {}."
+        ).format(labels.words(status, "assignment"), _link("/dashboard/assignments#h-new", "Assignments"))
     return None
 
 
