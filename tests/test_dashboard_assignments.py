@@ -64,7 +64,7 @@ def test_an_operator_creates_an_assignment_reports_final_pay_and_sees_the_adjust
     form.get_by_label("Contractor", exact=True).fill(contractor)
     form.get_by_label("Job", exact=True).fill(job)
     form.get_by_label("Start date").fill(_day(2))
-    form.get_by_label("workers-comp").check()
+    form.get_by_label("Workers' comp").check()
     form.get_by_role("button", name="Create assignment").click()
     expect(page.get_by_role("status")).to_have_text("Created.")
     assignment_id = _id_from(page.url)

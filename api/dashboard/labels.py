@@ -2,6 +2,7 @@
 states), for operations and finance staff rather than the API's field values."""
 
 from domain.certificates import CertificateStatus
+from domain.coverage import CoverageType
 from domain.geography import US_STATES
 from domain.roles import Role
 from domain.statuses import (
@@ -14,6 +15,7 @@ from domain.statuses import (
     WebhookEndpointStatus,
 )
 from services.contractor_records import CoverageStatus
+from services.jobs import WageType
 
 ASSIGNMENT_STATUS = {
     AssignmentStatus.PENDING: "Being set up",
@@ -78,6 +80,19 @@ ENDPOINT_STATUS = {
     WebhookEndpointStatus.DISABLED: "Off",
 }
 
+COVERAGE = {
+    CoverageType.WORKERS_COMP: "Workers' comp",
+    CoverageType.GENERAL: "General liability",
+    CoverageType.PROFESSIONAL: "Professional liability",
+}
+
+WAGE_TYPE = {
+    WageType.FLATFEE: "Flat fee for the job",
+    WageType.HOURLY: "Per hour",
+    WageType.UNIT: "Per unit",
+    WageType.BLENDED: "Blended",
+}
+
 ROLE = {Role.ADMIN: "Admin", Role.OPERATOR: "Operator", Role.FINANCE: "Finance", Role.VIEWER: "Viewer"}
 
 # Every status a dashboard page shows, by what it is the status of: the ``words`` filter of the templates.
@@ -92,6 +107,8 @@ WORDS: dict[str, dict[str, str]] = {
     "delivery": {str(k): v for k, v in DELIVERY_STATUS.items()},
     "endpoint": {str(k): v for k, v in ENDPOINT_STATUS.items()},
     "role": {str(k): v for k, v in ROLE.items()},
+    "coverage": {str(k): v for k, v in COVERAGE.items()},
+    "wage": {str(k): v for k, v in WAGE_TYPE.items()},
 }
 
 
