@@ -8,6 +8,7 @@ the dev server). Two sweeps, a retried one and two workers at once send one remi
 the dashboard (Chromium) and the API."""
 
 import asyncio
+import html
 import re
 import time
 from collections.abc import Callable
@@ -363,7 +364,7 @@ def test_an_admin_chooses_the_reminder_days_in_settings(
     with signed_in(api_url, admin) as client:  # a value no choice offers: said in staff words, nothing saved
         refused = post_form(client, "/dashboard/settings", "/dashboard/settings/reminders", {"days": "45"})
         assert refused.status_code == 400
-        assert "Choose after how many days, from 1 to 30, contractors are reminded" in refused.text
+        assert "Choose after how many days contractors are reminded from the list in" in refused.text
         assert "application_reminder_days" not in refused.text
         never = post_form(client, "/dashboard/settings", "/dashboard/settings/reminders", {"days": "5"})
         assert never.status_code == 400
@@ -376,6 +377,13 @@ def test_an_admin_chooses_the_reminder_days_in_settings(
     with session_factory() as session:
         stored = session.get(Organization, org.id)
         assert stored is not None and stored.sandbox_application_reminder_days is None
+        stored.sandbox_application_reminder_days = 5  # chosen before days that cannot send were refused
+        session.commit()
+    with signed_in(api_url, admin) as client:  # such a choice is shown as what it is: no reminder goes
+        shown = html.unescape(client.get("/dashboard/settings").text)
+        assert "After 5 days no reminder is ever sent" in shown, shown
+        off = post_form(client, "/dashboard/settings", "/dashboard/settings/reminders", {"days": ""})
+        assert off.status_code == 303
 
     viewer = add_member(session_factory, org.id, Role.OPERATOR)
     with signed_in(api_url, viewer) as client:  # only an admin changes it; the others read it

@@ -90,7 +90,7 @@ def _reminder_days(error: DomainError) -> Markup:
             "A reminder after that many days would never be sent: an application's link works for {} and no "
             "reminder goes once it has expired. To remind contractors, {}."
         ).format(error.facts.get("lifetime"), choose)
-    said = Markup("Choose after how many days, from 1 to 30, contractors are reminded in {}, or Never.")
+    said = Markup("Choose after how many days contractors are reminded from the list in {}, or Never.")
     return said.format(settings)
 
 
