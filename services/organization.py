@@ -13,12 +13,20 @@ from dataclasses import dataclass
 from pydantic import EmailStr, Field
 from sqlalchemy.orm import Session
 
+from common.durations import in_words
 from common.ids import new_id
 from common.schemas import Address, Strict
+from common.settings import Settings
 from db.models import CreatorIQConnection, CreatorIQCreator, Organization
 from domain.api_keys import PRODUCTION, SANDBOX
 from domain.errors import forbidden, invalid
-from domain.reminders import MAX_REMINDERS, REMINDER_DAYS
+from domain.reminders import (
+    MAX_REMINDERS,
+    REMINDER_DAYS,
+    REMINDER_DAYS_TOO_LATE,
+    reminder_can_send,
+    reminder_choices,
+)
 from services.api_keys import issue_key
 from services.audit import Actor, record_change
 from services.catalog import approve
@@ -55,9 +63,10 @@ class OrganizationSettings(Strict):
         None,
         ge=REMINDER_DAYS.start,
         le=REMINDER_DAYS.stop - 1,
-        description="This key's environment's: after how many days (1 to 30) a contractor whose application "
-        f"is unfinished is emailed a reminder with its link, then again every as many days, at most "
-        f"{MAX_REMINDERS} times, while it stays unfinished; null (the default): no reminders.",
+        description="This key's environment's: after how many days (1 to 30, and fewer than an application "
+        "link's lifetime, GIGCOVER_APPLICATION_LIFETIME_SECONDS, 3 days by default) a contractor whose "
+        "application is unfinished is emailed a reminder with its link, then again every as many days, "
+        f"at most {MAX_REMINDERS} times, while it stays unfinished; null (the default): no reminders.",
     )
 
 
@@ -71,15 +80,37 @@ def get_organization(session: Session, tenant: Tenant) -> Organization:
     return org
 
 
+def _check_reminder_days(days: int | None, lifetime: int) -> None:
+    """Refuse reminder days that could never send here (an application expires first)."""
+    if days is None or reminder_can_send(days, lifetime):
+        return
+    choices = reminder_choices(lifetime)
+    offered = f"1 to {choices[-1]}" if choices else "none can be sent with this application lifetime"
+    raise invalid(
+        REMINDER_DAYS_TOO_LATE.format(days=days, lifetime=in_words(lifetime), choices=offered),
+        "application_reminder_days",
+        rule="too_late",
+        lifetime=in_words(lifetime),
+        latest=choices[-1] if choices else None,
+    )
+
+
 def update_settings(
-    session: Session, tenant: Tenant, body: OrganizationSettings, *, actor: Actor | None = None
+    session: Session,
+    tenant: Tenant,
+    body: OrganizationSettings,
+    settings: Settings,
+    *,
+    actor: Actor | None = None,
 ) -> Organization:
     """Who pays by default in the tenant's environment (``withhold_premium``), and where bills go (the
     organization's, from production or the dashboard only: a member's change, ``actor`` given, is audited
     with it). Withholding the premium (remitting it on the contractors' behalf) needs the billing details
-    first, and they cannot be removed while either environment withholds it."""
+    first, and they cannot be removed while either environment withholds it. Reminder days must be able to
+    send: fewer days than this deployment's application lifetime (``settings``)."""
     org = get_organization(session, tenant)
     changes = body.model_dump(mode="json", exclude_unset=True)
+    _check_reminder_days(changes.get("application_reminder_days"), settings.application_lifetime_seconds)
     wide = [field for field in ORGANIZATION_WIDE if field in changes]
     if wide and tenant.environment != PRODUCTION and actor is None:
         raise forbidden(SANDBOX_CANNOT_CHANGE.format(fields=", ".join(wide)), wide[0])

@@ -8,6 +8,7 @@ the dev server). Two sweeps, a retried one and two workers at once send one remi
 the dashboard (Chromium) and the API."""
 
 import asyncio
+import html
 import re
 import time
 from collections.abc import Callable
@@ -298,7 +299,7 @@ def test_one_reminder_a_day_whatever_runs_twice(
 
 
 def test_the_api_sets_each_environments_own_reminder_days(api_url: str, org: Org) -> None:
-    assert _choose(api_url, org.sandbox_key, 3).json()["application_reminder_days"] == 3
+    assert _choose(api_url, org.sandbox_key, 2).json()["application_reminder_days"] == 2
     production = httpx.get(f"{api_url}/api/v1/organization", auth=(org.production_key, ""), timeout=30)
     assert production.json()["application_reminder_days"] is None
     for wrong in (0, 31, -1, "soon"):
@@ -306,7 +307,22 @@ def test_the_api_sets_each_environments_own_reminder_days(api_url: str, org: Org
         assert refused.status_code == 400, refused.text
         assert refused.json()["message"].startswith("application_reminder_days:"), refused.text
     sandbox = httpx.get(f"{api_url}/api/v1/organization", auth=(org.sandbox_key, ""), timeout=30)
-    assert sandbox.json()["application_reminder_days"] == 3
+    assert sandbox.json()["application_reminder_days"] == 2
+
+
+def test_reminder_days_that_could_never_send_are_refused(api_url: str, org: Org) -> None:
+    """An application's link works 3 days (the default lifetime) and no reminder goes once it has expired:
+    3 days or more would be accepted and never send a thing, so the API refuses them, changing nothing."""
+    assert _choose(api_url, org.sandbox_key, 2).status_code == 200
+    for never in (3, 4, 30):
+        refused = _choose(api_url, org.sandbox_key, never)
+        assert refused.status_code == 400, refused.text
+        body = refused.json()
+        assert body["error_code"] == "invalid_input", body
+        assert body["message"].startswith("application_reminder_days:"), body
+        assert "would never be sent" in body["message"] and "3 days" in body["message"], body
+    sandbox = httpx.get(f"{api_url}/api/v1/organization", auth=(org.sandbox_key, ""), timeout=30)
+    assert sandbox.json()["application_reminder_days"] == 2
 
 
 @pytest.mark.usefixtures("worker")
@@ -327,6 +343,9 @@ def test_an_admin_chooses_the_reminder_days_in_settings(
     expect(state).to_contain_text("get a reminder 2 days after it was started")
     expect(page.get_by_label("Remind contractors with an unfinished application")).to_have_value("2")
     expect(page.locator("#h-reminders ~ p.hint").first).to_contain_text("link works for 3 days")
+    # Only the days that can send (fewer than the application's 3-day lifetime) are offered.
+    options = page.get_by_label("Remind contractors with an unfinished application").locator("option")
+    expect(options).to_have_text(["Never", "1 day after they start it", "2 days after they start it"])
     readme_screenshot(page, "settings-reminders")
     page.close()
 
@@ -345,13 +364,26 @@ def test_an_admin_chooses_the_reminder_days_in_settings(
     with signed_in(api_url, admin) as client:  # a value no choice offers: said in staff words, nothing saved
         refused = post_form(client, "/dashboard/settings", "/dashboard/settings/reminders", {"days": "45"})
         assert refused.status_code == 400
-        assert "Choose after how many days, from 1 to 30, contractors are reminded" in refused.text
+        assert "Choose after how many days contractors are reminded from the list in" in refused.text
         assert "application_reminder_days" not in refused.text
+        never = post_form(client, "/dashboard/settings", "/dashboard/settings/reminders", {"days": "5"})
+        assert never.status_code == 400
+        assert "A reminder after that many days would never be sent" in never.text, never.text
+        assert "link works for 3 days" in never.text and "choose 2 days or fewer in" in never.text
+        assert 'href="/dashboard/settings#h-reminders"' in never.text
+        assert "application_reminder_days" not in never.text
         off = post_form(client, "/dashboard/settings", "/dashboard/settings/reminders", {"days": ""})
         assert off.status_code == 303
     with session_factory() as session:
         stored = session.get(Organization, org.id)
         assert stored is not None and stored.sandbox_application_reminder_days is None
+        stored.sandbox_application_reminder_days = 5  # chosen before days that cannot send were refused
+        session.commit()
+    with signed_in(api_url, admin) as client:  # such a choice is shown as what it is: no reminder goes
+        shown = html.unescape(client.get("/dashboard/settings").text)
+        assert "After 5 days no reminder is ever sent" in shown, shown
+        off = post_form(client, "/dashboard/settings", "/dashboard/settings/reminders", {"days": ""})
+        assert off.status_code == 303
 
     viewer = add_member(session_factory, org.id, Role.OPERATOR)
     with signed_in(api_url, viewer) as client:  # only an admin changes it; the others read it

@@ -13,13 +13,14 @@ import httpx
 import pytest
 import ten99policy
 from playwright.sync_api import Browser, expect
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import Assignment, AuditEntry, Invoice
 from domain.dates import DAY
 from domain.premium import premium_cents
 from domain.roles import Role
+from domain.statuses import AssignmentStatus
 from notifications.render import money
 from tests.accessibility import assert_accessible
 from tests.dashboard_engagements import active, api, bills_of, remit_contractor_and_job, today
@@ -63,7 +64,7 @@ def test_an_operator_creates_an_assignment_reports_final_pay_and_sees_the_adjust
     form.get_by_label("Contractor", exact=True).fill(contractor)
     form.get_by_label("Job", exact=True).fill(job)
     form.get_by_label("Start date").fill(_day(2))
-    form.get_by_label("workers-comp").check()
+    form.get_by_label("Workers' comp").check()
     form.get_by_role("button", name="Create assignment").click()
     expect(page.get_by_role("status")).to_have_text("Created.")
     assignment_id = _id_from(page.url)
@@ -193,6 +194,14 @@ def test_the_form_refuses_what_the_api_refuses_in_its_users_words(
             final_pay = {"gross_pay": "100", "paycycle_startdate": today(), "paycycle_enddate": today()}
             path = not_bound.headers["location"].split("?")[0]
             refused = post_form(dashboard, path, f"{path}/final-pay", final_pay)
+            with session_factory() as session:  # its coverage period over, as the workflow records it
+                session.execute(
+                    update(Assignment)
+                    .where(Assignment.id == _id_from(path))
+                    .values(status=AssignmentStatus.EXPIRED)
+                )
+                session.commit()
+            not_extended = post_form(dashboard, path, f"{path}/extend", {"end_date": _day(40)})
         from_api = http.post(
             "/invoices",
             json={
@@ -207,6 +216,10 @@ def test_the_form_refuses_what_the_api_refuses_in_its_users_words(
     shown = html.unescape(refused.text)
     assert "Final pay can be reported only for an assignment with coverage" in shown
     assert from_api.json()["message"] not in shown and 'href="/dashboard/assignments#h-new"' in refused.text
+    said = html.unescape(not_extended.text)  # its status in the words of the assignment lists, not the API's
+    assert not_extended.status_code == 400
+    assert "This assignment's status is \u201cEnded\u201d: only an upcoming or active" in said, said
+    assert "is expired" not in said
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Invoice).where(Invoice.job_id == job)) == 0
 

@@ -266,14 +266,14 @@ def test_a_reviewer_approves_the_failed_rules_then_the_certificate(
     first = page.locator("#review-queue tbody tr").first
     expect(first).to_contain_text("dana-coi.pdf")
     expect(first).to_contain_text("Jane Doe")
-    expect(first).to_contain_text("flagged")
+    expect(first).to_contain_text("Needs a decision")
     expect(first.locator("td").nth(4)).to_have_text(str(len(failures)))
     expect(page.locator("#review-queue tbody tr")).to_have_count(3)
     readme_screenshot(page, "certificates")
     assert_accessible(page)
     first.get_by_role("link", name="dana-coi.pdf").click()
 
-    expect(page.locator("#certificate-status")).to_have_text("flagged")
+    expect(page.locator("#certificate-status")).to_have_text("Needs a decision")
     expect(page.locator("#fields-read")).to_contain_text("Marisol Vega Studio LLC")
     holder = page.locator("#rule-results tr.rule", has_text="Certificate")
     expect(holder.first).to_contain_text("failed")
@@ -301,7 +301,7 @@ def test_a_reviewer_approves_the_failed_rules_then_the_certificate(
     page.get_by_label("Note for the approval").fill("Holder's name changed after the merger")
     page.get_by_role("button", name="Approve the certificate").click()
     expect(page.get_by_role("status")).to_have_text("Certificate approved.")
-    expect(page.locator("#certificate-status")).to_have_text("approved")
+    expect(page.locator("#certificate-status")).to_have_text("Approved")
     expect(page.locator("#decision-history")).to_contain_text("Checked with the broker (0)")
     expect(page.locator("#decision-history")).to_contain_text("Approved the certificate")
     expect(page.get_by_role("button", name="Approve the certificate")).to_have_count(0)
@@ -375,11 +375,11 @@ def test_a_reviewer_denies_a_certificate_with_a_reason(
         "failed"
     )
     page.get_by_role("button", name="Deny the certificate").click()  # no reason: the browser asks for one
-    expect(page.locator("#certificate-status")).to_have_text("flagged")
+    expect(page.locator("#certificate-status")).to_have_text("Needs a decision")
     page.get_by_label("Reason to deny").fill(f"Expired policies {HOSTILE}")
     page.get_by_role("button", name="Deny the certificate").click()
     expect(page.get_by_role("status")).to_have_text("Certificate denied.")
-    expect(page.locator("#certificate-status")).to_have_text("denied")
+    expect(page.locator("#certificate-status")).to_have_text("Denied")
     expect(page.locator("#certificate-decision")).to_contain_text(f"Expired policies {HOSTILE}")  # as text
     expect(page.get_by_role("button", name="Deny the certificate")).to_have_count(0)
     expect(page.get_by_role("button", name="Approve this rule")).to_have_count(0)

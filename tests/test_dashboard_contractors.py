@@ -25,10 +25,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from common.settings import Settings
 from common.validation import validated
 from contracts.contractor_import import contractor_import_workflow_id
-from db.models import AuditEntry, Contractor, Document, Organization
+from db.models import AuditEntry, Contractor, Document, EmailMessage, Organization
 from documents.issuing import document_store
 from domain.roles import Role
+from domain.statuses import EmailStatus
 from notifications.render import money
+from outbox.senders import settle
 from services import contractor_import
 from services.audit import Actor
 from services.contractors import ContractorIn, add_contractor
@@ -446,7 +448,21 @@ def test_a_contractor_page_shows_the_application_link_and_resending_it_sends_an_
     expect(page.get_by_text("Emails sent to")).to_be_visible()
     page.reload()
     expect(page.locator("tr.email")).to_have_count(1)
-    expect(page.locator("tr.email")).to_contain_text("sent")
+    expect(page.locator("tr.email")).to_contain_text("Sent")
+    with session_factory() as session:  # the contractor's mail server refuses the address, as recorded
+        message = session.scalar(select(EmailMessage).where(EmailMessage.recipient == contractor["email"]))
+        assert message is not None
+        settle(message, EmailStatus.FAILED, "recipient refused: {'x': (550, b'5.1.1 Recipient rejected')}")
+        session.commit()
+    page.reload()
+    row = page.locator("tr.email")
+    expect(row).to_contain_text("Not delivered")
+    expect(row).to_contain_text(
+        "We could not deliver this email: the contractor's mail server refused the address. Check the "
+        "contractor's email address."
+    )
+    expect(row).not_to_contain_text("recipient refused")
+    expect(row).not_to_contain_text("550")
     assert_accessible(page)
     page.close()
     with session_factory() as session:
@@ -501,6 +517,13 @@ def test_a_contractors_record_shows_what_the_api_has_for_them(
     assert "card refund" in money_rows and money(-refund) in money_rows
     assert shown.count('<tr class="email">') == len(emails)
     assert all(html.escape(e["subject"], quote=False) in shown for e in emails)
+    # Statuses in the staff's words, never the API's values
+    policy_rows = shown.split('id="h-policies"', 1)[1].split('id="h-compliance"', 1)[0]
+    assert ">In force</span>" in policy_rows and ">active</span>" not in policy_rows
+    invoice_rows = shown.split('id="h-invoices"', 1)[1].split('id="h-money"', 1)[0]
+    assert f">{invoice['status']}</span>" not in invoice_rows and ">Premium " in invoice_rows
+    email_rows = shown.split('id="h-emails"', 1)[1]
+    assert ">Sent</span>" in email_rows and ">sent</span>" not in email_rows
 
 
 def test_expiring_an_application_in_the_dashboard_is_expiring_it_in_the_api(

@@ -100,7 +100,7 @@ def test_an_operator_picks_the_contractor_and_job_by_name_as_they_type(
     job_field.press("Enter")
     expect(job_field).to_have_value("Harbor cleanup")
     expect(form.get_by_role("option")).to_have_count(0)  # the list closed
-    form.get_by_label("workers-comp").check()
+    form.get_by_label("Workers' comp").check()
     form.get_by_role("button", name="Create assignment").click()
     expect(page.get_by_role("status")).to_have_text("Created.")
     expect(page.get_by_role("link", name="Marisol Quintero")).to_be_visible()
@@ -304,7 +304,7 @@ def test_a_likely_duplicate_assignment_is_created_only_once_confirmed(
     form.get_by_role("combobox", name="Job").press_sequentially("dock")
     page.get_by_role("option", name=re.compile("Dock repairs")).click()
     form.get_by_label("Start date").fill(_day(10))
-    form.get_by_label("workers-comp").check()
+    form.get_by_label("Workers' comp").check()
     form.get_by_role("button", name="Create assignment").click()
 
     warning = page.get_by_role("alert").filter(has_text="already exists")

@@ -115,7 +115,7 @@ def test_an_operator_adds_an_entity_and_a_job_in_the_browser_choosing_only_appro
     entity_form_.get_by_label("ZIP code").fill("94105")
     entity_form_.get_by_label("Aggregate limit").fill("2,000,000")
     entity_form_.get_by_label("Per-occurrence limit").fill("1,000,000")
-    entity_form_.get_by_label("general").check()
+    entity_form_.get_by_label("General liability").check()
     entity_form_.get_by_role("button", name="Create entity").click()
     expect(page.get_by_role("status")).to_have_text("Created.")
     expect(page.get_by_role("heading", name="Acme Brands")).to_be_visible()
@@ -140,7 +140,7 @@ def test_an_operator_adds_an_entity_and_a_job_in_the_browser_choosing_only_appro
     edit.get_by_label("Wage in dollars").fill("3,000")
     edit.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
-    expect(page.locator("dd[data-field=wage]")).to_have_text("$3,000.00 flatfee")
+    expect(page.locator("dd[data-field=wage]")).to_have_text("$3,000.00 flat fee for the job")
 
     page.goto(f"{api_url}/dashboard/jobs")
     expect(page.get_by_role("link", name="Spring campaign")).to_be_visible()

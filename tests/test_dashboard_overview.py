@@ -261,6 +261,8 @@ def test_the_premium_calculator_states_the_api_quotes_premium_and_creates_nothin
     rates = page.get_by_role("table", name="Rates by coverage")
     expect(rates.get_by_role("row", name=re.compile("^General liability"))).to_contain_text("New York")
     expect(rates.get_by_role("row", name=re.compile("^Workers' comp"))).to_contain_text("Texas")
+    expect(page.get_by_text("The same premium a quote for this engagement would show.")).to_be_visible()
+    expect(page.get_by_text("through the API")).to_have_count(0)  # staff words, not a developer's
     readme_screenshot(page, "premium-calculator")
 
     page.get_by_label("Work state").select_option(label="Ohio")

@@ -114,7 +114,7 @@ def test_an_admin_adds_an_endpoint_sees_the_delivery_and_its_attempts_and_resend
 
         page.goto(f"{api_url}{WEBHOOKS}/{endpoint_id}")
         row = page.get_by_role("row").filter(has_text=str(delivery["id"]))
-        expect(row).to_contain_text("delivered")
+        expect(row).to_contain_text("Delivered")
         expect(row).to_contain_text("HTTP 200")
         expect(row).to_contain_text("policy.active")
         expect(page.get_by_text(secret)).to_have_count(0)  # shown once, then only its hint
@@ -136,7 +136,7 @@ def test_an_admin_adds_an_endpoint_sees_the_delivery_and_its_attempts_and_resend
         assert json.loads(again_body) == http.get(f"/events/{event_id}").json()
         eventually(lambda: http.get(f"/webhook_deliveries/{resent_id}").json()["status"] == "delivered")
         page.reload()
-        expect(page.locator("#delivery-status-value")).to_have_text("delivered")
+        expect(page.locator("#delivery-status-value")).to_have_text("Delivered")
         expect(page.locator("tr[data-attempt='1']")).to_have_attribute("data-status-code", "200")
 
         page.goto(f"{api_url}{WEBHOOKS}")
@@ -251,7 +251,7 @@ def test_editing_events_and_disabling_give_what_the_api_gives(
         assert disabled.status_code == 303
         http.put(f"/webhook_endpoints/{twin}", json={"status": "disabled"})
         assert http.get(f"/webhook_endpoints/{endpoint_id}").json()["status"] == "disabled"
-        assert 'id="endpoint-status">disabled<' in client.get(page).text
+        assert 'id="endpoint-status">Off<' in client.get(page).text
         _bind_policy(http)  # a disabled endpoint gets nothing
         assert http.get(f"/webhook_endpoints/{endpoint_id}/deliveries").json() == []
 

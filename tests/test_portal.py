@@ -285,6 +285,41 @@ def test_a_link_signs_in_once_and_a_spent_expired_or_made_up_one_opens_nothing(
         assert session.scalar(select(PortalLink).where(PortalLink.token_hash == token)) is None
 
 
+@pytest.fixture(scope="module")
+def two_hour_links(settings: Settings) -> Iterator[str]:
+    """The API with sign-in links that work for two hours rather than the default 15 minutes."""
+    port = free_port()
+    changed = settings.model_copy(
+        update={
+            "public_base_url": f"http://127.0.0.1:{port}",
+            "trusted_proxies": "127.0.0.1",
+            "portal_link_lifetime_seconds": 7200,
+        }
+    )
+    with serve(create_app(changed), port, changed) as url:
+        yield url
+
+
+def test_the_pages_say_the_link_lifetime_this_deployment_gives(
+    two_hour_links: str, org: Org, smtp_sink: SmtpSink
+) -> None:
+    """Links last as long as GIGCOVER_PORTAL_LINK_LIFETIME_SECONDS says: the page after asking and the page
+    of a spent link say that (two hours here), not a fixed 15 minutes."""
+    email = unique_email("lifetime")
+    with httpx.Client(base_url=f"{two_hour_links}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http:
+        assert http.post("/contractors", json=contractor_fields(email=email)).status_code in (200, 201)
+    with httpx.Client(base_url=two_hour_links, headers=_from(_client_address()), timeout=30) as browser:
+        sent = _ask(browser, email)
+        assert sent.status_code == 200 and "It works once, for 2 hours." in sent.text, sent.text
+        path = f"/my/link/{_token_of(_sign_in_link(smtp_sink, email))}"
+        form = _form_token(browser, path)
+        assert browser.post(path, data={"csrf_token": form}).status_code == 303
+        for spent in (browser.get(path), browser.post(path, data={"csrf_token": form})):
+            assert spent.status_code == 410
+            assert "Sign-in links work once, for 2 hours." in spent.text, spent.text
+            assert "15 minutes" not in spent.text
+
+
 def test_a_contractor_gets_only_their_own_certificate_and_card(
     portal: str,
     org: Org,

@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from api.dashboard import labels
 from api.dashboard.words import page_words
 from api.errors import STATUS_OF
 from common.validation import validated
@@ -79,7 +80,8 @@ def _context(request: Request) -> dict[str, Any]:
 
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates", context_processors=[_context])
-TEMPLATES.env.filters.update(money=money, date=date, datetime=datetime_utc)
+TEMPLATES.env.filters.update(money=money, date=date, datetime=datetime_utc, words=labels.words)
+TEMPLATES.env.globals.update(email_problem=labels.email_problem)
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

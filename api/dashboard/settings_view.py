@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from api.dashboard.auth import Viewer
 from api.dashboard.rendering import page
-from domain.reminders import MAX_REMINDERS, REMINDER_DAYS
+from common.durations import in_words
+from domain.reminders import MAX_REMINDERS, reminder_choices
 from services.organization import settings_overview
 
 FAILURES_PER_PAGE = 20
@@ -19,18 +20,10 @@ DETAIL_LABELS = {
 }
 
 
-def _duration(seconds: int) -> str:
-    """How long an application link works, as staff say it: "3 days", "36 hours", "10 minutes"."""
-    for unit, size in (("day", 86_400), ("hour", 3600), ("minute", 60)):
-        if (seconds >= size and seconds % size == 0) or unit == "minute":
-            count = max(1, seconds // size)
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return ""
-
-
 def settings_page(
     request: Request, session: Session, viewer: Viewer, status: int = 200, after: str = "", **context: Any
 ) -> Response:
+    lifetime = request.app.state.settings.application_lifetime_seconds
     shown = settings_overview(session, viewer.tenant, after or None, FAILURES_PER_PAGE)
     return page(
         request,
@@ -45,8 +38,8 @@ def settings_page(
         older_failures=shown.failures.older,
         details_from="settings",
         reminder_days=shown.organization.reminder_days(viewer.tenant.environment),
-        reminder_choices=list(REMINDER_DAYS),
+        reminder_choices=reminder_choices(lifetime),
         max_reminders=MAX_REMINDERS,
-        link_lifetime=_duration(request.app.state.settings.application_lifetime_seconds),
+        link_lifetime=in_words(lifetime),
         **context,
     )

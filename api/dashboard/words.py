@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from markupsafe import Markup, escape
 
+from api.dashboard import labels
 from common.validation import LABELS, describe_for_people
 from domain.errors import DomainError, Refusal
 from notifications.render import money
@@ -75,8 +76,22 @@ def _day(ts: object) -> str:
 
 
 def _reminder_days(error: DomainError) -> Markup:
-    said = Markup("Choose after how many days, from 1 to 30, contractors are reminded in {}, or Never.")
-    return said.format(_link("/dashboard/settings#h-reminders", "Settings"))
+    settings = _link("/dashboard/settings#h-reminders", "Settings")
+    if error.facts.get("rule") == "too_late":
+        latest = error.facts.get("latest")
+        choose = (
+            Markup("choose {} day{} or fewer in {}, or Never").format(
+                latest, "" if latest == 1 else "s", settings
+            )
+            if isinstance(latest, int)
+            else Markup("choose Never in {}").format(settings)
+        )
+        return Markup(
+            "A reminder after that many days would never be sent: an application's link works for {} and no "
+            "reminder goes once it has expired. To remind contractors, {}."
+        ).format(error.facts.get("lifetime"), choose)
+    said = Markup("Choose after how many days contractors are reminded from the list in {}, or Never.")
+    return said.format(settings)
 
 
 def _billing_details_needed(error: DomainError) -> Markup | None:
@@ -179,9 +194,9 @@ def _job_assignment(error: DomainError) -> Markup | None:
     status = error.facts.get("status")
     if status is not None:
         return Markup(
-            "This assignment is {}: only an upcoming or active assignment can be extended. To cover the "
-            "contractor again, create a new assignment in {}."
-        ).format(status, _link("/dashboard/assignments#h-new", "Assignments"))
+            "This assignment's status is “{}”: only an upcoming or active assignment can be extended. To "
+            "cover the contractor again, create a new assignment in {}."
+        ).format(labels.words(status, "assignment"), _link("/dashboard/assignments#h-new", "Assignments"))
     return None
 
 

@@ -13,6 +13,8 @@ from api.deps import AppSettings, DbSession, Workflows
 from api.hosted.rendering import NO_STORE, TEMPLATES, redirect
 from api.hosted.security import page_messages
 from api.portal.security import limits_of, session_cookie, session_token
+from common.durations import in_words
+from common.settings import Settings
 from domain.errors import DomainError, Refusal
 from notifications.render import date, money
 from services import portal, portal_links
@@ -68,7 +70,7 @@ def ask_for_link(
         return _page(request, "portal_sign_in.html", 429, error=text)
     portal_links.request_link(session, settings, address)
     return _page(
-        request, "portal_sent.html", address=address, minutes=settings.portal_link_lifetime_seconds // 60
+        request, "portal_sent.html", address=address, lifetime=in_words(settings.portal_link_lifetime_seconds)
     )
 
 
@@ -80,15 +82,20 @@ def no_page(request: Request, error: str | None = None, sig: str | None = None) 
     return _message(request, "Please try again", shown or "Open the portal again.", 400)
 
 
+def _spent(settings: Settings) -> str:
+    """Why a sign-in link no longer works, with the lifetime this deployment gives links."""
+    lifetime = in_words(settings.portal_link_lifetime_seconds)
+    return f"Sign-in links work once, for {lifetime}. Ask for a new one."
+
+
 @router.get("/my/link/{token}", response_class=HTMLResponse)
-def link_page(request: Request, token: str, session: DbSession) -> Response:
+def link_page(request: Request, token: str, session: DbSession, settings: AppSettings) -> Response:
     """Only a button: an email scanner that opens the link spends nothing; the contractor's click does."""
     state = portal_links.link_state(session, token)
     if state is LinkState.UNKNOWN:  # a 404: counted by the hosted-link throttle
         return _message(request, "This link does not work", "Check that you opened the whole link.", 404)
     if state is not LinkState.OPEN:
-        text = "Sign-in links work once, for 15 minutes. Ask for a new one."
-        return _message(request, "This link does not work any more", text, 410)
+        return _message(request, "This link does not work any more", _spent(settings), 410)
     return _page(request, "portal_link.html", action=f"/my/link/{token}")
 
 
@@ -96,8 +103,7 @@ def link_page(request: Request, token: str, session: DbSession) -> Response:
 def use_link(request: Request, token: str, session: DbSession, settings: AppSettings) -> Response:
     signed = portal_links.sign_in(session, settings, token)
     if signed is None:
-        text = "Sign-in links work once, for 15 minutes. Ask for a new one."
-        return _message(request, "This link does not work any more", text, 410)
+        return _message(request, "This link does not work any more", _spent(settings), 410)
     response = redirect("/my/home")
     response.headers.append("set-cookie", session_cookie(settings, signed, settings.portal_session_seconds))
     return response

@@ -2,7 +2,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 
-from api.deps import CurrentTenant, DbSession
+from api.deps import AppSettings, CurrentTenant, DbSession
 from services.organization import OrganizationSettings, update_settings
 
 if TYPE_CHECKING:
@@ -35,9 +35,10 @@ def retrieve_organization(tenant: CurrentTenant) -> dict[str, Any]:
 
 @router.put("")
 def update_organization(
-    body: OrganizationSettings, session: DbSession, tenant: CurrentTenant
+    body: OrganizationSettings, session: DbSession, settings: AppSettings, tenant: CurrentTenant
 ) -> dict[str, Any]:
     """Who pays by default in this key's environment (``withhold_premium``), and where bills go: the
     billing contact and address are the whole organization's and change only with a production key (or in
-    the dashboard); a sandbox key asking to change them gets 403 ``insufficient_permissions``."""
-    return _render(update_settings(session, tenant, body), tenant.environment)
+    the dashboard); a sandbox key asking to change them gets 403 ``insufficient_permissions``. Reminder
+    days that could never send (not fewer than an application's lifetime here) get 400 ``invalid_input``."""
+    return _render(update_settings(session, tenant, body, settings), tenant.environment)

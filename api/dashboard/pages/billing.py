@@ -16,7 +16,7 @@ from api.dashboard.auth import CurrentViewer, Finance, Viewer
 from api.dashboard.rendering import form_model, page, redirect, refused
 from api.dashboard.settings_view import settings_page
 from api.dashboard.words import page_words
-from api.deps import DbSession
+from api.deps import AppSettings, DbSession
 from domain.errors import DomainError
 from domain.statuses import BillStatus
 from services import billing
@@ -151,6 +151,7 @@ def record_payment(
 def save_details(
     request: Request,
     session: DbSession,
+    settings: AppSettings,
     viewer: Finance,
     billing_contact_name: Annotated[str, Form(max_length=200)] = "",
     billing_contact_email: Annotated[str, Form(max_length=320)] = "",
@@ -172,7 +173,7 @@ def save_details(
     target = DETAILS_PAGES.get(back_to, DETAILS_PAGES["billing"])
     try:
         body = form_model(OrganizationSettings, **fields)
-        update_settings(session, viewer.tenant, body, actor=viewer.actor)
+        update_settings(session, viewer.tenant, body, settings, actor=viewer.actor)
     except DomainError as error:
         form = {"billing_contact_name": billing_contact_name, "billing_contact_email": billing_contact_email}
         form |= {

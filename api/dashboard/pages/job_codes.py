@@ -4,19 +4,15 @@ by a state and by words in a code or description. Every member reads it."""
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from api.dashboard import labels
 from api.dashboard.auth import CurrentViewer
 from api.dashboard.rendering import page
 from api.deps import DbSession
-from domain.coverage import CoverageType
 from domain.geography import US_STATES
 from services.job_codes import job_codes
 
 router = APIRouter()
-COLUMNS = {
-    CoverageType.WORKERS_COMP: "Workers' comp",
-    CoverageType.GENERAL: "General liability",
-    CoverageType.PROFESSIONAL: "Professional liability",
-}
+COLUMNS = labels.COVERAGE
 
 
 @router.get("/job-codes", response_class=HTMLResponse)

@@ -32,13 +32,14 @@ def show_settings(request: Request, session: DbSession, viewer: CurrentViewer, a
 def withhold_premium(
     request: Request,
     session: DbSession,
+    settings: AppSettings,
     viewer: Admin,
     withhold_premium: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """On: your organization is billed for every contractor's premium (no card is asked for)."""
     try:
         body = form_model(OrganizationSettings, withhold_premium=withhold_premium == "true")
-        update_settings(session, viewer.tenant, body, actor=viewer.actor)
+        update_settings(session, viewer.tenant, body, settings, actor=viewer.actor)
     except DomainError as error:
         return refused(session, error, partial(settings_page, request, session, viewer))
     return redirect("/dashboard/settings", "saved")
@@ -48,6 +49,7 @@ def withhold_premium(
 def application_reminders(
     request: Request,
     session: DbSession,
+    settings: AppSettings,
     viewer: Admin,
     days: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
@@ -58,7 +60,7 @@ def application_reminders(
         if chosen and not (chosen.isdigit() and int(chosen) in REMINDER_DAYS):
             raise invalid(REMINDER_DAYS_REFUSED, "application_reminder_days")
         body = form_model(OrganizationSettings, application_reminder_days=int(chosen) if chosen else None)
-        update_settings(session, viewer.tenant, body, actor=viewer.actor)
+        update_settings(session, viewer.tenant, body, settings, actor=viewer.actor)
     except DomainError as error:
         return refused(session, error, partial(settings_page, request, session, viewer))
     return redirect("/dashboard/settings", "saved")
