@@ -19,7 +19,9 @@ from tests.support import ROOT, Org, contractor_fields, entity_fields, free_port
 
 pytestmark = pytest.mark.usefixtures("worker")
 # A capability path with anything but a template after its prefix.
-LINK = re.compile(r"/(?:apply|cards|certificates|files|my/link|dashboard/reset|dashboard/invitation)/(?!\{|finished\b|…)[^\s\"?]+")
+LINK = re.compile(
+    r"/(?:apply|cards|certificates|files|my/link|dashboard/reset|dashboard/invitation)/(?!\{|finished\b|…)[^\s\"?]+"
+)
 
 
 @contextmanager
