@@ -1,8 +1,8 @@
 """The API's access log, written by the app instead of uvicorn: one line per request with the client, the
-method, the route's template and the status — ``"GET /apply/{token} HTTP/1.1" 200`` — never the path itself nor its
-query, which carry application, card, certificate upload, document, portal sign-in, reset and invitation links
-(the token is the contractor's or the member's access). The same template replaces the path in the request's
-trace span.
+method, the route's template and the status — ``"GET /apply/{token} HTTP/1.1" 200`` — never the path itself
+nor its query, which carry application, card, certificate upload, document, portal sign-in, reset and
+invitation links (the token is the contractor's or the member's access). The same template replaces the
+path in the request's trace span.
 
 uvicorn's own access log (which writes the whole path) is off (``ServerConfig``); this one goes to the logger
 ``gigcover.access``: in text mode a handler in uvicorn's access format, in JSON mode the root's."""
