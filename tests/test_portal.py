@@ -5,6 +5,7 @@ an attacker tries: a spent, expired or made-up link, someone else's certificate 
 which addresses are on file, flooding the sign-in form, a form posted from elsewhere, and a session cookie
 kept from before signing out."""
 
+import asyncio
 import re
 import secrets
 import statistics
@@ -27,6 +28,7 @@ from domain.errors import unavailable
 from services.workflow_calls import WorkflowCalls
 from tests.accessibility import assert_accessible
 from tests.dashboard_support import readme_screenshot
+from tests.histories import keep_history
 from tests.support import (
     Org,
     SmtpSink,
@@ -43,7 +45,7 @@ from tests.support import (
     unique_email,
 )
 from tests.test_assignment_workflow import save_card
-from tests.test_assignments_api import _sweep
+from tests.test_assignments_api import _sweep, _temporal
 
 pytestmark = pytest.mark.usefixtures("worker")
 INSUFFICIENT_FUNDS, GOOD = "4546381219393284", "4242424242424242"
@@ -652,6 +654,7 @@ def test_a_new_card_while_a_charge_awaits_the_bank_makes_no_second_payment(
     session_factory: sessionmaker[Session],
     localstripe: str,
     smtp_sink: SmtpSink,
+    temporal_address: str,
 ) -> None:
     who = _contractor(portal, org, settings, session_factory, localstripe, ALWAYS_ASKS)
     assignment = who["assignment"]["id"]
@@ -670,6 +673,14 @@ def test_a_new_card_while_a_charge_awaits_the_bank_makes_no_second_payment(
     time.sleep(6)  # what a retry would take
     assert [pi["id"] for pi in _intents(localstripe, assignment)] == waiting  # no second charge
     assert _status(portal, org, assignment) == "charge_failed"  # still waits for the bank's confirmation
+
+    async def record() -> None:
+        handle = (await _temporal(temporal_address)).get_workflow_handle(f"assignment-{assignment}")
+        await handle.terminate("test over")
+        await keep_history(handle, "assignment_card_kept_while_authentication_waits")
+
+    with ThreadPoolExecutor(1) as thread:  # off Playwright's event loop
+        thread.submit(asyncio.run, record()).result()
 
 
 def test_a_card_of_another_customer_is_refused(
