@@ -700,6 +700,21 @@ class PremiumAdjustment(Base):
     dispatched: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class CardUpdate(Base):
+    """A new card the contractor saved in the portal, for one assignment whose charge waits for a card: kept
+    like an outbox row in the card's own transaction. The request signals CARD_UPDATED right after its commit;
+    the outbox sweep re-sends any it could not (Temporal briefly unreachable, the process gone)."""
+
+    __tablename__ = "card_updates"
+    __table_args__ = (Index("ix_card_updates_unsent", "dispatched", "created"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    assignment_id: Mapped[str] = mapped_column(String(40))
+    payment_method_id: Mapped[str] = mapped_column(String(80))
+    created: Mapped[int] = mapped_column(Int64)
+    dispatched: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class CreatorIQConnection(TenantResource):
     """An organization's CreatorIQ API key (per environment) and how its creators become applications.
 

@@ -206,6 +206,10 @@ class StripeGateway:
     @stripe_errors_classified()
     def save_card(self, customer_id: str, payment_method_id: str) -> SavedCard:
         method = self._stripe.v1.payment_methods.retrieve(payment_method_id)
+        owner = method.customer if isinstance(method.customer, str | None) else method.customer.id
+        if owner not in (None, customer_id):
+            # Another customer's card (an id read elsewhere): never made this customer's default.
+            raise StripeRefused("the payment method belongs to another customer", 400, "payment_method_owned")
         if method.customer is None:
             try:
                 method = self._stripe.v1.payment_methods.attach(

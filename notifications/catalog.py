@@ -276,6 +276,7 @@ CATALOG: dict[EmailKind, EmailDefinition] = {
         PortalSignIn,
         "Your sign-in link for your insurance portal",
         Audience.CONTRACTOR,
+        "someone asked, on the insurance portal's sign-in page, for a sign-in link for this address",
     ),
     EmailKind.APPLICATION_LINK: EmailDefinition(
         ApplicationLink,

@@ -34,10 +34,12 @@ from contracts.application import (
 from contracts.assignment import (
     ADJUST,
     ASSIGNMENT_WORKFLOW,
+    CARD_UPDATED,
     COVERED,
     AssignmentInput,
     Coverage,
     InvoiceAdjustment,
+    NewCard,
     assignment_workflow_id,
 )
 from contracts.certificates import (
@@ -57,6 +59,7 @@ from contracts.delivery import (
 from db.models import (
     ApplicationSession,
     Assignment,
+    CardUpdate,
     Certificate,
     EmailMessage,
     PremiumAdjustment,
@@ -192,7 +195,8 @@ class Dispatcher:
 
     async def dispatch_undispatched(self, older_than_seconds: int) -> int:
         started = await self.dispatch(await to_thread.run_sync(self._undispatched, older_than_seconds))
-        return started + await self._resend_adjustments(max(older_than_seconds, ADJUSTMENT_GRACE_SECONDS))
+        grace = max(older_than_seconds, ADJUSTMENT_GRACE_SECONDS)
+        return started + await self._resend_adjustments(grace) + await self._resend_card_updates(grace)
 
     async def _resend_adjustments(self, older_than_seconds: int) -> int:
         """Sends the premium adjustments whose API request died between its commit and its Update, oldest
@@ -219,6 +223,45 @@ class Dispatcher:
         if sent:
             await to_thread.run_sync(self._mark_adjustments_sent, sent)
         return len(sent)
+
+    async def _resend_card_updates(self, older_than_seconds: int) -> int:
+        """Tells each assignment the new card its request could not (services/portal.py replace_card); one
+        that ended has nothing to retry, one not started yet waits for the next sweep. Returns how many."""
+        sent: list[int] = []
+        for row in await to_thread.run_sync(self._unsent_card_updates, older_than_seconds):
+            handle = self._client.get_workflow_handle(workflow_id(("assignment", row.assignment_id)))
+            try:
+                await asyncio.wait_for(
+                    handle.signal(CARD_UPDATED.name, NewCard(payment_method_id=row.payment_method_id)),
+                    UPDATE_TIMEOUT_SECONDS,
+                )
+            except TimeoutError:
+                continue  # Temporal slow to answer: the next sweep
+            except RPCError as error:
+                started = await to_thread.run_sync(self._load, Assignment, row.assignment_id)
+                if error.status != RPCStatusCode.NOT_FOUND or not started.dispatched:
+                    continue  # Temporal unreachable, or the workflow not started yet: the next sweep
+                log.warning("assignment %s ended before card update %d", row.assignment_id, row.id)
+            sent.append(row.id)
+        if sent:
+            await to_thread.run_sync(self._mark_card_updates_sent, sent)
+        return len(sent)
+
+    def _unsent_card_updates(self, older_than_seconds: int) -> list[CardUpdate]:
+        cutoff = int(time.time()) - older_than_seconds
+        with self._sessions() as session:
+            query = (
+                select(CardUpdate)
+                .where(CardUpdate.dispatched.is_(False), CardUpdate.created <= cutoff)
+                .order_by(CardUpdate.id)
+                .limit(500)
+            )
+            return list(session.scalars(query))
+
+    def _mark_card_updates_sent(self, ids: list[int]) -> None:
+        with self._sessions() as session:
+            session.execute(update(CardUpdate).where(CardUpdate.id.in_(ids)).values(dispatched=True))
+            session.commit()
 
     async def _start(self, item: OutboxItem) -> None:
         kind, row_id = item

@@ -6,18 +6,21 @@ those records, and an id from the browser (a policy, a record) is used only once
 Sandbox records are shown too, apart and marked as test data (no real coverage, no real money): a platform
 trying its integration sees its contractors' side of it, and nobody mistakes it for real coverage."""
 
-from dataclasses import dataclass, field
+import logging
+import time
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from common.settings import Settings
-from contracts.assignment import CARD_UPDATED, NewCard, assignment_workflow_id
+from contracts.assignment import ASSIGNMENT_STATE, CARD_UPDATED, NewCard, assignment_workflow_id
 from db.engine import rows_changed
 from db.models import (
     ApplicationSession,
     Assignment,
+    CardUpdate,
     Contractor,
     Document,
     Job,
@@ -27,6 +30,7 @@ from db.models import (
     PortalSession,
 )
 from documents.issuing import document_store
+from domain.application import Status as ApplicationStatus
 from domain.errors import DomainError, Refusal, invalid, unavailable
 from domain.payer import Payer
 from domain.statuses import AssignmentStatus, PaymentStatus
@@ -37,9 +41,17 @@ from services.lookups import card_on_file
 from services.portal_links import SignedIn
 from services.workflow_calls import WorkflowCalls
 
+log = logging.getLogger("gigcover.portal")
 SETUP_INTENTS_PER_SESSION = 10  # a contractor who tries a few cards; not a way to make SetupIntents in bulk
 # An assignment whose charge waits for a card: a new one is tried at once (the workflow's CARD_UPDATED).
-WAITING_FOR_A_CARD = (AssignmentStatus.CHARGE_FAILED, AssignmentStatus.AWAITING_AUTHENTICATION)
+# Not one AWAITING_AUTHENTICATION: its PaymentIntent is open and the contractor may be confirming it with
+# their bank right now; a retry would charge the new card under a new key and both could succeed. The new
+# card is kept for later charges, and the page says to confirm the waiting payment through the email's link.
+WAITING_FOR_A_CARD = (AssignmentStatus.CHARGE_FAILED,)
+NO_APPLICATION = (
+    "There is no card to replace here: a card is saved when you complete an application. "
+    "Please contact {support} to finish yours."
+)
 STATUS_WORDS = {
     AssignmentStatus.PENDING: "Being set up",
     AssignmentStatus.AWAITING_APPLICATION: "Waiting for your application",
@@ -97,6 +109,7 @@ class OrganizationView:
     support_name: str
     support_email: str
     card: CardView | None = None
+    first_card: str | None = None  # a record with no card on file yet where one can be added
     policies: list[PolicyView] = field(default_factory=list)
     assignments: list[AssignmentView] = field(default_factory=list)
     money: list[MoneyView] = field(default_factory=list)
@@ -178,6 +191,8 @@ def overview(session: Session, viewer: SignedIn) -> list[OrganizationView]:
         source = card_on_file(session, contractor.id)
         if source is not None and source.stripe_customer_id and group.card is None:
             group.card = CardView(contractor.id, source.card_summary or "Your card")
+        elif group.card is None and group.first_card is None and source is None:
+            group.first_card = contractor.id if _card_home(session, contractor.id) else None
         policies = session.scalars(
             select(Policy)
             .where(Policy.contractor_id == contractor.id, Policy.deleted_at.is_(None))
@@ -260,6 +275,7 @@ class CardForm:
     sandbox: bool
     summary: str
     owed: int  # what waits for a new card (a failed charge, a declined increase)
+    confirming: int  # what waits for the contractor to confirm with their bank (not retried with a new card)
     publishable_key: str
     stripe_js_url: str
 
@@ -281,28 +297,102 @@ def _waiting(session: Session, contractor_id: str) -> list[Assignment]:
     ]
 
 
-def card_form(session: Session, settings: Settings, viewer: SignedIn, record_id: str) -> CardForm:
-    """What the replace-card page shows. Nothing is made at Stripe to show it."""
+def _confirming(session: Session, contractor_id: str) -> int:
+    """What the contractor's card-paid assignments wait to have confirmed with the bank."""
+    rows = session.scalars(
+        select(Assignment).where(
+            Assignment.contractor_id == contractor_id,
+            Assignment.deleted_at.is_(None),
+            Assignment.payer == Payer.CARD,
+            Assignment.cancelled.is_(False),
+            Assignment.status == AssignmentStatus.AWAITING_AUTHENTICATION,
+        )
+    ).all()
+    return sum(max(0, a.premium - a.charged) for a in rows)
+
+
+def _card_home(session: Session, contractor_id: str) -> ApplicationSession | None:
+    """Where the record's card is kept: the application holding the card on file, else (a first card, the
+    application finished without a card step) the newest completed application; None when there is none."""
+    return card_on_file(session, contractor_id) or session.scalar(
+        select(ApplicationSession)
+        .where(
+            ApplicationSession.contractor_id == contractor_id,
+            ApplicationSession.status == ApplicationStatus.APPLICATION_COMPLETE,
+        )
+        .order_by(ApplicationSession.seq.desc())
+        .limit(1)
+    )
+
+
+def _no_application(session: Session, contractor: Contractor) -> DomainError:
+    organization = session.get(Organization, contractor.organization_id)
+    support = (organization.billing_contact_name or organization.name) if organization else "the platform"
+    return DomainError("no_application", NO_APPLICATION.format(support=support), kind=Refusal.CONFLICT)
+
+
+def _customer(session: Session, settings: Settings, contractor: Contractor, home: ApplicationSession) -> str:
+    """The Stripe customer of the record's card (made once, with the application's helper, and kept on the
+    application a first card is stored on). Commits: no transaction stays open while Stripe answers."""
+    home_id, customer = home.id, home.stripe_customer_id
+    environment, contractor_id = contractor.environment, contractor.id
+    session.commit()
+    if customer is not None:
+        return customer
+    made = customer_for(
+        settings, environment, contractor, {"contractor": contractor_id}, f"customer:{contractor_id}"
+    )
+    session.execute(
+        update(ApplicationSession)
+        .where(ApplicationSession.id == home_id, ApplicationSession.stripe_customer_id.is_(None))
+        .values(stripe_customer_id=made)
+    )
+    session.commit()
+    kept = session.scalar(
+        select(ApplicationSession.stripe_customer_id).where(ApplicationSession.id == home_id)
+    )
+    session.commit()
+    return kept or made
+
+
+def card_form(
+    session: Session, settings: Settings, viewer: SignedIn, record_id: str, workflows: WorkflowCalls
+) -> CardForm:
+    """What the replace-card page shows. Nothing is made at Stripe to show it. A failed charge whose workflow
+    waits for the bank's confirmation (3-D Secure) is not retried with a new card: the page says to confirm
+    it through the emailed link instead."""
     contractor = _record(session, viewer, record_id)
     source = card_on_file(session, contractor.id)
     organization = session.get(Organization, contractor.organization_id)
     assert organization is not None
-    owed = sum(a.premium - a.charged for a in _waiting(session, contractor.id))
-    session.rollback()
-    return CardForm(
+    form = CardForm(
         organization_name=organization.name,
         sandbox=contractor.environment != "production",
         summary=(source.card_summary or "") if source else "",
-        owed=owed,
+        owed=0,
+        confirming=_confirming(session, contractor.id),
         publishable_key=StripeGateway(settings, contractor.environment).publishable_key,
         stripe_js_url=stripe_js_url(settings),
     )
+    waiting = [(a.id, a.premium - a.charged) for a in _waiting(session, contractor.id)]
+    session.rollback()  # reads only; no transaction stays open while the workflows answer
+    owed, confirming = 0, form.confirming
+    for assignment_id, amount in waiting:
+        live = workflows.query(assignment_workflow_id(assignment_id), ASSIGNMENT_STATE)
+        if live is not None and live.authentication_intent:
+            confirming += amount
+        else:
+            owed += amount
+    return replace(form, owed=owed, confirming=confirming)
 
 
 def start_card_setup(session: Session, settings: Settings, viewer: SignedIn, record_id: str) -> str:
     """A SetupIntent (its client secret, for Stripe.js) on the customer of the record's card on file (else a
-    new customer). A session makes SETUP_INTENTS_PER_SESSION at most."""
+    new customer, kept for the first card). A session makes SETUP_INTENTS_PER_SESSION at most. A record with
+    no completed application is refused before anything is made at Stripe."""
     contractor = _record(session, viewer, record_id)
+    if _card_home(session, contractor.id) is None:
+        raise _no_application(session, contractor)
     counted = session.execute(
         update(PortalSession)
         .where(PortalSession.id == viewer.session_id, PortalSession.setup_intents < SETUP_INTENTS_PER_SESSION)
@@ -315,15 +405,12 @@ def start_card_setup(session: Session, settings: Settings, viewer: SignedIn, rec
             "Too many attempts: sign out, sign in again with a new link, and try once more.",
             kind=Refusal.CONFLICT,
         )
-    source = card_on_file(session, contractor.id)
+    home = _card_home(session, contractor.id)
+    if home is None:
+        raise _no_application(session, contractor)
     environment, contractor_id = contractor.environment, contractor.id
-    customer = source.stripe_customer_id if source else None
-    session.commit()  # no transaction stays open while Stripe answers
     try:
-        if customer is None:
-            customer = customer_for(
-                settings, environment, contractor, {"contractor": contractor_id}, f"customer:{contractor_id}"
-            )
+        customer = _customer(session, settings, contractor, home)
         return StripeGateway(settings, environment).create_setup_intent(
             customer, {"contractor": contractor_id}
         )
@@ -342,21 +429,19 @@ def replace_card(
     workflows: WorkflowCalls,
     ip_address: str = "",
 ) -> None:
-    """Save the new card on file for the record, and have every charge that waits for a card tried again at
-    once with it; later charges use it (they read the card on file when they run)."""
+    """Save the new card on file for the record (a first one on its newest completed application, as the
+    application's card step would have), and have every charge that waits for a card tried again at once with
+    it; later charges use it (they read the card on file when they run). Each retry is kept as a CardUpdate
+    in the card's own transaction, so the outbox sweep tells any assignment the request could not."""
     contractor = _record(session, viewer, record_id)
-    source = card_on_file(session, contractor.id)
-    if source is None or source.stripe_customer_id is None:
-        raise DomainError(
-            "no_card_on_file",
-            "You have no card on file here yet: your card is saved when you complete an application.",
-            kind=Refusal.CONFLICT,
-        )
+    home = _card_home(session, contractor.id)
+    if home is None:
+        raise _no_application(session, contractor)
     if not payment_method_id:
         raise invalid("Please enter your card.", "payment_method_id")
-    customer = source.stripe_customer_id
-    session.commit()
+    home_id = home.id
     try:
+        customer = _customer(session, settings, contractor, home)
         card = StripeGateway(settings, contractor.environment).save_card(customer, payment_method_id)
     except CardDeclined as declined:
         raise DomainError("card_declined", declined.message, "payment_method_id", Refusal.DECLINED) from None
@@ -364,10 +449,17 @@ def replace_card(
         raise DomainError("card_rejected", CARD_NOT_USABLE, "payment_method_id", Refusal.DECLINED) from None
     except StripeUnavailable:
         raise unavailable(PROCESSOR_UNAVAILABLE) from None
-    source = card_on_file(session, contractor.id)
+    source = card_on_file(session, contractor.id) or session.scalar(
+        select(ApplicationSession).where(ApplicationSession.id == home_id)
+    )
     assert source is not None
     source.payment_method_id, source.card_summary = card.payment_method_id, card.summary
-    waiting = [a.id for a in _waiting(session, contractor.id)]
+    now = int(time.time())
+    updates = [
+        CardUpdate(assignment_id=a.id, payment_method_id=card.payment_method_id, created=now)
+        for a in _waiting(session, contractor.id)
+    ]
+    session.add_all(updates)
     record(
         session,
         contractor.organization_id,
@@ -378,9 +470,18 @@ def replace_card(
         card=card.summary,
     )
     session.commit()
-    for assignment_id in waiting:
-        workflows.signal(
-            assignment_workflow_id(assignment_id),
-            CARD_UPDATED,
-            NewCard(payment_method_id=card.payment_method_id),
-        )
+    sent = []
+    for row in updates:
+        try:
+            workflows.signal(
+                assignment_workflow_id(row.assignment_id),
+                CARD_UPDATED,
+                NewCard(payment_method_id=row.payment_method_id),
+            )
+        except Exception:  # Temporal unreachable: the outbox sweep tells it (the card is saved already)
+            log.warning("card update %d waits for the outbox sweep", row.id, exc_info=True)
+            continue
+        sent.append(row.id)
+    if sent:
+        session.execute(update(CardUpdate).where(CardUpdate.id.in_(sent)).values(dispatched=True))
+        session.commit()

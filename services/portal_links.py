@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from common.settings import Settings
 from common.tokens import token_digest
 from db.engine import rows_changed
-from db.models import Contractor, Organization, PortalLink, PortalSession, email_key
+from db.models import Contractor, PortalLink, PortalSession, email_key
 from notifications.catalog import EmailKind, PortalSignIn
 from notifications.render import render_email
 from outbox.records import STAFF_ENVIRONMENT, enqueue_email
@@ -75,8 +75,6 @@ def request_link(session: Session, settings: Settings, email: str) -> None:
         render_email(EmailKind.PORTAL_SIGN_IN, context)  # the same work as for an address on file
         session.rollback()
         return
-    organization = session.get(Organization, record.organization_id)
-    assert organization is not None
     session.add(link)
     enqueue_email(
         session,
@@ -84,7 +82,7 @@ def request_link(session: Session, settings: Settings, email: str) -> None:
         STAFF_ENVIRONMENT,  # filed apart from every tenant's list: the contractor's own, not the platform's
         EmailKind.PORTAL_SIGN_IN,
         record.email,
-        context.model_copy(update={"organization_name": organization.name}),
+        context,  # the service's own name: an organization's is chosen by whoever holds its (sandbox) key
         related={"contractor": record.id},
     )
     session.commit()

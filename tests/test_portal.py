@@ -5,6 +5,7 @@ an attacker tries: a spent, expired or made-up link, someone else's certificate 
 which addresses are on file, flooding the sign-in form, a form posted from elsewhere, and a session cookie
 kept from before signing out."""
 
+import asyncio
 import re
 import secrets
 import statistics
@@ -22,9 +23,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.main import create_app
 from common.settings import Settings
-from db.models import ApplicationSession, PortalLink
+from db.models import ApplicationSession, CardUpdate, PortalLink
+from domain.errors import unavailable
+from services.workflow_calls import WorkflowCalls
 from tests.accessibility import assert_accessible
 from tests.dashboard_support import readme_screenshot
+from tests.histories import keep_history
 from tests.support import (
     Org,
     SmtpSink,
@@ -41,6 +45,7 @@ from tests.support import (
     unique_email,
 )
 from tests.test_assignment_workflow import save_card
+from tests.test_assignments_api import _sweep, _temporal
 
 pytestmark = pytest.mark.usefixtures("worker")
 INSUFFICIENT_FUNDS, GOOD = "4546381219393284", "4242424242424242"
@@ -529,3 +534,220 @@ def test_an_upcoming_charge_shows_its_date_and_amount(
     assert due, home
     assert due.group(1).startswith(f"{premium} on ") and due.group(1).endswith("for Kitchen remodel")
     assert "Being set up" in home
+
+
+# What the review found -------------------------------------------------------------------------------------
+
+ALWAYS_ASKS = "4000002760003184"  # the bank asks to confirm every payment, off-session ones included
+
+
+def _without_a_card(factory: sessionmaker[Session], contractor_id: str) -> None:
+    """The record as an application that finished without a card step leaves it (the organization withheld
+    the premium then): no Stripe customer, no card on file."""
+    with factory() as session:
+        session.execute(
+            update(ApplicationSession)
+            .where(ApplicationSession.contractor_id == contractor_id)
+            .values(stripe_customer_id=None, payment_method_id=None, card_summary=None)
+        )
+        session.commit()
+
+
+def _another_assignment(api: str, org: Org, contractor: str, first: dict[str, Any]) -> str:
+    """A second card-paid assignment for the contractor, on a job of its own, over the first one's period
+    (its policy is reused)."""
+    with httpx.Client(base_url=f"{api}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http:
+        entity = http.post("/entities", json=entity_fields()).json()["id"]
+        job = http.post("/jobs", json=job_fields(entity, name="Bathroom tiling")).json()["id"]
+        made = http.post("/assignments", json=assignment_request(contractor, job, first)).json()
+    assert made["payer"] == "card", made
+    return str(made["id"])
+
+
+def test_a_contractor_with_no_card_on_file_adds_one_and_the_waiting_charge_is_made(
+    browser: Browser,
+    portal: str,
+    org: Org,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    localstripe: str,
+    smtp_sink: SmtpSink,
+) -> None:
+    who = _contractor(portal, org, settings, session_factory, localstripe, INSUFFICIENT_FUNDS)
+    assignment = who["assignment"]
+    eventually(lambda: _status(portal, org, assignment["id"]) == "charge_failed", 30)
+    _without_a_card(session_factory, who["contractor"])
+
+    page = browser.new_page(viewport=PHONE)
+    page.goto(f"{portal}/my")
+    page.get_by_label("Your email address").fill(who["email"])
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    page.goto(_sign_in_link(smtp_sink, who["email"]))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("No card on file.")).to_be_visible()
+    page.get_by_role("link", name="Add a card for Test Platform").click()
+    expect(page.get_by_role("heading", name="Add a card")).to_be_visible()
+    assert_accessible(page)
+    form = page.locator("#card-element")
+    form.get_by_label("Card number").fill(GOOD)
+    form.get_by_label("Expiration date").fill("12 / 31")
+    form.get_by_label("Security code").fill("123")
+    form.get_by_label("ZIP code").fill("94105")
+    page.get_by_role("button", name="Save card").click()
+    expect(page.get_by_text("Your new card is saved.")).to_be_visible()
+    page.close()
+
+    eventually(lambda: _status(portal, org, assignment["id"]) == "active", 30)
+    with session_factory() as session:
+        customer, on_file = session.execute(
+            select(ApplicationSession.stripe_customer_id, ApplicationSession.payment_method_id).where(
+                ApplicationSession.contractor_id == who["contractor"]
+            )
+        ).one()
+    assert customer and on_file
+    paid = [pi for pi in _intents(localstripe, assignment["id"]) if pi["status"] == "succeeded"]
+    assert [(pi["amount"], pi["payment_method"], pi["customer"]) for pi in paid] == [
+        (assignment["premium"], on_file, customer)
+    ]
+
+
+def _age_card_updates(factory: sessionmaker[Session]) -> None:
+    """Moves the card updates 10 minutes into the past (the sweep leaves fresh ones to their request)."""
+    with factory() as session:
+        session.execute(update(CardUpdate).values(created=CardUpdate.created - 600))
+        session.commit()
+
+
+def test_a_new_card_reaches_every_waiting_assignment_though_temporal_fails_to_hear_one(
+    portal: str,
+    org: Org,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    localstripe: str,
+    smtp_sink: SmtpSink,
+    temporal_address: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    who = _contractor(portal, org, settings, session_factory, localstripe, INSUFFICIENT_FUNDS)
+    ids = [who["assignment"]["id"], _another_assignment(portal, org, who["contractor"], who["assignment"])]
+    eventually(lambda: all(_status(portal, org, i) == "charge_failed" for i in ids), 30)
+
+    told: list[str] = []
+    signal = WorkflowCalls.signal
+
+    def down_once(self: WorkflowCalls, workflow_id: str, name: Any, arg: Any) -> None:
+        told.append(workflow_id.removeprefix("assignment-"))
+        if len(told) == 1:
+            raise unavailable("The application service did not answer in time; try again")
+        signal(self, workflow_id, name, arg)
+
+    with monkeypatch.context() as patch, closing(_signed_in(portal, smtp_sink, who["email"])) as browser:
+        patch.setattr("services.workflow_calls.WorkflowCalls.signal", down_once)
+        path = f"/my/card/{who['contractor']}"
+        sent = browser.post(
+            path,
+            data={"csrf_token": _form_token(browser, path), "payment_method_id": card(localstripe, GOOD)},
+        )
+        assert sent.status_code == 303 and sent.headers["location"].endswith("?saved=true"), sent.headers
+    assert sorted(told) == sorted(ids)
+    missed, heard = told
+    eventually(lambda: _status(portal, org, heard) == "active", 30)
+    assert _status(portal, org, missed) == "charge_failed"
+
+    _age_card_updates(session_factory)
+    with ThreadPoolExecutor(1) as thread:  # off Playwright's event loop, as the schedule runs it
+        thread.submit(_sweep, temporal_address, settings).result()
+    eventually(lambda: _status(portal, org, missed) == "active", 30)
+    with session_factory() as session:
+        unsent = session.scalars(select(CardUpdate).where(CardUpdate.dispatched.is_(False))).all()
+    assert unsent == []
+
+
+def test_the_sign_in_email_carries_no_name_a_platform_chose(
+    portal: str, session_factory: sessionmaker[Session], smtp_sink: SmtpSink
+) -> None:
+    bait = make_org(session_factory, "Acme Bank Security Team")
+    email = unique_email("target")
+    with httpx.Client(base_url=f"{portal}/api/v1", auth=(bait.sandbox_key, ""), timeout=30) as http:
+        made = http.post("/contractors", json=contractor_fields(email=email))
+        assert made.status_code in (200, 201), made.text
+    with httpx.Client(base_url=portal, headers=_from(_client_address()), timeout=30) as client:
+        assert _ask(client, email).status_code == 200
+    text = _mail(smtp_sink, "portal_sign_in", email)[0]
+    message = next(m for m in smtp_sink.messages if m["To"] == email)
+    html = str(message.get_body(("html",)).get_content())
+    for shown in (text, html, str(message["Subject"]), str(message["From"])):
+        assert "Acme" not in shown, shown
+    assert "/my/link/" in text
+
+
+def test_a_new_card_while_a_charge_awaits_the_bank_makes_no_second_payment(
+    portal: str,
+    org: Org,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    localstripe: str,
+    smtp_sink: SmtpSink,
+    temporal_address: str,
+) -> None:
+    who = _contractor(portal, org, settings, session_factory, localstripe, ALWAYS_ASKS)
+    assignment = who["assignment"]["id"]
+    _mail(smtp_sink, "assignment_payment_authentication", who["email"])  # the link to confirm it
+    waiting = [pi["id"] for pi in _intents(localstripe, assignment)]
+    assert len(waiting) == 1
+    path = f"/my/card/{who['contractor']}"
+    with closing(_signed_in(portal, smtp_sink, who["email"])) as browser:
+        shown = browser.get(path).text
+        assert "waits for you to confirm it with your bank" in shown, shown
+        sent = browser.post(
+            path,
+            data={"csrf_token": _form_token(browser, path), "payment_method_id": card(localstripe, GOOD)},
+        )
+        assert sent.status_code == 303 and sent.headers["location"].endswith("?saved=true"), sent.headers
+    time.sleep(6)  # what a retry would take
+    assert [pi["id"] for pi in _intents(localstripe, assignment)] == waiting  # no second charge
+    assert _status(portal, org, assignment) == "charge_failed"  # still waits for the bank's confirmation
+
+    async def record() -> None:
+        handle = (await _temporal(temporal_address)).get_workflow_handle(f"assignment-{assignment}")
+        await handle.terminate("test over")
+        await keep_history(handle, "assignment_card_kept_while_authentication_waits")
+
+    with ThreadPoolExecutor(1) as thread:  # off Playwright's event loop
+        thread.submit(asyncio.run, record()).result()
+
+
+def test_a_card_of_another_customer_is_refused(
+    portal: str,
+    org: Org,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    localstripe: str,
+    smtp_sink: SmtpSink,
+) -> None:
+    who = _contractor(portal, org, settings, session_factory, localstripe, GOOD)
+    stripe = raw_stripe(localstripe)
+    someone = stripe.v1.customers.create(params={"email": "someone.else@example.com"})  # type: ignore[attr-defined]
+    theirs = card(localstripe, GOOD)
+    stripe.v1.payment_methods.attach(theirs, params={"customer": someone.id})  # type: ignore[attr-defined]
+    path = f"/my/card/{who['contractor']}"
+    with session_factory() as session:
+        before = session.scalars(
+            select(ApplicationSession.payment_method_id).where(
+                ApplicationSession.contractor_id == who["contractor"]
+            )
+        ).one()
+    with closing(_signed_in(portal, smtp_sink, who["email"])) as browser:
+        sent = browser.post(
+            path, data={"csrf_token": _form_token(browser, path), "payment_method_id": theirs}
+        )
+        assert sent.status_code == 303 and "error=" in sent.headers["location"], sent.headers
+        assert 'role="alert">We could not use this card.' in browser.get(sent.headers["location"]).text
+    with session_factory() as session:
+        after = session.scalars(
+            select(ApplicationSession.payment_method_id).where(
+                ApplicationSession.contractor_id == who["contractor"]
+            )
+        ).one()
+    assert after == before != theirs

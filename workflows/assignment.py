@@ -101,6 +101,11 @@ REFUND_FAILURE_OWED_BACK = "refund-failure-owed-back"
 # derived from the billing step's key (the assignment and revision), so a step run again finds its bill;
 # before, it was ``bl_<assignment id>r<revision>``.
 BILL_IDS_ONE_SHAPE = "bill-ids-one-shape"
+# Since this patch a new card saved while a charge waits for the bank's confirmation (3-D Secure) does not
+# retry it: the waiting PaymentIntent stays open (the contractor may be confirming it right now), and a retry
+# would charge the new card under a new key, so both could succeed. The card is on file for later charges;
+# the waiting one moves when the contractor confirms it through the emailed link.
+CARD_KEEPS_WAITING_CHARGE = "card-update-keeps-waiting-charge"
 MONEY: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
@@ -661,7 +666,10 @@ class AssignmentWorkflow:
 
     @workflow.signal(name=CARD_UPDATED.name)
     def card_updated(self, card: NewCard) -> None:
-        """The contractor saved a new card: a failed charge is tried again."""
+        """The contractor saved a new card: a failed charge is tried again (not one the bank asks them to
+        confirm: see CARD_KEEPS_WAITING_CHARGE)."""
+        if self.ledger.authentication_intent and workflow.patched(CARD_KEEPS_WAITING_CHARGE):
+            return
         self.ledger.card_revision += 1
 
     @workflow.signal(name=PAYMENT_AUTHENTICATED.name)

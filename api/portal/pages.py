@@ -151,6 +151,7 @@ def card_page(
     record_id: str,
     session: DbSession,
     settings: AppSettings,
+    workflows: Workflows,
     saved: bool = False,
     error: str | None = None,
     sig: str | None = None,
@@ -159,7 +160,7 @@ def card_page(
     if viewer is None:
         return redirect("/my/sign-in")
     try:
-        form = portal.card_form(session, settings, viewer, record_id)
+        form = portal.card_form(session, settings, viewer, record_id, workflows)
     except DomainError as refused:
         return _message(request, "Nothing here", refused.message, 404)
     return _page(
