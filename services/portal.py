@@ -173,9 +173,14 @@ def _money(
     return sorted(shown, key=lambda m: m.at, reverse=True)
 
 
-def overview(session: Session, viewer: SignedIn) -> list[OrganizationView]:
-    """Everything the contractor's records hold, one group per organization and environment."""
+CONFIRM_WITH_THE_BANK = "Your bank asks you to confirm the payment: use the link in our email"
+
+
+def overview(session: Session, viewer: SignedIn, workflows: WorkflowCalls) -> list[OrganizationView]:
+    """Everything the contractor's records hold, one group per organization and environment. A failed
+    charge whose workflow waits for the bank's confirmation says so: a new card does not pay it."""
     groups: dict[tuple[str, str], OrganizationView] = {}
+    failed: list[tuple[list[AssignmentView], int, str]] = []  # where each failed card charge is shown
     for contractor in _records(session, viewer.email):
         key = (contractor.organization_id, contractor.environment)
         if key not in groups:
@@ -215,6 +220,8 @@ def overview(session: Session, viewer: SignedIn) -> list[OrganizationView]:
         ]
         for a in rows:
             card = a.payer == Payer.CARD
+            if card and a.status is AssignmentStatus.CHARGE_FAILED:
+                failed.append((group.assignments, len(group.assignments), a.id))
             upcoming = card and a.status is AssignmentStatus.PENDING and (a.charge_due_at or 0) > 0
             group.assignments.append(
                 AssignmentView(
@@ -231,7 +238,11 @@ def overview(session: Session, viewer: SignedIn) -> list[OrganizationView]:
                 )
             )
         group.money += _money(session, list(rows), list(applications))
-    session.rollback()  # reads only
+    session.rollback()  # reads only; no transaction stays open while the workflows answer
+    for shown, index, assignment_id in failed:
+        live = workflows.query(assignment_workflow_id(assignment_id), ASSIGNMENT_STATE)
+        if live is not None and live.authentication_intent:
+            shown[index] = replace(shown[index], status_words=CONFIRM_WITH_THE_BANK)
     return sorted(groups.values(), key=lambda g: (g.sandbox, g.name.lower()))
 
 

@@ -700,6 +700,9 @@ def test_a_new_card_while_a_charge_awaits_the_bank_makes_no_second_payment(
     with closing(_signed_in(portal, smtp_sink, who["email"])) as browser:
         shown = browser.get(path).text
         assert "waits for you to confirm it with your bank" in shown, shown
+        home = browser.get("/my/home").text  # the home page says the same, not "replace your card"
+        assert "Your bank asks you to confirm the payment: use the link in our email" in home, home
+        assert "Payment failed: replace your card" not in home
         sent = browser.post(
             path,
             data={"csrf_token": _form_token(browser, path), "payment_method_id": card(localstripe, GOOD)},

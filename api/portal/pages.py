@@ -110,11 +110,17 @@ def use_link(request: Request, token: str, session: DbSession, settings: AppSett
 
 
 @router.get("/my/home", response_class=HTMLResponse)
-def home(request: Request, session: DbSession, error: str | None = None, sig: str | None = None) -> Response:
+def home(
+    request: Request,
+    session: DbSession,
+    workflows: Workflows,
+    error: str | None = None,
+    sig: str | None = None,
+) -> Response:
     viewer = _viewer(request, session)
     if viewer is None:
         return redirect("/my/sign-in")
-    groups = portal.overview(session, viewer)
+    groups = portal.overview(session, viewer, workflows)
     error = page_messages().shown("home", error, sig)
     return _page(request, "portal_home.html", groups=groups, email=viewer.email, error=error)
 
