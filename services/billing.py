@@ -141,20 +141,28 @@ def mark_overdue_bills(session: Session, moment: int, limit: int = 500, base_url
     return [b.id for b in bills]
 
 
-def expire_policies(session: Session, moment: int, limit: int = 500) -> Sequence[str]:
-    """Active policies past their expiration date become expired, each with ``policy.expired``."""
-    policies = session.scalars(
-        select(Policy)
-        .where(
-            Policy.status == PolicyStatus.ACTIVE, Policy.expiration_date < moment, Policy.deleted_at.is_(None)
-        )
-        .limit(limit)
-    ).all()
-    for policy in policies:
-        policy.status = PolicyStatus.EXPIRED
-        announce(session, policy, "policy.expired", f"ev_expired_{policy.id}")
-    session.commit()
-    return [p.id for p in policies]
+def expire_policies(session: Session, moment: int, batch: int = 500) -> Sequence[str]:
+    """Active policies past their expiration date become expired, each with ``policy.expired``: all of
+    them, a batch a transaction (a backlog, say after the worker was down, is not left for later sweeps)."""
+    expired: list[str] = []
+    while True:
+        policies = session.scalars(
+            select(Policy)
+            .where(
+                Policy.status == PolicyStatus.ACTIVE,
+                Policy.expiration_date < moment,
+                Policy.deleted_at.is_(None),
+            )
+            .order_by(Policy.expiration_date)
+            .limit(batch)
+        ).all()
+        for policy in policies:
+            policy.status = PolicyStatus.EXPIRED
+            announce(session, policy, "policy.expired", f"ev_expired_{policy.id}")
+        session.commit()
+        expired += [p.id for p in policies]
+        if len(policies) < batch:
+            return expired
 
 
 # What the dashboard's Billing page shows ----------------------------------------------------------------

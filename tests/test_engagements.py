@@ -26,6 +26,7 @@ from domain.premium import premium_cents
 from domain.roles import Role
 from integrations.stripe_gateway import StripeGateway
 from outbox.dispatch import Dispatcher
+from services.billing import expire_policies
 from tests.dashboard_support import add_member, signed_in
 from tests.histories import keep_history
 from tests.portal_support import replace_card_in_portal
@@ -419,6 +420,26 @@ def test_policies_expire_at_their_expiration_date(
     assert _lifecycle_sweep(temporal_address, settings)["expired_policies"] >= 1
     assert ten99policy.Policies.retrieve(policy["id"])["status"] == "expired"
     assert [e for e in _events("policy.expired") if e["data"]["id"] == policy["id"]]
+
+
+def test_a_backlog_of_expired_policies_is_expired_in_one_sweep(
+    client: object, org: Org, session_factory: sessionmaker[Session]
+) -> None:
+    """More policies past their date than one batch holds (a worker down for a while): every one expires,
+    the latest too, not only the first batch."""
+    made = []
+    for _ in range(3):
+        contractor, job = _contractor_and_job()
+        quote = ten99policy.Quotes.create(contractor=contractor, job=job, coverage_type=["general"])
+        made.append(ten99policy.Policies.create(quote=quote["id"])["id"])
+    with session_factory() as session:
+        for age, policy_id in enumerate(made):
+            stored = session.scalar(select(Policy).where(Policy.id == policy_id))
+            assert stored is not None
+            stored.expiration_date = int(time.time()) - 60 - age
+        session.commit()
+        expire_policies(session, int(time.time()), batch=2)
+    assert [ten99policy.Policies.retrieve(p)["status"] for p in made] == ["expired"] * 3
 
 
 def test_a_new_wage_reprices_the_estimate_and_extend_emails_the_contractor(
