@@ -6,6 +6,7 @@ their reason, in bounded time. The scan tests run Debian's Tesseract: they fail 
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -235,6 +236,25 @@ def test_the_limits_hold_whatever_the_file() -> None:
         read_certificate(factory.many_pages(3), ReadingLimits(max_pages=2))
     with pytest.raises(UnreadableCertificate, match="the file is 40 MB; a certificate is at most 20 MB"):
         read_certificate(b"%PDF-1.7\n" + b" " * (40 * 1024 * 1024))
+
+
+def test_running_out_of_memory_is_said_so_wherever_it_strikes() -> None:
+    """Under a tight memory limit the allocation that fails lands anywhere: in the PDF library, in an import
+    (which CPython can report as a SystemError), in starting Tesseract. Whichever, the answer is the memory
+    reason, not "stopped unexpectedly". Several readings at once, as a busy worker runs them."""
+    scan = factory.scanned(CertificateSpec())
+    limits = ReadingLimits(memory_bytes=64 * 1024 * 1024)
+
+    def reason(_: int) -> str:
+        try:
+            read_certificate(scan, limits)
+        except UnreadableCertificate as unreadable:
+            return str(unreadable)
+        return "read"
+
+    with ThreadPoolExecutor(3) as readers:
+        reasons = set(readers.map(reason, range(45)))
+    assert reasons == {"reading the PDF needed more than the 64 MB of memory allowed"}
 
 
 def test_tesseract_is_installed() -> None:

@@ -4,6 +4,7 @@ with the PDF on stdin; answers ``{"certificate": ...}`` or ``{"unreadable": "<re
 Its limits are set first, before the PDF is read or a PDF library imported."""
 
 import json
+import os
 import resource
 import sys
 from typing import Any
@@ -31,19 +32,25 @@ def _answer(pdf: bytes, limits: Any) -> dict[str, Any]:
 
 
 def main() -> None:
-    from integrations.certificate_reader.limits import ReadingLimits
+    from integrations.certificate_reader.limits import ReadingLimits, out_of_memory
 
     limits = ReadingLimits.from_json(json.loads(sys.argv[1]))
+    memory = limits.memory_bytes // (1024 * 1024)
+    # Made before the limit: once the memory runs out, writing this needs next to nothing more.
+    too_big = f"reading the PDF needed more than the {memory} MB of memory allowed"
+    too_big_bytes = json.dumps({"unreadable": too_big}).encode()
     _limit(resource.RLIMIT_CPU, limits.cpu_seconds)
     _limit(resource.RLIMIT_AS, limits.memory_bytes)
     _limit(resource.RLIMIT_CORE, 0)
-    pdf = sys.stdin.buffer.read()
     try:
-        answer = _answer(pdf, limits)
-    except MemoryError:
-        memory = limits.memory_bytes // (1024 * 1024)
-        answer = {"unreadable": f"reading the PDF needed more than the {memory} MB of memory allowed"}
-    sys.stdout.write(json.dumps(answer))
+        answer = json.dumps(_answer(sys.stdin.buffer.read(), limits))
+    except Exception as error:  # the limit can strike anywhere: in a library, an import, starting Tesseract
+        # CPython reports some failed allocations (in an import, say) as a SystemError without a cause
+        if not (out_of_memory(error) or isinstance(error, SystemError)):
+            raise
+        os.write(1, too_big_bytes)
+        return
+    sys.stdout.write(answer)
     sys.stdout.flush()
 
 

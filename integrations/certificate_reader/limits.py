@@ -1,5 +1,6 @@
 """What reading one certificate may cost, and the refusal when a file cannot be read."""
 
+import errno
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -34,3 +35,16 @@ class UnreadableCertificate(Exception):
 
     def __str__(self) -> str:
         return self.reason
+
+
+def out_of_memory(error: BaseException | None) -> bool:
+    """Whether ``error`` (or what caused it) is the memory limit: a MemoryError, one a library wrapped, or
+    an allocation the system refused (ENOMEM: e.g. starting Tesseract without the address space to)."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, MemoryError) or any(isinstance(arg, MemoryError) for arg in error.args):
+            return True
+        if isinstance(error, OSError) and error.errno == errno.ENOMEM:
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False

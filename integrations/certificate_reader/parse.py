@@ -12,19 +12,10 @@ from domain.certificates import ParsedCertificate, ReadMethod
 from integrations.certificate_reader import fields, ocr, text_layer
 from integrations.certificate_reader.gigcover import is_gigcover, read_gigcover
 from integrations.certificate_reader.layout import CellReader, read_acord
-from integrations.certificate_reader.limits import ReadingLimits, UnreadableCertificate
+from integrations.certificate_reader.limits import ReadingLimits, UnreadableCertificate, out_of_memory
 from integrations.certificate_reader.words import Word, first
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
-
-
-def _out_of_memory(error: BaseException | None) -> bool:
-    seen = 0
-    while error is not None and seen < 10:
-        if isinstance(error, MemoryError) or any(isinstance(arg, MemoryError) for arg in error.args):
-            return True
-        error, seen = error.__cause__ or error.__context__, seen + 1
-    return False
 
 
 def _open(pdf: bytes, limits: ReadingLimits) -> PdfReader:
@@ -95,7 +86,7 @@ def parse(pdf: bytes, limits: ReadingLimits) -> ParsedCertificate:
     except MemoryError:
         raise
     except Exception as error:
-        if _out_of_memory(error):  # pdfplumber wraps pdfminer's MemoryError
+        if out_of_memory(error):  # pdfplumber wraps pdfminer's MemoryError
             raise MemoryError from error
         raise UnreadableCertificate("the PDF is damaged and its text cannot be read") from error
     if sum(1 for w in found if w.key) >= text_layer.MIN_WORDS:
