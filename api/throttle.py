@@ -177,17 +177,15 @@ class HostedLinkThrottle:
         if wait is not None:
             await _too_many(send, wait)
             return
-        status = 0
 
         async def watch(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
+            # A 404 is counted before it is answered: the next guess, sent the moment this one is answered,
+            # already finds it counted (counted after, a quick guesser got one or two past the limit).
+            if message["type"] == "http.response.start" and message["status"] == 404:
+                await anyio.to_thread.run_sync(self._with_session(factory, self.counter.hit, bucket))
             await send(message)
 
         await self.app(scope, receive, watch)
-        if status == 404:
-            await anyio.to_thread.run_sync(self._with_session(factory, self.counter.hit, bucket))
 
     @staticmethod
     def _with_session(
