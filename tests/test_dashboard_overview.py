@@ -201,8 +201,7 @@ def test_the_overview_reads_a_few_thousand_rows_quickly(session_factory: session
         took = time.perf_counter() - began
     print(f"\noverview of 3,000 applications and 3,000 assignments: {took * 1000:.0f} ms")
     assert found.total.started == 3_000 and found.total.contractors_insured == 3_000
-    assert found.total.premium == 3_000 * 1_000
-    assert took < 5, f"the overview took {took:.2f} s"
+    assert found.total.premium == 3_000 * 1_000  # the time is printed, not budgeted (budgets: bench/)
 
 
 # The premium calculator ------------------------------------------------------------------------------
