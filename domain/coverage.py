@@ -11,6 +11,12 @@ class CoverageType(StrEnum):
 
 
 COVERAGE_TYPES = tuple(c.value for c in CoverageType)
+# Each coverage as staff and contractors read it (the dashboard's labels, the premium calculator).
+COVERAGE_WORDS = {
+    CoverageType.WORKERS_COMP: "Workers' comp",
+    CoverageType.GENERAL: "General liability",
+    CoverageType.PROFESSIONAL: "Professional liability",
+}
 
 
 def rating_state(coverage: CoverageType, *, work_state: str, residence_state: str) -> str:

@@ -27,6 +27,15 @@ class WageType(StrEnum):
     BLENDED = "blended"
 
 
+# Each way of paying as staff read it (the dashboard's labels, the premium calculator).
+PAY_TYPE_WORDS = {
+    WageType.FLATFEE: "Flat fee for the job",
+    WageType.HOURLY: "Per hour",
+    WageType.UNIT: "Per unit",
+    WageType.BLENDED: "Blended",
+}
+
+
 Wage = Annotated[int, Field(ge=100, le=MAX_WAGE_CENTS, description="Cents (at most $20,000,000)")]
 Hours = Annotated[float, Field(gt=0, le=MAX_DURATION_HOURS, allow_inf_nan=False)]
 

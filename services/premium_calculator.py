@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from common.schemas import has_nul
 from db.models import Job, JobCategory
-from domain.coverage import CoverageType, rating_state
+from domain.coverage import COVERAGE_WORDS, CoverageType, rating_state
 from domain.dates import CoverageDateError, CoveragePeriod, coverage_period
 from domain.errors import DomainError, invalid
 from domain.geography import US_STATES
@@ -26,7 +26,7 @@ from domain.limits import MAX_DURATION_HOURS, MAX_WAGE_CENTS
 from domain.premium import QuotedRates
 from domain.state_funds import state_fund_refusal
 from services.catalog import approved_categories
-from services.jobs import WageType
+from services.jobs import PAY_TYPE_WORDS, WageType
 from services.lookups import get_job, now, scoped
 from services.quotes import category_rating, coverage_list, priced
 from services.tenancy import Tenant
@@ -45,17 +45,6 @@ COLUMNS = [
     "end_date",
 ]
 RESULT_COLUMNS = [*COLUMNS, "estimated_pay", "rate_per_100", "premium", "problem"]
-COVERAGE_WORDS = {
-    CoverageType.WORKERS_COMP: "Workers' comp",
-    CoverageType.GENERAL: "General liability",
-    CoverageType.PROFESSIONAL: "Professional liability",
-}
-PAY_TYPE_WORDS = {
-    WageType.FLATFEE: "Flat fee for the job",
-    WageType.HOURLY: "Per hour",
-    WageType.UNIT: "Per unit",
-    WageType.BLENDED: "Blended",
-}
 _COVERAGE_NAMES = {
     **{c.value: c for c in CoverageType},
     **{words.lower(): c for c, words in COVERAGE_WORDS.items()},

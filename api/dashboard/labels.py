@@ -2,7 +2,7 @@
 states), for operations and finance staff rather than the API's field values."""
 
 from domain.certificates import CertificateStatus
-from domain.coverage import CoverageType
+from domain.coverage import COVERAGE_WORDS
 from domain.geography import US_STATES
 from domain.roles import Role
 from domain.statuses import (
@@ -15,7 +15,7 @@ from domain.statuses import (
     WebhookEndpointStatus,
 )
 from services.contractor_records import CoverageStatus
-from services.jobs import WageType
+from services.jobs import PAY_TYPE_WORDS
 
 ASSIGNMENT_STATUS = {
     AssignmentStatus.PENDING: "Being set up",
@@ -80,18 +80,8 @@ ENDPOINT_STATUS = {
     WebhookEndpointStatus.DISABLED: "Off",
 }
 
-COVERAGE = {
-    CoverageType.WORKERS_COMP: "Workers' comp",
-    CoverageType.GENERAL: "General liability",
-    CoverageType.PROFESSIONAL: "Professional liability",
-}
-
-WAGE_TYPE = {
-    WageType.FLATFEE: "Flat fee for the job",
-    WageType.HOURLY: "Per hour",
-    WageType.UNIT: "Per unit",
-    WageType.BLENDED: "Blended",
-}
+COVERAGE = COVERAGE_WORDS
+WAGE_TYPE = PAY_TYPE_WORDS
 
 ROLE = {Role.ADMIN: "Admin", Role.OPERATOR: "Operator", Role.FINANCE: "Finance", Role.VIEWER: "Viewer"}
 
