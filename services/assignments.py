@@ -386,6 +386,16 @@ def assignment_snapshot(row: Assignment, workflows: WorkflowCalls) -> dict[str, 
     return body
 
 
+@dataclass(frozen=True)
+class Kept:
+    """A change to an assignment (new terms, a cancellation), kept; ``pending`` when its workflow took it but
+    has not finished it in time (a charge or refund waiting on a processor slow to answer): it finishes by
+    itself, and the assignment shows the outcome then."""
+
+    assignment: Assignment
+    pending: bool = False
+
+
 def update_assignment(
     session: Session,
     tenant: Tenant,
@@ -393,7 +403,7 @@ def update_assignment(
     body: AssignmentUpdate,
     settings: Settings,
     workflows: WorkflowCalls,
-) -> Assignment:
+) -> Kept:
     """Allowed until the assignment's premium is collected (or its invoice paid); refused with 409 after.
 
     - Not bound (``bind: false``, no workflow): the assignment is decided again as if created with the new
@@ -424,7 +434,7 @@ def update_assignment(
     if rebinds and any(name in changes for name in (*TERMS, "effective_date", "end_date")):
         return _rebind(session, tenant, row, changes, workflows)
     if any(name in changes for name in TERMS):
-        return _redecide(session, tenant, row, changes, settings)
+        return Kept(_redecide(session, tenant, row, changes, settings))
     if "end_date" in changes and row.coverage_path != CoveragePath.NOT_BOUND:
         raise invalid(
             "end_date: a bound assignment's end date changes with POST /assignments/extend", "end_date"
@@ -442,7 +452,7 @@ def update_assignment(
     )
     row.effective_date, row.end_date = period.effective_date, period.end_date
     session.commit()
-    return row
+    return Kept(row)
 
 
 def _terms_of(row: Assignment, changes: dict[str, Any]) -> AssignmentIn:
@@ -460,11 +470,13 @@ def _terms_of(row: Assignment, changes: dict[str, Any]) -> AssignmentIn:
 
 def _rebind(
     session: Session, tenant: Tenant, row: Assignment, changes: dict[str, Any], workflows: WorkflowCalls
-) -> Assignment:
+) -> Kept:
     """New terms for a card-paid assignment bound at once whose premium is not collected: decided as ``POST
     /assignments`` would decide them, then bound by its workflow, which restarts the pending charge with the
     new premium (or refuses: the charge collected the premium meanwhile). Nothing is written here before the
-    workflow answers: its step stores the new terms."""
+    workflow answers: its step stores the new terms. Pending when the workflow took the terms but is still
+    finishing a charge under way (a processor slow to answer): it binds them (or refuses them, if that
+    charge collected the premium) by itself."""
     # A start that has passed stays where it is (the coverage began); a new start must not be in the past.
     today = now() if "effective_date" in changes else min(now(), row.effective_date)
     fresh, *_ = _decided(session, tenant, _terms_of(row, changes), today)
@@ -500,9 +512,9 @@ def _rebind(
         premium=fresh.premium,
     )
     session.rollback()  # only reads so far: no transaction stays open while the workflow binds
-    workflows.update(assignment_workflow_id(row.id), REBIND, terms)
+    done = workflows.update_or_accepted(assignment_workflow_id(row.id), REBIND, terms)
     session.refresh(row)
-    return row
+    return Kept(row, pending=done is None)
 
 
 def _redecide(
@@ -532,15 +544,6 @@ def _redecide(
     return row
 
 
-@dataclass(frozen=True)
-class Cancellation:
-    """A cancellation, kept; ``pending`` when the workflow took it but has not finished giving the money
-    back (a processor slow to answer): it finishes by itself, and the assignment shows the refund then."""
-
-    assignment: Assignment
-    pending: bool = False
-
-
 def _cancel(
     session: Session,
     row: Assignment,
@@ -548,7 +551,7 @@ def _cancel(
     workflows: WorkflowCalls,
     tenant: Tenant | None = None,
     actor: Actor | None = None,
-) -> Cancellation:
+) -> Kept:
     """Its workflow refunds what was collected and announces the cancellation; an application the
     assignment sent and the contractor has not finished ends with it. Once the workflow has taken the
     cancellation (it cannot be undone) the assignment is cancelled, even if its refund is still under way."""
@@ -567,12 +570,12 @@ def _cancel(
     if tenant is not None:
         record_change(session, tenant, actor, "assignment.cancelled", row.id, reason=reason)
     session.commit()
-    return Cancellation(row, pending)
+    return Kept(row, pending)
 
 
 def cancel_assignment(
     session: Session, tenant: Tenant, body: CancelIn, workflows: WorkflowCalls, actor: Actor | None = None
-) -> Cancellation:
+) -> Kept:
     """Only before the assignment starts; refunds the card (or credits the organization). Irreversible."""
     row = _assignment_of_job(session, tenant, body.job_id)
     if not may_cancel(row.cancelled, row.effective_date, now()):
@@ -661,7 +664,7 @@ def cancel_named(
     reason: str,
     workflows: WorkflowCalls,
     actor: Actor | None = None,
-) -> Cancellation:
+) -> Kept:
     """``cancel_assignment`` for the assignment of this id, if it is its job's current one."""
     row = the_jobs_current(session, tenant, assignment_id)
     body = validated(CancelIn, {"job_id": row.job_id, "reason": reason})

@@ -371,6 +371,55 @@ async def test_a_cancellation_whose_refund_waits_on_the_processor_is_accepted_an
     assert len(refunds_of(localstripe, a.assignment_id)) == 1
 
 
+async def test_new_terms_while_the_charge_waits_on_the_processor_are_accepted_and_replayed(
+    temporal: Client,
+    temporal_address: str,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PUT /assignments/{id} with a new end date while the assignment's charge waits on a processor that
+    stopped answering: the workflow takes the new terms but binds them only after that charge, so its answer
+    comes after the request's own wait. The answer is 202 with the assignment, the same request with the same
+    Idempotency-Key gets it again (not a second re-binding and notice), and once the processor answers, the
+    charge under way collects the premium once and the terms it was charged for stay. Before, a 503 asked
+    the platform to try again, and trying again took the terms a second time."""
+    monkeypatch.setattr(services.workflow_calls, "UPDATE_TIMEOUT", 3.0)
+    factory = session_factory
+    a = await asyncio.to_thread(make_assignment, api_url, org, factory, settings, localstripe)
+    a = a.model_copy(update={"notice_seconds": 3})
+    with (
+        HeldProcessor(localstripe).running() as proxy,
+        worker_behind(proxy, temporal_address, settings, factory) as queue,
+    ):
+        proxy.hold("POST", "/v1/payment_intents", 15, "request")
+        handle = await temporal.start_workflow(
+            AssignmentWorkflow.run, a, id=f"assignment-{a.assignment_id}", task_queue=queue
+        )
+        await until(lambda: proxy.held > 0, 30)
+        async with httpx.AsyncClient(
+            base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, ""), timeout=60
+        ) as http:
+            body = {"end_date": a.ends_at - 7 * 86_400}  # within its policy: re-bound, no application
+            key = {"Idempotency-Key": f"rebind-{uuid.uuid4().hex}"}
+            first = await http.put(f"/assignments/{a.assignment_id}", json=body, headers=key)
+            assert first.status_code == 202, first.text
+            taken = first.json()
+            assert taken["id"] == a.assignment_id
+            again = await http.put(f"/assignments/{a.assignment_id}", json=body, headers=key)
+            assert (again.status_code, again.json()) == (202, taken), again.text
+            assert again.headers.get("idempotent-replayed") == "true"
+            await asyncio.to_thread(proxy.settled)
+            await until(lambda: status_of(factory, a.assignment_id) == "active", 60)
+            shown = (await http.get(f"/assignments/{a.assignment_id}")).json()
+            assert (shown["premium_collected"], shown["end_date"]) == (a.premium, a.ends_at), shown
+        await handle.terminate("test over")
+    assert charges(localstripe, a) == [("succeeded", a.premium)]
+
+
 async def test_completing_an_application_while_the_processor_is_slow_says_it_will_finish(
     temporal: Client,
     temporal_address: str,

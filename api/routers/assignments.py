@@ -14,6 +14,9 @@ router = APIRouter(prefix="/assignments", tags=["assignments"])
 CANCEL_ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"description": "Cancelled; what was collected is still being refunded"}
 }
+UPDATE_ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Taken; the new terms are bound once a charge under way has finished"}
+}
 
 
 @router.post("", status_code=201)
@@ -42,7 +45,7 @@ def retrieve_assignment(
     return assignments.assignment_snapshot(get_assignment(session, tenant, assignment_id), workflows)
 
 
-@router.put("/{assignment_id}")
+@router.put("/{assignment_id}", responses=UPDATE_ACCEPTED, response_model=None)
 def update_assignment(
     assignment_id: str,
     body: AssignmentUpdate,
@@ -50,12 +53,13 @@ def update_assignment(
     tenant: CurrentTenant,
     settings: AppSettings,
     workflows: Workflows,
-) -> dict[str, Any]:
+) -> dict[str, Any] | JSONResponse:
     """1099Policy's update (contractor, job, coverage_type, bind, policy, dates) until the premium is
-    collected; see services.assignments.update_assignment for what each change does."""
-    return render.assignment(
-        assignments.update_assignment(session, tenant, assignment_id, body, settings, workflows)
-    )
+    collected; see services.assignments.update_assignment for what each change does. 202: the new terms are
+    taken, and bound once a charge under way (a processor slow to answer) has finished; if that charge
+    collected the premium, they are not (the assignment then shows its premium collected)."""
+    done = assignments.update_assignment(session, tenant, assignment_id, body, settings, workflows)
+    return _answered(done)
 
 
 @router.post("/cancel", responses=CANCEL_ACCEPTED, response_model=None)
@@ -64,9 +68,7 @@ def cancel_assignment(
 ) -> dict[str, Any] | JSONResponse:
     """Only before the assignment starts; refunds the card (or credits the organization). Irreversible.
     202: cancelled, and what was collected is still being refunded (the processor is slow to answer)."""
-    done = assignments.cancel_assignment(session, tenant, body, workflows)
-    shown = render.assignment(done.assignment)
-    return JSONResponse(shown, status_code=202) if done.pending else shown
+    return _answered(assignments.cancel_assignment(session, tenant, body, workflows))
 
 
 @router.post("/extend")
@@ -83,3 +85,9 @@ def delete_assignment(
     return deleted_body(
         assignments.delete_assignment(session, tenant, assignment_id, workflows), "assignment"
     )
+
+
+def _answered(done: assignments.Kept) -> dict[str, Any] | JSONResponse:
+    """The assignment; 202 when its workflow is still finishing the change."""
+    shown = render.assignment(done.assignment)
+    return JSONResponse(shown, status_code=202) if done.pending else shown
