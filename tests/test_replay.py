@@ -55,6 +55,8 @@ def test_histories_are_recorded() -> None:
         "certificate_reminded_then_lapsed",
         "certificate_superseded",
         "application_reminders_swept_for_a_day",
+        "assignment_remit.with_bill_ids_one_shape",
+        "assignment_increase_authenticated",
     }
 
 
