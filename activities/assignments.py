@@ -316,6 +316,7 @@ class AssignmentActivities(MoneyActivities):
                 amount=email.amount,
                 card_url=issue_card_link(session, self._settings, row.id),  # a fresh token per email
                 portal_url=portal_url(self._settings),
+                coverage_active=email.coverage_active,
             )
         if kind is EmailKind.PAYMENT_CONFIRMATION:
             return PaymentConfirmation(

@@ -16,6 +16,14 @@ def assignment_workflow_id(assignment_id: str) -> str:
     return f"assignment-{assignment_id}"
 
 
+class WaitingIncrease(BaseModel):
+    """An increase after the premium was collected that the bank asked the contractor to confirm: once they
+    have (``authentications`` moved on), the same charge is taken up under the same idempotency key."""
+
+    idempotency_key: str
+    authentications: int  # the ledger's count when the bank asked
+
+
 class AssignmentLedger(BaseModel):
     """Everything the AssignmentWorkflow knows of its assignment's money, carried whole into a continued run.
 
@@ -48,6 +56,9 @@ class AssignmentLedger(BaseModel):
     # Set when an increase after the premium was collected is declined: the card revision it was declined
     # on. The difference (premium - collected) stays owed until a new card (or an adjustment) settles it.
     declined_increase_cards: int | None = None
+    # Set when the bank asks the contractor to confirm an increase (3-D Secure): taken up under the same key
+    # once they have (see WaitingIncrease).
+    waiting_increase: WaitingIncrease | None = None
 
     @property
     def active(self) -> bool:

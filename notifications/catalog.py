@@ -175,6 +175,7 @@ class AssignmentPaymentAuthentication(MoneyEmail):
     job_name: str
     amount: int
     card_url: Link  # /cards/<token>: confirm the payment there (another card: in the portal)
+    coverage_active: bool = False  # an increase after the premium was paid: the coverage stays in force
 
 
 class BillOverdue(EmailContext):

@@ -8,13 +8,16 @@ from datetime import timedelta
 
 import httpx
 import requests
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from common.settings import Settings
+from contracts.assignment import InvoiceAdjustment
+from db.models import EmailMessage
 from tests.histories import keep_history
 from tests.support import Org, raw_stripe
-from tests.test_assignment_workflow import charges, emails, make_assignment, settled, start
+from tests.test_assignment_workflow import charges, emails, make_assignment, save_card, settled, start
 from workflows.assignment import AssignmentWorkflow
 
 ALWAYS = "4000002760003184"  # asks for authentication on every payment, off-session ones included
@@ -71,3 +74,64 @@ async def test_a_charge_the_bank_wants_confirmed_waits_then_moves_once(
     assert charges(localstripe, a) == [("succeeded", a.premium)]  # the one intent, charged once
     await handle.terminate("test over")
     await keep_history(handle, "assignment_charge_authenticated")
+
+
+def _text_of(factory: sessionmaker[Session], assignment_id: str, kind: str) -> str:
+    with factory() as session:
+        rows = session.scalars(select(EmailMessage).where(EmailMessage.kind == kind))
+        return "\n".join(m.text_body for m in rows if (m.related or {}).get("assignment") == assignment_id)
+
+
+async def test_an_increase_the_bank_wants_confirmed_stays_owed_then_moves_once(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+) -> None:
+    """After the premium was collected, the pay goes up and the card on file is now one whose bank asks to
+    confirm every payment: the increase is not a decline. The contractor is emailed the link to confirm it
+    (their coverage stays), the platform gets ``invoice.charge_card_failed`` with ``authentication_required``,
+    the difference stays owed, and once they confirm it that same charge is taken up, once."""
+    a = await asyncio.to_thread(make_assignment, api_url, org, session_factory, settings, localstripe)
+    handle = await start(skipping, a)
+    await skipping.sleep(timedelta(hours=25))
+    await settled(lambda: charges(localstripe, a) == [("succeeded", a.premium)])
+    await asyncio.to_thread(save_card, session_factory, settings, org, a.contractor_id, ALWAYS, localstripe)
+
+    up = await handle.execute_update(
+        AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id="in_up", premium=a.premium + 500)
+    )
+    assert up.collected == a.premium  # owed, not collected
+    kinds = emails(session_factory, a.assignment_id)
+    assert "assignment_payment_authentication" in kinds and "assignment_charge_failure" not in kinds
+    assert "stays active" in _text_of(session_factory, a.assignment_id, "assignment_payment_authentication")
+    state = await handle.query(AssignmentWorkflow.state)
+    assert (state.status, state.premium, state.collected) == ("active", a.premium + 500, a.premium)
+    assert state.authentication_intent
+    assert charges(localstripe, a) == [("succeeded", a.premium), ("requires_payment_method", 500)]
+    failed = httpx.get(
+        f"{api_url}/api/v1/events", params={"type": "invoice.charge_card_failed"}, auth=(org.sandbox_key, "")
+    ).json()
+    assert failed[0]["data"]["id"] == a.assignment_id
+    assert failed[0]["data"]["failure_code"] == "authentication_required"
+
+    await asyncio.to_thread(_confirm_as_the_contractor, localstripe, state.authentication_intent)
+    await handle.signal(AssignmentWorkflow.payment_authenticated, state.authentication_intent)
+    await handle.signal(AssignmentWorkflow.payment_authenticated, state.authentication_intent)  # twice
+    await settled(lambda: charges(localstripe, a) == [("succeeded", a.premium), ("succeeded", 500)])
+    await settled(lambda: "payment_confirmation" in emails(session_factory, a.assignment_id))
+
+    async def settled_state() -> bool:
+        s = await handle.query(AssignmentWorkflow.state)
+        return (s.collected, s.authentication_intent) == (a.premium + 500, None)
+
+    for _ in range(50):
+        if await settled_state():
+            break
+        await asyncio.sleep(0.2)
+    assert await settled_state()
+    assert charges(localstripe, a) == [("succeeded", a.premium), ("succeeded", 500)]  # charged once
+    await handle.terminate("test over")
+    await keep_history(handle, "assignment_increase_authenticated")

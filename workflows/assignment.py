@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         NewCard,
         NewTerms,
         RefundRequest,
+        WaitingIncrease,
     )
     from contracts.delivery import BillLine, BillRequest
     from domain.adjustments import refund_plan, settle
@@ -106,6 +107,12 @@ BILL_IDS_ONE_SHAPE = "bill-ids-one-shape"
 # would charge the new card under a new key, so both could succeed. The card is on file for later charges;
 # the waiting one moves when the contractor confirms it through the emailed link.
 CARD_KEEPS_WAITING_CHARGE = "card-update-keeps-waiting-charge"
+# Since this patch an increase after the premium was collected that the bank asks the contractor to confirm
+# (3-D Secure) is not a decline: as for the first charge, they are emailed a link to confirm it (their
+# coverage stays), the platform gets ``invoice.charge_card_failed`` with ``failure_code``
+# ``authentication_required``, the difference stays owed, and once they confirm it the same charge (same
+# key) is taken up. Before, it was a declined increase (a charge-failure email asking for another card).
+INCREASE_AUTHENTICATION = "increase-waits-for-authentication"
 MONEY: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
@@ -279,6 +286,8 @@ class AssignmentWorkflow:
         """After the premium changed: make what was collected equal the premium, then tell both sides."""
         rev = self.ledger.revision  # the keys of this settlement's steps, whatever arrives meanwhile
         self.ledger.declined_increase_cards = None  # whatever was owed is settled anew from here
+        if self.ledger.waiting_increase is not None:  # an increase waiting for the bank: superseded
+            self.ledger.waiting_increase, self.ledger.authentication_intent = None, None
         moved = await self._move_the_difference(previous, rev)
         if moved is Settlement.INCREASE_DECLINED:
             return  # an increase the card declined: it stays owed, and both sides were told so
@@ -297,19 +306,23 @@ class AssignmentWorkflow:
             return Settlement.SETTLED
         move = settle(self.ledger.collected, self.ledger.premium)
         if move.charge:
+            key = f"{workflow.info().workflow_id}:debit:r{rev}"
             outcome = await self._money_step(
                 AssignmentActivities.charge_card,
                 ChargeRequest(
                     assignment_id=a.assignment_id,
                     amount=move.charge,
                     invoice_id=self.ledger.invoice_id,
-                    idempotency_key=f"{workflow.info().workflow_id}:debit:r{rev}",
+                    idempotency_key=key,
                 ),
                 "charge the increase",
             )
             if outcome.ok and outcome.payment_intent_id:
                 self.ledger.payments.append((outcome.payment_intent_id, move.charge))
                 self.ledger.collected += move.charge
+            elif outcome.authentication_required and workflow.patched(INCREASE_AUTHENTICATION):
+                await self._increase_declined(previous, outcome.message, f"r{rev}", (outcome, key))
+                return Settlement.INCREASE_DECLINED
             elif workflow.patched(DECLINED_INCREASE_STAYS_OWED):
                 await self._increase_declined(previous, outcome.message, f"r{rev}")
                 return Settlement.INCREASE_DECLINED
@@ -367,21 +380,42 @@ class AssignmentWorkflow:
         kind = EmailKind.PREMIUM_INCREASE_ORGANIZATION if up else EmailKind.PREMIUM_DECREASE_ORGANIZATION
         await self._email(kind, f"change-org:r{rev}", amount=ledger.premium, previous_amount=previous)
 
-    async def _increase_declined(self, previous: int, message: str | None, attempt: str) -> None:
+    async def _increase_declined(
+        self,
+        previous: int,
+        message: str | None,
+        attempt: str,
+        asked: tuple[ChargeOutcome, str] | None = None,
+    ) -> None:
         """The card was declined for an increase: the coverage stays (its first premium was collected),
         the difference stays owed on the unpaid invoice, both sides are told, and a new card
-        is charged at once."""
+        is charged at once. ``asked``: the bank asks the contractor to confirm it (the waiting charge and
+        its key): they are emailed the link to do so, and it is taken up once they have."""
         ledger, rev = self.ledger, self.ledger.revision
         ledger.declined_increase_cards = ledger.card_revision
         ledger.last_failure = message or "the card was declined"
-        await self._email(
-            EmailKind.ASSIGNMENT_CHARGE_FAILURE,
-            f"failure:debit:{attempt}",
-            amount=ledger.premium - ledger.collected,
-            previous_amount=previous,
-            reason=ledger.last_failure,
-            coverage_active=True,
-        )
+        if asked is not None:
+            outcome, key = asked
+            ledger.authentication_intent = outcome.payment_intent_id
+            ledger.waiting_increase = WaitingIncrease(
+                idempotency_key=key, authentications=ledger.authentications
+            )
+            await self._email(
+                EmailKind.ASSIGNMENT_PAYMENT_AUTHENTICATION,
+                f"authenticate:debit:{attempt}",
+                amount=ledger.premium - ledger.collected,
+                reason=ledger.last_failure,
+                coverage_active=True,
+            )
+        else:
+            await self._email(
+                EmailKind.ASSIGNMENT_CHARGE_FAILURE,
+                f"failure:debit:{attempt}",
+                amount=ledger.premium - ledger.collected,
+                previous_amount=previous,
+                reason=ledger.last_failure,
+                coverage_active=True,
+            )
         if ledger.premium != previous:
             await self._email(
                 EmailKind.PREMIUM_INCREASE_ORGANIZATION,
@@ -389,34 +423,56 @@ class AssignmentWorkflow:
                 amount=ledger.premium,
                 previous_amount=previous,
             )
-        await self._progress_and_announce("invoice.charge_card_failed", failure_message=ledger.last_failure)
+        await self._progress_and_announce(
+            "invoice.charge_card_failed",
+            failure_message=ledger.last_failure,
+            **({"failure_code": "authentication_required"} if asked is not None else {}),
+        )
 
     def _new_card_for_declined_increase(self) -> bool:
         cards = self.ledger.declined_increase_cards
         return cards is not None and cards != self.ledger.card_revision and not self.ledger.cancelled
 
+    def _increase_confirmed(self) -> bool:
+        """The contractor confirmed the increase their bank asked about (never true before the patch)."""
+        waiting = self.ledger.waiting_increase
+        return (
+            waiting is not None
+            and self.ledger.authentications != waiting.authentications
+            and not self.ledger.cancelled
+        )
+
     async def _charge_declined_increase(self) -> None:
-        """A new card after a declined increase: charge what is still owed on it, once per card."""
+        """A new card after a declined increase: charge what is still owed on it, once per card. Or the
+        contractor confirmed the increase their bank asked about: that same charge is taken up (its key)."""
         async with self.lock:
             ledger, a = self.ledger, self.a
-            if not self._new_card_for_declined_increase():
+            confirmed = ledger.waiting_increase if self._increase_confirmed() else None
+            if confirmed is None and not self._new_card_for_declined_increase():
                 return  # an adjustment or a cancellation settled it meanwhile
             owed, rev, cards = ledger.premium - ledger.collected, ledger.revision, ledger.card_revision
+            ledger.waiting_increase, ledger.authentication_intent = None, None
             if owed <= 0:
                 ledger.declined_increase_cards = None
                 return
+            key = f"{workflow.info().workflow_id}:debit:r{rev}:c{cards}"
             outcome = await self._money_step(
                 AssignmentActivities.charge_card,
                 ChargeRequest(
                     assignment_id=a.assignment_id,
                     amount=owed,
                     invoice_id=ledger.invoice_id,
-                    idempotency_key=f"{workflow.info().workflow_id}:debit:r{rev}:c{cards}",
+                    idempotency_key=confirmed.idempotency_key if confirmed else key,
                 ),
-                "charge the increase on the new card",
+                "charge the confirmed increase" if confirmed else "charge the increase on the new card",
             )
             if not (outcome.ok and outcome.payment_intent_id):
-                await self._increase_declined(ledger.premium, outcome.message, f"r{rev}:c{cards}")
+                asked = (
+                    (outcome, confirmed.idempotency_key if confirmed else key)
+                    if outcome.authentication_required and workflow.patched(INCREASE_AUTHENTICATION)
+                    else None
+                )
+                await self._increase_declined(ledger.premium, outcome.message, f"r{rev}:c{cards}", asked)
                 return
             ledger.payments.append((outcome.payment_intent_id, owed))
             ledger.collected += owed
@@ -470,7 +526,7 @@ class AssignmentWorkflow:
             if self._history_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self.a.model_copy(update={"carried": self._carry()}))
-            if self._new_card_for_declined_increase():
+            if self._new_card_for_declined_increase() or self._increase_confirmed():
                 await self._charge_declined_increase()
                 continue
             ends_at, cards = self.ledger.ends_at, self.ledger.card_revision
@@ -484,6 +540,7 @@ class AssignmentWorkflow:
                     or (
                         self.ledger.declined_increase_cards is not None and self.ledger.card_revision != cards
                     )
+                    or self._increase_confirmed()
                 )
 
             try:
