@@ -14,10 +14,12 @@ from temporalio.exceptions import ApplicationError
 
 from activities.base import MoneyActivities, charge_succeeded, processor_time, row_of
 from contracts.application import (
+    HOLD_WAITS_FOR_THE_BANK,
     Capture,
     CardAuthorization,
     CardHold,
     Completion,
+    HoldConfirmation,
     Progress,
     SavedAnswers,
     SavedDetails,
@@ -29,7 +31,12 @@ from db.models import ApplicationSession, Assignment, Contractor, Job, Organizat
 from documents.issuing import document_store, issue_policy_certificates
 from domain.application import Status, Step
 from domain.statuses import AssignmentStatus, PaymentStatus
-from integrations.stripe_gateway import CardDeclined, StripeRefused
+from integrations.stripe_gateway import (
+    HOLD_TO_AUTHENTICATE,
+    AuthenticationRequired,
+    CardDeclined,
+    StripeRefused,
+)
 from notifications.catalog import EmailKind, PaymentConfirmation, PaymentReminder
 from outbox.records import committed_items, enqueue_email, record_event
 from services import representations as render
@@ -42,6 +49,14 @@ log = logging.getLogger("gigcover.applications")
 # contractor is asked for the card again.
 CARD_REJECTED = "CardRejected"
 CARD_NOT_USABLE = "We could not use this card. Please enter your card again, or use another one."
+HOLD_NOT_CONFIRMED = "Your bank did not confirm this card. Please try again, or use another card."
+
+
+def _waits_for_the_bank(payment_intent_id: str) -> ApplicationError:
+    """The card step's hold waits for the contractor to authenticate it with their bank (not a decline)."""
+    return ApplicationError(
+        HOLD_TO_AUTHENTICATE, payment_intent_id, type=HOLD_WAITS_FOR_THE_BANK, non_retryable=True
+    )
 
 
 def _session(session: Session, row_id: str) -> ApplicationSession:
@@ -129,6 +144,8 @@ class ApplicationActivities(MoneyActivities):
             payment, claimed = self._claim_payment(session, request.idempotency_key, request.amount)
             session.commit()  # the intent is recorded before the hold is asked for
             stripe = self._stripe.for_environment(row.environment)  # the sandbox's test keys, or live keys
+            if payment.status == PaymentStatus.AWAITING_AUTHENTICATION and payment.payment_intent_id:
+                raise _waits_for_the_bank(payment.payment_intent_id)  # a retry: it still waits for them
             try:
                 with processor_time():
                     card = stripe.save_card(customer, request.payment_method_id)
@@ -139,7 +156,14 @@ class ApplicationActivities(MoneyActivities):
                         {"session": row.id, "organization": row.organization_id},
                         request.idempotency_key,
                         look_first=not claimed,  # an earlier attempt may have held it: ask first
+                        wait_for_authentication=request.wait_for_authentication,
                     )
+            except AuthenticationRequired as asked:  # only when the contractor is on the page to answer
+                payment.payment_intent_id = asked.payment_intent_id
+                payment.status = PaymentStatus.AWAITING_AUTHENTICATION
+                row.payment_method_id = request.payment_method_id
+                session.commit()
+                raise _waits_for_the_bank(asked.payment_intent_id) from None
             except CardDeclined as declined:
                 payment.status = PaymentStatus.DECLINED
                 session.commit()
@@ -159,14 +183,43 @@ class ApplicationActivities(MoneyActivities):
                 intent,
                 card.summary,
             )
-            self._remind_of_payment(session, row, request)
+            self._remind_of_payment(session, row, request.amount)
             session.commit()
             self._dispatcher.dispatch_from_thread(committed_items(session))
             return CardHold(payment_intent_id=intent, card_summary=card.summary)
 
-    def _remind_of_payment(
-        self, session: Session, row: ApplicationSession, request: CardAuthorization
-    ) -> None:
+    @activity.defn
+    def take_authenticated_hold(self, confirmation: HoldConfirmation) -> CardHold:
+        """The contractor completed their bank's challenge for a hold that waited for them: it is the hold
+        if the processor says it holds the premium on their card now; refused (CardDeclined) otherwise."""
+        with self._sessions() as session:
+            row = _session(session, confirmation.session_id)
+            payment = session.scalar(
+                select(Payment).where(Payment.payment_intent_id == confirmation.payment_intent_id)
+            )
+            if row.stripe_customer_id is None or row.payment_method_id is None or payment is None:
+                raise ApplicationError("no hold waits for this session", non_retryable=True)
+            stripe = self._stripe.for_environment(row.environment)
+            try:
+                with processor_time():
+                    held = stripe.held_after_authentication(
+                        confirmation.payment_intent_id, row.stripe_customer_id, confirmation.amount
+                    )
+                    card = stripe.save_card(row.stripe_customer_id, row.payment_method_id) if held else None
+            except StripeRefused as refused:
+                raise ApplicationError(
+                    CARD_NOT_USABLE, refused.code, type=CARD_REJECTED, non_retryable=True
+                ) from None
+            if card is None:
+                raise ApplicationError(HOLD_NOT_CONFIRMED, type="CardDeclined", non_retryable=True)
+            payment.status = PaymentStatus.AUTHORIZED
+            row.payment_intent_id, row.card_summary = confirmation.payment_intent_id, card.summary
+            self._remind_of_payment(session, row, confirmation.amount)
+            session.commit()
+            self._dispatcher.dispatch_from_thread(committed_items(session))
+            return CardHold(payment_intent_id=confirmation.payment_intent_id, card_summary=card.summary)
+
+    def _remind_of_payment(self, session: Session, row: ApplicationSession, amount: int) -> None:
         """Seed 001's Payment Reminder: the hold is not the charge; the premium is charged to this card when
         the contractor completes the application. One email per card the contractor enters, however often
         the activity is retried or the hold on that card is renewed (a renewal holds the same card again)."""
@@ -183,7 +236,7 @@ class ApplicationActivities(MoneyActivities):
             PaymentReminder(
                 organization_name=session.get_one(Organization, row.organization_id).name,
                 contractor_name=f"{contractor.first_name} {contractor.last_name}",
-                amount=request.amount,
+                amount=amount,
                 payment_date=int(time.time()),
                 payment_method=row.card_summary or "your card",
                 job_name=job.name if job else None,

@@ -61,6 +61,7 @@ def build_activities(
         applications.save_answers,
         applications.save_signature,
         applications.authorize_card,
+        applications.take_authenticated_hold,
         applications.release_hold,
         applications.capture_payment,
         applications.bind_policy,

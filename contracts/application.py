@@ -83,6 +83,9 @@ class ApplicationState(BaseModel):
     policy_id: str | None = None
     expires_at: int
     ended_reason: str | None = None
+    hold_to_authenticate: str | None = (
+        None  # the hold (PaymentIntent) the contractor's bank asks them to confirm
+    )
 
 
 # Activity payloads
@@ -117,6 +120,20 @@ class CardAuthorization(BaseModel):
     payment_method_id: str
     amount: int
     idempotency_key: str
+    wait_for_authentication: bool = False  # the contractor is on the page: a hold their bank asks about waits
+
+
+# An ``authorize_card`` refusal with this type (its details: the waiting PaymentIntent) is not a decline: the
+# contractor's bank asks them to authenticate the hold, which waits for them on the card step.
+HOLD_WAITS_FOR_THE_BANK = "HoldNeedsAuthentication"
+
+
+class HoldConfirmation(BaseModel):
+    """The contractor confirmed with their bank the hold it asked about: is it held now?"""
+
+    session_id: str
+    payment_intent_id: str
+    amount: int
 
 
 class CardHold(BaseModel):
@@ -165,6 +182,7 @@ VERIFY_INFO = UpdateName[ContractorDetails, StepResult]("verify_info", StepResul
 ANSWER_QUESTIONS = UpdateName[Answers, StepResult]("answer_questions", StepResult)
 SIGN = UpdateName[SignatureInput, StepResult]("sign", StepResult)
 ADD_CARD = UpdateName[CardInput, StepResult]("add_card", StepResult)
+HOLD_AUTHENTICATED = UpdateName[str, StepResult]("hold_authenticated", StepResult)
 COMPLETE = UpdateName[None, StepResult]("complete", StepResult)
 REVIEW = UpdateName[ReviewDecision, StepResult]("review", StepResult)
 EXPIRE = UpdateName[None, StepResult]("expire", StepResult)

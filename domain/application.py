@@ -81,6 +81,7 @@ CLAIMS_NEED_REVIEW = (
     "More than two insurance claims in the last three years need a review by an underwriter before the "
     "application can continue."
 )
+NOTHING_TO_CONFIRM = "Your card does not need confirming any more: reload this page."  # a 3-D Secure hold
 DECLINED_AFTER_REVIEW = "An underwriter reviewed your answers and cannot offer this coverage."
 
 

@@ -52,6 +52,7 @@ class PaymentStatus(StrEnum):
     CREATING = "creating"
     CHARGING = "charging"
     AUTHORIZED = "authorized"
+    AWAITING_AUTHENTICATION = "awaiting_authentication"  # a hold the cardholder's bank asked them to confirm
     CAPTURED = "captured"
     DECLINED = "declined"
     REFUNDED = "refunded"

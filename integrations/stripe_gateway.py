@@ -233,9 +233,12 @@ class StripeGateway:
         metadata: dict[str, str],
         idempotency_key: str,
         look_first: bool = False,
+        wait_for_authentication: bool = False,
     ) -> str:
         """Hold ``amount`` on the card (manual capture): the PaymentIntent id, or CardDeclined. With
-        ``look_first`` (an earlier attempt may have made it), the intent made under the key is taken up."""
+        ``look_first`` (an earlier attempt may have made it), the intent made under the key is taken up.
+        ``wait_for_authentication`` (the cardholder is on the page): a hold their bank asks them to
+        authenticate is kept waiting for them (AuthenticationRequired, with its id) instead of released."""
         intent = self._intent_under(
             customer_id,
             payment_method_id,
@@ -253,16 +256,30 @@ class StripeGateway:
                     options={"idempotency_key": f"{idempotency_key}:confirm"},
                 )
             except stripe.CardError as error:
+                if error.code == AUTHENTICATION_REQUIRED and wait_for_authentication:
+                    raise AuthenticationRequired(HOLD_TO_AUTHENTICATE, intent.id) from None
                 self.cancel(intent.id)
                 if error.code == AUTHENTICATION_REQUIRED:
                     raise CardDeclined(HOLD_NEEDS_AUTHENTICATION, AUTHENTICATION_REQUIRED) from None
                 raise CardDeclined.from_stripe(error) from None
         if intent.status == "requires_capture":
             return intent.id
+        asked = intent.status == "requires_action" or _authentication_asked(intent)
+        if asked and wait_for_authentication:
+            raise AuthenticationRequired(HOLD_TO_AUTHENTICATE, intent.id)
         self.cancel(intent.id)
-        if intent.status == "requires_action" or _authentication_asked(intent):
+        if asked:
             raise CardDeclined(HOLD_NEEDS_AUTHENTICATION, AUTHENTICATION_REQUIRED)
         raise _declined(intent)
+
+    @stripe_errors_classified()
+    def held_after_authentication(self, payment_intent_id: str, customer_id: str, amount: int) -> bool:
+        """Whether the hold the cardholder was asked to authenticate now holds ``amount`` on their card.
+        StripeRefused for an intent that is not this customer's."""
+        intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
+        if intent.customer != customer_id:
+            raise StripeRefused("the payment belongs to another customer", None, "customer_mismatch")
+        return intent.status == "requires_capture" and intent.amount == amount
 
     @stripe_errors_classified()
     def capture(self, payment_intent_id: str, idempotency_key: str) -> int:
@@ -427,6 +444,7 @@ class StripeGateway:
         return intent.client_secret
 
 
+HOLD_TO_AUTHENTICATE = "Your bank asks you to confirm this card before we hold your premium on it."
 HOLD_NEEDS_AUTHENTICATION = (
     "Your bank asks you to confirm every payment with this card, which we cannot do for the premium we "
     "hold: please use another card."

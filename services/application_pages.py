@@ -10,12 +10,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.settings import Settings
-from contracts.application import APPLICATION_STATE, StepResult, application_workflow_id
+from contracts.application import (
+    APPLICATION_STATE,
+    HOLD_AUTHENTICATED,
+    ApplicationState,
+    StepResult,
+    application_workflow_id,
+)
 from contracts.calls import UpdateName
 from db.models import ApplicationSession, Contractor, Job, Organization, Quote
-from domain.application import ENDED, Status, Step, shown_step
+from domain.application import ENDED, NOTHING_TO_CONFIRM, Status, Step, shown_step
 from domain.errors import DomainError, Refusal
-from services.cards import application_card_form
+from services.cards import application_card_form, authentication_secret
 from services.workflow_calls import WorkflowCalls
 
 
@@ -31,18 +37,20 @@ class ApplicationPage:
     shown: Step  # the page to show: the current step, or an earlier one reached with Back
     coverage_period: tuple[int, int] | None  # on the final review: the quote's effective and end dates
     card_form: dict[str, str]  # on the card step: the Stripe form's settings
+    hold_to_authenticate: bool = (
+        False  # on the card step: the contractor's bank asks them to confirm the card
+    )
 
 
 def _by_token(session: Session, token: str) -> ApplicationSession | None:
     return session.scalar(select(ApplicationSession).where(ApplicationSession.token == token))
 
 
-def _live(workflows: WorkflowCalls, row: ApplicationSession) -> tuple[Step, str, str | None]:
-    if row.status not in ENDED:
-        state = workflows.query(application_workflow_id(row.id), APPLICATION_STATE)
-        if state is not None:
-            return Step(state.step), state.status, state.card_summary
-    return Step(row.step), row.status, row.card_summary
+def _live(workflows: WorkflowCalls, row: ApplicationSession) -> ApplicationState | None:
+    """The application as its workflow has it (None: it has ended, or its workflow did not answer)."""
+    if row.status in ENDED:
+        return None
+    return workflows.query(application_workflow_id(row.id), APPLICATION_STATE)
 
 
 def application_page(
@@ -52,7 +60,12 @@ def application_page(
     row = _by_token(session, token)
     if row is None:
         return None
-    step, status, card_summary = _live(workflows, row)
+    live = _live(workflows, row)
+    step, status, card_summary = (
+        (Step(live.step), live.status, live.card_summary)
+        if live
+        else (Step(row.step), row.status, row.card_summary)
+    )
     contractor = session.scalar(select(Contractor).where(Contractor.id == row.contractor_id))
     organization = session.get(Organization, row.organization_id)
     job = session.scalar(select(Job).where(Job.id == row.job_id)) if row.job_id else None
@@ -76,6 +89,7 @@ def application_page(
         shown=shown,
         coverage_period=period,
         card_form=card_form,
+        hold_to_authenticate=bool(card_form and live and live.hold_to_authenticate),
     )
 
 
@@ -98,3 +112,38 @@ def submit_step(
         raise DomainError("invalid_session_id", "No such application", kind=Refusal.NOT_FOUND)
     session.commit()  # only reads so far: no transaction stays open while the workflow answers
     return Submitted(workflows.update(application_workflow_id(row.id), update, payload), row.success_url)
+
+
+# 3-D Secure on the card step: a hold the contractor's bank asks them to confirm ----------------------------
+
+
+def _hold_to_authenticate(
+    session: Session, workflows: WorkflowCalls, token: str
+) -> tuple[ApplicationSession, str]:
+    """The application and the hold its workflow waits to see confirmed (the workflow's, never the page's)."""
+    row = _by_token(session, token)
+    if row is None:
+        raise DomainError("invalid_session_id", "No such application", kind=Refusal.NOT_FOUND)
+    live = _live(workflows, row)
+    if live is None or not live.hold_to_authenticate:
+        raise DomainError("nothing_to_authenticate", NOTHING_TO_CONFIRM, kind=Refusal.CONFLICT)
+    return row, live.hold_to_authenticate
+
+
+def start_hold_authentication(
+    session: Session, settings: Settings, workflows: WorkflowCalls, token: str
+) -> str | None:
+    """The contractor chose to confirm their card with their bank: the waiting hold is confirmed on-session
+    with it, and its client secret returned for Stripe.js to run the challenge (None: it needs none now)."""
+    row, intent = _hold_to_authenticate(session, workflows, token)
+    session.commit()  # only reads so far: no transaction stays open while the processor answers
+    return authentication_secret(settings, row.environment, intent, row)
+
+
+def finish_hold_authentication(session: Session, workflows: WorkflowCalls, token: str) -> Submitted:
+    """The bank's challenge is over: the workflow takes the hold up if the processor says it is held."""
+    row, intent = _hold_to_authenticate(session, workflows, token)
+    session.commit()  # only reads so far: no transaction stays open while the workflow answers
+    return Submitted(
+        workflows.update(application_workflow_id(row.id), HOLD_AUTHENTICATED, intent), row.success_url
+    )

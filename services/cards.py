@@ -245,10 +245,20 @@ def start_authentication(
     link, row, intent = _waiting_charge(session, token, workflows)
     _count_attempt(session, link)
     source = card_on_file(session, row.contractor_id)
-    if source is None or source.stripe_customer_id is None or source.payment_method_id is None:
+    if source is None:
+        raise DomainError("no_card", CARD_NOT_USABLE, kind=Refusal.DECLINED)
+    return authentication_secret(settings, row.environment, intent, source)
+
+
+def authentication_secret(
+    settings: Settings, environment: str, intent: str, source: ApplicationSession
+) -> str | None:
+    """The client secret of ``intent``, confirmed on-session with the card of ``source`` (the application
+    session that saved it), for Stripe.js to run the bank's challenge; None: it needs none any more."""
+    if source.stripe_customer_id is None or source.payment_method_id is None:
         raise DomainError("no_card", CARD_NOT_USABLE, kind=Refusal.DECLINED)
     try:
-        return StripeGateway(settings, row.environment).authentication_secret(
+        return StripeGateway(settings, environment).authentication_secret(
             intent, source.stripe_customer_id, source.payment_method_id
         )
     except CardDeclined as declined:

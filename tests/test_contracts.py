@@ -14,7 +14,16 @@ from workflows.registry import WORKFLOWS
 # The wire names running workflows and tests/histories carry: changing one breaks them.
 WIRE_NAMES = {
     "ApplicationWorkflow": {
-        "updates": {"verify_info", "answer_questions", "sign", "add_card", "complete", "review", "expire"},
+        "updates": {
+            "verify_info",
+            "answer_questions",
+            "sign",
+            "add_card",
+            "hold_authenticated",
+            "complete",
+            "review",
+            "expire",
+        },
         "queries": {"state"},
         "signals": set(),
     },

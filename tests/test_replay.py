@@ -57,6 +57,7 @@ def test_histories_are_recorded() -> None:
         "application_reminders_swept_for_a_day",
         "assignment_remit.with_bill_ids_one_shape",
         "assignment_increase_authenticated",
+        "application_hold_authenticated",
     }
 
 

@@ -90,6 +90,67 @@ def test_a_failed_authentication_says_so_and_the_card_step_stays_open(
     page.close()
 
 
+def test_a_card_whose_bank_asks_for_every_payment_confirms_the_hold_on_the_card_step(
+    browser: Browser,
+    api_url: str,
+    org: Org,
+    platform: str,  # noqa: F811
+    localstripe: str,
+) -> None:
+    """4000002760003184 asks when it is set up and again for the hold, which the worker places with the
+    contractor still on the page: the hold waits for them (nothing is released, no other card asked for),
+    the page offers to confirm it with their bank, a failed challenge says so, and a completed one holds
+    the premium once and moves on; completing the application captures that same hold."""
+    session = _session(api_url, org, platform)
+    premium = int(session["premium"])  # type: ignore[call-overload]
+    page = browser.new_page()
+    _up_to_the_card(page, str(session["url"]))
+    _enter_card(page, ALWAYS)
+    _answer_the_bank(page, complete=True)  # the card's setup
+    expect(page.get_by_role("heading", name="Confirm your card with your bank")).to_be_visible()
+    expect(page.get_by_role("alert").first).to_contain_text("Your bank asks you to confirm this card")
+    assert_accessible(page)
+    assert intents_of(localstripe, str(session["id"])) == [("requires_payment_method", premium)]
+
+    page.get_by_role("button", name="Confirm with your bank").click()
+    _answer_the_bank(page, complete=False)
+    expect(page.get_by_role("alert").filter(has_text="unable to authenticate")).to_be_visible()
+    expect(page.get_by_role("button", name="Confirm with your bank")).to_be_enabled()
+
+    page.get_by_role("button", name="Confirm with your bank").click()
+    _answer_the_bank(page, complete=True)
+    expect(page.get_by_role("heading", name="Review and complete")).to_be_visible()
+    expect(page.get_by_text("Visa ending 3184 is pre-authorized")).to_be_visible()
+    assert intents_of(localstripe, str(session["id"])) == [("requires_capture", premium)]
+    page.get_by_role("button", name="Complete application").click()
+    page.wait_for_url(f"{platform}/insured")
+    page.close()
+    assert intents_of(localstripe, str(session["id"])) == [("succeeded", premium)]
+
+
+def test_another_card_instead_of_confirming_lets_the_waiting_hold_go(
+    browser: Browser,
+    api_url: str,
+    org: Org,
+    platform: str,  # noqa: F811
+    localstripe: str,
+) -> None:
+    session = _session(api_url, org, platform)
+    premium = int(session["premium"])  # type: ignore[call-overload]
+    page = browser.new_page()
+    _up_to_the_card(page, str(session["url"]))
+    _enter_card(page, ALWAYS)
+    _answer_the_bank(page, complete=True)
+    expect(page.get_by_role("heading", name="Confirm your card with your bank")).to_be_visible()
+    _enter_card(page, "4242424242424242")
+    expect(page.get_by_role("heading", name="Review and complete")).to_be_visible()
+    page.close()
+    assert sorted(intents_of(localstripe, str(session["id"]))) == [
+        ("canceled", premium),
+        ("requires_capture", premium),
+    ]
+
+
 def _events(api: str, org: Org, assignment_id: str, kind: str) -> list[dict[str, Any]]:
     with httpx.Client(base_url=f"{api}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http:
         listed = http.get("/events", params={"limit": 100}).json()

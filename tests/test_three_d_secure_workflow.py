@@ -7,17 +7,24 @@ import asyncio
 from datetime import timedelta
 
 import httpx
+import pytest
 import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from common.settings import Settings
+from contracts.application import CardInput
 from contracts.assignment import InvoiceAdjustment
 from db.models import EmailMessage
 from tests.histories import keep_history
-from tests.support import Org, raw_stripe
+from tests.support import Org, card, intents_of, raw_stripe
+from tests.test_application_workflow import GOOD_ANSWERS, SIGNATURE, open_session, own_details
+from tests.test_application_workflow import start as start_application
 from tests.test_assignment_workflow import charges, emails, make_assignment, save_card, settled, start
+from workflows.application import ApplicationWorkflow
 from workflows.assignment import AssignmentWorkflow
 
 ALWAYS = "4000002760003184"  # asks for authentication on every payment, off-session ones included
@@ -36,7 +43,7 @@ def _confirm_as_the_contractor(localstripe: str, payment_intent_id: str) -> None
         json={"key": "pk_test_gigcover", "client_secret": intent.client_secret},
         timeout=10,
     )
-    assert answer.json()["status"] == "succeeded", answer.text
+    assert answer.json()["status"] in ("succeeded", "requires_capture"), answer.text  # a charge, or a hold
 
 
 async def test_a_charge_the_bank_wants_confirmed_waits_then_moves_once(
@@ -135,3 +142,42 @@ async def test_an_increase_the_bank_wants_confirmed_stays_owed_then_moves_once(
     assert charges(localstripe, a) == [("succeeded", a.premium), ("succeeded", 500)]  # charged once
     await handle.terminate("test over")
     await keep_history(handle, "assignment_increase_authenticated")
+
+
+async def test_a_hold_the_bank_wants_confirmed_waits_on_the_card_step_then_is_captured_once(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+) -> None:
+    """The card step with a card whose bank asks for every payment: ``add_card`` is refused with
+    ``authentication_required`` and the hold waits (not released); ``hold_authenticated`` for another intent
+    is refused; once the contractor confirmed it, ``hold_authenticated`` takes it up, and completing the
+    application captures that same hold."""
+    app = await asyncio.to_thread(open_session, api_url, org, session_factory, settings)
+    handle = await start_application(skipping, app)
+    await handle.execute_update(ApplicationWorkflow.verify_info, own_details())
+    await handle.execute_update(ApplicationWorkflow.answer_questions, GOOD_ANSWERS)
+    await handle.execute_update(ApplicationWorkflow.sign, SIGNATURE)
+    method = await asyncio.to_thread(card, localstripe, ALWAYS)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(ApplicationWorkflow.add_card, CardInput(payment_method_id=method))
+    assert isinstance(refused.value.cause, ApplicationError)
+    assert refused.value.cause.type == "authentication_required"
+    state = await handle.query(ApplicationWorkflow.state)
+    assert state.step == "add_card_details" and state.hold_to_authenticate
+    assert intents_of(localstripe, app.session_id) == [("requires_payment_method", app.premium)]
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(ApplicationWorkflow.hold_authenticated, "pi_not_this_one")
+
+    await asyncio.to_thread(_confirm_as_the_contractor, localstripe, state.hold_to_authenticate)
+    moved = await handle.execute_update(ApplicationWorkflow.hold_authenticated, state.hold_to_authenticate)
+    assert moved.step == "final_review"
+    assert intents_of(localstripe, app.session_id) == [("requires_capture", app.premium)]
+    result = await handle.execute_update(ApplicationWorkflow.complete)
+    assert result.status == "APPLICATION_COMPLETE"
+    await handle.result()
+    assert intents_of(localstripe, app.session_id) == [("succeeded", app.premium)]
+    await keep_history(handle, "application_hold_authenticated")

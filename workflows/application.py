@@ -28,6 +28,8 @@ with workflow.unsafe.imports_passed_through():
         APPLICATION_WORKFLOW,
         COMPLETE,
         EXPIRE,
+        HOLD_AUTHENTICATED,
+        HOLD_WAITS_FOR_THE_BANK,
         REVIEW,
         SIGN,
         VERIFY_INFO,
@@ -36,9 +38,11 @@ with workflow.unsafe.imports_passed_through():
         ApplicationState,
         Capture,
         CardAuthorization,
+        CardHold,
         CardInput,
         Completion,
         ContractorDetails,
+        HoldConfirmation,
         Progress,
         ReviewDecision,
         ReviewEmail,
@@ -53,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.application import (
         DECLINED_AFTER_REVIEW,
         NO_US_STATE,
+        NOTHING_TO_CONFIRM,
         Assessment,
         Outcome,
         Status,
@@ -104,6 +109,11 @@ RENEWAL_FAILURE_KEEPS_HOLD = "renewal-failure-keeps-hold"
 # Since this patch the card hold is renewed by its own coroutine beside the lifetime's timer, and the run
 # completes or expires under the lock a renewal takes (before, one loop waited for whichever came first).
 RENEWAL_ON_ITS_OWN = "hold-renewal-on-its-own"
+# Since this patch a hold the contractor's bank asks them to authenticate (3-D Secure on every payment)
+# waits for them on the card step: the page runs their bank's challenge with Stripe.js, and the
+# ``hold_authenticated`` Update takes the hold up once the processor says it holds the premium. Before, the
+# hold was released and the contractor asked for another card.
+HOLD_AUTHENTICATION = "hold-authenticated-on-session"
 HOLD_GONE = "The pre-authorization on your card has ended. Please enter your card again to complete."
 RENEW_BEFORE = timedelta(days=1)
 R = TypeVar("R")
@@ -355,7 +365,12 @@ class ApplicationWorkflow:
             return
         await self._call(ApplicationActivities.release_hold, old, options=STRIPE)
 
-    async def _place_hold(self, payment_method_id: str, options: ActivityOptions) -> None:
+    async def _place_hold(
+        self, payment_method_id: str, options: ActivityOptions, contractor_here: bool = False
+    ) -> None:
+        """Hold the premium on the card. ``contractor_here`` (the card step, since HOLD_AUTHENTICATION): a
+        hold their bank asks them to authenticate waits for them (the activity refuses with
+        HOLD_WAITS_FOR_THE_BANK and the waiting intent) instead of being released."""
         app, hold = self.app, self.session.hold
         hold.attempts += 1  # each attempt its own idempotency key: a new card is a different request
         placed = await self._call(
@@ -365,11 +380,16 @@ class ApplicationWorkflow:
                 payment_method_id=payment_method_id,
                 amount=app.premium,
                 idempotency_key=f"{workflow.info().workflow_id}:preauth:r{hold.attempts}",
+                wait_for_authentication=contractor_here and workflow.patched(HOLD_AUTHENTICATION),
             ),
             summary="hold the premium on the card",
             options=options,
         )
-        hold.renewal_failed = False
+        self._held(placed)
+
+    def _held(self, placed: CardHold) -> None:
+        hold = self.session.hold
+        hold.renewal_failed, hold.to_authenticate = False, None
         hold.payment_intent, hold.card_summary, hold.placed_at = (
             placed.payment_intent_id,
             placed.card_summary,
@@ -556,17 +576,67 @@ class ApplicationWorkflow:
     async def add_card(self, card: CardInput) -> StepResult:
         async with self.lock:
             self._require(Step.ADD_CARD_DETAILS)  # again: the application may have ended while we waited
-            previous = self.session.hold.payment_intent
+            hold = self.session.hold
+            previous, waiting = hold.payment_intent, hold.to_authenticate
+            if waiting:  # another card instead of confirming this one: the waiting hold is let go
+                hold.to_authenticate = None
+                await self._call(ApplicationActivities.release_hold, waiting, options=STRIPE)
             try:
-                await self._place_hold(card.payment_method_id, HOLD_WHILE_THE_PAGE_WAITS)
+                await self._place_hold(
+                    card.payment_method_id, HOLD_WHILE_THE_PAGE_WAITS, contractor_here=True
+                )
             except ActivityError as error:  # the step stays open: the contractor tries again, or another card
                 refused = error.cause if isinstance(error.cause, ApplicationError) else None
-                if refused is not None and refused.type in CARD_REFUSALS:
-                    raise ApplicationError(refused.message, type="CardDeclined") from None
-                raise ApplicationError(PROCESSOR_UNAVAILABLE, type="card_processor_unavailable") from None
+                if refused is not None and refused.type == HOLD_WAITS_FOR_THE_BANK and refused.details:
+                    hold.to_authenticate = str(refused.details[0])  # the page runs the bank's challenge
+                    raise ApplicationError(refused.message, type="authentication_required") from None
+                raise self._card_refusal(error) from None
             if previous:
                 await self._call(ApplicationActivities.release_hold, previous, options=STRIPE)
             return await self._advance(Step.ADD_CARD_DETAILS)
+
+    @workflow.update(name=HOLD_AUTHENTICATED.name)
+    async def hold_authenticated(self, payment_intent_id: str) -> StepResult:
+        """The contractor completed their bank's challenge for the waiting hold: taken up if the processor
+        says it holds the premium now; otherwise the step stays open with the bank's answer."""
+        async with self.lock:
+            self._require(Step.ADD_CARD_DETAILS)
+            hold = self.session.hold
+            if hold.to_authenticate != payment_intent_id:
+                raise ApplicationError(NOTHING_TO_CONFIRM, type="nothing_to_authenticate")
+            previous = hold.payment_intent
+            try:
+                placed = await self._call(
+                    ApplicationActivities.take_authenticated_hold,
+                    HoldConfirmation(
+                        session_id=self.app.session_id,
+                        payment_intent_id=payment_intent_id,
+                        amount=self.app.premium,
+                    ),
+                    summary="take up the hold the contractor confirmed",
+                    options=HOLD_WHILE_THE_PAGE_WAITS,
+                )
+            except ActivityError as error:
+                raise self._card_refusal(error) from None
+            self._held(placed)
+            if previous:
+                await self._call(ApplicationActivities.release_hold, previous, options=STRIPE)
+            return await self._advance(Step.ADD_CARD_DETAILS)
+
+    @hold_authenticated.validator
+    def _check_hold_authenticated(self, payment_intent_id: str) -> None:
+        self._require(Step.ADD_CARD_DETAILS)
+        if not payment_intent_id or self.session.hold.to_authenticate != payment_intent_id:
+            raise ApplicationError(NOTHING_TO_CONFIRM, type="nothing_to_authenticate")
+
+    @staticmethod
+    def _card_refusal(error: ActivityError) -> ApplicationError:
+        """The card step's answer to a hold that failed: the processor's refusal, or that it is unreachable
+        (the step stays open either way: the contractor tries again, or another card)."""
+        refused = error.cause if isinstance(error.cause, ApplicationError) else None
+        if refused is not None and refused.type in CARD_REFUSALS:
+            return ApplicationError(refused.message, type="CardDeclined")
+        return ApplicationError(PROCESSOR_UNAVAILABLE, type="card_processor_unavailable")
 
     @add_card.validator
     def _check_card(self, card: CardInput) -> None:
@@ -619,6 +689,7 @@ class ApplicationWorkflow:
             policy_id=s.policy_id,
             expires_at=expires,
             ended_reason=s.ended_reason,
+            hold_to_authenticate=s.hold.to_authenticate,
         )
 
     def result(self) -> StepResult:

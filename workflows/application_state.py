@@ -19,6 +19,7 @@ class HeldPremium:
     attempts: int = 0  # each attempt its own idempotency key: a new card is a different request
     renewal_failed: bool = False  # the current hold could not be renewed: no further tries
     captures_refused: int = 0  # bumped when Stripe refuses to capture the hold
+    to_authenticate: str | None = None  # a hold (PaymentIntent) the contractor's bank asks them to confirm
 
 
 @dataclass

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import AppSettings, DbSession, Workflows
-from api.hosted.rendering import NO_STORE, TEMPLATES, redirect
+from api.hosted.rendering import JSON_STATUS, NO_STORE, TEMPLATES, redirect
 from api.hosted.security import page_messages
 from domain.errors import DomainError, Refusal
 from notifications.render import money
@@ -20,7 +20,6 @@ from services import cards
 from services.cards import LinkState
 
 router = APIRouter(prefix="/cards", include_in_schema=False)
-STATUS = {Refusal.NOT_FOUND: 404, Refusal.UNAVAILABLE: 503, Refusal.DECLINED: 402}
 
 
 def _ended(
@@ -108,7 +107,7 @@ def start_authentication(
     try:
         secret = cards.start_authentication(session, settings, token, workflows)
     except DomainError as refused:
-        status = STATUS.get(refused.kind, 409)
+        status = JSON_STATUS.get(refused.kind, 409)
         return JSONResponse({"error": refused.message}, status_code=status, headers=NO_STORE)
     return JSONResponse({"client_secret": secret}, headers=NO_STORE)
 

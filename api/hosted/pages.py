@@ -4,18 +4,19 @@ Every form POSTs an Update to the workflow and redirects (303) back to the page,
 back never submits anything twice. The link's token is the contractor's access; no API key is involved.
 """
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote as urlquote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from api.client_address import client_address
 from api.deps import AppSettings, DbSession, Workflows
 from api.errors import ApiError
-from api.hosted.rendering import NO_STORE, TEMPLATES, redirect
+from api.hosted.rendering import JSON_STATUS, NO_STORE, TEMPLATES, redirect
 from api.hosted.security import page_messages
 from common.schemas import TextInput
 from contracts.application import (
@@ -160,6 +161,12 @@ def application_page(
         "states": sorted(US_STATES.items(), key=lambda kv: kv[1]),
     }
     context |= page.card_form
+    if page.hold_to_authenticate:
+        context |= {
+            "hold_to_authenticate": True,
+            "authenticate_url": f"/apply/{token}/authenticate_hold",
+            "authenticated_action": f"/apply/{token}/hold_authenticated",
+        }
     if page.coverage_period:
         start, end = page.coverage_period
         context["period"] = f"{date(start)} to {date(end)}"
@@ -175,13 +182,26 @@ def _submit(
     kept: str = "",
 ) -> Response:
     """Submit a step; a refusal comes back on the page as its message (``kept``: what the form keeps)."""
+    return _answered(
+        token,
+        lambda: application_pages.submit_step(session, workflows, token, update, payload),
+        STILL_WORKING.get(update),
+        kept,
+    )
+
+
+def _answered(
+    token: str, submit: Callable[[], application_pages.Submitted], still: str | None = None, kept: str = ""
+) -> Response:
+    """Where a submitted step sends the contractor: on, or back to the page with the refusal's message
+    (``still``: what to say when the workflow is still at it)."""
     try:
-        submitted = application_pages.submit_step(session, workflows, token, update, payload)
+        submitted = submit()
     except DomainError as failed:
         if failed.kind is Refusal.NOT_FOUND:
             raise ApiError(404, failed.code, failed.message) from None
-        still = STILL_WORKING.get(update) if failed.kind is Refusal.UNAVAILABLE else None
-        return redirect(_page_url(token, None, still or failed.message) + kept)
+        working = still if failed.kind is Refusal.UNAVAILABLE else None
+        return redirect(_page_url(token, None, working or failed.message) + kept)
     if submitted.result.status == Status.APPLICATION_COMPLETE:
         return redirect(submitted.success_url)
     return redirect(_page_url(token))
@@ -296,3 +316,27 @@ def submit_card(
 @router.post("/{token}/final_review")
 def submit_completion(token: str, workflows: Workflows, session: DbSession) -> Response:
     return _submit(workflows, session, token, COMPLETE, None)
+
+
+@router.post("/{token}/authenticate_hold")
+def start_hold_authentication(
+    token: str, settings: AppSettings, workflows: Workflows, session: DbSession
+) -> Response:
+    """The card step's script, once the contractor chose to confirm their card with their bank: the waiting
+    hold's client secret, for Stripe.js to run the challenge (null: it needs none any more)."""
+    try:
+        secret = application_pages.start_hold_authentication(session, settings, workflows, token)
+    except DomainError as refused:
+        status = JSON_STATUS.get(refused.kind, 409)
+        return JSONResponse({"error": refused.message}, status_code=status, headers=NO_STORE)
+    return JSONResponse({"client_secret": secret}, headers=NO_STORE)
+
+
+@router.post("/{token}/hold_authenticated")
+def finish_hold_authentication(token: str, workflows: Workflows, session: DbSession) -> Response:
+    """The bank's challenge is over: the hold is taken up if the processor says it holds the premium."""
+    return _answered(
+        token,
+        lambda: application_pages.finish_hold_authentication(session, workflows, token),
+        STILL_WORKING[ADD_CARD],
+    )

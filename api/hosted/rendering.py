@@ -6,6 +6,8 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from domain.errors import Refusal
+
 NO_STORE = {"Cache-Control": "no-store"}  # personal data; and Back must ask the server, not a cache
 
 
@@ -29,3 +31,7 @@ def refusal_page(request: Request, status: int, heading: str, text: str) -> Resp
     """What a refusal on a hosted path looks like to the contractor's browser: a page, not the API's JSON."""
     context = {"organization_name": "gigcover", "heading": heading, "steps": None, "message": text}
     return TEMPLATES.TemplateResponse(request, "ended.html", context, status_code=status, headers=NO_STORE)
+
+
+# A refusal answered to a page's own script (JSON): its HTTP status by kind (409 for the rest).
+JSON_STATUS = {Refusal.NOT_FOUND: 404, Refusal.UNAVAILABLE: 503, Refusal.DECLINED: 402}
