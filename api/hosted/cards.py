@@ -9,10 +9,10 @@ reminder or failure email of before the portal, shows the way there."""
 from urllib.parse import quote as urlquote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from api.deps import AppSettings, DbSession, Workflows
-from api.hosted.rendering import JSON_STATUS, NO_STORE, TEMPLATES, redirect
+from api.hosted.rendering import NO_STORE, TEMPLATES, challenge_answer, redirect
 from api.hosted.security import page_messages
 from domain.errors import DomainError, Refusal
 from notifications.render import money
@@ -104,12 +104,7 @@ def start_authentication(
 ) -> Response:
     """The page's script, once the contractor chose to confirm the waiting charge: its client secret, for
     Stripe.js to run the bank's challenge (null: it needs none any more)."""
-    try:
-        secret = cards.start_authentication(session, settings, token, workflows)
-    except DomainError as refused:
-        status = JSON_STATUS.get(refused.kind, 409)
-        return JSONResponse({"error": refused.message}, status_code=status, headers=NO_STORE)
-    return JSONResponse({"client_secret": secret}, headers=NO_STORE)
+    return challenge_answer(lambda: cards.start_authentication(session, settings, token, workflows))
 
 
 @router.post("/{token}/authenticated")

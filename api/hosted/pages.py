@@ -9,14 +9,14 @@ from typing import Annotated, Any
 from urllib.parse import quote as urlquote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from api.client_address import client_address
 from api.deps import AppSettings, DbSession, Workflows
 from api.errors import ApiError
-from api.hosted.rendering import JSON_STATUS, NO_STORE, TEMPLATES, redirect
+from api.hosted.rendering import NO_STORE, TEMPLATES, challenge_answer, redirect
 from api.hosted.security import page_messages
 from common.schemas import TextInput
 from contracts.application import (
@@ -324,12 +324,9 @@ def start_hold_authentication(
 ) -> Response:
     """The card step's script, once the contractor chose to confirm their card with their bank: the waiting
     hold's client secret, for Stripe.js to run the challenge (null: it needs none any more)."""
-    try:
-        secret = application_pages.start_hold_authentication(session, settings, workflows, token)
-    except DomainError as refused:
-        status = JSON_STATUS.get(refused.kind, 409)
-        return JSONResponse({"error": refused.message}, status_code=status, headers=NO_STORE)
-    return JSONResponse({"client_secret": secret}, headers=NO_STORE)
+    return challenge_answer(
+        lambda: application_pages.start_hold_authentication(session, settings, workflows, token)
+    )
 
 
 @router.post("/{token}/hold_authenticated")

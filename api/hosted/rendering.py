@@ -1,12 +1,13 @@
 """What every hosted page shares: its templates, and answers no cache keeps."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from domain.errors import Refusal
+from domain.errors import DomainError, Refusal
 
 NO_STORE = {"Cache-Control": "no-store"}  # personal data; and Back must ask the server, not a cache
 
@@ -35,3 +36,14 @@ def refusal_page(request: Request, status: int, heading: str, text: str) -> Resp
 
 # A refusal answered to a page's own script (JSON): its HTTP status by kind (409 for the rest).
 JSON_STATUS = {Refusal.NOT_FOUND: 404, Refusal.UNAVAILABLE: 503, Refusal.DECLINED: 402}
+
+
+def challenge_answer(challenge: Callable[[], str | None]) -> Response:
+    """For a page's script about to run a bank's challenge (3-D Secure): the client secret ``challenge``
+    returns (null: none is needed any more), or its refusal's message, as JSON."""
+    try:
+        secret = challenge()
+    except DomainError as refused:
+        status = JSON_STATUS.get(refused.kind, 409)
+        return JSONResponse({"error": refused.message}, status_code=status, headers=NO_STORE)
+    return JSONResponse({"client_secret": secret}, headers=NO_STORE)
