@@ -144,6 +144,17 @@ def test_another_card_instead_of_confirming_lets_the_waiting_hold_go(
     expect(page.get_by_role("heading", name="Confirm your card with your bank")).to_be_visible()
     _enter_card(page, "4242424242424242")
     expect(page.get_by_role("heading", name="Review and complete")).to_be_visible()
+    # The page's script asking for the released hold's challenge now (a stale tab): nothing to confirm.
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    url = str(session["url"]).split("?")[0] + "/authenticate_hold"
+    answer = page.evaluate(
+        """async ([url, token]) => {
+            const r = await fetch(url, {method: "POST", body: new URLSearchParams({csrf_token: token})});
+            return [r.status, await r.json()];
+        }""",
+        [url, token],
+    )
+    assert answer == [409, {"error": "Your card does not need confirming any more: reload this page."}]
     page.close()
     assert sorted(intents_of(localstripe, str(session["id"]))) == [
         ("canceled", premium),
