@@ -161,8 +161,7 @@ class ApplicationActivities(MoneyActivities):
             except AuthenticationRequired as asked:  # only when the contractor is on the page to answer
                 payment.payment_intent_id = asked.payment_intent_id
                 payment.status = PaymentStatus.AWAITING_AUTHENTICATION
-                row.payment_method_id = request.payment_method_id
-                session.commit()
+                session.commit()  # the card goes on file only once its bank confirmed the hold
                 raise _waits_for_the_bank(asked.payment_intent_id) from None
             except CardDeclined as declined:
                 payment.status = PaymentStatus.DECLINED
@@ -197,15 +196,19 @@ class ApplicationActivities(MoneyActivities):
             payment = session.scalar(
                 select(Payment).where(Payment.payment_intent_id == confirmation.payment_intent_id)
             )
-            if row.stripe_customer_id is None or row.payment_method_id is None or payment is None:
-                raise ApplicationError("no hold waits for this session", non_retryable=True)
+            if row.stripe_customer_id is None or payment is None:
+                raise ApplicationError(HOLD_NOT_CONFIRMED, type="CardDeclined", non_retryable=True)
             stripe = self._stripe.for_environment(row.environment)
             try:
                 with processor_time():
                     held = stripe.held_after_authentication(
                         confirmation.payment_intent_id, row.stripe_customer_id, confirmation.amount
                     )
-                    card = stripe.save_card(row.stripe_customer_id, row.payment_method_id) if held else None
+                    card = (
+                        stripe.save_card(row.stripe_customer_id, confirmation.payment_method_id)
+                        if held
+                        else None
+                    )
             except StripeRefused as refused:
                 raise ApplicationError(
                     CARD_NOT_USABLE, refused.code, type=CARD_REJECTED, non_retryable=True
@@ -214,6 +217,7 @@ class ApplicationActivities(MoneyActivities):
                 raise ApplicationError(HOLD_NOT_CONFIRMED, type="CardDeclined", non_retryable=True)
             payment.status = PaymentStatus.AUTHORIZED
             row.payment_intent_id, row.card_summary = confirmation.payment_intent_id, card.summary
+            row.payment_method_id = card.payment_method_id
             self._remind_of_payment(session, row, confirmation.amount)
             session.commit()
             self._dispatcher.dispatch_from_thread(committed_items(session))

@@ -2,6 +2,7 @@
 and its status. Each is safe to retry."""
 
 import hashlib
+import logging
 import time
 from typing import Any
 
@@ -16,6 +17,7 @@ from contracts.assignment import (
     AssignmentProgress,
     ChargeOutcome,
     ChargeRequest,
+    ClosingCharge,
     NewTerms,
     RefundRequest,
 )
@@ -54,6 +56,7 @@ from services.policies import new_policy
 from services.portal_links import portal_url
 from services.quotes import new_quote
 
+log = logging.getLogger(__name__)
 ASKS_TO_AUTHENTICATE = "your bank asks you to confirm this payment"  # a reason, as the emails quote it
 
 
@@ -203,6 +206,50 @@ class AssignmentActivities(MoneyActivities):
             session.commit()
             self._dispatcher.dispatch_from_thread(committed_items(session))
             return ChargeOutcome(ok=True, payment_intent_id=intent)
+
+    @activity.defn
+    def close_waiting_charge(self, closing: ClosingCharge) -> ChargeOutcome:
+        """A charge that waited for the contractor's bank confirmation, by its PaymentIntent id (not looked up
+        on the card on file now, which may have moved): ok when it went through (recorded as the payment,
+        once); otherwise, when superseded (not ``take``), released at the processor; when taken up but still
+        not confirmed, it waits again."""
+        waiting = closing.waiting
+        with self._sessions() as session:
+            row = _assignment(session, closing.assignment_id)
+            payment = session.scalar(
+                select(Payment).where(Payment.idempotency_key == waiting.idempotency_key)
+            )
+            if payment is not None and payment.status == PaymentStatus.CAPTURED and payment.payment_intent_id:
+                return ChargeOutcome(ok=True, payment_intent_id=payment.payment_intent_id)
+            session.commit()  # only reads so far: no transaction stays open while the processor answers
+            try:
+                with processor_time():
+                    now = self._stripe.for_environment(row.environment).close_waiting(
+                        waiting.payment_intent_id, release=not closing.take
+                    )
+            except StripeRefused as refused:  # not a PaymentIntent the processor knows: nothing to take up
+                log.warning("waiting charge %s of %s: %s", waiting.payment_intent_id, row.id, refused.message)
+                return ChargeOutcome(ok=False, message="the payment could not be confirmed")
+            ours = now.idempotency_key == waiting.idempotency_key and now.amount == waiting.amount
+            if now.status == "succeeded" and ours:
+                if payment is None:
+                    payment = Payment(idempotency_key=waiting.idempotency_key, created=int(time.time()))
+                    session.add(payment)
+                payment.amount, payment.payment_intent_id = waiting.amount, waiting.payment_intent_id
+                payment.status = PaymentStatus.CAPTURED
+                row.charge_due_at = None
+                charge_succeeded(session, row, waiting.payment_intent_id, waiting.amount, assignment=row.id)
+                session.commit()
+                self._dispatcher.dispatch_from_thread(committed_items(session))
+                return ChargeOutcome(ok=True, payment_intent_id=waiting.payment_intent_id)
+            if closing.take and ours and now.status != "canceled":
+                return ChargeOutcome(
+                    ok=False,
+                    message=ASKS_TO_AUTHENTICATE,
+                    authentication_required=True,
+                    payment_intent_id=waiting.payment_intent_id,
+                )
+            return ChargeOutcome(ok=False, message="the payment was not confirmed")
 
     @activity.defn
     def refund_card(self, request: RefundRequest) -> str:

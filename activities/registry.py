@@ -73,6 +73,7 @@ def build_activities(
         assignments.bind_assignment_coverage,
         assignments.rebind_assignment_terms,
         assignments.charge_card,
+        assignments.close_waiting_charge,
         assignments.refund_card,
         assignments.record_assignment_progress,
         assignments.send_assignment_email,

@@ -133,6 +133,7 @@ class HoldConfirmation(BaseModel):
 
     session_id: str
     payment_intent_id: str
+    payment_method_id: str  # the card it is on: on file once the hold is confirmed
     amount: int
 
 

@@ -16,12 +16,23 @@ def assignment_workflow_id(assignment_id: str) -> str:
     return f"assignment-{assignment_id}"
 
 
-class WaitingIncrease(BaseModel):
-    """An increase after the premium was collected that the bank asked the contractor to confirm: once they
-    have (``authentications`` moved on), the same charge is taken up under the same idempotency key."""
+class WaitingCharge(BaseModel):
+    """A charge (the premium, or an increase after it was collected) that the bank asked the contractor to
+    confirm: once they have (``authentications`` moved on), that PaymentIntent is taken up by its id; if a new
+    amount, a cancellation or the coverage's end supersedes it first, it is closed at the processor."""
 
+    payment_intent_id: str
+    amount: int
     idempotency_key: str
     authentications: int  # the ledger's count when the bank asked
+
+
+class ClosingCharge(BaseModel):
+    """``close_waiting_charge``'s request: take the confirmed charge up (``take``), or close it."""
+
+    assignment_id: str
+    waiting: WaitingCharge
+    take: bool
 
 
 class AssignmentLedger(BaseModel):
@@ -56,9 +67,8 @@ class AssignmentLedger(BaseModel):
     # Set when an increase after the premium was collected is declined: the card revision it was declined
     # on. The difference (premium - collected) stays owed until a new card (or an adjustment) settles it.
     declined_increase_cards: int | None = None
-    # Set when the bank asks the contractor to confirm an increase (3-D Secure): taken up under the same key
-    # once they have (see WaitingIncrease).
-    waiting_increase: WaitingIncrease | None = None
+    # Set when the bank asks the contractor to confirm a charge (3-D Secure): see WaitingCharge.
+    waiting_charge: WaitingCharge | None = None
 
     @property
     def active(self) -> bool:

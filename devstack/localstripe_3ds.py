@@ -12,10 +12,12 @@ Stripe's cards:
 
 Stripe.js's challenge answers here with the calls localstripe's script makes: completing it confirms the
 intent again (SetupIntent) or calls ``_authenticate?success=true`` (PaymentIntent); failing it leaves the
-intent in ``requires_payment_method`` with Stripe's ``*_authentication_failure`` error, so the same intent
-can be confirmed again (localstripe cancels a SetupIntent whose challenge failed: Stripe does not).
+intent in ``requires_payment_method`` with Stripe's ``*_authentication_failure`` error, naming the card as
+Stripe's does, so the same intent can be confirmed again with it (localstripe cancels a SetupIntent whose
+challenge failed and forgets a PaymentIntent's card: Stripe does neither).
 """
 
+import contextlib
 import contextvars
 from typing import Any
 
@@ -74,6 +76,7 @@ def _authentication_required(intent: resources.PaymentIntent, pm: resources.Paym
 
 def _teach_payment_intents() -> None:
     create, confirm = resources.PaymentIntent._api_create, resources.PaymentIntent._confirm
+    authenticate = resources.PaymentIntent._api_authenticate
     last_error = resources.PaymentIntent.last_payment_error
 
     def create_in_session(cls: type, confirm: Any = None, off_session: Any = None, **data: Any) -> Any:
@@ -129,14 +132,38 @@ def _teach_payment_intents() -> None:
             OFF_SESSION.reset(token)
         return obj
 
+    def authenticate_keeping_the_card(
+        cls: type, id: str, client_secret: Any = None, success: Any = False, **kwargs: Any
+    ) -> resources.PaymentIntent:
+        """localstripe forgets the card of a failed challenge; Stripe names it in ``last_payment_error``."""
+        tried = None
+        if isinstance(id, str) and id.startswith("pi_"):
+            with contextlib.suppress(UserError):
+                tried = resources.PaymentIntent._api_retrieve(id).payment_method
+        obj = authenticate.__func__(cls, id, client_secret=client_secret, success=success, **kwargs)
+        if tried:
+            obj._tried_payment_method = tried
+        return obj
+
     def last_payment_error(self: resources.PaymentIntent) -> dict[str, Any] | None:
-        return getattr(self, "_last_error", None) or last_error.fget(self)
+        error = getattr(self, "_last_error", None) or last_error.fget(self)
+        tried = getattr(self, "_tried_payment_method", None)
+        if (
+            error
+            and tried
+            and getattr(self, "_authentication_failed", False)
+            and "payment_method" not in error
+        ):
+            error = {**error, "payment_method": {"id": tried, "object": "payment_method"}}
+        return error
 
     resources.PaymentIntent._api_create = classmethod(create_in_session)
     resources.PaymentIntent._confirm = confirm_in_session
     resources.PaymentIntent._api_confirm = classmethod(api_confirm)
     resources.PaymentIntent.last_payment_error = property(last_payment_error)
+    resources.PaymentIntent._api_authenticate = classmethod(authenticate_keeping_the_card)
     _reroute("POST", "/v1/payment_intents/{id}/confirm", resources.PaymentIntent._api_confirm)
+    _reroute("POST", "/v1/payment_intents/{id}/_authenticate", resources.PaymentIntent._api_authenticate)
 
 
 def _teach_setup_intents() -> None:

@@ -57,6 +57,15 @@ AUTHENTICATION_REQUIRED = "authentication_required"
 ASK_TO_AUTHENTICATE = "Your bank asks you to confirm this payment."
 
 
+@dataclass(frozen=True)
+class WaitingOutcome:
+    """A waiting PaymentIntent as the processor has it now: its status, amount and our idempotency key."""
+
+    status: str
+    amount: int
+    idempotency_key: str | None
+
+
 class StripeRefused(Exception):
     """Stripe answered a 4xx other than a decline or a rate limit (no such PaymentMethod, a detached card, a
     bad key): asking again gets the same answer, so it is final. ``message`` is Stripe's (for logs), not
@@ -419,18 +428,43 @@ class StripeGateway:
         return self._stripe.v1.payment_intents.retrieve(payment_intent_id).status
 
     @stripe_errors_classified()
-    def authentication_secret(
-        self, payment_intent_id: str, customer_id: str, payment_method_id: str
-    ) -> str | None:
-        """For the contractor back on the page: confirm the waiting PaymentIntent on-session with their card,
-        and answer its client secret for Stripe.js to run the bank's challenge (None: nothing is left to
-        authenticate, it went through). StripeRefused for an intent that is not this customer's, or over."""
+    def close_waiting(self, payment_intent_id: str, release: bool) -> WaitingOutcome:
+        """A charge that waited for the cardholder's bank confirmation, by its own id (whichever card is on
+        file now): what became of it. With ``release`` (it is superseded), one still waiting is cancelled
+        first, and read again if it moved meanwhile (confirmed at that moment: then it is the payment)."""
         intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
-        if intent.customer != customer_id:
+        if release and intent.status in (
+            "requires_payment_method",
+            "requires_confirmation",
+            "requires_action",
+        ):
+            try:
+                intent = self._stripe.v1.payment_intents.cancel(payment_intent_id)
+            except stripe.InvalidRequestError:  # it moved meanwhile (the contractor confirmed it just now)
+                intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
+        metadata = intent.to_dict().get("metadata") or {}
+        return WaitingOutcome(intent.status, intent.amount, metadata.get(KEY))
+
+    @stripe_errors_classified()
+    def authentication_secret(self, payment_intent_id: str, customer_id: str | None = None) -> str | None:
+        """For the cardholder back on the page: confirm the waiting PaymentIntent on-session with the card it
+        was tried with, and answer its client secret for Stripe.js to run the bank's challenge (None: nothing
+        is left to authenticate, it went through). StripeRefused for an intent that is over, or (with
+        ``customer_id``) not this customer's."""
+        intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
+        if customer_id is not None and intent.customer != customer_id:
             raise StripeRefused("the payment belongs to another customer", None, "customer_mismatch")
+        tried = (intent.to_dict().get("last_payment_error") or {}).get("payment_method") or {}
+        payment_method_id = tried.get("id") if isinstance(tried, dict) else None
+        if payment_method_id is None and isinstance(intent.payment_method, str):
+            payment_method_id = intent.payment_method
         if intent.status in ("succeeded", "requires_capture", "processing"):
             return None
         if intent.status == "requires_payment_method":
+            if not payment_method_id:
+                raise StripeRefused(
+                    f"payment intent {payment_intent_id} has no card to confirm", None, "no_card"
+                )
             try:
                 intent = self._stripe.v1.payment_intents.confirm(
                     payment_intent_id, params={"payment_method": payment_method_id}
@@ -444,6 +478,7 @@ class StripeGateway:
         return intent.client_secret
 
 
+WAITING_STATUSES = ("requires_payment_method", "requires_confirmation", "requires_action")  # not moved yet
 HOLD_TO_AUTHENTICATE = "Your bank asks you to confirm this card before we hold your premium on it."
 HOLD_NEEDS_AUTHENTICATION = (
     "Your bank asks you to confirm every payment with this card, which we cannot do for the premium we "

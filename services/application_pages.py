@@ -20,7 +20,7 @@ from contracts.application import (
 from contracts.calls import UpdateName
 from db.models import ApplicationSession, Contractor, Job, Organization, Quote
 from domain.application import ENDED, NOTHING_TO_CONFIRM, Status, Step, shown_step
-from domain.errors import DomainError, Refusal
+from domain.errors import DomainError, Refusal, unavailable
 from services.cards import application_card_form, authentication_secret
 from services.workflow_calls import WorkflowCalls
 
@@ -125,6 +125,10 @@ def _hold_to_authenticate(
     if row is None:
         raise DomainError("invalid_session_id", "No such application", kind=Refusal.NOT_FOUND)
     live = _live(workflows, row)
+    if live is None and row.status not in ENDED:
+        raise unavailable(
+            "We could not reach your bank's confirmation just now. Please try again in a minute."
+        )
     if live is None or not live.hold_to_authenticate:
         raise DomainError("nothing_to_authenticate", NOTHING_TO_CONFIRM, kind=Refusal.CONFLICT)
     return row, live.hold_to_authenticate
@@ -137,7 +141,9 @@ def start_hold_authentication(
     with it, and its client secret returned for Stripe.js to run the challenge (None: it needs none now)."""
     row, intent = _hold_to_authenticate(session, workflows, token)
     session.commit()  # only reads so far: no transaction stays open while the processor answers
-    return authentication_secret(settings, row.environment, intent, row)
+    if row.stripe_customer_id is None:
+        raise DomainError("nothing_to_authenticate", NOTHING_TO_CONFIRM, kind=Refusal.CONFLICT)
+    return authentication_secret(settings, row.environment, intent, row.stripe_customer_id)
 
 
 def finish_hold_authentication(session: Session, workflows: WorkflowCalls, token: str) -> Submitted:

@@ -29,7 +29,6 @@ from domain.errors import DomainError, Refusal, unavailable
 from domain.payer import Payer
 from domain.statuses import AssignmentStatus
 from integrations.stripe_gateway import CardDeclined, StripeGateway, StripeRefused, StripeUnavailable
-from services.lookups import card_on_file
 from services.workflow_calls import WorkflowCalls
 
 SETUP_INTENTS_PER_LINK = 10  # a contractor who retries a few cards; not a way to make SetupIntents in bulk
@@ -244,23 +243,17 @@ def start_authentication(
     Counted with the link's card setups."""
     link, row, intent = _waiting_charge(session, token, workflows)
     _count_attempt(session, link)
-    source = card_on_file(session, row.contractor_id)
-    if source is None:
-        raise DomainError("no_card", CARD_NOT_USABLE, kind=Refusal.DECLINED)
-    return authentication_secret(settings, row.environment, intent, source)
+    return authentication_secret(settings, row.environment, intent)
 
 
 def authentication_secret(
-    settings: Settings, environment: str, intent: str, source: ApplicationSession
+    settings: Settings, environment: str, intent: str, customer_id: str | None = None
 ) -> str | None:
-    """The client secret of ``intent``, confirmed on-session with the card of ``source`` (the application
-    session that saved it), for Stripe.js to run the bank's challenge; None: it needs none any more."""
-    if source.stripe_customer_id is None or source.payment_method_id is None:
-        raise DomainError("no_card", CARD_NOT_USABLE, kind=Refusal.DECLINED)
+    """The client secret of ``intent`` (a payment or hold the workflow names, never the browser), confirmed
+    on-session with the card it was tried with, for Stripe.js to run the bank's challenge; None: it needs
+    none any more. ``customer_id``: whose it must be."""
     try:
-        return StripeGateway(settings, environment).authentication_secret(
-            intent, source.stripe_customer_id, source.payment_method_id
-        )
+        return StripeGateway(settings, environment).authentication_secret(intent, customer_id)
     except CardDeclined as declined:
         raise DomainError("card_declined", declined.message, kind=Refusal.DECLINED) from None
     except StripeRefused:

@@ -58,6 +58,8 @@ def test_histories_are_recorded() -> None:
         "assignment_remit.with_bill_ids_one_shape",
         "assignment_increase_authenticated",
         "application_hold_authenticated",
+        "assignment_charge_authenticated.with_waiting_charges_closed",
+        "assignment_confirmed_charge_then_lowered",
     }
 
 

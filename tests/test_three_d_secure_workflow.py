@@ -11,17 +11,24 @@ import pytest
 import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from common.settings import Settings
 from contracts.application import CardInput
-from contracts.assignment import InvoiceAdjustment
+from contracts.assignment import AssignmentInput, AssignmentState, InvoiceAdjustment
 from db.models import EmailMessage
 from tests.histories import keep_history
-from tests.support import Org, card, intents_of, raw_stripe
-from tests.test_application_workflow import GOOD_ANSWERS, SIGNATURE, open_session, own_details
+from tests.support import Org, card, intents_of, raw_stripe, refunded_to
+from tests.test_application_workflow import (
+    GOOD_ANSWERS,
+    SIGNATURE,
+    open_session,
+    own_details,
+    row_of,
+    to_final_review,
+)
 from tests.test_application_workflow import start as start_application
 from tests.test_assignment_workflow import charges, emails, make_assignment, save_card, settled, start
 from workflows.application import ApplicationWorkflow
@@ -181,3 +188,174 @@ async def test_a_hold_the_bank_wants_confirmed_waits_on_the_card_step_then_is_ca
     await handle.result()
     assert intents_of(localstripe, app.session_id) == [("succeeded", app.premium)]
     await keep_history(handle, "application_hold_authenticated")
+
+
+async def _waiting_first_charge(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+) -> tuple[AssignmentInput, WorkflowHandle[AssignmentWorkflow, AssignmentState], str]:
+    """An assignment whose first charge waits for the bank's confirmation: the input, handle and intent."""
+    a = await asyncio.to_thread(
+        make_assignment, api_url, org, session_factory, settings, localstripe, number=ALWAYS
+    )
+    handle = await start(skipping, a)
+    await skipping.sleep(timedelta(hours=25))
+    await settled(lambda: "assignment_payment_authentication" in emails(session_factory, a.assignment_id))
+    state = await handle.query(AssignmentWorkflow.state)
+    assert state.authentication_intent
+    return a, handle, state.authentication_intent
+
+
+async def test_a_waiting_first_charge_superseded_by_a_new_amount_is_released_not_left_open(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+) -> None:
+    """A new amount arrives while the first charge waits for the bank: that PaymentIntent is cancelled at the
+    processor (a stale page that still had its challenge could otherwise confirm it, moving money no one
+    recorded), and the new amount is charged after a new notice."""
+    a, handle, waiting = await _waiting_first_charge(
+        skipping, api_url, org, session_factory, settings, localstripe
+    )
+    await handle.execute_update(
+        AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id="in_new", premium=4000)
+    )
+    await settled(lambda: charges(localstripe, a) == [("canceled", a.premium)])
+    intent = raw_stripe(localstripe).v1.payment_intents.retrieve(waiting)  # type: ignore[attr-defined]
+    assert intent.status == "canceled"
+    await handle.terminate("test over")
+
+
+async def test_a_first_charge_confirmed_just_before_a_new_amount_counts_and_is_corrected(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+) -> None:
+    """The contractor confirmed the waiting charge with their bank, and a new (lower) amount arrives before
+    their page tells us: the charge went through, so it is the premium collected (recorded once), and the
+    difference is refunded; nothing is charged again."""
+    a, handle, waiting = await _waiting_first_charge(
+        skipping, api_url, org, session_factory, settings, localstripe
+    )
+    await asyncio.to_thread(_confirm_as_the_contractor, localstripe, waiting)
+    await handle.execute_update(
+        AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id="in_lower", premium=a.premium - 400)
+    )
+
+    async def corrected() -> bool:
+        s = await handle.query(AssignmentWorkflow.state)
+        return (s.status, s.collected) == ("active", a.premium - 400)
+
+    for _ in range(100):
+        if await corrected():
+            break
+        await asyncio.sleep(0.2)
+    assert await corrected()
+    assert charges(localstripe, a) == [("succeeded", a.premium)]  # the one confirmed charge, not a second
+    assert refunded_to(localstripe, a.assignment_id) == 400
+    await handle.terminate("test over")
+    await keep_history(handle, "assignment_confirmed_charge_then_lowered")
+
+
+async def test_a_waiting_increase_superseded_by_a_new_amount_is_released(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+) -> None:
+    a = await asyncio.to_thread(make_assignment, api_url, org, session_factory, settings, localstripe)
+    handle = await start(skipping, a)
+    await skipping.sleep(timedelta(hours=25))
+    await settled(lambda: charges(localstripe, a) == [("succeeded", a.premium)])
+    await asyncio.to_thread(save_card, session_factory, settings, org, a.contractor_id, ALWAYS, localstripe)
+    await handle.execute_update(
+        AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id="in_up", premium=a.premium + 500)
+    )
+    assert (await handle.query(AssignmentWorkflow.state)).authentication_intent
+    back = await handle.execute_update(
+        AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id="in_back", premium=a.premium)
+    )
+    assert back.collected == a.premium
+    assert charges(localstripe, a) == [("succeeded", a.premium), ("canceled", 500)]
+    state = await handle.query(AssignmentWorkflow.state)
+    assert (state.collected, state.authentication_intent) == (a.premium, None)
+    await handle.terminate("test over")
+
+
+async def test_a_confirmed_increase_is_taken_up_by_its_own_id_whatever_card_is_on_file_now(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+) -> None:
+    """Between the bank's question and the contractor's confirmation, the card on file moved to another
+    Stripe customer (a later application): the confirmed increase is still that PaymentIntent, recorded
+    once, not looked up under its key on the new customer (nor charged again on the new card)."""
+    a = await asyncio.to_thread(make_assignment, api_url, org, session_factory, settings, localstripe)
+    handle = await start(skipping, a)
+    await skipping.sleep(timedelta(hours=25))
+    await settled(lambda: charges(localstripe, a) == [("succeeded", a.premium)])
+    await asyncio.to_thread(save_card, session_factory, settings, org, a.contractor_id, ALWAYS, localstripe)
+    await handle.execute_update(
+        AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id="in_up", premium=a.premium + 500)
+    )
+    waiting = (await handle.query(AssignmentWorkflow.state)).authentication_intent
+    assert waiting
+    await asyncio.to_thread(_confirm_as_the_contractor, localstripe, waiting)
+    await asyncio.to_thread(  # another customer's card is on file now
+        save_card, session_factory, settings, org, a.contractor_id, "4242424242424242", localstripe
+    )
+    await handle.signal(AssignmentWorkflow.payment_authenticated, waiting)
+    await settled(lambda: "payment_confirmation" in emails(session_factory, a.assignment_id)[1:])
+
+    async def taken() -> bool:
+        s = await handle.query(AssignmentWorkflow.state)
+        return s.collected == a.premium + 500
+
+    for _ in range(100):
+        if await taken():
+            break
+        await asyncio.sleep(0.2)
+    assert await taken()
+    assert charges(localstripe, a) == [("succeeded", a.premium), ("succeeded", 500)]
+    await handle.terminate("test over")
+
+
+async def test_completing_while_another_card_waits_for_its_bank_releases_that_hold(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+) -> None:
+    """At Review with a hold on one card, the contractor goes back and tries a card whose bank asks to
+    confirm it, then completes with the first: the first hold is captured, the waiting one released, and
+    the card on file stays the first (a card its bank never confirmed is not saved for later charges)."""
+    app = await asyncio.to_thread(open_session, api_url, org, session_factory, settings)
+    handle = await start_application(skipping, app)
+    await to_final_review(handle, await asyncio.to_thread(card, localstripe, "4242424242424242"))
+    first = row_of(session_factory, app.session_id).payment_method_id
+    method = await asyncio.to_thread(card, localstripe, ALWAYS)
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(ApplicationWorkflow.add_card, CardInput(payment_method_id=method))
+    assert row_of(session_factory, app.session_id).payment_method_id == first
+    result = await handle.execute_update(ApplicationWorkflow.complete)
+    assert result.status == "APPLICATION_COMPLETE"
+    await handle.result()
+    assert intents_of(localstripe, app.session_id) == [("canceled", app.premium), ("succeeded", app.premium)]
+    assert row_of(session_factory, app.session_id).payment_method_id == first

@@ -234,6 +234,7 @@ class ApplicationWorkflow:
         """Capture the held premium, bind the policy (and bill a withheld premium), then record the
         completion and tell everyone. A hold Stripe will not capture sends the contractor back to the card."""
         app, hold = self.app, self.session.hold
+        await self._let_go_of_the_waiting_hold()  # a card the contractor did not confirm: not this one
         charges_card = not app.withhold_premium and hold.payment_intent is not None
         if charges_card and not await self._capture():
             await self._ask_for_the_card_again()
@@ -318,6 +319,7 @@ class ApplicationWorkflow:
     # Ending ----------------------------------------------------------------------------------------------
 
     async def _expire(self, reason: str) -> None:
+        await self._let_go_of_the_waiting_hold()
         if self.session.hold.payment_intent:
             hold = self.session.hold
             await self._call(ApplicationActivities.release_hold, hold.payment_intent, options=STRIPE)
@@ -387,9 +389,17 @@ class ApplicationWorkflow:
         )
         self._held(placed)
 
+    async def _let_go_of_the_waiting_hold(self) -> None:
+        """A hold that waited for the contractor's bank (never one before HOLD_AUTHENTICATION) is released:
+        another card, completion or expiry came first."""
+        hold = self.session.hold
+        if hold.to_authenticate:
+            await self._call(ApplicationActivities.release_hold, hold.to_authenticate, options=STRIPE)
+            hold.to_authenticate = hold.to_authenticate_card = None
+
     def _held(self, placed: CardHold) -> None:
         hold = self.session.hold
-        hold.renewal_failed, hold.to_authenticate = False, None
+        hold.renewal_failed = False
         hold.payment_intent, hold.card_summary, hold.placed_at = (
             placed.payment_intent_id,
             placed.card_summary,
@@ -577,10 +587,8 @@ class ApplicationWorkflow:
         async with self.lock:
             self._require(Step.ADD_CARD_DETAILS)  # again: the application may have ended while we waited
             hold = self.session.hold
-            previous, waiting = hold.payment_intent, hold.to_authenticate
-            if waiting:  # another card instead of confirming this one: the waiting hold is let go
-                hold.to_authenticate = None
-                await self._call(ApplicationActivities.release_hold, waiting, options=STRIPE)
+            previous = hold.payment_intent
+            await self._let_go_of_the_waiting_hold()  # another card instead of confirming that one
             try:
                 await self._place_hold(
                     card.payment_method_id, HOLD_WHILE_THE_PAGE_WAITS, contractor_here=True
@@ -589,6 +597,7 @@ class ApplicationWorkflow:
                 refused = error.cause if isinstance(error.cause, ApplicationError) else None
                 if refused is not None and refused.type == HOLD_WAITS_FOR_THE_BANK and refused.details:
                     hold.to_authenticate = str(refused.details[0])  # the page runs the bank's challenge
+                    hold.to_authenticate_card = card.payment_method_id
                     raise ApplicationError(refused.message, type="authentication_required") from None
                 raise self._card_refusal(error) from None
             if previous:
@@ -611,6 +620,7 @@ class ApplicationWorkflow:
                     HoldConfirmation(
                         session_id=self.app.session_id,
                         payment_intent_id=payment_intent_id,
+                        payment_method_id=hold.to_authenticate_card or "",
                         amount=self.app.premium,
                     ),
                     summary="take up the hold the contractor confirmed",
@@ -619,6 +629,7 @@ class ApplicationWorkflow:
             except ActivityError as error:
                 raise self._card_refusal(error) from None
             self._held(placed)
+            hold.to_authenticate = hold.to_authenticate_card = None
             if previous:
                 await self._call(ApplicationActivities.release_hold, previous, options=STRIPE)
             return await self._advance(Step.ADD_CARD_DETAILS)

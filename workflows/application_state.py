@@ -20,6 +20,7 @@ class HeldPremium:
     renewal_failed: bool = False  # the current hold could not be renewed: no further tries
     captures_refused: int = 0  # bumped when Stripe refuses to capture the hold
     to_authenticate: str | None = None  # a hold (PaymentIntent) the contractor's bank asks them to confirm
+    to_authenticate_card: str | None = None  # and the card (PaymentMethod) it is on
 
 
 @dataclass

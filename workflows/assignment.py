@@ -43,12 +43,13 @@ with workflow.unsafe.imports_passed_through():
         AssignmentState,
         ChargeOutcome,
         ChargeRequest,
+        ClosingCharge,
         Coverage,
         InvoiceAdjustment,
         NewCard,
         NewTerms,
         RefundRequest,
-        WaitingIncrease,
+        WaitingCharge,
     )
     from contracts.delivery import BillLine, BillRequest
     from domain.adjustments import refund_plan, settle
@@ -113,6 +114,12 @@ CARD_KEEPS_WAITING_CHARGE = "card-update-keeps-waiting-charge"
 # ``authentication_required``, the difference stays owed, and once they confirm it the same charge (same
 # key) is taken up. Before, it was a declined increase (a charge-failure email asking for another card).
 INCREASE_AUTHENTICATION = "increase-waits-for-authentication"
+# Since this patch a first charge that waited for the contractor's bank confirmation is closed by its own
+# PaymentIntent id when the wait ends: taken up if they confirmed it (not looked up by key on whichever card
+# is on file by then), released if a new amount or a cancellation superseded it, and recorded (then
+# corrected, or refunded after a cancellation) if it went through all the same. Before, a superseded one
+# stayed open at the processor, and a later confirmation would have moved money no one recorded.
+WAITING_CHARGES_CLOSED = "waiting-charges-closed"
 MONEY: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
@@ -194,6 +201,13 @@ class AssignmentWorkflow:
 
                 await workflow.wait_condition(new_card_or_amount)
                 self.ledger.authentication_intent = None
+                waiting, self.ledger.waiting_charge = self.ledger.waiting_charge, None
+                if (
+                    waiting is not None
+                    and workflow.patched(WAITING_CHARGES_CLOSED)
+                    and await self._first_charge_closed(waiting)
+                ):
+                    continue  # it went through: charged (or, cancelled meanwhile, given back)
                 notice = self.ledger.revision != revision
         if self.ledger.charged:
             await self._activate(payment_intent=self.ledger.payments[-1][0])
@@ -260,6 +274,52 @@ class AssignmentWorkflow:
         await workflow.wait_condition(lambda: False)  # cancelled by _collect_by_card, which saw the revision
         return False
 
+    async def _close_increase_waiting(self) -> None:
+        """An increase waiting for the bank is superseded (a new amount, a cancellation, the coverage's end):
+        it is closed at the processor, or, confirmed just before, counted as collected; no later confirmation
+        can move it."""
+        waiting = self.ledger.waiting_charge
+        if waiting is None or not self.ledger.charged:  # never set before INCREASE_AUTHENTICATION
+            return
+        self.ledger.waiting_charge, self.ledger.authentication_intent = None, None
+        closed = await self._close_waiting(waiting, take=False)
+        if closed.ok and closed.payment_intent_id:
+            self.ledger.payments.append((closed.payment_intent_id, waiting.amount))
+            self.ledger.collected += waiting.amount
+
+    async def _close_waiting(self, waiting: WaitingCharge, take: bool) -> ChargeOutcome:
+        """The charge that waited for the bank, by its own id: taken up (``take``) or closed (superseded)."""
+        return await self._money_step(
+            AssignmentActivities.close_waiting_charge,
+            ClosingCharge(assignment_id=self.a.assignment_id, waiting=waiting, take=take),
+            "take up the confirmed charge" if take else "close the superseded charge",
+        )
+
+    async def _first_charge_closed(self, waiting: WaitingCharge) -> bool:
+        """The wait for the bank's confirmation of the first charge is over: True when that charge went
+        through (the contractor confirmed it, now or just before it was superseded). It is then the premium
+        collected; after a cancellation settled without it, it is given back at once."""
+        ledger = self.ledger
+        cancelled_before = ledger.cancelled  # a cancellation already settled: nobody else gives this back
+        ledger.charging = True  # a cancellation arriving now waits for the answer, and settles with it
+        try:
+            outcome = await self._close_waiting(
+                waiting, take=ledger.authentications != waiting.authentications
+            )
+            if outcome.ok and outcome.payment_intent_id:
+                ledger.payments.append((outcome.payment_intent_id, waiting.amount))
+                ledger.collected += waiting.amount
+                ledger.charged = not cancelled_before
+        finally:
+            ledger.charging = False
+        if not (outcome.ok and outcome.payment_intent_id):
+            return False
+        if cancelled_before:
+            previous, ledger.premium = ledger.premium, 0
+            ledger.revision += 1
+            await self._settle(previous)
+        return True
+
     async def _ask_to_authenticate(
         self, outcome: ChargeOutcome, revision: int, cards: int, amount: int
     ) -> None:
@@ -267,6 +327,13 @@ class AssignmentWorkflow:
         platform, and (in _collect_by_card) wait for their confirmation, a new card or a new amount."""
         ledger = self.ledger
         ledger.authentication_intent = outcome.payment_intent_id
+        if outcome.payment_intent_id:
+            ledger.waiting_charge = WaitingCharge(
+                payment_intent_id=outcome.payment_intent_id,
+                amount=amount,
+                idempotency_key=f"{workflow.info().workflow_id}:charge:r{revision}:c{cards}",
+                authentications=ledger.authentications,
+            )
         ledger.last_failure = outcome.message or "your bank asks you to confirm this payment"
         ledger.status = AssignmentStatus.CHARGE_FAILED
         self._stage(PaymentStage.AWAITING_AUTHENTICATION, None)
@@ -286,8 +353,7 @@ class AssignmentWorkflow:
         """After the premium changed: make what was collected equal the premium, then tell both sides."""
         rev = self.ledger.revision  # the keys of this settlement's steps, whatever arrives meanwhile
         self.ledger.declined_increase_cards = None  # whatever was owed is settled anew from here
-        if self.ledger.waiting_increase is not None:  # an increase waiting for the bank: superseded
-            self.ledger.waiting_increase, self.ledger.authentication_intent = None, None
+        await self._close_increase_waiting()  # superseded by the new amount
         moved = await self._move_the_difference(previous, rev)
         if moved is Settlement.INCREASE_DECLINED:
             return  # an increase the card declined: it stays owed, and both sides were told so
@@ -394,11 +460,14 @@ class AssignmentWorkflow:
         ledger, rev = self.ledger, self.ledger.revision
         ledger.declined_increase_cards = ledger.card_revision
         ledger.last_failure = message or "the card was declined"
-        if asked is not None:
+        if asked is not None and asked[0].payment_intent_id:
             outcome, key = asked
             ledger.authentication_intent = outcome.payment_intent_id
-            ledger.waiting_increase = WaitingIncrease(
-                idempotency_key=key, authentications=ledger.authentications
+            ledger.waiting_charge = WaitingCharge(
+                payment_intent_id=outcome.payment_intent_id,
+                amount=ledger.premium - ledger.collected,
+                idempotency_key=key,
+                authentications=ledger.authentications,
             )
             await self._email(
                 EmailKind.ASSIGNMENT_PAYMENT_AUTHENTICATION,
@@ -435,9 +504,10 @@ class AssignmentWorkflow:
 
     def _increase_confirmed(self) -> bool:
         """The contractor confirmed the increase their bank asked about (never true before the patch)."""
-        waiting = self.ledger.waiting_increase
+        waiting = self.ledger.waiting_charge
         return (
             waiting is not None
+            and self.ledger.charged
             and self.ledger.authentications != waiting.authentications
             and not self.ledger.cancelled
         )
@@ -447,32 +517,37 @@ class AssignmentWorkflow:
         contractor confirmed the increase their bank asked about: that same charge is taken up (its key)."""
         async with self.lock:
             ledger, a = self.ledger, self.a
-            confirmed = ledger.waiting_increase if self._increase_confirmed() else None
+            confirmed = ledger.waiting_charge if self._increase_confirmed() else None
             if confirmed is None and not self._new_card_for_declined_increase():
                 return  # an adjustment or a cancellation settled it meanwhile
             owed, rev, cards = ledger.premium - ledger.collected, ledger.revision, ledger.card_revision
-            ledger.waiting_increase, ledger.authentication_intent = None, None
+            ledger.waiting_charge, ledger.authentication_intent = None, None
             if owed <= 0:
                 ledger.declined_increase_cards = None
                 return
             key = f"{workflow.info().workflow_id}:debit:r{rev}:c{cards}"
-            outcome = await self._money_step(
-                AssignmentActivities.charge_card,
-                ChargeRequest(
-                    assignment_id=a.assignment_id,
-                    amount=owed,
-                    invoice_id=ledger.invoice_id,
-                    idempotency_key=confirmed.idempotency_key if confirmed else key,
-                ),
-                "charge the confirmed increase" if confirmed else "charge the increase on the new card",
-            )
+            if confirmed is not None:  # by its own id: the same charge, whatever card is on file now
+                outcome = await self._close_waiting(confirmed, take=True)
+                owed = confirmed.amount
+            else:
+                outcome = await self._money_step(
+                    AssignmentActivities.charge_card,
+                    ChargeRequest(
+                        assignment_id=a.assignment_id,
+                        amount=owed,
+                        invoice_id=ledger.invoice_id,
+                        idempotency_key=key,
+                    ),
+                    "charge the increase on the new card",
+                )
             if not (outcome.ok and outcome.payment_intent_id):
                 asked = (
                     (outcome, confirmed.idempotency_key if confirmed else key)
                     if outcome.authentication_required and workflow.patched(INCREASE_AUTHENTICATION)
                     else None
                 )
-                await self._increase_declined(ledger.premium, outcome.message, f"r{rev}:c{cards}", asked)
+                attempt = f"r{rev}:c{cards}" + (f":a{ledger.authentications}" if asked else "")
+                await self._increase_declined(ledger.premium, outcome.message, attempt, asked)
                 return
             ledger.payments.append((outcome.payment_intent_id, owed))
             ledger.collected += owed
@@ -550,6 +625,7 @@ class AssignmentWorkflow:
                     timeout_summary="until the coverage ends",
                 )
             except TimeoutError:
+                await self._close_increase_waiting()
                 if self.ledger.active:
                     self.ledger.status = AssignmentStatus.EXPIRED
                 await self._progress()

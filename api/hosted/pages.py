@@ -180,18 +180,25 @@ def _submit(
     update: UpdateName[Any, StepResult],
     payload: BaseModel | None,
     kept: str = "",
+    step: Step | None = None,
 ) -> Response:
-    """Submit a step; a refusal comes back on the page as its message (``kept``: what the form keeps)."""
+    """Submit a step; a refusal comes back on the page as its message (``kept``: what the form keeps;
+    ``step``: the page it comes back on, if not the current one)."""
     return _answered(
         token,
         lambda: application_pages.submit_step(session, workflows, token, update, payload),
         STILL_WORKING.get(update),
         kept,
+        step,
     )
 
 
 def _answered(
-    token: str, submit: Callable[[], application_pages.Submitted], still: str | None = None, kept: str = ""
+    token: str,
+    submit: Callable[[], application_pages.Submitted],
+    still: str | None = None,
+    kept: str = "",
+    step: Step | None = None,
 ) -> Response:
     """Where a submitted step sends the contractor: on, or back to the page with the refusal's message
     (``still``: what to say when the workflow is still at it)."""
@@ -201,7 +208,7 @@ def _answered(
         if failed.kind is Refusal.NOT_FOUND:
             raise ApiError(404, failed.code, failed.message) from None
         working = still if failed.kind is Refusal.UNAVAILABLE else None
-        return redirect(_page_url(token, None, working or failed.message) + kept)
+        return redirect(_page_url(token, step, working or failed.message) + kept)
     if submitted.result.status == Status.APPLICATION_COMPLETE:
         return redirect(submitted.success_url)
     return redirect(_page_url(token))
@@ -310,7 +317,8 @@ def submit_card(
     except ValidationError:  # not a card id Stripe.js makes: nothing to try
         message = "We could not use this card. Please try again."
         return redirect(_page_url(token, Step.ADD_CARD_DETAILS, message))
-    return _submit(workflows, session, token, ADD_CARD, card)
+    # A refused card comes back on the card step, even from Review (the contractor went back to change it).
+    return _submit(workflows, session, token, ADD_CARD, card, step=Step.ADD_CARD_DETAILS)
 
 
 @router.post("/{token}/final_review")
@@ -336,4 +344,5 @@ def finish_hold_authentication(token: str, workflows: Workflows, session: DbSess
         token,
         lambda: application_pages.finish_hold_authentication(session, workflows, token),
         STILL_WORKING[ADD_CARD],
+        step=Step.ADD_CARD_DETAILS,
     )
