@@ -162,6 +162,36 @@ def test_another_card_instead_of_confirming_lets_the_waiting_hold_go(
     ]
 
 
+def test_from_review_a_card_whose_bank_asks_brings_the_contractor_back_to_the_card_step(
+    browser: Browser,
+    api_url: str,
+    org: Org,
+    platform: str,  # noqa: F811
+    localstripe: str,
+) -> None:
+    """At Review with a hold on one card, the contractor goes back and enters a card whose bank asks to
+    confirm it: the answer comes back on the card step, where the button to confirm it is (not on Review,
+    which has none); going on with the first card captures it and lets the waiting hold go."""
+    session = _session(api_url, org, platform)
+    premium = int(session["premium"])  # type: ignore[call-overload]
+    page = browser.new_page()
+    _up_to_the_card(page, str(session["url"]))
+    _enter_card(page, "4242424242424242")
+    expect(page.get_by_role("heading", name="Review and complete")).to_be_visible()
+    page.get_by_role("link", name="← Use another card").click()
+    _enter_card(page, ALWAYS)
+    _answer_the_bank(page, complete=True)  # the card's setup
+    expect(page.get_by_role("heading", name="Confirm your card with your bank")).to_be_visible()
+    expect(page.get_by_role("button", name="Confirm with your bank")).to_be_enabled()
+    page.goto(str(session["url"]))  # Review again, with the first card's hold
+    expect(page.get_by_role("heading", name="Review and complete")).to_be_visible()
+    expect(page.get_by_text("Visa ending 4242 is pre-authorized")).to_be_visible()
+    page.get_by_role("button", name="Complete application").click()
+    page.wait_for_url(f"{platform}/insured")
+    page.close()
+    assert intents_of(localstripe, str(session["id"])) == [("canceled", premium), ("succeeded", premium)]
+
+
 def _events(api: str, org: Org, assignment_id: str, kind: str) -> list[dict[str, Any]]:
     with httpx.Client(base_url=f"{api}/api/v1", auth=(org.sandbox_key, ""), timeout=30) as http:
         listed = http.get("/events", params={"limit": 100}).json()
