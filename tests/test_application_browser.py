@@ -17,6 +17,7 @@ from api.main import create_app
 from common.settings import Settings
 from common.webhook_signature import verify_signature
 from tests.accessibility import assert_accessible
+from tests.dashboard_support import add_member, sign_in
 from tests.portal_support import replace_card_in_portal
 from tests.support import (  # noqa: F401  (the browser's, for the tests that import them here)
     CHROMIUM,
@@ -28,6 +29,7 @@ from tests.support import (  # noqa: F401  (the browser's, for the tests that im
     card,
     contractor_fields,
     entity_fields,
+    eventually,
     free_port,
     intents_of,
     job_fields,
@@ -170,6 +172,34 @@ def test_a_contractor_completes_the_application_in_a_browser(
         assert time.monotonic() < deadline, "the payment confirmation email never arrived"
         time.sleep(0.1)
     assert mine[0]["To"] == "jane.doe@example.com" and "$31.25" in mine[0]["Subject"]  # type: ignore[index]
+
+
+def test_staff_read_a_completed_applications_assignment_as_covered_not_as_waiting(
+    browser: Browser,
+    api_url: str,
+    org: Org,
+    platform: str,
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The dashboard's assignment for a first job whose application is complete says how it is covered,
+    not that an application was emailed and the work is covered once it is done."""
+    session = _session(api_url, org, platform)
+    page = browser.new_page()
+    _up_to_the_card(page, str(session["url"]))
+    _enter_card(page, "4242424242424242")
+    page.get_by_role("button", name="Complete application").click()
+    page.wait_for_url(f"{platform}/insured")
+    with httpx.Client(base_url=f"{api_url}/api/v1", auth=(org.sandbox_key, "")) as http:
+        contractor = http.get(f"/apply/sessions/{session['id']}").json()["contractor"]
+        assignment = eventually(
+            lambda: http.get("/assignments", params={"contractor": contractor}).json(), 30
+        )[0]
+    sign_in(page, api_url, add_member(session_factory, org.id))
+    page.goto(f"{api_url}/dashboard/assignments/{assignment['id']}")
+    expect(page.locator("#how-covered")).to_contain_text(
+        "Covered through the application the contractor completed for it."
+    )
+    page.close()
 
 
 def test_an_insufficient_funds_card_is_declined_clearly_then_another_card_works(
