@@ -4,6 +4,7 @@ moves and nothing is declined for good; the contractor is emailed, the platform 
 that same charge is taken up, once."""
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
@@ -90,6 +91,40 @@ async def test_a_charge_the_bank_wants_confirmed_waits_then_moves_once(
     await keep_history(handle, "assignment_charge_authenticated")
 
 
+async def state_reaches(
+    handle: WorkflowHandle[AssignmentWorkflow, AssignmentState], check: Callable[[AssignmentState], bool]
+) -> AssignmentState:
+    """The workflow's state once ``check`` holds (a signal's effect comes a workflow task later)."""
+    for _ in range(100):
+        state = await handle.query(AssignmentWorkflow.state)
+        if check(state):
+            return state
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the state never got there: {state}")
+
+
+async def collected_then_asked_about_an_increase(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+) -> tuple[AssignmentInput, WorkflowHandle[AssignmentWorkflow, AssignmentState]]:
+    """An assignment charged at 24 hours; then the card on file is one whose bank asks for every payment,
+    and the pay goes up by 500 cents: the increase waits for the contractor."""
+    a = await asyncio.to_thread(make_assignment, api_url, org, session_factory, settings, localstripe)
+    handle = await start(skipping, a)
+    await skipping.sleep(timedelta(hours=25))
+    await settled(lambda: charges(localstripe, a) == [("succeeded", a.premium)])
+    await asyncio.to_thread(save_card, session_factory, settings, org, a.contractor_id, ALWAYS, localstripe)
+    up = await handle.execute_update(
+        AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id="in_up", premium=a.premium + 500)
+    )
+    assert up.collected == a.premium  # owed, not collected
+    return a, handle
+
+
 def _text_of(factory: sessionmaker[Session], assignment_id: str, kind: str) -> str:
     with factory() as session:
         rows = session.scalars(select(EmailMessage).where(EmailMessage.kind == kind))
@@ -108,16 +143,9 @@ async def test_an_increase_the_bank_wants_confirmed_stays_owed_then_moves_once(
     confirm every payment: the increase is not a decline. The contractor is emailed the link to confirm it
     (their coverage stays), the platform gets ``invoice.charge_card_failed`` with ``authentication_required``,
     the difference stays owed, and once they confirm it that same charge is taken up, once."""
-    a = await asyncio.to_thread(make_assignment, api_url, org, session_factory, settings, localstripe)
-    handle = await start(skipping, a)
-    await skipping.sleep(timedelta(hours=25))
-    await settled(lambda: charges(localstripe, a) == [("succeeded", a.premium)])
-    await asyncio.to_thread(save_card, session_factory, settings, org, a.contractor_id, ALWAYS, localstripe)
-
-    up = await handle.execute_update(
-        AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id="in_up", premium=a.premium + 500)
+    a, handle = await collected_then_asked_about_an_increase(
+        skipping, api_url, org, session_factory, settings, localstripe
     )
-    assert up.collected == a.premium  # owed, not collected
     kinds = emails(session_factory, a.assignment_id)
     assert "assignment_payment_authentication" in kinds and "assignment_charge_failure" not in kinds
     assert "stays active" in _text_of(session_factory, a.assignment_id, "assignment_payment_authentication")
@@ -137,15 +165,7 @@ async def test_an_increase_the_bank_wants_confirmed_stays_owed_then_moves_once(
     await settled(lambda: charges(localstripe, a) == [("succeeded", a.premium), ("succeeded", 500)])
     await settled(lambda: "payment_confirmation" in emails(session_factory, a.assignment_id))
 
-    async def settled_state() -> bool:
-        s = await handle.query(AssignmentWorkflow.state)
-        return (s.collected, s.authentication_intent) == (a.premium + 500, None)
-
-    for _ in range(50):
-        if await settled_state():
-            break
-        await asyncio.sleep(0.2)
-    assert await settled_state()
+    await state_reaches(handle, lambda s: (s.collected, s.authentication_intent) == (a.premium + 500, None))
     assert charges(localstripe, a) == [("succeeded", a.premium), ("succeeded", 500)]  # charged once
     await handle.terminate("test over")
     await keep_history(handle, "assignment_increase_authenticated")
@@ -252,15 +272,7 @@ async def test_a_first_charge_confirmed_just_before_a_new_amount_counts_and_is_c
         AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id="in_lower", premium=a.premium - 400)
     )
 
-    async def corrected() -> bool:
-        s = await handle.query(AssignmentWorkflow.state)
-        return (s.status, s.collected) == ("active", a.premium - 400)
-
-    for _ in range(100):
-        if await corrected():
-            break
-        await asyncio.sleep(0.2)
-    assert await corrected()
+    await state_reaches(handle, lambda s: (s.status, s.collected) == ("active", a.premium - 400))
     assert charges(localstripe, a) == [("succeeded", a.premium)]  # the one confirmed charge, not a second
     assert refunded_to(localstripe, a.assignment_id) == 400
     await handle.terminate("test over")
@@ -275,13 +287,8 @@ async def test_a_waiting_increase_superseded_by_a_new_amount_is_released(
     settings: Settings,
     localstripe: str,
 ) -> None:
-    a = await asyncio.to_thread(make_assignment, api_url, org, session_factory, settings, localstripe)
-    handle = await start(skipping, a)
-    await skipping.sleep(timedelta(hours=25))
-    await settled(lambda: charges(localstripe, a) == [("succeeded", a.premium)])
-    await asyncio.to_thread(save_card, session_factory, settings, org, a.contractor_id, ALWAYS, localstripe)
-    await handle.execute_update(
-        AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id="in_up", premium=a.premium + 500)
+    a, handle = await collected_then_asked_about_an_increase(
+        skipping, api_url, org, session_factory, settings, localstripe
     )
     assert (await handle.query(AssignmentWorkflow.state)).authentication_intent
     back = await handle.execute_update(
@@ -305,13 +312,8 @@ async def test_a_confirmed_increase_is_taken_up_by_its_own_id_whatever_card_is_o
     """Between the bank's question and the contractor's confirmation, the card on file moved to another
     Stripe customer (a later application): the confirmed increase is still that PaymentIntent, recorded
     once, not looked up under its key on the new customer (nor charged again on the new card)."""
-    a = await asyncio.to_thread(make_assignment, api_url, org, session_factory, settings, localstripe)
-    handle = await start(skipping, a)
-    await skipping.sleep(timedelta(hours=25))
-    await settled(lambda: charges(localstripe, a) == [("succeeded", a.premium)])
-    await asyncio.to_thread(save_card, session_factory, settings, org, a.contractor_id, ALWAYS, localstripe)
-    await handle.execute_update(
-        AssignmentWorkflow.adjust, InvoiceAdjustment(invoice_id="in_up", premium=a.premium + 500)
+    a, handle = await collected_then_asked_about_an_increase(
+        skipping, api_url, org, session_factory, settings, localstripe
     )
     waiting = (await handle.query(AssignmentWorkflow.state)).authentication_intent
     assert waiting
@@ -322,15 +324,7 @@ async def test_a_confirmed_increase_is_taken_up_by_its_own_id_whatever_card_is_o
     await handle.signal(AssignmentWorkflow.payment_authenticated, waiting)
     await settled(lambda: "payment_confirmation" in emails(session_factory, a.assignment_id)[1:])
 
-    async def taken() -> bool:
-        s = await handle.query(AssignmentWorkflow.state)
-        return s.collected == a.premium + 500
-
-    for _ in range(100):
-        if await taken():
-            break
-        await asyncio.sleep(0.2)
-    assert await taken()
+    await state_reaches(handle, lambda s: s.collected == a.premium + 500)
     assert charges(localstripe, a) == [("succeeded", a.premium), ("succeeded", 500)]
     await handle.terminate("test over")
 
