@@ -118,6 +118,7 @@ def _refused(page: Page, form: Locator, fill: Mapping[str, str | bytes] | None =
     assert_accessible(page)
 
 
+@pytest.mark.one_database
 def test_every_dashboard_page_its_details_and_its_forms_refusals_pass_the_check(
     api_url: str, org: Org, session_factory: sessionmaker[Session], browser: Browser
 ) -> None:
@@ -196,6 +197,7 @@ def test_every_dashboard_page_its_details_and_its_forms_refusals_pass_the_check(
     assert len(checked) >= len(pages)
 
 
+@pytest.mark.one_database
 def test_the_signed_out_pages_and_their_refusals_pass_the_check(
     api_url: str, org: Org, session_factory: sessionmaker[Session], smtp_sink: SmtpSink, browser: Browser
 ) -> None:
@@ -261,6 +263,7 @@ def _details_and_questions(page: Page, url: str, claims: str, refuse: bool = Fal
     page.get_by_role("button", name="Continue").click()
 
 
+@pytest.mark.one_database
 def test_the_contractors_pages_that_end_or_refuse_pass_the_check(
     api_url: str, org: Org, browser: Browser
 ) -> None:

@@ -219,6 +219,7 @@ DEFECTS = {
 FORMS = {"fillable": factory.fillable, "flattened": factory.flattened, "scanned": factory.scanned}
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize("form", FORMS)
 def test_each_form_with_each_defect_is_flagged_for_that_rule(
     api_url: str, tenant: tuple[Org, str], form: str

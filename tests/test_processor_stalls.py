@@ -212,6 +212,7 @@ def own_localstripe() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         process.wait(timeout=10)
 
 
+@pytest.mark.one_database
 async def test_the_processor_paused_as_the_charge_falls_due_charges_once(
     temporal: Client,
     temporal_address: str,
@@ -249,6 +250,7 @@ async def test_the_processor_paused_as_the_charge_falls_due_charges_once(
     assert [status for status, _ in rows] == ["captured"], rows
 
 
+@pytest.mark.one_database
 async def test_an_invoice_whose_update_outlives_the_request_is_accepted_and_replayed(
     temporal: Client,
     temporal_address: str,
@@ -306,6 +308,7 @@ async def test_an_invoice_whose_update_outlives_the_request_is_accepted_and_repl
     assert len(refunds_of(localstripe, a.assignment_id)) == 1
 
 
+@pytest.mark.one_database
 async def test_a_cancellation_whose_refund_waits_on_the_processor_is_accepted_and_replayed(
     temporal: Client,
     temporal_address: str,
@@ -371,6 +374,7 @@ async def test_a_cancellation_whose_refund_waits_on_the_processor_is_accepted_an
     assert len(refunds_of(localstripe, a.assignment_id)) == 1
 
 
+@pytest.mark.one_database
 async def test_new_terms_while_the_charge_waits_on_the_processor_are_accepted_and_replayed(
     temporal: Client,
     temporal_address: str,
@@ -420,6 +424,7 @@ async def test_new_terms_while_the_charge_waits_on_the_processor_are_accepted_an
     assert charges(localstripe, a) == [("succeeded", a.premium)]
 
 
+@pytest.mark.one_database
 async def test_completing_an_application_while_the_processor_is_slow_says_it_will_finish(
     temporal: Client,
     temporal_address: str,

@@ -144,6 +144,7 @@ def test_a_huge_answer_is_not_read(api_url: str, org: Org) -> None:
     http.close()
 
 
+@pytest.mark.one_database
 @pytest.mark.usefixtures("worker")
 @pytest.mark.parametrize("prefix", [BODY_DRIP, HEADER_DRIP], ids=["body", "headers"])
 def test_a_dripped_answer_ends_the_attempt_at_the_timeout(
