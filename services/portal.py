@@ -43,10 +43,9 @@ from services.workflow_calls import WorkflowCalls
 
 log = logging.getLogger("gigcover.portal")
 SETUP_INTENTS_PER_SESSION = 10  # a contractor who tries a few cards; not a way to make SetupIntents in bulk
-# An assignment whose charge waits for a card: a new one is tried at once (the workflow's CARD_UPDATED).
-# Not one AWAITING_AUTHENTICATION: its PaymentIntent is open and the contractor may be confirming it with
-# their bank right now; a retry would charge the new card under a new key and both could succeed. The new
-# card is kept for later charges, and the page says to confirm the waiting payment through the email's link.
+# An assignment whose charge waits for a card: a new one is tried at once (the workflow's CARD_UPDATED). One
+# waiting for the bank's confirmation too: the workflow closes that PaymentIntent by its id first (cancelled,
+# or counted if the contractor confirmed it that moment), so the new card and it never both move.
 WAITING_FOR_A_CARD = (AssignmentStatus.CHARGE_FAILED,)
 NO_APPLICATION = (
     "There is no card to replace here: a card is saved when you complete an application. "
@@ -173,7 +172,9 @@ def _money(
     return sorted(shown, key=lambda m: m.at, reverse=True)
 
 
-CONFIRM_WITH_THE_BANK = "Your bank asks you to confirm the payment: use the link in our email"
+CONFIRM_WITH_THE_BANK = (
+    "Your bank asks you to confirm the payment: use the link in our email, or replace your card"
+)
 
 
 def overview(session: Session, viewer: SignedIn, workflows: WorkflowCalls) -> list[OrganizationView]:
@@ -286,7 +287,7 @@ class CardForm:
     sandbox: bool
     summary: str
     owed: int  # what waits for a new card (a failed charge, a declined increase)
-    confirming: int  # what waits for the contractor to confirm with their bank (not retried with a new card)
+    confirming: int  # what waits for the contractor to confirm with their bank (a new card pays it instead)
     publishable_key: str
     stripe_js_url: str
 

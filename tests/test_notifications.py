@@ -233,7 +233,13 @@ CASES: dict[EmailKind, tuple[str, EmailContext, list[str]]] = {
             amount=3125,
             card_url="http://127.0.0.1:8000/cards/tok",
         ),
-        ["confirm the payment", "not active", "$31.25", "/cards/tok", "later charges, not this one"],
+        [
+            "confirm the payment",
+            "not active",
+            "$31.25",
+            "/cards/tok",
+            "cancel this payment and charge that card instead",
+        ],
     ),
     EmailKind.PORTAL_SIGN_IN: (
         "jane@example.com",

@@ -682,7 +682,7 @@ def test_the_sign_in_email_carries_no_name_a_platform_chose(
     assert "/my/link/" in text
 
 
-def test_a_new_card_while_a_charge_awaits_the_bank_makes_no_second_payment(
+def test_a_new_card_while_a_charge_awaits_the_bank_pays_it_once_and_closes_the_waiting_one(
     portal: str,
     org: Org,
     settings: Settings,
@@ -691,6 +691,9 @@ def test_a_new_card_while_a_charge_awaits_the_bank_makes_no_second_payment(
     smtp_sink: SmtpSink,
     temporal_address: str,
 ) -> None:
+    """The bank asks the contractor to confirm the charge, and they save another card in the portal instead
+    (their bank will not confirm): the waiting PaymentIntent is cancelled first, then the new card is charged,
+    once; the two never both move."""
     who = _contractor(portal, org, settings, session_factory, localstripe, ALWAYS_ASKS)
     assignment = who["assignment"]["id"]
     _mail(smtp_sink, "assignment_payment_authentication", who["email"])  # the link to confirm it
@@ -700,22 +703,24 @@ def test_a_new_card_while_a_charge_awaits_the_bank_makes_no_second_payment(
     with closing(_signed_in(portal, smtp_sink, who["email"])) as browser:
         shown = browser.get(path).text
         assert "waits for you to confirm it with your bank" in shown, shown
-        home = browser.get("/my/home").text  # the home page says the same, not "replace your card"
-        assert "Your bank asks you to confirm the payment: use the link in our email" in home, home
-        assert "Payment failed: replace your card" not in home
+        assert "save another card here: we cancel that payment and charge the new card instead" in shown
+        home = browser.get("/my/home").text  # the home page says the same, not only "replace your card"
+        assert "use the link in our email, or replace your card" in home, home
         sent = browser.post(
             path,
             data={"csrf_token": _form_token(browser, path), "payment_method_id": card(localstripe, GOOD)},
         )
         assert sent.status_code == 303 and sent.headers["location"].endswith("?saved=true"), sent.headers
-    time.sleep(6)  # what a retry would take
-    assert [pi["id"] for pi in _intents(localstripe, assignment)] == waiting  # no second charge
-    assert _status(portal, org, assignment) == "charge_failed"  # still waits for the bank's confirmation
+    premium = who["assignment"]["premium"]
+    eventually(lambda: _status(portal, org, assignment) == "active", 30)
+    intents = {pi["id"]: (pi["status"], pi["amount"]) for pi in _intents(localstripe, assignment)}
+    assert intents.pop(waiting[0]) == ("canceled", premium)  # closed first: it can no longer move
+    assert list(intents.values()) == [("succeeded", premium)]  # the new card, once
 
     async def record() -> None:
         handle = (await _temporal(temporal_address)).get_workflow_handle(f"assignment-{assignment}")
         await handle.terminate("test over")
-        await keep_history(handle, "assignment_card_kept_while_authentication_waits")
+        await keep_history(handle, "assignment_new_card_supersedes_waiting_charge")
 
     with ThreadPoolExecutor(1) as thread:  # off Playwright's event loop
         thread.submit(asyncio.run, record()).result()

@@ -60,6 +60,8 @@ def test_histories_are_recorded() -> None:
         "application_hold_authenticated",
         "assignment_charge_authenticated.with_waiting_charges_closed",
         "assignment_confirmed_charge_then_lowered",
+        "assignment_card_kept_while_authentication_waits",
+        "assignment_new_card_supersedes_waiting_charge",
     }
 
 

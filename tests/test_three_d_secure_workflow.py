@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from common.settings import Settings
 from contracts.application import CardInput
-from contracts.assignment import AssignmentInput, AssignmentState, InvoiceAdjustment
+from contracts.assignment import AssignmentInput, AssignmentState, InvoiceAdjustment, NewCard
 from db.models import EmailMessage
 from tests.histories import keep_history
 from tests.support import Org, card, intents_of, raw_stripe, refunded_to
@@ -353,3 +353,25 @@ async def test_completing_while_another_card_waits_for_its_bank_releases_that_ho
     await handle.result()
     assert intents_of(localstripe, app.session_id) == [("canceled", app.premium), ("succeeded", app.premium)]
     assert row_of(session_factory, app.session_id).payment_method_id == first
+
+
+async def test_a_new_card_while_an_increase_waits_for_the_bank_closes_it_and_pays_once(
+    skipping: WorkflowEnvironment,
+    api_url: str,
+    org: Org,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    localstripe: str,
+) -> None:
+    """The contractor's bank will not confirm the increase, so they save another card: the waiting
+    PaymentIntent is cancelled first, then the new card pays the difference, once."""
+    a, handle = await collected_then_asked_about_an_increase(
+        skipping, api_url, org, session_factory, settings, localstripe
+    )
+    await asyncio.to_thread(
+        save_card, session_factory, settings, org, a.contractor_id, "4242424242424242", localstripe
+    )
+    await handle.signal(AssignmentWorkflow.card_updated, NewCard(payment_method_id="pm_new"))
+    await state_reaches(handle, lambda s: (s.collected, s.authentication_intent) == (a.premium + 500, None))
+    assert charges(localstripe, a) == [("succeeded", a.premium), ("canceled", 500), ("succeeded", 500)]
+    await handle.terminate("test over")

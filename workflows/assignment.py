@@ -120,6 +120,11 @@ INCREASE_AUTHENTICATION = "increase-waits-for-authentication"
 # corrected, or refunded after a cancellation) if it went through all the same. Before, a superseded one
 # stayed open at the processor, and a later confirmation would have moved money no one recorded.
 WAITING_CHARGES_CLOSED = "waiting-charges-closed"
+# Since this patch a new card saved while a charge (or an increase) waits for the bank's confirmation pays
+# it: the waiting PaymentIntent is closed by its id first (cancelled; or, confirmed at that moment, counted
+# as the payment), then the new card is charged under a key of its own, so the two never both move. Before
+# (CARD_KEEPS_WAITING_CHARGE), the new card was kept for later charges only.
+NEW_CARD_SUPERSEDES_WAITING = "new-card-supersedes-waiting-charge"
 MONEY: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
@@ -520,6 +525,8 @@ class AssignmentWorkflow:
             confirmed = ledger.waiting_charge if self._increase_confirmed() else None
             if confirmed is None and not self._new_card_for_declined_increase():
                 return  # an adjustment or a cancellation settled it meanwhile
+            if confirmed is None:  # a new card: the increase waiting for the bank (if any) is closed first
+                await self._close_increase_waiting()
             owed, rev, cards = ledger.premium - ledger.collected, ledger.revision, ledger.card_revision
             ledger.waiting_charge, ledger.authentication_intent = None, None
             if owed <= 0:
@@ -799,9 +806,14 @@ class AssignmentWorkflow:
 
     @workflow.signal(name=CARD_UPDATED.name)
     def card_updated(self, card: NewCard) -> None:
-        """The contractor saved a new card: a failed charge is tried again (not one the bank asks them to
-        confirm: see CARD_KEEPS_WAITING_CHARGE)."""
-        if self.ledger.authentication_intent and workflow.patched(CARD_KEEPS_WAITING_CHARGE):
+        """The contractor saved a new card: a failed charge is tried again with it, and one waiting for the
+        bank's confirmation is closed first and paid with it (NEW_CARD_SUPERSEDES_WAITING; between
+        CARD_KEEPS_WAITING_CHARGE and that patch, the card was kept for later charges only)."""
+        if (
+            self.ledger.authentication_intent
+            and not workflow.patched(NEW_CARD_SUPERSEDES_WAITING)
+            and workflow.patched(CARD_KEEPS_WAITING_CHARGE)
+        ):
             return
         self.ledger.card_revision += 1
 
