@@ -238,7 +238,7 @@ CASES: dict[EmailKind, tuple[str, EmailContext, list[str]]] = {
             "not active",
             "$31.25",
             "/cards/tok",
-            "cancel this payment and charge that card instead",
+            "charge that card instead, once",
         ],
     ),
     EmailKind.PORTAL_SIGN_IN: (
