@@ -49,9 +49,10 @@ def main() -> None:
         if not (out_of_memory(error) or isinstance(error, SystemError)):
             raise
         os.write(1, too_big_bytes)
-        return
+        os._exit(0)  # answered; the interpreter's own shutdown could itself run out of memory (exit 120)
     sys.stdout.write(answer)
     sys.stdout.flush()
+    os._exit(0)  # answered: nothing is left to clean up, and a shutdown near the limit can fail
 
 
 if __name__ == "__main__":
