@@ -200,12 +200,7 @@ class AssignmentActivities(MoneyActivities):
                 payment.status = PaymentStatus.DECLINED
                 session.commit()
                 return ChargeOutcome(ok=False, message="the card on file could not be used")
-            payment.payment_intent_id, payment.status = intent, PaymentStatus.CAPTURED
-            row.charge_due_at = None
-            charge_succeeded(session, row, intent, request.amount, assignment=row.id)
-            session.commit()
-            self._dispatcher.dispatch_from_thread(committed_items(session))
-            return ChargeOutcome(ok=True, payment_intent_id=intent)
+            return self._charged(session, row, payment, intent, request.amount)
 
     @activity.defn
     def close_waiting_charge(self, closing: ClosingCharge) -> ChargeOutcome:
@@ -235,13 +230,7 @@ class AssignmentActivities(MoneyActivities):
                 if payment is None:
                     payment = Payment(idempotency_key=waiting.idempotency_key, created=int(time.time()))
                     session.add(payment)
-                payment.amount, payment.payment_intent_id = waiting.amount, waiting.payment_intent_id
-                payment.status = PaymentStatus.CAPTURED
-                row.charge_due_at = None
-                charge_succeeded(session, row, waiting.payment_intent_id, waiting.amount, assignment=row.id)
-                session.commit()
-                self._dispatcher.dispatch_from_thread(committed_items(session))
-                return ChargeOutcome(ok=True, payment_intent_id=waiting.payment_intent_id)
+                return self._charged(session, row, payment, waiting.payment_intent_id, waiting.amount)
             if closing.take and ours and now.status != "canceled":
                 return ChargeOutcome(
                     ok=False,
@@ -250,6 +239,18 @@ class AssignmentActivities(MoneyActivities):
                     payment_intent_id=waiting.payment_intent_id,
                 )
             return ChargeOutcome(ok=False, message="the payment was not confirmed")
+
+    def _charged(
+        self, session: Session, row: Assignment, payment: Payment, intent: str, amount: int
+    ) -> ChargeOutcome:
+        """A charge went through: its payments row, the assignment no longer due, and
+        ``invoice.charge_card_succeeded``, committed together."""
+        payment.amount, payment.payment_intent_id, payment.status = amount, intent, PaymentStatus.CAPTURED
+        row.charge_due_at = None
+        charge_succeeded(session, row, intent, amount, assignment=row.id)
+        session.commit()
+        self._dispatcher.dispatch_from_thread(committed_items(session))
+        return ChargeOutcome(ok=True, payment_intent_id=intent)
 
     @activity.defn
     def refund_card(self, request: RefundRequest) -> str:

@@ -83,9 +83,7 @@ class ApplicationState(BaseModel):
     policy_id: str | None = None
     expires_at: int
     ended_reason: str | None = None
-    hold_to_authenticate: str | None = (
-        None  # the hold (PaymentIntent) the contractor's bank asks them to confirm
-    )
+    hold_to_authenticate: str | None = None  # a hold (PaymentIntent) waiting for the bank
 
 
 # Activity payloads

@@ -55,6 +55,8 @@ class AuthenticationRequired(CardDeclined):
 
 AUTHENTICATION_REQUIRED = "authentication_required"
 ASK_TO_AUTHENTICATE = "Your bank asks you to confirm this payment."
+# A PaymentIntent in one of these has moved no money yet (it waits for a card, a confirmation or the bank).
+WAITING_STATUSES = ("requires_payment_method", "requires_confirmation", "requires_action")
 
 
 @dataclass(frozen=True)
@@ -308,12 +310,7 @@ class StripeGateway:
     def cancel(self, payment_intent_id: str) -> None:
         """Release a hold; a no-op on one already canceled. Never cancels a captured payment."""
         intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
-        if intent.status in (
-            "requires_payment_method",
-            "requires_confirmation",
-            "requires_action",
-            "requires_capture",
-        ):
+        if intent.status in (*WAITING_STATUSES, "requires_capture"):  # a hold is released, never a payment
             self._stripe.v1.payment_intents.cancel(payment_intent_id)
 
     @stripe_errors_classified()
@@ -433,11 +430,7 @@ class StripeGateway:
         file now): what became of it. With ``release`` (it is superseded), one still waiting is cancelled
         first, and read again if it moved meanwhile (confirmed at that moment: then it is the payment)."""
         intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
-        if release and intent.status in (
-            "requires_payment_method",
-            "requires_confirmation",
-            "requires_action",
-        ):
+        if release and intent.status in WAITING_STATUSES:
             try:
                 intent = self._stripe.v1.payment_intents.cancel(payment_intent_id)
             except stripe.InvalidRequestError:  # it moved meanwhile (the contractor confirmed it just now)
@@ -478,7 +471,6 @@ class StripeGateway:
         return intent.client_secret
 
 
-WAITING_STATUSES = ("requires_payment_method", "requires_confirmation", "requires_action")  # not moved yet
 HOLD_TO_AUTHENTICATE = "Your bank asks you to confirm this card before we hold your premium on it."
 HOLD_NEEDS_AUTHENTICATION = (
     "Your bank asks you to confirm every payment with this card, which we cannot do for the premium we "

@@ -37,9 +37,7 @@ class ApplicationPage:
     shown: Step  # the page to show: the current step, or an earlier one reached with Back
     coverage_period: tuple[int, int] | None  # on the final review: the quote's effective and end dates
     card_form: dict[str, str]  # on the card step: the Stripe form's settings
-    hold_to_authenticate: bool = (
-        False  # on the card step: the contractor's bank asks them to confirm the card
-    )
+    hold_to_authenticate: bool = False  # on the card step: the bank asks them to confirm the card
 
 
 def _by_token(session: Session, token: str) -> ApplicationSession | None:
@@ -126,9 +124,7 @@ def _hold_to_authenticate(
         raise DomainError("invalid_session_id", "No such application", kind=Refusal.NOT_FOUND)
     live = _live(workflows, row)
     if live is None and row.status not in ENDED:
-        raise unavailable(
-            "We could not reach your bank's confirmation just now. Please try again in a minute."
-        )
+        raise unavailable("We could not look up your card just now. Please try again in a minute.")
     if live is None or not live.hold_to_authenticate:
         raise DomainError("nothing_to_authenticate", NOTHING_TO_CONFIRM, kind=Refusal.CONFLICT)
     return row, live.hold_to_authenticate

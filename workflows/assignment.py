@@ -289,8 +289,12 @@ class AssignmentWorkflow:
         self.ledger.waiting_charge, self.ledger.authentication_intent = None, None
         closed = await self._close_waiting(waiting, take=False)
         if closed.ok and closed.payment_intent_id:
-            self.ledger.payments.append((closed.payment_intent_id, waiting.amount))
-            self.ledger.collected += waiting.amount
+            self._collected(closed.payment_intent_id, waiting.amount)
+
+    def _collected(self, payment_intent_id: str, amount: int) -> None:
+        """A charge went through: it is collected, and can be refunded from later."""
+        self.ledger.payments.append((payment_intent_id, amount))
+        self.ledger.collected += amount
 
     async def _close_waiting(self, waiting: WaitingCharge, take: bool) -> ChargeOutcome:
         """The charge that waited for the bank, by its own id: taken up (``take``) or closed (superseded)."""
@@ -311,14 +315,13 @@ class AssignmentWorkflow:
             outcome = await self._close_waiting(
                 waiting, take=ledger.authentications != waiting.authentications
             )
-            if outcome.ok and outcome.payment_intent_id:
-                ledger.payments.append((outcome.payment_intent_id, waiting.amount))
-                ledger.collected += waiting.amount
-                ledger.charged = not cancelled_before
         finally:
             ledger.charging = False
         if not (outcome.ok and outcome.payment_intent_id):
             return False
+        # Recorded before any await, so a cancellation that waited for ``charging`` settles with it.
+        self._collected(outcome.payment_intent_id, waiting.amount)
+        ledger.charged = not cancelled_before
         if cancelled_before:
             previous, ledger.premium = ledger.premium, 0
             ledger.revision += 1
@@ -389,8 +392,7 @@ class AssignmentWorkflow:
                 "charge the increase",
             )
             if outcome.ok and outcome.payment_intent_id:
-                self.ledger.payments.append((outcome.payment_intent_id, move.charge))
-                self.ledger.collected += move.charge
+                self._collected(outcome.payment_intent_id, move.charge)
             elif outcome.authentication_required and workflow.patched(INCREASE_AUTHENTICATION):
                 await self._increase_declined(previous, outcome.message, f"r{rev}", (outcome, key))
                 return Settlement.INCREASE_DECLINED
@@ -465,19 +467,20 @@ class AssignmentWorkflow:
         ledger, rev = self.ledger, self.ledger.revision
         ledger.declined_increase_cards = ledger.card_revision
         ledger.last_failure = message or "the card was declined"
-        if asked is not None and asked[0].payment_intent_id:
-            outcome, key = asked
-            ledger.authentication_intent = outcome.payment_intent_id
+        owed = ledger.premium - ledger.collected
+        waiting = asked[0].payment_intent_id if asked is not None else None
+        if asked is not None and waiting:
+            ledger.authentication_intent = waiting
             ledger.waiting_charge = WaitingCharge(
-                payment_intent_id=outcome.payment_intent_id,
-                amount=ledger.premium - ledger.collected,
-                idempotency_key=key,
+                payment_intent_id=waiting,
+                amount=owed,
+                idempotency_key=asked[1],
                 authentications=ledger.authentications,
             )
             await self._email(
                 EmailKind.ASSIGNMENT_PAYMENT_AUTHENTICATION,
                 f"authenticate:debit:{attempt}",
-                amount=ledger.premium - ledger.collected,
+                amount=owed,
                 reason=ledger.last_failure,
                 coverage_active=True,
             )
@@ -485,7 +488,7 @@ class AssignmentWorkflow:
             await self._email(
                 EmailKind.ASSIGNMENT_CHARGE_FAILURE,
                 f"failure:debit:{attempt}",
-                amount=ledger.premium - ledger.collected,
+                amount=owed,
                 previous_amount=previous,
                 reason=ledger.last_failure,
                 coverage_active=True,
@@ -500,7 +503,7 @@ class AssignmentWorkflow:
         await self._progress_and_announce(
             "invoice.charge_card_failed",
             failure_message=ledger.last_failure,
-            **({"failure_code": "authentication_required"} if asked is not None else {}),
+            **({"failure_code": "authentication_required"} if waiting else {}),
         )
 
     def _new_card_for_declined_increase(self) -> bool:
@@ -556,8 +559,7 @@ class AssignmentWorkflow:
                 attempt = f"r{rev}:c{cards}" + (f":a{ledger.authentications}" if asked else "")
                 await self._increase_declined(ledger.premium, outcome.message, attempt, asked)
                 return
-            ledger.payments.append((outcome.payment_intent_id, owed))
-            ledger.collected += owed
+            self._collected(outcome.payment_intent_id, owed)
             ledger.declined_increase_cards, ledger.last_failure = None, None
             await self._progress(paid_invoice=ledger.invoice_id)
             await self._email(
